@@ -1,0 +1,372 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventContext } from '../event/event-context.js';
+import { createEventId } from '../event/event-id.js';
+import { assertEventName, getEventClassName, isEventInstance } from '../event/event-name.js';
+import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
+import type { ListenerDefinition, ListenerFn } from '../discovery/listener-definition.js';
+import { ListenerRegistry, type ResolvedListeners } from '../discovery/listener.registry.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import { ListenersFailedError } from '../errors/listeners-failed.error.js';
+import { assertInteger } from '../events.options.js';
+import { QueueProducer } from '../queue/queue.producer.js';
+import { InProcessDispatcher } from './in-process.dispatcher.js';
+
+/** Options of one emit. */
+export interface EmitOptions {
+  /** Deliver the whole event this many ms later (queued jobs durably; in-process by a timer). @default 0 */
+  delay?: number;
+  /** Extra string metadata; `correlationId` here overrides the inherited one. @default {} */
+  metadata?: Record<string, string>;
+}
+
+/** A listener added at run time with `bus.on`. */
+export type DynamicListener<T = unknown> = (event: EventEnvelope<T>) => unknown;
+
+/** What `bus.listeners()` reports of each listener. */
+export interface ListenerSummary {
+  readonly id: string;
+  readonly patterns: readonly string[];
+  readonly priority: number;
+  readonly isQueued: boolean;
+  readonly queue?: string;
+}
+
+/** @internal What the test facade plugs in: return true to take the event instead of dispatching it. */
+export type DispatchInterceptor = (
+  event: EventEnvelope,
+  kind: 'emit' | 'emitAsync' | 'until',
+) => boolean;
+
+type Kind = 'emit' | 'emitAsync' | 'until';
+
+/**
+ * Emits events to in-process listeners (`@OnEvent`) and queued listeners (`@ShouldQueue`),
+ * and exposes every event as an RxJS stream.
+ */
+@Injectable()
+export class EventBus implements OnApplicationShutdown {
+  private readonly logger = new Logger(EventBus.name);
+  private readonly dispatcher = new InProcessDispatcher();
+  private readonly subject = new Subject<EventEnvelope>();
+  private held: (() => void)[] | undefined = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly dynamic = new Map<Function, Map<string, string>>();
+  private dynamicSeq = 0;
+  private interceptor: DispatchInterceptor | undefined;
+
+  constructor(
+    private readonly registry: ListenerRegistry,
+    private readonly producer: QueueProducer,
+  ) {}
+
+  /**
+   * Emits an event. In-process listeners are called now (their errors are logged, never thrown
+   * here); the promise resolves once every queued listener's job is stored, and rejects if
+   * storing failed. Resolves to the envelope that was emitted.
+   *
+   * @example
+   * await bus.emit('order.created', { id: 'o1' });
+   * await bus.emit(new OrderShipped('o1'), { metadata: { tenantId: 't1' } });
+   */
+  emit<T = unknown>(name: string, data?: T, options?: EmitOptions): Promise<EventEnvelope<T>>;
+  emit<T extends object>(event: T, options?: EmitOptions): Promise<EventEnvelope<T>>;
+  emit(
+    nameOrEvent: unknown,
+    dataOrOptions?: unknown,
+    maybeOptions?: EmitOptions,
+  ): Promise<EventEnvelope> {
+    try {
+      const [envelope, options] = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+      return this.deliver(envelope, options, 'emit').then(() => envelope);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Emits an event and also awaits its in-process listeners. Resolves to their results in call
+   * order; rejects with `ListenersFailedError` listing every listener that failed.
+   */
+  emitAsync<R = unknown>(name: string, data?: unknown, options?: EmitOptions): Promise<R[]>;
+  emitAsync<R = unknown>(event: object, options?: EmitOptions): Promise<R[]>;
+  async emitAsync(
+    nameOrEvent: unknown,
+    dataOrOptions?: unknown,
+    maybeOptions?: EmitOptions,
+  ): Promise<unknown[]> {
+    const [envelope, options] = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+    const outcome = await this.deliver(envelope, options, 'emitAsync');
+    if (outcome && outcome.failures.length > 0) {
+      throw new ListenersFailedError(envelope.name, outcome.failures, outcome.results);
+    }
+    return outcome?.results ?? [];
+  }
+
+  /**
+   * Asks the in-process listeners in priority order and resolves with the first result that is
+   * not `undefined` (later listeners are not called). Queued listeners are not involved.
+   */
+  until<R = unknown>(name: string, data?: unknown, options?: EmitOptions): Promise<R | undefined>;
+  until<R = unknown>(event: object, options?: EmitOptions): Promise<R | undefined>;
+  async until(
+    nameOrEvent: unknown,
+    dataOrOptions?: unknown,
+    maybeOptions?: EmitOptions,
+  ): Promise<unknown> {
+    const [envelope] = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+    await this.whenBound();
+    if (this.interceptor?.(envelope, 'until')) return undefined;
+    this.publish(envelope);
+    const { inProcess } = this.registry.resolve(envelope.name);
+    const outcome = await EventContext.runAs(envelope, () =>
+      this.dispatcher.untilFirst(envelope, inProcess),
+    );
+    if (!outcome.found && outcome.failures.length > 0) {
+      throw new ListenersFailedError(envelope.name, outcome.failures, []);
+    }
+    return outcome.value;
+  }
+
+  /**
+   * Every event whose name matches `pattern` (all events without one), as they are emitted.
+   *
+   * @example
+   * bus.stream('order.*').subscribe((event) => console.log(event.name, event.data));
+   */
+  stream<T = unknown>(pattern?: string): Observable<EventEnvelope<T>> {
+    if (pattern === undefined) return this.subject.asObservable() as Observable<EventEnvelope<T>>;
+    parsePattern(pattern);
+    const matches = compilePattern(pattern);
+    return new Observable<EventEnvelope<T>>((subscriber) =>
+      this.subject.subscribe({
+        next: (event) => {
+          if (matches(event.name)) subscriber.next(event as EventEnvelope<T>);
+        },
+        complete: () => subscriber.complete(),
+      }),
+    );
+  }
+
+  /** Adds an in-process listener at run time; returns the function that removes it. */
+  on<T = unknown>(
+    pattern: string,
+    listener: DynamicListener<T>,
+    options: { priority?: number } = {},
+  ): () => void {
+    parsePattern(pattern);
+    if (typeof listener !== 'function')
+      throw new InvalidOptionError('listener', listener, 'a function');
+    const id = `on(${pattern})#${++this.dynamicSeq}`;
+    const info = { id, isQueued: false };
+    this.registry.add({
+      id,
+      patterns: [pattern],
+      priority: options.priority ?? 0,
+      info,
+      invoke: listener as ListenerFn,
+      eventClasses: [],
+    });
+    let byPattern = this.dynamic.get(listener);
+    if (!byPattern) this.dynamic.set(listener, (byPattern = new Map()));
+    byPattern.set(id, pattern);
+    return () => {
+      this.registry.remove(id);
+      byPattern.delete(id);
+    };
+  }
+
+  /** Removes listeners added with `on(pattern, listener)`. */
+  off(pattern: string, listener: DynamicListener): void {
+    const byPattern = this.dynamic.get(listener);
+    if (!byPattern) return;
+    for (const [id, p] of byPattern) {
+      if (p === pattern) {
+        this.registry.remove(id);
+        byPattern.delete(id);
+      }
+    }
+  }
+
+  /** Whether any listener (in-process or queued) matches the event name. */
+  hasListeners(name: string): boolean {
+    assertEventName(name);
+    const { inProcess, queued } = this.registry.resolve(name);
+    return inProcess.length + queued.length > 0;
+  }
+
+  /** Every registered listener, or those matching `name`, in call order. */
+  listeners(name?: string): ListenerSummary[] {
+    let list: readonly ListenerDefinition[];
+    if (name === undefined) list = this.registry.all();
+    else {
+      assertEventName(name);
+      const { inProcess, queued } = this.registry.resolve(name);
+      list = [...inProcess, ...queued];
+    }
+    return list.map((l) => ({
+      id: l.id,
+      patterns: l.patterns,
+      priority: l.priority,
+      isQueued: !!l.queue,
+      queue: l.queue?.queue,
+    }));
+  }
+
+  /** @internal Called by the explorer once listeners are registered: delivers what was held. */
+  bind(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const deliver of held ?? []) deliver();
+  }
+
+  /** @internal The test facade's hook. */
+  setInterceptor(interceptor: DispatchInterceptor | undefined): void {
+    this.interceptor = interceptor;
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timers.size > 0) {
+      this.logger.warn(
+        `${this.timers.size} delayed in-process deliveries dropped at shutdown (queued jobs are kept)`,
+      );
+    }
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.subject.complete();
+  }
+
+  private whenBound(): Promise<void> {
+    if (!this.held) return Promise.resolve();
+    return new Promise((resolve) => this.held!.push(resolve));
+  }
+
+  /** Builds and validates the envelope; throws typed errors before anything is delivered. */
+  private envelope(
+    nameOrEvent: unknown,
+    dataOrOptions: unknown,
+    maybeOptions: EmitOptions | undefined,
+  ): [EventEnvelope, EmitOptions | undefined] {
+    let name: string;
+    let data: unknown;
+    let options: EmitOptions | undefined;
+    if (typeof nameOrEvent === 'string') {
+      assertEventName(nameOrEvent);
+      name = nameOrEvent;
+      data = dataOrOptions;
+      options = maybeOptions;
+    } else if (isEventInstance(nameOrEvent)) {
+      name = getEventClassName(nameOrEvent.constructor);
+      this.registry.rememberEventClass(name, nameOrEvent.constructor);
+      data = nameOrEvent;
+      options = dataOrOptions as EmitOptions | undefined;
+    } else {
+      // Throws the precise reason (not a string, a class without a name, ...).
+      assertEventName(
+        typeof nameOrEvent === 'object' && nameOrEvent !== null
+          ? getEventClassName(nameOrEvent.constructor)
+          : nameOrEvent,
+      );
+      throw new Error('unreachable');
+    }
+    const id = createEventId();
+    const parent = EventContext.current();
+    let metadata: Record<string, string>;
+    if (parent === undefined && options?.metadata === undefined) {
+      metadata = { correlationId: id };
+    } else {
+      metadata = { ...parent?.metadata };
+      if (options?.metadata !== undefined) {
+        if (options.metadata === null || typeof options.metadata !== 'object') {
+          throw new InvalidOptionError('metadata', options.metadata, 'an object of string values');
+        }
+        for (const [key, value] of Object.entries(options.metadata)) {
+          if (typeof value !== 'string')
+            throw new InvalidOptionError(`metadata.${key}`, value, 'a string');
+          if (key !== '__proto__') metadata[key] = value;
+        }
+      }
+      if (parent?.event) {
+        metadata.causationId = parent.event.id;
+        metadata.correlationId =
+          options?.metadata?.correlationId ??
+          parent.event.metadata.correlationId ??
+          parent.event.id;
+      }
+      metadata.correlationId ??= id;
+    }
+    if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
+    return [{ id, name, data, metadata, timestamp: Date.now() }, options];
+  }
+
+  private deliver(
+    envelope: EventEnvelope,
+    options: EmitOptions | undefined,
+    kind: Kind,
+  ): Promise<DispatchResult> {
+    if (this.held) {
+      // Emitted before listeners are bound (a constructor, a factory): keep it and deliver it in
+      // order once they are. `emit` resolves now (awaiting it in a factory must not deadlock
+      // the bootstrap); `emitAsync` settles when its listeners have run.
+      if (kind === 'emit') {
+        this.held.push(() => {
+          this.deliver(envelope, options, kind).catch((error: unknown) =>
+            this.logger.error(
+              `Event "${envelope.name}" (${envelope.id}) emitted before bootstrap failed: ${String(error)}`,
+            ),
+          );
+        });
+        return Promise.resolve(undefined);
+      }
+      return new Promise((resolve, reject) => {
+        this.held!.push(() => this.deliver(envelope, options, kind).then(resolve, reject));
+      });
+    }
+    if (this.interceptor?.(envelope, kind)) return Promise.resolve(undefined);
+    const listeners = this.registry.resolve(envelope.name);
+    const delay = options?.delay ?? 0;
+    // Queued jobs are serialized first: a payload they cannot carry is refused before any
+    // listener runs or anything is stored.
+    const stored =
+      listeners.queued.length > 0
+        ? this.producer.enqueue(envelope, listeners.queued, delay)
+        : undefined;
+    if (delay > 0 && (listeners.inProcess.length > 0 || this.subject.observed)) {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.runInProcess(envelope, listeners, 'emit');
+      }, delay);
+      this.timers.add(timer);
+      return stored ? stored.then(() => undefined) : Promise.resolve(undefined);
+    }
+    const ran = this.runInProcess(envelope, listeners, kind);
+    if (stored === undefined) return ran ?? Promise.resolve(undefined);
+    return ran
+      ? Promise.all([ran, stored]).then(([outcome]) => outcome)
+      : stored.then(() => undefined);
+  }
+
+  private runInProcess(
+    envelope: EventEnvelope,
+    listeners: ResolvedListeners,
+    kind: Kind,
+  ): Promise<DispatchResult> | undefined {
+    this.publish(envelope);
+    if (listeners.inProcess.length === 0) return undefined;
+    if (kind === 'emit') {
+      EventContext.runAs(envelope, () => this.dispatcher.dispatch(envelope, listeners.inProcess));
+      return undefined;
+    }
+    return EventContext.runAs(envelope, () =>
+      this.dispatcher.dispatchAndCollect(envelope, listeners.inProcess),
+    );
+  }
+
+  private publish(envelope: EventEnvelope): void {
+    if (this.subject.observed) this.subject.next(envelope);
+  }
+}
+
+type DispatchResult =
+  { results: unknown[]; failures: { listener: string; error: unknown }[] } | undefined;

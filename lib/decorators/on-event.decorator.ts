@@ -1,0 +1,105 @@
+import { ON_EVENT_METADATA } from '../events.constants.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { getEventClassName } from '../event/event-name.js';
+import { parsePattern } from '../discovery/pattern-trie.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
+
+/** What `@OnEvent` listens to: a pattern, an event class, or a list of them. */
+export type EventSelector = string | (abstract new (...args: never[]) => object);
+
+/** Options of `@OnEvent`. */
+export interface OnEventOptions<T = unknown> {
+  /**
+   * Higher runs first; equal priorities run in registration order.
+   * @default 0
+   */
+  priority?: number;
+  /**
+   * Called before the listener: when it returns false the listener is skipped for that event.
+   * @default undefined (every matching event)
+   */
+  filter?: (event: EventEnvelope<T>) => boolean;
+  /**
+   * An explicit, stable listener id (queued jobs find their listener by it).
+   * @default 'ClassName.methodName'
+   */
+  id?: string;
+}
+
+/** @internal What one `@OnEvent` records on a method. */
+export interface OnEventMetadata {
+  readonly patterns: readonly string[];
+  readonly eventClasses: readonly Function[];
+  readonly priority: number;
+  readonly filter?: (event: EventEnvelope) => boolean;
+  readonly id?: string;
+}
+
+/** Validates a selector list and turns it into patterns (and the event classes among them). */
+export function resolveSelectors(
+  selectors: EventSelector | readonly EventSelector[],
+  where: string,
+): { patterns: string[]; eventClasses: Function[] } {
+  const list = Array.isArray(selectors) ? selectors : [selectors];
+  if (list.length === 0) throw new InvalidPatternError(selectors, 'the list is empty', where);
+  const patterns: string[] = [];
+  const eventClasses: Function[] = [];
+  for (const selector of list as EventSelector[]) {
+    let pattern: string;
+    if (typeof selector === 'function') {
+      pattern = getEventClassName(selector);
+      eventClasses.push(selector);
+    } else {
+      parsePattern(selector, where);
+      pattern = selector;
+    }
+    if (patterns.includes(pattern)) {
+      throw new InvalidPatternError(pattern, 'it is listed twice', where);
+    }
+    patterns.push(pattern);
+  }
+  return { patterns, eventClasses };
+}
+
+/**
+ * Marks a provider method as a listener of the events matching `selectors`. Stackable.
+ * The method is called as `(event: EventEnvelope, context)`.
+ *
+ * @example
+ * @OnEvent('order.created')
+ * onCreated(event: EventEnvelope<{ id: string }>) {}
+ *
+ * @OnEvent(['order.*', 'invoice.**'], { priority: 10 })
+ * audit(event: EventEnvelope) {}
+ */
+export function OnEvent<T = unknown>(
+  selectors: EventSelector | readonly EventSelector[],
+  options: OnEventOptions<T> = {},
+): MethodDecorator {
+  return (target, propertyKey, descriptor) => {
+    const where = `${(target as object).constructor.name}.${String(propertyKey)}`;
+    const { patterns, eventClasses } = resolveSelectors(selectors, where);
+    const priority = options.priority ?? 0;
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+      throw new InvalidOptionError(`@OnEvent priority on ${where}`, priority, 'a finite number');
+    }
+    if (options.filter !== undefined && typeof options.filter !== 'function') {
+      throw new InvalidOptionError(`@OnEvent filter on ${where}`, options.filter, 'a function');
+    }
+    if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0)) {
+      throw new InvalidOptionError(`@OnEvent id on ${where}`, options.id, 'a non-empty string');
+    }
+    const record: OnEventMetadata = {
+      patterns,
+      eventClasses,
+      priority,
+      filter: options.filter as OnEventMetadata['filter'],
+      id: options.id,
+    };
+    const existing = (Reflect.getMetadata(ON_EVENT_METADATA, descriptor.value as object) ??
+      []) as OnEventMetadata[];
+    Reflect.defineMetadata(ON_EVENT_METADATA, [...existing, record], descriptor.value as object);
+    return descriptor;
+  };
+}

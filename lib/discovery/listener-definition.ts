@@ -1,0 +1,46 @@
+import type { EventEnvelope } from '../event/event-envelope.js';
+import type { ListenerInfo } from '../middleware/event-middleware.interface.js';
+import type { BackoffOption } from '../queue/backoff.js';
+
+/** The second argument of every listener call. */
+export interface ListenerContext {
+  /** Fires when the attempt times out or the worker shuts down (never in-process). */
+  readonly signal: AbortSignal;
+  /** The attempt number, from 1. */
+  readonly attempt: number;
+  /** The queue name, for a queued listener. */
+  readonly queue?: string;
+  /** The listener's id. */
+  readonly listener: string;
+}
+
+/** A listener function as the bus calls it. */
+export type ListenerFn = (event: EventEnvelope, context: ListenerContext) => unknown;
+
+/** Queue settings of a queued listener after defaults. */
+export interface ResolvedQueueOptions {
+  readonly queue: string;
+  readonly tries: number;
+  readonly backoff: BackoffOption;
+  readonly delay: number;
+  readonly timeout: number;
+  /** The failure hook, already bound to its provider. */
+  readonly onFailed?: (event: EventEnvelope, error: unknown) => unknown;
+}
+
+/** One registered listener: what discovery hands to the registry, free of Nest internals. */
+export interface ListenerDefinition {
+  readonly id: string;
+  readonly patterns: readonly string[];
+  readonly priority: number;
+  readonly filter?: (event: EventEnvelope) => boolean;
+  readonly info: ListenerInfo;
+  /** Calls the listener through its middleware chain. */
+  readonly invoke: ListenerFn;
+  /** Present when the listener runs from a queue. */
+  readonly queue?: ResolvedQueueOptions;
+  /** Event classes named in its selectors, for rehydrating queued class events. */
+  readonly eventClasses: readonly Function[];
+  /** The provider class, for introspection and the test facade. */
+  readonly classRef?: Function;
+}

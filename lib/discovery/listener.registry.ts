@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import { DuplicateListenerError } from '../errors/duplicate-listener.error.js';
+import { getEventClassName } from '../event/event-name.js';
+import type { ListenerDefinition } from './listener-definition.js';
+import { PatternTrie } from './pattern-trie.js';
+
+/** The listeners of one event name, split by how they run, each list in call order. */
+export interface ResolvedListeners {
+  readonly inProcess: readonly ListenerDefinition[];
+  readonly queued: readonly ListenerDefinition[];
+}
+
+interface Entry {
+  readonly definition: ListenerDefinition;
+  readonly seq: number;
+}
+
+const EMPTY: ResolvedListeners = Object.freeze({ inProcess: [], queued: [] });
+// Names resolved once are served from a Map until the listener set changes; the bound keeps a
+// stream of distinct names from growing the cache without limit.
+const MAX_CACHED_NAMES = 10_000;
+
+/** Every listener of the application, matched to event names through a pattern trie. */
+@Injectable()
+export class ListenerRegistry {
+  private readonly trie = new PatternTrie<Entry>();
+  private readonly byId = new Map<string, Entry>();
+  private readonly cache = new Map<string, ResolvedListeners>();
+  private readonly classes = new Map<string, Function>();
+  private seq = 0;
+
+  /** Registers a listener under all its patterns. @throws DuplicateListenerError on an id clash. */
+  add(definition: ListenerDefinition): void {
+    if (this.byId.has(definition.id)) throw new DuplicateListenerError(definition.id);
+    const entry: Entry = { definition, seq: this.seq++ };
+    for (const pattern of definition.patterns) this.trie.add(pattern, entry);
+    this.byId.set(definition.id, entry);
+    for (const eventClass of definition.eventClasses) {
+      this.classes.set(getEventClassName(eventClass), eventClass);
+    }
+    this.cache.clear();
+  }
+
+  /** Removes a listener by id; returns whether it was registered. */
+  remove(id: string): boolean {
+    const entry = this.byId.get(id);
+    if (!entry) return false;
+    for (const pattern of entry.definition.patterns) this.trie.remove(pattern, entry);
+    this.byId.delete(id);
+    this.cache.clear();
+    return true;
+  }
+
+  /** The listeners of `name`, by priority (higher first), then registration order. */
+  resolve(name: string): ResolvedListeners {
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    const entries = this.trie.match(name);
+    let resolved = EMPTY;
+    if (entries.length > 0) {
+      entries.sort((a, b) => b.definition.priority - a.definition.priority || a.seq - b.seq);
+      const inProcess: ListenerDefinition[] = [];
+      const queued: ListenerDefinition[] = [];
+      for (const { definition } of entries)
+        (definition.queue ? queued : inProcess).push(definition);
+      resolved = { inProcess, queued };
+    }
+    if (this.cache.size >= MAX_CACHED_NAMES) this.cache.clear();
+    this.cache.set(name, resolved);
+    return resolved;
+  }
+
+  /** A listener by id. */
+  get(id: string): ListenerDefinition | undefined {
+    return this.byId.get(id)?.definition;
+  }
+
+  /** Every listener, in registration order. */
+  all(): ListenerDefinition[] {
+    return [...this.byId.values()].map((e) => e.definition);
+  }
+
+  /** The event class registered under `name`, to rehydrate queued class events. */
+  eventClass(name: string): Function | undefined {
+    return this.classes.get(name);
+  }
+
+  /** Records an event class seen at emit time, so workers in this process can rehydrate it. */
+  rememberEventClass(name: string, eventClass: Function): void {
+    if (!this.classes.has(name)) this.classes.set(name, eventClass);
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * What every listener receives: the event's data with its identity and context.
+ *
+ * @typeParam T the type of `data`.
+ */
+export interface EventEnvelope<T = unknown> {
+  /** Unique, and sortable by creation time (lexicographic order is emit order within a process). */
+  readonly id: string;
+  /** The event name, such as `order.created`. */
+  readonly name: string;
+  /** The payload; for a class event, the instance that was emitted (rehydrated in workers). */
+  readonly data: T;
+  /** String context carried with the event: `correlationId`, `causationId` and your own keys. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch, when the event was emitted. */
+  readonly timestamp: number;
+  /** The attempt number (from 1) when a queued listener runs it; absent in-process. */
+  readonly attempt?: number;
+}

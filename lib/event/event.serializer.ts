@@ -1,0 +1,131 @@
+import type { EventEnvelope } from './event-envelope.js';
+import { PayloadTooLargeError, UnserializablePayloadError } from '../errors/payload.error.js';
+
+/** What a job carries: the envelope, and whether `data` was an instance of the event's class. */
+interface WireEnvelope {
+  id: string;
+  name: string;
+  data: unknown;
+  metadata: Record<string, string>;
+  timestamp: number;
+  isClass?: 1;
+}
+
+function refuse(key: string, value: unknown): never {
+  const kind =
+    typeof value === 'bigint'
+      ? 'a BigInt'
+      : typeof value === 'function'
+        ? 'a function'
+        : typeof value === 'symbol'
+          ? 'a symbol'
+          : value instanceof Map
+            ? 'a Map'
+            : value instanceof Set
+              ? 'a Set'
+              : 'a value JSON cannot hold';
+  throw new Error(`${kind} at "${key || '(root)'}"`);
+}
+
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  const type = typeof value;
+  if (type === 'bigint' || type === 'function' || type === 'symbol') refuse(key, value);
+  if (
+    type === 'object' &&
+    value !== null &&
+    (value instanceof Map || value instanceof Set || value instanceof WeakMap)
+  ) {
+    refuse(key, value);
+  }
+  if (type === 'number' && !Number.isFinite(value as number)) {
+    throw new Error(`a non-finite number (${String(value)}) at "${key || '(root)'}"`);
+  }
+  return value;
+}
+
+/**
+ * The JSON a queued job stores. Refuses, rather than silently changes, what JSON cannot carry.
+ *
+ * @throws UnserializablePayloadError, PayloadTooLargeError
+ */
+export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): string {
+  const data = envelope.data;
+  const isClass =
+    data !== null &&
+    typeof data === 'object' &&
+    data.constructor !== Object &&
+    !Array.isArray(data);
+  const wire: WireEnvelope = {
+    id: envelope.id,
+    name: envelope.name,
+    data,
+    metadata: envelope.metadata as Record<string, string>,
+    timestamp: envelope.timestamp,
+  };
+  if (isClass) wire.isClass = 1;
+  let json: string;
+  try {
+    json = JSON.stringify(wire, replacer);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UnserializablePayloadError(
+      envelope.name,
+      /circular/i.test(message) ? 'it contains a circular reference' : `it contains ${message}`,
+    );
+  }
+  // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
+  if (json.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > maxBytes) throw new PayloadTooLargeError(envelope.name, bytes, maxBytes);
+  }
+  return json;
+}
+
+/** Why a stored job could not be read back. */
+export class MalformedJobError extends Error {
+  override readonly name = 'MalformedJobError';
+}
+
+function dropProto(key: string, value: unknown): unknown {
+  return key === '__proto__' ? undefined : value;
+}
+
+/**
+ * Reads a stored job back into an envelope; `__proto__` keys never reach an object.
+ * `eventClass` rehydrates class events (their prototype, with the stored fields).
+ *
+ * @throws MalformedJobError when the JSON or its shape is wrong.
+ */
+export function deserializeEnvelope(
+  json: string,
+  eventClass: (name: string) => Function | undefined,
+): EventEnvelope {
+  let wire: WireEnvelope;
+  try {
+    wire = (
+      json.includes('"__proto__"') ? JSON.parse(json, dropProto) : JSON.parse(json)
+    ) as WireEnvelope;
+  } catch (error) {
+    throw new MalformedJobError(`malformed JSON: ${(error as Error).message}`);
+  }
+  if (
+    wire === null ||
+    typeof wire !== 'object' ||
+    typeof wire.id !== 'string' ||
+    typeof wire.name !== 'string' ||
+    typeof wire.timestamp !== 'number' ||
+    wire.metadata === null ||
+    typeof wire.metadata !== 'object' ||
+    Object.values(wire.metadata).some((v) => typeof v !== 'string')
+  ) {
+    throw new MalformedJobError(
+      'not an event envelope (id, name, timestamp and string metadata are required)',
+    );
+  }
+  let data = wire.data;
+  if (wire.isClass === 1 && data !== null && typeof data === 'object') {
+    const cls = eventClass(wire.name);
+    if (cls) data = Object.assign(Object.create(cls.prototype as object) as object, data);
+  }
+  return { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp: wire.timestamp };
+}

@@ -1,0 +1,58 @@
+import { Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { EventBus } from './bus/event-bus.js';
+import { ListenerExplorer } from './discovery/listener.explorer.js';
+import { ListenerMetadataAccessor } from './discovery/listener-metadata.accessor.js';
+import { ListenerRegistry } from './discovery/listener.registry.js';
+import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
+import { ConfigurableModuleClass, EVENTS_MODULE_OPTIONS } from './events.module-definition.js';
+import {
+  resolveEventsOptions,
+  type EventsModuleOptions,
+  type ResolvedEventsOptions,
+} from './events.options.js';
+import { EventQueues } from './queue/event-queues.js';
+import { MemoryQueueTransport } from './queue/memory/memory-queue.transport.js';
+import { QueueProducer } from './queue/queue.producer.js';
+import type { QueueTransport } from './queue/queue-transport.interface.js';
+import { Worker } from './queue/worker.js';
+
+const providers: Provider[] = [
+  {
+    provide: EVENTS_OPTIONS,
+    useFactory: (raw: EventsModuleOptions & { isGlobal?: boolean }) => {
+      const { isGlobal: _isGlobal, ...options } = raw ?? {};
+      return resolveEventsOptions(options);
+    },
+    inject: [EVENTS_MODULE_OPTIONS],
+  },
+  {
+    provide: QUEUE_TRANSPORT,
+    useFactory: async (_options: ResolvedEventsOptions): Promise<QueueTransport> => {
+      return new MemoryQueueTransport();
+    },
+    inject: [EVENTS_OPTIONS],
+  },
+  ListenerMetadataAccessor,
+  ListenerRegistry,
+  QueueProducer,
+  EventBus,
+  ListenerExplorer,
+  Worker,
+  EventQueues,
+];
+
+/**
+ * The events module: `@OnEvent` discovery, the `EventBus`, queued listeners and their worker.
+ * Global by default (`isGlobal: false` to import it where needed).
+ *
+ * @example
+ * @Module({ imports: [EventsModule.forRoot({ redis: process.env.REDIS_URL })] })
+ * export class AppModule {}
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers,
+  exports: [EventBus, EventQueues, EVENTS_OPTIONS, QUEUE_TRANSPORT],
+})
+export class EventsModule extends ConfigurableModuleClass {}

@@ -1,0 +1,323 @@
+import { InvalidOptionError } from './errors/invalid-option.error.js';
+import type { BackoffOption } from './queue/backoff.js';
+import { assertBackoff } from './queue/backoff.js';
+import type { EventMiddlewareRef } from './middleware/event-middleware.interface.js';
+
+/** Options of the queue worker that runs queued listeners in this process. */
+export interface WorkerOptions {
+  /**
+   * Jobs run at once per queue: one number for every queue, or per queue name.
+   * @default 1
+   */
+  concurrency?: number | Record<string, number>;
+  /**
+   * The queues this process works on. Omit to work on every queue that has a listener here.
+   * @default every queue of this application's queued listeners
+   */
+  queues?: string[];
+  /**
+   * How long shutdown waits for running jobs (ms) before it aborts them and leaves them pending.
+   * @default 10000
+   */
+  shutdownTimeout?: number;
+}
+
+/** Defaults for queued listeners, overridden per listener by `@ShouldQueue`. */
+export interface QueueDefaults {
+  /**
+   * The queue of listeners that name none. Env: `EVENTS_DEFAULT_QUEUE`.
+   * @default 'default'
+   */
+  queue?: string;
+  /**
+   * Attempts in total, the first included. Env: `EVENTS_RETRY_ATTEMPTS`.
+   * @default 1
+   */
+  tries?: number;
+  /**
+   * Wait before each retry: ms, a list of ms per retry, or exponential. Env: `EVENTS_RETRY_DELAY_MS`.
+   * @default 0
+   */
+  backoff?: BackoffOption;
+  /**
+   * Per-attempt time limit in ms; 0 means none.
+   * @default 0
+   */
+  timeout?: number;
+}
+
+/** Options of `EventsModule.forRoot`. Every option can be left out. */
+export interface EventsModuleOptions {
+  /**
+   * Redis for queued listeners: a `redis://` URL, ioredis options, or an ioredis client.
+   * Without it the embedded in-memory transport is used (not durable). Env: `EVENTS_REDIS_URL`.
+   * @default undefined (embedded transport)
+   */
+  redis?: string | Record<string, unknown>;
+  /**
+   * Prefix of every Redis key, so that several applications can share one Redis. Env: `EVENTS_PREFIX`.
+   * @default 'events'
+   */
+  prefix?: string;
+  /**
+   * Run queued listeners in this process (`true`), or only produce jobs (`false`).
+   * @default true
+   */
+  worker?: boolean | WorkerOptions;
+  /**
+   * Middleware around every listener call, outermost first.
+   * @default []
+   */
+  middleware?: EventMiddlewareRef[];
+  /**
+   * How long (ms) a running job may go without a heartbeat before another worker reclaims it.
+   * @default 30000
+   */
+  visibilityTimeout?: number;
+  /** Defaults of queued listeners. */
+  defaults?: QueueDefaults;
+  /**
+   * The largest serialized payload `emit` accepts for a queued listener, in bytes.
+   * Env: `EVENTS_MAX_PAYLOAD_BYTES`.
+   * @default 1048576 (1 MiB)
+   */
+  maxPayloadBytes?: number;
+}
+
+/** Worker options after defaults. */
+export interface ResolvedWorkerOptions {
+  readonly enabled: boolean;
+  readonly concurrency: number | Readonly<Record<string, number>>;
+  readonly queues: readonly string[] | undefined;
+  readonly shutdownTimeout: number;
+}
+
+/** The options after defaults, environment and validation: what the rest of the library injects. */
+export interface ResolvedEventsOptions {
+  readonly redis?: string | Record<string, unknown>;
+  readonly prefix: string;
+  readonly worker: ResolvedWorkerOptions;
+  readonly middleware: readonly EventMiddlewareRef[];
+  readonly visibilityTimeout: number;
+  readonly defaults: Readonly<Required<QueueDefaults>>;
+  readonly maxPayloadBytes: number;
+}
+
+const OPTION_NAMES = [
+  'redis',
+  'prefix',
+  'worker',
+  'middleware',
+  'visibilityTimeout',
+  'defaults',
+  'maxPayloadBytes',
+  'isGlobal',
+] as const;
+
+const NAME = /^[A-Za-z0-9_\-:.]+$/;
+
+/** Throws unless `value` is a queue name or prefix: letters, digits, `_ - : .`, no braces. */
+export function assertName(option: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !NAME.test(value) || value.length > 200) {
+    throw new InvalidOptionError(
+      option,
+      value,
+      'a non-empty string of letters, digits, "_", "-", ":" or "." (at most 200 characters)',
+    );
+  }
+}
+
+/** Throws unless `value` is an integer in [min, max]. */
+export function assertInteger(
+  option: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new InvalidOptionError(option, value, `an integer ${range}`);
+  }
+}
+
+function envInteger(env: NodeJS.ProcessEnv, variable: string): number | undefined {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) {
+    throw new InvalidOptionError(variable, raw, 'an integer');
+  }
+  return value;
+}
+
+function envString(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const raw = env[variable];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function resolveRedis(value: unknown): ResolvedEventsOptions['redis'] {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') {
+    if (!/^(rediss?|unix):\/\/./.test(value)) {
+      throw new InvalidOptionError('redis', value, 'a redis://, rediss:// or unix:// URL');
+    }
+    return value;
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return value as Record<string, unknown>;
+  }
+  throw new InvalidOptionError(
+    'redis',
+    value,
+    'a URL string, ioredis options or an ioredis client',
+  );
+}
+
+function resolveWorker(value: unknown): ResolvedEventsOptions['worker'] {
+  const defaults: ResolvedWorkerOptions = {
+    enabled: true,
+    concurrency: 1,
+    queues: undefined,
+    shutdownTimeout: 10_000,
+  };
+  if (value === undefined || value === true) return defaults;
+  if (value === false) return { ...defaults, enabled: false };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(
+      'worker',
+      value,
+      'a boolean or { concurrency, queues, shutdownTimeout }',
+    );
+  }
+  const worker = value as WorkerOptions;
+  for (const key of Object.keys(worker)) {
+    if (!['concurrency', 'queues', 'shutdownTimeout'].includes(key)) {
+      throw new InvalidOptionError(
+        `worker.${key}`,
+        (worker as Record<string, unknown>)[key],
+        'no such option (allowed: concurrency, queues, shutdownTimeout)',
+      );
+    }
+  }
+  const concurrency = worker.concurrency ?? 1;
+  if (typeof concurrency === 'number') assertInteger('worker.concurrency', concurrency, 1, 10_000);
+  else if (concurrency !== null && typeof concurrency === 'object') {
+    for (const [queue, n] of Object.entries(concurrency)) {
+      assertName('worker.concurrency (queue name)', queue);
+      assertInteger(`worker.concurrency.${queue}`, n, 1, 10_000);
+    }
+  } else {
+    throw new InvalidOptionError(
+      'worker.concurrency',
+      concurrency,
+      'an integer >= 1, or { [queue]: integer }',
+    );
+  }
+  let queues: string[] | undefined;
+  if (worker.queues !== undefined) {
+    if (!Array.isArray(worker.queues)) {
+      throw new InvalidOptionError('worker.queues', worker.queues, 'an array of queue names');
+    }
+    worker.queues.forEach((q) => assertName('worker.queues', q));
+    queues = [...worker.queues];
+  }
+  const shutdownTimeout = worker.shutdownTimeout ?? defaults.shutdownTimeout;
+  assertInteger('worker.shutdownTimeout', shutdownTimeout, 0);
+  return { enabled: true, concurrency, queues, shutdownTimeout };
+}
+
+function resolveDefaults(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+): ResolvedEventsOptions['defaults'] {
+  if (
+    value !== undefined &&
+    (value === null || typeof value !== 'object' || Array.isArray(value))
+  ) {
+    throw new InvalidOptionError('defaults', value, 'an object { queue, tries, backoff, timeout }');
+  }
+  const given = (value ?? {}) as QueueDefaults;
+  for (const key of Object.keys(given)) {
+    if (!['queue', 'tries', 'backoff', 'timeout'].includes(key)) {
+      throw new InvalidOptionError(
+        `defaults.${key}`,
+        (given as Record<string, unknown>)[key],
+        'no such option (allowed: queue, tries, backoff, timeout)',
+      );
+    }
+  }
+  const queue = given.queue ?? envString(env, 'EVENTS_DEFAULT_QUEUE') ?? 'default';
+  assertName(given.queue !== undefined ? 'defaults.queue' : 'EVENTS_DEFAULT_QUEUE', queue);
+  const tries = given.tries ?? envInteger(env, 'EVENTS_RETRY_ATTEMPTS') ?? 1;
+  assertInteger(
+    given.tries !== undefined ? 'defaults.tries' : 'EVENTS_RETRY_ATTEMPTS',
+    tries,
+    1,
+    1000,
+  );
+  const backoff = given.backoff ?? envInteger(env, 'EVENTS_RETRY_DELAY_MS') ?? 0;
+  assertBackoff(
+    given.backoff !== undefined ? 'defaults.backoff' : 'EVENTS_RETRY_DELAY_MS',
+    backoff,
+  );
+  const timeout = given.timeout ?? 0;
+  assertInteger('defaults.timeout', timeout, 0);
+  return { queue, tries, backoff, timeout };
+}
+
+/**
+ * Applies defaults and `EVENTS_*` environment variables to raw module options, and validates them.
+ * Explicit options win over the environment. Pure: reads only its arguments.
+ *
+ * @throws InvalidOptionError naming the option (or variable) and what it allows.
+ */
+export function resolveEventsOptions(
+  options: EventsModuleOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedEventsOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidOptionError('options', options, 'an options object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new InvalidOptionError(
+        key,
+        (options as Record<string, unknown>)[key],
+        `no such option (allowed: ${OPTION_NAMES.filter((n) => n !== 'isGlobal').join(', ')})`,
+      );
+    }
+  }
+  const redis = resolveRedis(options.redis ?? envString(env, 'EVENTS_REDIS_URL'));
+  const prefix = options.prefix ?? envString(env, 'EVENTS_PREFIX') ?? 'events';
+  assertName(options.prefix !== undefined ? 'prefix' : 'EVENTS_PREFIX', prefix);
+  const middleware = options.middleware ?? [];
+  if (
+    !Array.isArray(middleware) ||
+    middleware.some((m) => m === null || (typeof m !== 'function' && typeof m !== 'object'))
+  ) {
+    throw new InvalidOptionError(
+      'middleware',
+      middleware,
+      'an array of middleware classes or instances',
+    );
+  }
+  const visibilityTimeout = options.visibilityTimeout ?? 30_000;
+  assertInteger('visibilityTimeout', visibilityTimeout, 100);
+  const maxPayloadBytes =
+    options.maxPayloadBytes ?? envInteger(env, 'EVENTS_MAX_PAYLOAD_BYTES') ?? 1024 * 1024;
+  assertInteger(
+    options.maxPayloadBytes !== undefined ? 'maxPayloadBytes' : 'EVENTS_MAX_PAYLOAD_BYTES',
+    maxPayloadBytes,
+    1,
+    512 * 1024 * 1024,
+  );
+  return {
+    redis,
+    prefix,
+    worker: resolveWorker(options.worker),
+    middleware: [...middleware],
+    visibilityTimeout,
+    defaults: resolveDefaults(options.defaults, env),
+    maxPayloadBytes,
+  };
+}

@@ -1,0 +1,58 @@
+export { EventsModule } from './events.module.js';
+export { EVENTS_MODULE_OPTIONS } from './events.module-definition.js';
+export {
+  resolveEventsOptions,
+  type EventsModuleOptions,
+  type ResolvedEventsOptions,
+  type QueueDefaults,
+  type WorkerOptions,
+} from './events.options.js';
+export { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
+
+export type { EventEnvelope } from './event/event-envelope.js';
+export { EventContext, type EventContextState } from './event/event-context.js';
+export type { EventClass } from './event/event-name.js';
+
+export {
+  OnEvent,
+  type OnEventOptions,
+  type EventSelector,
+} from './decorators/on-event.decorator.js';
+export {
+  ShouldQueue,
+  type ShouldQueueOptions,
+  type QueueFailureHook,
+} from './decorators/should-queue.decorator.js';
+export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
+export { EventName } from './decorators/event-name.decorator.js';
+
+export {
+  EventBus,
+  type EmitOptions,
+  type DynamicListener,
+  type ListenerSummary,
+} from './bus/event-bus.js';
+export type { ListenerContext } from './discovery/listener-definition.js';
+
+export type {
+  EventMiddleware,
+  EventMiddlewareContext,
+  EventMiddlewareRef,
+  ListenerInfo,
+} from './middleware/event-middleware.interface.js';
+
+export { EventQueues } from './queue/event-queues.js';
+export type { BackoffOption, ExponentialBackoff } from './queue/backoff.js';
+export type { DeadJob, QueueCounts } from './queue/queue-job.js';
+
+export { EventsError } from './errors/events.error.js';
+export { InvalidEventNameError } from './errors/invalid-event-name.error.js';
+export { InvalidPatternError } from './errors/invalid-pattern.error.js';
+export { InvalidOptionError } from './errors/invalid-option.error.js';
+export { DuplicateListenerError } from './errors/duplicate-listener.error.js';
+export { UnsupportedListenerError } from './errors/unsupported-scope.error.js';
+export { ListenersFailedError, type ListenerFailure } from './errors/listeners-failed.error.js';
+export { UnserializablePayloadError, PayloadTooLargeError } from './errors/payload.error.js';
+export { UnrecoverableError } from './errors/unrecoverable.error.js';
+export { JobTimeoutError } from './errors/job-timeout.error.js';
+export { TransportError, StaleJobError } from './errors/transport.error.js';

@@ -1,0 +1,60 @@
+/** A job to store: one queued listener's share of one emitted event. */
+export interface NewJob {
+  /** Unique per (event, listener): `<eventId>:<listenerId>`. */
+  readonly id: string;
+  readonly queue: string;
+  readonly listener: string;
+  /** The serialized envelope (shared by every job of one emit). */
+  readonly payload: string;
+  /** Wait in ms before the job may run. */
+  readonly delayMs: number;
+}
+
+/** A job handed to a worker for one attempt. */
+export interface ReservedJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly listener: string;
+  readonly payload: string;
+  /** This attempt's number, from 1. */
+  readonly attempt: number;
+  /** When the job was first stored (ms since the epoch). */
+  readonly enqueuedAt: number;
+  /** The transport's handle on this delivery; settling with a stale receipt is refused. */
+  readonly receipt: string;
+}
+
+/** Why a job ended in dead letters. */
+export interface JobFailure {
+  /** `failed` (attempts used up), `unrecoverable`, `malformed`, `unknown-listener`, `timeout`. */
+  readonly reason: string;
+  readonly message: string;
+  /** The first lines of the stack, when there was an error. */
+  readonly stack?: string;
+}
+
+/** A job in a dead-letter list. */
+export interface DeadJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly listener: string;
+  readonly payload: string;
+  /** Attempts made. */
+  readonly attempts: number;
+  readonly reason: string;
+  readonly error: string;
+  readonly stack?: string;
+  readonly enqueuedAt: number;
+  readonly failedAt: number;
+}
+
+/** Jobs of one queue by state. */
+export interface QueueCounts {
+  readonly waiting: number;
+  readonly delayed: number;
+  readonly active: number;
+  readonly completed: number;
+  /** Failed attempts (retried or not). */
+  readonly failed: number;
+  readonly dead: number;
+}

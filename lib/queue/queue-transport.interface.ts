@@ -1,0 +1,49 @@
+import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
+
+/**
+ * Storage of queued jobs, in queue language. The worker owns policy (tries, backoff, timeouts,
+ * concurrency); a transport owns where jobs live and who holds them. Payloads cross serialized.
+ */
+export interface QueueTransport {
+  /** A name for logs: `memory`, `redis`. */
+  readonly kind: string;
+  /** Whether jobs survive a process restart. */
+  readonly isDurable: boolean;
+
+  /** Stores the jobs of one emit, all or none. Resolves once they are stored. */
+  enqueue(jobs: readonly NewJob[]): Promise<void>;
+
+  /**
+   * Takes up to `max` ready jobs of `queue` for this worker, in stored order. Waits while there is
+   * none; resolves with `[]` once `signal` fires.
+   */
+  reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]>;
+
+  /** The attempt succeeded: the job is done. @throws StaleJobError if the job was reclaimed. */
+  ack(job: ReservedJob): Promise<void>;
+
+  /** The attempt failed: run the job again after `delayMs`. @throws StaleJobError */
+  retry(job: ReservedJob, delayMs: number, failure: JobFailure): Promise<void>;
+
+  /** Puts the job back after `delayMs` without counting this attempt. @throws StaleJobError */
+  release(job: ReservedJob, delayMs: number): Promise<void>;
+
+  /** Moves the job to its queue's dead letters. @throws StaleJobError */
+  deadLetter(job: ReservedJob, failure: JobFailure): Promise<void>;
+
+  /** Tells the transport these jobs are still being worked on (keeps them from being reclaimed). */
+  heartbeat(jobs: readonly ReservedJob[]): Promise<void>;
+
+  /** Counts by state. */
+  counts(queue: string): Promise<QueueCounts>;
+  /** Queues that hold or held jobs. */
+  queues(): Promise<string[]>;
+  listDead(queue: string, offset: number, limit: number): Promise<DeadJob[]>;
+  /** Moves dead jobs back to the queue for a new round of attempts; returns how many. */
+  retryDead(queue: string, id: string | 'all'): Promise<number>;
+  /** Deletes every dead job of the queue; returns how many. */
+  purgeDead(queue: string): Promise<number>;
+
+  /** Releases timers and connections. Idempotent. */
+  close(): Promise<void>;
+}

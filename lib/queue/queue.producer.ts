@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
+import type { ResolvedEventsOptions } from '../events.options.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { serializeEnvelope } from '../event/event.serializer.js';
+import type { ListenerDefinition } from '../discovery/listener-definition.js';
+import type { NewJob } from './queue-job.js';
+import type { QueueTransport } from './queue-transport.interface.js';
+
+/** Turns one emitted event into one job per queued listener and stores them in one batch. */
+@Injectable()
+export class QueueProducer {
+  constructor(
+    @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
+    @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
+  ) {}
+
+  /**
+   * Serializes now (so a bad payload throws before anything runs or is stored), then stores.
+   *
+   * @throws UnserializablePayloadError, PayloadTooLargeError synchronously.
+   */
+  enqueue(
+    envelope: EventEnvelope,
+    listeners: readonly ListenerDefinition[],
+    delayMs: number,
+  ): Promise<void> {
+    const payload = serializeEnvelope(envelope, this.options.maxPayloadBytes);
+    const jobs: NewJob[] = listeners.map((listener) => ({
+      id: `${envelope.id}:${listener.id}`,
+      queue: listener.queue!.queue,
+      listener: listener.id,
+      payload,
+      delayMs: delayMs + listener.queue!.delay,
+    }));
+    return this.transport.enqueue(jobs);
+  }
+}

@@ -1,0 +1,291 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
+import type { ResolvedEventsOptions } from '../events.options.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventContext } from '../event/event-context.js';
+import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
+import type { ListenerDefinition } from '../discovery/listener-definition.js';
+import { ListenerRegistry } from '../discovery/listener.registry.js';
+import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { StaleJobError } from '../errors/transport.error.js';
+import { UnrecoverableError } from '../errors/unrecoverable.error.js';
+import { backoffDelay } from './backoff.js';
+import type { JobFailure, ReservedJob } from './queue-job.js';
+import type { QueueTransport } from './queue-transport.interface.js';
+
+const SHUTDOWN = Symbol('shutdown');
+// The abort reason handlers see when the worker stops; an attempt aborted by it is left pending.
+const SHUTDOWN_REASON = new Error('worker shutdown');
+
+/** Thrown by a middleware (through `releaseJob`) to put a job back without counting the attempt. */
+export class ReleaseJobSignal {
+  constructor(readonly delayMs: number) {}
+}
+
+interface Running {
+  readonly job: ReservedJob;
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+function failureOf(reason: string, error: unknown): JobFailure {
+  if (error instanceof Error) {
+    return {
+      reason,
+      message: error.message,
+      stack: error.stack?.split('\n').slice(0, 6).join('\n'),
+    };
+  }
+  return { reason, message: String(error) };
+}
+
+/**
+ * Runs queued listeners: reserves jobs per queue up to its concurrency, calls the listener
+ * through its middleware with a timeout and an abort signal, then acknowledges, schedules a
+ * retry with backoff, or dead-letters the job and calls its failure hook once.
+ */
+@Injectable()
+export class Worker
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger(Worker.name);
+  private readonly stopping = new AbortController();
+  private readonly running = new Map<string, Running>();
+  private readonly loops: Promise<void>[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private isStarted = false;
+  private isClosed = false;
+
+  constructor(
+    @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
+    @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
+    private readonly registry: ListenerRegistry,
+  ) {}
+
+  /** The queues this process works on. */
+  queues(): string[] {
+    if (this.options.worker.queues) return [...this.options.worker.queues];
+    const names = new Set<string>();
+    for (const listener of this.registry.all()) if (listener.queue) names.add(listener.queue.queue);
+    return [...names].sort();
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.options.worker.enabled || this.isStarted) return;
+    this.isStarted = true;
+    for (const queue of this.queues()) this.loops.push(this.loop(queue));
+    const interval = Math.max(50, Math.floor(this.options.visibilityTimeout / 3));
+    this.heartbeat = setInterval(() => {
+      const jobs = [...this.running.values()].map((r) => r.job);
+      if (jobs.length > 0) {
+        this.transport
+          .heartbeat(jobs)
+          .catch((error: unknown) => this.logger.warn(`Heartbeat failed: ${String(error)}`));
+      }
+    }, interval);
+    this.heartbeat.unref();
+  }
+
+  /** Stops taking jobs and waits for running ones up to `worker.shutdownTimeout`, then aborts them. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.isStarted || this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    await Promise.all(this.loops);
+    const inFlight = [...this.running.values()];
+    if (inFlight.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<typeof SHUTDOWN>((resolve) => {
+        timer = setTimeout(() => resolve(SHUTDOWN), this.options.worker.shutdownTimeout);
+      });
+      const outcome = await Promise.race([Promise.all(inFlight.map((r) => r.done)), deadline]);
+      clearTimeout(timer);
+      if (outcome === SHUTDOWN) {
+        this.logger.warn(
+          `${this.running.size} job(s) still running at the shutdown deadline: aborted and left pending`,
+        );
+        for (const r of this.running.values()) r.controller.abort(SHUTDOWN_REASON);
+      }
+    }
+    if (this.heartbeat) clearInterval(this.heartbeat);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (!this.stopping.signal.aborted) this.stopping.abort();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.transport.close();
+  }
+
+  private concurrency(queue: string): number {
+    const c = this.options.worker.concurrency;
+    return typeof c === 'number' ? c : (c[queue] ?? 1);
+  }
+
+  private async loop(queue: string): Promise<void> {
+    const limit = this.concurrency(queue);
+    const mine = new Set<Promise<void>>();
+    const signal = this.stopping.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      if (mine.size >= limit) {
+        await Promise.race(mine);
+        continue;
+      }
+      let jobs: ReservedJob[];
+      try {
+        jobs = await this.transport.reserve(queue, limit - mine.size, signal);
+        failures = 0;
+      } catch (error) {
+        // Loops never throw: report, back off with jitter, and try again.
+        failures++;
+        const waitMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6)) * (1 + Math.random() / 2);
+        if (failures === 1 || failures % 20 === 0) {
+          this.logger.error(
+            `Queue "${queue}": reserving jobs failed (${failures}x), retrying: ${String(error)}`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+        continue;
+      }
+      for (const job of jobs) {
+        const done = this.process(job).finally(() => mine.delete(done));
+        mine.add(done);
+      }
+    }
+  }
+
+  private process(job: ReservedJob): Promise<void> {
+    const controller = new AbortController();
+    const done = this.attempt(job, controller)
+      .catch((error: unknown) => {
+        if (error instanceof StaleJobError) {
+          this.logger.warn(error.message);
+        } else {
+          this.logger.error(
+            `Job ${job.id} of queue "${job.queue}" could not be settled: ${String(error)}`,
+          );
+        }
+      })
+      .finally(() => this.running.delete(job.id));
+    this.running.set(job.id, { job, controller, done });
+    return done;
+  }
+
+  private async attempt(job: ReservedJob, controller: AbortController): Promise<void> {
+    let envelope: EventEnvelope;
+    try {
+      envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
+    } catch (error) {
+      const message = error instanceof MalformedJobError ? error.message : String(error);
+      return this.transport.deadLetter(job, { reason: 'malformed', message });
+    }
+    const listener = this.registry.get(job.listener);
+    if (!listener?.queue) {
+      return this.transport.deadLetter(job, {
+        reason: 'unknown-listener',
+        message: `No queued listener "${job.listener}" in this application`,
+      });
+    }
+    const event: EventEnvelope = { ...envelope, attempt: job.attempt };
+    try {
+      await this.run(listener, event, job, controller);
+    } catch (error) {
+      if (controller.signal.reason === SHUTDOWN_REASON) {
+        // Aborted by shutdown: leave the job pending for another worker or the next start.
+        return;
+      }
+      if (error instanceof ReleaseJobSignal) return this.transport.release(job, error.delayMs);
+      return this.fail(listener, event, job, error);
+    }
+    await this.transport.ack(job);
+  }
+
+  private run(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    controller: AbortController,
+  ): Promise<unknown> {
+    const options = listener.queue!;
+    const context = {
+      signal: controller.signal,
+      attempt: job.attempt,
+      queue: job.queue,
+      listener: listener.id,
+    };
+    const call = new Promise<unknown>((resolve, reject) => {
+      EventContext.runAs(event, () => {
+        try {
+          Promise.resolve(listener.invoke(event, context)).then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
+        once: true,
+      });
+    });
+    if (options.timeout <= 0) return Promise.race([call, aborted]);
+    const timer = setTimeout(
+      () => controller.abort(new JobTimeoutError(listener.id, options.timeout)),
+      options.timeout,
+    );
+    return Promise.race([call, aborted]).finally(() => clearTimeout(timer));
+  }
+
+  private async fail(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    error: unknown,
+  ): Promise<void> {
+    const options = listener.queue!;
+    const isFinal = error instanceof UnrecoverableError || job.attempt >= options.tries;
+    const reason =
+      error instanceof UnrecoverableError
+        ? 'unrecoverable'
+        : error instanceof JobTimeoutError
+          ? 'timeout'
+          : 'failed';
+    const message = error instanceof Error ? error.message : String(error);
+    if (!isFinal) {
+      const delayMs = backoffDelay(options.backoff, job.attempt);
+      this.logger.warn(
+        `Listener ${listener.id} failed attempt ${job.attempt}/${options.tries} on "${event.name}" (${event.id}), retry in ${delayMs} ms: ${message}`,
+      );
+      return this.transport.retry(job, delayMs, failureOf(reason, error));
+    }
+    this.logger.error(
+      `Listener ${listener.id} failed for good on "${event.name}" (${event.id}) after ${job.attempt} attempt(s): ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+    await this.transport.deadLetter(job, failureOf(reason, error));
+    if (options.onFailed) {
+      try {
+        await options.onFailed(event, error);
+      } catch (hookError) {
+        this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  // Nest injects providers by the constructor's parameter types: keep legacy decorators and
+  // their design:paramtypes metadata, exactly as tsc emits them for the build.
+  oxc: {
+    decorator: { legacy: true, emitDecoratorMetadata: true },
+  },
+  resolve: {
+    alias: {
+      'nestjs-events': fileURLToPath(new URL('./lib/index.ts', import.meta.url)),
+    },
+  },
+  test: {
+    include: ['test/**/*.spec.ts', 'test/**/*.e2e-spec.ts', 'sample/**/*.spec.ts'],
+    setupFiles: ['./test/support/setup.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+});
