@@ -333,11 +333,7 @@ export class EventBus implements OnApplicationShutdown {
         ? this.producer.enqueue(envelope, listeners.queued, delay)
         : undefined;
     if (delay > 0 && (listeners.inProcess.length > 0 || this.subject.observed)) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.runInProcess(envelope, listeners, 'emit');
-      }, delay);
-      this.timers.add(timer);
+      this.runLater(Date.now() + delay, () => this.runInProcess(envelope, listeners, 'emit'));
       return stored ? stored.then(() => undefined) : Promise.resolve(undefined);
     }
     const ran = this.runInProcess(envelope, listeners, kind);
@@ -345,6 +341,16 @@ export class EventBus implements OnApplicationShutdown {
     return ran
       ? Promise.all([ran, stored]).then(([outcome]) => outcome)
       : stored.then(() => undefined);
+  }
+
+  /** Runs `fn` at `dueAt` by the wall clock (timers may fire a little early by it). */
+  private runLater(dueAt: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (Date.now() < dueAt) this.runLater(dueAt, fn);
+      else fn();
+    }, dueAt - Date.now());
+    this.timers.add(timer);
   }
 
   private runInProcess(

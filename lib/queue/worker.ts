@@ -133,10 +133,14 @@ export class Worker
     const limit = this.concurrency(queue);
     const mine = new Set<Promise<void>>();
     const signal = this.stopping.signal;
+    const stopped = new Promise<void>((resolve) =>
+      signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     let failures = 0;
     while (!signal.aborted) {
       if (mine.size >= limit) {
-        await Promise.race(mine);
+        // Full: wait for a slot, or for shutdown (running jobs are then drained by the caller).
+        await Promise.race([...mine, stopped]);
         continue;
       }
       let jobs: ReservedJob[];

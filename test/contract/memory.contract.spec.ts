@@ -1,0 +1,3 @@
+import { runQueueContract } from './queue-transport.contract.js';
+
+runQueueContract({ name: 'memory', options: () => ({}) });
