@@ -43,6 +43,10 @@ function createNode<T>(): TrieNode<T> {
   return { children: new Map(), values: [] };
 }
 
+function isEmpty<T>(node: TrieNode<T>): boolean {
+  return node.values.length === 0 && node.children.size === 0 && !node.star && !node.globstar;
+}
+
 /**
  * Patterns to values, matched against concrete names segment by segment: exact segments,
  * `*` (exactly one segment) and `**` (zero or more). A match visits only the branches the name
@@ -74,17 +78,28 @@ export class PatternTrie<T> {
 
   /** Removes one (pattern, value) pair; returns whether it was there. */
   remove(pattern: string, value: T): boolean {
-    let node: TrieNode<T> | undefined = this.root;
+    const path: { parent: TrieNode<T>; segment: string }[] = [];
+    let node = this.root;
     for (const segment of parsePattern(pattern)) {
-      if (!node) return false;
-      node =
+      const next =
         segment === '**' ? node.globstar : segment === '*' ? node.star : node.children.get(segment);
+      if (!next) return false;
+      path.push({ parent: node, segment });
+      node = next;
     }
-    if (!node) return false;
     const index = node.values.indexOf(value);
     if (index < 0) return false;
     node.values.splice(index, 1);
     this.count--;
+    // Drop the branch nodes left empty, so that listeners added and removed at run time under
+    // ever new names (`on` / `off`) do not grow the trie without bound.
+    for (let i = path.length - 1; i >= 0 && isEmpty(node); i--) {
+      const { parent, segment } = path[i];
+      if (segment === '**') delete parent.globstar;
+      else if (segment === '*') delete parent.star;
+      else parent.children.delete(segment);
+      node = parent;
+    }
     return true;
   }
 

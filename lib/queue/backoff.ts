@@ -26,32 +26,42 @@ function isNonNegativeInteger(value: unknown): value is number {
   );
 }
 
+const EXPONENTIAL_KEYS = ['type', 'delay', 'maxDelay', 'jitter'];
+
+function isValidExponential(value: object): boolean {
+  const b = value as Partial<ExponentialBackoff>;
+  return (
+    b.type === 'exponential' &&
+    // A misspelled key (`max` for `maxDelay`) would otherwise silently mean "no cap".
+    Object.keys(b).every((key) => EXPONENTIAL_KEYS.includes(key)) &&
+    isNonNegativeInteger(b.delay) &&
+    (b.maxDelay === undefined || (isNonNegativeInteger(b.maxDelay) && b.maxDelay >= b.delay)) &&
+    (b.jitter === undefined || (typeof b.jitter === 'number' && b.jitter >= 0 && b.jitter <= 1))
+  );
+}
+
 /** Throws `InvalidOptionError` unless `value` is a valid backoff. */
 export function assertBackoff(option: string, value: unknown): asserts value is BackoffOption {
   if (isNonNegativeInteger(value)) return;
   if (Array.isArray(value)) {
-    if (value.length > 0 && value.every(isNonNegativeInteger)) return;
+    // A plain loop, not `every`: `every` skips the holes of a sparse list such as [100, , 300].
+    let valid = value.length > 0;
+    for (let i = 0; valid && i < value.length; i++) valid = isNonNegativeInteger(value[i]);
+    if (valid) return;
     throw new InvalidOptionError(option, value, 'a non-empty list of delays in ms (integers >= 0)');
   }
-  if (value !== null && typeof value === 'object') {
-    const b = value as Partial<ExponentialBackoff>;
-    const valid =
-      b.type === 'exponential' &&
-      isNonNegativeInteger(b.delay) &&
-      (b.maxDelay === undefined || isNonNegativeInteger(b.maxDelay)) &&
-      (b.jitter === undefined || (typeof b.jitter === 'number' && b.jitter >= 0 && b.jitter <= 1));
-    if (valid) return;
-  }
+  if (value !== null && typeof value === 'object' && isValidExponential(value)) return;
   throw new InvalidOptionError(
     option,
     value,
-    "ms (integer >= 0), a list of ms, or { type: 'exponential', delay, maxDelay?, jitter? (0..1) }",
+    "ms (integer >= 0), a list of ms, or { type: 'exponential', delay, maxDelay? (>= delay), " +
+      'jitter? (0..1) }',
   );
 }
 
 /**
- * The delay in ms before retry number `retry` (1 = the retry after the first failed attempt).
- * Never less than the configured delay for that retry.
+ * The delay in ms before retry number `retry` (1 = the retry after the first failed attempt;
+ * lower numbers count as 1). Never less than the configured delay for that retry.
  */
 export function backoffDelay(
   backoff: BackoffOption,
@@ -59,9 +69,11 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   if (typeof backoff === 'number') return backoff;
-  if (Array.isArray(backoff)) return backoff[Math.min(retry, backoff.length) - 1];
+  const n = Math.max(1, Math.floor(retry));
+  if (Array.isArray(backoff)) return backoff[Math.min(n, backoff.length) - 1];
   const b = backoff as ExponentialBackoff;
-  const grown = b.delay * 2 ** Math.max(0, retry - 1);
-  const base = Math.min(grown, b.maxDelay ?? Number.MAX_SAFE_INTEGER, MAX_DELAY_MS);
+  // 2^40 ms already passes the one-year ceiling; a bounded exponent keeps 0 * 2^n finite (not NaN).
+  const grown = b.delay * 2 ** Math.min(n - 1, 40);
+  const base = Math.min(grown, b.maxDelay ?? MAX_DELAY_MS, MAX_DELAY_MS);
   return base + Math.floor(random() * (b.jitter ?? 0) * base);
 }
