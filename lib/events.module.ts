@@ -5,7 +5,12 @@ import { ListenerExplorer } from './discovery/listener.explorer.js';
 import { ListenerMetadataAccessor } from './discovery/listener-metadata.accessor.js';
 import { ListenerRegistry } from './discovery/listener.registry.js';
 import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
-import { ConfigurableModuleClass, EVENTS_MODULE_OPTIONS } from './events.module-definition.js';
+import {
+  ConfigurableModuleClass,
+  EVENTS_MODULE_OPTIONS,
+  OPTIONS_TYPE,
+} from './events.module-definition.js';
+import type { DynamicModule } from '@nestjs/common';
 import {
   resolveEventsOptions,
   type EventsModuleOptions,
@@ -16,6 +21,7 @@ import { MemoryQueueTransport } from './queue/memory/memory-queue.transport.js';
 import { QueueProducer } from './queue/queue.producer.js';
 import type { QueueTransport } from './queue/queue-transport.interface.js';
 import { Worker } from './queue/worker.js';
+import { EventFacadeBinding } from './testing/event-facade.binding.js';
 
 const providers: Provider[] = [
   {
@@ -37,6 +43,7 @@ const providers: Provider[] = [
   ListenerRegistry,
   QueueProducer,
   EventBus,
+  EventFacadeBinding,
   ListenerExplorer,
   Worker,
   EventQueues,
@@ -55,4 +62,14 @@ const providers: Provider[] = [
   providers,
   exports: [EventBus, EventQueues, EVENTS_OPTIONS, QUEUE_TRANSPORT],
 })
-export class EventsModule extends ConfigurableModuleClass {}
+export class EventsModule extends ConfigurableModuleClass {
+  /**
+   * The module with these options (all optional: `forRoot()` runs on the embedded transport).
+   *
+   * @example
+   * EventsModule.forRoot({ redis: process.env.REDIS_URL, defaults: { tries: 3 } })
+   */
+  static override forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

@@ -41,6 +41,13 @@ export type {
   ListenerInfo,
 } from './middleware/event-middleware.interface.js';
 
+export {
+  EventFacade,
+  type FacadeApplication,
+  type EventClassRef,
+  type EnvelopePredicate,
+} from './testing/event.facade.js';
+
 export { EventQueues } from './queue/event-queues.js';
 export type { BackoffOption, ExponentialBackoff } from './queue/backoff.js';
 export type { DeadJob, QueueCounts } from './queue/queue-job.js';
@@ -56,3 +63,8 @@ export { UnserializablePayloadError, PayloadTooLargeError } from './errors/paylo
 export { UnrecoverableError } from './errors/unrecoverable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { TransportError, StaleJobError } from './errors/transport.error.js';
+export { EventAssertionError } from './errors/event-assertion.error.js';
+export {
+  EventFacadeUsageError,
+  type EventFacadeUsageReason,
+} from './errors/event-facade-usage.error.js';
