@@ -26,6 +26,11 @@ export class ListenerMetadataAccessor {
     );
   }
 
+  /** Whether the method itself (not its class) carries `@ShouldQueue`. */
+  hasOwnShouldQueue(method: Function): boolean {
+    return this.reflector.get(SHOULD_QUEUE_METADATA, method) !== undefined;
+  }
+
   /** Middleware of the class, then of the method. */
   middleware(classRef: Function, method: Function): EventMiddlewareRef[] {
     return [

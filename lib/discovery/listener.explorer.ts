@@ -72,7 +72,15 @@ export class ListenerExplorer implements OnModuleInit {
       const method = prototype[methodName];
       const records = this.accessor.onEvent(method);
       const queueOptions = this.accessor.shouldQueue(classRef, method);
-      if (!records?.length) continue;
+      if (!records?.length) {
+        if (this.accessor.hasOwnShouldQueue(method)) {
+          throw new UnsupportedListenerError(
+            `${classRef.name}.${methodName}`,
+            '@ShouldQueue marks a listener as queued, but the method has no @OnEvent',
+          );
+        }
+        continue;
+      }
       if (!isStatic && (!classRef || wrapper.inject)) {
         throw new UnsupportedListenerError(
           String(wrapper.name),
