@@ -1,5 +1,8 @@
 import type { EventEnvelope } from './event-envelope.js';
+import { MalformedJobError } from '../errors/malformed-job.error.js';
 import { PayloadTooLargeError, UnserializablePayloadError } from '../errors/payload.error.js';
+
+export { MalformedJobError };
 
 /** What a job carries: the envelope, and whether `data` was an instance of the event's class. */
 interface WireEnvelope {
@@ -23,7 +26,9 @@ function refuse(key: string, value: unknown): never {
             ? 'a Map'
             : value instanceof Set
               ? 'a Set'
-              : 'a value JSON cannot hold';
+              : value instanceof WeakMap || value instanceof WeakSet
+                ? 'a WeakMap or WeakSet'
+                : 'a value JSON cannot hold';
   throw new Error(`${kind} at "${key || '(root)'}"`);
 }
 
@@ -33,7 +38,10 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
   if (
     type === 'object' &&
     value !== null &&
-    (value instanceof Map || value instanceof Set || value instanceof WeakMap)
+    (value instanceof Map ||
+      value instanceof Set ||
+      value instanceof WeakMap ||
+      value instanceof WeakSet)
   ) {
     refuse(key, value);
   }
@@ -50,11 +58,10 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
  */
 export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): string {
   const data = envelope.data;
-  const isClass =
-    data !== null &&
-    typeof data === 'object' &&
-    data.constructor !== Object &&
-    !Array.isArray(data);
+  // Only an object with a prototype of its own is a class instance (not a plain, array or
+  // null-prototype object); a worker rehydrates it when a class is known for the name.
+  const proto: unknown = data !== null && typeof data === 'object' && Object.getPrototypeOf(data);
+  const isClass = !!proto && proto !== Object.prototype && !Array.isArray(data);
   const wire: WireEnvelope = {
     id: envelope.id,
     name: envelope.name,
@@ -81,11 +88,6 @@ export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): st
   return json;
 }
 
-/** Why a stored job could not be read back. */
-export class MalformedJobError extends Error {
-  override readonly name = 'MalformedJobError';
-}
-
 function dropProto(key: string, value: unknown): unknown {
   return key === '__proto__' ? undefined : value;
 }
@@ -102,11 +104,13 @@ export function deserializeEnvelope(
 ): EventEnvelope {
   let wire: WireEnvelope;
   try {
-    wire = (
-      json.includes('"__proto__"') ? JSON.parse(json, dropProto) : JSON.parse(json)
-    ) as WireEnvelope;
+    // JSON.parse makes "__proto__" an own key, which a later Object.assign (ours, or a
+    // listener's) turns into a prototype. The key may be written with \u escapes, so any escape
+    // takes the slower, filtering parse; JSON.stringify only writes one for control characters.
+    const mayHideProto = json.includes('__proto__') || json.includes('\\u');
+    wire = (mayHideProto ? JSON.parse(json, dropProto) : JSON.parse(json)) as WireEnvelope;
   } catch (error) {
-    throw new MalformedJobError(`malformed JSON: ${(error as Error).message}`);
+    throw new MalformedJobError(`malformed JSON (${(error as Error).message})`);
   }
   if (
     wire === null ||
@@ -116,6 +120,7 @@ export function deserializeEnvelope(
     typeof wire.timestamp !== 'number' ||
     wire.metadata === null ||
     typeof wire.metadata !== 'object' ||
+    Array.isArray(wire.metadata) ||
     Object.values(wire.metadata).some((v) => typeof v !== 'string')
   ) {
     throw new MalformedJobError(
