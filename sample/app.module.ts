@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { EventsModule } from 'nestjs-events';
+import { ActivityLog } from './orders/activity.log.js';
+import { NotificationListeners } from './orders/notification.listeners.js';
+import { OrderListeners } from './orders/order.listeners.js';
+import { OrdersService } from './orders/orders.service.js';
+
+@Module({
+  imports: [
+    // No redis option and no EVENTS_REDIS_URL: the embedded in-memory transport.
+    EventsModule.forRoot({ worker: { concurrency: { emails: 2 } } }),
+  ],
+  providers: [ActivityLog, OrdersService, OrderListeners, NotificationListeners],
+})
+export class AppModule {}

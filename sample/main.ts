@@ -1,0 +1,47 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventQueues } from 'nestjs-events';
+import { AppModule } from './app.module.js';
+import { OrdersService } from './orders/orders.service.js';
+
+async function waitForQueues(queues: EventQueues): Promise<void> {
+  for (;;) {
+    const counts = Object.values(await queues.counts());
+    if (counts.every((c) => c.waiting + c.delayed + c.active === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(AppModule, {
+    logger: ['log', 'warn', 'error'],
+  });
+  const logger = new Logger('Sample');
+  const orders = app.get(OrdersService);
+  const queues = app.get(EventQueues);
+
+  const order = { orderId: 'o-1001', customer: 'ada', total: 42.5 };
+  await orders.placeOrder(order);
+  logger.log(`paid: ${(await orders.pay(order)).join('; ')}`);
+  await orders.ship(order.orderId);
+  logger.log(
+    `discount for ada: ${await orders.discountFor('ada')}%, for bob: ${await orders.discountFor('bob')}%`,
+  );
+
+  await waitForQueues(queues);
+  for (const [queue, counts] of Object.entries(await queues.counts())) {
+    logger.log(`queue ${queue}: ${JSON.stringify(counts)}`);
+  }
+  for (const dead of await queues.listDead('invoices')) {
+    logger.log(
+      `dead letter ${dead.id}: ${dead.reason} after ${dead.attempts} attempts (${dead.error})`,
+    );
+  }
+  await app.close();
+}
+
+main().catch((error: unknown) => {
+  new Logger('Sample').error(error instanceof Error ? error.stack : String(error));
+  process.exit(1);
+});
