@@ -145,7 +145,8 @@ export class EventFacade {
       matching.length === 0
         ? `Expected ${ref.label} to be dispatched matching the predicate, but it was not dispatched at all.`
         : `Expected ${ref.label} to be dispatched matching the predicate, but none of its ` +
-            `${matching.length} dispatches matched:${listData(matching)}`,
+            `${matching.length} ${matching.length === 1 ? 'dispatch' : 'dispatches'} matched:` +
+            listData(matching),
     );
   }
 
