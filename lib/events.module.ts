@@ -34,8 +34,11 @@ const providers: Provider[] = [
   },
   {
     provide: QUEUE_TRANSPORT,
-    useFactory: async (_options: ResolvedEventsOptions): Promise<QueueTransport> => {
-      return new MemoryQueueTransport();
+    useFactory: async (options: ResolvedEventsOptions): Promise<QueueTransport> => {
+      if (options.redis === undefined) return new MemoryQueueTransport();
+      // Loaded only when configured, so apps without Redis never load ioredis.
+      const { createRedisQueueTransport } = await import('./queue/redis/redis-queue.transport.js');
+      return createRedisQueueTransport(options);
     },
     inject: [EVENTS_OPTIONS],
   },

@@ -82,6 +82,13 @@ export interface EventsModuleOptions {
    * @default 1048576 (1 MiB)
    */
   maxPayloadBytes?: number;
+  /**
+   * With Redis: the longest a Redis command may take (ms) before it fails with `TransportError`.
+   * Bounds how long `emit` waits when Redis is unreachable or stalled; nothing is buffered while
+   * the connection is down (`emit` fails at once). Env: `EVENTS_REDIS_COMMAND_TIMEOUT_MS`.
+   * @default 5000
+   */
+  redisCommandTimeout?: number;
 }
 
 /** Worker options after defaults. */
@@ -101,6 +108,7 @@ export interface ResolvedEventsOptions {
   readonly visibilityTimeout: number;
   readonly defaults: Readonly<Required<QueueDefaults>>;
   readonly maxPayloadBytes: number;
+  readonly redisCommandTimeout: number;
 }
 
 const OPTION_NAMES = [
@@ -111,6 +119,7 @@ const OPTION_NAMES = [
   'visibilityTimeout',
   'defaults',
   'maxPayloadBytes',
+  'redisCommandTimeout',
   'isGlobal',
 ] as const;
 
@@ -140,14 +149,15 @@ export function assertInteger(
   }
 }
 
-function envInteger(env: NodeJS.ProcessEnv, variable: string): number | undefined {
+/**
+ * A decimal integer variable as a number. Anything else (`three`, `1e3`, `0x10`, a blank) comes
+ * back as the raw string, which the caller's range check then refuses, naming the variable and
+ * the allowed range.
+ */
+function envInteger(env: NodeJS.ProcessEnv, variable: string): number | string | undefined {
   const raw = env[variable];
   if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) {
-    throw new InvalidOptionError(variable, raw, 'an integer');
-  }
-  return value;
+  return /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
 }
 
 function envString(env: NodeJS.ProcessEnv, variable: string): string | undefined {
@@ -155,11 +165,11 @@ function envString(env: NodeJS.ProcessEnv, variable: string): string | undefined
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
-function resolveRedis(value: unknown): ResolvedEventsOptions['redis'] {
+function resolveRedis(value: unknown, option: string): ResolvedEventsOptions['redis'] {
   if (value === undefined) return undefined;
   if (typeof value === 'string') {
     if (!/^(rediss?|unix):\/\/./.test(value)) {
-      throw new InvalidOptionError('redis', value, 'a redis://, rediss:// or unix:// URL');
+      throw new InvalidOptionError(option, value, 'a redis://, rediss:// or unix:// URL');
     }
     return value;
   }
@@ -287,18 +297,30 @@ export function resolveEventsOptions(
       );
     }
   }
-  const redis = resolveRedis(options.redis ?? envString(env, 'EVENTS_REDIS_URL'));
+  const isGlobal = (options as { isGlobal?: unknown }).isGlobal;
+  if (isGlobal !== undefined && typeof isGlobal !== 'boolean') {
+    throw new InvalidOptionError('isGlobal', isGlobal, 'a boolean');
+  }
+  const redis = resolveRedis(
+    options.redis ?? envString(env, 'EVENTS_REDIS_URL'),
+    options.redis !== undefined ? 'redis' : 'EVENTS_REDIS_URL',
+  );
   const prefix = options.prefix ?? envString(env, 'EVENTS_PREFIX') ?? 'events';
   assertName(options.prefix !== undefined ? 'prefix' : 'EVENTS_PREFIX', prefix);
   const middleware = options.middleware ?? [];
   if (
     !Array.isArray(middleware) ||
-    middleware.some((m) => m === null || (typeof m !== 'function' && typeof m !== 'object'))
+    middleware.some(
+      (m) =>
+        m === null ||
+        (typeof m !== 'function' &&
+          (typeof m !== 'object' || typeof (m as { use?: unknown }).use !== 'function')),
+    )
   ) {
     throw new InvalidOptionError(
       'middleware',
       middleware,
-      'an array of middleware classes or instances',
+      'an array of middleware classes or instances (objects with use())',
     );
   }
   const visibilityTimeout = options.visibilityTimeout ?? 30_000;
@@ -311,6 +333,16 @@ export function resolveEventsOptions(
     1,
     512 * 1024 * 1024,
   );
+  const redisCommandTimeout =
+    options.redisCommandTimeout ?? envInteger(env, 'EVENTS_REDIS_COMMAND_TIMEOUT_MS') ?? 5000;
+  assertInteger(
+    options.redisCommandTimeout !== undefined
+      ? 'redisCommandTimeout'
+      : 'EVENTS_REDIS_COMMAND_TIMEOUT_MS',
+    redisCommandTimeout,
+    10,
+    600_000,
+  );
   return {
     redis,
     prefix,
@@ -319,5 +351,6 @@ export function resolveEventsOptions(
     visibilityTimeout,
     defaults: resolveDefaults(options.defaults, env),
     maxPayloadBytes,
+    redisCommandTimeout,
   };
 }

@@ -1,0 +1,39 @@
+/**
+ * Builds every Redis key of the transport. All keys of one queue share the hash tag
+ * `{prefix:queue}`, so the multi-key scripts of a queue run on one Redis Cluster slot; every key
+ * starts with the prefix, so applications with different prefixes never meet.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** The set of queue names that hold or held jobs (one key per prefix, not per queue). */
+  get queues(): string {
+    return `${this.prefix}:queues`;
+  }
+
+  /** The keys of one queue. */
+  queue(queue: string): QueueKeys {
+    const base = `${this.prefix}:{${this.prefix}:${queue}}`;
+    return {
+      stream: `${base}:stream`,
+      delayed: `${base}:delayed`,
+      dead: `${base}:dead`,
+      stats: `${base}:stats`,
+    };
+  }
+}
+
+/** The keys of one queue. */
+export interface QueueKeys {
+  /** Stream of ready jobs, read through the consumer group. */
+  readonly stream: string;
+  /** Sorted set of delayed jobs and scheduled retries, scored by due time (ms). */
+  readonly delayed: string;
+  /** Stream of dead jobs. */
+  readonly dead: string;
+  /** Hash of counters: `completed`, `failed`. */
+  readonly stats: string;
+}
+
+/** The consumer group every worker of a queue reads through. */
+export const CONSUMER_GROUP = 'workers';

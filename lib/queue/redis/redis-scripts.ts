@@ -1,0 +1,286 @@
+import type { Redis } from 'ioredis';
+
+/*
+ * The Lua scripts of the Redis transport. Each one runs atomically on one queue's keys (one hash
+ * tag), which is what keeps a job in exactly one place: the stream (waiting or pending), the
+ * delayed set, the dead stream, or gone once acknowledged.
+ *
+ * Stream entry fields: id (job id), l (listener), p (payload), a (attempts made before this
+ * entry), t (first enqueued, ms). Dead entries add r (reason), e (error), s (stack), f (failed at,
+ * ms), and `a` there is the number of attempts made. Delayed members are JSON {id, l, p, a, t},
+ * all strings.
+ *
+ * A receipt is (entry id, delivery count): a settle is refused unless the entry is still pending
+ * for this consumer with exactly that delivery count, so a worker whose job was reclaimed (the
+ * count went up, or another consumer owns it) cannot settle it.
+ */
+
+const OWNS = `
+local function owns(stream, group, consumer, entry, deliveries)
+  local pending = redis.pcall('XPENDING', stream, group, entry, entry, 1)
+  if type(pending) ~= 'table' or pending.err or not pending[1] then return false end
+  return pending[1][2] == consumer and tostring(pending[1][4]) == deliveries
+end
+local function fields(stream, entry)
+  local found = redis.call('XRANGE', stream, entry, entry)
+  if not found[1] then return nil end
+  local raw, out = found[1][2], {}
+  for i = 1, #raw, 2 do out[raw[i]] = raw[i + 1] end
+  return out
+end
+`;
+
+/**
+ * Acknowledges a batch of jobs that succeeded.
+ * KEYS: 1 stream, 2 stats.
+ * ARGV: 1 group, 2 consumer, then pairs (entry id, delivery count).
+ * Returns: a list with, per pair, 1 (acknowledged, deleted, counted completed) or 0 (stale).
+ */
+export const ACK_SCRIPT = `${OWNS}
+local acked, out = {}, {}
+for i = 3, #ARGV, 2 do
+  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then
+    acked[#acked + 1] = ARGV[i]
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+if #acked > 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(acked))
+  redis.call('XDEL', KEYS[1], unpack(acked))
+  redis.call('HINCRBY', KEYS[2], 'completed', #acked)
+end
+return out
+`;
+
+/**
+ * Puts a job back for another attempt (retry) or without counting this one (release): now at the
+ * stream's tail, or later through the delayed set.
+ * KEYS: 1 stream, 2 delayed, 3 stats.
+ * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 due at (ms; 0 = now),
+ *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt.
+ * Returns: 1 done, 0 stale.
+ */
+export const REQUEUE_SCRIPT = `${OWNS}
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+local f = fields(KEYS[1], ARGV[3])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) end
+if f then
+  local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
+  if tonumber(ARGV[5]) > 0 then
+    redis.call('ZADD', KEYS[2], ARGV[5], cjson.encode(job))
+  else
+    redis.call('XADD', KEYS[1], '*', 'id', job.id, 'l', job.l, 'p', job.p, 'a', job.a, 't', job.t)
+  end
+end
+return 1
+`;
+
+/**
+ * Moves a job to the dead-letter stream.
+ * KEYS: 1 stream, 2 dead, 3 stats.
+ * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 attempts made, 6 reason,
+ *       7 error message, 8 stack, 9 failed at (ms), 10 '1' to count a failed attempt.
+ * Returns: 1 done, 0 stale.
+ */
+export const DEAD_LETTER_SCRIPT = `${OWNS}
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+local f = fields(KEYS[1], ARGV[3]) or {}
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+if ARGV[10] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) end
+redis.call('XADD', KEYS[2], '*', 'id', f.id or ARGV[3], 'l', f.l or '', 'p', f.p or '',
+  'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9])
+return 1
+`;
+
+/**
+ * Keeps running jobs from being reclaimed: resets their idle time (XCLAIM JUSTID does not count
+ * a delivery), but only for entries this consumer still holds with the same delivery count.
+ * KEYS: 1 stream.
+ * ARGV: 1 group, 2 consumer, then pairs (entry id, delivery count).
+ * Returns: the number of jobs extended.
+ */
+export const HEARTBEAT_SCRIPT = `${OWNS}
+local held = {}
+for i = 3, #ARGV, 2 do
+  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then held[#held + 1] = ARGV[i] end
+end
+local count = #held
+if count > 0 then
+  held[count + 1] = 'JUSTID'
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(held))
+end
+return count
+`;
+
+/**
+ * Moves due delayed jobs to the stream's tail, in due order.
+ * KEYS: 1 delayed, 2 stream.
+ * ARGV: 1 now (ms), 2 most jobs to move.
+ * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1 }.
+ */
+export const PROMOTE_SCRIPT = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  local ok, job = pcall(cjson.decode, member)
+  if ok and type(job) == 'table' then
+    redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'))
+  else
+    -- Unreadable: still moved, so that a worker dead-letters it with a reason.
+    redis.call('XADD', KEYS[2], '*', 'id', 'unreadable-delayed-job', 'l', '', 'p', member)
+  end
+  redis.call('ZREM', KEYS[1], member)
+end
+local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return { #due, nextDue[2] or '-1' }
+`;
+
+/**
+ * Takes over jobs pending longer than the visibility timeout (their worker died or froze);
+ * XAUTOCLAIM counts a delivery, so the reclaim counts as an attempt.
+ * KEYS: 1 stream.
+ * ARGV: 1 group, 2 consumer, 3 min idle (ms), 4 cursor, 5 most jobs.
+ * Returns: { next cursor, { { entry id, delivery count, fields }... } }.
+ */
+export const RECLAIM_SCRIPT = `
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+  'COUNT', tonumber(ARGV[5]))
+local out = {}
+for _, entry in ipairs(claimed[2]) do
+  if type(entry) == 'table' and type(entry[2]) == 'table' then
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)[1]
+    if pending then out[#out + 1] = { entry[1], pending[4], entry[2] } end
+  end
+end
+return { claimed[1], out }
+`;
+
+/**
+ * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
+ * KEYS: 1 stream, 2 delayed, 3 stats, 4 dead.
+ * ARGV: 1 group.
+ * Returns: { waiting, delayed, active, completed, failed, dead }.
+ */
+export const COUNTS_SCRIPT = `
+local length = redis.call('XLEN', KEYS[1])
+local active = 0
+local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+if type(summary) == 'table' and not summary.err then active = summary[1] end
+local stats = redis.call('HMGET', KEYS[3], 'completed', 'failed')
+return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
+  tonumber(stats[1] or '0'), tonumber(stats[2] or '0'), redis.call('XLEN', KEYS[4]) }
+`;
+
+/**
+ * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail.
+ * KEYS: 1 dead, 2 stream.
+ * ARGV: 1 now (ms), 2 'first' then 3 how many (the oldest), or 2.. dead entry ids.
+ * Returns: the number of jobs moved.
+ */
+export const RETRY_DEAD_SCRIPT = `
+local entries
+if ARGV[2] == 'first' then
+  entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
+else
+  entries = {}
+  for i = 2, #ARGV do
+    local found = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+    if found[1] then entries[#entries + 1] = found[1] end
+  end
+end
+for _, entry in ipairs(entries) do
+  local raw, f = entry[2], {}
+  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  redis.call('XADD', KEYS[2], '*', 'id', f.id or entry[1], 'l', f.l or '', 'p', f.p or '',
+    'a', '0', 't', ARGV[1])
+  redis.call('XDEL', KEYS[1], entry[1])
+end
+return #entries
+`;
+
+/**
+ * Deletes the dead-letter stream.
+ * KEYS: 1 dead.
+ * Returns: the number of dead jobs deleted.
+ */
+export const PURGE_DEAD_SCRIPT = `
+local length = redis.call('XLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return length
+`;
+
+/**
+ * Removes consumers that left: idle for at least the given time and owning no pending entry
+ * (deleting a consumer would drop its pending entries, so those are kept until reclaimed).
+ * KEYS: 1 stream.
+ * ARGV: 1 group, 2 this consumer (kept), 3 min idle (ms).
+ * Returns: the number of consumers removed.
+ */
+export const CLEANUP_CONSUMERS_SCRIPT = `
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if type(consumers) ~= 'table' or consumers.err then return 0 end
+local removed = 0
+for _, raw in ipairs(consumers) do
+  local c = {}
+  for i = 1, #raw, 2 do c[raw[i]] = raw[i + 1] end
+  if c.name ~= ARGV[2] and tonumber(c.pending) == 0 and tonumber(c.idle) >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], c.name)
+    removed = removed + 1
+  end
+end
+return removed
+`;
+
+type Arg = string | number;
+
+/** The scripts as commands on a client (after `defineScripts`). */
+export interface ScriptCommands {
+  eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
+  eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
+  eventsDeadLetter(stream: string, dead: string, stats: string, ...argv: Arg[]): Promise<number>;
+  eventsHeartbeat(stream: string, ...argv: Arg[]): Promise<number>;
+  eventsPromote(
+    delayed: string,
+    stream: string,
+    now: number,
+    max: number,
+  ): Promise<[number, string]>;
+  eventsReclaim(stream: string, ...argv: Arg[]): Promise<[string, [string, number, string[]][]]>;
+  eventsCounts(
+    stream: string,
+    delayed: string,
+    stats: string,
+    dead: string,
+    group: string,
+  ): Promise<number[]>;
+  eventsRetryDead(dead: string, stream: string, ...argv: Arg[]): Promise<number>;
+  eventsPurgeDead(dead: string): Promise<number>;
+  eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
+}
+
+const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number }> = {
+  eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
+  eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
+  eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 3 },
+  eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 1 },
+  eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 2 },
+  eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
+  eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 4 },
+  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 2 },
+  eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 1 },
+  eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
+};
+
+/**
+ * Registers the scripts on a client (EVALSHA, with EVAL when Redis lost its script cache, e.g.
+ * after a restart) and returns it typed with them.
+ */
+export function defineScripts(client: Redis): Redis & ScriptCommands {
+  for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script);
+  return client as Redis & ScriptCommands;
+}
