@@ -82,6 +82,13 @@ export interface EventsModuleOptions {
    * @default 1048576 (1 MiB)
    */
   maxPayloadBytes?: number;
+  /**
+   * With Redis: the longest a Redis command may take (ms) before it fails with `TransportError`.
+   * Bounds how long `emit` waits when Redis is unreachable or stalled; nothing is buffered while
+   * the connection is down (`emit` fails at once). Env: `EVENTS_REDIS_COMMAND_TIMEOUT_MS`.
+   * @default 5000
+   */
+  redisCommandTimeout?: number;
 }
 
 /** Worker options after defaults. */
@@ -101,6 +108,7 @@ export interface ResolvedEventsOptions {
   readonly visibilityTimeout: number;
   readonly defaults: Readonly<Required<QueueDefaults>>;
   readonly maxPayloadBytes: number;
+  readonly redisCommandTimeout: number;
 }
 
 const OPTION_NAMES = [
@@ -111,6 +119,7 @@ const OPTION_NAMES = [
   'visibilityTimeout',
   'defaults',
   'maxPayloadBytes',
+  'redisCommandTimeout',
   'isGlobal',
 ] as const;
 
@@ -324,6 +333,16 @@ export function resolveEventsOptions(
     1,
     512 * 1024 * 1024,
   );
+  const redisCommandTimeout =
+    options.redisCommandTimeout ?? envInteger(env, 'EVENTS_REDIS_COMMAND_TIMEOUT_MS') ?? 5000;
+  assertInteger(
+    options.redisCommandTimeout !== undefined
+      ? 'redisCommandTimeout'
+      : 'EVENTS_REDIS_COMMAND_TIMEOUT_MS',
+    redisCommandTimeout,
+    10,
+    600_000,
+  );
   return {
     redis,
     prefix,
@@ -332,5 +351,6 @@ export function resolveEventsOptions(
     visibilityTimeout,
     defaults: resolveDefaults(options.defaults, env),
     maxPayloadBytes,
+    redisCommandTimeout,
   };
 }
