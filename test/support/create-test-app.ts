@@ -11,7 +11,5 @@ export async function createTestApp(
     ...metadata,
     imports: [EventsModule.forRoot(options), ...(metadata.imports ?? [])],
   }).compile();
-  const app = moduleRef.createNestApplication ? moduleRef : moduleRef;
-  await app.init();
-  return app;
+  return moduleRef.init();
 }
