@@ -1,0 +1,403 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { createEventId } from '../event/event-id.js';
+import { assertEventName } from '../event/event-name.js';
+import { deserializeEnvelope, serializeEnvelope } from '../event/event.serializer.js';
+import { compilePattern } from '../discovery/pattern-trie.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import {
+  ExpectedVersion,
+  type AllFilter,
+  type AllPage,
+  type AppendOptions,
+  type AppendResult,
+  type EventSubscription,
+  type NewEvent,
+  type PreparedEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type StoredEvent,
+  type SubscribeOptions,
+  type SubscriptionHandler,
+} from './event-store.types.js';
+import {
+  assertExpectedVersion,
+  assertOptionalInteger,
+  assertOptionsObject,
+  assertStreamId,
+  toMillis,
+  toPatterns,
+} from './event-store.validation.js';
+import { StoreSubscription } from './event-subscription.js';
+
+/** Options every event store backend accepts. */
+export interface EventStoreBaseOptions {
+  /**
+   * Events fetched per round trip by `readStream`, `readAll`, subscriptions and replay: what
+   * bounds their memory.
+   * @default 500
+   */
+  pageSize?: number;
+  /**
+   * The largest serialized event `append` accepts, in bytes.
+   * @default 1048576 (1 MiB)
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Finds the class of a class event by its name, so reads give back instances of it.
+   * The events module passes its registry of event classes.
+   * @default none: class events are read back as plain objects
+   */
+  eventClass?: (name: string) => Function | undefined;
+}
+
+/** @internal A stored row before its payload is parsed. */
+export interface StoredRow {
+  readonly streamId: string;
+  readonly version: number;
+  readonly position: number;
+  readonly payload: string;
+}
+
+const APPEND_OPTIONS = ['expectedVersion'];
+const READ_STREAM_OPTIONS = ['fromVersion', 'toVersion', 'backwards', 'limit'];
+const READ_ALL_OPTIONS = ['fromPosition', 'toPosition', 'pattern', 'since', 'until', 'limit'];
+const SUBSCRIBE_OPTIONS = ['fromPosition', 'pattern', 'onError'];
+const NEW_EVENT_KEYS = new Set(['name', 'data', 'metadata', 'id', 'timestamp']);
+
+/**
+ * An append-only log of events grouped in streams (one per aggregate, such as `order-42`), with a
+ * global position across all streams. Inject it with `EventStore`; the backend is chosen by
+ * `forRoot({ store })` (in memory by default, PostgreSQL when configured).
+ *
+ * @example
+ * const { version } = await store.append('order-42', [{ name: 'order.placed', data: { total: 30 } }], {
+ *   expectedVersion: ExpectedVersion.NoStream,
+ * });
+ * for await (const event of store.readStream('order-42')) console.log(event.version, event.name);
+ */
+export abstract class EventStore implements OnApplicationShutdown {
+  protected readonly logger = new Logger(EventStore.name);
+  /** Events per page read. */
+  readonly pageSize: number;
+  protected readonly maxPayloadBytes: number;
+  private readonly eventClass: (name: string) => Function | undefined;
+  private readonly watchers = new Set<() => void>();
+  private readonly subscriptions = new Set<StoreSubscription>();
+
+  protected constructor(options: EventStoreBaseOptions = {}) {
+    this.pageSize = options.pageSize ?? 500;
+    assertOptionalInteger('store.pageSize', this.pageSize, 1);
+    this.maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
+    assertOptionalInteger('store.maxPayloadBytes', this.maxPayloadBytes, 1);
+    this.eventClass = options.eventClass ?? (() => undefined);
+  }
+
+  /**
+   * Appends events to a stream, all or none, after checking `expectedVersion` against the
+   * stream's version. Input is validated before anything is written.
+   *
+   * @throws WrongExpectedVersionError (with `actualVersion`) when the stream has moved on.
+   * @throws InvalidStreamIdError, InvalidEventNameError, InvalidOptionError,
+   *   UnserializablePayloadError, PayloadTooLargeError on bad input.
+   */
+  async append(
+    streamId: string,
+    events: NewEvent | readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    assertStreamId(streamId);
+    assertOptionsObject('append options', options, APPEND_OPTIONS);
+    const expected = options.expectedVersion ?? ExpectedVersion.Any;
+    assertExpectedVersion(expected);
+    const list = Array.isArray(events) ? (events as readonly NewEvent[]) : [events as NewEvent];
+    if (list.length === 0) {
+      throw new InvalidOptionError('events', events, 'at least one event to append');
+    }
+    const now = Date.now();
+    const prepared = list.map((event, index) => this.prepare(event, index, now));
+    return this.appendPrepared(streamId, prepared, expected);
+  }
+
+  /** @internal Appends events already validated and serialized (the bus recorder's path). */
+  async appendPrepared(
+    streamId: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const rows = await this.write(streamId, events, expected);
+    this.notifyAppended();
+    const last = rows[rows.length - 1];
+    return {
+      streamId,
+      version: last.version,
+      position: last.position,
+      events: rows.map((row) => this.decode(row)),
+    };
+  }
+
+  /**
+   * The events of one stream, in version order (or newest first with `backwards`), fetched a
+   * page at a time. A stream that does not exist yields nothing.
+   */
+  readStream<T = unknown>(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): AsyncIterableIterator<StoredEvent<T>> {
+    assertStreamId(streamId);
+    assertOptionsObject('readStream options', options, READ_STREAM_OPTIONS);
+    assertOptionalInteger('fromVersion', options.fromVersion, 1);
+    assertOptionalInteger('toVersion', options.toVersion, 1);
+    assertOptionalInteger('limit', options.limit, 1);
+    if (options.backwards !== undefined && typeof options.backwards !== 'boolean') {
+      throw new InvalidOptionError('backwards', options.backwards, 'a boolean');
+    }
+    return this.streamPages<T>(streamId, options);
+  }
+
+  /** Every event of the store in position order, filtered, fetched a page at a time. */
+  readAll<T = unknown>(options: ReadAllOptions = {}): AsyncIterableIterator<StoredEvent<T>> {
+    assertOptionsObject('readAll options', options, READ_ALL_OPTIONS);
+    assertOptionalInteger('fromPosition', options.fromPosition, 1);
+    assertOptionalInteger('toPosition', options.toPosition, 1);
+    assertOptionalInteger('limit', options.limit, 1);
+    const filter = this.filter(options);
+    return this.allPages<T>(options.fromPosition ?? 1, filter, options.limit);
+  }
+
+  /**
+   * Hands every stored event from `fromPosition` on (matching `pattern`) to `handler`, one at a
+   * time in position order, then keeps following new appends. Store `subscription.checkpoint`
+   * to resume later.
+   *
+   * @example
+   * const subscription = store.subscribe({ fromPosition: saved, pattern: 'order.*' }, async (e) => {
+   *   await project(e);
+   * });
+   * await subscription.caughtUp;
+   */
+  subscribe<T = unknown>(
+    options: SubscribeOptions,
+    handler: SubscriptionHandler<T>,
+  ): EventSubscription {
+    assertOptionsObject('subscribe options', options, SUBSCRIBE_OPTIONS);
+    const from = options?.fromPosition ?? 1;
+    if (from !== 'end') assertOptionalInteger('fromPosition', from, 1);
+    if (typeof handler !== 'function') {
+      throw new InvalidOptionError('handler', handler, 'a function (event) => unknown');
+    }
+    if (options.onError !== undefined && typeof options.onError !== 'function') {
+      throw new InvalidOptionError('onError', options.onError, 'a function (error, event) => void');
+    }
+    const filter = this.filter({ pattern: options.pattern });
+    const subscription = new StoreSubscription(
+      {
+        readPage: (position, f, limit) => this.readAllPage(position, f, limit),
+        headPosition: () => this.headPosition(),
+        watch: (wake) => this.watch(wake),
+        pollIntervalMs: this.pollIntervalMs,
+        pageSize: this.pageSize,
+      },
+      from,
+      filter,
+      handler as SubscriptionHandler,
+      options.onError,
+    );
+    this.subscriptions.add(subscription);
+    void subscription.done.then(() => this.subscriptions.delete(subscription));
+    return subscription;
+  }
+
+  /** The stream's version: how many events it holds (0 when it does not exist). */
+  async streamVersion(streamId: string): Promise<number> {
+    assertStreamId(streamId);
+    return this.readStreamVersion(streamId);
+  }
+
+  /** The position of the last event stored (0 when the store is empty). */
+  abstract headPosition(): Promise<number>;
+
+  /** Stops every subscription and releases the backend's resources. */
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    await this.release();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  /** How often subscriptions look for appends made elsewhere (ms); 0 when all appends are local. */
+  protected abstract readonly pollIntervalMs: number;
+
+  /**
+   * Stores the events atomically after checking the expected version; returns their rows.
+   * @throws WrongExpectedVersionError
+   */
+  protected abstract write(
+    streamId: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedVersion,
+  ): Promise<StoredRow[]>;
+
+  /** Rows of a stream with a version in [minVersion, maxVersion], ordered, at most `limit`. */
+  protected abstract readStreamRows(
+    streamId: string,
+    minVersion: number,
+    maxVersion: number,
+    backwards: boolean,
+    limit: number,
+  ): Promise<StoredRow[]>;
+
+  /** Matching rows from `fromPosition` on, at most `limit`, and where the next page starts. */
+  protected abstract readAllRows(
+    fromPosition: number,
+    filter: AllFilter,
+    limit: number,
+  ): Promise<{ rows: StoredRow[]; nextPosition: number; isEnd: boolean }>;
+
+  protected abstract readStreamVersion(streamId: string): Promise<number>;
+
+  protected abstract release(): Promise<void>;
+
+  /** Wakes the subscriptions of this process: called after every append this store learns of. */
+  protected notifyAppended(): void {
+    for (const wake of this.watchers) wake();
+  }
+
+  /** Called when the first subscription starts watching and when the last one stops. */
+  protected watching(_isWatched: boolean): void {}
+
+  protected decode<T>(row: StoredRow): StoredEvent<T> {
+    const envelope = deserializeEnvelope(row.payload, this.eventClass) as EventEnvelope<T>;
+    return {
+      ...envelope,
+      streamId: row.streamId,
+      version: row.version,
+      position: row.position,
+    };
+  }
+
+  private watch(wake: () => void): () => void {
+    this.watchers.add(wake);
+    if (this.watchers.size === 1) this.watching(true);
+    return () => {
+      if (this.watchers.delete(wake) && this.watchers.size === 0) this.watching(false);
+    };
+  }
+
+  private async readAllPage(fromPosition: number, filter: AllFilter, limit: number) {
+    const page = await this.readAllRows(fromPosition, filter, limit);
+    return {
+      events: page.rows.map((row) => this.decode(row)),
+      nextPosition: page.nextPosition,
+      isEnd: page.isEnd,
+    } satisfies AllPage;
+  }
+
+  private prepare(event: NewEvent, index: number, now: number): PreparedEvent {
+    const where = `events[${index}]`;
+    if (event === null || typeof event !== 'object') {
+      throw new InvalidOptionError(where, event, 'an event { name, data?, metadata? }');
+    }
+    for (const key of Object.keys(event)) {
+      if (!NEW_EVENT_KEYS.has(key)) {
+        throw new InvalidOptionError(
+          `${where}.${key}`,
+          (event as unknown as Record<string, unknown>)[key],
+          'no such field (allowed: name, data, metadata, id, timestamp)',
+        );
+      }
+    }
+    assertEventName(event.name);
+    const id = event.id ?? createEventId(now);
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+      throw new InvalidOptionError(`${where}.id`, id, 'a non-empty string');
+    }
+    const timestamp = event.timestamp ?? now;
+    if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp)) {
+      throw new InvalidOptionError(`${where}.timestamp`, timestamp, 'milliseconds since the epoch');
+    }
+    const metadata: Record<string, string> = {};
+    if (event.metadata !== undefined) {
+      if (event.metadata === null || typeof event.metadata !== 'object') {
+        throw new InvalidOptionError(`${where}.metadata`, event.metadata, 'an object of strings');
+      }
+      for (const [key, value] of Object.entries(event.metadata)) {
+        if (typeof value !== 'string') {
+          throw new InvalidOptionError(`${where}.metadata.${key}`, value, 'a string');
+        }
+        if (key !== '__proto__') metadata[key] = value;
+      }
+    }
+    const envelope: EventEnvelope = { id, name: event.name, data: event.data, metadata, timestamp };
+    return {
+      id,
+      name: event.name,
+      timestamp,
+      payload: serializeEnvelope(envelope, this.maxPayloadBytes),
+    };
+  }
+
+  private filter(options: {
+    pattern?: string | readonly string[];
+    since?: ReadAllOptions['since'];
+    until?: ReadAllOptions['until'];
+    toPosition?: number;
+  }): AllFilter {
+    const patterns = toPatterns('pattern', options.pattern);
+    let matches: AllFilter['matches'];
+    if (patterns) {
+      const compiled = patterns.map(compilePattern);
+      matches =
+        compiled.length === 1 ? compiled[0] : (name) => compiled.some((match) => match(name));
+    }
+    return {
+      patterns,
+      matches,
+      since: toMillis('since', options.since),
+      until: toMillis('until', options.until),
+      toPosition: options.toPosition,
+    };
+  }
+
+  private async *streamPages<T>(
+    streamId: string,
+    options: ReadStreamOptions,
+  ): AsyncIterableIterator<StoredEvent<T>> {
+    const backwards = options.backwards === true;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    // Forwards: from fromVersion up to toVersion. Backwards: from fromVersion down to toVersion.
+    let low = backwards ? (options.toVersion ?? 1) : (options.fromVersion ?? 1);
+    let high = backwards
+      ? (options.fromVersion ?? Number.MAX_SAFE_INTEGER)
+      : (options.toVersion ?? Number.MAX_SAFE_INTEGER);
+    while (remaining > 0 && low <= high) {
+      const want = Math.min(this.pageSize, remaining);
+      const rows = await this.readStreamRows(streamId, low, high, backwards, want);
+      for (const row of rows) yield this.decode<T>(row);
+      remaining -= rows.length;
+      if (rows.length < want) return;
+      const last = rows[rows.length - 1].version;
+      if (backwards) high = last - 1;
+      else low = last + 1;
+    }
+  }
+
+  private async *allPages<T>(
+    fromPosition: number,
+    filter: AllFilter,
+    limit: number | undefined,
+  ): AsyncIterableIterator<StoredEvent<T>> {
+    let position = fromPosition;
+    let remaining = limit ?? Number.POSITIVE_INFINITY;
+    while (remaining > 0) {
+      const want = Math.min(this.pageSize, remaining);
+      const page = await this.readAllRows(position, filter, want);
+      for (const row of page.rows) yield this.decode<T>(row);
+      remaining -= page.rows.length;
+      if (page.isEnd) return;
+      position = page.nextPosition;
+    }
+  }
+}

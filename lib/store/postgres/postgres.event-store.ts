@@ -1,0 +1,351 @@
+import type { Notification, Pool, PoolClient } from 'pg';
+import { EventStoreError } from '../../errors/event-store.error.js';
+import { WrongExpectedVersionError } from '../../errors/wrong-expected-version.error.js';
+import { InvalidOptionError } from '../../errors/invalid-option.error.js';
+import { EventStore, type EventStoreBaseOptions, type StoredRow } from '../event-store.js';
+import { ExpectedVersion, type AllFilter, type PreparedEvent } from '../event-store.types.js';
+import {
+  assertSchemaName,
+  eventStoreMigrationSql,
+  postgresNames,
+  WRONG_EXPECTED_VERSION_SQLSTATE,
+} from './postgres-schema.js';
+import { toSqlNameFilter } from './postgres-pattern.js';
+import { assertOptionalInteger } from '../event-store.validation.js';
+
+/**
+ * A `pg.Pool` (or anything with its `query` and `connect` methods). Typed structurally, so the
+ * library's types do not depend on `@types/pg`.
+ */
+export interface PostgresPool {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  connect(): Promise<unknown>;
+}
+
+/** Connection and schema of the PostgreSQL event store. */
+export interface PostgresEventStoreOptions extends EventStoreBaseOptions {
+  /** A `postgres://` URL. Required unless `pool` is given. */
+  connectionString?: string;
+  /** An existing `pg.Pool` to use instead of opening one; the store never ends it. @default undefined */
+  pool?: PostgresPool;
+  /** Connections of the pool the store opens (one more is taken while subscriptions listen). @default 10 */
+  poolSize?: number;
+  /** The PostgreSQL schema holding the store's tables. @default 'public' */
+  schema?: string;
+  /**
+   * Create the tables and function on first use (idempotent, under an advisory lock). Set it to
+   * false when your migrations run `eventStoreMigrationSql()`.
+   * @default true
+   */
+  createSchema?: boolean;
+  /** Subscriptions re-read at least this often (ms) even if a notification was missed. @default 1000 */
+  pollInterval?: number;
+}
+
+type Row = { stream_id: string; version: string; position: string; payload: string };
+
+const EXPECTED_CODE = { [ExpectedVersion.Any]: -1, [ExpectedVersion.NoStream]: -2 } as const;
+
+/**
+ * The PostgreSQL event store (the `pg` package is an optional peer dependency, loaded only when
+ * this store is used). Appends are atomic, checked against the expected version and serialized
+ * in the database, so any number of processes can append to the same stream safely; appends are
+ * announced with LISTEN/NOTIFY to the subscriptions of every process.
+ */
+export class PostgresEventStore extends EventStore {
+  protected readonly pollIntervalMs: number;
+  private readonly schema: string;
+  private readonly names: ReturnType<typeof postgresNames>;
+  private readonly createSchema: boolean;
+  private pool: Pool | undefined;
+  private readonly ownsPool: boolean;
+  private ready: Promise<Pool> | undefined;
+  private listener: PoolClient | undefined;
+  private listening: Promise<void> | undefined;
+  private isWatched = false;
+  private closed = false;
+
+  constructor(private readonly config: PostgresEventStoreOptions) {
+    super(config);
+    this.schema = config.schema ?? 'public';
+    assertSchemaName(this.schema);
+    this.names = postgresNames(this.schema);
+    if (config.pool === undefined && typeof config.connectionString !== 'string') {
+      throw new InvalidOptionError(
+        'store.postgres.connectionString',
+        config.connectionString,
+        'a postgres:// URL (or give a pool)',
+      );
+    }
+    this.pool = config.pool as Pool | undefined;
+    this.ownsPool = config.pool === undefined;
+    this.createSchema = config.createSchema ?? true;
+    this.pollIntervalMs = config.pollInterval ?? 1000;
+    assertOptionalInteger('store.postgres.pollInterval', this.pollIntervalMs, 10);
+    assertOptionalInteger('store.postgres.poolSize', config.poolSize, 1);
+  }
+
+  /** Creates the schema now (it is otherwise created by the first operation). */
+  async migrate(): Promise<void> {
+    await this.connection();
+  }
+
+  async headPosition(): Promise<number> {
+    const result = await this.query<{ position: string }>(
+      `SELECT position::text AS position FROM ${this.names.head} WHERE id = 1`,
+    );
+    return Number(result[0]?.position ?? 0);
+  }
+
+  protected async write(
+    streamId: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedVersion,
+  ): Promise<StoredRow[]> {
+    const code = typeof expected === 'number' ? expected : EXPECTED_CODE[expected];
+    let first: { first_version: string; first_position: string };
+    try {
+      [first] = await this.query<{ first_version: string; first_position: string }>(
+        `SELECT first_version::text, first_position::text FROM ${this.names.append}($1, $2, $3, $4, $5, $6)`,
+        [
+          streamId,
+          code,
+          events.map((e) => e.id),
+          events.map((e) => e.name),
+          events.map((e) => e.timestamp),
+          events.map((e) => e.payload),
+        ],
+      );
+    } catch (error) {
+      const pgError = error as { code?: string; detail?: string };
+      if (pgError.code === WRONG_EXPECTED_VERSION_SQLSTATE) {
+        throw new WrongExpectedVersionError(streamId, expected, Number(pgError.detail));
+      }
+      throw error;
+    }
+    const version = Number(first.first_version);
+    const position = Number(first.first_position);
+    return events.map((event, i) => ({
+      streamId,
+      version: version + i,
+      position: position + i,
+      payload: event.payload,
+    }));
+  }
+
+  protected async readStreamRows(
+    streamId: string,
+    minVersion: number,
+    maxVersion: number,
+    backwards: boolean,
+    limit: number,
+  ): Promise<StoredRow[]> {
+    const rows = await this.query<Row>(
+      `SELECT e.stream_id, e.version::text AS version, e.position::text AS position,
+              e.payload::text AS payload
+         FROM ${this.names.events} e
+        WHERE e.stream_id = $1 AND e.version >= $2 AND e.version <= $3
+        ORDER BY e.version ${backwards ? 'DESC' : 'ASC'}
+        LIMIT $4`,
+      [streamId, minVersion, maxVersion, limit],
+    );
+    return rows.map(toStoredRow);
+  }
+
+  protected async readAllRows(
+    fromPosition: number,
+    filter: AllFilter,
+    limit: number,
+  ): Promise<{ rows: StoredRow[]; nextPosition: number; isEnd: boolean }> {
+    const values: unknown[] = [fromPosition, limit];
+    const where: string[] = ['e.position >= $1', 'e.position <= h.position'];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    if (filter.toPosition !== undefined) where.push(`e.position <= ${param(filter.toPosition)}`);
+    if (filter.since !== undefined) where.push(`e.event_timestamp >= ${param(filter.since)}`);
+    if (filter.until !== undefined) where.push(`e.event_timestamp <= ${param(filter.until)}`);
+    if (filter.patterns !== undefined) {
+      const { names, regex } = toSqlNameFilter(filter.patterns);
+      const alternatives: string[] = [];
+      if (names.length > 0) alternatives.push(`e.name = ANY(${param(names)}::text[])`);
+      if (regex !== undefined) alternatives.push(`('.' || e.name) ~ ${param(regex)}`);
+      where.push(`(${alternatives.join(' OR ')})`);
+    }
+    // One statement, one snapshot: the head read here bounds what the page can see, so a short
+    // page proves that everything up to the head was scanned.
+    const result = await this.query<Partial<Row> & { head: string }>(
+      `SELECT h.position::text AS head, p.stream_id, p.version::text, p.position::text, p.payload
+         FROM ${this.names.head} h
+         LEFT JOIN LATERAL (
+           SELECT e.stream_id, e.version, e.position, e.payload::text AS payload
+             FROM ${this.names.events} e
+            WHERE ${where.join(' AND ')}
+            ORDER BY e.position
+            LIMIT $2
+         ) p ON true
+        WHERE h.id = 1`,
+      values,
+    );
+    const head = Number(result[0]?.head ?? 0);
+    const rows = result.filter((r) => r.position !== null).map((r) => toStoredRow(r as Row));
+    if (rows.length === limit) {
+      return { rows, nextPosition: rows[rows.length - 1].position + 1, isEnd: false };
+    }
+    const end = Math.min(head, filter.toPosition ?? Number.MAX_SAFE_INTEGER);
+    return { rows, nextPosition: Math.max(fromPosition, end + 1), isEnd: true };
+  }
+
+  protected async readStreamVersion(streamId: string): Promise<number> {
+    const rows = await this.query<{ version: string }>(
+      `SELECT version::text FROM ${this.names.streams} WHERE stream_id = $1`,
+      [streamId],
+    );
+    return Number(rows[0]?.version ?? 0);
+  }
+
+  protected override watching(isWatched: boolean): void {
+    this.isWatched = isWatched;
+    if (isWatched) this.listen();
+    else this.unlisten();
+  }
+
+  protected async release(): Promise<void> {
+    this.closed = true;
+    this.unlisten();
+    const pool = this.pool;
+    if (this.ownsPool && pool) {
+      this.pool = undefined;
+      this.ready = undefined;
+      await pool.end();
+    }
+  }
+
+  /** LISTENs on a dedicated connection while subscriptions exist; polling covers the gaps. */
+  private listen(): void {
+    if (this.listening || this.closed) return;
+    const started = (async () => {
+      const pool = await this.connection();
+      const client = await pool.connect();
+      if (!this.isWatched || this.closed) {
+        client.release();
+        return;
+      }
+      this.listener = client;
+      client.on('notification', (message: Notification) => {
+        if (message.channel === this.names.channel) this.notifyAppended();
+      });
+      client.on('error', (error: Error) => {
+        this.logger.warn(
+          `Event store LISTEN connection failed (polling meanwhile): ${error.message}`,
+        );
+        this.dropListener(client, error);
+      });
+      await client.query(`LISTEN "${this.names.channel}"`);
+    })();
+    this.listening = started.catch((error: unknown) => {
+      this.logger.warn(
+        `Event store cannot LISTEN (subscriptions poll every ${this.pollIntervalMs} ms): ${String(error)}`,
+      );
+      this.listening = undefined;
+    });
+  }
+
+  private unlisten(): void {
+    const client = this.listener;
+    if (client) this.dropListener(client, undefined);
+  }
+
+  private dropListener(client: PoolClient, error: Error | undefined): void {
+    if (this.listener !== client) return;
+    this.listener = undefined;
+    this.listening = undefined;
+    client.removeAllListeners('notification');
+    // A connection that was LISTENing is destroyed rather than handed to the next pool user.
+    client.release(error ?? true);
+    if (this.isWatched && !this.closed && error) {
+      setTimeout(() => this.isWatched && this.listen(), this.pollIntervalMs).unref();
+    }
+  }
+
+  private async query<R>(text: string, values?: unknown[]): Promise<R[]> {
+    const pool = await this.connection();
+    try {
+      const result = await pool.query(text, values);
+      return result.rows as R[];
+    } catch (error) {
+      // The append function's own refusal is turned into WrongExpectedVersionError by `write`.
+      if ((error as { code?: string }).code === WRONG_EXPECTED_VERSION_SQLSTATE) throw error;
+      throw new EventStoreError(`PostgreSQL event store query failed: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  private connection(): Promise<Pool> {
+    if (this.closed) return Promise.reject(new EventStoreError('The event store is closed.'));
+    this.ready ??= this.open().catch((error: unknown) => {
+      // Not cached: the next operation tries again (the server may be back).
+      this.ready = undefined;
+      throw error instanceof EventStoreError
+        ? error
+        : new EventStoreError(`Cannot connect the PostgreSQL event store: ${String(error)}`, {
+            cause: error,
+          });
+    });
+    return this.ready;
+  }
+
+  private async open(): Promise<Pool> {
+    let pool = this.pool;
+    if (!pool) {
+      let pg: typeof import('pg');
+      try {
+        const loaded = (await import('pg')) as typeof import('pg') & {
+          default?: typeof import('pg');
+        };
+        pg = loaded.default ?? loaded;
+      } catch (error) {
+        throw new EventStoreError(
+          'The PostgreSQL event store needs the "pg" package: npm install pg',
+          { cause: error },
+        );
+      }
+      pool = new pg.Pool({
+        connectionString: this.config.connectionString,
+        max: this.config.poolSize ?? 10,
+      });
+      pool.on('error', (error) =>
+        this.logger.warn(`Idle PostgreSQL connection failed: ${error.message}`),
+      );
+      this.pool = pool;
+    }
+    if (this.createSchema) await this.migrateWith(pool);
+    return pool;
+  }
+
+  private async migrateWith(pool: Pool): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Concurrent first uses (several replicas starting) must not race on CREATE ... IF NOT EXISTS.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [this.names.events]);
+      await client.query(eventStoreMigrationSql(this.schema));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw new EventStoreError(`Cannot create the event store schema: ${String(error)}`, {
+        cause: error,
+      });
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function toStoredRow(row: Row): StoredRow {
+  return {
+    streamId: row.stream_id,
+    version: Number(row.version),
+    position: Number(row.position),
+    payload: row.payload,
+  };
+}
