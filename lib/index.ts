@@ -68,3 +68,29 @@ export {
   EventFacadeUsageError,
   type EventFacadeUsageReason,
 } from './errors/event-facade-usage.error.js';
+
+export { EventStore, type EventStoreBaseOptions } from './store/event-store.js';
+export { MemoryEventStore } from './store/memory.event-store.js';
+export {
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+  type PostgresPool,
+} from './store/postgres/postgres.event-store.js';
+export { eventStoreMigrationSql } from './store/postgres/postgres-schema.js';
+export {
+  ExpectedVersion,
+  type NewEvent,
+  type StoredEvent,
+  type AppendOptions,
+  type AppendResult,
+  type ReadStreamOptions,
+  type ReadAllOptions,
+  type TimeBound,
+  type SubscribeOptions,
+  type SubscriptionHandler,
+  type EventSubscription,
+} from './store/event-store.types.js';
+export { WrongExpectedVersionError } from './errors/wrong-expected-version.error.js';
+export { InvalidStreamIdError } from './errors/invalid-stream-id.error.js';
+export { EventStoreError } from './errors/event-store.error.js';
+export { ReplayFailedError } from './errors/replay-failed.error.js';
