@@ -25,9 +25,11 @@ let counter = 0;
  * ids of different milliseconds sort by time everywhere.
  */
 export function createEventId(now: number = Date.now()): string {
-  if (now > lastMs) {
-    lastMs = now;
-    timePart = encode(now, 10);
+  // The encoder needs a whole, non-negative number of ms: a fraction would index past the alphabet.
+  const ms = Number.isFinite(now) && now >= 0 ? Math.floor(now) : Date.now();
+  if (ms > lastMs) {
+    lastMs = ms;
+    timePart = encode(ms, 10);
   }
   counter = (counter + 1) % 1_099_511_627_776; // 32^8
   return timePart + processPart + encode(counter, 8);

@@ -1,0 +1,97 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+// The generator keeps per-process state (last millisecond, counter): each test gets a fresh one.
+let createEventId: typeof import('../../lib/event/event-id.js').createEventId;
+beforeEach(async () => {
+  vi.resetModules();
+  ({ createEventId } = await import('../../lib/event/event-id.js'));
+});
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ID = /^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{26}$/;
+
+function decodeTime(id: string): number {
+  return [...id.slice(0, 10)].reduce((value, char) => value * 32 + CROCKFORD.indexOf(char), 0);
+}
+
+function expectAscending(ids: string[]): void {
+  for (let i = 1; i < ids.length; i++) {
+    if (!(ids[i - 1] < ids[i])) {
+      throw new Error(`id ${i} (${ids[i]}) does not sort after id ${i - 1} (${ids[i - 1]})`);
+    }
+  }
+}
+
+describe('createEventId', () => {
+  it('gives 26 characters of the Crockford base32 alphabet', () => {
+    for (let i = 0; i < 1000; i++) expect(createEventId()).toMatch(ID);
+    expect(createEventId(0)).toMatch(ID);
+    expect(createEventId(2 ** 48 - 1)).toMatch(ID);
+  });
+
+  it('gives no duplicate over many ids, also within one millisecond', () => {
+    const count = 100_000;
+    const ids = new Set<string>();
+    const now = Date.now();
+    for (let i = 0; i < count; i++) ids.add(createEventId(now));
+    for (let i = 0; i < count; i++) ids.add(createEventId());
+    expect(ids.size).toBe(2 * count);
+  });
+
+  it('sorts later ids after earlier ones within one millisecond', () => {
+    const now = Date.now() + 1_000;
+    expectAscending(Array.from({ length: 5_000 }, () => createEventId(now)));
+  });
+
+  it('sorts later ids after earlier ones across milliseconds', () => {
+    const start = Date.now() + 2_000;
+    const ids: string[] = [];
+    for (let ms = 0; ms < 50; ms++) {
+      for (let i = 0; i < 20; i++) ids.push(createEventId(start + ms));
+    }
+    expectAscending(ids);
+    expect(decodeTime(ids[0])).toBe(start);
+    expect(decodeTime(ids[ids.length - 1])).toBe(start + 49);
+  });
+
+  it('sorts ids made with the real clock in creation order', () => {
+    expectAscending(Array.from({ length: 20_000 }, () => createEventId()));
+  });
+
+  it('keeps sorting when the clock goes backwards', () => {
+    const now = Date.now() + 3_000;
+    const before = createEventId(now);
+    const after = createEventId(now - 500);
+    expect(after > before).toBe(true);
+  });
+
+  it('sorts by time across processes: the time part leads', () => {
+    const earlier = createEventId(Date.now() + 4_000);
+    const later = createEventId(Date.now() + 4_001);
+    expect(decodeTime(later) - decodeTime(earlier)).toBe(1);
+    expect(later.slice(0, 10) > earlier.slice(0, 10)).toBe(true);
+  });
+
+  it('encodes the given millisecond in its first ten characters', () => {
+    const now = Date.now() + 5_000;
+    expect(decodeTime(createEventId(now))).toBe(now);
+  });
+
+  it('stays well-formed for a fractional timestamp (such as performance.timeOrigin + now())', () => {
+    const now = Date.now() + 6_000.5;
+    const id = createEventId(now);
+    expect(id).toMatch(ID);
+    expect(decodeTime(id)).toBe(Math.floor(now));
+  });
+
+  it('falls back to the clock for a timestamp that is not a time', () => {
+    for (const now of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      const before = Date.now();
+      const id = createEventId(now);
+      const after = Date.now();
+      expect(id).toMatch(ID);
+      expect(decodeTime(id)).toBeGreaterThanOrEqual(before);
+      expect(decodeTime(id)).toBeLessThanOrEqual(after);
+    }
+  });
+});
