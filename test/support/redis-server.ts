@@ -100,6 +100,16 @@ export class RedisServer {
     await gone;
   }
 
+  /** SIGSTOP: the server keeps its connections but answers nothing until `resume()`. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause()`. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the server and deletes its directory. */
   async stop(): Promise<void> {
     await this.kill();

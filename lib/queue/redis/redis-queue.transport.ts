@@ -23,6 +23,8 @@ const MAX_BLOCK_MS = 1000;
 const PROMOTE_BATCH = 1000;
 /** Acknowledgements per script call. */
 const ACK_BATCH = 500;
+/** Longest a read waits for a reconnecting client before it fails (and the worker backs off). */
+const RECONNECT_WAIT_MS = 5000;
 /** Consumers idle this long with nothing pending are removed from the group. */
 const CONSUMER_TTL_MS = 60 * 60 * 1000;
 
@@ -172,6 +174,7 @@ export class RedisQueueTransport implements QueueTransport {
     const q = this.state(queue);
     while (!signal.aborted && !this.isClosed) {
       try {
+        await this.whenReady(this.client, signal);
         if (!q.hasGroup) await this.createGroup(q);
         let now = Date.now();
         if (now >= q.promoteAt) await this.promote(q, now);
@@ -437,6 +440,7 @@ export class RedisQueueTransport implements QueueTransport {
     signal: AbortSignal,
   ): Promise<ReservedJob[]> {
     const reader = await this.reader(q);
+    await this.whenReady(reader, signal);
     if (signal.aborted) return [];
     // A blocked XREADGROUP cannot be cancelled client-side: unblock it from the command
     // connection so that shutdown does not wait for the block to end.
@@ -462,6 +466,25 @@ export class RedisQueueTransport implements QueueTransport {
       q.blockUntil = 0;
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Waits (a bounded time) for a reconnecting client, so that a worker resumes as soon as Redis
+   * is back instead of failing every read and backing off further.
+   */
+  private async whenReady(client: Redis, signal: AbortSignal): Promise<void> {
+    if (client.status === 'ready' || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, RECONNECT_WAIT_MS);
+      client.on('ready', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private reader(q: QueueState): Promise<Redis> {
