@@ -62,6 +62,23 @@ export function resolveSelectors(
   return { patterns, eventClasses };
 }
 
+const OPTION_KEYS = ['priority', 'filter', 'id'];
+
+function assertOnEventOptions(options: unknown, where: string): asserts options is OnEventOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidOptionError(`@OnEvent options on ${where}`, options, 'an options object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new InvalidOptionError(
+        `@OnEvent ${key} on ${where}`,
+        (options as Record<string, unknown>)[key],
+        `no such option (allowed: ${OPTION_KEYS.join(', ')})`,
+      );
+    }
+  }
+}
+
 /**
  * Marks a provider method as a listener of the events matching `selectors`. Stackable.
  * The method is called as `(event: EventEnvelope, context)`.
@@ -80,6 +97,20 @@ export function OnEvent<T = unknown>(
   return (target, propertyKey, descriptor) => {
     const where = `${(target as object).constructor.name}.${String(propertyKey)}`;
     const { patterns, eventClasses } = resolveSelectors(selectors, where);
+    const existing = (Reflect.getMetadata(ON_EVENT_METADATA, descriptor.value as object) ??
+      []) as OnEventMetadata[];
+    // Each @OnEvent is its own listener: the same pattern on two of them would call the method
+    // twice per event.
+    for (const pattern of patterns) {
+      if (existing.some((record) => record.patterns.includes(pattern))) {
+        throw new InvalidPatternError(
+          pattern,
+          'it is listed twice (another @OnEvent on the same method has it)',
+          where,
+        );
+      }
+    }
+    assertOnEventOptions(options, where);
     const priority = options.priority ?? 0;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) {
       throw new InvalidOptionError(`@OnEvent priority on ${where}`, priority, 'a finite number');
@@ -97,8 +128,6 @@ export function OnEvent<T = unknown>(
       filter: options.filter as OnEventMetadata['filter'],
       id: options.id,
     };
-    const existing = (Reflect.getMetadata(ON_EVENT_METADATA, descriptor.value as object) ??
-      []) as OnEventMetadata[];
     Reflect.defineMetadata(ON_EVENT_METADATA, [...existing, record], descriptor.value as object);
     return descriptor;
   };

@@ -80,9 +80,14 @@ export function ShouldQueue(options: ShouldQueueOptions = {}): ClassDecorator & 
       ? `${(target as object).constructor.name}.${String(key)}`
       : (target as Function).name;
     assertShouldQueueOptions(options, where);
+    // A copy, down to the backoff: what was validated is what runs, whatever the caller's
+    // object becomes later.
+    const recorded: ShouldQueueOptions = { ...options };
+    if (Array.isArray(options.backoff)) recorded.backoff = [...(options.backoff as number[])];
+    else if (typeof options.backoff === 'object') recorded.backoff = { ...options.backoff };
     Reflect.defineMetadata(
       SHOULD_QUEUE_METADATA,
-      { ...options },
+      recorded,
       (descriptor ? descriptor.value : target) as object,
     );
   }) as ClassDecorator & MethodDecorator;
