@@ -1,0 +1,166 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus, EventQueues, OnEvent, ShouldQueue } from 'nestjs-events';
+import { createTestApp } from '../support/create-test-app.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// The worker processes run the compiled library (decorator metadata needs tsc, not a TS runner).
+const compiled = `${root}node_modules/.cache/nestjs-events-e2e`;
+const fixture = fileURLToPath(new URL('../fixtures/processes/redis-worker.mjs', import.meta.url));
+
+/** The producer side: the same listener id as the worker processes', without running it. */
+@Injectable()
+class ProcessListener {
+  @OnEvent('proc.job')
+  @ShouldQueue({ queue: 'procs' })
+  handle(): void {}
+}
+
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  output: string;
+}
+
+let server: RedisServer;
+let redis: Redis;
+let seq = 0;
+const children: WorkerProcess[] = [];
+const apps: INestApplicationContext[] = [];
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Compiles lib/ for the worker processes, unless the last compile is newer than every source. */
+function compileLibrary(): void {
+  const stamp = join(compiled, '.stamp');
+  if (existsSync(stamp) && statSync(stamp).mtimeMs > newestSource(join(root, 'lib'))) return;
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  // Type errors elsewhere in the tree must not stop the emit this test needs.
+  spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', compiled], {
+    cwd: root,
+  });
+  if (!existsSync(join(compiled, 'index.js'))) throw new Error('compiling lib/ emitted nothing');
+  writeFileSync(stamp, '');
+}
+
+beforeAll(async () => {
+  compileLibrary();
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+}, 120_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+afterEach(async () => {
+  for (const { child } of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  }
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function worker(
+  prefix: string,
+  env: { concurrency: number; visibilityMs: number; handlerMs: number },
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [fixture], {
+    cwd: root,
+    env: {
+      ...process.env,
+      EVENTS_LIB: `${compiled}/index.js`,
+      REDIS_URL: server.url,
+      PREFIX: prefix,
+      CONCURRENCY: String(env.concurrency),
+      VISIBILITY_MS: String(env.visibilityMs),
+      HANDLER_MS: String(env.handlerMs),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const w: WorkerProcess = { child, output: '' };
+  child.stdout?.on('data', (chunk: Buffer) => (w.output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (w.output += chunk.toString()));
+  children.push(w);
+  await waitFor(() => w.output.includes('READY') || child.exitCode !== null, {
+    timeoutMs: 20_000,
+  });
+  if (!w.output.includes('READY')) throw new Error(`worker did not start:\n${w.output}`);
+  return w;
+}
+
+async function producer(prefix: string) {
+  const app = await createTestApp(
+    { providers: [ProcessListener] },
+    { redis: server.url, prefix, worker: false },
+  );
+  apps.push(app);
+  return { bus: app.get(EventBus), queues: app.get(EventQueues) };
+}
+
+async function doneIds(prefix: string): Promise<string[]> {
+  return (await redis.lrange(`${prefix}:test:done`, 0, -1)).map((line) => line.split(' ')[0]);
+}
+
+describe('Redis transport: worker processes that die or freeze', () => {
+  it('loses no job when a worker is killed with -9 in the middle of its handlers', async () => {
+    const prefix = `kill-${++seq}`;
+    const { bus, queues } = await producer(prefix);
+    const sent = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => bus.emit('proc.job', { i })),
+    );
+    const first = await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
+    await waitFor(async () => (await redis.llen(`${prefix}:test:done`)) >= 30);
+    first.child.kill('SIGKILL');
+    // Jobs it held in flight are pending until the visibility timeout; the second takes them.
+    await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
+    await waitFor(async () => new Set(await doneIds(prefix)).size === sent.length, {
+      timeoutMs: 20_000,
+    });
+    expect(new Set(await doneIds(prefix))).toEqual(new Set(sent.map((e) => e.id)));
+    await waitFor(async () => (await queues.counts('procs')).active === 0);
+    expect(await queues.counts('procs')).toMatchObject({ waiting: 0, dead: 0, failed: 0 });
+  });
+
+  it('refuses the late acknowledgements of a frozen worker whose jobs were reclaimed', async () => {
+    const prefix = `freeze-${++seq}`;
+    const { bus, queues } = await producer(prefix);
+    const frozen = await worker(prefix, { concurrency: 5, visibilityMs: 600, handlerMs: 400 });
+    const sent = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => bus.emit('proc.job', { i })),
+    );
+    await waitFor(async () => (await redis.llen(`${prefix}:test:started`)) >= 5);
+    frozen.child.kill('SIGSTOP');
+    await worker(prefix, { concurrency: 5, visibilityMs: 600, handlerMs: 10 });
+    await waitFor(async () => (await queues.counts('procs')).completed === sent.length, {
+      timeoutMs: 20_000,
+    });
+    frozen.child.kill('SIGCONT');
+    // Its five handlers finish late; each acknowledgement is refused as stale.
+    await waitFor(() => (frozen.output.match(/no longer owned/g) ?? []).length === 5, {
+      timeoutMs: 10_000,
+    });
+    expect(await queues.counts('procs')).toMatchObject({
+      completed: sent.length,
+      failed: 0,
+      dead: 0,
+      active: 0,
+      waiting: 0,
+    });
+    expect(new Set(await doneIds(prefix))).toEqual(new Set(sent.map((e) => e.id)));
+  });
+});
