@@ -21,6 +21,7 @@ import { MemoryQueueTransport } from './queue/memory/memory-queue.transport.js';
 import { QueueProducer } from './queue/queue.producer.js';
 import type { QueueTransport } from './queue/queue-transport.interface.js';
 import { Worker } from './queue/worker.js';
+import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
 
 const providers: Provider[] = [
@@ -50,6 +51,7 @@ const providers: Provider[] = [
   ListenerExplorer,
   Worker,
   EventQueues,
+  ...eventStoreProviders,
 ];
 
 /**
@@ -63,7 +65,7 @@ const providers: Provider[] = [
 @Module({
   imports: [DiscoveryModule],
   providers,
-  exports: [EventBus, EventQueues, EVENTS_OPTIONS, QUEUE_TRANSPORT],
+  exports: [EventBus, EventQueues, EVENTS_OPTIONS, QUEUE_TRANSPORT, ...eventStoreExports],
 })
 export class EventsModule extends ConfigurableModuleClass {
   /**

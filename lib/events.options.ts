@@ -1,4 +1,9 @@
 import { InvalidOptionError } from './errors/invalid-option.error.js';
+import {
+  resolveEventStoreOptions,
+  type EventStoreOptions,
+  type ResolvedEventStoreOptions,
+} from './store/event-store.options.js';
 import type { BackoffOption } from './queue/backoff.js';
 import { assertBackoff } from './queue/backoff.js';
 import type { EventMiddlewareRef } from './middleware/event-middleware.interface.js';
@@ -89,6 +94,12 @@ export interface EventsModuleOptions {
    * @default 5000
    */
   redisCommandTimeout?: number;
+  /**
+   * The event store (`EventStore`, `EventReplayer`, `AggregateRepository`): its backend and
+   * which emitted events the bus records. See `EventStoreOptions` for every sub-option.
+   * @default { record: false } with the in-memory store
+   */
+  store?: EventStoreOptions;
 }
 
 /** Worker options after defaults. */
@@ -109,6 +120,7 @@ export interface ResolvedEventsOptions {
   readonly defaults: Readonly<Required<QueueDefaults>>;
   readonly maxPayloadBytes: number;
   readonly redisCommandTimeout: number;
+  readonly store: ResolvedEventStoreOptions;
 }
 
 const OPTION_NAMES = [
@@ -120,6 +132,7 @@ const OPTION_NAMES = [
   'defaults',
   'maxPayloadBytes',
   'redisCommandTimeout',
+  'store',
   'isGlobal',
 ] as const;
 
@@ -352,5 +365,6 @@ export function resolveEventsOptions(
     defaults: resolveDefaults(options.defaults, env),
     maxPayloadBytes,
     redisCommandTimeout,
+    store: resolveEventStoreOptions(options.store),
   };
 }

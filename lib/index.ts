@@ -94,3 +94,15 @@ export { WrongExpectedVersionError } from './errors/wrong-expected-version.error
 export { InvalidStreamIdError } from './errors/invalid-stream-id.error.js';
 export { EventStoreError } from './errors/event-store.error.js';
 export { ReplayFailedError } from './errors/replay-failed.error.js';
+export type { EventStoreOptions, PostgresConnectionOptions } from './store/event-store.options.js';
+export {
+  EventReplayer,
+  REPLAYABLE,
+  type ReplayTarget,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplayResult,
+} from './store/event.replayer.js';
+export { Replayable } from './store/replayable.decorator.js';
+export { Aggregate, type AggregateAppliers, type AggregateEvent } from './store/aggregate.js';
+export { AggregateRepository } from './store/aggregate.repository.js';

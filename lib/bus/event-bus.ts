@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Optional, Inject, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
@@ -11,6 +11,8 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { ListenersFailedError } from '../errors/listeners-failed.error.js';
 import { assertInteger } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
+import { EVENT_RECORDER } from '../store/event-store.constants.js';
+import type { EventRecorder } from '../store/event.recorder.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
 /** Options of one emit. */
@@ -59,6 +61,9 @@ export class EventBus implements OnApplicationShutdown {
   constructor(
     private readonly registry: ListenerRegistry,
     private readonly producer: QueueProducer,
+    @Optional()
+    @Inject(EVENT_RECORDER)
+    private readonly recorder: EventRecorder | null = null,
   ) {}
 
   /**
@@ -326,12 +331,17 @@ export class EventBus implements OnApplicationShutdown {
     if (this.interceptor?.(envelope, kind)) return Promise.resolve(undefined);
     const listeners = this.registry.resolve(envelope.name);
     const delay = options?.delay ?? 0;
+    // Recording (`store.record`) serializes the payload now, so a bad one is refused before
+    // anything runs, then appends; queued jobs are stored only once the event is in the store.
+    const recorded = this.recorder === null ? undefined : this.recorder.record(envelope);
     // Queued jobs are serialized first: a payload they cannot carry is refused before any
     // listener runs or anything is stored.
     const stored =
       listeners.queued.length > 0
-        ? this.producer.enqueue(envelope, listeners.queued, delay)
-        : undefined;
+        ? recorded === undefined
+          ? this.producer.enqueue(envelope, listeners.queued, delay)
+          : recorded.then(() => this.producer.enqueue(envelope, listeners.queued, delay))
+        : recorded;
     if (delay > 0 && (listeners.inProcess.length > 0 || this.subject.observed)) {
       this.runLater(Date.now() + delay, () => this.runInProcess(envelope, listeners, 'emit'));
       return stored ? stored.then(() => undefined) : Promise.resolve(undefined);
