@@ -79,7 +79,8 @@ export class RedisConnectionFactory {
       retryStrategy: this.options().retryStrategy ?? reconnectDelay,
       connectTimeout: Math.max(this.commandTimeoutMs, 1000),
       ...(role === 'command'
-        ? { commandTimeout: this.commandTimeoutMs }
+        ? // Commands issued in one tick go out in one write (many emits, acks and reads at once).
+          { commandTimeout: this.commandTimeoutMs, enableAutoPipelining: true }
         : { commandTimeout: undefined, blockingTimeout: 60_000 }),
     };
     const client = this.template

@@ -131,6 +131,12 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly byName = new Map<string, QueueState>();
   private readonly knownQueues = new Set<string>();
   private isClosed = false;
+  /**
+   * The connection of this process's worker side (reads' bookkeeping, acks, retries): apart from
+   * the producer's, so that acknowledgements never queue behind a burst of emits.
+   */
+  private workerClient: Client | undefined;
+  private workerConnecting: Promise<Client> | undefined;
 
   constructor(
     private readonly client: Client,
@@ -143,6 +149,28 @@ export class RedisQueueTransport implements QueueTransport {
   async enqueue(jobs: readonly NewJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const now = Date.now();
+    const [only] = jobs;
+    if (jobs.length === 1 && only.delayMs <= 0 && this.knownQueues.has(only.queue)) {
+      // The hot path: one XADD (auto-pipelined with the other commands of this tick).
+      try {
+        const k = this.state(only.queue).keys;
+        await this.client.xadd(
+          k.stream,
+          '*',
+          'id',
+          only.id,
+          'l',
+          only.listener,
+          'p',
+          only.payload,
+          't',
+          now,
+        );
+        return;
+      } catch (error) {
+        throw transportError(`storing job ${only.id} of "${only.queue}"`, error);
+      }
+    }
     // One emit, one round trip; MULTI when several jobs, so they are stored all or none.
     const batch = jobs.length > 1 ? this.client.multi() : this.client.pipeline();
     for (const job of jobs) {
@@ -174,7 +202,7 @@ export class RedisQueueTransport implements QueueTransport {
     const q = this.state(queue);
     while (!signal.aborted && !this.isClosed) {
       try {
-        await this.whenReady(this.client, signal);
+        await this.whenReady(await this.connectWorker(), signal);
         if (!q.hasGroup) await this.createGroup(q);
         let now = Date.now();
         if (now >= q.promoteAt) await this.promote(q, now);
@@ -224,7 +252,7 @@ export class RedisQueueTransport implements QueueTransport {
     const isFailure = failure.reason !== 'malformed' && failure.reason !== 'unknown-listener';
     let code: number;
     try {
-      code = await this.client.eventsDeadLetter(
+      code = await this.worker.eventsDeadLetter(
         q.keys.stream,
         q.keys.dead,
         q.keys.stats,
@@ -255,7 +283,7 @@ export class RedisQueueTransport implements QueueTransport {
     try {
       await Promise.all(
         [...byQueue].map(([queue, pairs]) =>
-          this.client.eventsHeartbeat(
+          this.worker.eventsHeartbeat(
             this.state(queue).keys.stream,
             GROUP,
             this.consumer,
@@ -375,7 +403,7 @@ export class RedisQueueTransport implements QueueTransport {
   private async createGroup(q: QueueState): Promise<void> {
     try {
       // From the stream's start: entries stored before any worker existed are read too.
-      await this.client.xgroup('CREATE', q.keys.stream, GROUP, '0', 'MKSTREAM');
+      await this.worker.xgroup('CREATE', q.keys.stream, GROUP, '0', 'MKSTREAM');
     } catch (error) {
       if (!isBusyGroupError(error)) throw error;
     }
@@ -386,7 +414,7 @@ export class RedisQueueTransport implements QueueTransport {
   }
 
   private async promote(q: QueueState, now: number): Promise<void> {
-    const [moved, next] = await this.client.eventsPromote(
+    const [moved, next] = await this.worker.eventsPromote(
       q.keys.delayed,
       q.keys.stream,
       now,
@@ -401,7 +429,7 @@ export class RedisQueueTransport implements QueueTransport {
 
   private async reclaim(q: QueueState, max: number, now: number): Promise<ReservedJob[]> {
     const visibility = this.options.visibilityTimeout;
-    const [cursor, entries] = await this.client.eventsReclaim(
+    const [cursor, entries] = await this.worker.eventsReclaim(
       q.keys.stream,
       GROUP,
       this.consumer,
@@ -415,7 +443,7 @@ export class RedisQueueTransport implements QueueTransport {
       q.reclaimAt = now + Math.max(50, Math.floor(visibility / 2));
       if (now - q.cleanedAt > CONSUMER_TTL_MS / 4) {
         q.cleanedAt = now;
-        await this.client.eventsCleanupConsumers(
+        await this.worker.eventsCleanupConsumers(
           q.keys.stream,
           GROUP,
           this.consumer,
@@ -466,6 +494,24 @@ export class RedisQueueTransport implements QueueTransport {
       q.blockUntil = 0;
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The worker connection once `reserve` made it (settling needs a reserved job), else the main one. */
+  private get worker(): Client {
+    return this.workerClient ?? this.client;
+  }
+
+  private connectWorker(): Promise<Client> {
+    if (!this.workerConnecting) {
+      this.workerConnecting = this.factory.create('command', 'worker').then((client) => {
+        this.workerClient = defineScripts(client);
+        return this.workerClient;
+      });
+      this.workerConnecting.catch(() => {
+        this.workerConnecting = undefined;
+      });
+    }
+    return this.workerConnecting;
   }
 
   /**
@@ -538,7 +584,7 @@ export class RedisQueueTransport implements QueueTransport {
     const dueAt = delayMs > 0 ? Date.now() + delayMs : 0;
     let code: number;
     try {
-      code = await this.client.eventsRequeue(
+      code = await this.worker.eventsRequeue(
         q.keys.stream,
         q.keys.delayed,
         q.keys.stats,
@@ -566,7 +612,7 @@ export class RedisQueueTransport implements QueueTransport {
         const args: string[] = [];
         try {
           for (const { job } of batch) args.push(...parseReceipt(job));
-          const codes = await this.client.eventsAck(
+          const codes = await this.worker.eventsAck(
             q.keys.stream,
             q.keys.stats,
             GROUP,

@@ -1,0 +1,342 @@
+// Queue benchmark: nestjs-events on Redis vs BullMQ vs a raw ioredis stream loop, side by side on
+// one private redis-server. Prints a markdown section on stdout, progress on stderr.
+//
+//   npm run build && node bench/queue.bench.js        (BENCH_QUICK=1 for a short smoke run)
+//
+// Throughput: N events emitted (up to 1,000 in flight) and handled by a no-op handler; the clock
+// runs from the first emit to the last handler completion. Latency: emit -> handler start at a
+// steady rate. Commands per event: INFO commandstats deltas (commands run inside Lua included).
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = Number(process.env.BENCH_QUEUE_EVENTS ?? (QUICK ? 10_000 : 100_000));
+const CONCURRENCIES = [1, 10, 100];
+const WINDOW = 1000;
+const RATE = 1000;
+const LATENCY_SECONDS = QUICK ? 2 : 10;
+const log = (message) => process.stderr.write(`[queue.bench] ${message}\n`);
+
+// ---------------------------------------------------------------- a private redis-server
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    await sleep(20);
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop() {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+let admin;
+async function commandsSince() {
+  const info = await admin.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info' && match[1] !== 'config|resetstat') total += Number(match[2]);
+  }
+  return total;
+}
+const resetStats = () => admin.config('RESETSTAT');
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+}
+
+/** Emits `n` times with at most WINDOW in flight. */
+async function pump(n, emitOne) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(WINDOW, n) }, async () => {
+    while (next < n) await emitOne(next++);
+  });
+  await Promise.all(lanes);
+}
+
+/** Emits at a steady rate for `seconds`, in 10 ms ticks. */
+async function steady(seconds, emitOne) {
+  const total = RATE * seconds;
+  const start = performance.now();
+  const pending = [];
+  for (let i = 0; i < total;) {
+    const due = Math.floor(((performance.now() - start) / 1000) * RATE);
+    while (i < Math.min(due, total)) pending.push(emitOne(i++));
+    await sleep(10);
+  }
+  await Promise.all(pending);
+}
+
+// ---------------------------------------------------------------- nestjs-events
+class Sink {
+  constructor() {
+    this.reset(0);
+  }
+  reset(target, onStart) {
+    this.count = 0;
+    this.target = target;
+    this.onStart = onStart;
+    this.done = new Promise((resolve) => (this.resolve = resolve));
+  }
+  handle(event) {
+    this.onStart?.(event.data.i);
+    if (++this.count === this.target) this.resolve();
+  }
+}
+{
+  const method = Object.getOwnPropertyDescriptor(Sink.prototype, 'handle');
+  ShouldQueue({ queue: 'bench' })(Sink.prototype, 'handle', method);
+  OnEvent('bench.event')(Sink.prototype, 'handle', method);
+  Reflect.defineMetadata('design:paramtypes', [], Sink);
+  Injectable()(Sink);
+}
+
+async function eventsApp(url, prefix, concurrency) {
+  class BenchModule {}
+  Module({
+    imports: [EventsModule.forRoot({ redis: url, prefix, worker: { concurrency } })],
+    providers: [Sink],
+  })(BenchModule);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
+  return { app, bus: app.get(EventBus), sink: app.get(Sink) };
+}
+
+async function eventsThroughput(url, concurrency) {
+  const { app, bus, sink } = await eventsApp(url, `bench-t${concurrency}`, concurrency);
+  sink.reset(N);
+  await resetStats();
+  const start = performance.now();
+  await pump(N, (i) => bus.emit('bench.event', { i }));
+  await sink.done;
+  const seconds = (performance.now() - start) / 1000;
+  const commands = await commandsSince();
+  await app.close();
+  return { rate: N / seconds, perEvent: commands / N };
+}
+
+async function eventsLatency(url) {
+  const { app, bus, sink } = await eventsApp(url, 'bench-latency', 10);
+  const sentAt = new Float64Array(RATE * LATENCY_SECONDS);
+  const took = [];
+  sink.reset(sentAt.length, (i) => took.push(performance.now() - sentAt[i]));
+  await steady(LATENCY_SECONDS, (i) => {
+    sentAt[i] = performance.now();
+    return bus.emit('bench.event', { i });
+  });
+  await sink.done;
+  await app.close();
+  return took.sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------- BullMQ
+async function bullmq(url, port, concurrency, name, onStart, target) {
+  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+  const queue = new Queue(name, { connection });
+  let count = 0;
+  let resolve;
+  const done = new Promise((r) => (resolve = r));
+  const worker = new Worker(
+    name,
+    async (job) => {
+      onStart?.(job.data.i);
+      if (++count === target) resolve();
+    },
+    { connection, concurrency },
+  );
+  await worker.waitUntilReady();
+  await queue.waitUntilReady();
+  const add = (i) => queue.add('job', { i }, { removeOnComplete: true, removeOnFail: true });
+  return {
+    add,
+    done,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
+
+async function bullThroughput(url, port, concurrency) {
+  const b = await bullmq(url, port, concurrency, `bull-t${concurrency}`, undefined, N);
+  await resetStats();
+  const start = performance.now();
+  await pump(N, b.add);
+  await b.done;
+  const seconds = (performance.now() - start) / 1000;
+  const commands = await commandsSince();
+  await b.close();
+  return { rate: N / seconds, perEvent: commands / N };
+}
+
+async function bullLatency(url, port) {
+  const sentAt = new Float64Array(RATE * LATENCY_SECONDS);
+  const took = [];
+  const b = await bullmq(
+    url,
+    port,
+    10,
+    'bull-latency',
+    (i) => took.push(performance.now() - sentAt[i]),
+    sentAt.length,
+  );
+  await steady(LATENCY_SECONDS, (i) => {
+    sentAt[i] = performance.now();
+    return b.add(i);
+  });
+  await b.done;
+  await b.close();
+  return took.sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------- raw ioredis
+async function rawThroughput(url) {
+  const producer = new Redis(url);
+  const reader = new Redis(url);
+  const key = 'raw:stream';
+  await producer.xgroup('CREATE', key, 'g', '0', 'MKSTREAM');
+  await resetStats();
+  const start = performance.now();
+  let handled = 0;
+  const consume = (async () => {
+    while (handled < N) {
+      const reply = await reader.xreadgroup(
+        'GROUP',
+        'g',
+        'c',
+        'COUNT',
+        100,
+        'BLOCK',
+        1000,
+        'STREAMS',
+        key,
+        '>',
+      );
+      if (!reply) continue;
+      const ids = reply[0][1].map(([id]) => id);
+      handled += ids.length;
+      await reader.xack(key, 'g', ...ids);
+    }
+  })();
+  for (let sent = 0; sent < N;) {
+    const batch = producer.pipeline();
+    for (let k = 0; k < 100 && sent < N; k++, sent++) batch.xadd(key, '*', 'p', `{"i":${sent}}`);
+    await batch.exec();
+  }
+  await consume;
+  const seconds = (performance.now() - start) / 1000;
+  const commands = await commandsSince();
+  producer.disconnect();
+  reader.disconnect();
+  return { rate: N / seconds, perEvent: commands / N };
+}
+
+// ---------------------------------------------------------------- main
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const ms = (n) => n.toFixed(2);
+
+const redis = await startRedis();
+admin = new Redis(redis.url);
+try {
+  log(`raw ioredis, ${N} messages`);
+  const raw = await rawThroughput(redis.url);
+  const rows = [];
+  for (const c of CONCURRENCIES) {
+    log(`nestjs-events, concurrency ${c}`);
+    const ours = await eventsThroughput(redis.url, c);
+    log(`BullMQ, concurrency ${c}`);
+    const bull = await bullThroughput(redis.url, redis.port, c);
+    rows.push({ c, ours, bull });
+  }
+  log(`latency at ${RATE}/s for ${LATENCY_SECONDS} s`);
+  const oursLatency = await eventsLatency(redis.url);
+  const bullLatencies = await bullLatency(redis.url, redis.port);
+
+  const out = [];
+  out.push('## Queue: nestjs-events on Redis vs BullMQ vs raw ioredis');
+  out.push('');
+  out.push(
+    `End to end (emit to handler completion), ${fmt(N)} events, no-op handler, producer and worker in one process, one private redis-server (persistence off). Commands per event from INFO commandstats (commands inside Lua scripts included).`,
+  );
+  out.push('');
+  out.push(
+    '| concurrency | nestjs-events (events/s) | BullMQ (jobs/s) | ratio vs BullMQ | % of raw ioredis | commands/event (ours) | commands/job (BullMQ) |',
+  );
+  out.push('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { c, ours, bull } of rows) {
+    out.push(
+      `| ${c} | ${fmt(ours.rate)} | ${fmt(bull.rate)} | ${(ours.rate / bull.rate).toFixed(2)}× | ${((ours.rate / raw.rate) * 100).toFixed(0)}% | ${ours.perEvent.toFixed(1)} | ${bull.perEvent.toFixed(1)} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Raw ioredis stream loop (pipelined XADD ×100, XREADGROUP COUNT 100, XACK): ${fmt(raw.rate)} messages/s, ${raw.perEvent.toFixed(2)} commands/message.`,
+  );
+  out.push('');
+  out.push(
+    `Latency, emit to handler start, steady ${fmt(RATE)} events/s for ${LATENCY_SECONDS} s (concurrency 10):`,
+  );
+  out.push('');
+  out.push('| | p50 (ms) | p99 (ms) | max (ms) |');
+  out.push('|---|---:|---:|---:|');
+  for (const [name, l] of [
+    ['nestjs-events', oursLatency],
+    ['BullMQ', bullLatencies],
+  ]) {
+    out.push(
+      `| ${name} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 99))} | ${ms(l[l.length - 1])} |`,
+    );
+  }
+  out.push('');
+  process.stdout.write(`${out.join('\n')}\n`);
+} finally {
+  admin.disconnect();
+  redis.stop();
+}
+process.exit(0);
