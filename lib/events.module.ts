@@ -23,6 +23,8 @@ import type { QueueTransport } from './queue/queue-transport.interface.js';
 import { Worker } from './queue/worker.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
+import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
+import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 
 const providers: Provider[] = [
   {
@@ -40,6 +42,16 @@ const providers: Provider[] = [
       // Loaded only when configured, so apps without Redis never load ioredis.
       const { createRedisQueueTransport } = await import('./queue/redis/redis-queue.transport.js');
       return createRedisQueueTransport(options);
+    },
+    inject: [EVENTS_OPTIONS],
+  },
+  {
+    // Shared state of the built-in middleware: Redis (connected on first use) when configured.
+    provide: COORDINATION_STORE,
+    useFactory: async (options: ResolvedEventsOptions): Promise<CoordinationStore> => {
+      if (options.redis === undefined) return new MemoryCoordinationStore();
+      const { createRedisCoordinationStore } = await import('./redis/redis-coordination.store.js');
+      return createRedisCoordinationStore(options);
     },
     inject: [EVENTS_OPTIONS],
   },
@@ -65,7 +77,14 @@ const providers: Provider[] = [
 @Module({
   imports: [DiscoveryModule],
   providers,
-  exports: [EventBus, EventQueues, EVENTS_OPTIONS, QUEUE_TRANSPORT, ...eventStoreExports],
+  exports: [
+    EventBus,
+    EventQueues,
+    EVENTS_OPTIONS,
+    QUEUE_TRANSPORT,
+    COORDINATION_STORE,
+    ...eventStoreExports,
+  ],
 })
 export class EventsModule extends ConfigurableModuleClass {
   /**

@@ -40,6 +40,31 @@ export type {
   EventMiddlewareRef,
   ListenerInfo,
 } from './middleware/event-middleware.interface.js';
+export { ReleaseJobSignal, isReleaseJobSignal } from './middleware/release-job.signal.js';
+export { Throttle } from './middleware/throttle.middleware.js';
+export { Timeout } from './middleware/timeout.middleware.js';
+export { Idempotent, type IdempotentOptions } from './middleware/idempotent.middleware.js';
+export {
+  WithoutOverlapping,
+  type WithoutOverlappingOptions,
+} from './middleware/without-overlapping.middleware.js';
+export { Logging, type AttemptOutcome } from './middleware/logging.middleware.js';
+export type { MiddlewareKey } from './middleware/middleware-key.js';
+export {
+  COORDINATION_STORE,
+  type CoordinationStore,
+  type LeaseResult,
+} from './middleware/coordination.store.js';
+export { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
+export type { EventValidator, EventValidationResult } from './middleware/event-validators.js';
+export { ValidateEvent } from './decorators/validate-event.decorator.js';
+export {
+  Before,
+  After,
+  Failed,
+  type AfterEventData,
+  type FailedEventData,
+} from './decorators/lifecycle.decorator.js';
 
 export {
   EventFacade,
@@ -64,6 +89,7 @@ export { UnrecoverableError } from './errors/unrecoverable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { TransportError, StaleJobError } from './errors/transport.error.js';
 export { EventAssertionError } from './errors/event-assertion.error.js';
+export { EventValidationError, type EventViolation } from './errors/event-validation.error.js';
 export {
   EventFacadeUsageError,
   type EventFacadeUsageReason,

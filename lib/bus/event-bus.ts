@@ -13,6 +13,8 @@ import { assertInteger } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
+import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
+import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
 /** Options of one emit. */
@@ -57,6 +59,7 @@ export class EventBus implements OnApplicationShutdown {
   private readonly dynamic = new Map<Function, Map<string, string>>();
   private dynamicSeq = 0;
   private interceptor: DispatchInterceptor | undefined;
+  private readonly validators = new EventValidators();
 
   constructor(
     private readonly registry: ListenerRegistry,
@@ -194,6 +197,63 @@ export class EventBus implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Declares a validator of the events emitted under `name` (class events: also
+   * `@ValidateEvent` and class-validator decorators). `emit` then refuses an invalid payload with
+   * `EventValidationError` before anything is stored or any listener runs. Returns the remover.
+   *
+   * @example
+   * bus.addValidator<User>('user.save', (u) => (u.email?.includes('@') ? [] : [{ path: 'email', message: 'is not an email' }]));
+   */
+  addValidator<T = unknown>(name: string, validator: EventValidator<T>): () => void {
+    assertEventName(name);
+    return this.validators.add(name, validator as EventValidator);
+  }
+
+  /**
+   * Runs `action` between lifecycle events: emits `<name>.before` with `data` and awaits its
+   * in-process listeners (one that throws cancels the action: `around` rejects with
+   * `ListenersFailedError` and the action never runs), runs the action, then emits
+   * `<name>.after` with `{ data, result }` and resolves to the result, or emits `<name>.failed`
+   * with `{ data, error }` and rethrows the action's error. Listen with `@Before(name)`,
+   * `@After(name)` and `@Failed(name)`.
+   *
+   * @example
+   * const saved = await bus.around('user.save', user, () => this.users.insert(user));
+   */
+  async around<T, R>(
+    name: string,
+    data: T,
+    action: () => R | Promise<R>,
+    options?: EmitOptions,
+  ): Promise<R> {
+    assertEventName(name);
+    if (typeof action !== 'function') throw new InvalidOptionError('action', action, 'a function');
+    await this.emitAsync(`${name}.before`, data, options);
+    let result: R;
+    try {
+      result = await action();
+    } catch (error) {
+      const failed: FailedEventData<T> = {
+        data,
+        error: {
+          name: error instanceof Error ? error.name : typeof error,
+          message: error instanceof Error ? error.message : String(error),
+          ...(typeof (error as { code?: unknown })?.code === 'string'
+            ? { code: (error as { code: string }).code }
+            : {}),
+        },
+      };
+      await this.emit(`${name}.failed`, failed, options).catch((emitError: unknown) =>
+        this.logger.error(`Emitting "${name}.failed" failed: ${String(emitError)}`),
+      );
+      throw error;
+    }
+    const after: AfterEventData<T, R> = { data, result };
+    await this.emit(`${name}.after`, after, options);
+    return result;
+  }
+
   /** Whether any listener (in-process or queued) matches the event name. */
   hasListeners(name: string): boolean {
     assertEventName(name);
@@ -261,8 +321,10 @@ export class EventBus implements OnApplicationShutdown {
       name = nameOrEvent;
       data = dataOrOptions;
       options = maybeOptions;
+      if (this.validators.hasNamed) this.validators.checkNamed(name, data);
     } else if (isEventInstance(nameOrEvent)) {
       name = getEventClassName(nameOrEvent.constructor);
+      this.validators.checkInstance(name, nameOrEvent);
       this.registry.rememberEventClass(name, nameOrEvent.constructor);
       data = nameOrEvent;
       options = dataOrOptions as EmitOptions | undefined;

@@ -1,10 +1,47 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventContext } from '../event/event-context.js';
 import type { ListenerContext, ListenerFn } from '../discovery/listener-definition.js';
-import type { EventMiddleware, ListenerInfo } from './event-middleware.interface.js';
+import { EventsError } from '../errors/events.error.js';
+import { assertInteger } from '../events.options.js';
+import type {
+  EventMiddleware,
+  EventMiddlewareContext,
+  ListenerInfo,
+} from './event-middleware.interface.js';
+import { ReleaseJobSignal } from './release-job.signal.js';
+
+/** The context one call through a chain shares between its middleware. */
+class ChainContext implements EventMiddlewareContext {
+  /** Replaced (then restored) by a middleware that narrows the signal, such as `Timeout`. */
+  signal: AbortSignal;
+  isListenerCalled = false;
+
+  constructor(
+    readonly event: EventEnvelope,
+    readonly metadata: Record<string, string>,
+    readonly listener: ListenerInfo,
+    readonly attempt: number,
+    readonly queue: string | undefined,
+    signal: AbortSignal,
+  ) {
+    this.signal = signal;
+  }
+
+  release(delayMs: number): never {
+    assertInteger(`context.release() delayMs (listener ${this.listener.id})`, delayMs, 0);
+    throw new ReleaseJobSignal(delayMs);
+  }
+}
 
 /**
- * Wraps a listener in middleware, outermost first. With no middleware the listener itself is
- * returned, so listeners without middleware pay nothing for the feature.
+ * Wraps a listener in middleware, outermost first (global, then class, then method). With no
+ * middleware the listener itself is returned, so listeners without middleware pay nothing for
+ * the feature.
+ *
+ * Each call gets its own copy of the envelope and of its metadata: what a middleware changes is
+ * seen by this listener (and inherited by the events it emits), never by the other listeners of
+ * the same event. A released in-process call waits and runs the whole chain again; a released
+ * queued call is handed back to the worker, which puts the job back in its queue.
  */
 export function composeMiddleware(
   middleware: readonly EventMiddleware[],
@@ -12,28 +49,72 @@ export function composeMiddleware(
   info: ListenerInfo,
 ): ListenerFn {
   if (middleware.length === 0) return listener;
-  return (event: EventEnvelope, context: ListenerContext) => {
-    const middlewareContext = {
-      event,
-      listener: info,
-      attempt: context.attempt,
-      queue: context.queue,
-      signal: context.signal,
-    };
+  const run = (event: EventEnvelope, context: ListenerContext): Promise<unknown> => {
+    const metadata = { ...event.metadata };
+    const chain = new ChainContext(
+      { ...event, metadata },
+      metadata,
+      info,
+      context.attempt,
+      context.queue,
+      context.signal,
+    );
     const step = (index: number): Promise<unknown> => {
       if (index === middleware.length) {
-        // The listener sees the event as the middleware left it (metadata may have changed).
-        return Promise.resolve().then(() => listener(middlewareContext.event, context));
+        chain.isListenerCalled = true;
+        const listenerContext =
+          chain.signal === context.signal ? context : { ...context, signal: chain.signal };
+        return Promise.resolve().then(() =>
+          EventContext.runAs(chain.event, () => listener(chain.event, listenerContext)),
+        );
       }
-      let called = false;
+      let isCalled = false;
       return Promise.resolve().then(() =>
-        middleware[index].use(middlewareContext, () => {
-          if (called) return Promise.reject(new Error('next() called twice by a middleware'));
-          called = true;
+        middleware[index].use(chain, () => {
+          if (isCalled) {
+            return Promise.reject(
+              new EventsError(
+                'EVENTS_MIDDLEWARE_NEXT_TWICE',
+                `A middleware of listener ${info.id} called next() twice; call it at most once.`,
+              ),
+            );
+          }
+          isCalled = true;
           return step(index + 1);
         }),
       );
     };
     return step(0);
   };
+  if (info.isQueued) return run;
+  const runInProcess = (event: EventEnvelope, context: ListenerContext): Promise<unknown> =>
+    run(event, context).catch((error: unknown) => {
+      if (!(error instanceof ReleaseJobSignal)) throw error;
+      return new Promise<void>((resolve) => setTimeout(resolve, error.delayMs)).then(() =>
+        runInProcess(event, context),
+      );
+    });
+  return runInProcess;
+}
+
+/**
+ * @internal Runs `fn` (usually `next`) with `signal` as the signal the rest of the chain and the
+ * listener see; restores the previous one when it settles.
+ */
+export function runWithSignal<R>(
+  context: EventMiddlewareContext,
+  signal: AbortSignal,
+  fn: () => Promise<R>,
+): Promise<R> {
+  if (!(context instanceof ChainContext)) return fn();
+  const previous = context.signal;
+  context.signal = signal;
+  return fn().finally(() => {
+    context.signal = previous;
+  });
+}
+
+/** @internal Whether the listener itself was reached in this call (false: a middleware skipped it). */
+export function wasListenerCalled(context: EventMiddlewareContext): boolean {
+  return context instanceof ChainContext ? context.isListenerCalled : true;
 }

@@ -16,6 +16,7 @@ import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
 import { UnrecoverableError } from '../errors/unrecoverable.error.js';
+import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { backoffDelay } from './backoff.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
@@ -24,10 +25,8 @@ const SHUTDOWN = Symbol('shutdown');
 // The abort reason handlers see when the worker stops; an attempt aborted by it is left pending.
 const SHUTDOWN_REASON = new Error('worker shutdown');
 
-/** Thrown by a middleware (through `releaseJob`) to put a job back without counting the attempt. */
-export class ReleaseJobSignal {
-  constructor(readonly delayMs: number) {}
-}
+// What `context.release(delayMs)` throws in a middleware: put the job back without counting the attempt.
+export { ReleaseJobSignal };
 
 interface Running {
   readonly job: ReservedJob;

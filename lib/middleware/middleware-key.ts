@@ -1,0 +1,85 @@
+import type { Logger } from '@nestjs/common';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import { assertInteger } from '../events.options.js';
+import type { CoordinationStore } from './coordination.store.js';
+import type { EventMiddlewareContext } from './event-middleware.interface.js';
+
+/** A key of a built-in middleware: fixed, or computed from the call (`(ctx) => ctx.event.data.id`). */
+export type MiddlewareKey = string | ((context: EventMiddlewareContext) => string);
+
+/** Throws unless `key` is a non-empty string or a function. */
+export function assertMiddlewareKey(option: string, key: unknown): void {
+  if ((typeof key === 'string' && key.length > 0) || typeof key === 'function') return;
+  throw new InvalidOptionError(option, key, 'a non-empty string or a function (context) => string');
+}
+
+/** Throws unless `value` is an integer >= 1 (a duration or a count of a middleware). */
+export function assertPositive(option: string, value: unknown): asserts value is number {
+  assertInteger(option, value, 1);
+}
+
+/** The key for this call; a key function that returns no string fails the attempt clearly. */
+export function resolveKey(
+  key: MiddlewareKey,
+  context: EventMiddlewareContext,
+  option: string,
+): string {
+  const value = typeof key === 'function' ? key(context) : key;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidOptionError(
+      `${option} (listener ${context.listener.id})`,
+      value,
+      'a key function returning a non-empty string',
+    );
+  }
+  return value;
+}
+
+/**
+ * Keeps a lease alive while `work` runs (renewed every third of `leaseMs`, so only a dead or
+ * frozen worker lets it expire), then releases it. Losing the lease is logged, not thrown: the
+ * work has started and aborting it half-way would be worse than a possible overlap.
+ */
+export async function holdLease<R>(
+  store: CoordinationStore,
+  key: string,
+  token: string,
+  leaseMs: number,
+  logger: Logger,
+  work: () => Promise<R>,
+  keepAfter?: (result: R) => Promise<void>,
+): Promise<R> {
+  let isLost = false;
+  const timer = setInterval(
+    () => {
+      store.extend(key, token, leaseMs).then(
+        (isHeld) => {
+          if (!isHeld && !isLost) {
+            isLost = true;
+            logger.warn(`Lease "${key}" expired while its holder was still running`);
+          }
+        },
+        (error: unknown) => logger.warn(`Renewing lease "${key}" failed: ${String(error)}`),
+      );
+    },
+    Math.max(1, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  let result: R;
+  try {
+    result = await work();
+  } catch (error) {
+    clearInterval(timer);
+    await store
+      .release(key, token)
+      .catch((e: unknown) => logger.warn(`Releasing lease "${key}" failed: ${String(e)}`));
+    throw error;
+  }
+  clearInterval(timer);
+  if (keepAfter) await keepAfter(result);
+  else
+    await store
+      .release(key, token)
+      .catch((e: unknown) => logger.warn(`Releasing lease "${key}" failed: ${String(e)}`));
+  return result;
+}
