@@ -43,6 +43,16 @@ function createNode<T>(): TrieNode<T> {
   return { children: new Map(), values: [] };
 }
 
+/**
+ * The segments the trie stores for a pattern: `**.**` means the same as `**`, and keeping only one
+ * stops a run of them from multiplying the branches a match explores.
+ */
+function trieSegments(pattern: string): string[] {
+  return parsePattern(pattern).filter(
+    (segment, i, segments) => !(segment === '**' && segments[i - 1] === '**'),
+  );
+}
+
 function isEmpty<T>(node: TrieNode<T>): boolean {
   return node.values.length === 0 && node.children.size === 0 && !node.star && !node.globstar;
 }
@@ -63,7 +73,7 @@ export class PatternTrie<T> {
 
   add(pattern: string, value: T): void {
     let node = this.root;
-    for (const segment of parsePattern(pattern)) {
+    for (const segment of trieSegments(pattern)) {
       if (segment === '**') node = node.globstar ??= createNode();
       else if (segment === '*') node = node.star ??= createNode();
       else {
@@ -80,7 +90,7 @@ export class PatternTrie<T> {
   remove(pattern: string, value: T): boolean {
     const path: { parent: TrieNode<T>; segment: string }[] = [];
     let node = this.root;
-    for (const segment of parsePattern(pattern)) {
+    for (const segment of trieSegments(pattern)) {
       const next =
         segment === '**' ? node.globstar : segment === '*' ? node.star : node.children.get(segment);
       if (!next) return false;

@@ -188,6 +188,20 @@ describe('PatternTrie', () => {
     expect(countNodes(root)).toBe(1);
   });
 
+  it('stores a run of "**" as one, so that a long name does not multiply the branches walked', () => {
+    const trie = new PatternTrie<string>();
+    const root = (trie as unknown as { root: { globstar?: { globstar?: unknown } } }).root;
+    trie.add('**.**.**.**.**.**.**.**.x', 'run');
+    expect(root.globstar).toBeDefined();
+    expect(root.globstar?.globstar).toBeUndefined();
+    const long = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    expect(trie.match([...long, 'x'].join('.'))).toEqual(['run']);
+    expect(trie.match('x')).toEqual(['run']);
+    expect(trie.match(long.join('.'))).toEqual([]);
+    expect(trie.remove('**.**.**.**.**.**.**.**.x', 'run')).toBe(true);
+    expect(trie.size).toBe(0);
+  });
+
   it('keeps a branch that still leads to values when a shorter pattern is removed', () => {
     const trie = trieOf(['a', 'a.b.c', 'a.*']);
     trie.remove('a', 'a');
