@@ -4,12 +4,23 @@ import { ActivityLog } from './orders/activity.log.js';
 import { NotificationListeners } from './orders/notification.listeners.js';
 import { OrderListeners } from './orders/order.listeners.js';
 import { OrdersService } from './orders/orders.service.js';
+import { UserListeners } from './users/user.listeners.js';
+import { UsersDemo } from './users/users.demo.js';
+import { UsersService } from './users/users.service.js';
 
 @Module({
   imports: [
     // No redis option and no EVENTS_REDIS_URL: the embedded in-memory transport.
     EventsModule.forRoot({ worker: { concurrency: { emails: 2 } } }),
   ],
-  providers: [ActivityLog, OrdersService, OrderListeners, NotificationListeners],
+  providers: [
+    ActivityLog,
+    OrdersService,
+    OrderListeners,
+    NotificationListeners,
+    UsersService,
+    UserListeners,
+    UsersDemo,
+  ],
 })
 export class AppModule {}
