@@ -64,8 +64,8 @@ export class RedisConnectionFactory {
 
   /**
    * A new connected client. `command` clients time out commands after `commandTimeoutMs`;
-   * `blocking` clients (one per blocking reader) have no command timeout but a client-side
-   * guard on blocking reads, so a silently dead socket cannot park a reader forever.
+   * `blocking` clients (one per blocking reader) have no command timeout (their reads block for
+   * at most a second).
    *
    * @throws TransportError when the first connection attempt fails.
    */
@@ -81,7 +81,10 @@ export class RedisConnectionFactory {
       ...(role === 'command'
         ? // Commands issued in one tick go out in one write (many emits, acks and reads at once).
           { commandTimeout: this.commandTimeoutMs, enableAutoPipelining: true }
-        : { commandTimeout: undefined, blockingTimeout: 60_000 }),
+        : // No client-side deadline on blocking reads: under a busy event loop it can fire before
+          // a reply that carries entries is read, and those entries would sit pending until
+          // reclaimed. Reads block at most a second; TCP keep-alive catches dead sockets.
+          { commandTimeout: undefined, blockingTimeout: 0 }),
     };
     const client = this.template
       ? this.template.duplicate(overrides)
