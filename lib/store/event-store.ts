@@ -119,8 +119,18 @@ export abstract class EventStore implements OnApplicationShutdown {
     return this.appendPrepared(streamId, prepared, expected);
   }
 
-  /** @internal Appends events already validated and serialized (the bus recorder's path). */
-  async appendPrepared(
+  /**
+   * @internal The bus recorder's path: appends events already validated and serialized, each to
+   * its own stream with no version check, positioned in the order given.
+   */
+  async appendRecorded(
+    entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
+  ): Promise<void> {
+    await this.writeRecorded(entries);
+    this.notifyAppended();
+  }
+
+  private async appendPrepared(
     streamId: string,
     events: readonly PreparedEvent[],
     expected: ExpectedVersion,
@@ -239,6 +249,26 @@ export abstract class EventStore implements OnApplicationShutdown {
     events: readonly PreparedEvent[],
     expected: ExpectedVersion,
   ): Promise<StoredRow[]>;
+
+  /**
+   * Stores recorded events (any expected version) in the given order. This default writes each
+   * run of one stream in turn; a backend may do all of it in one round trip.
+   */
+  protected async writeRecorded(
+    entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
+  ): Promise<void> {
+    let start = 0;
+    while (start < entries.length) {
+      let end = start + 1;
+      while (end < entries.length && entries[end].streamId === entries[start].streamId) end++;
+      await this.write(
+        entries[start].streamId,
+        entries.slice(start, end).map((e) => e.event),
+        ExpectedVersion.Any,
+      );
+      start = end;
+    }
+  }
 
   /** Rows of a stream with a version in [minVersion, maxVersion], ordered, at most `limit`. */
   protected abstract readStreamRows(

@@ -3,20 +3,31 @@ import { serializeEnvelope } from '../event/event.serializer.js';
 import { compilePattern } from '../discovery/pattern-trie.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventStore } from './event-store.js';
-import { ExpectedVersion } from './event-store.types.js';
+import type { PreparedEvent } from './event-store.types.js';
 import { assertStreamId } from './event-store.validation.js';
 
 const MAX_CACHED_NAMES = 10_000;
+// Events recorded while an append is in flight are written together by the next one.
+const MAX_BATCH = 500;
+
+interface Pending {
+  readonly streamId: string;
+  readonly event: PreparedEvent;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
- * Appends emitted events to the store (`forRoot({ store: { record } })`). Appends run one after
- * the other in emit order, so positions and stream versions follow the order of `emit` calls in
- * this process, even when they are not awaited.
+ * Appends emitted events to the store (`forRoot({ store: { record } })`). One append runs at a
+ * time, and the events emitted meanwhile go together in the next one (one round trip for many
+ * emits), so positions and stream versions follow the order of `emit` calls in this process,
+ * even when they are not awaited.
  */
 export class EventRecorder {
   private readonly patterns: readonly ((name: string) => boolean)[] | undefined;
   private readonly decided = new Map<string, boolean>();
-  private tail: Promise<unknown> = Promise.resolve();
+  private pending: Pending[] = [];
+  private isFlushing = false;
 
   constructor(
     private readonly store: EventStore,
@@ -42,12 +53,27 @@ export class EventRecorder {
       timestamp: envelope.timestamp,
       payload: serializeEnvelope(envelope, this.options.maxPayloadBytes),
     };
-    const appended = this.tail.then(() =>
-      this.store.appendPrepared(streamId, [prepared], ExpectedVersion.Any),
-    );
-    // The chain only orders appends: one failure is its emitter's, not the next event's.
-    this.tail = appended.catch(() => undefined);
-    return appended.then(() => undefined);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ streamId, event: prepared, resolve, reject });
+      if (!this.isFlushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.isFlushing = true;
+    while (this.pending.length > 0) {
+      const batch =
+        this.pending.length <= MAX_BATCH ? this.pending : this.pending.slice(0, MAX_BATCH);
+      this.pending = this.pending.length <= MAX_BATCH ? [] : this.pending.slice(MAX_BATCH);
+      try {
+        await this.store.appendRecorded(batch);
+        for (const entry of batch) entry.resolve();
+      } catch (error) {
+        // The batch is one transaction: every emit in it learns that its event is not stored.
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    this.isFlushing = false;
   }
 
   private matches(name: string): boolean {

@@ -77,6 +77,35 @@ describe.skipIf(skipPostgres)('event store on PostgreSQL in an application', () 
     expect(await reader.get(EventStore).streamVersion('acc-1')).toBe(10);
   });
 
+  it('records bursts of emits not awaited in emit order, across streams', async () => {
+    const app = await boot('burst');
+    const bus = app.get(EventBus);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        bus.emit(
+          'account.credited',
+          { account: `b${i % 5}`, amount: i },
+          {
+            metadata: { streamId: `b${i % 5}` },
+          },
+        ),
+      ),
+    );
+    const store = app.get(EventStore);
+    const all: StoredEvent<{ amount: number }>[] = [];
+    for await (const e of store.readAll<{ amount: number }>()) all.push(e);
+    expect(all.map((e) => e.data.amount)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(all.map((e) => e.position)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    for (let s = 0; s < 5; s++) {
+      const stream: number[] = [];
+      for await (const e of store.readStream<{ amount: number }>(`b${s}`)) {
+        expect(e.version).toBe(stream.length + 1);
+        stream.push(e.data.amount);
+      }
+      expect(stream).toEqual(Array.from({ length: 40 }, (_, i) => i * 5 + s));
+    }
+  });
+
   it('lets another application follow appends live through a subscription', async () => {
     const writer = await boot('follow');
     const reader = await boot('follow');

@@ -20,6 +20,7 @@ export function postgresNames(schema: string) {
     streams: `"${schema}"."event_store_streams"`,
     head: `"${schema}"."event_store_head"`,
     append: `"${schema}"."event_store_append"`,
+    appendRecorded: `"${schema}"."event_store_append_recorded"`,
     /** The LISTEN/NOTIFY channel that announces appends. */
     channel: `${schema}_event_store_appended`,
   };
@@ -96,6 +97,39 @@ BEGIN
       FROM generate_subscripts(p_ids, 1) AS i;
   PERFORM pg_notify('${n.channel}', v_head::text);
   RETURN QUERY SELECT v_version + 1, v_head - v_count + 1;
+END
+$fn$;
+
+-- Recorded events (no version check), each to its own stream, positioned in array order.
+CREATE OR REPLACE FUNCTION ${n.appendRecorded}(
+  p_streams text[],
+  p_ids text[],
+  p_names text[],
+  p_timestamps bigint[],
+  p_payloads text[]
+) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_count integer := cardinality(p_ids);
+  v_head bigint;
+BEGIN
+  UPDATE ${n.head} SET position = position + v_count WHERE id = 1 RETURNING position INTO v_head;
+  -- One statement: versions continue each stream's current one, in array order.
+  WITH input AS (
+    SELECT i, p_streams[i] AS stream_id,
+           coalesce(s.version, 0) + row_number() OVER (PARTITION BY p_streams[i] ORDER BY i) AS version
+      FROM generate_subscripts(p_ids, 1) AS i
+      LEFT JOIN ${n.streams} s ON s.stream_id = p_streams[i]
+  ), inserted AS (
+    INSERT INTO ${n.events} (position, stream_id, version, event_id, name, event_timestamp, payload)
+      SELECT v_head - v_count + r.i, r.stream_id, r.version, p_ids[r.i], p_names[r.i],
+             p_timestamps[r.i], p_payloads[r.i]::json
+        FROM input r
+  )
+  INSERT INTO ${n.streams} AS s (stream_id, version)
+    SELECT stream_id, max(version) FROM input GROUP BY stream_id
+    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version;
+  PERFORM pg_notify('${n.channel}', v_head::text);
 END
 $fn$;
 `;

@@ -133,6 +133,18 @@ export class PostgresEventStore extends EventStore {
     }));
   }
 
+  protected override async writeRecorded(
+    entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
+  ): Promise<void> {
+    await this.query(`SELECT FROM ${this.names.appendRecorded}($1, $2, $3, $4, $5)`, [
+      entries.map((e) => e.streamId),
+      entries.map((e) => e.event.id),
+      entries.map((e) => e.event.name),
+      entries.map((e) => e.event.timestamp),
+      entries.map((e) => e.event.payload),
+    ]);
+  }
+
   protected async readStreamRows(
     streamId: string,
     minVersion: number,
