@@ -14,40 +14,38 @@ interface WireEnvelope {
   isClass?: 1;
 }
 
-function refuse(key: string, value: unknown): never {
-  const kind =
-    typeof value === 'bigint'
-      ? 'a BigInt'
-      : typeof value === 'function'
-        ? 'a function'
-        : typeof value === 'symbol'
-          ? 'a symbol'
-          : value instanceof Map
-            ? 'a Map'
-            : value instanceof Set
-              ? 'a Set'
-              : value instanceof WeakMap || value instanceof WeakSet
-                ? 'a WeakMap or WeakSet'
-                : 'a value JSON cannot hold';
-  throw new Error(`${kind} at "${key || '(root)'}"`);
+/** What JSON would drop or silently turn into something else, described; undefined when fine. */
+function unsupported(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'bigint':
+      return 'a BigInt';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return 'a symbol';
+    case 'number':
+      return Number.isFinite(value) ? undefined : `a non-finite number (${String(value)})`;
+    case 'object':
+      if (value === null) return undefined;
+      if (value instanceof Map) return 'a Map';
+      if (value instanceof Set) return 'a Set';
+      if (value instanceof WeakMap || value instanceof WeakSet) return 'a WeakMap or WeakSet';
+      // An Error becomes {} and binary data an object of numbers: both lose what they held.
+      if (value instanceof Error) return 'an Error (send its name and message instead)';
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+        return 'binary data (a Buffer or typed array; send it as base64 text instead)';
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
 }
 
 function replacer(this: unknown, key: string, value: unknown): unknown {
-  const type = typeof value;
-  if (type === 'bigint' || type === 'function' || type === 'symbol') refuse(key, value);
-  if (
-    type === 'object' &&
-    value !== null &&
-    (value instanceof Map ||
-      value instanceof Set ||
-      value instanceof WeakMap ||
-      value instanceof WeakSet)
-  ) {
-    refuse(key, value);
-  }
-  if (type === 'number' && !Number.isFinite(value as number)) {
-    throw new Error(`a non-finite number (${String(value)}) at "${key || '(root)'}"`);
-  }
+  // `value` is what toJSON() returned; the holder still has the original (a Buffer, not its JSON).
+  const original = (this as Record<string, unknown>)[key];
+  const kind = unsupported(value) ?? (original !== value ? unsupported(original) : undefined);
+  if (kind !== undefined) throw new Error(`${kind} at "${key || '(root)'}"`);
   return value;
 }
 

@@ -108,6 +108,10 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       ['Infinity', { total: Number.POSITIVE_INFINITY }, /Infinity/],
       ['-Infinity in an array', { totals: [1, Number.NEGATIVE_INFINITY] }, /-Infinity/],
       ['a nested BigInt', { order: { lines: [{ price: 1n }] } }, /BigInt at "price"/],
+      ['an Error', { error: new Error('boom') }, /an Error .* at "error"/],
+      ['a Buffer', { file: Buffer.from('hi') }, /binary data .* at "file"/],
+      ['a typed array', { samples: new Float64Array(2) }, /binary data .* at "samples"/],
+      ['an ArrayBuffer', { raw: new ArrayBuffer(4) }, /binary data .* at "raw"/],
     ])('%s', (_label, data, reason) => {
       const error = thrownBy(() => serializeEnvelope(envelope(data, 'invoice.paid'), MiB));
       expect(error).toBeInstanceOf(UnserializablePayloadError);
