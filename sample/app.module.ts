@@ -7,11 +7,16 @@ import { OrdersService } from './orders/orders.service.js';
 import { UserListeners } from './users/user.listeners.js';
 import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
+import { OrderHistory, orderStreamId } from './order-history.js';
 
 @Module({
   imports: [
     // No redis option and no EVENTS_REDIS_URL: the embedded in-memory transport.
-    EventsModule.forRoot({ worker: { concurrency: { emails: 2 } } }),
+    EventsModule.forRoot({
+      worker: { concurrency: { emails: 2 } },
+      // Every order event is appended to the (in-memory) event store, one stream per order.
+      store: { record: ['order.*'], streamId: orderStreamId },
+    }),
   ],
   providers: [
     ActivityLog,
@@ -21,6 +26,7 @@ import { UsersService } from './users/users.service.js';
     UsersService,
     UserListeners,
     UsersDemo,
+    OrderHistory,
   ],
 })
 export class AppModule {}

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventQueues } from 'nestjs-events';
 import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
+import { OrderHistory } from './order-history.js';
 
 async function waitForQueues(queues: EventQueues): Promise<void> {
   for (;;) {
@@ -27,6 +28,16 @@ async function main(): Promise<void> {
   await orders.ship(order.orderId);
   logger.log(
     `discount for ada: ${await orders.discountFor('ada')}%, for bob: ${await orders.discountFor('bob')}%`,
+  );
+
+  const history = app.get(OrderHistory);
+  const stored = await history.storedHistory(order.orderId);
+  logger.log(
+    `history of ${order.orderId}: ${stored.map((e) => `v${e.version} ${e.name}`).join(', ')}`,
+  );
+  const rebuilt = await history.rebuild();
+  logger.log(
+    `rebuilt from ${rebuilt.events} stored events: ${history.timeline(order.orderId).join(', ')}`,
   );
 
   await waitForQueues(queues);
