@@ -208,6 +208,18 @@ export class Worker
       });
     }
     const event: EventEnvelope = { ...envelope, attempt: job.attempt };
+    if (job.attempt > listener.queue.tries) {
+      // Only a reclaim gets here: every earlier attempt ended with its worker dying or freezing
+      // (a job that crashes its process would otherwise be reclaimed forever).
+      return this.fail(
+        listener,
+        event,
+        job,
+        new Error(
+          `Attempts used up: ${job.attempt - 1} attempt(s) ended without an outcome (the worker died or froze)`,
+        ),
+      );
+    }
     try {
       await this.run(listener, event, job, controller);
     } catch (error) {
