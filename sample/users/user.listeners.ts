@@ -12,15 +12,12 @@ import {
   type EventEnvelope,
   type FailedEventData,
 } from 'nestjs-events';
-import { ActivityLog } from '../orders/activity.log.js';
 import type { NewUser, SavedUser } from './user.events.js';
 
 /** Lifecycle listeners of `bus.around('user.save', ...)`. */
 @Injectable()
 export class UserListeners {
   private readonly logger = new Logger('Users');
-
-  constructor(private readonly log: ActivityLog) {}
 
   /** Runs before the save; throwing cancels it. */
   @Before('user.save')
@@ -36,7 +33,7 @@ export class UserListeners {
    * across all workers.
    */
   @After('user.save')
-  @ShouldQueue({ queue: 'emails', tries: 3 })
+  @ShouldQueue({ queue: 'welcome', tries: 3 })
   @UseEventMiddleware(
     Logging,
     Idempotent({
@@ -46,7 +43,7 @@ export class UserListeners {
     Throttle(10, 1000, 'mailer'),
   )
   async sendWelcome(event: EventEnvelope<AfterEventData<NewUser, SavedUser>>) {
-    this.log.add(`[email] welcome ${event.data.result.name} <${event.data.result.email}>`);
+    this.logger.log(`[email] welcome ${event.data.result.name} <${event.data.result.email}>`);
   }
 
   @Failed('user.save')
