@@ -13,7 +13,7 @@ export interface ListenerInfo {
   readonly isQueued: boolean;
 }
 
-/** What a middleware (and a listener, as its second argument) is given about one call. */
+/** What a middleware is given about one listener call. */
 export interface EventMiddlewareContext<T = unknown> {
   /** The envelope being handled (this call's own copy). */
   readonly event: EventEnvelope<T>;
@@ -34,9 +34,11 @@ export interface EventMiddlewareContext<T = unknown> {
   /**
    * Gives this attempt back without running the listener and without counting a failure: a
    * queued job goes back to its queue and runs again after `delayMs` (its attempt number is
-   * unchanged); an in-process call waits `delayMs` and runs the chain again. Throws, so
-   * `return context.release(1000)` and `throw`-free code both work.
+   * unchanged); an in-process call waits `delayMs` and runs the chain again. It throws a
+   * `ReleaseJobSignal`, so nothing after it runs; middleware further out must let it through.
    *
+   * @example
+   * if (await this.quota.isExhausted()) context.release(60_000);
    * @throws InvalidOptionError unless `delayMs` is an integer >= 0.
    */
   release(delayMs: number): never;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { EventValidationError, InvalidOptionError, ValidateEvent } from 'nestjs-events';
+import {
+  EventValidationError,
+  InvalidOptionError,
+  ValidateEvent,
+  WithoutOverlapping,
+  type EventBus,
+} from 'nestjs-events';
 import {
   EventValidators,
   flattenClassValidatorErrors,
@@ -84,5 +90,23 @@ describe('EventValidators', () => {
       { path: 'address.zip', message: 'zip is too short' },
       { path: 'address.zip', message: 'zip must be numeric' },
     ]);
+  });
+});
+
+describe('public generic types', () => {
+  it('type the validator payload, around results and middleware keys', () => {
+    // Type-level checks only: these functions are compiled, never called.
+    const checks = (bus: EventBus) => {
+      bus.addValidator<{ total: number }>('order.created', (data) => data.total >= 0);
+      // @ts-expect-error the payload type flows into the validator
+      bus.addValidator<{ total: number }>('order.created', (data) => data.missing === 1);
+      const saved: Promise<{ id: string }> = bus.around('user.save', { n: 1 }, () => ({ id: 'u' }));
+      // @ts-expect-error the action's result type is around's result type
+      const wrong: Promise<string> = bus.around('user.save', {}, async () => 42);
+      // @ts-expect-error a key function returns a string
+      WithoutOverlapping(() => 42, { leaseMs: 10 });
+      return [saved, wrong];
+    };
+    expect(typeof checks).toBe('function');
   });
 });
