@@ -7,6 +7,7 @@
 // It prints one markdown section on stdout and its progress on stderr.
 // BENCH_QUICK=1 runs few, short rounds: a smoke test, not a measurement.
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setImmediate } from 'node:timers';
@@ -34,6 +35,11 @@ const ROUNDS = QUICK ? 3 : 15;
 const BATCH = 500;
 const EMIT_NAME = 'order.created';
 const PAYLOAD = { id: 'o1', total: 42 };
+
+// Optional filters for profiling one corner: BENCH_CASES=one,ten BENCH_LIBS=ours,nestWildcard.
+const only = (variable) => process.env[variable]?.split(',').filter(Boolean);
+const ONLY_CASES = only('BENCH_CASES');
+const ONLY_LIBS = only('BENCH_LIBS');
 
 const gc = globalThis.gc;
 if (typeof gc !== 'function') {
@@ -175,6 +181,16 @@ const SUBJECTS = [
     id: 'nestWildcard',
     label: '`@nestjs/event-emitter` (wildcard)',
     setup: (c) => setupNestEventEmitter(c, true),
+  },
+  {
+    id: 'nestWildcardAls',
+    label: '`@nestjs/event-emitter` (wildcard), app with an `AsyncLocalStorage`',
+    setup(c) {
+      // Apps that use nestjs-cls, OpenTelemetry or their own AsyncLocalStorage pay its promise
+      // hooks in every library; nestjs-events always does. This row compares on that footing.
+      new AsyncLocalStorage().run({}, () => undefined);
+      return setupNestEventEmitter(c, true);
+    },
   },
   {
     id: 'nestPlain',
@@ -375,11 +391,11 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function measureCase(c) {
+async function measureCase(c, subjects = SUBJECTS) {
   const results = new Map();
   const runners = [];
   // Set-up and warm-up one library at a time: they must not compete for the CPU.
-  for (const subject of SUBJECTS) {
+  for (const subject of subjects) {
     const worker = startWorker(c, subject);
     const first = await worker.ask();
     if (first.type === 'skip') {
@@ -527,6 +543,20 @@ function summarySection(all) {
 }
 
 async function main() {
+  if (ONLY_CASES || ONLY_LIBS) {
+    // A partial run: print the raw medians only (the report needs every case and library).
+    for (const c of CASES.filter((x) => !ONLY_CASES || ONLY_CASES.includes(x.id))) {
+      const subjects = SUBJECTS.filter((x) => !ONLY_LIBS || ONLY_LIBS.includes(x.id));
+      const results = await measureCase(c, subjects);
+      for (const [id, r] of results) {
+        const text = r.skip
+          ? `n/a (${r.skip})`
+          : `median ${fmtNs(r.ns)} ns, best ${fmtNs(r.best)} ns`;
+        process.stdout.write(`${c.id} ${id}: ${text}\n`);
+      }
+    }
+    return;
+  }
   const all = new Map();
   for (const c of CASES) {
     log(`${c.title}...`);
@@ -550,7 +580,13 @@ async function main() {
       `of ${BATCH}, each followed by a wait for the next macrotask, so the promises and ` +
       'microtasks a library leaves behind are paid inside the measurement; async cases await ' +
       'each emit. The table shows the median round; "spread" is half the range of the rounds ' +
-      'relative to it.' +
+      'relative to it.',
+    '',
+    'The row "`@nestjs/event-emitter` (wildcard), app with an `AsyncLocalStorage`" is the ' +
+      'wildcard row again, with an `AsyncLocalStorage` enabled in its process, as in apps using ' +
+      'nestjs-cls or OpenTelemetry: on Node 20 that makes every promise dearer. nestjs-events ' +
+      'always pays for one (it carries correlation and causation ids), so that row compares on ' +
+      'equal footing; the targets are judged against the row without it.' +
       (QUICK ? '\n\n**Quick run (BENCH_QUICK=1): too short to trust the numbers.**' : ''),
     '',
     summarySection(all),
