@@ -1,21 +1,55 @@
 import { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { TransportError } from '../errors/transport.error.js';
 
-/** What `forRoot({ redis })` accepts: a URL, ioredis options, or an ioredis client. */
+/**
+ * What `forRoot({ redis })` accepts: a URL, ioredis options, an ioredis client, Redis Cluster
+ * options (`{ cluster: [nodes], ...ClusterOptions }`) or an ioredis `Cluster` instance.
+ */
 export type RedisSource = string | Record<string, unknown>;
 
 /** How a connection is used; decides its failure behaviour. */
 export type RedisConnectionRole = 'command' | 'blocking';
 
-function isClient(value: unknown): value is Redis {
+/** A command connection: one Redis server, or a Redis Cluster (routed by key). */
+export type RedisClient = Redis | Cluster;
+
+/** A blocking reader: always one connection to the one server (or cluster node) that owns its key. */
+export interface RedisReader {
+  readonly client: Redis;
+  /** `host:port` of the cluster node read from; undefined on a standalone Redis. */
+  readonly node: string | undefined;
+}
+
+function isClient(value: unknown): value is RedisClient {
   return (
     value !== null &&
     typeof value === 'object' &&
     typeof (value as Redis).duplicate === 'function' &&
     typeof (value as Redis).sendCommand === 'function'
   );
+}
+
+/** Whether a client talks to a Redis Cluster. */
+export function isClusterClient(client: RedisClient): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+function clusterNodes(source: Record<string, unknown>): ClusterNode[] {
+  const nodes = source.cluster;
+  const isNode = (n: unknown): boolean =>
+    (typeof n === 'string' && n.length > 0) ||
+    (typeof n === 'number' && Number.isInteger(n)) ||
+    (n !== null && typeof n === 'object' && !Array.isArray(n));
+  if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every(isNode)) {
+    throw new InvalidOptionError(
+      'redis.cluster',
+      nodes,
+      'a non-empty array of startup nodes ("host:port", a port, or { host, port })',
+    );
+  }
+  return nodes as ClusterNode[];
 }
 
 /** Exponential backoff capped at 5 s, with ±50% jitter so that workers do not reconnect in step. */
@@ -35,28 +69,34 @@ export function reconnectDelay(times: number): number {
  */
 export class RedisConnectionFactory {
   private readonly logger = new Logger('RedisConnection');
-  private readonly clients = new Set<Redis>();
-  private readonly template: Redis | undefined;
+  private readonly clients = new Set<RedisClient>();
+  private readonly template: RedisClient | undefined;
+  private readonly nodes: ClusterNode[] | undefined;
 
   constructor(
     private readonly source: RedisSource,
     private readonly name: string,
     private readonly commandTimeoutMs: number,
   ) {
-    if (isClient(source)) {
-      if ((source as { isCluster?: boolean }).isCluster) {
-        throw new InvalidOptionError(
-          'redis',
-          'a Cluster client',
-          'a standalone ioredis client, URL or options',
-        );
-      }
-      this.template = source;
-    }
+    if (isClient(source)) this.template = source;
+    else if (typeof source === 'object' && 'cluster' in source) this.nodes = clusterNodes(source);
   }
 
-  /** Host and port, for messages (never the password). */
+  /** Whether the connections made here go to a Redis Cluster. */
+  get isCluster(): boolean {
+    return this.nodes !== undefined || (!!this.template && isClusterClient(this.template));
+  }
+
+  /** Host and port (every startup node on a cluster), for messages (never the password). */
   get address(): string {
+    if (this.isCluster) {
+      const nodes = this.template
+        ? (this.template as unknown as { startupNodes?: ClusterNode[] }).startupNodes
+        : this.nodes;
+      return `cluster ${(nodes ?? [])
+        .map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : n))
+        .join(',')}`;
+    }
     const options = this.options();
     if (options.path) return String(options.path);
     return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
@@ -69,13 +109,78 @@ export class RedisConnectionFactory {
    *
    * @throws TransportError when the first connection attempt fails.
    */
-  async create(role: RedisConnectionRole, label: string): Promise<Redis> {
+  async create(role: 'blocking', label: string): Promise<Redis>;
+  async create(role: 'command', label: string): Promise<RedisClient>;
+  async create(role: RedisConnectionRole, label: string): Promise<RedisClient> {
+    if (this.isCluster && role === 'command') return this.connect(this.newCluster(label), label);
+    return this.connect(this.newRedis(role, label, undefined), label);
+  }
+
+  /**
+   * A blocking reader of `key`. On a standalone Redis, a new connection; on a cluster, a
+   * connection to the master that owns the key's slot now (found through `via`, a cluster
+   * command client). A blocking read cannot go through the cluster client: it would hold the
+   * shared connection to that node. When the slot moves, the read fails with MOVED and the
+   * caller makes a new reader.
+   */
+  async createReader(label: string, key: string, via: RedisClient): Promise<RedisReader> {
+    if (!isClusterClient(via))
+      return { client: await this.create('blocking', label), node: undefined };
+    const slot = Number(await via.call('CLUSTER', 'KEYSLOT', key));
+    let node = via.slots[slot]?.[0];
+    if (node === undefined) {
+      await new Promise<void>((resolve) => via.refreshSlotsCache(() => resolve()));
+      node = via.slots[slot]?.[0];
+    }
+    if (node === undefined) {
+      throw new TransportError(
+        `Redis Cluster ${this.address}: no node serves slot ${slot} (${key})`,
+      );
+    }
+    const colon = node.lastIndexOf(':');
+    const target = { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+    return { client: await this.connect(this.newRedis('blocking', label, target), label), node };
+  }
+
+  private newCluster(label: string): Cluster {
+    const redisOptions: RedisOptions = {
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectionName: this.connectionName(label),
+      commandTimeout: this.commandTimeoutMs,
+      connectTimeout: Math.max(this.commandTimeoutMs, 1000),
+    };
+    const overrides: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      redisOptions,
+    };
+    if (this.template) return (this.template as Cluster).duplicate(undefined, overrides);
+    const { cluster: _nodes, ...options } = this.source as ClusterOptions & { cluster?: unknown };
+    return new Cluster(this.nodes ?? [], {
+      clusterRetryStrategy: reconnectDelay,
+      ...options,
+      ...overrides,
+      redisOptions: { ...options.redisOptions, ...redisOptions },
+    });
+  }
+
+  private connectionName(label: string): string {
+    return `${this.name}:${label}`.replace(/\s/g, '_');
+  }
+
+  private newRedis(
+    role: RedisConnectionRole,
+    label: string,
+    node: { host: string; port: number } | undefined,
+  ): Redis {
     const overrides: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      connectionName: `${this.name}:${label}`.replace(/\s/g, '_'),
+      connectionName: this.connectionName(label),
       retryStrategy: this.options().retryStrategy ?? reconnectDelay,
       connectTimeout: Math.max(this.commandTimeoutMs, 1000),
       ...(role === 'command'
@@ -86,11 +191,15 @@ export class RedisConnectionFactory {
           // reclaimed. Reads block at most a second; TCP keep-alive catches dead sockets.
           { commandTimeout: undefined, blockingTimeout: 0 }),
     };
-    const client = this.template
-      ? this.template.duplicate(overrides)
+    if (node) return new Redis({ ...this.options(), ...node, ...overrides });
+    return this.template
+      ? (this.template as Redis).duplicate(overrides)
       : typeof this.source === 'string'
         ? new Redis(this.source, overrides)
         : new Redis({ ...(this.source as RedisOptions), ...overrides });
+  }
+
+  private async connect<C extends RedisClient>(client: C, label: string): Promise<C> {
     this.watch(client, label);
     this.clients.add(client);
     try {
@@ -107,7 +216,7 @@ export class RedisConnectionFactory {
   }
 
   /** Closes one client made here (QUIT when connected, else disconnect). */
-  async close(client: Redis): Promise<void> {
+  async close(client: RedisClient): Promise<void> {
     if (!this.clients.delete(client)) return;
     try {
       if (client.status === 'ready') await client.quit();
@@ -122,8 +231,13 @@ export class RedisConnectionFactory {
     await Promise.all([...this.clients].map((client) => this.close(client)));
   }
 
+  /** Connection options of one server: on a cluster, the per-node `redisOptions`. */
   private options(): RedisOptions {
-    if (this.template) return this.template.options;
+    if (this.isCluster) {
+      const cluster = (this.template?.options ?? this.source) as ClusterOptions;
+      return { ...cluster.redisOptions } as RedisOptions;
+    }
+    if (this.template) return (this.template as Redis).options;
     if (typeof this.source === 'string') {
       try {
         const url = new URL(this.source);
@@ -136,7 +250,7 @@ export class RedisConnectionFactory {
   }
 
   /** Logs a lost connection once per outage (not once per reconnect attempt) and its recovery. */
-  private watch(client: Redis, label: string): void {
+  private watch(client: RedisClient, label: string): void {
     let isDown = false;
     client.on('error', (error: Error) => {
       if (isDown) return;
@@ -163,7 +277,7 @@ function infoField(info: string, field: string): string | undefined {
  * policy other than `noeviction`, and no persistence (neither AOF nor RDB snapshots). Never throws.
  */
 export async function checkRedisServer(
-  client: Redis,
+  client: RedisClient,
   address: string,
   logger: Logger,
 ): Promise<void> {

@@ -2,9 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { StaleJobError } from '../../errors/transport.error.js';
+import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { ResolvedEventsOptions } from '../../events.options.js';
-import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
+import {
+  checkRedisServer,
+  isClusterClient,
+  RedisConnectionFactory,
+  type RedisClient,
+} from '../../redis/redis-connection.factory.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
 import {
@@ -38,6 +43,8 @@ interface QueueState {
   readonly name: string;
   readonly keys: QueueKeys;
   reader: Promise<Redis> | undefined;
+  /** On a cluster, `host:port` of the node the reader is connected to. */
+  readerNode: string | undefined;
   readerId: number;
   hasGroup: boolean;
   isGroupLost: boolean;
@@ -53,7 +60,7 @@ interface QueueState {
   isFlushing: boolean;
 }
 
-type Client = Redis & ScriptCommands;
+type Client = RedisClient & ScriptCommands;
 
 function parseReceipt(job: ReservedJob): [string, string] {
   const slash = job.receipt.lastIndexOf('/');
@@ -171,6 +178,7 @@ export class RedisQueueTransport implements QueueTransport {
         throw transportError(`storing job ${only.id} of "${only.queue}"`, error);
       }
     }
+    if (isClusterClient(this.client)) return this.enqueueOnCluster(jobs, now);
     // One emit, one round trip; MULTI when several jobs, so they are stored all or none.
     const batch = jobs.length > 1 ? this.client.multi() : this.client.pipeline();
     for (const job of jobs) {
@@ -192,6 +200,62 @@ export class RedisQueueTransport implements QueueTransport {
     const failed =
       results?.find(([error]) => error) ?? (results ? undefined : [new Error('aborted')]);
     if (failed) throw transportError(`storing ${jobs.length} job(s)`, failed[0]);
+    for (const job of jobs) {
+      this.knownQueues.add(job.queue);
+      if (job.delayMs > 0) this.noteDue(this.state(job.queue), now + job.delayMs);
+    }
+  }
+
+  /**
+   * On a Redis Cluster every queue is its own slot: the jobs of one queue are stored all or none
+   * (one MULTI per queue), those of several queues in parallel. If one queue's MULTI fails, the
+   * emit rejects although other queues may hold their jobs (a retried emit may run those twice,
+   * as at-least-once allows). The queue index is written first, so a stored job's queue is listed.
+   */
+  private async enqueueOnCluster(jobs: readonly NewJob[], now: number): Promise<void> {
+    const byQueue = new Map<string, NewJob[]>();
+    for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
+    const unknown = [...byQueue.keys()].filter((q) => !this.knownQueues.has(q));
+    try {
+      if (unknown.length > 0) await this.client.sadd(this.keys.queues, ...unknown);
+      await Promise.all(
+        [...byQueue].map(async ([queue, group]) => {
+          const keys = this.state(queue).keys;
+          const batch = this.client.multi();
+          for (const job of group) {
+            if (job.delayMs > 0) {
+              const member = {
+                id: job.id,
+                l: job.listener,
+                p: job.payload,
+                a: '0',
+                t: String(now),
+              };
+              batch.zadd(keys.delayed, now + job.delayMs, JSON.stringify(member));
+            } else {
+              batch.xadd(
+                keys.stream,
+                '*',
+                'id',
+                job.id,
+                'l',
+                job.listener,
+                'p',
+                job.payload,
+                't',
+                now,
+              );
+            }
+          }
+          const results = await batch.exec();
+          const failed =
+            results?.find(([error]) => error) ?? (results ? undefined : [new Error('aborted')]);
+          if (failed) throw failed[0];
+        }),
+      );
+    } catch (error) {
+      throw transportError(`storing ${jobs.length} job(s) of "${jobs[0].queue}"`, error);
+    }
     for (const job of jobs) {
       this.knownQueues.add(job.queue);
       if (job.delayMs > 0) this.noteDue(this.state(job.queue), now + job.delayMs);
@@ -384,6 +448,7 @@ export class RedisQueueTransport implements QueueTransport {
         name,
         keys: this.keys.queue(name),
         reader: undefined,
+        readerNode: undefined,
         readerId: 0,
         hasGroup: false,
         isGroupLost: false,
@@ -470,6 +535,11 @@ export class RedisQueueTransport implements QueueTransport {
     const reader = await this.reader(q);
     await this.whenReady(reader, signal);
     if (signal.aborted) return [];
+    if (q.readerNode !== undefined && reader.status !== 'ready') {
+      // A cluster node that stays down was replaced by a failover: find the slot's owner again.
+      this.dropReader(q, reader);
+      throw new TransportError(`Redis Cluster node ${q.readerNode} is not reachable`);
+    }
     // A blocked XREADGROUP cannot be cancelled client-side: unblock it from the command
     // connection so that shutdown does not wait for the block to end.
     const onAbort = (): void => void this.unblock(q);
@@ -490,6 +560,12 @@ export class RedisQueueTransport implements QueueTransport {
       )) as [string, [string, string[]][]][] | null;
       if (!reply?.[0]) return [];
       return reply[0][1].map(([entry, fields]) => toJob(q.name, entry, 1, fields));
+    } catch (error) {
+      // The slot moved to another node (resharding, failover): read from its new owner next.
+      if (q.readerNode !== undefined && /^(MOVED|ASK|CLUSTERDOWN)/.test((error as Error).message)) {
+        this.dropReader(q, reader);
+      }
+      throw error;
     } finally {
       q.blockUntil = 0;
       signal.removeEventListener('abort', onAbort);
@@ -518,7 +594,7 @@ export class RedisQueueTransport implements QueueTransport {
    * Waits (a bounded time) for a reconnecting client, so that a worker resumes as soon as Redis
    * is back instead of failing every read and backing off further.
    */
-  private async whenReady(client: Redis, signal: AbortSignal): Promise<void> {
+  private async whenReady(client: RedisClient, signal: AbortSignal): Promise<void> {
     if (client.status === 'ready' || signal.aborted) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -533,10 +609,22 @@ export class RedisQueueTransport implements QueueTransport {
     });
   }
 
+  private dropReader(q: QueueState, reader: Redis): void {
+    q.reader = undefined;
+    q.readerNode = undefined;
+    q.readerId = 0;
+    void this.factory.close(reader);
+  }
+
   private reader(q: QueueState): Promise<Redis> {
     if (!q.reader) {
       q.reader = (async () => {
-        const reader = await this.factory.create('blocking', `reader:${q.name}`);
+        const { client: reader, node } = await this.factory.createReader(
+          `reader:${q.name}`,
+          q.keys.stream,
+          this.worker,
+        );
+        q.readerNode = node;
         const refreshId = async (): Promise<void> => {
           q.readerId = Number(await reader.call('CLIENT', 'ID'));
         };
@@ -557,8 +645,15 @@ export class RedisQueueTransport implements QueueTransport {
    */
   private async unblock(q: QueueState): Promise<void> {
     for (let i = 0; i < 10 && q.blockUntil !== 0 && q.readerId !== 0; i++) {
+      // On a cluster, client ids are per node: unblock through the reader's node.
+      const via = isClusterClient(this.client)
+        ? this.client
+            .nodes('master')
+            .find((n) => `${n.options.host}:${n.options.port}` === q.readerNode)
+        : this.client;
+      if (!via) return;
       try {
-        if ((await this.client.call('CLIENT', 'UNBLOCK', q.readerId)) === 1) return;
+        if ((await via.call('CLIENT', 'UNBLOCK', q.readerId)) === 1) return;
       } catch {
         return; // The read ends by itself within MAX_BLOCK_MS.
       }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/redis-connection.factory.js';
 
 /*
  * The Lua scripts of the Redis transport. Each one runs atomically on one queue's keys (one hash
@@ -280,7 +280,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
  * Registers the scripts on a client (EVALSHA, with EVAL when Redis lost its script cache, e.g.
  * after a restart) and returns it typed with them.
  */
-export function defineScripts(client: Redis): Redis & ScriptCommands {
+export function defineScripts<C extends RedisClient>(client: C): C & ScriptCommands {
   for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script);
-  return client as Redis & ScriptCommands;
+  return client as C & ScriptCommands;
 }

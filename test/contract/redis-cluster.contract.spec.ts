@@ -1,0 +1,22 @@
+import { runQueueContract } from './queue-transport.contract.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+
+let cluster: RedisCluster;
+let seq = 0;
+
+// The whole queue contract on a real three-master Redis Cluster: every script and multi-key
+// command of a queue must stay in the queue's hash slot, and blocking reads must find the node
+// that owns each queue's stream.
+runQueueContract({
+  name: 'redis cluster',
+  beforeAll: async () => {
+    cluster = await startRedisCluster();
+  },
+  afterAll: async () => {
+    await cluster?.stop();
+  },
+  options: () => ({
+    redis: { cluster: cluster.startupNodes },
+    prefix: `cluster-${process.pid}-${++seq}`,
+  }),
+});
