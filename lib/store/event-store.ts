@@ -1,9 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { createEventId } from '../event/event-id.js';
-import { assertEventName } from '../event/event-name.js';
-import { deserializeEnvelope, serializeEnvelope } from '../event/event.serializer.js';
-import { compilePattern } from '../discovery/pattern-trie.js';
+import { deserializeEnvelope } from '../event/event.serializer.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import {
   ExpectedVersion,
@@ -25,8 +22,8 @@ import {
   assertOptionalInteger,
   assertOptionsObject,
   assertStreamId,
-  toMillis,
-  toPatterns,
+  prepareEvent,
+  toAllFilter,
 } from './event-store.validation.js';
 import { StoreSubscription } from './event-subscription.js';
 
@@ -63,7 +60,6 @@ const APPEND_OPTIONS = ['expectedVersion'];
 const READ_STREAM_OPTIONS = ['fromVersion', 'toVersion', 'backwards', 'limit'];
 const READ_ALL_OPTIONS = ['fromPosition', 'toPosition', 'pattern', 'since', 'until', 'limit'];
 const SUBSCRIBE_OPTIONS = ['fromPosition', 'pattern', 'onError'];
-const NEW_EVENT_KEYS = new Set(['name', 'data', 'metadata', 'id', 'timestamp']);
 
 /**
  * An append-only log of events grouped in streams (one per aggregate, such as `order-42`), with a
@@ -115,7 +111,9 @@ export abstract class EventStore implements OnApplicationShutdown {
       throw new InvalidOptionError('events', events, 'at least one event to append');
     }
     const now = Date.now();
-    const prepared = list.map((event, index) => this.prepare(event, index, now));
+    const prepared = list.map((event, index) =>
+      prepareEvent(event, index, now, this.maxPayloadBytes),
+    );
     return this.appendPrepared(streamId, prepared, expected);
   }
 
@@ -171,7 +169,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     assertOptionalInteger('fromPosition', options.fromPosition, 1);
     assertOptionalInteger('toPosition', options.toPosition, 1);
     assertOptionalInteger('limit', options.limit, 1);
-    const filter = this.filter(options);
+    const filter = toAllFilter(options);
     return this.allPages<T>(options.fromPosition ?? 1, filter, options.limit);
   }
 
@@ -199,7 +197,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     if (options.onError !== undefined && typeof options.onError !== 'function') {
       throw new InvalidOptionError('onError', options.onError, 'a function (error, event) => void');
     }
-    const filter = this.filter({ pattern: options.pattern });
+    const filter = toAllFilter({ pattern: options.pattern });
     const subscription = new StoreSubscription(
       {
         readPage: (position, f, limit) => this.readAllPage(position, f, limit),
@@ -323,72 +321,6 @@ export abstract class EventStore implements OnApplicationShutdown {
       nextPosition: page.nextPosition,
       isEnd: page.isEnd,
     } satisfies AllPage;
-  }
-
-  private prepare(event: NewEvent, index: number, now: number): PreparedEvent {
-    const where = `events[${index}]`;
-    if (event === null || typeof event !== 'object') {
-      throw new InvalidOptionError(where, event, 'an event { name, data?, metadata? }');
-    }
-    for (const key of Object.keys(event)) {
-      if (!NEW_EVENT_KEYS.has(key)) {
-        throw new InvalidOptionError(
-          `${where}.${key}`,
-          (event as unknown as Record<string, unknown>)[key],
-          'no such field (allowed: name, data, metadata, id, timestamp)',
-        );
-      }
-    }
-    assertEventName(event.name);
-    const id = event.id ?? createEventId(now);
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
-      throw new InvalidOptionError(`${where}.id`, id, 'a non-empty string');
-    }
-    const timestamp = event.timestamp ?? now;
-    if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp)) {
-      throw new InvalidOptionError(`${where}.timestamp`, timestamp, 'milliseconds since the epoch');
-    }
-    const metadata: Record<string, string> = {};
-    if (event.metadata !== undefined) {
-      if (event.metadata === null || typeof event.metadata !== 'object') {
-        throw new InvalidOptionError(`${where}.metadata`, event.metadata, 'an object of strings');
-      }
-      for (const [key, value] of Object.entries(event.metadata)) {
-        if (typeof value !== 'string') {
-          throw new InvalidOptionError(`${where}.metadata.${key}`, value, 'a string');
-        }
-        if (key !== '__proto__') metadata[key] = value;
-      }
-    }
-    const envelope: EventEnvelope = { id, name: event.name, data: event.data, metadata, timestamp };
-    return {
-      id,
-      name: event.name,
-      timestamp,
-      payload: serializeEnvelope(envelope, this.maxPayloadBytes),
-    };
-  }
-
-  private filter(options: {
-    pattern?: string | readonly string[];
-    since?: ReadAllOptions['since'];
-    until?: ReadAllOptions['until'];
-    toPosition?: number;
-  }): AllFilter {
-    const patterns = toPatterns('pattern', options.pattern);
-    let matches: AllFilter['matches'];
-    if (patterns) {
-      const compiled = patterns.map(compilePattern);
-      matches =
-        compiled.length === 1 ? compiled[0] : (name) => compiled.some((match) => match(name));
-    }
-    return {
-      patterns,
-      matches,
-      since: toMillis('since', options.since),
-      until: toMillis('until', options.until),
-      toPosition: options.toPosition,
-    };
   }
 
   private async *streamPages<T>(

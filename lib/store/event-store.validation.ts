@@ -1,7 +1,21 @@
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidStreamIdError } from '../errors/invalid-stream-id.error.js';
 import { parsePattern } from '../discovery/pattern-trie.js';
-import { ExpectedVersion, type TimeBound } from './event-store.types.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { createEventId } from '../event/event-id.js';
+import { assertEventName } from '../event/event-name.js';
+import { serializeEnvelope } from '../event/event.serializer.js';
+import { compilePattern } from '../discovery/pattern-trie.js';
+import {
+  ExpectedVersion,
+  type AllFilter,
+  type NewEvent,
+  type PreparedEvent,
+  type ReadAllOptions,
+  type TimeBound,
+} from './event-store.types.js';
+
+const NEW_EVENT_KEYS = new Set(['name', 'data', 'metadata', 'id', 'timestamp']);
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -83,4 +97,76 @@ export function assertOptionsObject(
       );
     }
   }
+}
+
+/** Validates a new event and serializes it, refusing what the store cannot keep. */
+export function prepareEvent(
+  event: NewEvent,
+  index: number,
+  now: number,
+  maxPayloadBytes: number,
+): PreparedEvent {
+  const where = `events[${index}]`;
+  if (event === null || typeof event !== 'object') {
+    throw new InvalidOptionError(where, event, 'an event { name, data?, metadata? }');
+  }
+  for (const key of Object.keys(event)) {
+    if (!NEW_EVENT_KEYS.has(key)) {
+      throw new InvalidOptionError(
+        `${where}.${key}`,
+        (event as unknown as Record<string, unknown>)[key],
+        'no such field (allowed: name, data, metadata, id, timestamp)',
+      );
+    }
+  }
+  assertEventName(event.name);
+  const id = event.id ?? createEventId(now);
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+    throw new InvalidOptionError(`${where}.id`, id, 'a non-empty string');
+  }
+  const timestamp = event.timestamp ?? now;
+  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp)) {
+    throw new InvalidOptionError(`${where}.timestamp`, timestamp, 'milliseconds since the epoch');
+  }
+  const metadata: Record<string, string> = {};
+  if (event.metadata !== undefined) {
+    if (event.metadata === null || typeof event.metadata !== 'object') {
+      throw new InvalidOptionError(`${where}.metadata`, event.metadata, 'an object of strings');
+    }
+    for (const [key, value] of Object.entries(event.metadata)) {
+      if (typeof value !== 'string') {
+        throw new InvalidOptionError(`${where}.metadata.${key}`, value, 'a string');
+      }
+      if (key !== '__proto__') metadata[key] = value;
+    }
+  }
+  const envelope: EventEnvelope = { id, name: event.name, data: event.data, metadata, timestamp };
+  return {
+    id,
+    name: event.name,
+    timestamp,
+    payload: serializeEnvelope(envelope, maxPayloadBytes),
+  };
+}
+
+/** The filter of a read of the global log, validated and compiled. */
+export function toAllFilter(options: {
+  pattern?: string | readonly string[];
+  since?: ReadAllOptions['since'];
+  until?: ReadAllOptions['until'];
+  toPosition?: number;
+}): AllFilter {
+  const patterns = toPatterns('pattern', options.pattern);
+  let matches: AllFilter['matches'];
+  if (patterns) {
+    const compiled = patterns.map(compilePattern);
+    matches = compiled.length === 1 ? compiled[0] : (name) => compiled.some((match) => match(name));
+  }
+  return {
+    patterns,
+    matches,
+    since: toMillis('since', options.since),
+    until: toMillis('until', options.until),
+    toPosition: options.toPosition,
+  };
 }
