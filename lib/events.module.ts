@@ -21,6 +21,7 @@ import { MemoryQueueTransport } from './queue/memory/memory-queue.transport.js';
 import { QueueProducer } from './queue/queue.producer.js';
 import type { QueueTransport } from './queue/queue-transport.interface.js';
 import { Worker } from './queue/worker.js';
+import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
@@ -62,6 +63,7 @@ const providers: Provider[] = [
   EventFacadeBinding,
   ListenerExplorer,
   Worker,
+  EventsServerBinding,
   EventQueues,
   ...eventStoreProviders,
 ];

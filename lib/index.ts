@@ -74,6 +74,13 @@ export {
 } from './testing/event.facade.js';
 
 export { EventQueues } from './queue/event-queues.js';
+export {
+  EventsServer,
+  type EventsServerOptions,
+  type EventPatternQueueOptions,
+} from './microservices/events.server.js';
+export { EventsClient, type EventsClientOptions } from './microservices/events.client.js';
+export { EventsRpcContext } from './microservices/events-rpc.context.js';
 export type { BackoffOption, ExponentialBackoff } from './queue/backoff.js';
 export type { DeadJob, QueueCounts } from './queue/queue-job.js';
 
@@ -88,6 +95,8 @@ export { UnserializablePayloadError, PayloadTooLargeError } from './errors/paylo
 export { UnrecoverableError } from './errors/unrecoverable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { TransportError, StaleJobError } from './errors/transport.error.js';
+export { UnsupportedRequestError } from './errors/unsupported-request.error.js';
+export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
 export { EventAssertionError } from './errors/event-assertion.error.js';
 export { EventValidationError, type EventViolation } from './errors/event-validation.error.js';
 export {

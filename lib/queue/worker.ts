@@ -28,6 +28,16 @@ const SHUTDOWN_REASON = new Error('worker shutdown');
 // What `context.release(delayMs)` throws in a middleware: put the job back without counting the attempt.
 export { ReleaseJobSignal };
 
+/**
+ * What an `EventsServer` asks the worker of its process to work on (see
+ * `lib/microservices/events-server.link.ts`); unset fields fall back to `forRoot({ worker })`.
+ */
+export interface WorkerPlan {
+  /** The queues to work on; undefined: every queue of this app's queued listeners. */
+  readonly queues?: readonly string[];
+  readonly concurrency?: number | Readonly<Record<string, number>>;
+}
+
 interface Running {
   readonly job: ReservedJob;
   readonly controller: AbortController;
@@ -61,6 +71,9 @@ export class Worker
   private heartbeat: NodeJS.Timeout | undefined;
   private isStarted = false;
   private isClosed = false;
+  /** Set when an EventsServer runs this app: the server starts the worker, with its plan. */
+  private isServerOwned = false;
+  private plan: WorkerPlan = {};
 
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
@@ -70,14 +83,34 @@ export class Worker
 
   /** The queues this process works on. */
   queues(): string[] {
-    if (this.options.worker.queues) return [...this.options.worker.queues];
+    const chosen = this.plan.queues ?? this.options.worker.queues;
+    if (chosen) return [...chosen];
     const names = new Set<string>();
     for (const listener of this.registry.all()) if (listener.queue) names.add(listener.queue.queue);
     return [...names].sort();
   }
 
   onApplicationBootstrap(): void {
-    if (!this.options.worker.enabled || this.isStarted) return;
+    if (!this.options.worker.enabled || this.isServerOwned) return;
+    this.start();
+  }
+
+  /** @internal The app has an EventsServer: the worker waits for it instead of starting at bootstrap. */
+  deferToServer(): void {
+    this.isServerOwned = true;
+  }
+
+  /**
+   * @internal Called by the EventsServer in `listen()`: starts the worker on the server's queues
+   * and concurrency, even when `forRoot({ worker: false })` (the server is the process's worker).
+   */
+  startForServer(plan: WorkerPlan): void {
+    this.plan = plan;
+    this.start();
+  }
+
+  private start(): void {
+    if (this.isStarted || this.stopping.signal.aborted) return;
     this.isStarted = true;
     for (const queue of this.queues()) this.loops.push(this.loop(queue));
     const interval = Math.max(50, Math.floor(this.options.visibilityTimeout / 3));
@@ -124,7 +157,7 @@ export class Worker
   }
 
   private concurrency(queue: string): number {
-    const c = this.options.worker.concurrency;
+    const c = this.plan.concurrency ?? this.options.worker.concurrency;
     return typeof c === 'number' ? c : (c[queue] ?? 1);
   }
 
