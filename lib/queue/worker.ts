@@ -22,6 +22,12 @@ import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
 const SHUTDOWN = Symbol('shutdown');
+/**
+ * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
+ * counts as an attempt, but the handler never failed: the job runs again, unless it already had
+ * this many such extra deliveries.
+ */
+export const LOST_ATTEMPTS_ALLOWED = 2;
 // The abort reason handlers see when the worker stops; an attempt aborted by it is left pending.
 const SHUTDOWN_REASON = new Error('worker shutdown');
 
@@ -241,15 +247,15 @@ export class Worker
       });
     }
     const event: EventEnvelope = { ...envelope, attempt: job.attempt };
-    if (job.attempt > listener.queue.tries) {
-      // Only a reclaim gets here: every earlier attempt ended with its worker dying or freezing
-      // (a job that crashes its process would otherwise be reclaimed forever).
+    if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
+      // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
+      // freezing. A job that kills its process every time must not be reclaimed forever.
       return this.fail(
         listener,
         event,
         job,
         new Error(
-          `Attempts used up: ${job.attempt - 1} attempt(s) ended without an outcome (the worker died or froze)`,
+          `Attempts used up: ${job.attempt - 1} attempt(s), the last ones ended without an outcome (the worker died or froze)`,
         ),
       );
     }

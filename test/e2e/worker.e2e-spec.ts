@@ -11,6 +11,7 @@ import {
   type EventEnvelope,
 } from 'nestjs-events';
 import { MemoryQueueTransport } from '../../lib/queue/memory/memory-queue.transport.js';
+import { LOST_ATTEMPTS_ALLOWED } from '../../lib/queue/worker.js';
 import type { ReservedJob } from '../../lib/queue/queue-job.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -57,9 +58,7 @@ describe('Worker', () => {
     await app?.close();
   });
 
-  it('dead-letters a reclaimed job whose attempts are used up instead of running it again', async () => {
-    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const transport = new ReclaimingTransport(3);
+  async function start(transport: MemoryQueueTransport) {
     const moduleRef = await Test.createTestingModule({
       imports: [EventsModule.forRoot()],
       providers: [CrashListener],
@@ -68,6 +67,21 @@ describe('Worker', () => {
       .useValue(transport)
       .compile();
     app = await moduleRef.init();
+    return app;
+  }
+
+  it('runs a reclaimed job again although the reclaim counted as an attempt', async () => {
+    // tries 3; the delivery looks like attempt 5: two reclaims past the tries are still allowed.
+    app = await start(new ReclaimingTransport(4));
+    await app.get(EventBus).emit('crash.loop', {});
+    const queues = app.get(EventQueues);
+    await waitFor(async () => (await queues.counts('crash')).completed === 1);
+    expect(app.get(CrashListener).calls.map((e) => e.attempt)).toEqual([5]);
+  });
+
+  it('dead-letters a reclaimed job that has had every allowed attempt instead of running it again', async () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    app = await start(new ReclaimingTransport(3 + LOST_ATTEMPTS_ALLOWED));
     await app.get(EventBus).emit('crash.loop', {});
     const queues = app.get(EventQueues);
     await waitFor(async () => (await queues.counts('crash')).dead === 1);
