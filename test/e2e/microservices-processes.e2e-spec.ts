@@ -1,0 +1,102 @@
+import { Redis } from 'ioredis';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventsClient, type EventEnvelope } from 'nestjs-events';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+import {
+  compileLibrary,
+  killAll,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../fixtures/processes/worker-processes.js';
+
+let server: RedisServer;
+let redis: Redis;
+let lib: string;
+const workers: WorkerProcess[] = [];
+const clients: EventsClient[] = [];
+
+beforeAll(async () => {
+  lib = compileLibrary();
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+}, 120_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+afterEach(async () => {
+  killAll(workers);
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+function startWorker(prefix: string): Promise<WorkerProcess> {
+  return startWorkerProcess('./events-server-worker.mjs', {
+    EVENTS_LIB: lib,
+    REDIS_URL: server.url,
+    PREFIX: prefix,
+    CONCURRENCY: '4',
+    VISIBILITY_MS: '1000',
+    HANDLER_MS: '10',
+  }).then((w) => {
+    workers.push(w);
+    return w;
+  });
+}
+
+/** Lines "eventId pid i" of the handlers that finished. */
+async function done(prefix: string): Promise<{ id: string; pid: string }[]> {
+  const lines = await redis.lrange(`{${prefix}:test}:done`, 0, -1);
+  return lines.map((line) => {
+    const [id, pid] = line.split(' ');
+    return { id, pid };
+  });
+}
+
+async function emit(client: EventsClient, from: number, count: number): Promise<string[]> {
+  const sent = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      lastValueFrom(client.emit<EventEnvelope>('job.run', { i: from + i })),
+    ),
+  );
+  return sent.map((e) => e.id);
+}
+
+describe('EventsServer worker processes', () => {
+  it('three processes on one queue share the work, and lose nothing when one is stopped and one killed', async () => {
+    const prefix = `procs-${process.pid}`;
+    const client = new EventsClient({ redis: server.url, prefix });
+    clients.push(client);
+    const [a, b, c] = await Promise.all([
+      startWorker(prefix),
+      startWorker(prefix),
+      startWorker(prefix),
+    ]);
+
+    // Normal operation: every event handled exactly once, by all three processes together.
+    const first = await emit(client, 0, 150);
+    await waitFor(async () => (await done(prefix)).length >= first.length, { timeoutMs: 30_000 });
+    const normal = await done(prefix);
+    expect(normal.map((d) => d.id).sort()).toEqual([...first].sort());
+    const byPid = new Set(normal.map((d) => d.pid));
+    expect(byPid).toEqual(new Set([a, b, c].map((w) => String(w.child.pid))));
+
+    // Mid-run: SIGTERM one (it drains and leaves), SIGKILL another (its jobs are reclaimed).
+    const second = await emit(client, 150, 300);
+    await waitFor(async () => (await done(prefix)).length >= first.length + 40, {
+      timeoutMs: 30_000,
+    });
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGKILL');
+    await Promise.all([a.exited, b.exited]);
+    const all = new Set([...first, ...second]);
+    await waitFor(async () => new Set((await done(prefix)).map((d) => d.id)).size === all.size, {
+      timeoutMs: 30_000,
+    });
+    expect(new Set((await done(prefix)).map((d) => d.id))).toEqual(all);
+    // The stopped process drained what it ran: it logged no error on the way out.
+    expect(a.output).not.toMatch(/ERROR/);
+    expect(c.child.exitCode).toBeNull();
+  }, 90_000);
+});
