@@ -8,7 +8,7 @@
 // A bench prints one markdown section (starting with `## `) on stdout, its progress on stderr,
 // and exits non-zero when it fails. A failing bench gets a failure section; the others still run.
 // Sections of benches that did not run this time are kept from the previous RESULTS.md.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -90,6 +90,18 @@ function withStamp(section, stamp) {
   return [title, '', stamp, ...rest].join('\n');
 }
 
+/** The commit measured, and whether lib/ differed from it (the build includes such changes). */
+function revision() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    const isDirty = git('status', '--porcelain', '--', 'lib').length > 0;
+    return `${commit}${isDirty ? ' with uncommitted changes in lib/' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 function machineHeader() {
   const cpus = os.cpus();
   const model = cpus[0]?.model?.trim() ?? 'unknown CPU';
@@ -106,6 +118,7 @@ function machineHeader() {
     '| | |',
     '|---|---|',
     `| date | ${new Date().toISOString()} |`,
+    `| code | ${revision()} |`,
     `| CPU | ${model}, ${cpus.length} logical cores |`,
     `| memory | ${gib} GiB |`,
     `| Node | ${process.version} (V8 ${process.versions.v8}) |`,
