@@ -258,7 +258,7 @@ const SUBJECTS = [
     isOurs: true,
     async setup(c) {
       const Listeners = listenerClass('OrderListeners', c.patterns, c.isAsync, (p) => OnEvent(p));
-      const app = await nestApp([EventsModule.forRoot({})], [Listeners]);
+      const app = await nestApp([EventsModule.forRoot()], [Listeners]);
       const bus = app.get(EventBus);
       if (c.isAsync) {
         return { emit: () => bus.emitAsync(EMIT_NAME, PAYLOAD), close: () => app.close() };
@@ -568,7 +568,7 @@ async function main() {
     'All libraries are measured in the same run, with the same listener body (count the call) ' +
       'and the same payload. The Nest libraries run in a real application context ' +
       '(`NestFactory.createApplicationContext`) with their own decorators: `@OnEvent` for ' +
-      '`@nestjs/event-emitter` and for nestjs-events (`EventsModule.forRoot({})`, `bus.emit`), ' +
+      '`@nestjs/event-emitter` and for nestjs-events (`EventsModule.forRoot()`, `bus.emit`), ' +
       '`@EventsHandler` classes and event classes for `@nestjs/cqrs` (`CqrsModule.forRoot()`, ' +
       '`eventBus.publish`). `eventemitter2` runs with `wildcard: true`.',
     '',
