@@ -85,8 +85,29 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<EventEnvelope> {
+    let envelope: EventEnvelope;
     try {
-      const [envelope, options] = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+      envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
+    // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
+    // resolved promise and the listener calls, nothing else.
+    if (
+      this.held === undefined &&
+      this.interceptor === undefined &&
+      this.recorder === null &&
+      (options === undefined || !options.delay)
+    ) {
+      const listeners = this.registry.resolve(envelope.name);
+      if (listeners.queued.length === 0) {
+        if (this.subject.observed) this.subject.next(envelope);
+        if (listeners.inProcess.length > 0) this.dispatcher.dispatch(envelope, listeners);
+        return Promise.resolve(envelope);
+      }
+    }
+    try {
       return this.deliver(envelope, options, 'emit').then(() => envelope);
     } catch (error) {
       return Promise.reject(error);
@@ -99,17 +120,23 @@ export class EventBus implements OnApplicationShutdown {
    */
   emitAsync<R = unknown>(name: string, data?: unknown, options?: EmitOptions): Promise<R[]>;
   emitAsync<R = unknown>(event: object, options?: EmitOptions): Promise<R[]>;
-  async emitAsync(
+  emitAsync(
     nameOrEvent: unknown,
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<unknown[]> {
-    const [envelope, options] = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
-    const outcome = await this.deliver(envelope, options, 'emitAsync');
-    if (outcome && outcome.failures.length > 0) {
-      throw new ListenersFailedError(envelope.name, outcome.failures, outcome.results);
+    try {
+      const envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+      const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
+      return this.deliver(envelope, options, 'emitAsync').then((outcome) => {
+        if (outcome && outcome.failures.length > 0) {
+          throw new ListenersFailedError(envelope.name, outcome.failures, outcome.results);
+        }
+        return outcome?.results ?? [];
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return outcome?.results ?? [];
   }
 
   /**
@@ -123,13 +150,13 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<unknown> {
-    const [envelope] = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+    const envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
     await this.whenBound();
     if (this.interceptor?.(envelope, 'until')) return undefined;
     this.publish(envelope);
-    const { inProcess } = this.registry.resolve(envelope.name);
-    const outcome = await EventContext.runAs(envelope, () =>
-      this.dispatcher.untilFirst(envelope, inProcess),
+    const outcome = await this.dispatcher.untilFirst(
+      envelope,
+      this.registry.resolve(envelope.name),
     );
     if (!outcome.found && outcome.failures.length > 0) {
       throw new ListenersFailedError(envelope.name, outcome.failures, []);
@@ -312,7 +339,7 @@ export class EventBus implements OnApplicationShutdown {
     nameOrEvent: unknown,
     dataOrOptions: unknown,
     maybeOptions: EmitOptions | undefined,
-  ): [EventEnvelope, EmitOptions | undefined] {
+  ): EventEnvelope {
     let name: string;
     let data: unknown;
     let options: EmitOptions | undefined;
@@ -337,7 +364,8 @@ export class EventBus implements OnApplicationShutdown {
       );
       throw new Error('unreachable');
     }
-    const id = createEventId();
+    const timestamp = Date.now();
+    const id = createEventId(timestamp);
     const parent = EventContext.current();
     let metadata: Record<string, string>;
     if (parent === undefined && options?.metadata === undefined) {
@@ -364,7 +392,7 @@ export class EventBus implements OnApplicationShutdown {
       metadata.correlationId ??= id;
     }
     if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
-    return [{ id, name, data, metadata, timestamp: Date.now() }, options];
+    return { id, name, data, metadata, timestamp };
   }
 
   private deliver(
@@ -433,12 +461,11 @@ export class EventBus implements OnApplicationShutdown {
     this.publish(envelope);
     if (listeners.inProcess.length === 0) return undefined;
     if (kind === 'emit') {
-      EventContext.runAs(envelope, () => this.dispatcher.dispatch(envelope, listeners.inProcess));
+      this.dispatcher.dispatch(envelope, listeners);
       return undefined;
     }
-    return EventContext.runAs(envelope, () =>
-      this.dispatcher.dispatchAndCollect(envelope, listeners.inProcess),
-    );
+    const outcome = this.dispatcher.collect(envelope, listeners);
+    return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
   }
 
   private publish(envelope: EventEnvelope): void {
@@ -448,3 +475,14 @@ export class EventBus implements OnApplicationShutdown {
 
 type DispatchResult =
   { results: unknown[]; failures: { listener: string; error: unknown }[] } | undefined;
+
+/** The options argument of an emit: third after a name, second after an event instance. */
+function optionsOf(
+  nameOrEvent: unknown,
+  dataOrOptions: unknown,
+  maybeOptions: EmitOptions | undefined,
+): EmitOptions | undefined {
+  return typeof nameOrEvent === 'string'
+    ? maybeOptions
+    : (dataOrOptions as EmitOptions | undefined);
+}

@@ -1,20 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventContext, type EventContextState } from '../event/event-context.js';
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
+import type { ResolvedListeners } from '../discovery/listener.registry.js';
 import type { ListenerFailure } from '../errors/listeners-failed.error.js';
-
-// In-process calls have no timeout and no shutdown abort: one signal that never fires serves all.
-const NEVER_ABORTED = new AbortController().signal;
-const contexts = new WeakMap<ListenerDefinition, ListenerContext>();
-
-function contextOf(listener: ListenerDefinition): ListenerContext {
-  let context = contexts.get(listener);
-  if (!context) {
-    context = Object.freeze({ signal: NEVER_ABORTED, attempt: 1, listener: listener.id });
-    contexts.set(listener, context);
-  }
-  return context;
-}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -24,84 +13,117 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** The outcome of `dispatchAndCollect`: one result slot per listener that ran. */
+/** The outcome of `collect`: one result slot per listener that ran, and the failures. */
 export interface DispatchOutcome {
   readonly results: unknown[];
   readonly failures: ListenerFailure[];
 }
 
 /**
- * Calls in-process listeners. Sync listeners are called directly and async ones only pay for
- * the promise they return: no wrapper promise, no microtask per listener. A failure is
- * isolated, logged and never stops the listeners after it.
+ * Calls in-process listeners. Sync listeners are called directly inside a sync context frame;
+ * only listeners that may go on after returning (async methods, middleware, per-event
+ * providers) run inside AsyncLocalStorage, and only they pay for a promise. A failure is
+ * isolated, logged, and never stops the listeners after it.
  */
 export class InProcessDispatcher {
   private readonly logger = new Logger('EventBus');
 
   /** Fire and forget: errors, sync or async, are logged. */
-  dispatch(event: EventEnvelope, listeners: readonly ListenerDefinition[]): void {
-    for (let i = 0; i < listeners.length; i++) {
-      const listener = listeners[i];
-      try {
-        if (listener.filter !== undefined && !listener.filter(event)) continue;
-        const result = listener.invoke(event, contextOf(listener));
-        if (isPromiseLike(result)) {
-          result.then(undefined, (error: unknown) => this.report(event, listener, error));
+  dispatch(event: EventEnvelope, listeners: ResolvedListeners): void {
+    const { inProcess, contexts } = listeners;
+    const loop = (): void => {
+      for (let i = 0; i < inProcess.length; i++) {
+        const listener = inProcess[i];
+        try {
+          if (listener.filter !== undefined && !listener.filter(event)) continue;
+          const result = listener.invoke(event, contexts[i]);
+          if (isPromiseLike(result)) {
+            result.then(undefined, (error: unknown) => this.report(event, listener, error));
+          }
+        } catch (error) {
+          this.report(event, listener, error);
         }
-      } catch (error) {
-        this.report(event, listener, error);
       }
-    }
+    };
+    if (listeners.hasAsync) EventContext.runAs(event, loop);
+    else EventContext.runSync({ event, metadata: event.metadata }, loop);
   }
 
-  /** Calls every listener (in order, without waiting in between) and awaits them all. */
-  async dispatchAndCollect(
+  /**
+   * Calls every listener in order (without waiting in between) and collects their results.
+   * Returns the outcome directly when every listener was sync, a promise otherwise.
+   */
+  collect(
     event: EventEnvelope,
-    listeners: readonly ListenerDefinition[],
-  ): Promise<DispatchOutcome> {
+    listeners: ResolvedListeners,
+  ): DispatchOutcome | Promise<DispatchOutcome> {
+    const { inProcess, contexts } = listeners;
     const results: unknown[] = [];
-    const failures: ListenerFailure[] = [];
-    const pending: Promise<void>[] = [];
-    for (const listener of listeners) {
-      const slot = results.length;
-      try {
-        if (listener.filter !== undefined && !listener.filter(event)) continue;
-        results.push(undefined);
-        const result = listener.invoke(event, contextOf(listener));
-        if (isPromiseLike(result)) {
-          pending.push(
-            Promise.resolve(result).then(
-              (value) => {
-                results[slot] = value;
-              },
-              (error: unknown) => {
-                failures.push({ listener: listener.id, error });
-                this.report(event, listener, error);
-              },
-            ),
-          );
-        } else {
-          results[slot] = result;
+    const failures: (ListenerFailure & { index: number })[] = [];
+    const settled: PromiseLike<unknown>[] = [];
+    const fail = (index: number, error: unknown): void => {
+      failures.push({ listener: inProcess[index].id, error, index });
+      this.report(event, inProcess[index], error);
+    };
+    const loop = (): void => {
+      for (let i = 0; i < inProcess.length; i++) {
+        const listener = inProcess[i];
+        try {
+          if (listener.filter !== undefined && !listener.filter(event)) continue;
+          const slot = results.push(undefined) - 1;
+          const result = listener.invoke(event, contexts[i]);
+          if (isPromiseLike(result)) {
+            settled.push(
+              result.then(
+                (value) => {
+                  results[slot] = value;
+                },
+                (error: unknown) => fail(i, error),
+              ),
+            );
+          } else {
+            results[slot] = result;
+          }
+        } catch (error) {
+          fail(i, error);
         }
-      } catch (error) {
-        failures.push({ listener: listener.id, error });
-        this.report(event, listener, error);
       }
-    }
-    if (pending.length > 0) await Promise.all(pending);
-    return { results, failures };
+    };
+    // All listeners of one event share one context: one frame for the whole loop, in the async
+    // storage only when a listener may go on after returning.
+    if (listeners.hasAsync) EventContext.runAs(event, loop);
+    else EventContext.runSync({ event, metadata: event.metadata }, loop);
+    const outcome = (): DispatchOutcome => {
+      // Failures are listed in call order, whatever order they settled in.
+      if (failures.length > 1) failures.sort((a, b) => a.index - b.index);
+      return { results, failures: failures.map(({ listener, error }) => ({ listener, error })) };
+    };
+    if (settled.length === 0) return outcome();
+    if (settled.length === 1) return Promise.resolve(settled[0]).then(outcome);
+    return new Promise((resolve) => {
+      let left = settled.length;
+      const done = (): void => {
+        if (--left === 0) resolve(outcome());
+      };
+      for (const promise of settled) promise.then(done, done);
+    });
   }
 
   /** Calls listeners one after the other until one returns something other than `undefined`. */
   async untilFirst(
     event: EventEnvelope,
-    listeners: readonly ListenerDefinition[],
+    listeners: ResolvedListeners,
   ): Promise<{ found: boolean; value: unknown; failures: ListenerFailure[] }> {
+    const { inProcess, contexts } = listeners;
     const failures: ListenerFailure[] = [];
-    for (const listener of listeners) {
+    const state: EventContextState = { event, metadata: event.metadata };
+    for (let i = 0; i < inProcess.length; i++) {
+      const listener = inProcess[i];
       try {
         if (listener.filter !== undefined && !listener.filter(event)) continue;
-        const value = await listener.invoke(event, contextOf(listener));
+        const value = await EventContext.runSync(state, () =>
+          this.call(listener, event, contexts[i]),
+        );
         if (value !== undefined) return { found: true, value, failures };
       } catch (error) {
         failures.push({ listener: listener.id, error });
@@ -109,6 +131,15 @@ export class InProcessDispatcher {
       }
     }
     return { found: false, value: undefined, failures };
+  }
+
+  private call(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    context: ListenerContext,
+  ): unknown {
+    if (listener.isAsync === false) return listener.invoke(event, context);
+    return EventContext.runAs(event, () => listener.invoke(event, context));
   }
 
   private report(event: EventEnvelope, listener: ListenerDefinition, error: unknown): void {

@@ -37,10 +37,24 @@ export interface ListenerDefinition {
   readonly info: ListenerInfo;
   /** Calls the listener through its middleware chain. */
   readonly invoke: ListenerFn;
+  /**
+   * False when `invoke` finishes its work before it returns (a plain sync method, no middleware):
+   * such listeners skip AsyncLocalStorage. Leave it out unless sure.
+   * @default true
+   */
+  readonly isAsync?: boolean;
   /** Present when the listener runs from a queue. */
   readonly queue?: ResolvedQueueOptions;
   /** Event classes named in its selectors, for rehydrating queued class events. */
   readonly eventClasses: readonly Function[];
   /** The provider class, for introspection and the test facade. */
   readonly classRef?: Function;
+}
+
+// In-process calls have no timeout and no shutdown abort: one signal that never fires serves all.
+const NEVER_ABORTED = new AbortController().signal;
+
+/** The context of an in-process call of `listenerId` (the same object for every call). */
+export function inProcessContext(listenerId: string): ListenerContext {
+  return Object.freeze({ signal: NEVER_ABORTED, attempt: 1, listener: listenerId });
 }

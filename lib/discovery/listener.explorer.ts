@@ -30,6 +30,7 @@ import { ListenerRegistry } from './listener.registry.js';
 @Injectable()
 export class ListenerExplorer implements OnModuleInit {
   private readonly logger = new Logger(ListenerExplorer.name);
+  private isExplored = false;
   private readonly middlewareInstances = new Map<Function, EventMiddleware>();
 
   constructor(
@@ -43,6 +44,9 @@ export class ListenerExplorer implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // Init hooks can run twice (a microservice's `init()` then `listen()`): bind listeners once.
+    if (this.isExplored) return;
+    this.isExplored = true;
     const global = await Promise.all(
       this.options.middleware.map((m) => this.middlewareInstance(m)),
     );
@@ -90,6 +94,7 @@ export class ListenerExplorer implements OnModuleInit {
       const call: ListenerFn = isStatic
         ? (method.bind(instance) as ListenerFn)
         : this.perEventCall(classRef as Type, methodName);
+      const isSyncMethod = isStatic && method.constructor.name !== 'AsyncFunction';
       const own = await Promise.all(
         this.accessor.middleware(classRef, method).map((m) => this.middlewareInstance(m)),
       );
@@ -109,6 +114,7 @@ export class ListenerExplorer implements OnModuleInit {
             [...global, ...own],
             queueOptions,
             instance,
+            isSyncMethod,
           ),
         );
       });
@@ -124,6 +130,7 @@ export class ListenerExplorer implements OnModuleInit {
     middleware: EventMiddleware[],
     queueOptions: ShouldQueueOptions | undefined,
     instance: Record<string, unknown> | undefined,
+    isSyncMethod: boolean,
   ): ListenerDefinition {
     const info: ListenerInfo = {
       id,
@@ -138,6 +145,8 @@ export class ListenerExplorer implements OnModuleInit {
       filter: record.filter,
       info,
       invoke: composeMiddleware(middleware, call, info),
+      // A plain method without middleware is done when it returns: no async context needed.
+      isAsync: !isSyncMethod || middleware.length > 0,
       queue: queueOptions && this.queueOptions(id, queueOptions, instance),
       eventClasses: record.eventClasses,
       classRef,

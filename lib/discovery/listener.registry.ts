@@ -1,21 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import { DuplicateListenerError } from '../errors/duplicate-listener.error.js';
 import { getEventClassName } from '../event/event-name.js';
-import type { ListenerDefinition } from './listener-definition.js';
+import {
+  inProcessContext,
+  type ListenerContext,
+  type ListenerDefinition,
+} from './listener-definition.js';
 import { PatternTrie } from './pattern-trie.js';
 
 /** The listeners of one event name, split by how they run, each list in call order. */
 export interface ResolvedListeners {
   readonly inProcess: readonly ListenerDefinition[];
+  /** The call context of each in-process listener, at the same index (built once, not per emit). */
+  readonly contexts: readonly ListenerContext[];
+  /** Whether any in-process listener may go on after it returns (needs the async context). */
+  readonly hasAsync: boolean;
   readonly queued: readonly ListenerDefinition[];
 }
 
 interface Entry {
   readonly definition: ListenerDefinition;
   readonly seq: number;
+  readonly context: ListenerContext;
 }
 
-const EMPTY: ResolvedListeners = Object.freeze({ inProcess: [], queued: [] });
+const EMPTY: ResolvedListeners = Object.freeze({
+  inProcess: [],
+  contexts: [],
+  hasAsync: false,
+  queued: [],
+});
 // Names resolved once are served from a Map until the listener set changes; the bound keeps a
 // stream of distinct names from growing the cache without limit.
 const MAX_CACHED_NAMES = 10_000;
@@ -32,7 +46,7 @@ export class ListenerRegistry {
   /** Registers a listener under all its patterns. @throws DuplicateListenerError on an id clash. */
   add(definition: ListenerDefinition): void {
     if (this.byId.has(definition.id)) throw new DuplicateListenerError(definition.id);
-    const entry: Entry = { definition, seq: this.seq++ };
+    const entry: Entry = { definition, seq: this.seq++, context: inProcessContext(definition.id) };
     for (const pattern of definition.patterns) this.trie.add(pattern, entry);
     this.byId.set(definition.id, entry);
     for (const eventClass of definition.eventClasses) {
@@ -60,10 +74,21 @@ export class ListenerRegistry {
     if (entries.length > 0) {
       entries.sort((a, b) => b.definition.priority - a.definition.priority || a.seq - b.seq);
       const inProcess: ListenerDefinition[] = [];
+      const contexts: ListenerContext[] = [];
       const queued: ListenerDefinition[] = [];
-      for (const { definition } of entries)
-        (definition.queue ? queued : inProcess).push(definition);
-      resolved = { inProcess, queued };
+      for (const { definition, context } of entries) {
+        if (definition.queue) queued.push(definition);
+        else {
+          inProcess.push(definition);
+          contexts.push(context);
+        }
+      }
+      resolved = {
+        inProcess,
+        contexts,
+        hasAsync: inProcess.some((l) => l.isAsync !== false),
+        queued,
+      };
     }
     if (this.cache.size >= MAX_CACHED_NAMES) this.cache.clear();
     this.cache.set(name, resolved);

@@ -10,6 +10,10 @@ export interface EventContextState {
 }
 
 const storage = new AsyncLocalStorage<EventContextState>();
+// The context of sync listeners while they run. AsyncLocalStorage.run would also do, but on
+// Node 20 its first use installs promise hooks that tax every promise of the process; a sync
+// call needs no more than a variable set around it. Async listeners run inside the storage.
+let syncFrame: EventContextState | undefined;
 
 /**
  * The async context that carries correlation, causation and your own keys (a tenant, a user)
@@ -18,12 +22,12 @@ const storage = new AsyncLocalStorage<EventContextState>();
 export const EventContext = {
   /** The current state, or `undefined` outside any event or `run`. */
   current(): EventContextState | undefined {
-    return storage.getStore();
+    return syncFrame ?? storage.getStore();
   },
 
   /** One metadata value of the current context. */
   get(key: string): string | undefined {
-    return storage.getStore()?.metadata[key];
+    return (syncFrame ?? storage.getStore())?.metadata[key];
   },
 
   /**
@@ -33,15 +37,38 @@ export const EventContext = {
    * EventContext.run({ tenantId: 't1' }, () => bus.emit('order.created', order));
    */
   run<R>(metadata: Record<string, string>, fn: () => R): R {
-    const parent = storage.getStore();
-    return storage.run(
-      { event: parent?.event, metadata: { ...parent?.metadata, ...metadata } },
-      fn,
-    );
+    const parent = syncFrame ?? storage.getStore();
+    return inStorage({ event: parent?.event, metadata: { ...parent?.metadata, ...metadata } }, fn);
   },
 
   /** @internal Runs `fn` as the handling of `event`: emits inside it are caused by it. */
   runAs<R>(event: EventEnvelope, fn: () => R): R {
-    return storage.run({ event, metadata: event.metadata }, fn);
+    return inStorage({ event, metadata: event.metadata }, fn);
+  },
+
+  /**
+   * @internal Runs the sync `fn` as the handling of `state.event`, without AsyncLocalStorage:
+   * only code that runs before `fn` returns sees the context.
+   */
+  runSync<R>(state: EventContextState, fn: () => R): R {
+    const previous = syncFrame;
+    syncFrame = state;
+    try {
+      return fn();
+    } finally {
+      syncFrame = previous;
+    }
   },
 };
+
+/** Runs `fn` in the async storage; the sync frame is cleared inside so the storage is seen. */
+function inStorage<R>(state: EventContextState, fn: () => R): R {
+  if (syncFrame === undefined) return storage.run(state, fn);
+  const previous = syncFrame;
+  syncFrame = undefined;
+  try {
+    return storage.run(state, fn);
+  } finally {
+    syncFrame = previous;
+  }
+}

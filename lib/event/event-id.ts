@@ -12,6 +12,17 @@ function encode(value: number, length: number): string {
   return out;
 }
 
+// Two characters per lookup: the counter costs four lookups instead of eight divisions (it is
+// encoded on every emit).
+const PAIRS = Array.from({ length: 1024 }, (_, i) => ALPHABET[i >> 5] + ALPHABET[i & 31]);
+
+/** `encode(value, 8)` for value < 32^8, by pairs. */
+function encodeCounter(value: number): string {
+  const high = Math.floor(value / 1_048_576);
+  const low = value % 1_048_576;
+  return PAIRS[high >> 10] + PAIRS[high & 1023] + PAIRS[low >> 10] + PAIRS[low & 1023];
+}
+
 // One random part per process keeps ids of two processes apart; the counter orders the ids of
 // one process, also within one millisecond, without asking the clock or the RNG per id.
 const processPart = Array.from(randomBytes(8), (b) => ALPHABET[b % 32]).join('');
@@ -32,5 +43,5 @@ export function createEventId(now: number = Date.now()): string {
     timePart = encode(ms, 10);
   }
   counter = (counter + 1) % 1_099_511_627_776; // 32^8
-  return timePart + processPart + encode(counter, 8);
+  return timePart + processPart + encodeCounter(counter);
 }

@@ -189,6 +189,19 @@ describe('EventBus (in-process)', () => {
     expect(second.id > first.id).toBe(true);
   });
 
+  it('carries causation from a sync listener, and none once the dispatch is over', async () => {
+    const { bus, recorder } = await start();
+    const first = await bus.emit('chain.sync', {}, { metadata: { tenantId: 't8' } });
+    const second = recorder.seen.find((s) => s.listener === 'second')!.event;
+    expect(second.metadata).toEqual({
+      correlationId: first.id,
+      causationId: first.id,
+      tenantId: 't8',
+    });
+    const after = await bus.emit('chain.second', {});
+    expect(after.metadata).toEqual({ correlationId: after.id });
+  });
+
   it('refuses bad names with typed errors', async () => {
     const { bus } = await start();
     for (const bad of ['', 'order..created', '.order', 'order.*', 'order.**', 'has space']) {

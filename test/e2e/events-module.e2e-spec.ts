@@ -14,6 +14,7 @@ import {
   type EventEnvelope,
   type ResolvedEventsOptions,
 } from 'nestjs-events';
+import { ListenerExplorer } from '../../lib/discovery/listener.explorer.js';
 import { createTestApp } from '../support/create-test-app.js';
 import {
   BootListenersModule,
@@ -110,6 +111,13 @@ describe('EventsModule', () => {
       'scoped:request=event:scoped.ping',
     ]);
     expect(recorder.instances.size).toBe(2);
+  });
+
+  it('binds listeners once when init hooks run twice (a microservice init() then listen())', async () => {
+    app = await createTestApp({ providers: [Recorder, OrderListeners] });
+    await app.get(ListenerExplorer).onModuleInit();
+    await app.get(EventBus).emit('order.created', { id: 'twice' });
+    expect(app.get(Recorder).names('onCreated')).toEqual(['onCreated:order.created']);
   });
 
   it('fails the boot when two listeners share an id', async () => {
