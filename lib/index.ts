@@ -141,3 +141,4 @@ export {
 export { Replayable } from './store/replayable.decorator.js';
 export { Aggregate, type AggregateAppliers, type AggregateEvent } from './store/aggregate.js';
 export { AggregateRepository } from './store/aggregate.repository.js';
+export { MalformedJobError } from './errors/malformed-job.error.js';

@@ -3,7 +3,7 @@ import { Observable, Subject } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
-import { assertEventName, getEventClassName, isEventInstance } from '../event/event-name.js';
+import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
 import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
 import type { ListenerDefinition, ListenerFn } from '../discovery/listener-definition.js';
 import { ListenerRegistry, type ResolvedListeners } from '../discovery/listener.registry.js';
@@ -343,23 +343,24 @@ export class EventBus implements OnApplicationShutdown {
     let name: string;
     let data: unknown;
     let options: EmitOptions | undefined;
+    let eventClass: Function | undefined;
     if (typeof nameOrEvent === 'string') {
       assertEventName(nameOrEvent);
       name = nameOrEvent;
       data = dataOrOptions;
       options = maybeOptions;
       if (this.validators.hasNamed) this.validators.checkNamed(name, data);
-    } else if (isEventInstance(nameOrEvent)) {
-      name = getEventClassName(nameOrEvent.constructor);
-      this.validators.checkInstance(name, nameOrEvent);
-      this.registry.rememberEventClass(name, nameOrEvent.constructor);
+    } else if ((eventClass = eventClassOf(nameOrEvent)) !== undefined) {
+      name = getEventClassName(eventClass);
+      this.validators.checkInstance(name, nameOrEvent as object);
+      this.registry.rememberEventClass(name, eventClass);
       data = nameOrEvent;
       options = dataOrOptions as EmitOptions | undefined;
     } else {
       // Throws the precise reason (not a string, a class without a name, ...).
       assertEventName(
         typeof nameOrEvent === 'object' && nameOrEvent !== null
-          ? getEventClassName(nameOrEvent.constructor)
+          ? getEventClassName(Object.getPrototypeOf(nameOrEvent)?.constructor)
           : nameOrEvent,
       );
       throw new Error('unreachable');

@@ -53,14 +53,21 @@ export function getEventClassName(eventClass: unknown): string {
   return name;
 }
 
+/**
+ * The named event class `value` is an instance of, or `undefined` (plain objects, arrays, ...).
+ * Read from the prototype, so an own `constructor` key in a plain object cannot fake it.
+ */
+export function eventClassOf(value: unknown): Function | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const ctor = (Object.getPrototypeOf(value) as { constructor?: unknown } | null)?.constructor;
+  if (typeof ctor !== 'function' || ctor === Object) return undefined;
+  return Reflect.hasOwnMetadata(EVENT_NAME_METADATA, ctor) ||
+    Object.prototype.hasOwnProperty.call(ctor, 'eventName')
+    ? ctor
+    : undefined;
+}
+
 /** True when `value` is an instance of a named event class (not a plain object). */
 export function isEventInstance(value: unknown): value is object {
-  if (value === null || typeof value !== 'object') return false;
-  const ctor = (value as object).constructor;
-  return (
-    typeof ctor === 'function' &&
-    ctor !== Object &&
-    (Reflect.hasOwnMetadata(EVENT_NAME_METADATA, ctor) ||
-      Object.prototype.hasOwnProperty.call(ctor, 'eventName'))
-  );
+  return eventClassOf(value) !== undefined;
 }

@@ -126,6 +126,7 @@ describe('isEventInstance', () => {
     ['an instance of an unnamed class', new Unnamed('u1')],
     ['an instance of a subclass without its own name', new ExpressShipped('o1')],
     ['a Date', new Date()],
+    ['a plain object faking its constructor', { constructor: OrderShipped, orderId: 'o1' }],
   ])('is false for %s', (_label, value) => {
     expect(isEventInstance(value)).toBe(false);
   });
