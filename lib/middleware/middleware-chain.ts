@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import type { ListenerContext, ListenerFn } from '../discovery/listener-definition.js';
@@ -9,6 +10,8 @@ import type {
   ListenerInfo,
 } from './event-middleware.interface.js';
 import { ReleaseJobSignal } from './release-job.signal.js';
+
+const logger = new Logger('EventMiddleware');
 
 /** The context one call through a chain shares between its middleware. */
 class ChainContext implements EventMiddlewareContext {
@@ -68,21 +71,41 @@ export function composeMiddleware(
           EventContext.runAs(chain.event, () => listener(chain.event, listenerContext)),
         );
       }
-      let isCalled = false;
-      return Promise.resolve().then(() =>
-        middleware[index].use(chain, () => {
-          if (isCalled) {
-            return Promise.reject(
-              new EventsError(
-                'EVENTS_MIDDLEWARE_NEXT_TWICE',
-                `A middleware of listener ${info.id} called next() twice; call it at most once.`,
+      let downstream: Promise<unknown> | undefined;
+      let isSettled = false;
+      return Promise.resolve()
+        .then(() =>
+          middleware[index].use(chain, () => {
+            if (downstream) {
+              return Promise.reject(
+                new EventsError(
+                  'EVENTS_MIDDLEWARE_NEXT_TWICE',
+                  `A middleware of listener ${info.id} called next() twice; call it at most once.`,
+                ),
+              );
+            }
+            downstream = step(index + 1);
+            // Also marks the rejection as handled: a middleware may drop next()'s promise.
+            downstream.then(
+              () => (isSettled = true),
+              () => (isSettled = true),
+            );
+            return downstream;
+          }),
+        )
+        .then((value) => {
+          if (downstream && !isSettled) {
+            // The middleware returned without waiting for next(): a later failure of the rest
+            // of the chain is reported rather than lost.
+            downstream.catch((error: unknown) =>
+              logger.error(
+                `Listener ${info.id} failed after a middleware returned without awaiting next(): ${error instanceof Error ? error.message : String(error)}`,
+                error instanceof Error ? error.stack : undefined,
               ),
             );
           }
-          isCalled = true;
-          return step(index + 1);
-        }),
-      );
+          return value;
+        });
     };
     return step(0);
   };

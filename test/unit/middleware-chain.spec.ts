@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { Logger } from '@nestjs/common';
+import { describe, expect, it, vi } from 'vitest';
 import { composeMiddleware } from '../../lib/middleware/middleware-chain.js';
 import type {
   EventMiddleware,
@@ -230,5 +231,38 @@ describe('composeMiddleware', () => {
     await chain(event, listenerContext());
     await chain(event, listenerContext());
     expect(log).toEqual(['m:before', 'listener', 'm:after', 'm:before', 'listener', 'm:after']);
+  });
+});
+
+describe('composeMiddleware: a middleware that does not await next()', () => {
+  it('reports a later failure of the listener instead of leaving it unhandled', async () => {
+    const errors: unknown[] = [];
+    const spy = vi.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      errors.push(message);
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const fireAndForget: EventMiddleware = {
+        use(_context, next) {
+          void next();
+          return 'returned early';
+        },
+      };
+      const listener: ListenerFn = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new Error('late boom');
+      };
+      const call = composeMiddleware([fireAndForget], listener, info);
+      await expect(call(event, listenerContext())).resolves.toBe('returned early');
+      await vi.waitFor(() => expect(errors).toHaveLength(1));
+      expect(String(errors[0])).toContain('late boom');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      spy.mockRestore();
+    }
   });
 });
