@@ -1,20 +1,18 @@
 import { Injectable, Optional, Inject, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext } from '../event/event-context.js';
-import { createEventId } from '../event/event-id.js';
-import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
+import { assertEventName } from '../event/event-name.js';
 import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
 import type { ListenerDefinition, ListenerFn } from '../discovery/listener-definition.js';
 import { ListenerRegistry, type ResolvedListeners } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { ListenersFailedError } from '../errors/listeners-failed.error.js';
-import { assertInteger } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
+import { createEnvelope, optionsOf } from './event-envelope.factory.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
 /** Options of one emit. */
@@ -201,6 +199,7 @@ export class EventBus implements OnApplicationShutdown {
       priority: options.priority ?? 0,
       info,
       invoke: listener as ListenerFn,
+      isAsync: listener.constructor.name === 'AsyncFunction',
       eventClasses: [],
     });
     let byPattern = this.dynamic.get(listener);
@@ -340,60 +339,7 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions: unknown,
     maybeOptions: EmitOptions | undefined,
   ): EventEnvelope {
-    let name: string;
-    let data: unknown;
-    let options: EmitOptions | undefined;
-    let eventClass: Function | undefined;
-    if (typeof nameOrEvent === 'string') {
-      assertEventName(nameOrEvent);
-      name = nameOrEvent;
-      data = dataOrOptions;
-      options = maybeOptions;
-      if (this.validators.hasNamed) this.validators.checkNamed(name, data);
-    } else if ((eventClass = eventClassOf(nameOrEvent)) !== undefined) {
-      name = getEventClassName(eventClass);
-      this.validators.checkInstance(name, nameOrEvent as object);
-      this.registry.rememberEventClass(name, eventClass);
-      data = nameOrEvent;
-      options = dataOrOptions as EmitOptions | undefined;
-    } else {
-      // Throws the precise reason (not a string, a class without a name, ...).
-      assertEventName(
-        typeof nameOrEvent === 'object' && nameOrEvent !== null
-          ? getEventClassName(Object.getPrototypeOf(nameOrEvent)?.constructor)
-          : nameOrEvent,
-      );
-      throw new Error('unreachable');
-    }
-    const timestamp = Date.now();
-    const id = createEventId(timestamp);
-    const parent = EventContext.current();
-    let metadata: Record<string, string>;
-    if (parent === undefined && options?.metadata === undefined) {
-      metadata = { correlationId: id };
-    } else {
-      metadata = { ...parent?.metadata };
-      if (options?.metadata !== undefined) {
-        if (options.metadata === null || typeof options.metadata !== 'object') {
-          throw new InvalidOptionError('metadata', options.metadata, 'an object of string values');
-        }
-        for (const [key, value] of Object.entries(options.metadata)) {
-          if (typeof value !== 'string')
-            throw new InvalidOptionError(`metadata.${key}`, value, 'a string');
-          if (key !== '__proto__') metadata[key] = value;
-        }
-      }
-      if (parent?.event) {
-        metadata.causationId = parent.event.id;
-        metadata.correlationId =
-          options?.metadata?.correlationId ??
-          parent.event.metadata.correlationId ??
-          parent.event.id;
-      }
-      metadata.correlationId ??= id;
-    }
-    if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
-    return { id, name, data, metadata, timestamp };
+    return createEnvelope(nameOrEvent, dataOrOptions, maybeOptions, this.validators, this.registry);
   }
 
   private deliver(
@@ -476,14 +422,3 @@ export class EventBus implements OnApplicationShutdown {
 
 type DispatchResult =
   { results: unknown[]; failures: { listener: string; error: unknown }[] } | undefined;
-
-/** The options argument of an emit: third after a name, second after an event instance. */
-function optionsOf(
-  nameOrEvent: unknown,
-  dataOrOptions: unknown,
-  maybeOptions: EmitOptions | undefined,
-): EmitOptions | undefined {
-  return typeof nameOrEvent === 'string'
-    ? maybeOptions
-    : (dataOrOptions as EmitOptions | undefined);
-}
