@@ -22,7 +22,9 @@ import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_QUEUE_EVENTS ?? (QUICK ? 10_000 : 100_000));
-const CONCURRENCIES = [1, 10, 100];
+const CONCURRENCIES = (process.env.BENCH_QUEUE_CONCURRENCY ?? '1,10,100').split(',').map(Number);
+// BENCH_QUEUE_OURS=1: only nestjs-events throughput (a quick loop while tuning; prints no section).
+const OURS_ONLY = process.env.BENCH_QUEUE_OURS === '1';
 const WINDOW = 1000;
 const RATE = 1000;
 const LATENCY_SECONDS = QUICK ? 2 : 10;
@@ -283,6 +285,20 @@ const ms = (n) => n.toFixed(2);
 
 const redis = await startRedis();
 admin = new Redis(redis.url);
+try {
+  if (OURS_ONLY) {
+    for (const c of CONCURRENCIES) {
+      const ours = await eventsThroughput(redis.url, c);
+      log(`c=${c}: ${fmt(ours.rate)}/s, ${ours.perEvent.toFixed(2)} commands/event`);
+    }
+  }
+} finally {
+  if (OURS_ONLY) {
+    admin.disconnect();
+    redis.stop();
+  }
+}
+if (OURS_ONLY) process.exit(0);
 try {
   log(`raw ioredis, ${N} messages`);
   const raw = await rawThroughput(redis.url);

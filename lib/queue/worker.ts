@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   Inject,
   Injectable,
@@ -28,6 +29,27 @@ const SHUTDOWN = Symbol('shutdown');
  * this many such extra deliveries.
  */
 export const LOST_ATTEMPTS_ALLOWED = 2;
+/** Handler times measured before a queue reads ahead. */
+const READ_AHEAD_AFTER = 16;
+/** Most jobs a queue reads ahead of its free slots. */
+const READ_AHEAD_MAX = 100;
+/** How long (ms) a job read ahead should wait for a slot, on average. */
+const READ_AHEAD_WAIT_MS = 2;
+
+/**
+ * Jobs to reserve past the free slots, so that the next job starts without a read round trip:
+ * only as many as the slots get through in about `READ_AHEAD_WAIT_MS` (none for slow handlers,
+ * whose jobs had better stay in the queue for other workers).
+ */
+function readAhead(limit: number, averageMs: number): number {
+  return Math.min(
+    READ_AHEAD_MAX,
+    Math.floor((READ_AHEAD_WAIT_MS * limit) / Math.max(averageMs, 0.001)),
+  );
+}
+
+/** Acknowledgements in flight (over all queues) past which the worker takes no new jobs. */
+const MAX_ACKS_IN_FLIGHT = 5000;
 // The abort reason handlers see when the worker stops; an attempt aborted by it is left pending.
 const SHUTDOWN_REASON = new Error('worker shutdown');
 
@@ -73,6 +95,10 @@ export class Worker
   private readonly logger = new Logger(Worker.name);
   private readonly stopping = new AbortController();
   private readonly running = new Map<string, Running>();
+  /** Acknowledgements in flight: a slot frees when its handler settles, not after the ack. */
+  private readonly acking = new Map<Promise<void>, ReservedJob>();
+  /** Jobs reserved ahead of a free slot (every queue): heartbeats cover them too. */
+  private readonly ahead = new Set<ReservedJob>();
   private readonly loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private isStarted = false;
@@ -121,7 +147,10 @@ export class Worker
     for (const queue of this.queues()) this.loops.push(this.loop(queue));
     const interval = Math.max(50, Math.floor(this.options.visibilityTimeout / 3));
     this.heartbeat = setInterval(() => {
+      // Jobs whose ack is in flight too: a slow ack must not let them be reclaimed.
       const jobs = [...this.running.values()].map((r) => r.job);
+      for (const job of this.acking.values()) jobs.push(job);
+      for (const job of this.ahead) jobs.push(job);
       if (jobs.length > 0) {
         this.transport
           .heartbeat(jobs)
@@ -151,6 +180,8 @@ export class Worker
         for (const r of this.running.values()) r.controller.abort(SHUTDOWN_REASON);
       }
     }
+    // Shutdown completes only once every acknowledgement is settled.
+    while (this.acking.size > 0) await Promise.all([...this.acking.keys()]);
     if (this.heartbeat) clearInterval(this.heartbeat);
   }
 
@@ -174,16 +205,45 @@ export class Worker
     const stopped = new Promise<void>((resolve) =>
       signal.addEventListener('abort', () => resolve(), { once: true }),
     );
+    // Jobs reserved ahead of a free slot (read-ahead), in stored order.
+    const ahead: ReservedJob[] = [];
+    // Handler time, a moving average (ms), and how many attempts it is made of.
+    let averageMs = 0;
+    let samples = 0;
+    const start = (job: ReservedJob): void => {
+      const startedAt = performance.now();
+      const done = this.process(job).finally(() => {
+        mine.delete(done);
+        const tookMs = performance.now() - startedAt;
+        averageMs = samples === 0 ? tookMs : averageMs + (tookMs - averageMs) / 8;
+        samples++;
+      });
+      mine.add(done);
+    };
     let failures = 0;
     while (!signal.aborted) {
+      if (this.acking.size >= MAX_ACKS_IN_FLIGHT) {
+        // Redis is slower to acknowledge than handlers finish: wait rather than pile up acks.
+        await Promise.race([...this.acking.keys(), stopped]);
+        continue;
+      }
       if (mine.size >= limit) {
         // Full: wait for a slot, or for shutdown (running jobs are then drained by the caller).
         await Promise.race([...mine, stopped]);
         continue;
       }
+      if (ahead.length > 0) {
+        while (ahead.length > 0 && mine.size < limit) {
+          const job = ahead.shift()!;
+          this.ahead.delete(job);
+          start(job);
+        }
+        continue;
+      }
       let jobs: ReservedJob[];
       try {
-        jobs = await this.transport.reserve(queue, limit - mine.size, signal);
+        const extra = samples < READ_AHEAD_AFTER ? 0 : readAhead(limit, averageMs);
+        jobs = await this.transport.reserve(queue, limit - mine.size + extra, signal);
         failures = 0;
       } catch (error) {
         // Loops never throw: report, back off with jitter, and try again.
@@ -208,27 +268,55 @@ export class Worker
         continue;
       }
       for (const job of jobs) {
-        const done = this.process(job).finally(() => mine.delete(done));
-        mine.add(done);
+        if (mine.size < limit && !signal.aborted) {
+          start(job);
+        } else {
+          ahead.push(job);
+          this.ahead.add(job);
+        }
       }
     }
+    // Stopping: jobs read ahead never started. Put them back (at the queue's tail, the attempt
+    // not counted) rather than leave them pending until another worker reclaims them.
+    await Promise.all(
+      ahead.map((job) =>
+        this.transport
+          .release(job, 0)
+          .catch((error: unknown) => this.reportUnsettled(job, error))
+          .finally(() => this.ahead.delete(job)),
+      ),
+    );
   }
 
   private process(job: ReservedJob): Promise<void> {
     const controller = new AbortController();
     const done = this.attempt(job, controller)
-      .catch((error: unknown) => {
-        if (error instanceof StaleJobError) {
-          this.logger.warn(error.message);
-        } else {
-          this.logger.error(
-            `Job ${job.id} of queue "${job.queue}" could not be settled: ${String(error)}`,
-          );
-        }
-      })
+      .catch((error: unknown) => this.reportUnsettled(job, error))
       .finally(() => this.running.delete(job.id));
     this.running.set(job.id, { job, controller, done });
     return done;
+  }
+
+  private reportUnsettled(job: ReservedJob, error: unknown): void {
+    if (error instanceof StaleJobError) {
+      this.logger.warn(error.message);
+    } else {
+      this.logger.error(
+        `Job ${job.id} of queue "${job.queue}" could not be settled: ${String(error)}`,
+      );
+    }
+  }
+
+  /**
+   * Acknowledges in the background: the job's slot is free as soon as its handler settled, and
+   * the transport batches the ack with others. Shutdown waits for every ack (`acking`).
+   */
+  private ackLater(job: ReservedJob): void {
+    const acked: Promise<void> = this.transport
+      .ack(job)
+      .catch((error: unknown) => this.reportUnsettled(job, error))
+      .finally(() => this.acking.delete(acked));
+    this.acking.set(acked, job);
   }
 
   private async attempt(job: ReservedJob, controller: AbortController): Promise<void> {
@@ -269,7 +357,7 @@ export class Worker
       if (error instanceof ReleaseJobSignal) return this.transport.release(job, error.delayMs);
       return this.fail(listener, event, job, error);
     }
-    await this.transport.ack(job);
+    this.ackLater(job);
   }
 
   private run(

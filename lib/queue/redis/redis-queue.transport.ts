@@ -68,6 +68,15 @@ function parseReceipt(job: ReservedJob): [string, string] {
   return [job.receipt.slice(0, slash), job.receipt.slice(slash + 1)];
 }
 
+/** Orders stream entry ids (`ms-seq`); ids that do not parse compare as equal. */
+function compareEntryIds(a: string, b: string): number {
+  const dashA = a.indexOf('-');
+  const dashB = b.indexOf('-');
+  const ms = Number(a.slice(0, dashA)) - Number(b.slice(0, dashB));
+  if (ms !== 0) return ms || 0;
+  return Number(a.slice(dashA + 1)) - Number(b.slice(dashB + 1)) || 0;
+}
+
 /** Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). */
 function toJob(queue: string, entry: string, deliveries: number, fields: string[]): ReservedJob {
   let id = entry;
@@ -706,12 +715,21 @@ export class RedisQueueTransport implements QueueTransport {
         const batch = q.acks.splice(0, ACK_BATCH);
         const args: string[] = [];
         try {
-          for (const { job } of batch) args.push(...parseReceipt(job));
+          let low = '';
+          let high = '';
+          for (const { job } of batch) {
+            const [entry, deliveries] = parseReceipt(job);
+            args.push(entry, deliveries);
+            if (low === '' || compareEntryIds(entry, low) < 0) low = entry;
+            if (high === '' || compareEntryIds(entry, high) > 0) high = entry;
+          }
           const codes = await this.worker.eventsAck(
             q.keys.stream,
             q.keys.stats,
             GROUP,
             this.consumer,
+            low,
+            high,
             ...args,
           );
           batch.forEach((a, i) =>

@@ -31,15 +31,31 @@ end
 `;
 
 /**
- * Acknowledges a batch of jobs that succeeded.
+ * Acknowledges a batch of jobs that succeeded. The batch's receipts are checked with one XPENDING
+ * over this consumer's entries between the lowest and the highest id (per entry only when that
+ * range holds more than the reply's limit), so the stale-receipt check stays exact.
  * KEYS: 1 stream, 2 stats.
- * ARGV: 1 group, 2 consumer, then pairs (entry id, delivery count).
+ * ARGV: 1 group, 2 consumer, 3 lowest entry id, 4 highest entry id, then pairs (entry id,
+ *       delivery count).
  * Returns: a list with, per pair, 1 (acknowledged, deleted, counted completed) or 0 (stale).
  */
 export const ACK_SCRIPT = `${OWNS}
+local limit = 1000
+local held, complete = {}, false
+local range = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], limit, ARGV[2])
+if type(range) == 'table' and not range.err then
+  for _, p in ipairs(range) do held[p[1]] = tostring(p[4]) end
+  complete = #range < limit
+end
 local acked, out = {}, {}
-for i = 3, #ARGV, 2 do
-  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then
+for i = 5, #ARGV, 2 do
+  local ok
+  if held[ARGV[i]] ~= nil or complete then
+    ok = held[ARGV[i]] == ARGV[i + 1]
+  else
+    ok = owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1])
+  end
+  if ok then
     acked[#acked + 1] = ARGV[i]
     out[#out + 1] = 1
   else
