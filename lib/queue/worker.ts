@@ -68,8 +68,36 @@ export interface WorkerPlan {
 
 interface Running {
   readonly job: ReservedJob;
-  readonly controller: AbortController;
+  readonly controller: AttemptAbort;
   readonly done: Promise<void>;
+}
+
+/**
+ * Aborts one attempt (timeout, shutdown). The AbortController behind `context.signal` is only
+ * made when a listener or middleware reads the signal: most never do.
+ */
+class AttemptAbort {
+  isAborted = false;
+  reason: unknown = undefined;
+  /** Rejects the running attempt; set while it runs. */
+  onAbort: ((reason: unknown) => void) | undefined;
+  private controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.isAborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.isAborted) return;
+    this.isAborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.onAbort?.(reason);
+  }
 }
 
 function failureOf(reason: string, error: unknown): JobFailure {
@@ -289,7 +317,7 @@ export class Worker
   }
 
   private process(job: ReservedJob): Promise<void> {
-    const controller = new AbortController();
+    const controller = new AttemptAbort();
     const done = this.attempt(job, controller)
       .catch((error: unknown) => this.reportUnsettled(job, error))
       .finally(() => this.running.delete(job.id));
@@ -319,7 +347,7 @@ export class Worker
     this.acking.set(acked, job);
   }
 
-  private async attempt(job: ReservedJob, controller: AbortController): Promise<void> {
+  private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {
     let envelope: EventEnvelope;
     try {
       envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
@@ -350,7 +378,7 @@ export class Worker
     try {
       await this.run(listener, event, job, controller);
     } catch (error) {
-      if (controller.signal.reason === SHUTDOWN_REASON) {
+      if (controller.reason === SHUTDOWN_REASON) {
         // Aborted by shutdown: leave the job pending for another worker or the next start.
         return;
       }
@@ -364,35 +392,43 @@ export class Worker
     listener: ListenerDefinition,
     event: EventEnvelope,
     job: ReservedJob,
-    controller: AbortController,
+    controller: AttemptAbort,
   ): Promise<unknown> {
     const options = listener.queue!;
     const context = {
-      signal: controller.signal,
+      get signal(): AbortSignal {
+        return controller.signal;
+      },
       attempt: job.attempt,
       queue: job.queue,
       listener: listener.id,
     };
-    const call = new Promise<unknown>((resolve, reject) => {
+    // One promise per attempt: settled by the listener, or rejected by a timeout or shutdown.
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle =
+        (outcome: (value: unknown) => void) =>
+        (value: unknown): void => {
+          if (timer) clearTimeout(timer);
+          controller.onAbort = undefined;
+          outcome(value);
+        };
+      if (controller.isAborted) return reject(controller.reason);
+      controller.onAbort = settle(reject);
+      if (options.timeout > 0) {
+        timer = setTimeout(
+          () => controller.abort(new JobTimeoutError(listener.id, options.timeout)),
+          options.timeout,
+        );
+      }
       EventContext.runAs(event, () => {
         try {
-          Promise.resolve(listener.invoke(event, context)).then(resolve, reject);
+          Promise.resolve(listener.invoke(event, context)).then(settle(resolve), settle(reject));
         } catch (error) {
-          reject(error);
+          settle(reject)(error);
         }
       });
     });
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
-        once: true,
-      });
-    });
-    if (options.timeout <= 0) return Promise.race([call, aborted]);
-    const timer = setTimeout(
-      () => controller.abort(new JobTimeoutError(listener.id, options.timeout)),
-      options.timeout,
-    );
-    return Promise.race([call, aborted]).finally(() => clearTimeout(timer));
   }
 
   private async fail(

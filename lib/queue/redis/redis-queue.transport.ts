@@ -68,13 +68,17 @@ function parseReceipt(job: ReservedJob): [string, string] {
   return [job.receipt.slice(0, slash), job.receipt.slice(slash + 1)];
 }
 
-/** Orders stream entry ids (`ms-seq`); ids that do not parse compare as equal. */
+/** Orders stream entry ids (`ms-seq`, decimal, no leading zeros) without parsing them. */
 function compareEntryIds(a: string, b: string): number {
+  if (a === b) return 0;
   const dashA = a.indexOf('-');
   const dashB = b.indexOf('-');
-  const ms = Number(a.slice(0, dashA)) - Number(b.slice(0, dashB));
-  if (ms !== 0) return ms || 0;
-  return Number(a.slice(dashA + 1)) - Number(b.slice(dashB + 1)) || 0;
+  if (dashA !== dashB) return dashA - dashB;
+  const ms = a.slice(0, dashA);
+  const other = b.slice(0, dashB);
+  if (ms !== other) return ms < other ? -1 : 1;
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : 1;
 }
 
 /** Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). */
