@@ -291,6 +291,10 @@ try {
       const ours = await eventsThroughput(redis.url, c);
       log(`c=${c}: ${fmt(ours.rate)}/s, ${ours.perEvent.toFixed(2)} commands/event`);
     }
+    const l = await eventsLatency(redis.url);
+    log(
+      `latency p50 ${ms(percentile(l, 50))} p99 ${ms(percentile(l, 99))} max ${ms(l[l.length - 1])}`,
+    );
   }
 } finally {
   if (OURS_ONLY) {

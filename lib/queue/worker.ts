@@ -233,6 +233,9 @@ export class Worker
     const stopped = new Promise<void>((resolve) =>
       signal.addEventListener('abort', () => resolve(), { once: true }),
     );
+    // Wakes the loop waiting for a free slot (one waiter: this loop).
+    let wake: (() => void) | undefined;
+    signal.addEventListener('abort', () => wake?.(), { once: true });
     // Jobs reserved ahead of a free slot (read-ahead), in stored order.
     const ahead: ReservedJob[] = [];
     // Handler time, a moving average (ms), and how many attempts it is made of.
@@ -242,6 +245,8 @@ export class Worker
       const startedAt = performance.now();
       const done = this.process(job).finally(() => {
         mine.delete(done);
+        wake?.();
+        wake = undefined;
         const tookMs = performance.now() - startedAt;
         averageMs = samples === 0 ? tookMs : averageMs + (tookMs - averageMs) / 8;
         samples++;
@@ -257,7 +262,7 @@ export class Worker
       }
       if (mine.size >= limit) {
         // Full: wait for a slot, or for shutdown (running jobs are then drained by the caller).
-        await Promise.race([...mine, stopped]);
+        await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
       if (ahead.length > 0) {
