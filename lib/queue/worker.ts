@@ -226,17 +226,23 @@ export class Worker
     return typeof c === 'number' ? c : (c[queue] ?? 1);
   }
 
+  /**
+   * Works one queue: starts reserved jobs in free slots and keeps the next read in flight while
+   * handlers run. Fast handlers get jobs read ahead of their free slots (see `readAhead`).
+   */
   private async loop(queue: string): Promise<void> {
     const limit = this.concurrency(queue);
     const mine = new Set<Promise<void>>();
     const signal = this.stopping.signal;
-    const stopped = new Promise<void>((resolve) =>
-      signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
-    // Wakes the loop waiting for a free slot (one waiter: this loop).
+    // Wakes the loop (one waiter: this loop) on a freed slot, a finished read, or shutdown.
     let wake: (() => void) | undefined;
-    signal.addEventListener('abort', () => wake?.(), { once: true });
-    // Jobs reserved ahead of a free slot (read-ahead), in stored order.
+    const notify = (): void => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    signal.addEventListener('abort', notify, { once: true });
+    // Jobs reserved ahead of a free slot, in stored order.
     const ahead: ReservedJob[] = [];
     // Handler time, a moving average (ms), and how many attempts it is made of.
     let averageMs = 0;
@@ -245,39 +251,23 @@ export class Worker
       const startedAt = performance.now();
       const done = this.process(job).finally(() => {
         mine.delete(done);
-        wake?.();
-        wake = undefined;
         const tookMs = performance.now() - startedAt;
         averageMs = samples === 0 ? tookMs : averageMs + (tookMs - averageMs) / 8;
         samples++;
+        notify();
       });
       mine.add(done);
     };
     let failures = 0;
-    while (!signal.aborted) {
-      if (this.acking.size >= MAX_ACKS_IN_FLIGHT) {
-        // Redis is slower to acknowledge than handlers finish: wait rather than pile up acks.
-        await Promise.race([...this.acking.keys(), stopped]);
-        continue;
-      }
-      if (mine.size >= limit) {
-        // Full: wait for a slot, or for shutdown (running jobs are then drained by the caller).
-        await new Promise<void>((resolve) => (wake = resolve));
-        continue;
-      }
-      if (ahead.length > 0) {
-        while (ahead.length > 0 && mine.size < limit) {
-          const job = ahead.shift()!;
-          this.ahead.delete(job);
-          start(job);
-        }
-        continue;
-      }
-      let jobs: ReservedJob[];
+    let fetching: Promise<void> | undefined;
+    const fetch = async (max: number): Promise<void> => {
       try {
-        const extra = samples < READ_AHEAD_AFTER ? 0 : readAhead(limit, averageMs);
-        jobs = await this.transport.reserve(queue, limit - mine.size + extra, signal);
+        const jobs = await this.transport.reserve(queue, max, signal);
         failures = 0;
+        for (const job of jobs) {
+          ahead.push(job);
+          this.ahead.add(job);
+        }
       } catch (error) {
         // Loops never throw: report, back off with jitter, and try again.
         failures++;
@@ -298,17 +288,31 @@ export class Worker
             { once: true },
           );
         });
+      } finally {
+        fetching = undefined;
+        notify();
+      }
+    };
+    while (!signal.aborted) {
+      if (this.acking.size >= MAX_ACKS_IN_FLIGHT) {
+        // Redis is slower to acknowledge than handlers finish: wait rather than pile up acks.
+        await Promise.race([...this.acking.keys(), new Promise<void>((r) => (wake = r))]);
         continue;
       }
-      for (const job of jobs) {
-        if (mine.size < limit && !signal.aborted) {
-          start(job);
-        } else {
-          ahead.push(job);
-          this.ahead.add(job);
-        }
+      while (ahead.length > 0 && mine.size < limit) {
+        const job = ahead.shift()!;
+        this.ahead.delete(job);
+        start(job);
       }
+      if (!fetching) {
+        const extra = samples < READ_AHEAD_AFTER ? 0 : readAhead(limit, averageMs);
+        const wanted = limit - mine.size + extra - ahead.length;
+        // Read again when the jobs at hand run low: before they run out when reading ahead.
+        if (wanted > 0 && ahead.length <= extra / 2) fetching = fetch(wanted);
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
     }
+    await fetching;
     // Stopping: jobs read ahead never started. Put them back (at the queue's tail, the attempt
     // not counted) rather than leave them pending until another worker reclaims them.
     await Promise.all(
