@@ -26,6 +26,8 @@ import { defineScripts, type ScriptCommands } from './redis-scripts.js';
 const MAX_BLOCK_MS = 1000;
 /** Delayed jobs moved per script call. */
 const PROMOTE_BATCH = 1000;
+/** Single-job emits per script call. */
+const ADD_BATCH = 500;
 /** Acknowledgements per script call. */
 const ACK_BATCH = 500;
 /** Longest a read waits for a reconnecting client before it fails (and the worker backs off). */
@@ -37,6 +39,12 @@ interface PendingAck {
   readonly job: ReservedJob;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+}
+
+interface PendingAdds {
+  readonly stream: string;
+  readonly args: (string | number)[];
+  readonly waiters: { job: NewJob; resolve: () => void; reject: (error: unknown) => void }[];
 }
 
 interface QueueState {
@@ -150,6 +158,9 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly keys: RedisKeys;
   private readonly byName = new Map<string, QueueState>();
   private readonly knownQueues = new Set<string>();
+  /** Single-job emits waiting for this tick's script call, by stream. */
+  private readonly adds = new Map<string, PendingAdds>();
+  private isAddScheduled = false;
   private isClosed = false;
   /**
    * The connection of this process's worker side (reads' bookkeeping, acks, retries): apart from
@@ -171,26 +182,25 @@ export class RedisQueueTransport implements QueueTransport {
     const now = Date.now();
     const [only] = jobs;
     if (jobs.length === 1 && only.delayMs <= 0 && this.knownQueues.has(only.queue)) {
-      // The hot path: one XADD (auto-pipelined with the other commands of this tick).
-      try {
-        const k = this.state(only.queue).keys;
-        await this.client.xadd(
-          k.stream,
-          '*',
-          'id',
-          only.id,
-          'l',
-          only.listener,
-          'p',
-          only.payload,
-          't',
-          now,
-        );
-        return;
-      } catch (error) {
-        throw transportError(`storing job ${only.id} of "${only.queue}"`, error);
-      }
+      // The hot path: the single-job emits of this tick go to Redis in one script call per queue.
+      return new Promise<void>((resolve, reject) => {
+        const stream = this.state(only.queue).keys.stream;
+        let batch = this.adds.get(stream);
+        if (!batch || batch.waiters.length >= ADD_BATCH) {
+          if (batch) void this.sendAdds(batch);
+          batch = { stream, args: [], waiters: [] };
+          this.adds.set(stream, batch);
+        }
+        batch.args.push(only.id, only.listener, only.payload, now);
+        batch.waiters.push({ job: only, resolve, reject });
+        if (!this.isAddScheduled) {
+          this.isAddScheduled = true;
+          process.nextTick(() => this.flushAdds());
+        }
+      });
     }
+    // Emits of this tick waiting for their script call go first, in emit order.
+    if (this.adds.size > 0) this.flushAdds();
     if (isClusterClient(this.client)) return this.enqueueOnCluster(jobs, now);
     // One emit, one round trip; MULTI when several jobs, so they are stored all or none.
     const batch = jobs.length > 1 ? this.client.multi() : this.client.pipeline();
@@ -217,6 +227,36 @@ export class RedisQueueTransport implements QueueTransport {
       this.knownQueues.add(job.queue);
       if (job.delayMs > 0) this.noteDue(this.state(job.queue), now + job.delayMs);
     }
+  }
+
+  private flushAdds(): void {
+    this.isAddScheduled = false;
+    const batches = [...this.adds.values()];
+    this.adds.clear();
+    for (const batch of batches) void this.sendAdds(batch);
+  }
+
+  private async sendAdds(batch: PendingAdds): Promise<void> {
+    if (this.adds.get(batch.stream) === batch) this.adds.delete(batch.stream);
+    let codes: number[];
+    try {
+      codes = await this.client.eventsAdd(batch.stream, ...batch.args);
+    } catch (error) {
+      for (const w of batch.waiters) {
+        w.reject(transportError(`storing job ${w.job.id} of "${w.job.queue}"`, error));
+      }
+      return;
+    }
+    batch.waiters.forEach((w, i) =>
+      codes[i] === 1
+        ? w.resolve()
+        : w.reject(
+            transportError(
+              `storing job ${w.job.id} of "${w.job.queue}"`,
+              new Error('Redis refused the entry'),
+            ),
+          ),
+    );
   }
 
   /**

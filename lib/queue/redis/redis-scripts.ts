@@ -71,6 +71,22 @@ return out
 `;
 
 /**
+ * Stores the single-job emits of one tick in one call (what one emit does: one XADD each).
+ * KEYS: 1 stream.
+ * ARGV: quadruples (job id, listener, payload, enqueued at ms).
+ * Returns: a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
+ */
+export const ADD_SCRIPT = `
+local out = {}
+for i = 1, #ARGV, 4 do
+  local added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'l', ARGV[i + 1],
+    'p', ARGV[i + 2], 't', ARGV[i + 3])
+  if type(added) == 'table' and added.err then out[#out + 1] = 0 else out[#out + 1] = 1 end
+end
+return out
+`;
+
+/**
  * Puts a job back for another attempt (retry) or without counting this one (release): now at the
  * stream's tail, or later through the delayed set.
  * KEYS: 1 stream, 2 delayed, 3 stats.
@@ -256,6 +272,7 @@ type Arg = string | number;
 
 /** The scripts as commands on a client (after `defineScripts`). */
 export interface ScriptCommands {
+  eventsAdd(stream: string, ...argv: Arg[]): Promise<number[]>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
   eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
   eventsDeadLetter(stream: string, dead: string, stats: string, ...argv: Arg[]): Promise<number>;
@@ -280,6 +297,7 @@ export interface ScriptCommands {
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number }> = {
+  eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 1 },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
   eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 3 },
