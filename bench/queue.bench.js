@@ -7,17 +7,13 @@
 // runs from the first emit to the last handler completion. Latency: emit -> handler start at a
 // steady rate. Commands per event: INFO commandstats deltas (commands run inside Lua included).
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { startRedis } from './redis-server.js';
 import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -29,54 +25,6 @@ const WINDOW = 1000;
 const RATE = 1000;
 const LATENCY_SECONDS = QUICK ? 2 : 10;
 const log = (message) => process.stderr.write(`[queue.bench] ${message}\n`);
-
-// ---------------------------------------------------------------- a private redis-server
-async function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    await sleep(20);
-  }
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop() {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 // ---------------------------------------------------------------- helpers
 let admin;

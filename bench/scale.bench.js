@@ -10,11 +10,7 @@
 // 5 ms (a handler that waits on I/O, as most real ones do).
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import os from 'node:os';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -29,6 +25,7 @@ import {
   OnEvent,
   ShouldQueue,
 } from '../dist/index.js';
+import { startRedis } from './redis-server.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PROCESSES = [1, 2, 4];
@@ -79,39 +76,6 @@ if (process.argv[2] === '--worker') {
   }
   await app.close();
   process.exit(0);
-}
-
-// ---------------------------------------------------------------- a private redis-server
-async function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
-  const child = spawn('redis-server', [...args, '--appendonly', 'no'], { stdio: 'ignore' });
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    await sleep(20);
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop() {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 function startWorker(env) {

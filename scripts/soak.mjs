@@ -4,44 +4,20 @@
 //
 //   npm run soak                      (SOAK_EVENTS=200000 npm run soak for a shorter run)
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
+import { startRedis } from '../bench/redis-server.js';
 import { EventBus, EventQueues, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const TOTAL = Number(process.env.SOAK_EVENTS ?? 1_000_000);
 const WINDOW = 2000;
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 
-const port = await new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
-    server.close(() => resolve(port));
-  });
-});
-const dir = mkdtempSync(join(tmpdir(), 'soak-redis-'));
-const redisProcess = spawn(
-  'redis-server',
-  ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-  { stdio: 'ignore' },
-);
-for (;;) {
-  const ok = await new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-  if (ok) break;
-  await sleep(20);
-}
-const url = `redis://127.0.0.1:${port}`;
+const redisServer = await startRedis();
+const { url } = redisServer;
 const admin = new Redis(url);
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))[1]);
 
@@ -120,8 +96,7 @@ const lines = [
 process.stdout.write(lines.join('\n'));
 await app.close();
 admin.disconnect();
-redisProcess.kill('SIGKILL');
-rmSync(dir, { recursive: true, force: true });
+redisServer.stop();
 const isSettled =
   listener.count === TOTAL &&
   redisAfter - baselineRedis < 5 * 1024 * 1024 &&
