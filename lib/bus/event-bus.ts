@@ -39,6 +39,7 @@ export interface ListenerSummary {
 export type DispatchInterceptor = (
   event: EventEnvelope,
   kind: 'emit' | 'emitAsync' | 'until',
+  options: EmitOptions | undefined,
 ) => boolean;
 
 type Kind = 'emit' | 'emitAsync' | 'until';
@@ -150,7 +151,8 @@ export class EventBus implements OnApplicationShutdown {
   ): Promise<unknown> {
     const envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
     await this.whenBound();
-    if (this.interceptor?.(envelope, 'until')) return undefined;
+    if (this.interceptor?.(envelope, 'until', optionsOf(nameOrEvent, dataOrOptions, maybeOptions)))
+      return undefined;
     this.publish(envelope);
     const outcome = await this.dispatcher.untilFirst(
       envelope,
@@ -365,7 +367,7 @@ export class EventBus implements OnApplicationShutdown {
         this.held!.push(() => this.deliver(envelope, options, kind).then(resolve, reject));
       });
     }
-    if (this.interceptor?.(envelope, kind)) return Promise.resolve(undefined);
+    if (this.interceptor?.(envelope, kind, options)) return Promise.resolve(undefined);
     const listeners = this.registry.resolve(envelope.name);
     const delay = options?.delay ?? 0;
     // Recording (`store.record`) serializes the payload now, so a bad one is refused before

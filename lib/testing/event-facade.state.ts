@@ -1,4 +1,4 @@
-import type { EventBus } from '../bus/event-bus.js';
+import type { EmitOptions, EventBus } from '../bus/event-bus.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 
@@ -14,6 +14,8 @@ export interface FacadeTarget {
 export interface DispatchRecord {
   readonly envelope: EventEnvelope;
   readonly kind: 'emit' | 'emitAsync' | 'until';
+  /** The emit's options (`delay`, `metadata`), `{}` when none were given. */
+  readonly options: EmitOptions;
   /** True when the fake took the event; false when it ran normally (a partial fake). */
   readonly isFaked: boolean;
 }
@@ -40,9 +42,9 @@ export class FakeSession {
 
   attach(target: FacadeTarget): void {
     this.attached = target;
-    target.bus.setInterceptor((envelope, kind) => {
+    target.bus.setInterceptor((envelope, kind, options) => {
       const isFaked = this.shouldFake(envelope.name);
-      this.records.push({ envelope, kind, isFaked });
+      this.records.push({ envelope, kind, isFaked, options: { ...options } });
       return isFaked;
     });
   }

@@ -3,6 +3,7 @@ import type { ModuleRef } from '@nestjs/core';
 import type { EventSelector } from '../decorators/on-event.decorator.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import type { EmitOptions } from '../bus/event-bus.js';
 import { EventAssertionError } from '../errors/event-assertion.error.js';
 import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
@@ -24,7 +25,7 @@ export type FacadeApplication = INestApplicationContext | ModuleRef;
 export type EventClassRef<T extends object = object> = abstract new (...args: never[]) => T;
 
 /** A predicate over a recorded envelope. */
-export type EnvelopePredicate<T> = (event: EventEnvelope<T>) => boolean;
+export type EnvelopePredicate<T> = (event: EventEnvelope<T>, options: EmitOptions) => boolean;
 
 /**
  * Fakes event dispatch in Nest tests and asserts on what was emitted, like Laravel's
@@ -139,7 +140,7 @@ export class EventFacade {
           (similar.length > 0 ? ` Similar names were: ${similar.map(quote).join(', ')}.` : ''),
       );
     }
-    if (matching.some((r) => predicate(r.envelope as EventEnvelope<never>))) return;
+    if (matching.some((r) => predicate(r.envelope as EventEnvelope<never>, r.options))) return;
     fail(
       fake,
       matching.length === 0
@@ -177,7 +178,8 @@ export class EventFacade {
     const fake = session('assertNotDispatched');
     const ref = toEventRef(nameOrClass, 'EventFacade.assertNotDispatched');
     let hits = matchingRecords(fake, ref);
-    if (predicate) hits = hits.filter((r) => predicate(r.envelope as EventEnvelope<never>));
+    if (predicate)
+      hits = hits.filter((r) => predicate(r.envelope as EventEnvelope<never>, r.options));
     if (hits.length === 0) return;
     const which = predicate ? ' matching the predicate' : '';
     fail(

@@ -78,6 +78,9 @@ describe('EventFacade: faking dispatch', () => {
     EventFacade.fake();
     await orders.remind('o1', 60_000);
     EventFacade.assertDispatched('order.reminder', (e) => e.data.id === 'o1');
+    // The predicate also gets the emit's options: assert on the delay.
+    EventFacade.assertDispatched('order.reminder', (_e, options) => options.delay === 60_000);
+    EventFacade.assertNotDispatched('order.reminder', (_e, options) => options.delay === undefined);
     expect(await queues.counts('reminders')).toMatchObject({ waiting: 0, delayed: 0 });
 
     EventFacade.restore();
