@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors/invalid-option.error.js';
+import { assertInteger, assertName, envInteger, envString } from './option-assertions.js';
 import {
   resolveEventStoreOptions,
   type EventStoreOptions,
@@ -135,48 +136,6 @@ const OPTION_NAMES = [
   'store',
   'isGlobal',
 ] as const;
-
-const NAME = /^[A-Za-z0-9_\-:.]+$/;
-
-/** Throws unless `value` is a queue name or prefix: letters, digits, `_ - : .`, no braces. */
-export function assertName(option: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !NAME.test(value) || value.length > 200) {
-    throw new InvalidOptionError(
-      option,
-      value,
-      'a non-empty string of letters, digits, "_", "-", ":" or "." (at most 200 characters)',
-    );
-  }
-}
-
-/** Throws unless `value` is an integer in [min, max]. */
-export function assertInteger(
-  option: string,
-  value: unknown,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new InvalidOptionError(option, value, `an integer ${range}`);
-  }
-}
-
-/**
- * A decimal integer variable as a number. Anything else (`three`, `1e3`, `0x10`, a blank) comes
- * back as the raw string, which the caller's range check then refuses, naming the variable and
- * the allowed range.
- */
-function envInteger(env: NodeJS.ProcessEnv, variable: string): number | string | undefined {
-  const raw = env[variable];
-  if (raw === undefined || raw === '') return undefined;
-  return /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
-}
-
-function envString(env: NodeJS.ProcessEnv, variable: string): string | undefined {
-  const raw = env[variable];
-  return raw === undefined || raw === '' ? undefined : raw;
-}
 
 function resolveRedis(value: unknown, option: string): ResolvedEventsOptions['redis'] {
   if (value === undefined) return undefined;

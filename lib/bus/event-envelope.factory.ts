@@ -4,7 +4,7 @@ import { createEventId } from '../event/event-id.js';
 import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
-import { assertInteger } from '../events.options.js';
+import { assertInteger } from '../option-assertions.js';
 import type { EventValidators } from '../middleware/event-validators.js';
 import type { EmitOptions } from './event-bus.js';
 

@@ -1,7 +1,7 @@
 import { SHOULD_QUEUE_METADATA } from '../events.constants.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
-import { assertName, assertInteger } from '../events.options.js';
+import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
 
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */

@@ -6,7 +6,8 @@ import type { ListenerContext, ListenerDefinition } from '../discovery/listener-
 import { parsePattern } from '../discovery/pattern-trie.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
-import { assertInteger, assertName, type ResolvedEventsOptions } from '../events.options.js';
+import { type ResolvedEventsOptions } from '../events.options.js';
+import { assertInteger, assertName } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
 import { EVENTS_SERVER_LINK, type EventsServerHost } from './events-server.link.js';
 import { EventsRpcContext } from './events-rpc.context.js';

@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import type { ListenerContext, ListenerFn } from '../discovery/listener-definition.js';
 import { EventsError } from '../errors/events.error.js';
-import { assertInteger } from '../events.options.js';
+import { assertInteger } from '../option-assertions.js';
 import type {
   EventMiddleware,
   EventMiddlewareContext,

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
-import { assertInteger } from '../events.options.js';
+import { assertInteger } from '../option-assertions.js';
 import type { CoordinationStore } from './coordination.store.js';
 import type { EventMiddlewareContext } from './event-middleware.interface.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QUEUE_TRANSPORT } from '../events.constants.js';
-import { assertInteger, assertName } from '../events.options.js';
+import { assertInteger, assertName } from '../option-assertions.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { DeadJob, QueueCounts } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';

@@ -7,7 +7,7 @@ import type { EmitOptions } from '../bus/event-bus.js';
 import { EventAssertionError } from '../errors/event-assertion.error.js';
 import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
-import { assertInteger } from '../events.options.js';
+import { assertInteger } from '../option-assertions.js';
 import { listData, similarNames, summarize, times } from './dispatch-report.js';
 import { EventFacadeBinding } from './event-facade.binding.js';
 import { describeListener, listenersOf, quote, toEventRef, type EventRef } from './event-ref.js';
