@@ -1,7 +1,3 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +5,12 @@ import { EventBus, EventQueues, OnEvent, ShouldQueue } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-// The worker processes run the compiled library (decorator metadata needs tsc, not a TS runner).
-const compiled = `${root}node_modules/.cache/nestjs-events-e2e`;
-const fixture = fileURLToPath(new URL('../fixtures/processes/redis-worker.mjs', import.meta.url));
+import {
+  compileLibrary,
+  killAll,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../fixtures/processes/worker-processes.js';
 
 /** The producer side: the same listener id as the worker processes', without running it. */
 @Injectable()
@@ -23,41 +20,16 @@ class ProcessListener {
   handle(): void {}
 }
 
-interface WorkerProcess {
-  readonly child: ChildProcess;
-  output: string;
-}
-
 let server: RedisServer;
 let redis: Redis;
 let seq = 0;
 const children: WorkerProcess[] = [];
+// The worker processes run the compiled library (decorator metadata needs tsc, not a TS runner).
+let lib: string;
 const apps: INestApplicationContext[] = [];
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Compiles lib/ for the worker processes, unless the last compile is newer than every source. */
-function compileLibrary(): void {
-  const stamp = join(compiled, '.stamp');
-  if (existsSync(stamp) && statSync(stamp).mtimeMs > newestSource(join(root, 'lib'))) return;
-  const tsc = join(root, 'node_modules/typescript/bin/tsc');
-  // Type errors elsewhere in the tree must not stop the emit this test needs.
-  spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', compiled], {
-    cwd: root,
-  });
-  if (!existsSync(join(compiled, 'index.js'))) throw new Error('compiling lib/ emitted nothing');
-  writeFileSync(stamp, '');
-}
-
 beforeAll(async () => {
-  compileLibrary();
+  lib = compileLibrary();
   server = await startRedisServer();
   redis = new Redis(server.url);
 }, 120_000);
@@ -66,12 +38,7 @@ afterAll(async () => {
   await server?.stop();
 });
 afterEach(async () => {
-  for (const { child } of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
+  killAll(children);
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
@@ -79,27 +46,15 @@ async function worker(
   prefix: string,
   env: { concurrency: number; visibilityMs: number; handlerMs: number },
 ): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [fixture], {
-    cwd: root,
-    env: {
-      ...process.env,
-      EVENTS_LIB: `${compiled}/index.js`,
-      REDIS_URL: server.url,
-      PREFIX: prefix,
-      CONCURRENCY: String(env.concurrency),
-      VISIBILITY_MS: String(env.visibilityMs),
-      HANDLER_MS: String(env.handlerMs),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const w = await startWorkerProcess('./redis-worker.mjs', {
+    EVENTS_LIB: lib,
+    REDIS_URL: server.url,
+    PREFIX: prefix,
+    CONCURRENCY: String(env.concurrency),
+    VISIBILITY_MS: String(env.visibilityMs),
+    HANDLER_MS: String(env.handlerMs),
   });
-  const w: WorkerProcess = { child, output: '' };
-  child.stdout?.on('data', (chunk: Buffer) => (w.output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (w.output += chunk.toString()));
   children.push(w);
-  await waitFor(() => w.output.includes('READY') || child.exitCode !== null, {
-    timeoutMs: 20_000,
-  });
-  if (!w.output.includes('READY')) throw new Error(`worker did not start:\n${w.output}`);
   return w;
 }
 
