@@ -73,7 +73,7 @@ export {
   type EnvelopePredicate,
 } from './testing/event.facade.js';
 
-export { EventQueues } from './queue/event-queues.js';
+export { EventQueues, type DrainOptions } from './queue/event-queues.js';
 export {
   EventsServer,
   type EventsServerOptions,
@@ -82,7 +82,8 @@ export {
 export { EventsClient, type EventsClientOptions } from './microservices/events.client.js';
 export { EventsRpcContext } from './microservices/events-rpc.context.js';
 export type { BackoffOption, ExponentialBackoff } from './queue/backoff.js';
-export type { DeadJob, QueueCounts } from './queue/queue-job.js';
+export type { QueueCounts } from './queue/queue-job.js';
+export type { DeadJob } from './queue/dead-job.js';
 
 export { EventsError } from './errors/events.error.js';
 export { InvalidEventNameError } from './errors/invalid-event-name.error.js';
@@ -142,3 +143,6 @@ export { Replayable } from './store/replayable.decorator.js';
 export { Aggregate, type AggregateAppliers, type AggregateEvent } from './store/aggregate.js';
 export { AggregateRepository } from './store/aggregate.repository.js';
 export { MalformedJobError } from './errors/malformed-job.error.js';
+export { UnknownQueueError } from './errors/unknown-queue.error.js';
+export { DrainTimeoutError } from './errors/drain-timeout.error.js';
+export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';

@@ -5,10 +5,12 @@ export class MissingPeerDependencyError extends EventsError {
   constructor(
     readonly feature: string,
     readonly packageName: string,
+    options?: { cause?: unknown },
   ) {
     super(
       'EVENTS_MISSING_PEER_DEPENDENCY',
       `${feature} needs the optional peer dependency "${packageName}": npm install ${packageName}.`,
+      options,
     );
   }
 }

@@ -1,12 +1,33 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QUEUE_TRANSPORT } from '../events.constants.js';
 import { assertInteger, assertName } from '../option-assertions.js';
+import { DrainTimeoutError } from '../errors/drain-timeout.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
-import type { DeadJob, QueueCounts } from './queue-job.js';
-import type { QueueTransport } from './queue-transport.interface.js';
+import { UnknownQueueError } from '../errors/unknown-queue.error.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
+import { parseDeadJob, type DeadJob } from './dead-job.js';
+import type { QueueCounts } from './queue-job.js';
+import type { QueueTransport } from './queue-transport.interface.js';
 
-/** Inspect and repair queues: counts by state, dead letters to list, retry and purge. */
+/** Options of `EventQueues.drain()`. */
+export interface DrainOptions {
+  /** The queues to wait for. @default every queue this app knows */
+  readonly queues?: readonly string[];
+  /** How long to wait before rejecting with `DrainTimeoutError`. @default 10000 */
+  readonly timeoutMs?: number;
+  /** Wait for delayed jobs (and scheduled retries) too. @default true */
+  readonly includeDelayed?: boolean;
+}
+
+/** How often `drain()` looks at the counts (ms). */
+const DRAIN_POLL_MS = 10;
+
+/**
+ * Inspect and repair queues: counts by state, dead letters to list, retry and purge, and
+ * `drain()` to wait until queues are idle. A queue name that neither a queued listener of this
+ * app nor a stored job knows is refused with `UnknownQueueError` (it is a typo, not an empty
+ * queue).
+ */
 @Injectable()
 export class EventQueues {
   constructor(
@@ -14,44 +35,98 @@ export class EventQueues {
     private readonly registry: ListenerRegistry,
   ) {}
 
-  /** Counts of one queue. */
+  /** Counts of one queue. @throws UnknownQueueError */
   counts(queue: string): Promise<QueueCounts>;
   /** Counts of every queue (those with listeners here, and those that hold jobs). */
   counts(): Promise<Record<string, QueueCounts>>;
   async counts(queue?: string): Promise<QueueCounts | Record<string, QueueCounts>> {
     if (queue !== undefined) {
-      assertName('queue', queue);
+      await this.assertKnown(queue);
       return this.transport.counts(queue);
     }
-    const names = new Set(await this.transport.queues());
-    for (const listener of this.registry.all()) if (listener.queue) names.add(listener.queue.queue);
     const result: Record<string, QueueCounts> = {};
-    for (const name of [...names].sort()) result[name] = await this.transport.counts(name);
+    for (const name of await this.known()) result[name] = await this.transport.counts(name);
     return result;
   }
 
-  /** Dead jobs of a queue, oldest first. @default offset 0, limit 50 */
-  listDead(queue: string, page: { offset?: number; limit?: number } = {}): Promise<DeadJob[]> {
-    assertName('queue', queue);
+  /**
+   * Dead jobs of a queue, oldest first, each with its event parsed (`payload`).
+   * @default offset 0, limit 50
+   * @throws UnknownQueueError
+   */
+  async listDead(
+    queue: string,
+    page: { offset?: number; limit?: number } = {},
+  ): Promise<DeadJob[]> {
     const offset = page.offset ?? 0;
     const limit = page.limit ?? 50;
     assertInteger('offset', offset, 0);
     assertInteger('limit', limit, 1, 10_000);
-    return this.transport.listDead(queue, offset, limit);
+    await this.assertKnown(queue);
+    const stored = await this.transport.listDead(queue, offset, limit);
+    return stored.map((job) => parseDeadJob(job, (name) => this.registry.eventClass(name)));
   }
 
-  /** Gives one dead job (by id) or all of them a new round of attempts; returns how many moved. */
-  retryDead(queue: string, id: string | 'all'): Promise<number> {
-    assertName('queue', queue);
+  /**
+   * Gives one dead job (by id) or all of them a new round of attempts; returns how many moved.
+   * @throws UnknownQueueError
+   */
+  async retryDead(queue: string, id: string | 'all'): Promise<number> {
     if (typeof id !== 'string' || id.length === 0) {
       throw new InvalidOptionError('id', id, "a dead job's id or 'all'");
     }
+    await this.assertKnown(queue);
     return this.transport.retryDead(queue, id);
   }
 
-  /** Deletes every dead job of a queue; returns how many. */
-  purgeDead(queue: string): Promise<number> {
-    assertName('queue', queue);
+  /** Deletes every dead job of a queue; returns how many. @throws UnknownQueueError */
+  async purgeDead(queue: string): Promise<number> {
+    await this.assertKnown(queue);
     return this.transport.purgeDead(queue);
+  }
+
+  /**
+   * Resolves once the queues are idle: nothing waiting, running or being acknowledged (nor
+   * delayed, unless `includeDelayed: false`). Meant for tests and scripts: emit, then
+   * `await queues.drain()`, then assert on what the listeners did. Jobs that end in the dead
+   * letters count as done.
+   *
+   * @throws DrainTimeoutError after `timeoutMs`, listing the queues still busy.
+   * @example
+   * await bus.emit('order.placed', order);
+   * await app.get(EventQueues).drain();
+   * expect(mailer.sent).toHaveLength(1);
+   */
+  async drain(options: DrainOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    assertInteger('timeoutMs', timeoutMs, 1);
+    const includeDelayed = options.includeDelayed ?? true;
+    if (options.queues) for (const queue of options.queues) await this.assertKnown(queue);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const names = options.queues ? [...options.queues] : await this.known();
+      const counts: Record<string, QueueCounts> = {};
+      for (const name of names) counts[name] = await this.transport.counts(name);
+      const isIdle = Object.values(counts).every(
+        (c) => c.waiting + c.active + (includeDelayed ? c.delayed : 0) === 0,
+      );
+      if (isIdle) return;
+      if (Date.now() >= deadline) throw new DrainTimeoutError(timeoutMs, counts);
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+  }
+
+  /** Queues of this app's queued listeners and queues that hold or held jobs, sorted. */
+  private async known(): Promise<string[]> {
+    const names = new Set(await this.transport.queues());
+    for (const listener of this.registry.all()) if (listener.queue) names.add(listener.queue.queue);
+    return [...names].sort();
+  }
+
+  private async assertKnown(queue: string): Promise<void> {
+    assertName('queue', queue);
+    for (const listener of this.registry.all()) if (listener.queue?.queue === queue) return;
+    const known = await this.known();
+    if (!known.includes(queue)) throw new UnknownQueueError(queue, known);
   }
 }

@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import { Logger, type Provider } from '@nestjs/common';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
@@ -9,18 +9,24 @@ import { EventRecorder } from './event.recorder.js';
 import { EventReplayer } from './event.replayer.js';
 import { MemoryEventStore } from './memory.event-store.js';
 import { PostgresEventStore } from './postgres/postgres.event-store.js';
+import { loadPg } from './postgres/pg.driver.js';
 
 /** The event store's providers for `EventsModule`: the store, the bus recorder, replay, aggregates. */
 export const eventStoreProviders: Provider[] = [
   {
     provide: EventStore,
-    useFactory: (options: ResolvedEventsOptions, registry: ListenerRegistry): EventStore => {
+    useFactory: async (
+      options: ResolvedEventsOptions,
+      registry: ListenerRegistry,
+    ): Promise<EventStore> => {
       const shared = {
         pageSize: options.store.pageSize,
         maxPayloadBytes: options.maxPayloadBytes,
         eventClass: (name: string) => registry.eventClass(name),
       };
-      // PostgreSQL is connected lazily (and `pg` loaded) on the first operation, not at boot.
+      // PostgreSQL is connected lazily, on the first operation; but a missing `pg` package fails
+      // the boot (naming it) rather than the first append in production.
+      if (options.store.postgres && options.store.postgres.pool === undefined) await loadPg();
       return options.store.postgres
         ? new PostgresEventStore({ ...options.store.postgres, ...shared })
         : new MemoryEventStore(shared);
@@ -29,8 +35,17 @@ export const eventStoreProviders: Provider[] = [
   },
   {
     provide: EVENT_RECORDER,
-    useFactory: (options: ResolvedEventsOptions, store: EventStore): EventRecorder | null =>
-      options.store.record === false ? null : new EventRecorder(store, options),
+    useFactory: (options: ResolvedEventsOptions, store: EventStore): EventRecorder | null => {
+      if (options.store.record === false) return null;
+      if (options.redis !== undefined && store instanceof MemoryEventStore) {
+        new Logger('EventStore').warn(
+          'store.record is on with the Redis transport but the in-memory event store: every ' +
+            'process records only its own emits, and the history is lost at restart. ' +
+            'Configure store.postgres for one shared, durable history.',
+        );
+      }
+      return new EventRecorder(store, options);
+    },
     inject: [EVENTS_OPTIONS, EventStore],
   },
   EventReplayer,

@@ -1,3 +1,6 @@
 import { runQueueContract } from './queue-transport.contract.js';
 
 runQueueContract({ name: 'memory', options: () => ({}) });
+import { runEventQueuesContract } from './event-queues.contract.js';
+
+runEventQueuesContract({ name: 'memory', options: () => ({}) });

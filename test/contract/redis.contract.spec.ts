@@ -1,3 +1,4 @@
+import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
@@ -13,4 +14,16 @@ runQueueContract({
     await server?.stop();
   },
   options: () => ({ redis: server.url, prefix: `contract-${process.pid}-${++seq}` }),
+});
+
+let inspected: RedisServer;
+runEventQueuesContract({
+  name: 'redis',
+  beforeAll: async () => {
+    inspected = await startRedisServer();
+  },
+  afterAll: async () => {
+    await inspected?.stop();
+  },
+  options: () => ({ redis: inspected.url, prefix: `queues-${process.pid}-${++seq}` }),
 });

@@ -12,6 +12,7 @@ import {
 } from './postgres-schema.js';
 import { toSqlNameFilter } from './postgres-pattern.js';
 import { assertOptionalInteger } from '../event-store.validation.js';
+import { loadPg } from './pg.driver.js';
 
 /**
  * A `pg.Pool` (or anything with its `query` and `connect` methods). Typed structurally, so the
@@ -309,18 +310,7 @@ export class PostgresEventStore extends EventStore {
   private async open(): Promise<Pool> {
     let pool = this.pool;
     if (!pool) {
-      let pg: typeof import('pg');
-      try {
-        const loaded = (await import('pg')) as typeof import('pg') & {
-          default?: typeof import('pg');
-        };
-        pg = loaded.default ?? loaded;
-      } catch (error) {
-        throw new EventStoreError(
-          'The PostgreSQL event store needs the "pg" package: npm install pg',
-          { cause: error },
-        );
-      }
+      const pg = await loadPg();
       pool = new pg.Pool({
         connectionString: this.config.connectionString,
         max: this.config.poolSize ?? 10,

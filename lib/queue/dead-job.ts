@@ -1,0 +1,28 @@
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { deserializeEnvelope } from '../event/event.serializer.js';
+import type { DeadJob as StoredDeadJob } from './queue-job.js';
+
+/** A job in a queue's dead letters, as `EventQueues.listDead` returns it. */
+export interface DeadJob extends Omit<StoredDeadJob, 'payload'> {
+  /**
+   * The event the job carried, parsed as its listener would have received it (class events
+   * rehydrated); `undefined` when the stored payload does not parse (`reason: 'malformed'`).
+   */
+  readonly payload: EventEnvelope | undefined;
+  /** The payload as stored, for a job whose payload does not parse. */
+  readonly rawPayload: string;
+}
+
+/** Parses a stored dead job's payload; never throws (a malformed payload is why it is dead). */
+export function parseDeadJob(
+  stored: StoredDeadJob,
+  eventClass: (name: string) => Function | undefined,
+): DeadJob {
+  let payload: EventEnvelope | undefined;
+  try {
+    payload = deserializeEnvelope(stored.payload, eventClass);
+  } catch {
+    payload = undefined;
+  }
+  return { ...stored, payload, rawPayload: stored.payload };
+}
