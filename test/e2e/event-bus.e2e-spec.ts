@@ -122,7 +122,9 @@ describe('EventBus (in-process)', () => {
 
   it('until returns the first defined result in priority order and stops there', async () => {
     const { bus } = await start();
+    const query = app.get(QueryListeners);
     await expect(bus.until('price.quote', { sku: 'A1' })).resolves.toBe('A1: 42');
+    expect(query.asked).toEqual(['nothing', 'quote']);
     await expect(bus.until('nobody.listens', {})).resolves.toBeUndefined();
   });
 

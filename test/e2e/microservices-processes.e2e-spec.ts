@@ -74,17 +74,21 @@ describe('EventsServer worker processes', () => {
       startWorker(prefix),
     ]);
 
-    // Normal operation: every event handled exactly once, by all three processes together.
+    // Normal operation: every event handled, by all three processes together. With a 1 s
+    // visibility timeout a process stalled by a loaded machine may have a job reclaimed and run
+    // twice (at-least-once), so this counts distinct events, not lines.
     const first = await emit(client, 0, 150);
-    await waitFor(async () => (await done(prefix)).length >= first.length, { timeoutMs: 30_000 });
+    const handledIds = async () => new Set((await done(prefix)).map((d) => d.id));
+    await waitFor(async () => (await handledIds()).size === first.length, { timeoutMs: 30_000 });
+    expect(await handledIds()).toEqual(new Set(first));
     const normal = await done(prefix);
-    expect(normal.map((d) => d.id).sort()).toEqual([...first].sort());
+    expect(normal.length).toBeGreaterThanOrEqual(first.length);
     const byPid = new Set(normal.map((d) => d.pid));
     expect(byPid).toEqual(new Set([a, b, c].map((w) => String(w.child.pid))));
 
     // Mid-run: SIGTERM one (it drains and leaves), SIGKILL another (its jobs are reclaimed).
     const second = await emit(client, 150, 300);
-    await waitFor(async () => (await done(prefix)).length >= first.length + 40, {
+    await waitFor(async () => (await done(prefix)).length >= normal.length + 40, {
       timeoutMs: 30_000,
     });
     a.child.kill('SIGTERM');

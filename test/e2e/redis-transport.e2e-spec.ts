@@ -102,19 +102,34 @@ describe('Redis transport: keys, fencing, scripts', () => {
 
   it('keeps a heartbeated job from being reclaimed, and lets it go when the heartbeat stops', async () => {
     const prefix = `beat-${++seq}`;
-    const a = await transport(prefix, 150);
-    const b = await transport(prefix, 150);
+    // Heartbeats and the other worker share this process: the visibility timeout is many times
+    // the heartbeat period, so a loaded event loop cannot starve the heartbeat past it.
+    const visibilityMs = 1000;
+    const a = await transport(prefix, visibilityMs);
+    const b = await transport(prefix, visibilityMs);
     await a.enqueue([job('j1')]);
     const [mine] = await take(a, 1);
-    const beat = setInterval(() => void a.heartbeat([mine]), 30);
+    let isBeating = true;
+    let lastBeatAt = Date.now();
+    const beating = (async () => {
+      while (isBeating) {
+        // Taken before the call: Redis resets the entry's idle time after this instant.
+        lastBeatAt = Date.now();
+        await a.heartbeat([mine]);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
     try {
-      // b looks for work over several visibility timeouts and finds none.
-      const seen = await b.reserve('q', 1, AbortSignal.timeout(600));
+      // b looks for work over more than two visibility timeouts and finds none.
+      const seen = await b.reserve('q', 1, AbortSignal.timeout(2.5 * visibilityMs));
       expect(seen).toEqual([]);
     } finally {
-      clearInterval(beat);
+      isBeating = false;
+      await beating;
     }
     const [theirs] = await take(b, 1);
+    // Reclaimed only once the job went a whole visibility timeout without a heartbeat.
+    expect(Date.now() - lastBeatAt).toBeGreaterThanOrEqual(visibilityMs);
     expect(theirs.attempt).toBe(2);
     await expect(a.ack(mine)).rejects.toBeInstanceOf(StaleJobError);
   });
