@@ -6,6 +6,7 @@ import {
   EventQueues,
   OnEvent,
   ShouldQueue,
+  TransportError,
   type EventEnvelope,
   type EventsModuleOptions,
   type ListenerContext,
@@ -172,7 +173,10 @@ describe('Redis transport: faults', () => {
     // emit fails fast while the producer reconnects; it never buffers.
     let after: EventEnvelope | undefined;
     await waitFor(async () => {
-      after = await bus.emit('fault.after', {}).catch(() => undefined);
+      after = await bus.emit('fault.after', {}).catch((error: unknown) => {
+        if (error instanceof TransportError) return undefined;
+        throw error;
+      });
       return after !== undefined;
     });
     await waitFor(() => recorder.handled.length === 2, { timeoutMs: 15_000 });
@@ -222,7 +226,8 @@ describe('Redis transport: restart with AOF', () => {
       for (let i = 0; isRunning; i++) {
         try {
           resolved.add((await bus.emit('fault.aof', { i })).id);
-        } catch {
+        } catch (error) {
+          if (!(error instanceof TransportError)) throw error;
           await new Promise((resolve) => setTimeout(resolve, 5)); // pace retries while down
         }
       }

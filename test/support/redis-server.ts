@@ -8,6 +8,10 @@ import { join } from 'node:path';
 export interface RedisServerOptions {
   /** Turn on the append-only file (fsync every write), so a restart keeps the data. @default false */
   readonly appendOnly?: boolean;
+  /** `maxmemory-policy`, to test what the module says about eviction. @default 'noeviction' */
+  readonly maxmemoryPolicy?: string;
+  /** RDB snapshot rules (`save`), empty for none. @default '' */
+  readonly save?: string;
 }
 
 /** A free loopback TCP port, as the OS hands it out. */
@@ -63,13 +67,13 @@ export class RedisServer {
       '--dir',
       this.dir,
       '--save',
-      '',
+      this.options.save ?? '',
       '--appendonly',
       this.options.appendOnly ? 'yes' : 'no',
       '--appendfsync',
       'always',
       '--maxmemory-policy',
-      'noeviction',
+      this.options.maxmemoryPolicy ?? 'noeviction',
       '--daemonize',
       'no',
       '--loglevel',
