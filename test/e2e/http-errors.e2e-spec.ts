@@ -47,7 +47,10 @@ async function startHttpApp(options: EventsModuleOptions): Promise<INestApplicat
   return app;
 }
 
-async function post(app: INestApplication, body: unknown): Promise<{ status: number; json: unknown }> {
+async function post(
+  app: INestApplication,
+  body: unknown,
+): Promise<{ status: number; json: unknown }> {
   const response = await fetch(`${await app.getUrl()}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
