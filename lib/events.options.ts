@@ -55,11 +55,12 @@ export interface QueueDefaults {
 /** Options of `EventsModule.forRoot`. Every option can be left out. */
 export interface EventsModuleOptions {
   /**
-   * Redis for queued listeners: a `redis://` URL, ioredis options, or an ioredis client.
+   * Redis for queued listeners: a `redis://` URL, ioredis options, an ioredis `Redis` or
+   * `Cluster` client (a template, left open), or `{ cluster: [nodes], ...ClusterOptions }`.
    * Without it the embedded in-memory transport is used (not durable). Env: `EVENTS_REDIS_URL`.
    * @default undefined (embedded transport)
    */
-  redis?: string | Record<string, unknown>;
+  redis?: string | object; // `object`, not a Record: a client instance has no index signature
   /**
    * Prefix of every Redis key, so that several applications can share one Redis. Env: `EVENTS_PREFIX`.
    * @default 'events'

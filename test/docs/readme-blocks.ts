@@ -77,7 +77,10 @@ function contextAbove(lines: readonly string[], fenceIndex: number): string {
   let start = j;
   while (start >= 0 && !lines[start].includes('<!--')) start--;
   if (start < 0) return '';
-  const comment = lines.slice(start, j + 1).join('\n').trim();
+  const comment = lines
+    .slice(start, j + 1)
+    .join('\n')
+    .trim();
   if (!comment.startsWith(CONTEXT_OPEN)) return '';
   return comment.slice(CONTEXT_OPEN.length, -'-->'.length).trim();
 }
