@@ -17,7 +17,10 @@ const readme = readFileSync(root('README.md'), 'utf8');
 /** The `compilerOptions` of the README's tsconfig.json block (in "Setting up a project"). */
 function readmeCompilerOptions(): Record<string, unknown> {
   const block = readMarkdownBlocks(readme).find(
-    (b) => b.heading === 'Setting up a project' && /^jsonc?$/.test(b.lang),
+    (b) =>
+      b.heading === 'Setting up a project' &&
+      /^jsonc?$/.test(b.lang) &&
+      b.code.includes('"compilerOptions"'),
   );
   if (!block) throw new Error('README.md: no tsconfig.json block under "Setting up a project"');
   const { config, error } = ts.parseConfigFileTextToJson('tsconfig.json', block.code);
