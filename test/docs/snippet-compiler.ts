@@ -84,7 +84,6 @@ function compilerOptions(project: SnippetProject, dir: string): ts.CompilerOptio
   return {
     ...options,
     noEmit: true,
-    types: ['node'],
     paths: { 'nestjs-events': [project.libraryEntry] },
   };
 }
@@ -103,12 +102,19 @@ function cachingHost(options: ts.CompilerOptions): ts.CompilerHost {
   return host;
 }
 
-/** Export name -> module, for the modules a fragment may use without importing. */
+/** A name a fragment may use without importing it. */
+interface ImplicitExport {
+  readonly from: string;
+  /** A type only (interface, type alias): imported with `type`, as isolatedModules requires. */
+  readonly isType: boolean;
+}
+
+/** Export name -> where it comes from, for the modules a fragment may use without importing. */
 function implicitExports(
   dir: string,
   options: ts.CompilerOptions,
   host: ts.CompilerHost,
-): Map<string, string> {
+): Map<string, ImplicitExport> {
   const probe = join(dir, 'implicit-exports.ts');
   writeFileSync(
     probe,
@@ -118,18 +124,22 @@ function implicitExports(
   const checker = program.getTypeChecker();
   const sourceFile = program.getSourceFile(probe);
   if (!sourceFile) throw new Error('the implicit-exports probe is not in the program');
-  const exportsOf = new Map<string, string>();
+  const exportsOf = new Map<string, ImplicitExport>();
   sourceFile.statements.filter(ts.isImportDeclaration).forEach((declaration, i) => {
     const moduleSymbol = checker.getSymbolAtLocation(declaration.moduleSpecifier);
     if (!moduleSymbol) throw new Error(`cannot resolve ${IMPLICIT_MODULES[i]} from the snippets`);
     for (const symbol of checker.getExportsOfModule(moduleSymbol)) {
-      if (!exportsOf.has(symbol.name)) exportsOf.set(symbol.name, IMPLICIT_MODULES[i]);
+      if (exportsOf.has(symbol.name)) continue;
+      const target =
+        symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      const isType = (target.flags & ts.SymbolFlags.Value) === 0;
+      exportsOf.set(symbol.name, { from: IMPLICIT_MODULES[i], isType });
     }
   });
   return exportsOf;
 }
 
-function preambleFor(block: MarkdownBlock, exportsOf: ReadonlyMap<string, string>): string {
+function preambleFor(block: MarkdownBlock, exportsOf: ReadonlyMap<string, ImplicitExport>): string {
   const code = parse(block.code);
   const context = parse(block.context);
   const isWholeFile = code.statements.some(ts.isImportDeclaration);
@@ -138,13 +148,14 @@ function preambleFor(block: MarkdownBlock, exportsOf: ReadonlyMap<string, string
     ? usedNames(context)
     : new Set([...usedNames(code), ...usedNames(context)]);
   const byModule = new Map<string, string[]>();
-  for (const name of used) {
-    const from = exportsOf.get(name);
-    if (!from || declared.has(name)) continue;
-    byModule.set(from, [...(byModule.get(from) ?? []), name]);
+  for (const name of [...used].sort()) {
+    const known = exportsOf.get(name);
+    if (!known || declared.has(name)) continue;
+    const specifier = known.isType ? `type ${name}` : name;
+    byModule.set(known.from, [...(byModule.get(known.from) ?? []), specifier]);
   }
   const imports = [...byModule].map(
-    ([from, names]) => `import { ${names.sort().join(', ')} } from '${from}';`,
+    ([from, names]) => `import { ${names.join(', ')} } from '${from}';`,
   );
   return [...imports, block.context].filter((part) => part !== '').join('\n') + '\n';
 }
