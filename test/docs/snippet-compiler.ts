@@ -41,7 +41,7 @@ export function checkSnippets(
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     const options = compilerOptions(project, dir);
     const host = cachingHost(options);
-    const exportsOf = implicitExports(dir, options, host);
+    const { exportsOf, probe } = implicitExports(dir, options, host);
 
     const files = blocks.map((block) => {
       const preamble = preambleFor(block, exportsOf);
@@ -53,6 +53,7 @@ export function checkSnippets(
       rootNames: files.map((f) => f.fileName),
       options,
       host,
+      oldProgram: probe, // reuses its module resolutions
     });
     const global = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
     if (global.length > 0) throw new Error(formatHostless(global));
@@ -114,15 +115,15 @@ function implicitExports(
   dir: string,
   options: ts.CompilerOptions,
   host: ts.CompilerHost,
-): Map<string, ImplicitExport> {
-  const probe = join(dir, 'implicit-exports.ts');
+): { exportsOf: Map<string, ImplicitExport>; probe: ts.Program } {
+  const probeFile = join(dir, 'implicit-exports.ts');
   writeFileSync(
-    probe,
+    probeFile,
     IMPLICIT_MODULES.map((m, i) => `import * as m${i} from '${m}';`).join('\n') + '\n',
   );
-  const program = ts.createProgram({ rootNames: [probe], options, host });
+  const program = ts.createProgram({ rootNames: [probeFile], options, host });
   const checker = program.getTypeChecker();
-  const sourceFile = program.getSourceFile(probe);
+  const sourceFile = program.getSourceFile(probeFile);
   if (!sourceFile) throw new Error('the implicit-exports probe is not in the program');
   const exportsOf = new Map<string, ImplicitExport>();
   sourceFile.statements.filter(ts.isImportDeclaration).forEach((declaration, i) => {
@@ -136,7 +137,7 @@ function implicitExports(
       exportsOf.set(symbol.name, { from: IMPLICIT_MODULES[i], isType });
     }
   });
-  return exportsOf;
+  return { exportsOf, probe: program };
 }
 
 function preambleFor(block: MarkdownBlock, exportsOf: ReadonlyMap<string, ImplicitExport>): string {
