@@ -1,0 +1,83 @@
+import { StaleJobError } from '../../errors/transport.error.js';
+import type { DeadJob, ReservedJob } from '../queue-job.js';
+
+/** Splits a receipt (`entry/deliveries`) into its stream entry id and delivery count. */
+export function parseReceipt(job: ReservedJob): [string, string] {
+  const slash = job.receipt.lastIndexOf('/');
+  if (slash < 0) throw new StaleJobError(job.id);
+  return [job.receipt.slice(0, slash), job.receipt.slice(slash + 1)];
+}
+
+/** Orders stream entry ids (`ms-seq`, decimal, no leading zeros) without parsing them. */
+export function compareEntryIds(a: string, b: string): number {
+  if (a === b) return 0;
+  const dashA = a.indexOf('-');
+  const dashB = b.indexOf('-');
+  if (dashA !== dashB) return dashA - dashB;
+  const ms = a.slice(0, dashA);
+  const other = b.slice(0, dashB);
+  if (ms !== other) return ms < other ? -1 : 1;
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : 1;
+}
+
+/** Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). */
+export function toJob(
+  queue: string,
+  entry: string,
+  deliveries: number,
+  fields: string[],
+): ReservedJob {
+  let id = entry;
+  let listener = '';
+  let payload = '';
+  let prior = 0;
+  let enqueuedAt = 0;
+  for (let i = 0; i + 1 < (fields?.length ?? 0); i += 2) {
+    const value = fields[i + 1];
+    switch (fields[i]) {
+      case 'id':
+        id = value;
+        break;
+      case 'l':
+        listener = value;
+        break;
+      case 'p':
+        payload = value;
+        break;
+      case 'a':
+        prior = Number(value) || 0;
+        break;
+      case 't':
+        enqueuedAt = Number(value) || 0;
+        break;
+    }
+  }
+  return {
+    id,
+    queue,
+    listener,
+    payload,
+    attempt: prior + deliveries,
+    enqueuedAt,
+    receipt: `${entry}/${deliveries}`,
+  };
+}
+
+/** Reads a dead-letter stream entry into a dead job. */
+export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJob {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
+  return {
+    id: f.get('id') || entry,
+    queue,
+    listener: f.get('l') ?? '',
+    payload: f.get('p') ?? '',
+    attempts: Number(f.get('a')) || 0,
+    reason: f.get('r') ?? '',
+    error: f.get('e') ?? '',
+    stack: f.get('s') || undefined,
+    enqueuedAt: Number(f.get('t')) || 0,
+    failedAt: Number(f.get('f')) || 0,
+  };
+}

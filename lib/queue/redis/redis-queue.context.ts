@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { ResolvedEventsOptions } from '../../events.options.js';
+import type { RedisClient, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
+import type { ReservedJob } from '../queue-job.js';
+import { isBusyGroupError } from './redis-errors.js';
+import { CONSUMER_GROUP as GROUP, RedisKeys, type QueueKeys } from './redis-keys.js';
+import { defineScripts, type ScriptCommands } from './redis-scripts.js';
+
+/** Longest blocking read: also the longest a delayed job enqueued by another process waits. */
+export const MAX_BLOCK_MS = 1000;
+/** Longest a read waits for a reconnecting client before it fails (and the worker backs off). */
+const RECONNECT_WAIT_MS = 5000;
+
+/** A client with the transport's scripts defined. */
+export type Client = RedisClient & ScriptCommands;
+
+/** An acknowledgement waiting for its batch. */
+export interface PendingAck {
+  readonly job: ReservedJob;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What this process knows and does about one queue. */
+export interface QueueState {
+  readonly name: string;
+  readonly keys: QueueKeys;
+  reader: Promise<Redis> | undefined;
+  /** On a cluster, `host:port` of the node the reader is connected to. */
+  readerNode: string | undefined;
+  readerId: number;
+  hasGroup: boolean;
+  isGroupLost: boolean;
+  /** When to run the promote script next (ms). */
+  promoteAt: number;
+  /** When to look for jobs to reclaim next (ms). */
+  reclaimAt: number;
+  cursor: string;
+  cleanedAt: number;
+  /** End of the current blocking read, 0 when not reading. */
+  blockUntil: number;
+  readonly acks: PendingAck[];
+  isFlushing: boolean;
+}
+
+/**
+ * The state the roles of the Redis transport share: connections, queue states, this process's
+ * consumer name. Holds no queue logic itself.
+ */
+export class RedisQueueContext {
+  /** This process's consumer name in every queue's group. */
+  readonly consumer = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly keys: RedisKeys;
+  readonly byName = new Map<string, QueueState>();
+  /** Queues this process knows are listed in the queue index. */
+  readonly knownQueues = new Set<string>();
+  isClosed = false;
+  /**
+   * The connection of this process's worker side (reads' bookkeeping, acks, retries): apart from
+   * the producer's, so that acknowledgements never queue behind a burst of emits.
+   */
+  private workerClient: Client | undefined;
+  private workerConnecting: Promise<Client> | undefined;
+
+  constructor(
+    readonly client: Client,
+    readonly factory: RedisConnectionFactory,
+    readonly options: ResolvedEventsOptions,
+  ) {
+    this.keys = new RedisKeys(options.prefix);
+  }
+
+  /** The worker connection once `reserve` made it (settling needs a reserved job), else the main one. */
+  get worker(): Client {
+    return this.workerClient ?? this.client;
+  }
+
+  connectWorker(): Promise<Client> {
+    if (!this.workerConnecting) {
+      this.workerConnecting = this.factory.create('command', 'worker').then((client) => {
+        this.workerClient = defineScripts(client);
+        return this.workerClient;
+      });
+      this.workerConnecting.catch(() => {
+        this.workerConnecting = undefined;
+      });
+    }
+    return this.workerConnecting;
+  }
+
+  state(name: string): QueueState {
+    let q = this.byName.get(name);
+    if (!q) {
+      q = {
+        name,
+        keys: this.keys.queue(name),
+        reader: undefined,
+        readerNode: undefined,
+        readerId: 0,
+        hasGroup: false,
+        isGroupLost: false,
+        promoteAt: 0,
+        reclaimAt: 0,
+        cursor: '0-0',
+        cleanedAt: Date.now(),
+        blockUntil: 0,
+        acks: [],
+        isFlushing: false,
+      };
+      this.byName.set(name, q);
+    }
+    return q;
+  }
+
+  async createGroup(q: QueueState): Promise<void> {
+    try {
+      // From the stream's start: entries stored before any worker existed are read too.
+      await this.worker.xgroup('CREATE', q.keys.stream, GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!isBusyGroupError(error)) throw error;
+    }
+    await this.client.sadd(this.keys.queues, q.name);
+    this.knownQueues.add(q.name);
+    q.hasGroup = true;
+    q.isGroupLost = false;
+  }
+
+  /**
+   * Waits (a bounded time) for a reconnecting client, so that a worker resumes as soon as Redis
+   * is back instead of failing every read and backing off further.
+   */
+  async whenReady(client: RedisClient, signal: AbortSignal): Promise<void> {
+    if (client.status === 'ready' || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, RECONNECT_WAIT_MS);
+      client.on('ready', done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

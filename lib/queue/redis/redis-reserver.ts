@@ -1,0 +1,139 @@
+import { Logger } from '@nestjs/common';
+import { TransportError } from '../../errors/transport.error.js';
+import type { ReservedJob } from '../queue-job.js';
+import type { RedisBlockingReaders } from './redis-blocking-readers.js';
+import { toJob } from './redis-entries.js';
+import { isNoGroupError, transportError } from './redis-errors.js';
+import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
+import type { RedisPromoter } from './redis-promoter.js';
+import { MAX_BLOCK_MS, type QueueState, type RedisQueueContext } from './redis-queue.context.js';
+
+/** Consumers idle this long with nothing pending are removed from the group. */
+const CONSUMER_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * Hands jobs to this process's worker: reclaims entries other consumers left pending past the
+ * visibility timeout, then reads new entries with a blocking read.
+ */
+export class RedisReserver {
+  private readonly logger = new Logger(RedisReserver.name);
+
+  constructor(
+    private readonly ctx: RedisQueueContext,
+    private readonly readers: RedisBlockingReaders,
+    private readonly promoter: RedisPromoter,
+  ) {}
+
+  async reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
+    const q = this.ctx.state(queue);
+    while (!signal.aborted && !this.ctx.isClosed) {
+      try {
+        await this.ctx.whenReady(await this.ctx.connectWorker(), signal);
+        if (!q.hasGroup) await this.ctx.createGroup(q);
+        let now = Date.now();
+        if (now >= q.promoteAt) await this.promoter.promote(q, now);
+        if (now >= q.reclaimAt) {
+          const reclaimed = await this.reclaim(q, max, now);
+          if (reclaimed.length > 0) return reclaimed;
+        }
+        now = Date.now();
+        const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, q.promoteAt - now, q.reclaimAt - now));
+        const jobs = await this.read(q, max, blockMs, signal);
+        if (jobs.length > 0) return jobs;
+      } catch (error) {
+        if (this.ctx.isClosed || signal.aborted) return [];
+        if (!isNoGroupError(error)) throw transportError(`reading queue "${queue}"`, error);
+        // Redis lost the group (restart without data): recreate it and go on, warning once.
+        q.hasGroup = false;
+        if (!q.isGroupLost) {
+          q.isGroupLost = true;
+          this.logger.warn(
+            `Queue "${queue}": consumer group missing (Redis lost data?); recreating it`,
+          );
+        }
+      }
+    }
+    return [];
+  }
+
+  private async reclaim(q: QueueState, max: number, now: number): Promise<ReservedJob[]> {
+    const visibility = this.ctx.options.visibilityTimeout;
+    const { worker, consumer } = this.ctx;
+    const [cursor, entries] = await worker.eventsReclaim(
+      q.keys.stream,
+      GROUP,
+      consumer,
+      visibility,
+      q.cursor,
+      max,
+    );
+    q.cursor = cursor;
+    if (cursor === '0-0') {
+      // A full pass over the pending entries is done: the next one after half a timeout.
+      q.reclaimAt = now + Math.max(50, Math.floor(visibility / 2));
+      if (now - q.cleanedAt > CONSUMER_TTL_MS / 4) {
+        q.cleanedAt = now;
+        await worker.eventsCleanupConsumers(
+          q.keys.stream,
+          GROUP,
+          consumer,
+          Math.max(CONSUMER_TTL_MS, visibility * 10),
+        );
+      }
+    }
+    if (entries.length > 0) {
+      this.logger.warn(
+        `Queue "${q.name}": reclaimed ${entries.length} job(s) pending over ${visibility} ms (a worker died or froze)`,
+      );
+    }
+    return entries.map(([entry, deliveries, fields]) =>
+      toJob(q.name, entry, Number(deliveries), fields),
+    );
+  }
+
+  private async read(
+    q: QueueState,
+    max: number,
+    blockMs: number,
+    signal: AbortSignal,
+  ): Promise<ReservedJob[]> {
+    const reader = await this.readers.reader(q);
+    await this.ctx.whenReady(reader, signal);
+    if (signal.aborted) return [];
+    if (q.readerNode !== undefined && reader.status !== 'ready') {
+      // A cluster node that stays down was replaced by a failover: find the slot's owner again.
+      this.readers.drop(q, reader);
+      throw new TransportError(`Redis Cluster node ${q.readerNode} is not reachable`);
+    }
+    // A blocked XREADGROUP cannot be cancelled client-side: unblock it from the command
+    // connection so that shutdown does not wait for the block to end.
+    const onAbort = (): void => void this.readers.unblock(q);
+    signal.addEventListener('abort', onAbort, { once: true });
+    q.blockUntil = Date.now() + blockMs;
+    try {
+      const reply = (await reader.xreadgroup(
+        'GROUP',
+        GROUP,
+        this.ctx.consumer,
+        'COUNT',
+        max,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        q.keys.stream,
+        '>',
+      )) as [string, [string, string[]][]][] | null;
+      if (!reply?.[0]) return [];
+      return reply[0][1].map(([entry, fields]) => toJob(q.name, entry, 1, fields));
+    } catch (error) {
+      // The slot moved to another node (resharding, failover): read from its new owner next.
+      if (q.readerNode !== undefined && /^(MOVED|ASK|CLUSTERDOWN)/.test((error as Error).message)) {
+        this.readers.drop(q, reader);
+      }
+      throw error;
+    } finally {
+      q.blockUntil = 0;
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

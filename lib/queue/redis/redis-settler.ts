@@ -1,0 +1,164 @@
+import { StaleJobError } from '../../errors/transport.error.js';
+import type { JobFailure, ReservedJob } from '../queue-job.js';
+import { compareEntryIds, parseReceipt } from './redis-entries.js';
+import { assertSettled, STALE, transportError } from './redis-errors.js';
+import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
+import type { RedisPromoter } from './redis-promoter.js';
+import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
+
+/** Acknowledgements per script call. */
+const ACK_BATCH = 500;
+
+/**
+ * Ends or extends what this process holds: acknowledgements (batched), retries and releases
+ * (back to the stream or the delayed set), dead letters, heartbeats. Every settle is fenced by
+ * the receipt: a job reclaimed by another consumer meanwhile is refused as stale.
+ */
+export class RedisSettler {
+  constructor(
+    private readonly ctx: RedisQueueContext,
+    private readonly promoter: RedisPromoter,
+  ) {}
+
+  ack(job: ReservedJob): Promise<void> {
+    const q = this.ctx.state(job.queue);
+    return new Promise<void>((resolve, reject) => {
+      q.acks.push({ job, resolve, reject });
+      if (!q.isFlushing) void this.flushAcks(q);
+    });
+  }
+
+  async retry(job: ReservedJob, delayMs: number, _failure: JobFailure): Promise<void> {
+    await this.requeue(job, delayMs, job.attempt, true);
+  }
+
+  async release(job: ReservedJob, delayMs: number): Promise<void> {
+    await this.requeue(job, delayMs, job.attempt - 1, false);
+  }
+
+  async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
+    const q = this.ctx.state(job.queue);
+    const [entry, deliveries] = parseReceipt(job);
+    const isFailure = failure.reason !== 'malformed' && failure.reason !== 'unknown-listener';
+    let code: number;
+    try {
+      code = await this.ctx.worker.eventsDeadLetter(
+        q.keys.stream,
+        q.keys.dead,
+        q.keys.stats,
+        GROUP,
+        this.ctx.consumer,
+        entry,
+        deliveries,
+        job.attempt,
+        failure.reason,
+        failure.message,
+        failure.stack ?? '',
+        Date.now(),
+        isFailure ? '1' : '0',
+      );
+    } catch (error) {
+      throw transportError(`dead-lettering job ${job.id}`, error);
+    }
+    assertSettled(code, job.id);
+  }
+
+  async heartbeat(jobs: readonly ReservedJob[]): Promise<void> {
+    const byQueue = new Map<string, string[]>();
+    for (const job of jobs) {
+      const pairs = byQueue.get(job.queue) ?? [];
+      pairs.push(...parseReceipt(job));
+      byQueue.set(job.queue, pairs);
+    }
+    try {
+      await Promise.all(
+        [...byQueue].map(([queue, pairs]) =>
+          this.ctx.worker.eventsHeartbeat(
+            this.ctx.state(queue).keys.stream,
+            GROUP,
+            this.ctx.consumer,
+            ...pairs,
+          ),
+        ),
+      );
+    } catch (error) {
+      throw transportError('extending running jobs', error);
+    }
+  }
+
+  /** Waits until every acknowledgement asked for so far was sent. */
+  async drainAcks(q: QueueState): Promise<void> {
+    while (q.isFlushing || q.acks.length > 0) {
+      if (!q.isFlushing) await this.flushAcks(q);
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  private async requeue(
+    job: ReservedJob,
+    delayMs: number,
+    attemptsMade: number,
+    isFailure: boolean,
+  ): Promise<void> {
+    const q = this.ctx.state(job.queue);
+    const [entry, deliveries] = parseReceipt(job);
+    const dueAt = delayMs > 0 ? Date.now() + delayMs : 0;
+    let code: number;
+    try {
+      code = await this.ctx.worker.eventsRequeue(
+        q.keys.stream,
+        q.keys.delayed,
+        q.keys.stats,
+        GROUP,
+        this.ctx.consumer,
+        entry,
+        deliveries,
+        dueAt,
+        attemptsMade,
+        isFailure ? '1' : '0',
+      );
+    } catch (error) {
+      throw transportError(`requeueing job ${job.id}`, error);
+    }
+    assertSettled(code, job.id);
+    if (dueAt > 0) this.promoter.noteDue(q, dueAt);
+  }
+
+  /** Sends acknowledgements in batches: what piles up while one batch is in flight goes next. */
+  private async flushAcks(q: QueueState): Promise<void> {
+    q.isFlushing = true;
+    try {
+      while (q.acks.length > 0) {
+        const batch = q.acks.splice(0, ACK_BATCH);
+        const args: string[] = [];
+        try {
+          let low = '';
+          let high = '';
+          for (const { job } of batch) {
+            const [entry, deliveries] = parseReceipt(job);
+            args.push(entry, deliveries);
+            if (low === '' || compareEntryIds(entry, low) < 0) low = entry;
+            if (high === '' || compareEntryIds(entry, high) > 0) high = entry;
+          }
+          const codes = await this.ctx.worker.eventsAck(
+            q.keys.stream,
+            q.keys.stats,
+            GROUP,
+            this.ctx.consumer,
+            low,
+            high,
+            ...args,
+          );
+          batch.forEach((a, i) =>
+            codes[i] === STALE ? a.reject(new StaleJobError(a.job.id)) : a.resolve(),
+          );
+        } catch (error) {
+          const failure = transportError(`acknowledging ${batch.length} job(s)`, error);
+          for (const a of batch) a.reject(failure);
+        }
+      }
+    } finally {
+      q.isFlushing = false;
+    }
+  }
+}
