@@ -118,8 +118,11 @@ export class MemoryQueueTransport implements QueueTransport {
     });
   }
 
-  async heartbeat(): Promise<void> {
-    // Jobs of this process cannot outlive their worker here: nothing to extend.
+  async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
+    // Jobs of this process cannot outlive their worker here: nothing to extend, only stale receipts.
+    return jobs.filter(
+      (job) => this.queue(job.queue).active.get(job.id)?.receipt !== Number(job.receipt),
+    );
   }
 
   async counts(queue: string): Promise<QueueCounts> {

@@ -3,6 +3,7 @@ import { toDeadJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import type { QueueKeys } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
+import { SCRIPT_ID_BATCH } from './redis-scripts.js';
 
 /** Dead-letter admin: list, retry and purge the dead jobs of a queue. */
 export class RedisDeadLetters {
@@ -39,8 +40,12 @@ export class RedisDeadLetters {
         return moved;
       }
       const entries = await this.findDead(k, id);
-      if (entries.length === 0) return 0;
-      return await client.eventsRetryDead(k.dead, k.stream, Date.now(), ...entries);
+      let moved = 0;
+      for (let i = 0; i < entries.length; i += SCRIPT_ID_BATCH) {
+        const chunk = entries.slice(i, i + SCRIPT_ID_BATCH);
+        moved += await client.eventsRetryDead(k.dead, k.stream, Date.now(), ...chunk);
+      }
+      return moved;
     } catch (error) {
       throw transportError(`retrying dead jobs of "${queue}"`, error);
     }

@@ -71,7 +71,7 @@ export class RedisQueueTransport implements QueueTransport {
     return this.settler.deadLetter(job, failure);
   }
 
-  heartbeat(jobs: readonly ReservedJob[]): Promise<void> {
+  heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
     return this.settler.heartbeat(jobs);
   }
 

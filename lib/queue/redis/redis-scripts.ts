@@ -1,5 +1,11 @@
 import type { RedisClient } from '../../redis/redis-connection.factory.js';
 
+/**
+ * Most ids a script call carries when its script unpacks them (`unpack` stops near 8,000 values):
+ * heartbeats, acknowledgements and dead-letter retries are sent in chunks of this size.
+ */
+export const SCRIPT_ID_BATCH = 1000;
+
 /*
  * The Lua scripts of the Redis transport. Each one runs atomically on one queue's keys (one hash
  * tag), which is what keeps a job in exactly one place: the stream (waiting or pending), the
@@ -132,21 +138,28 @@ return 1
 /**
  * Keeps running jobs from being reclaimed: resets their idle time (XCLAIM JUSTID does not count
  * a delivery), but only for entries this consumer still holds with the same delivery count.
+ * Callers send at most HEARTBEAT_BATCH pairs per call (Lua's unpack stops near 8,000 values).
  * KEYS: 1 stream.
  * ARGV: 1 group, 2 consumer, then pairs (entry id, delivery count).
- * Returns: the number of jobs extended.
+ * Returns: a list with, per pair, 1 (still held, extended) or 0 (reclaimed by another consumer,
+ *          delivered again, or gone).
  */
 export const HEARTBEAT_SCRIPT = `${OWNS}
-local held = {}
+local held, out = {}, {}
 for i = 3, #ARGV, 2 do
-  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then held[#held + 1] = ARGV[i] end
+  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then
+    held[#held + 1] = ARGV[i]
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
 end
 local count = #held
 if count > 0 then
   held[count + 1] = 'JUSTID'
   redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(held))
 end
-return count
+return out
 `;
 
 /**
@@ -276,7 +289,7 @@ export interface ScriptCommands {
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
   eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
   eventsDeadLetter(stream: string, dead: string, stats: string, ...argv: Arg[]): Promise<number>;
-  eventsHeartbeat(stream: string, ...argv: Arg[]): Promise<number>;
+  eventsHeartbeat(stream: string, ...argv: Arg[]): Promise<number[]>;
   eventsPromote(
     delayed: string,
     stream: string,

@@ -5,9 +5,10 @@ import { assertSettled, STALE, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
+import { SCRIPT_ID_BATCH } from './redis-scripts.js';
 
 /** Acknowledgements per script call. */
-const ACK_BATCH = 500;
+const ACK_BATCH = Math.min(500, SCRIPT_ID_BATCH);
 
 /**
  * Ends or extends what this process holds: acknowledgements (batched), retries and releases
@@ -63,27 +64,46 @@ export class RedisSettler {
     assertSettled(code, job.id);
   }
 
-  async heartbeat(jobs: readonly ReservedJob[]): Promise<void> {
-    const byQueue = new Map<string, string[]>();
+  async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
+    const byQueue = new Map<string, ReservedJob[]>();
     for (const job of jobs) {
-      const pairs = byQueue.get(job.queue) ?? [];
-      pairs.push(...parseReceipt(job));
-      byQueue.set(job.queue, pairs);
+      const held = byQueue.get(job.queue) ?? [];
+      held.push(job);
+      byQueue.set(job.queue, held);
+    }
+    const calls: Promise<ReservedJob[]>[] = [];
+    for (const [queue, held] of byQueue) {
+      const stream = this.ctx.state(queue).keys.stream;
+      for (let i = 0; i < held.length; i += SCRIPT_ID_BATCH) {
+        calls.push(this.extend(stream, held.slice(i, i + SCRIPT_ID_BATCH)));
+      }
     }
     try {
-      await Promise.all(
-        [...byQueue].map(([queue, pairs]) =>
-          this.ctx.worker.eventsHeartbeat(
-            this.ctx.state(queue).keys.stream,
-            GROUP,
-            this.ctx.consumer,
-            ...pairs,
-          ),
-        ),
-      );
+      return (await Promise.all(calls)).flat();
     } catch (error) {
       throw transportError('extending running jobs', error);
     }
+  }
+
+  /** Extends one chunk of one queue's jobs; resolves with those no longer held. */
+  private async extend(stream: string, jobs: ReservedJob[]): Promise<ReservedJob[]> {
+    const lost: ReservedJob[] = [];
+    const pairs: string[] = [];
+    const sent: ReservedJob[] = [];
+    for (const job of jobs) {
+      const slash = job.receipt.lastIndexOf('/');
+      if (slash < 0) lost.push(job);
+      else {
+        pairs.push(job.receipt.slice(0, slash), job.receipt.slice(slash + 1));
+        sent.push(job);
+      }
+    }
+    if (sent.length === 0) return lost;
+    const held = await this.ctx.worker.eventsHeartbeat(stream, GROUP, this.ctx.consumer, ...pairs);
+    sent.forEach((job, i) => {
+      if (held[i] !== 1) lost.push(job);
+    });
+    return lost;
   }
 
   /** Waits until every acknowledgement asked for so far was sent. */
