@@ -52,10 +52,17 @@ function clusterNodes(source: Record<string, unknown>): ClusterNode[] {
   return nodes as ClusterNode[];
 }
 
-/** Exponential backoff capped at 5 s, with ±50% jitter so that workers do not reconnect in step. */
+/** Longest wait between two reconnect attempts (ms): a restarted Redis is found within it. */
+export const MAX_RECONNECT_DELAY_MS = 400;
+
+/**
+ * Exponential backoff from 25 ms capped at `MAX_RECONNECT_DELAY_MS`, with jitter (50-100% of the
+ * step) so that workers do not reconnect in step. Kept short: a reconnect attempt costs one
+ * refused TCP connection, and work resumes within it once Redis is back.
+ */
 export function reconnectDelay(times: number): number {
-  const base = Math.min(5000, 50 * 2 ** Math.min(times, 7));
-  return Math.round(base * (0.5 + Math.random()));
+  const base = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(times, 7));
+  return Math.round(base * (0.5 + Math.random() / 2));
 }
 
 /**

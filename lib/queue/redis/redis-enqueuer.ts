@@ -3,6 +3,7 @@ import type { NewJob } from '../queue-job.js';
 import { transportError } from './redis-errors.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
+import { DELAY_SCRIPT } from './redis-delivery-scripts.js';
 
 /** Single-job emits per script call. */
 const ADD_BATCH = 500;
@@ -59,7 +60,7 @@ export class RedisEnqueuer {
       const keys = this.ctx.state(job.queue).keys;
       if (!knownQueues.has(job.queue)) batch.sadd(this.ctx.keys.queues, job.queue);
       if (job.delayMs > 0) {
-        batch.zadd(keys.delayed, now + job.delayMs, delayedMember(job, now));
+        batch.eval(DELAY_SCRIPT, 1, keys.delayed, Math.ceil(job.delayMs), delayedMember(job, now));
       } else {
         batch.xadd(keys.stream, '*', 'id', job.id, 'l', job.listener, 'p', job.payload, 't', now);
       }
@@ -79,6 +80,7 @@ export class RedisEnqueuer {
   private noteStored(jobs: readonly NewJob[], now: number): void {
     for (const job of jobs) {
       this.ctx.knownQueues.add(job.queue);
+      // Due on Redis's clock; this process only wakes its reader about then.
       if (job.delayMs > 0) this.promoter.noteDue(this.ctx.state(job.queue), now + job.delayMs);
     }
   }
@@ -132,7 +134,13 @@ export class RedisEnqueuer {
           const batch = client.multi();
           for (const job of group) {
             if (job.delayMs > 0) {
-              batch.zadd(keys.delayed, now + job.delayMs, delayedMember(job, now));
+              batch.eval(
+                DELAY_SCRIPT,
+                1,
+                keys.delayed,
+                Math.ceil(job.delayMs),
+                delayedMember(job, now),
+              );
             } else {
               batch.xadd(
                 keys.stream,

@@ -11,18 +11,17 @@ export class RedisPromoter {
     private readonly readers: RedisBlockingReaders,
   ) {}
 
+  /** Moves due jobs (due on Redis's clock) and plans the next look on this process's clock. */
   async promote(q: QueueState, now: number): Promise<void> {
-    const [moved, next] = await this.ctx.worker.eventsPromote(
+    const [moved, next, redisNow] = await this.ctx.worker.eventsPromote(
       q.keys.delayed,
       q.keys.stream,
-      now,
       PROMOTE_BATCH,
     );
+    this.ctx.noteRedisTime(Number(redisNow));
     const nextDue = Number(next);
-    q.promoteAt =
-      moved >= PROMOTE_BATCH
-        ? now
-        : Math.min(nextDue >= 0 ? nextDue : Infinity, now + MAX_BLOCK_MS);
+    const waitMs = nextDue >= 0 ? Math.max(0, nextDue - Number(redisNow)) : Infinity;
+    q.promoteAt = moved >= PROMOTE_BATCH ? now : now + Math.min(waitMs, MAX_BLOCK_MS);
   }
 
   /** A job of this process became due earlier than the reader will look: wake it. */

@@ -58,6 +58,14 @@ export class RedisQueueContext {
   readonly knownQueues = new Set<string>();
   isClosed = false;
   /**
+   * No reclaim before this time (local ms): Redis was away or stalled, so entries look idle
+   * because nobody could heartbeat, not because their worker died. Pushed back by
+   * `visibilityTimeout` on each sign of an outage.
+   */
+  reclaimHoldUntil = 0;
+  /** Redis's clock minus `performance.now()`, as best known (see `noteRedisTime`). */
+  private redisOffsetMs: number | undefined;
+  /**
    * The connection of this process's worker side (reads' bookkeeping, acks, retries): apart from
    * the producer's, so that acknowledgements never queue behind a burst of emits.
    */
@@ -80,6 +88,8 @@ export class RedisQueueContext {
   connectWorker(): Promise<Client> {
     if (!this.workerConnecting) {
       this.workerConnecting = this.factory.create('command', 'worker').then((client) => {
+        // Listened to once connected: every 'ready' from now on follows a dropped connection.
+        client.on('ready', () => this.noteOutage());
         this.workerClient = defineScripts(client);
         return this.workerClient;
       });
@@ -88,6 +98,34 @@ export class RedisQueueContext {
       });
     }
     return this.workerConnecting;
+  }
+
+  /**
+   * Redis was away or stalled (a reconnect, a failed or late command): hold reclaims until
+   * `visibilityTimeout` has passed, so that every worker heartbeats what it holds first.
+   */
+  noteOutage(): void {
+    this.reclaimHoldUntil = Math.max(
+      this.reclaimHoldUntil,
+      Date.now() + this.options.visibilityTimeout,
+    );
+  }
+
+  /**
+   * Learns Redis's clock from a script's reply. A reply can only arrive after Redis read its
+   * clock, so each sample is at most the true offset: the largest one is the best estimate.
+   * `isReset` takes the sample as is (after a deadline refusal: Redis's clock may have stepped back).
+   */
+  noteRedisTime(redisMs: number, isReset = false): void {
+    const sample = redisMs - performance.now();
+    if (isReset || this.redisOffsetMs === undefined || sample > this.redisOffsetMs)
+      this.redisOffsetMs = sample;
+  }
+
+  /** Redis's clock now plus `withinMs` (ms), or 0 while Redis's clock is unknown. */
+  redisDeadline(withinMs: number): number {
+    if (this.redisOffsetMs === undefined) return 0;
+    return Math.ceil(performance.now() + this.redisOffsetMs + withinMs);
   }
 
   state(name: string): QueueState {

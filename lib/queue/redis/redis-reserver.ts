@@ -6,8 +6,22 @@ import { toJob } from './redis-entries.js';
 import { isNoGroupError, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPromoter } from './redis-promoter.js';
-import { MAX_BLOCK_MS, type QueueState, type RedisQueueContext } from './redis-queue.context.js';
+import {
+  MAX_BLOCK_MS,
+  type Client,
+  type QueueState,
+  type RedisQueueContext,
+} from './redis-queue.context.js';
+import { SCRIPT_ID_BATCH } from './redis-scripts.js';
+import { isClusterClient } from '../../redis/redis-connection.factory.js';
 
+/** Read through a function: TypeScript narrows `status` for good after one comparison. */
+function isReady(client: Client): boolean {
+  return client.status === 'ready';
+}
+
+/** A read that returns this much later than its block saw Redis (or this process) stall. */
+const STALL_MS = 2000;
 /** Consumers idle this long with nothing pending are removed from the group. */
 const CONSUMER_TTL_MS = 60 * 60 * 1000;
 
@@ -27,12 +41,14 @@ export class RedisReserver {
   async reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
     const q = this.ctx.state(queue);
     while (!signal.aborted && !this.ctx.isClosed) {
+      let worker: Client | undefined;
       try {
-        await this.ctx.whenReady(await this.ctx.connectWorker(), signal);
+        worker = await this.ctx.connectWorker();
+        await this.ctx.whenReady(worker, signal);
         if (!q.hasGroup) await this.ctx.createGroup(q);
         let now = Date.now();
         if (now >= q.promoteAt) await this.promoter.promote(q, now);
-        if (now >= q.reclaimAt) {
+        if (now >= q.reclaimAt && now >= this.ctx.reclaimHoldUntil) {
           const reclaimed = await this.reclaim(q, max, now);
           if (reclaimed.length > 0) return reclaimed;
         }
@@ -42,15 +58,27 @@ export class RedisReserver {
         if (jobs.length > 0) return jobs;
       } catch (error) {
         if (this.ctx.isClosed || signal.aborted) return [];
-        if (!isNoGroupError(error)) throw transportError(`reading queue "${queue}"`, error);
-        // Redis lost the group (restart without data): recreate it and go on, warning once.
-        q.hasGroup = false;
-        if (!q.isGroupLost) {
-          q.isGroupLost = true;
-          this.logger.warn(
-            `Queue "${queue}": consumer group missing (Redis lost data?); recreating it`,
-          );
+        if (isNoGroupError(error)) {
+          // Redis lost the group (restart without data): recreate it and go on, warning once.
+          q.hasGroup = false;
+          if (!q.isGroupLost) {
+            q.isGroupLost = true;
+            this.logger.warn(
+              `Queue "${queue}": consumer group missing (Redis lost data?); recreating it`,
+            );
+          }
+          continue;
         }
+        this.ctx.noteOutage();
+        // A dropped connection: wait for it to come back here rather than fail into the
+        // worker's backoff, so that work resumes as soon as Redis is back.
+        if (worker !== undefined && !isReady(worker) && !isClusterClient(worker)) {
+          while (!isReady(worker) && !signal.aborted && !this.ctx.isClosed) {
+            await this.ctx.whenReady(worker, signal);
+          }
+          continue;
+        }
+        throw transportError(`reading queue "${queue}"`, error);
       }
     }
     return [];
@@ -59,14 +87,20 @@ export class RedisReserver {
   private async reclaim(q: QueueState, max: number, now: number): Promise<ReservedJob[]> {
     const visibility = this.ctx.options.visibilityTimeout;
     const { worker, consumer } = this.ctx;
-    const [cursor, entries] = await worker.eventsReclaim(
+    // A reclaim that waited in a stalled Redis longer than this takes nothing (see the script).
+    const deadline = this.ctx.redisDeadline(Math.max(50, Math.min(1000, visibility / 2)));
+    const [cursor, entries, redisNow, isFresh] = await worker.eventsReclaim(
       q.keys.stream,
       GROUP,
       consumer,
       visibility,
       q.cursor,
-      max,
+      Math.min(max, SCRIPT_ID_BATCH),
+      deadline,
     );
+    this.ctx.noteRedisTime(Number(redisNow), Number(isFresh) === 0);
+    // Refused: it reached Redis too late. The next pass asks again with the clock re-learnt.
+    if (Number(isFresh) === 0) return [];
     q.cursor = cursor;
     if (cursor === '0-0') {
       // A full pass over the pending entries is done: the next one after half a timeout.
@@ -99,6 +133,7 @@ export class RedisReserver {
   ): Promise<ReservedJob[]> {
     const reader = await this.readers.reader(q);
     await this.ctx.whenReady(reader, signal);
+    const startedAt = Date.now();
     if (signal.aborted) return [];
     if (q.readerNode !== undefined && reader.status !== 'ready') {
       // A cluster node that stays down was replaced by a failover: find the slot's owner again.
@@ -123,6 +158,8 @@ export class RedisReserver {
         q.keys.stream,
         '>',
       )) as [string, [string, string[]][]][] | null;
+      // A read that ended far past its block waited in a stalled Redis (or a stalled process).
+      if (Date.now() - startedAt > blockMs + STALL_MS) this.ctx.noteOutage();
       if (!reply?.[0]) return [];
       return reply[0][1].map(([entry, fields]) => toJob(q.name, entry, 1, fields));
     } catch (error) {

@@ -1,4 +1,12 @@
 import type { RedisClient } from '../../redis/redis-connection.factory.js';
+import {
+  CLEANUP_CONSUMERS_SCRIPT,
+  COUNTS_SCRIPT,
+  PURGE_DEAD_SCRIPT,
+  RETRY_DEAD_SCRIPT,
+} from './redis-admin-scripts.js';
+import { DELAY_SCRIPT, PROMOTE_SCRIPT, RECLAIM_SCRIPT } from './redis-delivery-scripts.js';
+import { NOW, OWNS } from './redis-lua.js';
 
 /**
  * Most ids a script call carries when its script unpacks them (`unpack` stops near 8,000 values):
@@ -20,21 +28,6 @@ export const SCRIPT_ID_BATCH = 1000;
  * for this consumer with exactly that delivery count, so a worker whose job was reclaimed (the
  * count went up, or another consumer owns it) cannot settle it.
  */
-
-const OWNS = `
-local function owns(stream, group, consumer, entry, deliveries)
-  local pending = redis.pcall('XPENDING', stream, group, entry, entry, 1)
-  if type(pending) ~= 'table' or pending.err or not pending[1] then return false end
-  return pending[1][2] == consumer and tostring(pending[1][4]) == deliveries
-end
-local function fields(stream, entry)
-  local found = redis.call('XRANGE', stream, entry, entry)
-  if not found[1] then return nil end
-  local raw, out = found[1][2], {}
-  for i = 1, #raw, 2 do out[raw[i]] = raw[i + 1] end
-  return out
-end
-`;
 
 /**
  * Acknowledges a batch of jobs that succeeded. The batch's receipts are checked with one XPENDING
@@ -96,11 +89,11 @@ return out
  * Puts a job back for another attempt (retry) or without counting this one (release): now at the
  * stream's tail, or later through the delayed set.
  * KEYS: 1 stream, 2 delayed, 3 stats.
- * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 due at (ms; 0 = now),
+ * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 delay (ms, from Redis's clock; 0 = now),
  *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt.
  * Returns: 1 done, 0 stale.
  */
-export const REQUEUE_SCRIPT = `${OWNS}
+export const REQUEUE_SCRIPT = `${OWNS}${NOW}
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local f = fields(KEYS[1], ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
@@ -109,7 +102,7 @@ if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) end
 if f then
   local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
   if tonumber(ARGV[5]) > 0 then
-    redis.call('ZADD', KEYS[2], ARGV[5], cjson.encode(job))
+    redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[5]), cjson.encode(job))
   else
     redis.call('XADD', KEYS[1], '*', 'id', job.id, 'l', job.l, 'p', job.p, 'a', job.a, 't', job.t)
   end
@@ -162,125 +155,6 @@ end
 return out
 `;
 
-/**
- * Moves due delayed jobs to the stream's tail, in due order.
- * KEYS: 1 delayed, 2 stream.
- * ARGV: 1 now (ms), 2 most jobs to move.
- * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1 }.
- */
-export const PROMOTE_SCRIPT = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, member in ipairs(due) do
-  local ok, job = pcall(cjson.decode, member)
-  if ok and type(job) == 'table' then
-    redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
-      'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'))
-  else
-    -- Unreadable: still moved, so that a worker dead-letters it with a reason.
-    redis.call('XADD', KEYS[2], '*', 'id', 'unreadable-delayed-job', 'l', '', 'p', member)
-  end
-  redis.call('ZREM', KEYS[1], member)
-end
-local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return { #due, nextDue[2] or '-1' }
-`;
-
-/**
- * Takes over jobs pending longer than the visibility timeout (their worker died or froze);
- * XAUTOCLAIM counts a delivery, so the reclaim counts as an attempt.
- * KEYS: 1 stream.
- * ARGV: 1 group, 2 consumer, 3 min idle (ms), 4 cursor, 5 most jobs.
- * Returns: { next cursor, { { entry id, delivery count, fields }... } }.
- */
-export const RECLAIM_SCRIPT = `
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-  'COUNT', tonumber(ARGV[5]))
-local out = {}
-for _, entry in ipairs(claimed[2]) do
-  if type(entry) == 'table' and type(entry[2]) == 'table' then
-    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)[1]
-    if pending then out[#out + 1] = { entry[1], pending[4], entry[2] } end
-  end
-end
-return { claimed[1], out }
-`;
-
-/**
- * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
- * KEYS: 1 stream, 2 delayed, 3 stats, 4 dead.
- * ARGV: 1 group.
- * Returns: { waiting, delayed, active, completed, failed, dead }.
- */
-export const COUNTS_SCRIPT = `
-local length = redis.call('XLEN', KEYS[1])
-local active = 0
-local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
-if type(summary) == 'table' and not summary.err then active = summary[1] end
-local stats = redis.call('HMGET', KEYS[3], 'completed', 'failed')
-return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
-  tonumber(stats[1] or '0'), tonumber(stats[2] or '0'), redis.call('XLEN', KEYS[4]) }
-`;
-
-/**
- * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail.
- * KEYS: 1 dead, 2 stream.
- * ARGV: 1 now (ms), 2 'first' then 3 how many (the oldest), or 2.. dead entry ids.
- * Returns: the number of jobs moved.
- */
-export const RETRY_DEAD_SCRIPT = `
-local entries
-if ARGV[2] == 'first' then
-  entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
-else
-  entries = {}
-  for i = 2, #ARGV do
-    local found = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
-    if found[1] then entries[#entries + 1] = found[1] end
-  end
-end
-for _, entry in ipairs(entries) do
-  local raw, f = entry[2], {}
-  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  redis.call('XADD', KEYS[2], '*', 'id', f.id or entry[1], 'l', f.l or '', 'p', f.p or '',
-    'a', '0', 't', ARGV[1])
-  redis.call('XDEL', KEYS[1], entry[1])
-end
-return #entries
-`;
-
-/**
- * Deletes the dead-letter stream.
- * KEYS: 1 dead.
- * Returns: the number of dead jobs deleted.
- */
-export const PURGE_DEAD_SCRIPT = `
-local length = redis.call('XLEN', KEYS[1])
-redis.call('DEL', KEYS[1])
-return length
-`;
-
-/**
- * Removes consumers that left: idle for at least the given time and owning no pending entry
- * (deleting a consumer would drop its pending entries, so those are kept until reclaimed).
- * KEYS: 1 stream.
- * ARGV: 1 group, 2 this consumer (kept), 3 min idle (ms).
- * Returns: the number of consumers removed.
- */
-export const CLEANUP_CONSUMERS_SCRIPT = `
-local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
-if type(consumers) ~= 'table' or consumers.err then return 0 end
-local removed = 0
-for _, raw in ipairs(consumers) do
-  local c = {}
-  for i = 1, #raw, 2 do c[raw[i]] = raw[i + 1] end
-  if c.name ~= ARGV[2] and tonumber(c.pending) == 0 and tonumber(c.idle) >= tonumber(ARGV[3]) then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], c.name)
-    removed = removed + 1
-  end
-end
-return removed
-`;
-
 type Arg = string | number;
 
 /** The scripts as commands on a client (after `defineScripts`). */
@@ -290,13 +164,12 @@ export interface ScriptCommands {
   eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
   eventsDeadLetter(stream: string, dead: string, stats: string, ...argv: Arg[]): Promise<number>;
   eventsHeartbeat(stream: string, ...argv: Arg[]): Promise<number[]>;
-  eventsPromote(
-    delayed: string,
+  eventsDelay(delayed: string, delayMs: number, member: string): Promise<number>;
+  eventsPromote(delayed: string, stream: string, max: number): Promise<[number, string, number]>;
+  eventsReclaim(
     stream: string,
-    now: number,
-    max: number,
-  ): Promise<[number, string]>;
-  eventsReclaim(stream: string, ...argv: Arg[]): Promise<[string, [string, number, string[]][]]>;
+    ...argv: Arg[]
+  ): Promise<[string, [string, number, string[]][], number, number]>;
   eventsCounts(
     stream: string,
     delayed: string,
@@ -316,6 +189,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 3 },
   eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 1 },
   eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 2 },
+  eventsDelay: { lua: DELAY_SCRIPT, numberOfKeys: 1 },
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
   eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 4 },
   eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 2 },

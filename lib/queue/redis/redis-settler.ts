@@ -122,7 +122,6 @@ export class RedisSettler {
   ): Promise<void> {
     const q = this.ctx.state(job.queue);
     const [entry, deliveries] = parseReceipt(job);
-    const dueAt = delayMs > 0 ? Date.now() + delayMs : 0;
     let code: number;
     try {
       code = await this.ctx.worker.eventsRequeue(
@@ -133,7 +132,7 @@ export class RedisSettler {
         this.ctx.consumer,
         entry,
         deliveries,
-        dueAt,
+        Math.max(0, Math.ceil(delayMs)),
         attemptsMade,
         isFailure ? '1' : '0',
       );
@@ -141,7 +140,8 @@ export class RedisSettler {
       throw transportError(`requeueing job ${job.id}`, error);
     }
     assertSettled(code, job.id);
-    if (dueAt > 0) this.promoter.noteDue(q, dueAt);
+    // Due on Redis's clock; this process only wakes its reader about then.
+    if (delayMs > 0) this.promoter.noteDue(q, Date.now() + delayMs);
   }
 
   /** Sends acknowledgements in batches: what piles up while one batch is in flight goes next. */

@@ -1,0 +1,77 @@
+/* The scripts of queue admin: counts, dead letters, consumer cleanup. */
+
+/**
+ * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
+ * KEYS: 1 stream, 2 delayed, 3 stats, 4 dead.
+ * ARGV: 1 group.
+ * Returns: { waiting, delayed, active, completed, failed, dead }.
+ */
+export const COUNTS_SCRIPT = `
+local length = redis.call('XLEN', KEYS[1])
+local active = 0
+local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+if type(summary) == 'table' and not summary.err then active = summary[1] end
+local stats = redis.call('HMGET', KEYS[3], 'completed', 'failed')
+return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
+  tonumber(stats[1] or '0'), tonumber(stats[2] or '0'), redis.call('XLEN', KEYS[4]) }
+`;
+
+/**
+ * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail.
+ * KEYS: 1 dead, 2 stream.
+ * ARGV: 1 now (ms), 2 'first' then 3 how many (the oldest), or 2.. dead entry ids.
+ * Returns: the number of jobs moved.
+ */
+export const RETRY_DEAD_SCRIPT = `
+local entries
+if ARGV[2] == 'first' then
+  entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
+else
+  entries = {}
+  for i = 2, #ARGV do
+    local found = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
+    if found[1] then entries[#entries + 1] = found[1] end
+  end
+end
+for _, entry in ipairs(entries) do
+  local raw, f = entry[2], {}
+  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  redis.call('XADD', KEYS[2], '*', 'id', f.id or entry[1], 'l', f.l or '', 'p', f.p or '',
+    'a', '0', 't', ARGV[1])
+  redis.call('XDEL', KEYS[1], entry[1])
+end
+return #entries
+`;
+
+/**
+ * Deletes the dead-letter stream.
+ * KEYS: 1 dead.
+ * Returns: the number of dead jobs deleted.
+ */
+export const PURGE_DEAD_SCRIPT = `
+local length = redis.call('XLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return length
+`;
+
+/**
+ * Removes consumers that left: idle for at least the given time and owning no pending entry
+ * (deleting a consumer would drop its pending entries, so those are kept until reclaimed).
+ * KEYS: 1 stream.
+ * ARGV: 1 group, 2 this consumer (kept), 3 min idle (ms).
+ * Returns: the number of consumers removed.
+ */
+export const CLEANUP_CONSUMERS_SCRIPT = `
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if type(consumers) ~= 'table' or consumers.err then return 0 end
+local removed = 0
+for _, raw in ipairs(consumers) do
+  local c = {}
+  for i = 1, #raw, 2 do c[raw[i]] = raw[i + 1] end
+  if c.name ~= ARGV[2] and tonumber(c.pending) == 0 and tonumber(c.idle) >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], c.name)
+    removed = removed + 1
+  end
+end
+return removed
+`;
