@@ -1,15 +1,19 @@
 import type { Redis } from 'ioredis';
 import { isClusterClient } from '../../redis/redis-connection.factory.js';
-import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
+import { Logger } from '@nestjs/common';
+import { MAX_BLOCK_MS, type QueueState, type RedisQueueContext } from './redis-queue.context.js';
 
 /**
  * The blocking-read connections, one per queue (`XREADGROUP BLOCK` holds its connection), and
  * the way to end a block early (`CLIENT UNBLOCK` by the reader's client id).
  */
 export class RedisBlockingReaders {
+  private readonly logger = new Logger(RedisBlockingReaders.name);
+  private isIdRefused = false;
+
   constructor(private readonly ctx: RedisQueueContext) {}
 
-  /** The queue's reader, connected once. */
+  /** The queue's reader, connected once; a reader that fails to start is closed, never leaked. */
   reader(q: QueueState): Promise<Redis> {
     if (!q.reader) {
       q.reader = (async () => {
@@ -18,19 +22,42 @@ export class RedisBlockingReaders {
           q.keys.stream,
           this.ctx.worker,
         );
-        q.readerNode = node;
-        const refreshId = async (): Promise<void> => {
-          q.readerId = Number(await reader.call('CLIENT', 'ID'));
-        };
-        reader.on('ready', () => void refreshId().catch(() => undefined));
-        await refreshId();
-        return reader;
+        try {
+          q.readerNode = node;
+          reader.on('ready', () => void this.refreshId(q, reader).catch(() => undefined));
+          await this.refreshId(q, reader);
+          return reader;
+        } catch (error) {
+          q.readerNode = undefined;
+          q.readerId = 0;
+          void this.ctx.factory.close(reader);
+          throw error;
+        }
       })();
       q.reader.catch(() => {
         q.reader = undefined;
       });
     }
     return q.reader;
+  }
+
+  /**
+   * Learns the reader's client id (what `CLIENT UNBLOCK` needs). Without it (an ACL user denied
+   * `CLIENT ID`), reads still work: a blocked read then ends by itself within `MAX_BLOCK_MS`.
+   */
+  private async refreshId(q: QueueState, reader: Redis): Promise<void> {
+    try {
+      q.readerId = Number(await reader.call('CLIENT', 'ID'));
+    } catch (error) {
+      q.readerId = 0;
+      if (!/NOPERM/.test((error as Error).message)) throw error;
+      if (!this.isIdRefused) {
+        this.isIdRefused = true;
+        this.logger.warn(
+          `Redis refused CLIENT ID (${(error as Error).message}): reads are not cut short on shutdown or when a job of this process comes due; they end within ${MAX_BLOCK_MS} ms`,
+        );
+      }
+    }
   }
 
   drop(q: QueueState, reader: Redis): void {
