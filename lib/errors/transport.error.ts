@@ -2,8 +2,8 @@ import { EventsError } from './events.error.js';
 
 /** The queue transport could not do what was asked (Redis unreachable, refused, ...). */
 export class TransportError extends EventsError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('EVENTS_TRANSPORT_FAILED', message, options);
+  constructor(message: string, options?: { cause?: unknown }, code = 'EVENTS_TRANSPORT_FAILED') {
+    super(code, message, options);
   }
 }
 

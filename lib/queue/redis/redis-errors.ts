@@ -1,5 +1,6 @@
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import { EventsError } from '../../errors/events.error.js';
+import { SettleOutcomeUnknownError } from '../../errors/settle-outcome-unknown.error.js';
 
 /** Script return code: the receipt no longer holds (the job was reclaimed or is gone). */
 export const STALE = 0;
@@ -24,4 +25,27 @@ export function transportError(what: string, error: unknown): EventsError {
   if (error instanceof EventsError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new TransportError(`Redis transport: ${what} failed: ${message}`, { cause: error });
+}
+
+/**
+ * Whether a failed command may still have run: it was sent and no reply came (ioredis's command
+ * timeout, or the connection dropped with it in flight). A command never sent (the connection
+ * was already down) or refused by Redis certainly did not run.
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    /Command timed out|max retries per request|Connection is closed/i.test(error.message)
+  );
+}
+
+/** Wraps a settle's failure: `SettleOutcomeUnknownError` when Redis may have carried it out. */
+export function settleError(what: string, jobIds: readonly string[], error: unknown): EventsError {
+  if (!isOutcomeUnknown(error)) return transportError(what, error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new SettleOutcomeUnknownError(
+    jobIds,
+    `Redis transport: ${what}: outcome unknown, no reply from Redis (${message}); Redis may have carried it out, and repeating it is safe`,
+    { cause: error },
+  );
 }

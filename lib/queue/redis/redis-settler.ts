@@ -1,7 +1,7 @@
 import { StaleJobError } from '../../errors/transport.error.js';
 import type { JobFailure, ReservedJob } from '../queue-job.js';
 import { compareEntryIds, parseReceipt } from './redis-entries.js';
-import { assertSettled, STALE, transportError } from './redis-errors.js';
+import { assertSettled, settleError, STALE, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
@@ -59,7 +59,7 @@ export class RedisSettler {
         isFailure ? '1' : '0',
       );
     } catch (error) {
-      throw transportError(`dead-lettering job ${job.id}`, error);
+      throw settleError(`dead-lettering job ${job.id}`, [job.id], error);
     }
     assertSettled(code, job.id);
   }
@@ -137,7 +137,7 @@ export class RedisSettler {
         isFailure ? '1' : '0',
       );
     } catch (error) {
-      throw transportError(`requeueing job ${job.id}`, error);
+      throw settleError(`requeueing job ${job.id}`, [job.id], error);
     }
     assertSettled(code, job.id);
     // Due on Redis's clock; this process only wakes its reader about then.
@@ -173,7 +173,11 @@ export class RedisSettler {
             codes[i] === STALE ? a.reject(new StaleJobError(a.job.id)) : a.resolve(),
           );
         } catch (error) {
-          const failure = transportError(`acknowledging ${batch.length} job(s)`, error);
+          const failure = settleError(
+            `acknowledging ${batch.length} job(s)`,
+            batch.map((a) => a.job.id),
+            error,
+          );
           for (const a of batch) a.reject(failure);
         }
       }
