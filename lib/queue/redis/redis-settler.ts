@@ -81,6 +81,8 @@ export class RedisSettler {
     try {
       return (await Promise.all(calls)).flat();
     } catch (error) {
+      // Other workers' heartbeats may be failing too: their jobs are not abandoned.
+      this.ctx.noteOutage();
       throw transportError('extending running jobs', error);
     }
   }
