@@ -71,15 +71,31 @@ async function idleAtLeast(prefix: string, count: number, ms: number): Promise<v
 }
 
 describe('Redis transport: reclaims', () => {
-  it('never reclaims an entry of its own consumer (this process is running it)', async () => {
+  it('never reclaims an entry its own worker still holds, however idle Redis sees it', async () => {
     const prefix = `own-${++seq}`;
-    const a = await transport(prefix, 100);
+    const a = await transport(prefix, 2000);
     await a.enqueue([job('j1')]);
     const [mine] = await take(a, 1);
-    await idleAtLeast(prefix, 1, 300);
-    // Idle past the visibility timeout, but held by this consumer: a's reserve leaves it alone.
+    expect(await a.heartbeat([mine])).toEqual([]);
+    // As after a Redis freeze or restart: the entry looks idle for a minute, still a's.
+    const [entry] = mine.receipt.split('/');
+    const stream = new RedisKeys(prefix).queue('q').stream;
+    await redis.xclaim(stream, 'workers', a.consumer, 0, entry, 'IDLE', 60_000, 'JUSTID');
     expect(await a.reserve('q', 10, AbortSignal.timeout(500))).toEqual([]);
     await a.ack(mine);
+    expect(await a.counts('q')).toMatchObject({ completed: 1, active: 0 });
+  });
+
+  it('reclaims an entry of its own that its worker dropped (no heartbeat for visibilityTimeout)', async () => {
+    const prefix = `dropped-${++seq}`;
+    const a = await transport(prefix, 100);
+    await a.enqueue([job('j1')]);
+    const [dropped] = await take(a, 1);
+    await idleAtLeast(prefix, 1, 300);
+    const [again] = await take(a, 1);
+    expect(again).toMatchObject({ id: 'j1', attempt: 2 });
+    await expect(a.ack(dropped)).rejects.toThrow(/no longer owned/);
+    await a.ack(again);
     expect(await a.counts('q')).toMatchObject({ completed: 1, active: 0 });
   });
 

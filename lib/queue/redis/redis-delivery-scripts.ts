@@ -40,7 +40,7 @@ return { #due, nextDue[2] or '-1', at }
 /**
  * Takes over jobs other consumers left pending longer than the visibility timeout (their worker
  * died or froze); XCLAIM counts a delivery, so the reclaim counts as an attempt. Never takes this
- * consumer's own entries (this process is running them). An entry delivered more than once goes
+ * consumer's own entries: it lists them, and the process claims only those it no longer runs. An entry delivered more than once goes
  * alone, so that a job that kills its worker takes no innocent job with it. A call that reaches
  * Redis after its deadline (it waited in a frozen Redis) takes nothing: idle times then measure
  * the freeze, not a dead worker.
@@ -48,20 +48,23 @@ return { #due, nextDue[2] or '-1', at }
  * ARGV: 1 group, 2 consumer, 3 min idle (ms), 4 cursor (last entry looked at, '0-0' from the
  *       start), 5 most jobs, 6 deadline (Redis ms; 0 = none).
  * Returns: { next cursor ('0-0' once a pass is done), { { entry id, delivery count, fields }... },
- *            Redis now (ms), 1 or 0 when refused for its deadline }.
+ *            Redis now (ms), 1 or 0 when refused for its deadline,
+ *            { { entry id, delivery count }... } of this consumer's own idle entries (up to 100) }.
  */
 export const RECLAIM_SCRIPT = `${NOW}
 local at = now()
 local deadline = tonumber(ARGV[6])
-if deadline > 0 and at > deadline then return { ARGV[4], {}, at, 0 } end
+if deadline > 0 and at > deadline then return { ARGV[4], {}, at, 0, {} } end
 local most = tonumber(ARGV[5])
 local scan = most + 100
 local start = ARGV[4] == '0-0' and '-' or '(' .. ARGV[4]
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), start, '+',
   scan)
-local ids, deliveries, cursor, stopped = {}, {}, ARGV[4], false
+local ids, deliveries, cursor, stopped, own = {}, {}, ARGV[4], false, {}
 for _, p in ipairs(pending) do
-  if p[2] ~= ARGV[2] then
+  if p[2] == ARGV[2] then
+    if #own < 100 then own[#own + 1] = { p[1], p[4] } end
+  else
     if tonumber(p[4]) > 1 then
       if #ids == 0 then
         ids[1] = p[1]
@@ -90,5 +93,5 @@ if #ids > 0 then
     end
   end
 end
-return { cursor, out, at, 1 }
+return { cursor, out, at, 1, own }
 `;

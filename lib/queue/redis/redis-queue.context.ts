@@ -63,6 +63,12 @@ export class RedisQueueContext {
    * `visibilityTimeout` on each sign of an outage.
    */
   reclaimHoldUntil = 0;
+  /**
+   * Entries this process's worker holds (reserved, heartbeated, not yet settled), with when it
+   * last said so (local ms). Its own entries that go quiet for `visibilityTimeout` were dropped
+   * by the worker and may be reclaimed; the others it is running, however idle Redis sees them.
+   */
+  private readonly held = new Map<string, number>();
   /** Redis's clock minus `performance.now()`, as best known (see `noteRedisTime`). */
   private redisOffsetMs: number | undefined;
   /**
@@ -109,6 +115,28 @@ export class RedisQueueContext {
       this.reclaimHoldUntil,
       Date.now() + this.options.visibilityTimeout,
     );
+  }
+
+  /** The worker holds this entry (just reserved, or heartbeated). */
+  noteHeld(entry: string): void {
+    this.held.set(entry, Date.now());
+  }
+
+  /** The worker no longer holds this entry (settled, or taken by another consumer). */
+  noteReleased(entry: string): void {
+    this.held.delete(entry);
+  }
+
+  /** Whether the worker said it holds this entry within the last `visibilityTimeout`. */
+  isHeld(entry: string): boolean {
+    const seen = this.held.get(entry);
+    return seen !== undefined && Date.now() - seen < this.options.visibilityTimeout;
+  }
+
+  /** Forgets entries the worker stopped mentioning long ago (they were reclaimed elsewhere). */
+  pruneHeld(): void {
+    const before = Date.now() - 2 * this.options.visibilityTimeout;
+    for (const [entry, seen] of this.held) if (seen < before) this.held.delete(entry);
   }
 
   /**

@@ -50,12 +50,12 @@ export class RedisReserver {
         if (now >= q.promoteAt) await this.promoter.promote(q, now);
         if (now >= q.reclaimAt && now >= this.ctx.reclaimHoldUntil) {
           const reclaimed = await this.reclaim(q, max, now);
-          if (reclaimed.length > 0) return reclaimed;
+          if (reclaimed.length > 0) return this.hold(reclaimed);
         }
         now = Date.now();
         const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, q.promoteAt - now, q.reclaimAt - now));
         const jobs = await this.read(q, max, blockMs, signal);
-        if (jobs.length > 0) return jobs;
+        if (jobs.length > 0) return this.hold(jobs);
       } catch (error) {
         if (this.ctx.isClosed || signal.aborted) return [];
         if (isNoGroupError(error)) {
@@ -89,7 +89,7 @@ export class RedisReserver {
     const { worker, consumer } = this.ctx;
     // A reclaim that waited in a stalled Redis longer than this takes nothing (see the script).
     const deadline = this.ctx.redisDeadline(Math.max(50, Math.min(1000, visibility / 2)));
-    const [cursor, entries, redisNow, isFresh] = await worker.eventsReclaim(
+    const [cursor, others, redisNow, isFresh, own] = await worker.eventsReclaim(
       q.keys.stream,
       GROUP,
       consumer,
@@ -102,7 +102,9 @@ export class RedisReserver {
     // Refused: it reached Redis too late. The next pass asks again with the clock re-learnt.
     if (Number(isFresh) === 0) return [];
     q.cursor = cursor;
+    const entries = others.length > 0 ? others : await this.reclaimOwn(q, own, max);
     if (cursor === '0-0') {
+      this.ctx.pruneHeld();
       // A full pass over the pending entries is done: the next one after half a timeout.
       q.reclaimAt = now + Math.max(50, Math.floor(visibility / 2));
       if (now - q.cleanedAt > CONSUMER_TTL_MS / 4) {
@@ -123,6 +125,41 @@ export class RedisReserver {
     return entries.map(([entry, deliveries, fields]) =>
       toJob(q.name, entry, Number(deliveries), fields),
     );
+  }
+
+  /**
+   * Claims again this consumer's idle entries that its worker no longer holds (it gave up on
+   * them, e.g. after a failed settle): nobody else would, while this process lives. An entry
+   * delivered more than once goes alone, as in the script.
+   */
+  private async reclaimOwn(
+    q: QueueState,
+    own: [string, number][],
+    max: number,
+  ): Promise<[string, number, string[]][]> {
+    const dropped = own.filter(([entry]) => !this.ctx.isHeld(entry));
+    if (dropped.length === 0) return [];
+    const first = dropped.findIndex(([, deliveries]) => Number(deliveries) > 1);
+    const chosen =
+      first === 0 ? dropped.slice(0, 1) : dropped.slice(0, first < 0 ? max : Math.min(first, max));
+    const counts = new Map(chosen.map(([entry, deliveries]) => [entry, Number(deliveries) + 1]));
+    const claimed = (await this.ctx.worker.call(
+      'XCLAIM',
+      q.keys.stream,
+      GROUP,
+      this.ctx.consumer,
+      this.ctx.options.visibilityTimeout,
+      ...counts.keys(),
+    )) as ([string, string[]] | null)[];
+    return claimed
+      .filter((e): e is [string, string[]] => Array.isArray(e) && Array.isArray(e[1]))
+      .map(([entry, fields]) => [entry, counts.get(entry) ?? 1, fields]);
+  }
+
+  /** Notes the jobs as held by this process's worker (see `RedisQueueContext.isHeld`). */
+  private hold(jobs: ReservedJob[]): ReservedJob[] {
+    for (const job of jobs) this.ctx.noteHeld(job.receipt.slice(0, job.receipt.lastIndexOf('/')));
+    return jobs;
   }
 
   private async read(

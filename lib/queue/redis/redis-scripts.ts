@@ -169,7 +169,7 @@ export interface ScriptCommands {
   eventsReclaim(
     stream: string,
     ...argv: Arg[]
-  ): Promise<[string, [string, number, string[]][], number, number]>;
+  ): Promise<[string, [string, number, string[]][], number, number, [string, number][]]>;
   eventsCounts(
     stream: string,
     delayed: string,

@@ -61,6 +61,7 @@ export class RedisSettler {
     } catch (error) {
       throw settleError(`dead-lettering job ${job.id}`, [job.id], error);
     }
+    this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
   }
 
@@ -96,14 +97,19 @@ export class RedisSettler {
       const slash = job.receipt.lastIndexOf('/');
       if (slash < 0) lost.push(job);
       else {
-        pairs.push(job.receipt.slice(0, slash), job.receipt.slice(slash + 1));
+        const entry = job.receipt.slice(0, slash);
+        pairs.push(entry, job.receipt.slice(slash + 1));
         sent.push(job);
+        // The worker still holds it, whatever Redis answers (or fails to) below.
+        this.ctx.noteHeld(entry);
       }
     }
     if (sent.length === 0) return lost;
     const held = await this.ctx.worker.eventsHeartbeat(stream, GROUP, this.ctx.consumer, ...pairs);
     sent.forEach((job, i) => {
-      if (held[i] !== 1) lost.push(job);
+      if (held[i] === 1) return;
+      lost.push(job);
+      this.ctx.noteReleased(pairs[2 * i]);
     });
     return lost;
   }
@@ -141,6 +147,7 @@ export class RedisSettler {
     } catch (error) {
       throw settleError(`requeueing job ${job.id}`, [job.id], error);
     }
+    this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
     // Due on Redis's clock; this process only wakes its reader about then.
     if (delayMs > 0) this.promoter.noteDue(q, Date.now() + delayMs);
@@ -171,9 +178,11 @@ export class RedisSettler {
             high,
             ...args,
           );
-          batch.forEach((a, i) =>
-            codes[i] === STALE ? a.reject(new StaleJobError(a.job.id)) : a.resolve(),
-          );
+          batch.forEach((a, i) => {
+            this.ctx.noteReleased(args[2 * i]);
+            if (codes[i] === STALE) a.reject(new StaleJobError(a.job.id));
+            else a.resolve();
+          });
         } catch (error) {
           const failure = settleError(
             `acknowledging ${batch.length} job(s)`,
