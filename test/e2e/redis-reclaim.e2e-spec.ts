@@ -73,7 +73,8 @@ async function idleAtLeast(prefix: string, count: number, ms: number): Promise<v
 describe('Redis transport: reclaims', () => {
   it('never reclaims an entry its own worker still holds, however idle Redis sees it', async () => {
     const prefix = `own-${++seq}`;
-    const a = await transport(prefix, 2000);
+    // Reclaim passes run every visibilityTimeout / 2 (2 s); the reserve below spans one.
+    const a = await transport(prefix, 4000);
     await a.enqueue([job('j1')]);
     const [mine] = await take(a, 1);
     expect(await a.heartbeat([mine])).toEqual([]);
@@ -81,7 +82,7 @@ describe('Redis transport: reclaims', () => {
     const [entry] = mine.receipt.split('/');
     const stream = new RedisKeys(prefix).queue('q').stream;
     await redis.xclaim(stream, 'workers', a.consumer, 0, entry, 'IDLE', 60_000, 'JUSTID');
-    expect(await a.reserve('q', 10, AbortSignal.timeout(500))).toEqual([]);
+    expect(await a.reserve('q', 10, AbortSignal.timeout(3000))).toEqual([]);
     await a.ack(mine);
     expect(await a.counts('q')).toMatchObject({ completed: 1, active: 0 });
   });
