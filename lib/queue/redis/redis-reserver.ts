@@ -99,8 +99,11 @@ export class RedisReserver {
       deadline,
     );
     this.ctx.noteRedisTime(Number(redisNow), Number(isFresh) === 0);
-    // Refused: it reached Redis too late. The next pass asks again with the clock re-learnt.
-    if (Number(isFresh) === 0) return [];
+    if (Number(isFresh) === 0) {
+      // Refused: it reached Redis too late. Ask again soon, with the clock re-learnt.
+      q.reclaimAt = now + Math.max(50, Math.min(1000, Math.floor(visibility / 4)));
+      return [];
+    }
     q.cursor = cursor;
     const entries = others.length > 0 ? others : await this.reclaimOwn(q, own, max);
     if (cursor === '0-0') {
