@@ -87,6 +87,11 @@ describe('Redis transport: heartbeats', () => {
     }
     const mine = await take(a, total);
     const since = await redisNow();
+    const beatStartedAt = performance.now();
+    expect(await a.heartbeat(mine)).toEqual([]);
+    process.stdout.write(
+      `[measure] one heartbeat of ${total} jobs: ${Math.round(performance.now() - beatStartedAt)} ms\n`,
+    );
     const lost: ReservedJob[] = [];
     const errors: unknown[] = [];
     let isBeating = true;

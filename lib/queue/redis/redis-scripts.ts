@@ -131,16 +131,32 @@ return 1
 /**
  * Keeps running jobs from being reclaimed: resets their idle time (XCLAIM JUSTID does not count
  * a delivery), but only for entries this consumer still holds with the same delivery count.
- * Callers send at most HEARTBEAT_BATCH pairs per call (Lua's unpack stops near 8,000 values).
+ * Like the ack script, one XPENDING over this consumer's entries between the lowest and the
+ * highest id checks the whole chunk (per entry only when that range holds more than its limit).
+ * Callers send at most SCRIPT_ID_BATCH pairs per call (Lua's unpack stops near 8,000 values).
  * KEYS: 1 stream.
- * ARGV: 1 group, 2 consumer, then pairs (entry id, delivery count).
+ * ARGV: 1 group, 2 consumer, 3 lowest entry id, 4 highest entry id, then pairs (entry id,
+ *       delivery count).
  * Returns: a list with, per pair, 1 (still held, extended) or 0 (reclaimed by another consumer,
  *          delivered again, or gone).
  */
 export const HEARTBEAT_SCRIPT = `${OWNS}
+local limit = (#ARGV - 4) / 2 + 100
+local known, complete = {}, false
+local range = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], limit, ARGV[2])
+if type(range) == 'table' and not range.err then
+  for _, p in ipairs(range) do known[p[1]] = tostring(p[4]) end
+  complete = #range < limit
+end
 local held, out = {}, {}
-for i = 3, #ARGV, 2 do
-  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) then
+for i = 5, #ARGV, 2 do
+  local ok
+  if known[ARGV[i]] ~= nil or complete then
+    ok = known[ARGV[i]] == ARGV[i + 1]
+  else
+    ok = owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1])
+  end
+  if ok then
     held[#held + 1] = ARGV[i]
     out[#out + 1] = 1
   else

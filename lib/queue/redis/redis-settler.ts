@@ -75,8 +75,12 @@ export class RedisSettler {
     const calls: Promise<ReservedJob[]>[] = [];
     for (const [queue, held] of byQueue) {
       const stream = this.ctx.state(queue).keys.stream;
-      for (let i = 0; i < held.length; i += SCRIPT_ID_BATCH) {
-        calls.push(this.extend(stream, held.slice(i, i + SCRIPT_ID_BATCH)));
+      // In entry order, so that each chunk's id range holds few other entries of this consumer.
+      const entry = (job: ReservedJob): string =>
+        job.receipt.slice(0, job.receipt.lastIndexOf('/'));
+      const sorted = [...held].sort((a, b) => compareEntryIds(entry(a), entry(b)));
+      for (let i = 0; i < sorted.length; i += SCRIPT_ID_BATCH) {
+        calls.push(this.extend(stream, sorted.slice(i, i + SCRIPT_ID_BATCH)));
       }
     }
     try {
@@ -105,7 +109,20 @@ export class RedisSettler {
       }
     }
     if (sent.length === 0) return lost;
-    const held = await this.ctx.worker.eventsHeartbeat(stream, GROUP, this.ctx.consumer, ...pairs);
+    let low = pairs[0];
+    let high = pairs[0];
+    for (let i = 2; i < pairs.length; i += 2) {
+      if (compareEntryIds(pairs[i], low) < 0) low = pairs[i];
+      if (compareEntryIds(pairs[i], high) > 0) high = pairs[i];
+    }
+    const held = await this.ctx.worker.eventsHeartbeat(
+      stream,
+      GROUP,
+      this.ctx.consumer,
+      low,
+      high,
+      ...pairs,
+    );
     sent.forEach((job, i) => {
       if (held[i] === 1) return;
       lost.push(job);
