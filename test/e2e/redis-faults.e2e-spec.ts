@@ -126,6 +126,8 @@ describe('Redis transport: faults', () => {
     expect(ids(recorder.handled)).toEqual(['e1', sent.id]);
     expect(recorder.handled[0].data).toEqual({ ok: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The handler ran; its acknowledgement follows in the background.
+    await waitFor(async () => (await queues.counts('faults')).completed === 2);
     expect(await queues.counts('faults')).toMatchObject({ dead: 4, completed: 2, failed: 0 });
   });
 
