@@ -42,10 +42,13 @@ export function isOutcomeUnknown(error: unknown): boolean {
 /** Wraps a settle's failure: `SettleOutcomeUnknownError` when Redis may have carried it out. */
 export function settleError(what: string, jobIds: readonly string[], error: unknown): EventsError {
   if (!isOutcomeUnknown(error)) return transportError(what, error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = (error as Error).message;
+  const why = /Command timed out/i.test(message)
+    ? 'no reply within redisCommandTimeout (Redis stalled?)'
+    : 'the connection to Redis dropped with it in flight';
   return new SettleOutcomeUnknownError(
     jobIds,
-    `Redis transport: ${what}: outcome unknown, no reply from Redis (${message}); Redis may have carried it out, and repeating it is safe`,
+    `Redis transport: ${what}: outcome unknown, ${why}; Redis may have carried it out, and repeating it is safe`,
     { cause: error },
   );
 }
