@@ -1,0 +1,30 @@
+import type { AttemptAbort } from './attempt-abort.js';
+import type { ReservedJob } from './queue-job.js';
+
+/** One attempt that is running in this process. */
+export interface Running {
+  readonly job: ReservedJob;
+  readonly controller: AttemptAbort;
+  readonly done: Promise<void>;
+}
+
+/**
+ * What this process holds (over all queues): running attempts, settles in flight, and jobs read
+ * ahead of a free slot. Heartbeats cover all three, and shutdown waits for the first two.
+ */
+export class InFlight {
+  readonly running = new Map<string, Running>();
+  /** Settles in flight: a slot frees when its handler settles, not after the ack. */
+  readonly settling = new Map<Promise<void>, ReservedJob>();
+  /** Jobs reserved ahead of a free slot (every queue). */
+  readonly ahead = new Set<ReservedJob>();
+
+  /** Every job to keep alive with a heartbeat. */
+  held(): ReservedJob[] {
+    const jobs = [...this.running.values()].map((r) => r.job);
+    // Jobs whose ack is in flight too: a slow ack must not let them be reclaimed.
+    for (const job of this.settling.values()) jobs.push(job);
+    for (const job of this.ahead) jobs.push(job);
+    return jobs;
+  }
+}

@@ -1,0 +1,204 @@
+import { Logger } from '@nestjs/common';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventContext } from '../event/event-context.js';
+import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
+import type { ListenerDefinition } from '../discovery/listener-definition.js';
+import type { ListenerRegistry } from '../discovery/listener.registry.js';
+import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { StaleJobError } from '../errors/transport.error.js';
+import { UnrecoverableError } from '../errors/unrecoverable.error.js';
+import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
+import { AttemptAbort } from './attempt-abort.js';
+import { backoffDelay } from './backoff.js';
+import type { InFlight } from './in-flight.js';
+import type { JobFailure, ReservedJob } from './queue-job.js';
+import type { QueueTransport } from './queue-transport.interface.js';
+
+/**
+ * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
+ * counts as an attempt, but the handler never failed: the job runs again, unless it already had
+ * this many such extra deliveries.
+ */
+export const LOST_ATTEMPTS_ALLOWED = 2;
+
+/** The abort reason handlers see when the worker stops; an attempt aborted by it is left pending. */
+export const SHUTDOWN_REASON = new Error('worker shutdown');
+
+function failureOf(reason: string, error: unknown): JobFailure {
+  if (error instanceof Error) {
+    return {
+      reason,
+      message: error.message,
+      stack: error.stack?.split('\n').slice(0, 6).join('\n'),
+    };
+  }
+  return { reason, message: String(error) };
+}
+
+/**
+ * One attempt's life: reads the job, finds its listener, calls it through its middleware with a
+ * timeout and an abort signal, then acknowledges it, schedules a retry with backoff, releases it,
+ * or dead-letters it and calls the failure hook once.
+ */
+export class JobRunner {
+  private readonly logger = new Logger(JobRunner.name);
+
+  constructor(
+    private readonly transport: QueueTransport,
+    private readonly registry: ListenerRegistry,
+    private readonly inFlight: InFlight,
+  ) {}
+
+  /** Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). */
+  process(job: ReservedJob): Promise<void> {
+    const controller = new AttemptAbort();
+    const done = this.attempt(job, controller)
+      .catch((error: unknown) => this.reportUnsettled(job, error))
+      .finally(() => this.inFlight.running.delete(job.id));
+    this.inFlight.running.set(job.id, { job, controller, done });
+    return done;
+  }
+
+  /** Logs a settle that did not happen. */
+  reportUnsettled(job: ReservedJob, error: unknown): void {
+    if (error instanceof StaleJobError) {
+      this.logger.warn(error.message);
+    } else {
+      this.logger.error(
+        `Job ${job.id} of queue "${job.queue}" could not be settled: ${String(error)}`,
+      );
+    }
+  }
+
+  /**
+   * Acknowledges in the background: the job's slot is free as soon as its handler settled, and
+   * the transport batches the ack with others. Shutdown waits for every ack (`settling`).
+   */
+  private ackLater(job: ReservedJob): void {
+    const acked: Promise<void> = this.transport
+      .ack(job)
+      .catch((error: unknown) => this.reportUnsettled(job, error))
+      .finally(() => this.inFlight.settling.delete(acked));
+    this.inFlight.settling.set(acked, job);
+  }
+
+  private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {
+    let envelope: EventEnvelope;
+    try {
+      envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
+    } catch (error) {
+      const message = error instanceof MalformedJobError ? error.message : String(error);
+      return this.transport.deadLetter(job, { reason: 'malformed', message });
+    }
+    const listener = this.registry.get(job.listener);
+    if (!listener?.queue) {
+      return this.transport.deadLetter(job, {
+        reason: 'unknown-listener',
+        message: `No queued listener "${job.listener}" in this application`,
+      });
+    }
+    const event: EventEnvelope = { ...envelope, attempt: job.attempt };
+    if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
+      // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
+      // freezing. A job that kills its process every time must not be reclaimed forever.
+      return this.fail(
+        listener,
+        event,
+        job,
+        new Error(
+          `Attempts used up: ${job.attempt - 1} attempt(s), the last ones ended without an outcome (the worker died or froze)`,
+        ),
+      );
+    }
+    try {
+      await this.run(listener, event, job, controller);
+    } catch (error) {
+      if (controller.reason === SHUTDOWN_REASON) {
+        // Aborted by shutdown: leave the job pending for another worker or the next start.
+        return;
+      }
+      if (error instanceof ReleaseJobSignal) return this.transport.release(job, error.delayMs);
+      return this.fail(listener, event, job, error);
+    }
+    this.ackLater(job);
+  }
+
+  private run(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    controller: AttemptAbort,
+  ): Promise<unknown> {
+    const options = listener.queue!;
+    const context = {
+      get signal(): AbortSignal {
+        return controller.signal;
+      },
+      attempt: job.attempt,
+      queue: job.queue,
+      listener: listener.id,
+    };
+    // One promise per attempt: settled by the listener, or rejected by a timeout or shutdown.
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle =
+        (outcome: (value: unknown) => void) =>
+        (value: unknown): void => {
+          if (timer) clearTimeout(timer);
+          controller.onAbort = undefined;
+          outcome(value);
+        };
+      if (controller.isAborted) return reject(controller.reason);
+      controller.onAbort = settle(reject);
+      if (options.timeout > 0) {
+        timer = setTimeout(
+          () => controller.abort(new JobTimeoutError(listener.id, options.timeout)),
+          options.timeout,
+        );
+      }
+      EventContext.runAs(event, () => {
+        try {
+          Promise.resolve(listener.invoke(event, context)).then(settle(resolve), settle(reject));
+        } catch (error) {
+          settle(reject)(error);
+        }
+      });
+    });
+  }
+
+  private async fail(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    error: unknown,
+  ): Promise<void> {
+    const options = listener.queue!;
+    const isFinal = error instanceof UnrecoverableError || job.attempt >= options.tries;
+    const reason =
+      error instanceof UnrecoverableError
+        ? 'unrecoverable'
+        : error instanceof JobTimeoutError
+          ? 'timeout'
+          : 'failed';
+    const message = error instanceof Error ? error.message : String(error);
+    if (!isFinal) {
+      const delayMs = backoffDelay(options.backoff, job.attempt);
+      this.logger.warn(
+        `Listener ${listener.id} failed attempt ${job.attempt}/${options.tries} on "${event.name}" (${event.id}), retry in ${delayMs} ms: ${message}`,
+      );
+      return this.transport.retry(job, delayMs, failureOf(reason, error));
+    }
+    this.logger.error(
+      `Listener ${listener.id} failed for good on "${event.name}" (${event.id}) after ${job.attempt} attempt(s): ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+    await this.transport.deadLetter(job, failureOf(reason, error));
+    if (options.onFailed) {
+      try {
+        await options.onFailed(event, error);
+      } catch (hookError) {
+        this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
+      }
+    }
+  }
+}
