@@ -1,6 +1,15 @@
 import type { AttemptAbort } from './attempt-abort.js';
 import type { ReservedJob } from './queue-job.js';
 
+/**
+ * The key of one delivery: its queue and receipt (entry and delivery), never the job id. The
+ * same job id can be held twice (its entry reclaimed by this very process, or two copies of an
+ * inbound fan-out); each delivery is heartbeated, awaited and settled on its own.
+ */
+export function receiptKey(job: ReservedJob): string {
+  return `${job.queue}\n${job.receipt}`;
+}
+
 /** One attempt that is running in this process. */
 export interface Running {
   readonly job: ReservedJob;
@@ -13,6 +22,7 @@ export interface Running {
  * ahead of a free slot. Heartbeats cover all three, and shutdown waits for the first two.
  */
 export class InFlight {
+  /** By `receiptKey`. */
   readonly running = new Map<string, Running>();
   /** Settles in flight: a slot frees when its handler settles, not after the ack. */
   readonly settling = new Map<Promise<void>, ReservedJob>();

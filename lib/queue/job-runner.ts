@@ -10,7 +10,7 @@ import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { AttemptAbort } from './attempt-abort.js';
 import { backoffDelay } from './backoff.js';
-import type { InFlight } from './in-flight.js';
+import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
@@ -52,10 +52,11 @@ export class JobRunner {
   /** Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). */
   process(job: ReservedJob): Promise<void> {
     const controller = new AttemptAbort();
+    const key = receiptKey(job);
     const done = this.attempt(job, controller)
       .catch((error: unknown) => this.reportUnsettled(job, error))
-      .finally(() => this.inFlight.running.delete(job.id));
-    this.inFlight.running.set(job.id, { job, controller, done });
+      .finally(() => this.inFlight.running.delete(key));
+    this.inFlight.running.set(key, { job, controller, done });
     return done;
   }
 

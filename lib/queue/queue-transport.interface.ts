@@ -31,8 +31,12 @@ export interface QueueTransport {
   /** Moves the job to its queue's dead letters. @throws StaleJobError */
   deadLetter(job: ReservedJob, failure: JobFailure): Promise<void>;
 
-  /** Tells the transport these jobs are still being worked on (keeps them from being reclaimed). */
-  heartbeat(jobs: readonly ReservedJob[]): Promise<void>;
+  /**
+   * Tells the transport these jobs are still being worked on (keeps them from being reclaimed).
+   * Resolves with the jobs this worker no longer holds (reclaimed by another worker, or gone):
+   * their handlers should be aborted.
+   */
+  heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]>;
 
   /** Counts by state. */
   counts(queue: string): Promise<QueueCounts>;

@@ -390,7 +390,7 @@ export class RedisQueueTransport implements QueueTransport {
     assertSettled(code, job.id);
   }
 
-  async heartbeat(jobs: readonly ReservedJob[]): Promise<void> {
+  async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
     const byQueue = new Map<string, string[]>();
     for (const job of jobs) {
       const pairs = byQueue.get(job.queue) ?? [];
@@ -411,6 +411,7 @@ export class RedisQueueTransport implements QueueTransport {
     } catch (error) {
       throw transportError('extending running jobs', error);
     }
+    return [];
   }
 
   async counts(queue: string): Promise<QueueCounts> {
