@@ -96,6 +96,7 @@ export { UnserializablePayloadError, PayloadTooLargeError } from './errors/paylo
 export { UnrecoverableError } from './errors/unrecoverable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { TransportError, StaleJobError } from './errors/transport.error.js';
+export { LostOwnershipError } from './errors/lost-ownership.error.js';
 export { UnsupportedRequestError } from './errors/unsupported-request.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
 export { EventAssertionError } from './errors/event-assertion.error.js';

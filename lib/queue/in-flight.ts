@@ -29,6 +29,25 @@ export class InFlight {
   /** Jobs reserved ahead of a free slot (every queue). */
   readonly ahead = new Set<ReservedJob>();
 
+  /**
+   * This process no longer holds `job` (see `LostOwnershipError`): a running attempt is aborted
+   * with `reason`, a job read ahead is dropped before it starts. Returns whether it was held.
+   */
+  lose(job: ReservedJob, reason: unknown): boolean {
+    const running = this.running.get(receiptKey(job));
+    if (running) {
+      running.controller.abort(reason);
+      return true;
+    }
+    for (const held of this.ahead) {
+      if (held.queue === job.queue && held.receipt === job.receipt) {
+        this.ahead.delete(held);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Every job to keep alive with a heartbeat. */
   held(): ReservedJob[] {
     const jobs = [...this.running.values()].map((r) => r.job);

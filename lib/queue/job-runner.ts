@@ -5,6 +5,7 @@ import { deserializeEnvelope, MalformedJobError } from '../event/event.serialize
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
 import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
@@ -23,6 +24,11 @@ export const LOST_ATTEMPTS_ALLOWED = 2;
 
 /** The abort reason handlers see when the worker stops; an attempt aborted by it is left pending. */
 export const SHUTDOWN_REASON = new Error('worker shutdown');
+
+/** The abort reason of an attempt whose job this worker no longer holds. */
+export function lostOwnership(job: ReservedJob): LostOwnershipError {
+  return new LostOwnershipError(job.id, job.queue, job.listener);
+}
 
 function failureOf(reason: string, error: unknown): JobFailure {
   if (error instanceof Error) {
@@ -54,7 +60,11 @@ export class JobRunner {
     const controller = new AttemptAbort();
     const key = receiptKey(job);
     const done = this.attempt(job, controller)
-      .catch((error: unknown) => this.reportUnsettled(job, error))
+      .catch((error: unknown) => {
+        // A settle refused as stale: another worker holds the job now.
+        if (error instanceof StaleJobError) controller.abort(lostOwnership(job));
+        this.reportUnsettled(job, error);
+      })
       .finally(() => this.inFlight.running.delete(key));
     this.inFlight.running.set(key, { job, controller, done });
     return done;
@@ -118,6 +128,8 @@ export class JobRunner {
         // Aborted by shutdown: leave the job pending for another worker or the next start.
         return;
       }
+      // Another worker holds the job now: its outcome is theirs to settle.
+      if (controller.reason instanceof LostOwnershipError) return;
       if (error instanceof ReleaseJobSignal) return this.transport.release(job, error.delayMs);
       return this.fail(listener, event, job, error);
     }

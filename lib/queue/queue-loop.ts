@@ -113,8 +113,8 @@ export class QueueLoop {
       }
       while (ahead.length > 0 && mine.size < limit) {
         const job = ahead.shift()!;
-        this.inFlight.ahead.delete(job);
-        start(job);
+        // Not held any more (a heartbeat found it taken while it waited): never start it.
+        if (this.inFlight.ahead.delete(job)) start(job);
       }
       if (!fetching) {
         const extra = samples < READ_AHEAD_AFTER ? 0 : readAhead(limit, averageMs);
@@ -128,12 +128,14 @@ export class QueueLoop {
     // Stopping: jobs read ahead never started. Put them back (at the queue's tail, the attempt
     // not counted) rather than leave them pending until another worker reclaims them.
     await Promise.all(
-      ahead.map((job) =>
-        this.transport
-          .release(job, 0)
-          .catch((error: unknown) => this.runner.reportUnsettled(job, error))
-          .finally(() => this.inFlight.ahead.delete(job)),
-      ),
+      ahead
+        .filter((job) => this.inFlight.ahead.has(job))
+        .map((job) =>
+          this.transport
+            .release(job, 0)
+            .catch((error: unknown) => this.runner.reportUnsettled(job, error))
+            .finally(() => this.inFlight.ahead.delete(job)),
+        ),
     );
   }
 }

@@ -11,7 +11,7 @@ import type { ResolvedEventsOptions } from '../events.options.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { InFlight } from './in-flight.js';
-import { JobRunner, LOST_ATTEMPTS_ALLOWED, SHUTDOWN_REASON } from './job-runner.js';
+import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
 import { QueueLoop } from './queue-loop.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
@@ -45,6 +45,7 @@ export class Worker
   private readonly runner: JobRunner;
   private readonly loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  private isBeating = false;
   private isStarted = false;
   private isClosed = false;
   /** Set when an EventsServer runs this app: the server starts the worker, with its plan. */
@@ -101,15 +102,29 @@ export class Worker
       this.loops.push(loop.run(this.stopping.signal));
     }
     const interval = Math.max(50, Math.floor(this.options.visibilityTimeout / 3));
-    this.heartbeat = setInterval(() => {
-      const jobs = this.inFlight.held();
-      if (jobs.length > 0) {
-        this.transport
-          .heartbeat(jobs)
-          .catch((error: unknown) => this.logger.warn(`Heartbeat failed: ${String(error)}`));
-      }
-    }, interval);
+    this.heartbeat = setInterval(() => void this.beat(), interval);
     this.heartbeat.unref();
+  }
+
+  /** Extends what this process holds; aborts the attempts whose jobs it no longer holds. */
+  private async beat(): Promise<void> {
+    const jobs = this.inFlight.held();
+    if (jobs.length === 0 || this.isBeating) return;
+    this.isBeating = true;
+    try {
+      const lost = await this.transport.heartbeat(jobs);
+      for (const job of lost) {
+        if (this.inFlight.lose(job, lostOwnership(job))) {
+          this.logger.warn(
+            `Job ${job.id} of queue "${job.queue}" was taken by another worker (lost-ownership): its attempt here is aborted`,
+          );
+        }
+      }
+    } catch (error) {
+      this.logger.warn(`Heartbeat failed: ${String(error)}`);
+    } finally {
+      this.isBeating = false;
+    }
   }
 
   /** Stops taking jobs and waits for running ones up to `worker.shutdownTimeout`, then aborts them. */
