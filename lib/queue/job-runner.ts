@@ -13,7 +13,7 @@ import { AttemptAbort } from './attempt-abort.js';
 import { backoffDelay } from './backoff.js';
 import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
-import type { QueueTransport } from './queue-transport.interface.js';
+import type { JobSettler } from './job-settler.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -50,7 +50,7 @@ export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
 
   constructor(
-    private readonly transport: QueueTransport,
+    private readonly settler: JobSettler,
     private readonly registry: ListenerRegistry,
     private readonly inFlight: InFlight,
   ) {}
@@ -86,7 +86,7 @@ export class JobRunner {
    * the transport batches the ack with others. Shutdown waits for every ack (`settling`).
    */
   private ackLater(job: ReservedJob): void {
-    const acked: Promise<void> = this.transport
+    const acked: Promise<void> = this.settler
       .ack(job)
       .catch((error: unknown) => this.reportUnsettled(job, error))
       .finally(() => this.inFlight.settling.delete(acked));
@@ -99,11 +99,11 @@ export class JobRunner {
       envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
     } catch (error) {
       const message = error instanceof MalformedJobError ? error.message : String(error);
-      return this.transport.deadLetter(job, { reason: 'malformed', message });
+      return this.settler.deadLetter(job, { reason: 'malformed', message });
     }
     const listener = this.registry.get(job.listener);
     if (!listener?.queue) {
-      return this.transport.deadLetter(job, {
+      return this.settler.deadLetter(job, {
         reason: 'unknown-listener',
         message: `No queued listener "${job.listener}" in this application`,
       });
@@ -130,7 +130,7 @@ export class JobRunner {
       }
       // Another worker holds the job now: its outcome is theirs to settle.
       if (controller.reason instanceof LostOwnershipError) return;
-      if (error instanceof ReleaseJobSignal) return this.transport.release(job, error.delayMs);
+      if (error instanceof ReleaseJobSignal) return this.settler.release(job, error.delayMs);
       return this.fail(listener, event, job, error);
     }
     this.ackLater(job);
@@ -199,13 +199,13 @@ export class JobRunner {
       this.logger.warn(
         `Listener ${listener.id} failed attempt ${job.attempt}/${options.tries} on "${event.name}" (${event.id}), retry in ${delayMs} ms: ${message}`,
       );
-      return this.transport.retry(job, delayMs, failureOf(reason, error));
+      return this.settler.retry(job, delayMs, failureOf(reason, error));
     }
     this.logger.error(
       `Listener ${listener.id} failed for good on "${event.name}" (${event.id}) after ${job.attempt} attempt(s): ${message}`,
       error instanceof Error ? error.stack : undefined,
     );
-    await this.transport.deadLetter(job, failureOf(reason, error));
+    await this.settler.deadLetter(job, failureOf(reason, error));
     if (options.onFailed) {
       try {
         await options.onFailed(event, error);

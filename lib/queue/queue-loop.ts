@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import type { InFlight } from './in-flight.js';
 import type { JobRunner } from './job-runner.js';
+import type { JobSettler } from './job-settler.js';
 import type { ReservedJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
@@ -38,6 +39,7 @@ export class QueueLoop {
     private readonly limit: number,
     private readonly transport: QueueTransport,
     private readonly runner: JobRunner,
+    private readonly settler: JobSettler,
     private readonly inFlight: InFlight,
   ) {}
 

@@ -12,6 +12,7 @@ import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { InFlight } from './in-flight.js';
 import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
+import { JobSettler } from './job-settler.js';
 import { QueueLoop } from './queue-loop.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
@@ -42,6 +43,9 @@ export class Worker
   private readonly logger = new Logger(Worker.name);
   private readonly stopping = new AbortController();
   private readonly inFlight = new InFlight();
+  /** Fires when shutdown stops retrying settles that fail (their jobs stay pending). */
+  private readonly abandoning = new AbortController();
+  private readonly settler: JobSettler;
   private readonly runner: JobRunner;
   private readonly loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
@@ -57,7 +61,8 @@ export class Worker
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
     private readonly registry: ListenerRegistry,
   ) {
-    this.runner = new JobRunner(transport, registry, this.inFlight);
+    this.settler = new JobSettler(transport, this.abandoning.signal);
+    this.runner = new JobRunner(this.settler, registry, this.inFlight);
   }
 
   /** The queues this process works on. */
@@ -97,6 +102,7 @@ export class Worker
         this.concurrency(queue),
         this.transport,
         this.runner,
+        this.settler,
         this.inFlight,
       );
       this.loops.push(loop.run(this.stopping.signal));
@@ -146,11 +152,18 @@ export class Worker
           `${running.size} job(s) still running at the shutdown deadline: aborted and left pending`,
         );
         for (const r of running.values()) r.controller.abort(SHUTDOWN_REASON);
+        // Settles still being retried (Redis away) give up too: their jobs stay pending.
+        this.abandoning.abort();
       }
     }
-    // Shutdown completes only once every acknowledgement is settled.
+    // Shutdown completes once every settle is done, or once retrying those that fail for a
+    // connection reason ran for `shutdownTimeout`: then they are left pending for a reclaim.
     const settling = this.inFlight.settling;
-    while (settling.size > 0) await Promise.all([...settling.keys()]);
+    if (settling.size > 0) {
+      const giveUp = setTimeout(() => this.abandoning.abort(), this.options.worker.shutdownTimeout);
+      while (settling.size > 0) await Promise.all([...settling.keys()]);
+      clearTimeout(giveUp);
+    }
     if (this.heartbeat) clearInterval(this.heartbeat);
   }
 
@@ -158,6 +171,7 @@ export class Worker
     if (this.isClosed) return;
     this.isClosed = true;
     if (!this.stopping.signal.aborted) this.stopping.abort();
+    this.abandoning.abort();
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.transport.close();
   }
