@@ -5,7 +5,10 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
 } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
@@ -14,6 +17,7 @@ import { InFlight } from './in-flight.js';
 import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
 import { JobSettler } from './job-settler.js';
 import { QueueLoop } from './queue-loop.js';
+import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
 const SHUTDOWN = Symbol('shutdown');
@@ -38,7 +42,12 @@ export interface WorkerPlan {
  */
 @Injectable()
 export class Worker
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+  implements
+    OnModuleInit,
+    OnApplicationBootstrap,
+    OnModuleDestroy,
+    BeforeApplicationShutdown,
+    OnApplicationShutdown
 {
   private readonly logger = new Logger(Worker.name);
   private readonly stopping = new AbortController();
@@ -50,6 +59,7 @@ export class Worker
   private readonly loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private isBeating = false;
+  private draining: Promise<void> | undefined;
   private isStarted = false;
   private isClosed = false;
   /** Set when an EventsServer runs this app: the server starts the worker, with its plan. */
@@ -60,6 +70,7 @@ export class Worker
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
     private readonly registry: ListenerRegistry,
+    private readonly container: ModulesContainer,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
     this.runner = new JobRunner(this.settler, registry, this.inFlight);
@@ -133,10 +144,35 @@ export class Worker
     }
   }
 
-  /** Stops taking jobs and waits for running ones up to `worker.shutdownTimeout`, then aborts them. */
+  onModuleInit(): void {
+    // Stop before the application's own providers are destroyed (see installShutdownSentinel).
+    installShutdownSentinel(this.container, () => this.drain());
+  }
+
+  /** Shutdown has begun (the first destroy hook, see `onModuleInit`): drains (idempotent). */
+  async onModuleDestroy(): Promise<void> {
+    await this.drain();
+  }
+
+  /** Drains, if an earlier hook did not (idempotent). Also how an EventsServer stops the worker. */
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.isStarted || this.stopping.signal.aborted) return;
+    await this.drain();
+  }
+
+  /**
+   * Stops taking jobs at once (jobs read ahead go back to their queue), waits for running ones up
+   * to `worker.shutdownTimeout`, then aborts them and leaves them pending; then waits for settles.
+   */
+  private drain(): Promise<void> {
+    this.draining ??= this.stop();
+    return this.draining;
+  }
+
+  private async stop(): Promise<void> {
+    const wasRunning = this.isStarted && !this.stopping.signal.aborted;
+    // Also when not started yet: a worker must not start once shutdown has begun.
     this.stopping.abort();
+    if (!wasRunning) return;
     await Promise.all(this.loops);
     const running = this.inFlight.running;
     const inFlight = [...running.values()];
