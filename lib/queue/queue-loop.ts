@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
+import { abortableSleep, retryDelay } from './abortable-sleep.js';
 import type { InFlight } from './in-flight.js';
 import type { JobRunner } from './job-runner.js';
 import type { JobSettler } from './job-settler.js';
@@ -84,23 +85,14 @@ export class QueueLoop {
       } catch (error) {
         // Loops never throw: report, back off with jitter, and try again.
         failures++;
-        const waitMs = Math.min(5000, 100 * 2 ** Math.min(failures, 6)) * (1 + Math.random() / 2);
+        const waitMs = retryDelay(failures, 100, 5000);
         if (failures === 1 || failures % 20 === 0) {
           this.logger.error(
             `Queue "${queue}": reserving jobs failed (${failures}x), retrying: ${String(error)}`,
           );
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          signal.addEventListener(
-            'abort',
-            () => {
-              clearTimeout(timer);
-              resolve();
-            },
-            { once: true },
-          );
-        });
+        // Removes its abort listener when it ends: a long outage must not pile them up.
+        await abortableSleep(waitMs, signal);
       } finally {
         fetching = undefined;
         notify();
