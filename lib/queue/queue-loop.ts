@@ -42,6 +42,8 @@ export class QueueLoop {
     private readonly runner: JobRunner,
     private readonly settler: JobSettler,
     private readonly inFlight: InFlight,
+    /** Longest a job waits in read-ahead for a slot before it goes back to the queue (ms). */
+    private readonly maxAheadMs: number,
   ) {}
 
   /** Runs until `signal` fires, then puts the jobs read ahead back. */
@@ -56,8 +58,13 @@ export class QueueLoop {
       resolve?.();
     };
     signal.addEventListener('abort', notify, { once: true });
-    // Jobs reserved ahead of a free slot, in stored order.
+    // Jobs reserved ahead of a free slot, in stored order, with when they were read (ms).
     const ahead: ReservedJob[] = [];
+    const readAt: number[] = [];
+    // Set when jobs waited too long for a slot and went back: no reading ahead until one frees.
+    let isAheadStale = false;
+    let expiry: NodeJS.Timeout | undefined;
+    const puttingBack = new Set<Promise<unknown>>();
     // Handler time, a moving average (ms), and how many attempts it is made of.
     let averageMs = 0;
     let samples = 0;
@@ -65,6 +72,7 @@ export class QueueLoop {
       const startedAt = performance.now();
       const done = this.runner.process(job).finally(() => {
         mine.delete(done);
+        isAheadStale = false;
         const tookMs = performance.now() - startedAt;
         averageMs = samples === 0 ? tookMs : averageMs + (tookMs - averageMs) / 8;
         samples++;
@@ -78,8 +86,10 @@ export class QueueLoop {
       try {
         const jobs = await this.transport.reserve(queue, max, signal);
         failures = 0;
+        const now = performance.now();
         for (const job of jobs) {
           ahead.push(job);
+          readAt.push(now);
           this.inFlight.ahead.add(job);
         }
       } catch (error) {
@@ -107,25 +117,50 @@ export class QueueLoop {
       }
       while (ahead.length > 0 && mine.size < limit) {
         const job = ahead.shift()!;
+        readAt.shift();
         // Not held any more (a heartbeat found it taken while it waited): never start it.
         if (this.inFlight.ahead.delete(job)) start(job);
       }
+      if (ahead.length > 0 && performance.now() - readAt[0] >= this.maxAheadMs) {
+        // The slots stay busy (handlers hang or slowed down): give the jobs waiting for them
+        // back to the queue, where an idle worker takes them.
+        isAheadStale = true;
+        readAt.length = 0;
+        const putting = this.putBack(ahead.splice(0)).finally(() => puttingBack.delete(putting));
+        puttingBack.add(putting);
+      }
+      if (ahead.length > 0 && !expiry) {
+        expiry = setTimeout(
+          () => {
+            expiry = undefined;
+            notify();
+          },
+          Math.max(1, readAt[0] + this.maxAheadMs - performance.now()),
+        );
+        expiry.unref();
+      }
       if (!fetching) {
-        const extra = samples < READ_AHEAD_AFTER ? 0 : readAhead(limit, averageMs);
+        const extra = samples < READ_AHEAD_AFTER || isAheadStale ? 0 : readAhead(limit, averageMs);
         const wanted = limit - mine.size + extra - ahead.length;
         // Read again when the jobs at hand run low: before they run out when reading ahead.
         if (wanted > 0 && ahead.length <= extra / 2) fetching = fetch(wanted);
       }
       await new Promise<void>((resolve) => (wake = resolve));
     }
+    if (expiry) clearTimeout(expiry);
     await fetching;
     // Stopping: jobs read ahead never started. Put them back (at the queue's tail, the attempt
     // not counted) rather than leave them pending until another worker reclaims them.
-    await Promise.all(
-      ahead
+    await Promise.all([this.putBack(ahead.splice(0)), ...puttingBack]);
+  }
+
+  /** Releases jobs read ahead that never started (at the queue's tail, attempt not counted). */
+  private putBack(jobs: readonly ReservedJob[]): Promise<unknown> {
+    return Promise.all(
+      jobs
         .filter((job) => this.inFlight.ahead.has(job))
         .map((job) =>
-          this.transport
+          this.settler
             .release(job, 0)
             .catch((error: unknown) => this.runner.reportUnsettled(job, error))
             .finally(() => this.inFlight.ahead.delete(job)),

@@ -21,6 +21,8 @@ import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
 const SHUTDOWN = Symbol('shutdown');
+/** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
+const READ_AHEAD_MAX_WAIT_MS = 2000;
 
 export { LOST_ATTEMPTS_ALLOWED };
 // What `context.release(delayMs)` throws in a middleware: put the job back without counting the attempt.
@@ -115,6 +117,7 @@ export class Worker
         this.runner,
         this.settler,
         this.inFlight,
+        Math.min(READ_AHEAD_MAX_WAIT_MS, Math.floor(this.options.visibilityTimeout / 2)),
       );
       this.loops.push(loop.run(this.stopping.signal));
     }
