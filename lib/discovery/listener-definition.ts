@@ -34,6 +34,8 @@ export interface ResolvedQueueOptions {
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */
 export interface ListenerDefinition {
   readonly id: string;
+  /** Former ids: queued jobs stored under one of them run this listener. */
+  readonly aliases?: readonly string[];
   readonly patterns: readonly string[];
   readonly priority: number;
   readonly filter?: (event: EventEnvelope) => boolean;

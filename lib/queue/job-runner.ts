@@ -4,6 +4,7 @@ import { EventContext } from '../event/event-context.js';
 import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
+import type { ResolvedWorkerOptions } from '../events.options.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
@@ -21,6 +22,11 @@ import type { JobSettler } from './job-settler.js';
  * this many such extra deliveries.
  */
 export const LOST_ATTEMPTS_ALLOWED = 2;
+
+/** How often (ms) a job of an unknown listener comes back to a worker during its grace period. */
+const UNKNOWN_LISTENER_RECHECK_MS = 1000;
+/** Unknown listener ids remembered for their one warning. */
+const MAX_WARNED_UNKNOWN = 1000;
 
 /** The abort reason handlers see when the worker stops; an attempt aborted by it is left pending. */
 export const SHUTDOWN_REASON = new Error('worker shutdown');
@@ -49,10 +55,14 @@ function failureOf(reason: string, error: unknown): JobFailure {
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
 
+  /** Listener ids already warned about as unknown (one warning each). */
+  private readonly warnedUnknown = new Set<string>();
+
   constructor(
     private readonly settler: JobSettler,
     private readonly registry: ListenerRegistry,
     private readonly inFlight: InFlight,
+    private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'>,
   ) {}
 
   /** Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). */
@@ -102,12 +112,7 @@ export class JobRunner {
       return this.settler.deadLetter(job, { reason: 'malformed', message });
     }
     const listener = this.registry.get(job.listener);
-    if (!listener?.queue) {
-      return this.settler.deadLetter(job, {
-        reason: 'unknown-listener',
-        message: `No queued listener "${job.listener}" in this application`,
-      });
-    }
+    if (!listener?.queue) return this.unknownListener(job);
     const event: EventEnvelope = { ...envelope, attempt: job.attempt };
     if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
       // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
@@ -134,6 +139,32 @@ export class JobRunner {
       return this.fail(listener, event, job, error);
     }
     this.ackLater(job);
+  }
+
+  /**
+   * A job of a listener this process does not know: a renamed class or method, or a worker older
+   * than the producer during a rolling deploy. It goes back to its queue (attempt not counted) so
+   * that a worker that knows it can run it, until `worker.unknownListenerGraceMs` after it was
+   * stored; then it is dead-lettered. Entries without a stored time are dead-lettered at once.
+   */
+  private unknownListener(job: ReservedJob): Promise<void> {
+    const graceMs = this.options.unknownListenerGraceMs;
+    const leftMs = job.enqueuedAt > 0 ? graceMs - (Date.now() - job.enqueuedAt) : 0;
+    if (leftMs > 0) {
+      if (!this.warnedUnknown.has(job.listener)) {
+        if (this.warnedUnknown.size >= MAX_WARNED_UNKNOWN) this.warnedUnknown.clear();
+        this.warnedUnknown.add(job.listener);
+        this.logger.warn(
+          `Queue "${job.queue}": no queued listener "${job.listener}" in this application; its jobs go back to the queue for a worker that has it, and to dead letters ${graceMs} ms after they were stored`,
+        );
+      }
+      return this.settler.release(job, Math.min(leftMs, UNKNOWN_LISTENER_RECHECK_MS));
+    }
+    const message = `No queued listener "${job.listener}" in this application`;
+    this.logger.error(
+      `Queue "${job.queue}": job ${job.id} dead-lettered: no queued listener "${job.listener}" took it within worker.unknownListenerGraceMs (${graceMs} ms). Renamed? Keep the old id with @OnEvent(pattern, { aliases: ['${job.listener}'] })`,
+    );
+    return this.settler.deadLetter(job, { reason: 'unknown-listener', message });
   }
 
   private run(

@@ -75,7 +75,7 @@ export class Worker
     private readonly container: ModulesContainer,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
-    this.runner = new JobRunner(this.settler, registry, this.inFlight);
+    this.runner = new JobRunner(this.settler, registry, this.inFlight, options.worker);
   }
 
   /** The queues this process works on. */
