@@ -15,6 +15,10 @@ export interface Running {
   readonly job: ReservedJob;
   readonly controller: AttemptAbort;
   readonly done: Promise<void>;
+  /** When the attempt started (`Date.now()`). */
+  readonly startedAt: number;
+  /** Whether it was reported as running long (once per attempt). */
+  isReportedLong: boolean;
 }
 
 /**

@@ -76,7 +76,13 @@ export class JobRunner {
         this.reportUnsettled(job, error);
       })
       .finally(() => this.inFlight.running.delete(key));
-    this.inFlight.running.set(key, { job, controller, done });
+    this.inFlight.running.set(key, {
+      job,
+      controller,
+      done,
+      startedAt: Date.now(),
+      isReportedLong: false,
+    });
     return done;
   }
 

@@ -60,6 +60,7 @@ export class Worker
   private readonly runner: JobRunner;
   private readonly loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  private longRunning: NodeJS.Timeout | undefined;
   private isBeating = false;
   private draining: Promise<void> | undefined;
   private isStarted = false;
@@ -124,6 +125,28 @@ export class Worker
     const interval = Math.max(50, Math.floor(this.options.visibilityTimeout / 3));
     this.heartbeat = setInterval(() => void this.beat(), interval);
     this.heartbeat.unref();
+    const longMs = this.options.worker.longRunningWarningMs;
+    if (longMs > 0) {
+      // A sweep rather than a timer per job: the hot path pays nothing for the warning.
+      this.longRunning = setInterval(
+        () => this.reportLongRunning(longMs),
+        Math.max(20, Math.min(1000, Math.floor(longMs / 4))),
+      );
+      this.longRunning.unref();
+    }
+  }
+
+  /** Warns once per attempt about jobs running longer than `worker.longRunningWarningMs`. */
+  private reportLongRunning(longMs: number): void {
+    const now = Date.now();
+    for (const running of this.inFlight.running.values()) {
+      if (running.isReportedLong || now - running.startedAt < longMs) continue;
+      running.isReportedLong = true;
+      const { job } = running;
+      this.logger.warn(
+        `Job ${job.id} of queue "${job.queue}" (listener ${job.listener}, attempt ${job.attempt}) has been running for ${now - running.startedAt} ms: it holds one of its queue's slots until it settles; give the listener a timeout (@ShouldQueue({ timeout })) if it may hang`,
+      );
+    }
   }
 
   /** Extends what this process holds; aborts the attempts whose jobs it no longer holds. */
@@ -204,6 +227,7 @@ export class Worker
       clearTimeout(giveUp);
     }
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.longRunning) clearInterval(this.longRunning);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -212,6 +236,7 @@ export class Worker
     if (!this.stopping.signal.aborted) this.stopping.abort();
     this.abandoning.abort();
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.longRunning) clearInterval(this.longRunning);
     await this.transport.close();
   }
 
