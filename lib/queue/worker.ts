@@ -199,33 +199,33 @@ export class Worker
     // Also when not started yet: a worker must not start once shutdown has begun.
     this.stopping.abort();
     if (!wasRunning) return;
+    // One deadline for the whole drain. Past it, running attempts are aborted (left pending) and
+    // settles still being retried give up (Redis away): shutdown never waits for Redis forever.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<typeof SHUTDOWN>((resolve) => {
+      timer = setTimeout(() => resolve(SHUTDOWN), this.options.worker.shutdownTimeout);
+    });
+    const isLate = async (work: Promise<unknown>): Promise<boolean> =>
+      (await Promise.race([work, deadline])) === SHUTDOWN;
+    // The loops stop reading and put their read-ahead jobs back.
+    if (await isLate(Promise.all(this.loops))) this.abandoning.abort();
     await Promise.all(this.loops);
     const running = this.inFlight.running;
-    const inFlight = [...running.values()];
-    if (inFlight.length > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<typeof SHUTDOWN>((resolve) => {
-        timer = setTimeout(() => resolve(SHUTDOWN), this.options.worker.shutdownTimeout);
-      });
-      const outcome = await Promise.race([Promise.all(inFlight.map((r) => r.done)), deadline]);
-      clearTimeout(timer);
-      if (outcome === SHUTDOWN) {
-        this.logger.warn(
-          `${running.size} job(s) still running at the shutdown deadline: aborted and left pending`,
-        );
-        for (const r of running.values()) r.controller.abort(SHUTDOWN_REASON);
-        // Settles still being retried (Redis away) give up too: their jobs stay pending.
-        this.abandoning.abort();
-      }
+    if (running.size > 0 && (await isLate(Promise.all([...running.values()].map((r) => r.done))))) {
+      this.logger.warn(
+        `${running.size} job(s) still running at the shutdown deadline: aborted and left pending`,
+      );
+      for (const r of running.values()) r.controller.abort(SHUTDOWN_REASON);
+      this.abandoning.abort();
     }
-    // Shutdown completes once every settle is done, or once retrying those that fail for a
-    // connection reason ran for `shutdownTimeout`: then they are left pending for a reclaim.
+    // Acks still in flight: shutdown completes once they are done or given up.
     const settling = this.inFlight.settling;
-    if (settling.size > 0) {
-      const giveUp = setTimeout(() => this.abandoning.abort(), this.options.worker.shutdownTimeout);
+    const settled = async (): Promise<void> => {
       while (settling.size > 0) await Promise.all([...settling.keys()]);
-      clearTimeout(giveUp);
-    }
+    };
+    if (settling.size > 0 && (await isLate(settled()))) this.abandoning.abort();
+    await settled();
+    clearTimeout(timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.longRunning) clearInterval(this.longRunning);
   }
