@@ -26,6 +26,19 @@ export interface WorkerOptions {
    * @default 10000
    */
   shutdownTimeout?: number;
+  /**
+   * How long (ms, from when the job was stored) a job whose listener id this process does not know
+   * is put back for another worker (a newer one, during a rolling deploy) before it is
+   * dead-lettered with reason `unknown-listener`. 0 dead-letters at once.
+   * @default 300000 (5 minutes)
+   */
+  unknownListenerGraceMs?: number;
+  /**
+   * A job running longer than this (ms) is logged once as a warning (it holds its slot; consider
+   * a `timeout`). 0 turns the warning off.
+   * @default 60000
+   */
+  longRunningWarningMs?: number;
 }
 
 /** Defaults for queued listeners, overridden per listener by `@ShouldQueue`. */
@@ -110,6 +123,8 @@ export interface ResolvedWorkerOptions {
   readonly concurrency: number | Readonly<Record<string, number>>;
   readonly queues: readonly string[] | undefined;
   readonly shutdownTimeout: number;
+  readonly unknownListenerGraceMs: number;
+  readonly longRunningWarningMs: number;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -156,29 +171,30 @@ function resolveRedis(value: unknown, option: string): ResolvedEventsOptions['re
   );
 }
 
+const WORKER_DURATIONS = ['unknownListenerGraceMs', 'longRunningWarningMs'];
+
 function resolveWorker(value: unknown): ResolvedEventsOptions['worker'] {
   const defaults: ResolvedWorkerOptions = {
     enabled: true,
     concurrency: 1,
     queues: undefined,
     shutdownTimeout: 10_000,
+    unknownListenerGraceMs: 5 * 60_000,
+    longRunningWarningMs: 60_000,
   };
+  const names = ['concurrency', 'queues', 'shutdownTimeout', ...WORKER_DURATIONS];
   if (value === undefined || value === true) return defaults;
   if (value === false) return { ...defaults, enabled: false };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidOptionError(
-      'worker',
-      value,
-      'a boolean or { concurrency, queues, shutdownTimeout }',
-    );
+    throw new InvalidOptionError('worker', value, `a boolean or { ${names.join(', ')} }`);
   }
   const worker = value as WorkerOptions;
   for (const key of Object.keys(worker)) {
-    if (!['concurrency', 'queues', 'shutdownTimeout'].includes(key)) {
+    if (!names.includes(key)) {
       throw new InvalidOptionError(
         `worker.${key}`,
         (worker as Record<string, unknown>)[key],
-        'no such option (allowed: concurrency, queues, shutdownTimeout)',
+        `no such option (allowed: ${names.join(', ')})`,
       );
     }
   }
@@ -206,7 +222,18 @@ function resolveWorker(value: unknown): ResolvedEventsOptions['worker'] {
   }
   const shutdownTimeout = worker.shutdownTimeout ?? defaults.shutdownTimeout;
   assertInteger('worker.shutdownTimeout', shutdownTimeout, 0);
-  return { enabled: true, concurrency, queues, shutdownTimeout };
+  const unknownListenerGraceMs = worker.unknownListenerGraceMs ?? defaults.unknownListenerGraceMs;
+  assertInteger('worker.unknownListenerGraceMs', unknownListenerGraceMs, 0);
+  const longRunningWarningMs = worker.longRunningWarningMs ?? defaults.longRunningWarningMs;
+  assertInteger('worker.longRunningWarningMs', longRunningWarningMs, 0);
+  return {
+    enabled: true,
+    concurrency,
+    queues,
+    shutdownTimeout,
+    unknownListenerGraceMs,
+    longRunningWarningMs,
+  };
 }
 
 function resolveDefaults(

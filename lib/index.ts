@@ -97,6 +97,7 @@ export { UnrecoverableError } from './errors/unrecoverable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { TransportError, StaleJobError } from './errors/transport.error.js';
 export { SettleOutcomeUnknownError } from './errors/settle-outcome-unknown.error.js';
+export { LostOwnershipError } from './errors/lost-ownership.error.js';
 export { UnsupportedRequestError } from './errors/unsupported-request.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
 export { EventAssertionError } from './errors/event-assertion.error.js';

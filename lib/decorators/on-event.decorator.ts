@@ -25,6 +25,12 @@ export interface OnEventOptions<T = unknown> {
    * @default 'ClassName.methodName'
    */
   id?: string;
+  /**
+   * Former ids of this listener (`'OldClass.oldMethod'`): queued jobs stored under one of them
+   * (before a rename, or by a producer not yet deployed) still run this listener.
+   * @default []
+   */
+  aliases?: readonly string[];
 }
 
 /** @internal What one `@OnEvent` records on a method. */
@@ -34,6 +40,7 @@ export interface OnEventMetadata {
   readonly priority: number;
   readonly filter?: (event: EventEnvelope) => boolean;
   readonly id?: string;
+  readonly aliases?: readonly string[];
 }
 
 /** Validates a selector list and turns it into patterns (and the event classes among them). */
@@ -62,7 +69,7 @@ export function resolveSelectors(
   return { patterns, eventClasses };
 }
 
-const OPTION_KEYS = ['priority', 'filter', 'id'];
+const OPTION_KEYS = ['priority', 'filter', 'id', 'aliases'];
 
 function assertOnEventOptions(options: unknown, where: string): asserts options is OnEventOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -121,12 +128,24 @@ export function OnEvent<T = unknown>(
     if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0)) {
       throw new InvalidOptionError(`@OnEvent id on ${where}`, options.id, 'a non-empty string');
     }
+    const aliases = options.aliases ?? [];
+    if (
+      !Array.isArray(aliases) ||
+      aliases.some((alias) => typeof alias !== 'string' || alias.length === 0)
+    ) {
+      throw new InvalidOptionError(
+        `@OnEvent aliases on ${where}`,
+        aliases,
+        'an array of non-empty listener ids',
+      );
+    }
     const record: OnEventMetadata = {
       patterns,
       eventClasses,
       priority,
       filter: options.filter as OnEventMetadata['filter'],
       id: options.id,
+      aliases: options.aliases === undefined ? undefined : [...aliases],
     };
     Reflect.defineMetadata(ON_EVENT_METADATA, [...existing, record], descriptor.value as object);
     return descriptor;

@@ -4,7 +4,10 @@ import type { BackoffOption } from '../queue/backoff.js';
 
 /** The second argument of every listener call. */
 export interface ListenerContext {
-  /** Fires when the attempt times out or the worker shuts down (never in-process). */
+  /**
+   * Fires when the attempt times out, the worker shuts down, or another worker took the job
+   * (reason: `LostOwnershipError`). Never fires in-process.
+   */
   readonly signal: AbortSignal;
   /** The attempt number, from 1. */
   readonly attempt: number;
@@ -31,6 +34,8 @@ export interface ResolvedQueueOptions {
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */
 export interface ListenerDefinition {
   readonly id: string;
+  /** Former ids: queued jobs stored under one of them run this listener. */
+  readonly aliases?: readonly string[];
   readonly patterns: readonly string[];
   readonly priority: number;
   readonly filter?: (event: EventEnvelope) => boolean;

@@ -140,6 +140,7 @@ export class ListenerExplorer implements OnModuleInit {
     };
     return {
       id,
+      aliases: record.aliases,
       patterns: record.patterns,
       priority: record.priority,
       filter: record.filter,

@@ -39,16 +39,25 @@ const MAX_CACHED_NAMES = 10_000;
 export class ListenerRegistry {
   private readonly trie = new PatternTrie<Entry>();
   private readonly byId = new Map<string, Entry>();
+  /** Former ids of listeners (`@OnEvent(..., { aliases })`), for queued jobs stored under them. */
+  private readonly byAlias = new Map<string, Entry>();
   private readonly cache = new Map<string, ResolvedListeners>();
   private readonly classes = new Map<string, Function>();
   private seq = 0;
 
   /** Registers a listener under all its patterns. @throws DuplicateListenerError on an id clash. */
   add(definition: ListenerDefinition): void {
-    if (this.byId.has(definition.id)) throw new DuplicateListenerError(definition.id);
+    const aliases = definition.aliases ?? [];
+    for (const id of [definition.id, ...aliases]) {
+      if (this.byId.has(id) || this.byAlias.has(id)) throw new DuplicateListenerError(id);
+    }
+    if (aliases.includes(definition.id) || new Set(aliases).size !== aliases.length) {
+      throw new DuplicateListenerError(definition.id);
+    }
     const entry: Entry = { definition, seq: this.seq++, context: inProcessContext(definition.id) };
     for (const pattern of definition.patterns) this.trie.add(pattern, entry);
     this.byId.set(definition.id, entry);
+    for (const alias of aliases) this.byAlias.set(alias, entry);
     for (const eventClass of definition.eventClasses) {
       this.classes.set(getEventClassName(eventClass), eventClass);
     }
@@ -61,6 +70,7 @@ export class ListenerRegistry {
     if (!entry) return false;
     for (const pattern of entry.definition.patterns) this.trie.remove(pattern, entry);
     this.byId.delete(id);
+    for (const alias of entry.definition.aliases ?? []) this.byAlias.delete(alias);
     this.cache.clear();
     return true;
   }
@@ -95,9 +105,9 @@ export class ListenerRegistry {
     return resolved;
   }
 
-  /** A listener by id. */
+  /** A listener by id, or by one of its former ids (`@OnEvent(..., { aliases })`). */
   get(id: string): ListenerDefinition | undefined {
-    return this.byId.get(id)?.definition;
+    return (this.byId.get(id) ?? this.byAlias.get(id))?.definition;
   }
 
   /** Every listener, in registration order. */

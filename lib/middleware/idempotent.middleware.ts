@@ -74,15 +74,24 @@ export function Idempotent(options: IdempotentOptions): Type<EventMiddleware> {
         // Another delivery is running it now: look again later; if that one fails, this one runs.
         context.release(Math.min(releaseAfterMs, Math.max(1, found.remainingMs)));
       }
-      return holdLease(this.store, storeKey, token, leaseMs, this.logger, next, async () => {
-        try {
-          await this.store.set(storeKey, DONE, ttlMs);
-        } catch (error) {
-          // The listener succeeded: failing now would run it again for sure. A duplicate
-          // delivery may still find the claim missing and run it: at-least-once, as documented.
-          this.logger.warn(`Marking "${storeKey}" done failed: ${String(error)}`);
-        }
-      });
+      return holdLease(
+        this.store,
+        storeKey,
+        token,
+        leaseMs,
+        this.logger,
+        context.signal,
+        next,
+        async () => {
+          try {
+            await this.store.set(storeKey, DONE, ttlMs);
+          } catch (error) {
+            // The listener succeeded: failing now would run it again for sure. A duplicate
+            // delivery may still find the claim missing and run it: at-least-once, as documented.
+            this.logger.warn(`Marking "${storeKey}" done failed: ${String(error)}`);
+          }
+        },
+      );
     }
   }
   return IdempotentMiddleware;

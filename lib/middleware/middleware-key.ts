@@ -39,6 +39,10 @@ export function resolveKey(
  * Keeps a lease alive while `work` runs (renewed every third of `leaseMs`, so only a dead or
  * frozen worker lets it expire), then releases it. Losing the lease is logged, not thrown: the
  * work has started and aborting it half-way would be worse than a possible overlap.
+ *
+ * The lease ends with the attempt: when `signal` (the attempt's `context.signal`) aborts (timeout,
+ * shutdown, lost ownership), renewal stops, the key is released and this rejects with the abort
+ * reason, even if `work` never settles; otherwise a hung handler would hold the key forever.
  */
 export async function holdLease<R>(
   store: CoordinationStore,
@@ -46,10 +50,16 @@ export async function holdLease<R>(
   token: string,
   leaseMs: number,
   logger: Logger,
+  signal: AbortSignal,
   work: () => Promise<R>,
   keepAfter?: (result: R) => Promise<void>,
 ): Promise<R> {
   let isLost = false;
+  let releasing: Promise<void> | undefined;
+  const release = (): Promise<void> =>
+    (releasing ??= store
+      .release(key, token)
+      .catch((e: unknown) => logger.warn(`Releasing lease "${key}" failed: ${String(e)}`)));
   const timer = setInterval(
     () => {
       store.extend(key, token, leaseMs).then(
@@ -65,21 +75,29 @@ export async function holdLease<R>(
     Math.max(1, Math.floor(leaseMs / 3)),
   );
   timer.unref();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => {
+      clearInterval(timer);
+      void release();
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
   let result: R;
   try {
-    result = await work();
+    result = await Promise.race([work(), aborted]);
   } catch (error) {
     clearInterval(timer);
-    await store
-      .release(key, token)
-      .catch((e: unknown) => logger.warn(`Releasing lease "${key}" failed: ${String(e)}`));
+    await release();
     throw error;
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
   clearInterval(timer);
   if (keepAfter) await keepAfter(result);
-  else
-    await store
-      .release(key, token)
-      .catch((e: unknown) => logger.warn(`Releasing lease "${key}" failed: ${String(e)}`));
+  else await release();
   return result;
 }

@@ -60,7 +60,7 @@ export function WithoutOverlapping(
       if (!found.isAcquired) {
         context.release(Math.min(releaseAfterMs, Math.max(1, found.remainingMs)));
       }
-      return holdLease(this.store, storeKey, token, leaseMs, this.logger, next);
+      return holdLease(this.store, storeKey, token, leaseMs, this.logger, context.signal, next);
     }
   }
   return WithoutOverlappingMiddleware;

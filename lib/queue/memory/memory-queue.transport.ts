@@ -119,10 +119,12 @@ export class MemoryQueueTransport implements QueueTransport {
   }
 
   async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
-    // Jobs of this process cannot outlive their worker here: nothing to extend, only stale receipts.
-    return jobs.filter(
-      (job) => this.queue(job.queue).active.get(job.id)?.receipt !== Number(job.receipt),
-    );
+    // Jobs of this process cannot outlive their worker here: nothing to extend, but a delivery
+    // whose receipt no longer holds (settled by another copy, or gone) is reported lost.
+    return jobs.filter((job) => {
+      const stored = this.byName.get(job.queue)?.active.get(job.id);
+      return !stored || String(stored.receipt) !== job.receipt;
+    });
   }
 
   async counts(queue: string): Promise<QueueCounts> {

@@ -1,0 +1,254 @@
+import { Logger } from '@nestjs/common';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventContext } from '../event/event-context.js';
+import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
+import type { ListenerDefinition } from '../discovery/listener-definition.js';
+import type { ListenerRegistry } from '../discovery/listener.registry.js';
+import type { ResolvedWorkerOptions } from '../events.options.js';
+import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { LostOwnershipError } from '../errors/lost-ownership.error.js';
+import { StaleJobError } from '../errors/transport.error.js';
+import { UnrecoverableError } from '../errors/unrecoverable.error.js';
+import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
+import { AttemptAbort } from './attempt-abort.js';
+import { backoffDelay } from './backoff.js';
+import { receiptKey, type InFlight } from './in-flight.js';
+import type { JobFailure, ReservedJob } from './queue-job.js';
+import type { JobSettler } from './job-settler.js';
+
+/**
+ * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
+ * counts as an attempt, but the handler never failed: the job runs again, unless it already had
+ * this many such extra deliveries.
+ */
+export const LOST_ATTEMPTS_ALLOWED = 2;
+
+/** How often (ms) a job of an unknown listener comes back to a worker during its grace period. */
+const UNKNOWN_LISTENER_RECHECK_MS = 1000;
+/** Unknown listener ids remembered for their one warning. */
+const MAX_WARNED_UNKNOWN = 1000;
+
+/** The abort reason handlers see when the worker stops; an attempt aborted by it is left pending. */
+export const SHUTDOWN_REASON = new Error('worker shutdown');
+
+/** The abort reason of an attempt whose job this worker no longer holds. */
+export function lostOwnership(job: ReservedJob): LostOwnershipError {
+  return new LostOwnershipError(job.id, job.queue, job.listener);
+}
+
+function failureOf(reason: string, error: unknown): JobFailure {
+  if (error instanceof Error) {
+    return {
+      reason,
+      message: error.message,
+      stack: error.stack?.split('\n').slice(0, 6).join('\n'),
+    };
+  }
+  return { reason, message: String(error) };
+}
+
+/**
+ * One attempt's life: reads the job, finds its listener, calls it through its middleware with a
+ * timeout and an abort signal, then acknowledges it, schedules a retry with backoff, releases it,
+ * or dead-letters it and calls the failure hook once.
+ */
+export class JobRunner {
+  private readonly logger = new Logger(JobRunner.name);
+
+  /** Listener ids already warned about as unknown (one warning each). */
+  private readonly warnedUnknown = new Set<string>();
+
+  constructor(
+    private readonly settler: JobSettler,
+    private readonly registry: ListenerRegistry,
+    private readonly inFlight: InFlight,
+    private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'>,
+  ) {}
+
+  /** Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). */
+  process(job: ReservedJob): Promise<void> {
+    const controller = new AttemptAbort();
+    const key = receiptKey(job);
+    const done = this.attempt(job, controller)
+      .catch((error: unknown) => {
+        // A settle refused as stale: another worker holds the job now.
+        if (error instanceof StaleJobError) controller.abort(lostOwnership(job));
+        this.reportUnsettled(job, error);
+      })
+      .finally(() => this.inFlight.running.delete(key));
+    this.inFlight.running.set(key, {
+      job,
+      controller,
+      done,
+      startedAt: Date.now(),
+      isReportedLong: false,
+    });
+    return done;
+  }
+
+  /** Logs a settle that did not happen. */
+  reportUnsettled(job: ReservedJob, error: unknown): void {
+    if (error instanceof StaleJobError) {
+      this.logger.warn(error.message);
+    } else {
+      this.logger.error(
+        `Job ${job.id} of queue "${job.queue}" could not be settled: ${String(error)}`,
+      );
+    }
+  }
+
+  /**
+   * Acknowledges in the background: the job's slot is free as soon as its handler settled, and
+   * the transport batches the ack with others. Shutdown waits for every ack (`settling`).
+   */
+  private ackLater(job: ReservedJob): void {
+    const acked: Promise<void> = this.settler
+      .ack(job)
+      .catch((error: unknown) => this.reportUnsettled(job, error))
+      .finally(() => this.inFlight.settling.delete(acked));
+    this.inFlight.settling.set(acked, job);
+  }
+
+  private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {
+    let envelope: EventEnvelope;
+    try {
+      envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
+    } catch (error) {
+      const message = error instanceof MalformedJobError ? error.message : String(error);
+      return this.settler.deadLetter(job, { reason: 'malformed', message });
+    }
+    const listener = this.registry.get(job.listener);
+    if (!listener?.queue) return this.unknownListener(job);
+    const event: EventEnvelope = { ...envelope, attempt: job.attempt };
+    if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
+      // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
+      // freezing. A job that kills its process every time must not be reclaimed forever.
+      return this.fail(
+        listener,
+        event,
+        job,
+        new Error(
+          `Attempts used up: ${job.attempt - 1} attempt(s), the last ones ended without an outcome (the worker died or froze)`,
+        ),
+      );
+    }
+    try {
+      await this.run(listener, event, job, controller);
+    } catch (error) {
+      if (controller.reason === SHUTDOWN_REASON) {
+        // Aborted by shutdown: leave the job pending for another worker or the next start.
+        return;
+      }
+      // Another worker holds the job now: its outcome is theirs to settle.
+      if (controller.reason instanceof LostOwnershipError) return;
+      if (error instanceof ReleaseJobSignal) return this.settler.release(job, error.delayMs);
+      return this.fail(listener, event, job, error);
+    }
+    this.ackLater(job);
+  }
+
+  /**
+   * A job of a listener this process does not know: a renamed class or method, or a worker older
+   * than the producer during a rolling deploy. It goes back to its queue (attempt not counted) so
+   * that a worker that knows it can run it, until `worker.unknownListenerGraceMs` after it was
+   * stored; then it is dead-lettered. Entries without a stored time are dead-lettered at once.
+   */
+  private unknownListener(job: ReservedJob): Promise<void> {
+    const graceMs = this.options.unknownListenerGraceMs;
+    const leftMs = job.enqueuedAt > 0 ? graceMs - (Date.now() - job.enqueuedAt) : 0;
+    if (leftMs > 0) {
+      if (!this.warnedUnknown.has(job.listener)) {
+        if (this.warnedUnknown.size >= MAX_WARNED_UNKNOWN) this.warnedUnknown.clear();
+        this.warnedUnknown.add(job.listener);
+        this.logger.warn(
+          `Queue "${job.queue}": no queued listener "${job.listener}" in this application; its jobs go back to the queue for a worker that has it, and to dead letters ${graceMs} ms after they were stored`,
+        );
+      }
+      return this.settler.release(job, Math.min(leftMs, UNKNOWN_LISTENER_RECHECK_MS));
+    }
+    const message = `No queued listener "${job.listener}" in this application`;
+    this.logger.error(
+      `Queue "${job.queue}": job ${job.id} dead-lettered: no queued listener "${job.listener}" took it within worker.unknownListenerGraceMs (${graceMs} ms). Renamed? Keep the old id with @OnEvent(pattern, { aliases: ['${job.listener}'] })`,
+    );
+    return this.settler.deadLetter(job, { reason: 'unknown-listener', message });
+  }
+
+  private run(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    controller: AttemptAbort,
+  ): Promise<unknown> {
+    const options = listener.queue!;
+    const context = {
+      get signal(): AbortSignal {
+        return controller.signal;
+      },
+      attempt: job.attempt,
+      queue: job.queue,
+      listener: listener.id,
+    };
+    // One promise per attempt: settled by the listener, or rejected by a timeout or shutdown.
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle =
+        (outcome: (value: unknown) => void) =>
+        (value: unknown): void => {
+          if (timer) clearTimeout(timer);
+          controller.onAbort = undefined;
+          outcome(value);
+        };
+      if (controller.isAborted) return reject(controller.reason);
+      controller.onAbort = settle(reject);
+      if (options.timeout > 0) {
+        timer = setTimeout(
+          () => controller.abort(new JobTimeoutError(listener.id, options.timeout)),
+          options.timeout,
+        );
+      }
+      EventContext.runAs(event, () => {
+        try {
+          Promise.resolve(listener.invoke(event, context)).then(settle(resolve), settle(reject));
+        } catch (error) {
+          settle(reject)(error);
+        }
+      });
+    });
+  }
+
+  private async fail(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    error: unknown,
+  ): Promise<void> {
+    const options = listener.queue!;
+    const isFinal = error instanceof UnrecoverableError || job.attempt >= options.tries;
+    const reason =
+      error instanceof UnrecoverableError
+        ? 'unrecoverable'
+        : error instanceof JobTimeoutError
+          ? 'timeout'
+          : 'failed';
+    const message = error instanceof Error ? error.message : String(error);
+    if (!isFinal) {
+      const delayMs = backoffDelay(options.backoff, job.attempt);
+      this.logger.warn(
+        `Listener ${listener.id} failed attempt ${job.attempt}/${options.tries} on "${event.name}" (${event.id}), retry in ${delayMs} ms: ${message}`,
+      );
+      return this.settler.retry(job, delayMs, failureOf(reason, error));
+    }
+    this.logger.error(
+      `Listener ${listener.id} failed for good on "${event.name}" (${event.id}) after ${job.attempt} attempt(s): ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+    await this.settler.deadLetter(job, failureOf(reason, error));
+    if (options.onFailed) {
+      try {
+        await options.onFailed(event, error);
+      } catch (hookError) {
+        this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
+      }
+    }
+  }
+}

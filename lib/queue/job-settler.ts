@@ -1,0 +1,80 @@
+import { Logger } from '@nestjs/common';
+import { StaleJobError, TransportError } from '../errors/transport.error.js';
+import { abortableSleep, retryDelay } from './abortable-sleep.js';
+import type { JobFailure, ReservedJob } from './queue-job.js';
+import type { QueueTransport } from './queue-transport.interface.js';
+
+/** First wait (ms) before a settle is tried again after a connection failure. */
+const SETTLE_RETRY_BASE_MS = 50;
+/** Longest wait (ms) between two tries of one settle. */
+const SETTLE_RETRY_MAX_MS = 2000;
+
+/**
+ * Settles jobs (ack, retry, release, dead-letter) and survives connection blips: a settle that
+ * fails with a `TransportError` is tried again with capped backoff until the transport accepts it
+ * or refuses it as stale (`StaleJobError`: fencing makes a repeat safe), while the caller keeps
+ * the job in its held set so that heartbeats keep it from being reclaimed. It gives up only when
+ * `giveUp` fires (shutdown past its deadline), leaving the job pending for a reclaim.
+ */
+export class JobSettler {
+  private readonly logger = new Logger(JobSettler.name);
+
+  constructor(
+    private readonly transport: QueueTransport,
+    private readonly giveUp: AbortSignal,
+  ) {}
+
+  ack(job: ReservedJob): Promise<void> {
+    return this.settle(job, 'acknowledging', () => this.transport.ack(job));
+  }
+
+  retry(job: ReservedJob, delayMs: number, failure: JobFailure): Promise<void> {
+    return this.settle(job, 'scheduling a retry of', () =>
+      this.transport.retry(job, delayMs, failure),
+    );
+  }
+
+  release(job: ReservedJob, delayMs: number): Promise<void> {
+    return this.settle(job, 'releasing', () => this.transport.release(job, delayMs));
+  }
+
+  deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
+    return this.settle(job, 'dead-lettering', () => this.transport.deadLetter(job, failure));
+  }
+
+  private async settle(job: ReservedJob, what: string, op: () => Promise<void>): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      try {
+        await op();
+        if (failures > 0) {
+          this.logger.log(
+            `Job ${job.id} of queue "${job.queue}": ${what} succeeded on try ${failures + 1}`,
+          );
+        }
+        return;
+      } catch (error) {
+        if (error instanceof StaleJobError && failures > 0) {
+          // The first try may have reached Redis before its reply was lost: say so, and claim no
+          // failure that may not have happened.
+          this.logger.warn(
+            `Job ${job.id} of queue "${job.queue}": ${what} was refused as stale after a connection failure: either an earlier try was applied, or another worker took the job`,
+          );
+          return;
+        }
+        if (!(error instanceof TransportError) || this.giveUp.aborted) throw error;
+        failures++;
+        if (failures === 1 || failures % 20 === 0) {
+          this.logger.warn(
+            `Job ${job.id} of queue "${job.queue}": ${what} failed (${failures}x), retrying while the job stays held: ${error.message}`,
+          );
+        }
+        await abortableSleep(
+          retryDelay(failures - 1, SETTLE_RETRY_BASE_MS, SETTLE_RETRY_MAX_MS),
+          this.giveUp,
+        );
+        if (this.giveUp.aborted) throw error;
+      }
+    }
+  }
+}
