@@ -13,6 +13,7 @@ import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
+import { guardEmit } from './emit-promise.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
 /** Options of one emit. */
@@ -88,7 +89,7 @@ export class EventBus implements OnApplicationShutdown {
     try {
       envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
     } catch (error) {
-      return Promise.reject(error);
+      return this.guard(Promise.reject(error), nameOfEmit(nameOrEvent), undefined);
     }
     const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
@@ -106,11 +107,13 @@ export class EventBus implements OnApplicationShutdown {
         return Promise.resolve(envelope);
       }
     }
+    let delivered: Promise<EventEnvelope>;
     try {
-      return this.deliver(envelope, options, 'emit').then(() => envelope);
+      delivered = this.deliver(envelope, options, 'emit').then(() => envelope);
     } catch (error) {
-      return Promise.reject(error);
+      delivered = Promise.reject(error);
     }
+    return this.guard(delivered, envelope.name, envelope.id);
   }
 
   /**
@@ -330,6 +333,25 @@ export class EventBus implements OnApplicationShutdown {
     this.subject.complete();
   }
 
+  /**
+   * An emit that may reject, made safe to leave un-awaited: its rejection never ends the process
+   * (Node's default for an unhandled rejection); when no caller handles it, it is logged here.
+   */
+  private guard(
+    emitted: Promise<EventEnvelope>,
+    name: string,
+    id: string | undefined,
+  ): Promise<EventEnvelope> {
+    return guardEmit(emitted, (error) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error(
+        `Emit of "${name}" (${id ?? 'no id: refused before it had one'}) failed, and no caller ` +
+          `handled the failure: ${message}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+    });
+  }
+
   private whenBound(): Promise<void> {
     if (!this.held) return Promise.resolve();
     return new Promise((resolve) => this.held!.push(resolve));
@@ -370,6 +392,7 @@ export class EventBus implements OnApplicationShutdown {
     if (this.interceptor?.(envelope, kind, options)) return Promise.resolve(undefined);
     const listeners = this.registry.resolve(envelope.name);
     const delay = options?.delay ?? 0;
+    const dueAt = delay > 0 ? Date.now() + delay : 0;
     // Recording (`store.record`) serializes the payload now, so a bad one is refused before
     // anything runs, then appends; queued jobs are stored only once the event is in the store.
     const recorded = this.recorder === null ? undefined : this.recorder.record(envelope);
@@ -381,15 +404,29 @@ export class EventBus implements OnApplicationShutdown {
           ? this.producer.enqueue(envelope, listeners.queued, delay)
           : recorded.then(() => this.producer.enqueue(envelope, listeners.queued, delay))
         : recorded;
-    if (delay > 0 && (listeners.inProcess.length > 0 || this.subject.observed)) {
-      this.runLater(Date.now() + delay, () => this.runInProcess(envelope, listeners, 'emit'));
-      return stored ? stored.then(() => undefined) : Promise.resolve(undefined);
+    if (stored === undefined) {
+      return this.runStored(envelope, listeners, kind, dueAt) ?? Promise.resolve(undefined);
     }
-    const ran = this.runInProcess(envelope, listeners, kind);
-    if (stored === undefined) return ran ?? Promise.resolve(undefined);
-    return ran
-      ? Promise.all([ran, stored]).then(([outcome]) => outcome)
-      : stored.then(() => undefined);
+    // All or nothing: in-process listeners (and stream subscribers) hear of the event only once
+    // its record and its jobs are stored. An emit that rejects had no effect, so the caller's
+    // retry does not run anything twice.
+    return stored.then(() => this.runStored(envelope, listeners, kind, dueAt));
+  }
+
+  /** The in-process half of an emit whose stored half (if any) succeeded: now, or at `dueAt`. */
+  private runStored(
+    envelope: EventEnvelope,
+    listeners: ResolvedListeners,
+    kind: Kind,
+    dueAt: number,
+  ): Promise<DispatchResult> | undefined {
+    if (dueAt > 0) {
+      if (listeners.inProcess.length > 0 || this.subject.observed) {
+        this.runLater(dueAt, () => this.runInProcess(envelope, listeners, 'emit'));
+      }
+      return undefined;
+    }
+    return this.runInProcess(envelope, listeners, kind);
   }
 
   /** Runs `fn` at `dueAt` by the wall clock (timers may fire a little early by it). */
@@ -420,6 +457,13 @@ export class EventBus implements OnApplicationShutdown {
   private publish(envelope: EventEnvelope): void {
     if (this.subject.observed) this.subject.next(envelope);
   }
+}
+
+/** The event name of an emit that was refused before it had an envelope, for the log. */
+function nameOfEmit(nameOrEvent: unknown): string {
+  if (typeof nameOrEvent === 'string') return nameOrEvent;
+  const type = (nameOrEvent as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof type === 'string' ? `an instance of ${type}` : String(nameOrEvent);
 }
 
 type DispatchResult =
