@@ -21,6 +21,14 @@ export interface EmitOptions {
   delay?: number;
   /** Extra string metadata; `correlationId` here overrides the inherited one. @default {} */
   metadata?: Record<string, string>;
+  /**
+   * The event's id, instead of a new one: retrying a failed emit with the same id lets consumers
+   * that key on it (the `Idempotent` middleware, your own checks) see one event. A non-empty
+   * string of at most 200 characters; ids you choose are not sortable by time. The library does
+   * not deduplicate emits by id.
+   * @default a new unique, time-sortable id
+   */
+  id?: string;
 }
 
 /** A listener added at run time with `bus.on`. */
@@ -69,9 +77,11 @@ export class EventBus implements OnApplicationShutdown {
   ) {}
 
   /**
-   * Emits an event. In-process listeners are called now (their errors are logged, never thrown
-   * here); the promise resolves once every queued listener's job is stored, and rejects if
-   * storing failed. Resolves to the envelope that was emitted.
+   * Emits an event. When it has queued listeners (or is recorded), their jobs (and its record)
+   * are stored first, then in-process listeners are called (their errors are logged, never
+   * thrown here): an emit that rejects had no effect. Resolves to the envelope that was emitted.
+   * A failed emit rejects with a typed error and is logged at ERROR with its name and id; its
+   * rejection never counts as unhandled, so an emit without `await` cannot end the process.
    *
    * @example
    * await bus.emit('order.created', { id: 'o1' });

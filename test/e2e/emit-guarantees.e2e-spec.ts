@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import {
   EventBus,
   InvalidEventNameError,
+  InvalidOptionError,
   OnEvent,
   ShouldQueue,
   TransportError,
@@ -98,8 +99,10 @@ describe('all or nothing (Redis)', () => {
     expect(streamed).toEqual([stored.id]);
 
     await server.kill();
+    const errors = busErrors();
     try {
       await expect(bus.emit('order.placed', { n: 2 })).rejects.toBeInstanceOf(TransportError);
+      expect(errors).toEqual([expect.stringMatching(/Emit of "order\.placed" \(\w{26}\) failed/)]);
       // The emit rejected: it had no effect at all, so the caller may simply retry it.
       expect(listeners.inProcess).toEqual([stored.id]);
       expect(streamed).toEqual([stored.id]);
@@ -136,5 +139,38 @@ describe('embedded transport at shutdown', () => {
     open();
     expect(listeners.queued).toEqual([]);
     expect(warnings.join('\n')).toMatch(/3 job\(s\) dropped at shutdown.*"orders": 2 waiting/);
+  });
+});
+
+describe('the id emit option', () => {
+  it('gives the event the caller’s id, in-process and in its queued job', async () => {
+    const { bus, listeners } = await start();
+    const envelope = await bus.emit('order.placed', { n: 1 }, { id: 'order-o1-placed' });
+    expect(envelope.id).toBe('order-o1-placed');
+    expect(envelope.metadata.correlationId).toBe('order-o1-placed');
+    expect(listeners.inProcess).toEqual(['order-o1-placed']);
+    await waitFor(() => listeners.queued.length === 1);
+    expect(listeners.queued).toEqual(['order-o1-placed']);
+    // A retry with the same id is the same event to whoever keys on it.
+    await bus.emit('order.placed', { n: 1 }, { id: 'order-o1-placed' });
+    expect(listeners.inProcess).toEqual(['order-o1-placed', 'order-o1-placed']);
+  });
+
+  it.each([[''], [' padded'], ['a'.repeat(201)], ['line\nbreak'], [42], [null]])(
+    'refuses the id %j with InvalidOptionError, before anything runs',
+    async (id) => {
+      const { bus, listeners } = await start();
+      vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const emitted = bus.emit('order.placed', {}, { id: id as string });
+      await expect(emitted).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(emitted).rejects.toMatchObject({ code: 'EVENTS_INVALID_OPTION', option: 'id' });
+      expect(listeners.inProcess).toEqual([]);
+    },
+  );
+
+  it('accepts an id of 200 characters', async () => {
+    const { bus } = await start();
+    const id = 'x'.repeat(200);
+    expect((await bus.emit('order.placed', {}, { id })).id).toBe(id);
   });
 });
