@@ -13,23 +13,10 @@ import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
+import type { EmitOptions } from './emit-options.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
-/** Options of one emit. */
-export interface EmitOptions {
-  /** Deliver the whole event this many ms later (queued jobs durably; in-process by a timer). @default 0 */
-  delay?: number;
-  /** Extra string metadata; `correlationId` here overrides the inherited one. @default {} */
-  metadata?: Record<string, string>;
-  /**
-   * The event's id, instead of a new one: retrying a failed emit with the same id lets consumers
-   * that key on it (the `Idempotent` middleware, your own checks) see one event. A non-empty
-   * string of at most 200 characters; ids you choose are not sortable by time. The library does
-   * not deduplicate emits by id.
-   * @default a new unique, time-sortable id
-   */
-  id?: string;
-}
+export type { EmitOptions };
 
 /** A listener added at run time with `bus.on`. */
 export type DynamicListener<T = unknown> = (event: EventEnvelope<T>) => unknown;

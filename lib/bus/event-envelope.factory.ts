@@ -6,7 +6,7 @@ import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
 import type { EventValidators } from '../middleware/event-validators.js';
-import type { EmitOptions } from './event-bus.js';
+import type { EmitOptions } from './emit-options.js';
 
 /**
  * Builds the envelope of one emit and validates everything about it (name, class, payload

@@ -122,6 +122,16 @@ describe('embedded transport at shutdown', () => {
     expect(listeners.queued).toEqual(ids);
   });
 
+  it('refuses an emit after shutdown instead of dropping its job silently', async () => {
+    const { app, bus, listeners } = await start();
+    await app.close();
+    apps.splice(apps.indexOf(app), 1);
+    const errors = busErrors();
+    await expect(bus.emit('order.placed', {})).rejects.toBeInstanceOf(TransportError);
+    expect(listeners.inProcess).toEqual([]);
+    expect(errors).toHaveLength(1);
+  });
+
   it('logs how many jobs it dropped when the shutdown deadline passes', async () => {
     const warnings: string[] = [];
     vi.spyOn(Logger.prototype, 'warn').mockImplementation((message) => {
