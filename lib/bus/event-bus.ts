@@ -280,9 +280,8 @@ export class EventBus implements OnApplicationShutdown {
             : {}),
         },
       };
-      await this.emit(`${name}.failed`, failed, options).catch((emitError: unknown) =>
-        this.logger.error(`Emitting "${name}.failed" failed: ${String(emitError)}`),
-      );
+      // The action's error is what the caller gets; a failed emit is logged by `emit` itself.
+      await this.emit(`${name}.failed`, failed, options).catch(noop);
       throw error;
     }
     const after: AfterEventData<T, R> = { data, result };
