@@ -21,7 +21,7 @@ import {
   OnEvent as NestOnEvent,
 } from '@nestjs/event-emitter';
 import EventEmitter2Module from 'eventemitter2';
-import { EventBus, EventsModule, OnEvent } from '../dist/index.js';
+import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const { EventEmitter2 } = EventEmitter2Module;
 
@@ -111,6 +111,17 @@ const CASES = [
     what: 'ten `async` listeners on `order.created`; each emit is awaited until all have run',
     patterns: Array.from({ length: 10 }, () => EMIT_NAME),
     isAsync: true,
+  },
+  {
+    id: 'queued1',
+    title: 'One sync and one queued listener, awaited',
+    what:
+      'one sync listener and one queued listener (`@ShouldQueue`, embedded transport, worker in ' +
+      'the same process) on `order.created`; each `emit` is awaited until its job is stored ' +
+      '(nestjs-events only: the peers have no queued listeners)',
+    patterns: [EMIT_NAME],
+    isAsync: true,
+    isQueued: true,
   },
 ];
 
@@ -257,9 +268,23 @@ const SUBJECTS = [
     label: '**nestjs-events**',
     isOurs: true,
     async setup(c) {
-      const Listeners = listenerClass('OrderListeners', c.patterns, c.isAsync, (p) => OnEvent(p));
-      const app = await nestApp([EventsModule.forRoot()], [Listeners]);
+      const isAsync = c.isAsync && !c.isQueued;
+      const Listeners = listenerClass('OrderListeners', c.patterns, isAsync, (p) => OnEvent(p));
+      const providers = [Listeners];
+      if (c.isQueued) {
+        // Its runs are not counted in `hits`: the worker runs them after the emit resolved.
+        class QueuedListeners {
+          queued() {}
+        }
+        const method = Object.getOwnPropertyDescriptor(QueuedListeners.prototype, 'queued');
+        ShouldQueue({ queue: 'bench' })(QueuedListeners.prototype, 'queued', method);
+        OnEvent(EMIT_NAME)(QueuedListeners.prototype, 'queued', method);
+        Injectable()(QueuedListeners);
+        providers.push(QueuedListeners);
+      }
+      const app = await nestApp([EventsModule.forRoot()], providers);
       const bus = app.get(EventBus);
+      if (c.isQueued) return { emit: () => bus.emit(EMIT_NAME, PAYLOAD), close: () => app.close() };
       if (c.isAsync) {
         return { emit: () => bus.emitAsync(EMIT_NAME, PAYLOAD), close: () => app.close() };
       }
@@ -326,7 +351,8 @@ async function warmUp(loop, ms) {
 async function worker(caseId, subjectId) {
   const c = CASES.find((x) => x.id === caseId);
   const subject = SUBJECTS.find((x) => x.id === subjectId);
-  const setup = await subject.setup(c);
+  const setup =
+    c.isQueued && !subject.isOurs ? { skip: 'no queued listeners' } : await subject.setup(c);
   if (setup.skip) {
     process.send({ type: 'skip', reason: setup.skip });
     return;

@@ -39,7 +39,9 @@ const providers: Provider[] = [
   {
     provide: QUEUE_TRANSPORT,
     useFactory: async (options: ResolvedEventsOptions): Promise<QueueTransport> => {
-      if (options.redis === undefined) return new MemoryQueueTransport();
+      if (options.redis === undefined) {
+        return new MemoryQueueTransport({ drainTimeoutMs: options.worker.shutdownTimeout });
+      }
       // Loaded only when configured, so apps without Redis never load ioredis.
       const { createRedisQueueTransport } = await import('./queue/redis/redis-queue.transport.js');
       return createRedisQueueTransport(options);

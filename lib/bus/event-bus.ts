@@ -13,15 +13,10 @@ import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
+import type { EmitOptions } from './emit-options.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 
-/** Options of one emit. */
-export interface EmitOptions {
-  /** Deliver the whole event this many ms later (queued jobs durably; in-process by a timer). @default 0 */
-  delay?: number;
-  /** Extra string metadata; `correlationId` here overrides the inherited one. @default {} */
-  metadata?: Record<string, string>;
-}
+export type { EmitOptions };
 
 /** A listener added at run time with `bus.on`. */
 export type DynamicListener<T = unknown> = (event: EventEnvelope<T>) => unknown;
@@ -69,9 +64,11 @@ export class EventBus implements OnApplicationShutdown {
   ) {}
 
   /**
-   * Emits an event. In-process listeners are called now (their errors are logged, never thrown
-   * here); the promise resolves once every queued listener's job is stored, and rejects if
-   * storing failed. Resolves to the envelope that was emitted.
+   * Emits an event. When it has queued listeners (or is recorded), their jobs (and its record)
+   * are stored first, then in-process listeners are called (their errors are logged, never
+   * thrown here): an emit that rejects had no effect. Resolves to the envelope that was emitted.
+   * A failed emit rejects with a typed error and is logged at ERROR with its name and id; its
+   * rejection never counts as unhandled, so an emit without `await` cannot end the process.
    *
    * @example
    * await bus.emit('order.created', { id: 'o1' });
@@ -88,7 +85,7 @@ export class EventBus implements OnApplicationShutdown {
     try {
       envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
     } catch (error) {
-      return Promise.reject(error);
+      return this.failed(error, nameOfEmit(nameOrEvent), undefined);
     }
     const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
@@ -106,11 +103,22 @@ export class EventBus implements OnApplicationShutdown {
         return Promise.resolve(envelope);
       }
     }
+    let delivered: Promise<DispatchResult>;
     try {
-      return this.deliver(envelope, options, 'emit').then(() => envelope);
+      delivered = this.deliver(envelope, options, 'emit');
     } catch (error) {
-      return Promise.reject(error);
+      return this.failed(error, envelope.name, envelope.id);
     }
+    const emitted: Promise<EventEnvelope> = delivered.then(
+      () => envelope,
+      (error: unknown) => {
+        // Handled (from Node's view) before it rejects: nothing to pay while emits succeed.
+        emitted.catch(noop);
+        this.logFailure(error, envelope.name, envelope.id);
+        throw error;
+      },
+    );
+    return emitted;
   }
 
   /**
@@ -272,9 +280,8 @@ export class EventBus implements OnApplicationShutdown {
             : {}),
         },
       };
-      await this.emit(`${name}.failed`, failed, options).catch((emitError: unknown) =>
-        this.logger.error(`Emitting "${name}.failed" failed: ${String(emitError)}`),
-      );
+      // The action's error is what the caller gets; a failed emit is logged by `emit` itself.
+      await this.emit(`${name}.failed`, failed, options).catch(noop);
       throw error;
     }
     const after: AfterEventData<T, R> = { data, result };
@@ -330,6 +337,26 @@ export class EventBus implements OnApplicationShutdown {
     this.subject.complete();
   }
 
+  /**
+   * The rejected promise of an emit that failed at once. Like every failed emit, it is logged and
+   * never reported to Node as unhandled: a forgotten `await` must not end the process.
+   */
+  private failed(error: unknown, name: string, id: string | undefined): Promise<never> {
+    const rejected = Promise.reject(error);
+    rejected.catch(noop);
+    this.logFailure(error, name, id);
+    return rejected;
+  }
+
+  /** Every failed emit is logged once, at ERROR, whether or not its caller awaits it. */
+  private logFailure(error: unknown, name: string, id: string | undefined): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error(
+      `Emit of "${name}" (${id ?? 'no id: refused before it had one'}) failed: ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+  }
+
   private whenBound(): Promise<void> {
     if (!this.held) return Promise.resolve();
     return new Promise((resolve) => this.held!.push(resolve));
@@ -370,6 +397,7 @@ export class EventBus implements OnApplicationShutdown {
     if (this.interceptor?.(envelope, kind, options)) return Promise.resolve(undefined);
     const listeners = this.registry.resolve(envelope.name);
     const delay = options?.delay ?? 0;
+    const dueAt = delay > 0 ? Date.now() + delay : 0;
     // Recording (`store.record`) serializes the payload now, so a bad one is refused before
     // anything runs, then appends; queued jobs are stored only once the event is in the store.
     const recorded = this.recorder === null ? undefined : this.recorder.record(envelope);
@@ -381,15 +409,29 @@ export class EventBus implements OnApplicationShutdown {
           ? this.producer.enqueue(envelope, listeners.queued, delay)
           : recorded.then(() => this.producer.enqueue(envelope, listeners.queued, delay))
         : recorded;
-    if (delay > 0 && (listeners.inProcess.length > 0 || this.subject.observed)) {
-      this.runLater(Date.now() + delay, () => this.runInProcess(envelope, listeners, 'emit'));
-      return stored ? stored.then(() => undefined) : Promise.resolve(undefined);
+    if (stored === undefined) {
+      return this.runStored(envelope, listeners, kind, dueAt) ?? Promise.resolve(undefined);
     }
-    const ran = this.runInProcess(envelope, listeners, kind);
-    if (stored === undefined) return ran ?? Promise.resolve(undefined);
-    return ran
-      ? Promise.all([ran, stored]).then(([outcome]) => outcome)
-      : stored.then(() => undefined);
+    // All or nothing: in-process listeners (and stream subscribers) hear of the event only once
+    // its record and its jobs are stored. An emit that rejects had no effect, so the caller's
+    // retry does not run anything twice.
+    return stored.then(() => this.runStored(envelope, listeners, kind, dueAt));
+  }
+
+  /** The in-process half of an emit whose stored half (if any) succeeded: now, or at `dueAt`. */
+  private runStored(
+    envelope: EventEnvelope,
+    listeners: ResolvedListeners,
+    kind: Kind,
+    dueAt: number,
+  ): Promise<DispatchResult> | undefined {
+    if (dueAt > 0) {
+      if (listeners.inProcess.length > 0 || this.subject.observed) {
+        this.runLater(dueAt, () => this.runInProcess(envelope, listeners, 'emit'));
+      }
+      return undefined;
+    }
+    return this.runInProcess(envelope, listeners, kind);
   }
 
   /** Runs `fn` at `dueAt` by the wall clock (timers may fire a little early by it). */
@@ -420,6 +462,15 @@ export class EventBus implements OnApplicationShutdown {
   private publish(envelope: EventEnvelope): void {
     if (this.subject.observed) this.subject.next(envelope);
   }
+}
+
+function noop(): void {}
+
+/** The event name of an emit that was refused before it had an envelope, for the log. */
+function nameOfEmit(nameOrEvent: unknown): string {
+  if (typeof nameOrEvent === 'string') return nameOrEvent;
+  const type = (nameOrEvent as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof type === 'string' ? `an instance of ${type}` : String(nameOrEvent);
 }
 
 type DispatchResult =

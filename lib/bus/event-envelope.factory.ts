@@ -6,7 +6,7 @@ import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
 import type { EventValidators } from '../middleware/event-validators.js';
-import type { EmitOptions } from './event-bus.js';
+import type { EmitOptions } from './emit-options.js';
 
 /**
  * Builds the envelope of one emit and validates everything about it (name, class, payload
@@ -46,7 +46,7 @@ export function createEnvelope(
     throw new Error('unreachable');
   }
   const timestamp = Date.now();
-  const id = createEventId(timestamp);
+  const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
   const parent = EventContext.current();
   let metadata: Record<string, string>;
   if (parent === undefined && options?.metadata === undefined) {
@@ -72,6 +72,37 @@ export function createEnvelope(
   }
   if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
   return { id, name, data, metadata, timestamp };
+}
+
+/** Longest id an emit may set: ids travel in every job, record and log line. */
+export const MAX_EVENT_ID_LENGTH = 200;
+
+/** Whether `text` has a C0 control character or DEL: an id also goes into log lines. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** The `id` emit option, checked: a non-empty string of printable characters, not too long. */
+function checkedEventId(id: unknown): string {
+  if (
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    id.length > MAX_EVENT_ID_LENGTH ||
+    id.trim() !== id ||
+    hasControlCharacter(id)
+  ) {
+    throw new InvalidOptionError(
+      'id',
+      id,
+      `a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters, without control ` +
+        'characters or surrounding spaces',
+    );
+  }
+  return id;
 }
 
 /** The options argument of an emit: third after a name, second after an event instance. */

@@ -7,6 +7,7 @@ import {
   EventQueues,
   OnEvent,
   PayloadTooLargeError,
+  QUEUE_TRANSPORT,
   ShouldQueue,
   UnrecoverableError,
   UnserializablePayloadError,
@@ -383,7 +384,7 @@ export function runQueueContract(target: ContractTarget): void {
       );
     });
 
-    it('drains running jobs on shutdown and takes no new ones', async () => {
+    it('drains running jobs on shutdown; takes no new ones unless the transport is not durable', async () => {
       const { app, bus, probe, queues } = await start();
       const release = gate();
       probe.set('work', () => release.promise);
@@ -397,7 +398,10 @@ export function runQueueContract(target: ContractTarget): void {
       release.open();
       await closing;
       apps.splice(apps.indexOf(app), 1);
-      expect(probe.callsOf('work')).toHaveLength(1);
+      // A durable transport keeps the waiting job for another worker; the embedded one would
+      // lose it with the process, so it lets the worker run it before stopping.
+      const isDurable = app.get<{ isDurable: boolean }>(QUEUE_TRANSPORT).isDurable;
+      expect(probe.callsOf('work')).toHaveLength(isDurable ? 1 : 2);
       expect(probe.callsOf('work')[0].context.signal.aborted).toBe(false);
     });
 

@@ -1,4 +1,5 @@
-import { StaleJobError } from '../../errors/transport.error.js';
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
 
@@ -22,22 +23,80 @@ interface MemoryQueue {
   completed: number;
   failed: number;
   readonly waiters: Set<() => void>;
+  /** Whether a worker of this process reads this queue: only then can close drain it. */
+  isConsumed: boolean;
+}
+
+/** Options of the embedded transport. */
+export interface MemoryQueueTransportOptions {
+  /**
+   * How long shutdown waits for the ready jobs (waiting, or running) of the queues a worker reads
+   * here to be done before the jobs left are dropped (`worker.shutdownTimeout` in the module).
+   * @default 10000
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /**
  * The embedded transport: the same queue semantics as Redis (retries, delays, dead letters,
- * ordering), kept in this process's memory. Not durable: a restart loses every job.
+ * ordering), kept in this process's memory. Not durable: a restart loses every job. At shutdown
+ * it lets the worker finish the ready jobs first (see `drain`), and logs how many it dropped.
  */
-export class MemoryQueueTransport implements QueueTransport {
+export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   readonly kind = 'memory';
   readonly isDurable = false;
+  private readonly logger = new Logger(MemoryQueueTransport.name);
   private readonly byName = new Map<string, MemoryQueue>();
+  private readonly drainTimeoutMs: number;
+  /** Called on every settled attempt while `drain` waits. */
+  private readonly settledWaiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = Infinity;
   private receipts = 0;
   private isClosed = false;
 
+  constructor(options: MemoryQueueTransportOptions = {}) {
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  }
+
+  /**
+   * Nest calls this before any `beforeApplicationShutdown` hook, so the worker still runs: the
+   * jobs of emits that resolved are run before the worker stops, rather than lost with the process.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.drain(this.drainTimeoutMs);
+  }
+
+  /**
+   * Waits until the queues that a worker of this process reads have no job waiting or running
+   * (jobs that running ones add included), or `timeoutMs` passed. Delayed jobs and scheduled
+   * retries are not waited for. Resolves to whether everything ready was done.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.hasReadyWork()) {
+      const leftMs = deadline - Date.now();
+      if (leftMs <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.settledWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, leftMs);
+        this.settledWaiters.add(done);
+      });
+    }
+    return true;
+  }
+
   async enqueue(jobs: readonly NewJob[]): Promise<void> {
+    if (this.isClosed) {
+      // Stored now, the jobs would vanish with the process: the caller must hear of it.
+      throw new TransportError(
+        `Embedded transport: cannot store ${jobs.length} job(s) of "${jobs[0]?.queue}": the app is shut down`,
+      );
+    }
     const now = Date.now();
     for (const job of jobs) {
       const stored: StoredJob = { ...job, enqueuedAt: now, attempts: 0, receipt: 0 };
@@ -48,6 +107,7 @@ export class MemoryQueueTransport implements QueueTransport {
 
   reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
     const q = this.queue(queue);
+    q.isConsumed = true;
     const take = (): ReservedJob[] =>
       q.waiting.splice(0, max).map((job) => {
         job.attempts++;
@@ -80,6 +140,7 @@ export class MemoryQueueTransport implements QueueTransport {
     const q = this.owned(job);
     q.active.delete(job.id);
     q.completed++;
+    this.settled();
   }
 
   async retry(job: ReservedJob, delayMs: number, _failure: JobFailure): Promise<void> {
@@ -89,6 +150,7 @@ export class MemoryQueueTransport implements QueueTransport {
     q.failed++;
     if (delayMs > 0) this.delay(stored, Date.now() + delayMs);
     else this.ready(stored);
+    this.settled();
   }
 
   async release(job: ReservedJob, delayMs: number): Promise<void> {
@@ -98,6 +160,7 @@ export class MemoryQueueTransport implements QueueTransport {
     stored.attempts--;
     if (delayMs > 0) this.delay(stored, Date.now() + delayMs);
     else this.ready(stored);
+    this.settled();
   }
 
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
@@ -116,6 +179,7 @@ export class MemoryQueueTransport implements QueueTransport {
       enqueuedAt: job.enqueuedAt,
       failedAt: Date.now(),
     });
+    this.settled();
   }
 
   async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
@@ -178,12 +242,30 @@ export class MemoryQueueTransport implements QueueTransport {
     return this.queue(queue).dead.splice(0).length;
   }
 
+  /** Stops timers and wakes readers; logs (WARN) the jobs that die with it, by queue. */
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const q of this.byName.values()) for (const wake of [...q.waiters]) wake();
+    for (const done of [...this.settledWaiters]) done();
+    const dropped: string[] = [];
+    let total = 0;
+    for (const [name, q] of this.byName) {
+      const count = q.waiting.length + q.delayed.length + q.active.size;
+      if (count === 0) continue;
+      total += count;
+      dropped.push(
+        `"${name}": ${q.waiting.length} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
+      );
+    }
+    if (total > 0) {
+      this.logger.warn(
+        `${total} job(s) dropped at shutdown (the embedded transport keeps jobs in memory only; ` +
+          `use Redis to keep them): ${dropped.join('; ')}`,
+      );
+    }
   }
 
   private queue(name: string): MemoryQueue {
@@ -197,10 +279,23 @@ export class MemoryQueueTransport implements QueueTransport {
         completed: 0,
         failed: 0,
         waiters: new Set(),
+        isConsumed: false,
       };
       this.byName.set(name, q);
     }
     return q;
+  }
+
+  private hasReadyWork(): boolean {
+    for (const q of this.byName.values()) {
+      if (q.isConsumed && (q.waiting.length > 0 || q.active.size > 0)) return true;
+    }
+    return false;
+  }
+
+  /** An attempt ended (acked, retried, released, dead): wakes `drain` to look again. */
+  private settled(): void {
+    for (const done of [...this.settledWaiters]) done();
   }
 
   private owned(job: ReservedJob): MemoryQueue {

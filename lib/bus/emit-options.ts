@@ -1,0 +1,15 @@
+/** Options of one emit. */
+export interface EmitOptions {
+  /** Deliver the whole event this many ms later (queued jobs durably; in-process by a timer). @default 0 */
+  delay?: number;
+  /** Extra string metadata; `correlationId` here overrides the inherited one. @default {} */
+  metadata?: Record<string, string>;
+  /**
+   * The event's id, instead of a new one: retrying a failed emit with the same id lets consumers
+   * that key on it (the `Idempotent` middleware, your own checks) see one event. A non-empty
+   * string of at most 200 characters; ids you choose are not sortable by time. The library does
+   * not deduplicate emits by id.
+   * @default a new unique, time-sortable id
+   */
+  id?: string;
+}
