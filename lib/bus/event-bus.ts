@@ -21,6 +21,12 @@ export interface EmitOptions {
   delay?: number;
   /** Extra string metadata; `correlationId` here overrides the inherited one. @default {} */
   metadata?: Record<string, string>;
+  /**
+   * The payload is for in-process listeners only: skip the check that it could be queued
+   * (functions, class instances, ...). A queued listener or `store.record` that matches still
+   * serializes it, and refuses what it cannot carry. @default false
+   */
+  inProcessOnly?: boolean;
 }
 
 /** A listener added at run time with `bus.on`. */

@@ -1,0 +1,185 @@
+import { Buffer } from 'node:buffer';
+import { UnserializablePayloadError } from '../errors/payload.error.js';
+import { eventClassOf } from './event-name.js';
+
+/**
+ * The built-in types a queued listener receives as they were emitted (the serializer's own
+ * list, `Object.prototype.toString` tags). They hold no nested payload to check.
+ */
+const CARRIED_TAGS = new Set([
+  'Date',
+  'RegExp',
+  'URL',
+  'URLSearchParams',
+  'Number',
+  'String',
+  'Boolean',
+  'BigInt',
+  'ArrayBuffer',
+  'DataView',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Float16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'Temporal.Duration',
+  'Temporal.Instant',
+  'Temporal.PlainDate',
+  'Temporal.PlainTime',
+  'Temporal.PlainDateTime',
+  'Temporal.PlainMonthDay',
+  'Temporal.PlainYearMonth',
+  'Temporal.ZonedDateTime',
+]);
+
+const OBJECT_PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort().join('\0');
+
+/** Plain as the serializer means it: `{}`, `Object.create(null)`, or an object of another realm. */
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return (
+    proto === Object.prototype ||
+    proto === null ||
+    Object.getPrototypeOf(proto) === null ||
+    Object.getOwnPropertyNames(proto).sort().join('\0') === OBJECT_PROTO_NAMES
+  );
+}
+
+function hasEnumerableSymbols(value: object): boolean {
+  for (const symbol of Object.getOwnPropertySymbols(value)) {
+    if (Object.prototype.propertyIsEnumerable.call(value, symbol)) return true;
+  }
+  return false;
+}
+
+/** Why `value` (an object) cannot be carried; undefined when it can. */
+function refusedObject(value: object): string | undefined {
+  if (typeof (value as { then?: unknown }).then === 'function') {
+    return 'a Promise or thenable (await it before emitting)';
+  }
+  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  if (CARRIED_TAGS.has(tag) || Array.isArray(value) || tag === 'Map' || tag === 'Set') {
+    return undefined;
+  }
+  if (tag === 'Error') return 'an Error (send its name and message instead)';
+  if (!isPlainObject(value)) {
+    const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor;
+    const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
+    return (
+      `an instance of ${name} (queued listeners would receive a plain object without its ` +
+      `methods: send plain data, or make it an event class with a static eventName)`
+    );
+  }
+  if (hasEnumerableSymbols(value)) return 'an object with symbol keys';
+  return undefined;
+}
+
+/** Walks a payload once, refusing what the serializer cannot carry. */
+class PayloadWalk {
+  private readonly seen = new Set<object>();
+  private readonly path: object[] = [];
+  private readonly keys: (string | number)[] = [];
+
+  constructor(private readonly eventName: string) {}
+
+  check(value: unknown): void {
+    switch (typeof value) {
+      case 'function':
+        return this.refuse('a function');
+      case 'symbol':
+        return this.refuse('a symbol');
+      case 'object':
+        if (value !== null) this.checkObject(value);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private checkObject(value: object): void {
+    if (this.seen.has(value)) {
+      // A shared or circular reference is carried, except a cycle through an event class
+      // instance: the class is rebuilt from its fields, which cannot contain it yet.
+      const from = this.path.lastIndexOf(value);
+      if (from >= 0 && this.path.slice(from).some((node) => eventClassOf(node) !== undefined)) {
+        this.refuse('a circular reference through an event class instance');
+      }
+      return;
+    }
+    this.seen.add(value);
+    const proto = Object.getPrototypeOf(value) as unknown;
+    // The common shapes first: a plain object and an array need no tag.
+    if (proto === Object.prototype || proto === null) return this.walkFields(value);
+    if (Array.isArray(value)) {
+      this.path.push(value);
+      for (let i = 0; i < value.length; i++) this.child(i, (value as unknown[])[i]);
+      this.path.pop();
+      return;
+    }
+    if (Buffer.isBuffer(value)) return;
+    if (eventClassOf(value) !== undefined) return this.walkFields(value);
+    const reason = refusedObject(value);
+    if (reason !== undefined) return this.refuse(reason);
+    this.path.push(value);
+    if (value instanceof Map) {
+      for (const [key, item] of value as Map<unknown, unknown>) {
+        this.child('(a Map key)', key);
+        this.child(typeof key === 'string' ? key : '(a Map value)', item);
+      }
+    } else if (value instanceof Set) {
+      for (const item of value as Set<unknown>) this.child('(a Set item)', item);
+    } else if (isPlainObject(value)) {
+      this.path.pop();
+      return this.walkFields(value);
+    }
+    this.path.pop();
+  }
+
+  /** The own enumerable fields of a plain object or an event class instance. */
+  private walkFields(value: object): void {
+    if (hasEnumerableSymbols(value)) return this.refuse('an object with symbol keys');
+    this.path.push(value);
+    for (const key of Object.keys(value)) {
+      // Never carried: the serializer drops it (it must never reach an object).
+      if (key !== '__proto__') this.child(key, (value as Record<string, unknown>)[key]);
+    }
+    this.path.pop();
+  }
+
+  private child(key: string | number, value: unknown): void {
+    const type = typeof value;
+    if (type === 'object' ? value === null : type !== 'function' && type !== 'symbol') return;
+    this.keys.push(key);
+    this.check(value);
+    this.keys.pop();
+  }
+
+  private refuse(kind: string): never {
+    let at = 'data';
+    for (const key of this.keys) at += typeof key === 'number' ? `[${key}]` : `.${key}`;
+    throw new UnserializablePayloadError(this.eventName, `it contains ${kind} at ${at}`);
+  }
+}
+
+/**
+ * Throws `UnserializablePayloadError` when `data` holds what a queued listener could not receive
+ * as it was emitted: a function, a symbol, a Promise, an Error, an instance of a class that is
+ * not an event class, an object with symbol keys, or a cycle through an event class instance.
+ * Everything else (plain data, `undefined`, `BigInt`, `Date`, `Map`, `Set`, typed arrays,
+ * Buffers, cycles) is carried. A walk without serializing: cheap enough for every emit.
+ *
+ * @param eventName named in the error.
+ */
+export function assertSerializable(eventName: string, data: unknown): void {
+  if (data === null) return;
+  const type = typeof data;
+  if (type !== 'object' && type !== 'function' && type !== 'symbol') return;
+  new PayloadWalk(eventName).check(data);
+}
