@@ -65,10 +65,11 @@ function refusedObject(value: object): string | undefined {
     return 'a Promise or thenable (await it before emitting)';
   }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
-  if (CARRIED_TAGS.has(tag) || Array.isArray(value) || tag === 'Map' || tag === 'Set') {
+  if (CARRIED_TAGS.has(tag) || tag === 'Map' || tag === 'Set') {
     return undefined;
   }
   if (tag === 'Error') return 'an Error (send its name and message instead)';
+  if (tag === 'WeakMap' || tag === 'WeakSet' || tag === 'WeakRef') return `a ${tag}`;
   if (!isPlainObject(value)) {
     const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor;
     const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
