@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { UnserializablePayloadError } from '../errors/payload.error.js';
 import { eventClassOf } from './event-name.js';
 
@@ -59,27 +58,26 @@ function hasEnumerableSymbols(value: object): boolean {
   return false;
 }
 
-/** Why `value` (an object) cannot be carried; undefined when it can. */
-function refusedObject(value: object): string | undefined {
+type Shape = 'leaf' | 'map' | 'set' | 'fields' | { refused: string };
+
+/** How to walk an object that is not a plain object, an array, a Buffer or an event instance. */
+function shapeOf(value: object, tag: string): Shape {
+  if (CARRIED_TAGS.has(tag)) return 'leaf';
   if (typeof (value as { then?: unknown }).then === 'function') {
-    return 'a Promise or thenable (await it before emitting)';
+    return { refused: 'a Promise or thenable (await it before emitting)' };
   }
-  const tag = Object.prototype.toString.call(value).slice(8, -1);
-  if (CARRIED_TAGS.has(tag) || tag === 'Map' || tag === 'Set') {
-    return undefined;
-  }
-  if (tag === 'Error') return 'an Error (send its name and message instead)';
-  if (tag === 'WeakMap' || tag === 'WeakSet' || tag === 'WeakRef') return `a ${tag}`;
-  if (!isPlainObject(value)) {
-    const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor;
-    const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
-    return (
+  if (tag === 'Map') return 'map';
+  if (tag === 'Set') return 'set';
+  if (tag === 'Error') return { refused: 'an Error (send its name and message instead)' };
+  if (tag === 'WeakMap' || tag === 'WeakSet' || tag === 'WeakRef') return { refused: `a ${tag}` };
+  if (isPlainObject(value)) return 'fields';
+  const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor;
+  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
+  return {
+    refused:
       `an instance of ${name} (queued listeners would receive a plain object without its ` +
-      `methods: send plain data, or make it an event class with a static eventName)`
-    );
-  }
-  if (hasEnumerableSymbols(value)) return 'an object with symbol keys';
-  return undefined;
+      `methods: send plain data, or make it an event class with a static eventName)`,
+  };
 }
 
 /** Walks a payload once, refusing what the serializer cannot carry. */
@@ -124,21 +122,21 @@ class PayloadWalk {
       this.path.pop();
       return;
     }
-    if (Buffer.isBuffer(value)) return;
-    if (eventClassOf(value) !== undefined) return this.walkFields(value);
-    const reason = refusedObject(value);
-    if (reason !== undefined) return this.refuse(reason);
+    // Buffers and typed arrays have their own tags; an event class instance has 'Object'.
+    const tag = Object.prototype.toString.call(value).slice(8, -1);
+    if (tag === 'Object' && eventClassOf(value) !== undefined) return this.walkFields(value);
+    const shape = shapeOf(value, tag);
+    if (shape === 'leaf') return;
+    if (shape === 'fields') return this.walkFields(value);
+    if (typeof shape === 'object') return this.refuse(shape.refused);
     this.path.push(value);
-    if (value instanceof Map) {
+    if (shape === 'map') {
       for (const [key, item] of value as Map<unknown, unknown>) {
         this.child('(a Map key)', key);
         this.child(typeof key === 'string' ? key : '(a Map value)', item);
       }
-    } else if (value instanceof Set) {
+    } else {
       for (const item of value as Set<unknown>) this.child('(a Set item)', item);
-    } else if (isPlainObject(value)) {
-      this.path.pop();
-      return this.walkFields(value);
     }
     this.path.pop();
   }
@@ -169,6 +167,17 @@ class PayloadWalk {
   }
 }
 
+/** The most common payload, checked without allocating a walk: `{}` of primitives only. */
+function isFlatPlainObject(value: object): boolean {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    const type = typeof item;
+    if (type === 'object' ? item !== null : type === 'function' || type === 'symbol') return false;
+  }
+  return Object.getOwnPropertySymbols(value).length === 0;
+}
+
 /**
  * Throws `UnserializablePayloadError` when `data` holds what a queued listener could not receive
  * as it was emitted: a function, a symbol, a Promise, an Error, an instance of a class that is
@@ -182,5 +191,6 @@ export function assertSerializable(eventName: string, data: unknown): void {
   if (data === null) return;
   const type = typeof data;
   if (type !== 'object' && type !== 'function' && type !== 'symbol') return;
+  if (type === 'object' && isFlatPlainObject(data as object)) return;
   new PayloadWalk(eventName).check(data);
 }
