@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { defaultStringifyOperations, stringify, unflatten } from 'devalue';
 import type { EventEnvelope } from './event-envelope.js';
 import { eventClassOf, getEventClassName } from './event-name.js';
-import { assertSerializable } from './payload-check.js';
+import { assertSerializable, inspectPayload } from './payload-check.js';
 import { MalformedJobError } from '../errors/malformed-job.error.js';
 import { PayloadTooLargeError, UnserializablePayloadError } from '../errors/payload.error.js';
 
@@ -16,16 +16,18 @@ export { assertSerializable };
 export const PAYLOAD_FORMAT = 2;
 
 /**
- * Format 2: `{"v":2,"id","name","metadata","at","data"}`, `data` being devalue's JSON (which
- * carries Date, BigInt, Map, Set, undefined, typed arrays, cycles). The timestamp is `at`, not
- * `timestamp`, so a worker of 0.1 refuses the job as malformed (dead letter, retryable after the
- * upgrade) instead of handing devalue's arrays to a listener as if they were the payload.
+ * Format 2: `{"v":2,"id","name","metadata","at",...}` then either `"data"`, plain JSON when that
+ * carries the payload unchanged (readable and queryable in the store), or `"dv"`, devalue's JSON
+ * (Date, BigInt, Map, Set, undefined, typed arrays, cycles, event classes). The timestamp is
+ * `at`, not `timestamp`, so a worker of 0.1 refuses the job as malformed (dead letter, retryable
+ * after the upgrade) rather than misreading it.
  */
 interface WireEnvelope {
   v?: number;
   id: string;
   name: string;
-  data: unknown;
+  data?: unknown;
+  dv?: unknown;
   metadata: Record<string, string>;
   timestamp?: number;
   at?: number;
@@ -65,22 +67,25 @@ const STRINGIFY_OPTIONS = {
  * @throws UnserializablePayloadError, PayloadTooLargeError
  */
 export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): string {
-  assertSerializable(envelope.name, envelope.data);
-  let data: string;
-  try {
-    data = stringify(envelope.data, REDUCERS, STRINGIFY_OPTIONS);
-  } catch (error) {
-    // The walk above refuses first; this is a backstop for what it did not foresee.
-    const { message, path } = error as { message?: string; path?: string };
-    throw new UnserializablePayloadError(
-      envelope.name,
-      `it cannot be serialized (${String(message)} at data${path ?? ''})`,
-    );
+  let body: string;
+  if (inspectPayload(envelope.name, envelope.data)) {
+    body = `"data":${JSON.stringify(envelope.data)}`;
+  } else {
+    try {
+      body = `"dv":${stringify(envelope.data, REDUCERS, STRINGIFY_OPTIONS)}`;
+    } catch (error) {
+      // The walk above refuses first; this is a backstop for what it did not foresee.
+      const { message, path } = error as { message?: string; path?: string };
+      throw new UnserializablePayloadError(
+        envelope.name,
+        `it cannot be serialized (${String(message)} at data${path ?? ''})`,
+      );
+    }
   }
   const json =
     `{"v":${PAYLOAD_FORMAT},"id":${JSON.stringify(envelope.id)},` +
     `"name":${JSON.stringify(envelope.name)},"metadata":${JSON.stringify(envelope.metadata)},` +
-    `"at":${envelope.timestamp},"data":${data}}`;
+    `"at":${envelope.timestamp},${body}}`;
   // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json);
@@ -141,12 +146,16 @@ export function deserializeEnvelope(
       'not an event envelope (id, name, timestamp and string metadata are required)',
     );
   }
-  const data = version === undefined ? legacyData(wire, eventClass) : readData(wire, eventClass);
+  let data: unknown;
+  if (version === undefined) data = legacyData(wire, eventClass);
+  else if (wire.dv !== undefined) data = readData(wire.dv, eventClass);
+  else if ('data' in wire) data = wire.data;
+  else throw new MalformedJobError('no data (neither "data" nor "dv")');
   return { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp };
 }
 
 /** Format 2: devalue's flattened data, with our two revivers. */
-function readData(wire: WireEnvelope, eventClass: (name: string) => Function | undefined) {
+function readData(dv: unknown, eventClass: (name: string) => Function | undefined) {
   const revivers = {
     Buffer: (value: unknown) => {
       if (!Array.isArray(value) || typeof value[0] !== 'string') malformedData('a bad Buffer');
@@ -167,7 +176,7 @@ function readData(wire: WireEnvelope, eventClass: (name: string) => Function | u
     },
   };
   try {
-    return unflatten(wire.data as number | unknown[], revivers) as unknown;
+    return unflatten(dv as number | unknown[], revivers) as unknown;
   } catch (error) {
     if (error instanceof MalformedJobError) throw error;
     return malformedData((error as Error).message);

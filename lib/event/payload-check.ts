@@ -80,8 +80,27 @@ function shapeOf(value: object, tag: string): Shape {
   };
 }
 
-/** Walks a payload once, refusing what the serializer cannot carry. */
+/** A primitive that plain JSON writes and reads back unchanged. */
+function isJsonPrimitive(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object':
+      return value === null;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Walks a payload once, refusing what the serializer cannot carry, and telling whether plain
+ * JSON would carry it unchanged (plain objects and arrays of JSON primitives, nothing shared).
+ */
 class PayloadWalk {
+  isPlainJson = true;
   private readonly seen = new Set<object>();
   private readonly path: object[] = [];
   private readonly keys: (string | number)[] = [];
@@ -98,12 +117,14 @@ class PayloadWalk {
         if (value !== null) this.checkObject(value);
         return;
       default:
+        if (!isJsonPrimitive(value)) this.isPlainJson = false;
         return;
     }
   }
 
   private checkObject(value: object): void {
     if (this.seen.has(value)) {
+      this.isPlainJson = false;
       // A shared or circular reference is carried, except a cycle through an event class
       // instance: the class is rebuilt from its fields, which cannot contain it yet.
       const from = this.path.lastIndexOf(value);
@@ -115,13 +136,16 @@ class PayloadWalk {
     this.seen.add(value);
     const proto = Object.getPrototypeOf(value) as unknown;
     // The common shapes first: a plain object and an array need no tag.
-    if (proto === Object.prototype || proto === null) return this.walkFields(value);
+    if (proto === Object.prototype) return this.walkFields(value);
     if (Array.isArray(value)) {
       this.path.push(value);
       for (let i = 0; i < value.length; i++) this.child(i, (value as unknown[])[i]);
       this.path.pop();
       return;
     }
+    // Everything else needs more than JSON to come back as it was.
+    this.isPlainJson = false;
+    if (proto === null) return this.walkFields(value);
     // Buffers and typed arrays have their own tags; an event class instance has 'Object'.
     const tag = Object.prototype.toString.call(value).slice(8, -1);
     if (tag === 'Object' && eventClassOf(value) !== undefined) return this.walkFields(value);
@@ -154,7 +178,10 @@ class PayloadWalk {
 
   private child(key: string | number, value: unknown): void {
     const type = typeof value;
-    if (type === 'object' ? value === null : type !== 'function' && type !== 'symbol') return;
+    if (type === 'object' ? value === null : type !== 'function' && type !== 'symbol') {
+      if (this.isPlainJson && !isJsonPrimitive(value)) this.isPlainJson = false;
+      return;
+    }
     this.keys.push(key);
     this.check(value);
     this.keys.pop();
@@ -167,15 +194,43 @@ class PayloadWalk {
   }
 }
 
+const NOT_FLAT = 0;
+const FLAT_JSON = 1;
+const FLAT_OTHER = 2;
+
 /** The most common payload, checked without allocating a walk: `{}` of primitives only. */
-function isFlatPlainObject(value: object): boolean {
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+function flatKind(value: object): number {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return NOT_FLAT;
+  let kind = FLAT_JSON;
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
     const type = typeof item;
-    if (type === 'object' ? item !== null : type === 'function' || type === 'symbol') return false;
+    if (type === 'object' ? item !== null : type === 'function' || type === 'symbol') {
+      return NOT_FLAT;
+    }
+    if (kind === FLAT_JSON && !isJsonPrimitive(item)) kind = FLAT_OTHER;
   }
-  return Object.getOwnPropertySymbols(value).length === 0;
+  return Object.getOwnPropertySymbols(value).length === 0 ? kind : NOT_FLAT;
+}
+
+/**
+ * `assertSerializable`, telling also whether plain JSON carries `data` unchanged (the serializer
+ * then writes it as plain JSON, readable in the store).
+ *
+ * @throws UnserializablePayloadError
+ */
+export function inspectPayload(eventName: string, data: unknown): boolean {
+  const type = typeof data;
+  if (data === null || (type !== 'object' && type !== 'function' && type !== 'symbol')) {
+    return isJsonPrimitive(data);
+  }
+  if (type === 'object') {
+    const kind = flatKind(data as object);
+    if (kind !== NOT_FLAT) return kind === FLAT_JSON;
+  }
+  const walk = new PayloadWalk(eventName);
+  walk.check(data);
+  return walk.isPlainJson;
 }
 
 /**
@@ -188,9 +243,5 @@ function isFlatPlainObject(value: object): boolean {
  * @param eventName named in the error.
  */
 export function assertSerializable(eventName: string, data: unknown): void {
-  if (data === null) return;
-  const type = typeof data;
-  if (type !== 'object' && type !== 'function' && type !== 'symbol') return;
-  if (type === 'object' && isFlatPlainObject(data as object)) return;
-  new PayloadWalk(eventName).check(data);
+  inspectPayload(eventName, data);
 }

@@ -90,6 +90,29 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
     expect(PAYLOAD_FORMAT).toBe(2);
   });
 
+  it('writes plain JSON data as plain JSON (readable in the store), the rest with devalue', () => {
+    const plain = { id: 'o1', lines: [{ sku: 'a', quantity: 2 }], note: null, paid: true };
+    const wire = (data: unknown) =>
+      JSON.parse(serializeEnvelope(envelope(data), MiB)) as Record<string, unknown>;
+    expect(wire(plain).data).toEqual(plain);
+    expect(wire(plain).dv).toBeUndefined();
+    const shared = { sku: 'a' };
+    for (const data of [
+      { at: new Date(0) },
+      { note: undefined },
+      [1, undefined],
+      { n: Number.NaN },
+      { n: -0 },
+      { n: 1n },
+      { a: shared, b: shared },
+      { nested: Object.create(null) as object },
+      undefined,
+    ]) {
+      expect(wire(data).data).toBeUndefined();
+      expect(wire(data).dv).toBeDefined();
+    }
+  });
+
   describe('carries the types an in-process listener gets', () => {
     const shared = { sku: 'a' };
     it.each<[string, unknown]>([
@@ -246,11 +269,12 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       ['a missing timestamp', variant({ at: undefined })],
       ['an unknown format mark', variant({ v: 3 })],
       ['a string format mark', variant({ v: '2' })],
-      ['data that is not devalue output', variant({ data: { id: 'o1' } })],
-      ['an out-of-range reference in data', variant({ data: [{ id: 9 }] })],
-      ['an unknown type in data', variant({ data: [['Nope', 1]] })],
-      ['a bad Buffer in data', variant({ data: [['Buffer', 1], 5] })],
-      ['a bad event class in data', variant({ data: [['Event', 1], 'x'] })],
+      ['no data at all', variant({ data: undefined })],
+      ['dv that is not devalue output', variant({ data: undefined, dv: { id: 'o1' } })],
+      ['an out-of-range reference in dv', variant({ data: undefined, dv: [{ id: 9 }] })],
+      ['an unknown type in dv', variant({ data: undefined, dv: [['Nope', 1]] })],
+      ['a bad Buffer in dv', variant({ data: undefined, dv: [['Buffer', 1], 5] })],
+      ['a bad event class in dv', variant({ data: undefined, dv: [['Event', 1], 'x'] })],
       ['legacy: a missing id', legacyVariant({ id: undefined })],
       ['legacy: a string timestamp', legacyVariant({ timestamp: '2024-06-10' })],
       ['legacy: metadata as an array', legacyVariant({ metadata: ['c-1'] })],
@@ -310,7 +334,7 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
     function jobV2(dataJson: string): string {
       return (
         `{"v":2,"id":"e1","name":"order.created","metadata":{"correlationId":"c"},` +
-        `"at":1,"data":${dataJson}}`
+        `"at":1,"dv":${dataJson}}`
       );
     }
 
