@@ -14,7 +14,6 @@ import {
   type EventsModuleOptions,
   type StoredEvent,
 } from 'nestjs-events';
-import { deserializeEnvelope } from '../../lib/event/event.serializer.js';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
@@ -163,15 +162,13 @@ describe.each<[string, () => EventsModuleOptions]>([
     expect(event.data).toEqual({ at: '2024-06-10T08:30:00.000Z', amount: 12 });
   });
 
-  it('keeps the types of a dead job for whoever reads it back', async () => {
+  it('shows a dead job back with the types it was emitted with', async () => {
     const { app, bus } = await boot(options());
     await bus.emit('payload.dead', typedPayload());
     const queues = app.get(EventQueues);
     await waitFor(async () => (await queues.listDead('payload-dead')).length === 1);
     const [dead] = await queues.listDead('payload-dead');
-    const envelope = deserializeEnvelope(dead.payload, (name) =>
-      name === InvoiceIssued.eventName ? InvoiceIssued : undefined,
-    );
+    const envelope = dead.payload!;
     expectTypes(envelope.data as TypedPayload);
   });
 });
