@@ -23,7 +23,7 @@ export interface EmitOptions {
   metadata?: Record<string, string>;
   /**
    * The payload is for in-process listeners only: skip the check that it could be queued
-   * (functions, class instances, ...). A queued listener or `store.record` that matches still
+   * (functions, symbols, Errors, ...). A queued listener or `store.record` that matches still
    * serializes it, and refuses what it cannot carry. @default false
    */
   inProcessOnly?: boolean;

@@ -1,8 +1,8 @@
 import { EventsError } from './events.error.js';
 
 /**
- * A payload a queued listener could not receive as it was emitted (a function, a symbol, an
- * instance of a class that is not an event class, ...). Thrown by every emit, whether or not a
+ * A payload a queued listener could not receive as it was emitted (a function, a symbol, a
+ * Promise, an Error, ...). Thrown by every emit, whether or not a
  * queued listener matches today, unless the emit says `{ inProcessOnly: true }`.
  */
 export class UnserializablePayloadError extends EventsError {
@@ -14,8 +14,8 @@ export class UnserializablePayloadError extends EventsError {
       'EVENTS_UNSERIALIZABLE_PAYLOAD',
       `The payload of "${eventName}" cannot be queued: ${reason}. Queued listeners receive ` +
         `plain data, undefined, BigInt, Date, Map, Set, RegExp, URL, typed arrays, Buffers and ` +
-        `event class instances as they were emitted; emit with { inProcessOnly: true } an event ` +
-        `that only in-process listeners receive.`,
+        `event class instances as they were emitted (other class instances as plain data); emit ` +
+        `with { inProcessOnly: true } an event that only in-process listeners receive.`,
     );
   }
 }

@@ -2,7 +2,12 @@ import { Buffer } from 'node:buffer';
 import { defaultStringifyOperations, stringify, unflatten } from 'devalue';
 import type { EventEnvelope } from './event-envelope.js';
 import { eventClassOf, getEventClassName } from './event-name.js';
-import { assertSerializable, inspectPayload } from './payload-check.js';
+import {
+  assertSerializable,
+  inspectPayload,
+  isOtherClassInstance,
+  plainFormOf,
+} from './payload-check.js';
 import { MalformedJobError } from '../errors/malformed-job.error.js';
 import { PayloadTooLargeError, UnserializablePayloadError } from '../errors/payload.error.js';
 
@@ -45,6 +50,11 @@ const REDUCERS: Record<string, (value: unknown) => unknown> = {
       ? undefined
       : [getEventClassName(eventClass), { ...(value as object) }];
   },
+  // Any other class instance travels as JSON carried it (toJSON() or its own fields), plain.
+  Instance: (value) =>
+    value !== null && typeof value === 'object' && isOtherClassInstance(value)
+      ? [plainFormOf(value)]
+      : undefined,
 };
 
 const STRINGIFY_OPTIONS = {
@@ -157,6 +167,10 @@ export function deserializeEnvelope(
 /** Format 2: devalue's flattened data, with our two revivers. */
 function readData(dv: unknown, eventClass: (name: string) => Function | undefined) {
   const revivers = {
+    Instance: (value: unknown) => {
+      if (!Array.isArray(value)) malformedData('a bad class instance');
+      return value[0] as unknown;
+    },
     Buffer: (value: unknown) => {
       if (!Array.isArray(value) || typeof value[0] !== 'string') malformedData('a bad Buffer');
       return Buffer.from(value[0] as string, 'base64');

@@ -58,7 +58,7 @@ function hasEnumerableSymbols(value: object): boolean {
   return false;
 }
 
-type Shape = 'leaf' | 'map' | 'set' | 'fields' | { refused: string };
+type Shape = 'leaf' | 'map' | 'set' | 'fields' | 'instance' | { refused: string };
 
 /** How to walk an object that is not a plain object, an array, a Buffer or an event instance. */
 function shapeOf(value: object, tag: string): Shape {
@@ -71,13 +71,35 @@ function shapeOf(value: object, tag: string): Shape {
   if (tag === 'Error') return { refused: 'an Error (send its name and message instead)' };
   if (tag === 'WeakMap' || tag === 'WeakSet' || tag === 'WeakRef') return { refused: `a ${tag}` };
   if (isPlainObject(value)) return 'fields';
-  const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } }).constructor;
-  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
-  return {
-    refused:
-      `an instance of ${name} (queued listeners would receive a plain object without its ` +
-      `methods: send plain data, or make it an event class with a static eventName)`,
-  };
+  if (tag === 'Object') return 'instance';
+  return { refused: `a ${tag} object` };
+}
+
+/**
+ * The plain form an instance of a class that is not an event class travels as, as JSON gave it:
+ * its `toJSON()` result, or a copy of its own fields. Its prototype is not rebuilt.
+ */
+export function plainFormOf(value: object): unknown {
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    const out: unknown = toJSON.call(value, '');
+    if (out !== value) return out;
+  }
+  return { ...value };
+}
+
+/** True for an instance of a class that is not an event class (it travels as `plainFormOf`). */
+export function isOtherClassInstance(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (
+    proto !== Object.prototype &&
+    proto !== null &&
+    !Array.isArray(value) &&
+    Object.prototype.toString.call(value) === '[object Object]' &&
+    typeof (value as { then?: unknown }).then !== 'function' &&
+    !isPlainObject(value) &&
+    eventClassOf(value) === undefined
+  );
 }
 
 /** A primitive that plain JSON writes and reads back unchanged. */
@@ -153,6 +175,13 @@ class PayloadWalk {
     if (shape === 'leaf') return;
     if (shape === 'fields') return this.walkFields(value);
     if (typeof shape === 'object') return this.refuse(shape.refused);
+    if (shape === 'instance') {
+      // Carried as JSON carried it: its toJSON() result, or its own fields.
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON !== 'function') return this.walkFields(value);
+      const out: unknown = toJSON.call(value, '');
+      return out === value ? this.walkFields(value) : this.check(out);
+    }
     this.path.push(value);
     if (shape === 'map') {
       for (const [key, item] of value as Map<unknown, unknown>) {
@@ -235,10 +264,11 @@ export function inspectPayload(eventName: string, data: unknown): boolean {
 
 /**
  * Throws `UnserializablePayloadError` when `data` holds what a queued listener could not receive
- * as it was emitted: a function, a symbol, a Promise, an Error, an instance of a class that is
- * not an event class, an object with symbol keys, or a cycle through an event class instance.
- * Everything else (plain data, `undefined`, `BigInt`, `Date`, `Map`, `Set`, typed arrays,
- * Buffers, cycles) is carried. A walk without serializing: cheap enough for every emit.
+ * as it was emitted: a function, a symbol, a Promise, an Error, a WeakMap, an object with symbol
+ * keys, or a cycle through an event class instance. Everything else (plain data, `undefined`,
+ * `BigInt`, `Date`, `Map`, `Set`, typed arrays, Buffers, cycles, event class instances) is
+ * carried; instances of other classes travel as JSON carried them (`toJSON()` or their own
+ * fields). A walk without serializing: cheap enough for every emit.
  *
  * @param eventName named in the error.
  */

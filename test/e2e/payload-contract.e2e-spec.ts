@@ -183,7 +183,10 @@ describe('payloads refused on every emit', () => {
     await expect(bus.emit('payload.local', { done: () => 1 })).rejects.toThrow(
       /a function at data\.done/,
     );
-    await expect(bus.emitAsync('payload.local', new Money(5))).rejects.toThrow(/instance of Money/);
+    await expect(bus.emitAsync('payload.local', { error: new Error('no') })).rejects.toThrow(
+      /an Error .*at data\.error/,
+    );
+    await expect(bus.until('payload.local', Promise.resolve(1))).rejects.toThrow(/a Promise/);
     await expect(bus.emit('nobody.listens', { tag: Symbol('t') })).rejects.toThrow(/a symbol/);
     expect(listeners.local).toEqual([]);
   });
@@ -192,6 +195,7 @@ describe('payloads refused on every emit', () => {
     const { bus, listeners } = await boot({});
     const done = () => 1;
     await bus.emit('payload.local', { done, money: new Money(5) }, { inProcessOnly: true });
+    expect((listeners.local[0]?.data as { money: unknown }).money).toBeInstanceOf(Money);
     expect(listeners.local).toHaveLength(1);
     expect((listeners.local[0].data as { done: unknown }).done).toBe(done);
     await expect(
