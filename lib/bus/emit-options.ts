@@ -12,4 +12,10 @@ export interface EmitOptions {
    * @default a new unique, time-sortable id
    */
   id?: string;
+  /**
+   * The payload is for in-process listeners only: skip the check that it could be queued
+   * (functions, symbols, Errors, ...). A queued listener or `store.record` that matches still
+   * serializes it, and refuses what it cannot carry. @default false
+   */
+  inProcessOnly?: boolean;
 }

@@ -2,6 +2,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
 import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
+import { assertSerializable } from '../event/payload-check.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
@@ -71,6 +72,12 @@ export function createEnvelope(
     metadata.correlationId ??= id;
   }
   if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
+  // One payload contract: refused now whether or not a queued listener matches today.
+  if (options?.inProcessOnly === undefined || options.inProcessOnly === false) {
+    assertSerializable(name, data);
+  } else if (options.inProcessOnly !== true) {
+    throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
+  }
   return { id, name, data, metadata, timestamp };
 }
 

@@ -1,6 +1,10 @@
 import { EventsError } from './events.error.js';
 
-/** A payload that cannot travel to a queued listener as JSON (a cycle, a BigInt, a function, ...). */
+/**
+ * A payload a queued listener could not receive as it was emitted (a function, a symbol, a
+ * Promise, an Error, ...). Thrown by every emit, whether or not a
+ * queued listener matches today, unless the emit says `{ inProcessOnly: true }`.
+ */
 export class UnserializablePayloadError extends EventsError {
   constructor(
     readonly eventName: string,
@@ -8,8 +12,10 @@ export class UnserializablePayloadError extends EventsError {
   ) {
     super(
       'EVENTS_UNSERIALIZABLE_PAYLOAD',
-      `The payload of "${eventName}" cannot be queued: ${reason}. Queued listeners receive JSON: ` +
-        `use plain objects, arrays, strings, numbers, booleans and null (dates become strings).`,
+      `The payload of "${eventName}" cannot be queued: ${reason}. Queued listeners receive ` +
+        `plain data, undefined, BigInt, Date, Map, Set, RegExp, URL, typed arrays, Buffers and ` +
+        `event class instances as they were emitted (other class instances as plain data); emit ` +
+        `with { inProcessOnly: true } an event that only in-process listeners receive.`,
     );
   }
 }

@@ -1,83 +1,101 @@
+import { Buffer } from 'node:buffer';
+import { defaultStringifyOperations, stringify, unflatten } from 'devalue';
 import type { EventEnvelope } from './event-envelope.js';
+import { eventClassOf, getEventClassName } from './event-name.js';
+import {
+  assertSerializable,
+  inspectPayload,
+  isOtherClassInstance,
+  plainFormOf,
+} from './payload-check.js';
 import { MalformedJobError } from '../errors/malformed-job.error.js';
 import { PayloadTooLargeError, UnserializablePayloadError } from '../errors/payload.error.js';
 
 export { MalformedJobError };
+export { assertSerializable };
 
-/** What a job carries: the envelope, and whether `data` was an instance of the event's class. */
+/**
+ * The format mark of what `serializeEnvelope` writes, the first field of every job and stored
+ * event. A payload without it is the plain-JSON format of 0.1 (still read).
+ */
+export const PAYLOAD_FORMAT = 2;
+
+/**
+ * Format 2: `{"v":2,"id","name","metadata","at",...}` then either `"data"`, plain JSON when that
+ * carries the payload unchanged (readable and queryable in the store), or `"dv"`, devalue's JSON
+ * (Date, BigInt, Map, Set, undefined, typed arrays, cycles, event classes). The timestamp is
+ * `at`, not `timestamp`, so a worker of 0.1 refuses the job as malformed (dead letter, retryable
+ * after the upgrade) rather than misreading it.
+ */
 interface WireEnvelope {
+  v?: number;
   id: string;
   name: string;
-  data: unknown;
+  data?: unknown;
+  dv?: unknown;
   metadata: Record<string, string>;
-  timestamp: number;
+  timestamp?: number;
+  at?: number;
+  /** Format 0.1 only: `data` was an instance of the event's class. */
   isClass?: 1;
 }
 
-/** What JSON would drop or silently turn into something else, described; undefined when fine. */
-function unsupported(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'bigint':
-      return 'a BigInt';
-    case 'function':
-      return 'a function';
-    case 'symbol':
-      return 'a symbol';
-    case 'number':
-      return Number.isFinite(value) ? undefined : `a non-finite number (${String(value)})`;
-    case 'object':
-      if (value === null) return undefined;
-      if (value instanceof Map) return 'a Map';
-      if (value instanceof Set) return 'a Set';
-      if (value instanceof WeakMap || value instanceof WeakSet) return 'a WeakMap or WeakSet';
-      // An Error becomes {} and binary data an object of numbers: both lose what they held.
-      if (value instanceof Error) return 'an Error (send its name and message instead)';
-      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-        return 'binary data (a Buffer or typed array; send it as base64 text instead)';
-      }
-      return undefined;
-    default:
-      return undefined;
-  }
-}
+const REDUCERS: Record<string, (value: unknown) => unknown> = {
+  // A Buffer would come back as a plain Uint8Array; carried as base64 it stays a Buffer.
+  Buffer: (value) => (Buffer.isBuffer(value) ? [value.toString('base64')] : undefined),
+  // An event class instance travels as its name and own fields; the reader rebuilds it.
+  Event: (value) => {
+    const eventClass = eventClassOf(value);
+    return eventClass === undefined
+      ? undefined
+      : [getEventClassName(eventClass), { ...(value as object) }];
+  },
+  // Any other class instance travels as JSON carried it (toJSON() or its own fields), plain.
+  Instance: (value) =>
+    value !== null && typeof value === 'object' && isOtherClassInstance(value)
+      ? [plainFormOf(value)]
+      : undefined,
+};
 
-function replacer(this: unknown, key: string, value: unknown): unknown {
-  // `value` is what toJSON() returned; the holder still has the original (a Buffer, not its JSON).
-  const original = (this as Record<string, unknown>)[key];
-  const kind = unsupported(value) ?? (original !== value ? unsupported(original) : undefined);
-  if (kind !== undefined) throw new Error(`${kind} at "${key || '(root)'}"`);
-  return value;
-}
+const STRINGIFY_OPTIONS = {
+  operations: {
+    // A `__proto__` key (an own key made by JSON.parse) is dropped on the way, never carried.
+    shapeOf: (value: unknown) => {
+      const shape = defaultStringifyOperations.shapeOf(value);
+      if ('keys' in shape && shape.keys.includes('__proto__')) {
+        return { ...shape, keys: shape.keys.filter((key) => key !== '__proto__') };
+      }
+      return shape;
+    },
+  },
+};
 
 /**
- * The JSON a queued job stores. Refuses, rather than silently changes, what JSON cannot carry.
+ * The JSON text a queued job or a stored event carries: the envelope with its `data` as emitted
+ * (see `assertSerializable` for what is carried). Refuses, rather than silently changes, the rest.
  *
  * @throws UnserializablePayloadError, PayloadTooLargeError
  */
 export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): string {
-  const data = envelope.data;
-  // Only an object with a prototype of its own is a class instance (not a plain, array or
-  // null-prototype object); a worker rehydrates it when a class is known for the name.
-  const proto: unknown = data !== null && typeof data === 'object' && Object.getPrototypeOf(data);
-  const isClass = !!proto && proto !== Object.prototype && !Array.isArray(data);
-  const wire: WireEnvelope = {
-    id: envelope.id,
-    name: envelope.name,
-    data,
-    metadata: envelope.metadata as Record<string, string>,
-    timestamp: envelope.timestamp,
-  };
-  if (isClass) wire.isClass = 1;
-  let json: string;
-  try {
-    json = JSON.stringify(wire, replacer);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UnserializablePayloadError(
-      envelope.name,
-      /circular/i.test(message) ? 'it contains a circular reference' : `it contains ${message}`,
-    );
+  let body: string;
+  if (inspectPayload(envelope.name, envelope.data)) {
+    body = `"data":${JSON.stringify(envelope.data)}`;
+  } else {
+    try {
+      body = `"dv":${stringify(envelope.data, REDUCERS, STRINGIFY_OPTIONS)}`;
+    } catch (error) {
+      // The walk above refuses first; this is a backstop for what it did not foresee.
+      const { message, path } = error as { message?: string; path?: string };
+      throw new UnserializablePayloadError(
+        envelope.name,
+        `it cannot be serialized (${String(message)} at data${path ?? ''})`,
+      );
+    }
   }
+  const json =
+    `{"v":${PAYLOAD_FORMAT},"id":${JSON.stringify(envelope.id)},` +
+    `"name":${JSON.stringify(envelope.name)},"metadata":${JSON.stringify(envelope.metadata)},` +
+    `"at":${envelope.timestamp},${body}}`;
   // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json);
@@ -90,9 +108,14 @@ function dropProto(key: string, value: unknown): unknown {
   return key === '__proto__' ? undefined : value;
 }
 
+function malformedData(reason: string): never {
+  throw new MalformedJobError(`malformed data (${reason})`);
+}
+
 /**
- * Reads a stored job back into an envelope; `__proto__` keys never reach an object.
- * `eventClass` rehydrates class events (their prototype, with the stored fields).
+ * Reads a stored job or event back into an envelope: format 2 with the types it was emitted
+ * with, or the plain JSON of 0.1. `__proto__` keys never reach an object. `eventClass` rebuilds
+ * class events (their prototype, with the stored fields); unknown ones stay plain objects.
  *
  * @throws MalformedJobError when the JSON or its shape is wrong.
  */
@@ -110,12 +133,20 @@ export function deserializeEnvelope(
   } catch (error) {
     throw new MalformedJobError(`malformed JSON (${(error as Error).message})`);
   }
+  const isObject = wire !== null && typeof wire === 'object' && !Array.isArray(wire);
+  const version = isObject ? wire.v : undefined;
+  if (version !== undefined && version !== PAYLOAD_FORMAT) {
+    throw new MalformedJobError(
+      `payload format ${JSON.stringify(version)} is not known here (this version reads ` +
+        `${PAYLOAD_FORMAT} and the plain JSON of 0.1): was it written by a newer release?`,
+    );
+  }
+  const timestamp = version === undefined ? wire?.timestamp : wire.at;
   if (
-    wire === null ||
-    typeof wire !== 'object' ||
+    !isObject ||
     typeof wire.id !== 'string' ||
     typeof wire.name !== 'string' ||
-    typeof wire.timestamp !== 'number' ||
+    typeof timestamp !== 'number' ||
     wire.metadata === null ||
     typeof wire.metadata !== 'object' ||
     Array.isArray(wire.metadata) ||
@@ -125,10 +156,53 @@ export function deserializeEnvelope(
       'not an event envelope (id, name, timestamp and string metadata are required)',
     );
   }
+  let data: unknown;
+  if (version === undefined) data = legacyData(wire, eventClass);
+  else if (wire.dv !== undefined) data = readData(wire.dv, eventClass);
+  else if ('data' in wire) data = wire.data;
+  else throw new MalformedJobError('no data (neither "data" nor "dv")');
+  return { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp };
+}
+
+/** Format 2: devalue's flattened data, with our two revivers. */
+function readData(dv: unknown, eventClass: (name: string) => Function | undefined) {
+  const revivers = {
+    Instance: (value: unknown) => {
+      if (!Array.isArray(value)) malformedData('a bad class instance');
+      return value[0] as unknown;
+    },
+    Buffer: (value: unknown) => {
+      if (!Array.isArray(value) || typeof value[0] !== 'string') malformedData('a bad Buffer');
+      return Buffer.from(value[0] as string, 'base64');
+    },
+    Event: (value: unknown) => {
+      if (
+        !Array.isArray(value) ||
+        typeof value[0] !== 'string' ||
+        value[1] === null ||
+        typeof value[1] !== 'object'
+      ) {
+        malformedData('a bad event class instance');
+      }
+      const cls = eventClass(value[0] as string);
+      const fields = value[1] as object;
+      return cls ? Object.assign(Object.create(cls.prototype as object) as object, fields) : fields;
+    },
+  };
+  try {
+    return unflatten(dv as number | unknown[], revivers) as unknown;
+  } catch (error) {
+    if (error instanceof MalformedJobError) throw error;
+    return malformedData((error as Error).message);
+  }
+}
+
+/** Format 0.1: plain JSON, and a flag telling that `data` was an instance of the event's class. */
+function legacyData(wire: WireEnvelope, eventClass: (name: string) => Function | undefined) {
   let data = wire.data;
   if (wire.isClass === 1 && data !== null && typeof data === 'object') {
     const cls = eventClass(wire.name);
     if (cls) data = Object.assign(Object.create(cls.prototype as object) as object, data);
   }
-  return { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp: wire.timestamp };
+  return data;
 }

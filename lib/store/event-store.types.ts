@@ -18,7 +18,7 @@ export type ExpectedVersion = number | (typeof ExpectedVersion)[keyof typeof Exp
 export interface NewEvent<T = unknown> {
   /** A concrete dot-separated event name such as `order.placed`. */
   readonly name: string;
-  /** The payload; stored as JSON. */
+  /** The payload; read back with the types it was appended with (Date, BigInt, Map, ...). */
   readonly data?: T;
   /** String context (correlation and causation ids, your own keys). @default {} */
   readonly metadata?: Readonly<Record<string, string>>;
@@ -136,7 +136,7 @@ export interface PreparedEvent {
   readonly id: string;
   readonly name: string;
   readonly timestamp: number;
-  /** `serializeEnvelope` output: id, name, data, metadata, timestamp (and the class flag). */
+  /** `serializeEnvelope` output (format 2): id, name, metadata, timestamp and the data. */
   readonly payload: string;
 }
 

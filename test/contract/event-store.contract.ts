@@ -174,7 +174,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
           ],
           [() => store.append('s', []), InvalidOptionError, 'EVENTS_INVALID_OPTION'],
           [
-            () => store.append('s', [{ name: 'a.b', data: { big: 10n } }]),
+            () => store.append('s', [{ name: 'a.b', data: { fn: () => 1 } }]),
             UnserializablePayloadError,
             'EVENTS_UNSERIALIZABLE_PAYLOAD',
           ],

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../lib/event/event-envelope.js';
 import {
+  assertSerializable,
   deserializeEnvelope,
   MalformedJobError,
+  PAYLOAD_FORMAT,
   serializeEnvelope,
 } from '../../lib/event/event.serializer.js';
 import { EventsError } from '../../lib/errors/events.error.js';
@@ -83,43 +85,146 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
     expect(restored.name).toBe('order.created');
   });
 
-  it('turns a Date into its ISO string, as JSON does', () => {
-    expect(roundTrip({ at: new Date(0) })).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+  it('marks the format in the first field', () => {
+    expect(serializeEnvelope(envelope({ id: 'o1' }), MiB)).toMatch(/^\{"v":2,"id":/);
+    expect(PAYLOAD_FORMAT).toBe(2);
   });
 
-  describe('refuses what JSON cannot carry, naming the event', () => {
-    const cyclic: Record<string, unknown> = { id: 'o1' };
-    cyclic.self = cyclic;
-    const deepCycle: { a: { b: { c?: unknown } } } = { a: { b: {} } };
-    deepCycle.a.b.c = deepCycle.a;
+  it('writes plain JSON data as plain JSON (readable in the store), the rest with devalue', () => {
+    const plain = { id: 'o1', lines: [{ sku: 'a', quantity: 2 }], note: null, paid: true };
+    const wire = (data: unknown) =>
+      JSON.parse(serializeEnvelope(envelope(data), MiB)) as Record<string, unknown>;
+    expect(wire(plain).data).toEqual(plain);
+    expect(wire(plain).dv).toBeUndefined();
+    const shared = { sku: 'a' };
+    for (const data of [
+      { at: new Date(0) },
+      { note: undefined },
+      [1, undefined],
+      { n: Number.NaN },
+      { n: -0 },
+      { n: 1n },
+      { a: shared, b: shared },
+      { nested: Object.create(null) as object },
+      undefined,
+    ]) {
+      expect(wire(data).data).toBeUndefined();
+      expect(wire(data).dv).toBeDefined();
+    }
+  });
+
+  describe('carries the types an in-process listener gets', () => {
+    const shared = { sku: 'a' };
+    it.each<[string, unknown]>([
+      ['a Date', { at: new Date(Date.UTC(2024, 5, 10, 12, 30)) }],
+      ['an invalid Date', { at: new Date(Number.NaN) }],
+      ['a BigInt', { amount: 12345678901234567890n }],
+      ['a BigInt as data', 10n],
+      [
+        'a Map',
+        {
+          lookup: new Map<unknown, unknown>([
+            ['a', 1],
+            [2, { b: new Date(0) }],
+          ]),
+        },
+      ],
+      ['a Set', { ids: new Set([1, 'two', 3n]) }],
+      ['an undefined field', { id: 'o1', note: undefined }],
+      ['undefined in an array', [1, undefined, 3]],
+      ['a Float64Array', { samples: new Float64Array([1.5, -2, Number.NaN]) }],
+      ['a Uint8Array', { bytes: new Uint8Array([0, 255, 7]) }],
+      ['a BigInt64Array', { big: new BigInt64Array([-1n, 2n]) }],
+      ['an ArrayBuffer', { raw: new Uint8Array([1, 2, 3]).buffer }],
+      ['NaN, Infinity and -0', { a: Number.NaN, b: Number.POSITIVE_INFINITY, c: -0 }],
+      ['a RegExp', { pattern: /ab+c/gi }],
+      ['a URL', { link: new URL('https://example.test/a?b=1') }],
+      ['a shared reference', { a: shared, b: shared }],
+      ['a null-prototype object', Object.assign(Object.create(null) as object, { id: 'o1' })],
+    ])('%s', (_label, data) => {
+      expect(roundTrip(data)).toStrictEqual(data);
+    });
+
+    it('keeps a Buffer a Buffer, and a typed array view its own bytes only', () => {
+      const pooled = Buffer.from('hello');
+      const view = new Uint16Array(new Uint16Array([1, 2, 3, 4]).buffer, 2, 2);
+      const back = roundTrip({ file: pooled, view }) as { file: Buffer; view: Uint16Array };
+      expect(Buffer.isBuffer(back.file)).toBe(true);
+      expect(back.file.toString()).toBe('hello');
+      expect(back.view).toBeInstanceOf(Uint16Array);
+      expect([...back.view]).toEqual([2, 3]);
+    });
+
+    it('carries instances of other classes as JSON did: toJSON(), or their own fields', () => {
+      class Money {
+        constructor(readonly cents: number) {}
+        format(): string {
+          return `${this.cents / 100} EUR`;
+        }
+      }
+      class ObjectIdLike {
+        constructor(private readonly hex: string) {}
+        toJSON(): string {
+          return this.hex;
+        }
+      }
+      const data = { total: new Money(5), ref: new ObjectIdLike('65a1'), at: new Date(0) };
+      expect(() => assertSerializable('order.created', data)).not.toThrow();
+      const back = roundTrip(data) as Record<string, unknown>;
+      expect(back).toStrictEqual({ total: { cents: 5 }, ref: '65a1', at: new Date(0) });
+      expect(roundTrip(new Money(7))).toStrictEqual({ cents: 7 });
+      expect(roundTrip({ total: new Money(5) })).toStrictEqual(
+        JSON.parse(JSON.stringify({ total: new Money(5) })),
+      );
+    });
+
+    it('keeps shared references shared and cycles cyclic', () => {
+      const cyclic: Record<string, unknown> = { id: 'o1' };
+      cyclic.self = cyclic;
+      const line = { sku: 'a' };
+      const back = roundTrip({ cyclic, lines: [line, line] }) as {
+        cyclic: Record<string, unknown>;
+        lines: object[];
+      };
+      expect(back.cyclic.self).toBe(back.cyclic);
+      expect(back.lines[0]).toBe(back.lines[1]);
+    });
+  });
+
+  describe('refuses what a queued listener could not receive, naming the event and the path', () => {
+    const throughClass = new OrderShipped('o1', []);
+    (throughClass.items as unknown[]).push({ back: throughClass });
 
     it.each<[string, unknown, RegExp]>([
-      ['a cycle', cyclic, /circular/],
-      ['a deep cycle', deepCycle, /circular/],
-      ['a BigInt', { amount: 10n }, /BigInt at "amount"/],
-      ['a BigInt as data', 10n, /BigInt/],
-      ['a function', { callback: () => 1 }, /function at "callback"/],
-      ['a symbol', { tag: Symbol('x') }, /symbol at "tag"/],
-      ['a Map', { lookup: new Map([['a', 1]]) }, /Map at "lookup"/],
-      ['a Set', { ids: new Set([1]) }, /Set at "ids"/],
-      ['a WeakMap', { cache: new WeakMap() }, /"cache"/],
-      ['a WeakSet', { seen: new WeakSet() }, /"seen"/],
-      ['NaN', { total: Number.NaN }, /non-finite number \(NaN\) at "total"/],
-      ['Infinity', { total: Number.POSITIVE_INFINITY }, /Infinity/],
-      ['-Infinity in an array', { totals: [1, Number.NEGATIVE_INFINITY] }, /-Infinity/],
-      ['a nested BigInt', { order: { lines: [{ price: 1n }] } }, /BigInt at "price"/],
-      ['an Error', { error: new Error('boom') }, /an Error .* at "error"/],
-      ['a Buffer', { file: Buffer.from('hi') }, /binary data .* at "file"/],
-      ['a typed array', { samples: new Float64Array(2) }, /binary data .* at "samples"/],
-      ['an ArrayBuffer', { raw: new ArrayBuffer(4) }, /binary data .* at "raw"/],
+      ['a function', { callback: () => 1 }, /a function at data\.callback/],
+      ['a function as data', () => 1, /a function at data\b/],
+      ['a symbol', { tag: Symbol('x') }, /a symbol at data\.tag/],
+      ['symbol keys', { [Symbol('k')]: 1 }, /symbol keys at data\b/],
+      [
+        'a nested function',
+        { order: { lines: [{ price: () => 1 }] } },
+        /data\.order\.lines\[0]\.price/,
+      ],
+      ['a function in a Map', { m: new Map([['k', () => 1]]) }, /a function at data\.m\.k/],
+      ['a symbol in a Set', { s: new Set([Symbol('x')]) }, /a symbol at data\.s/],
+      ['a WeakMap', { cache: new WeakMap() }, /WeakMap at data\.cache/],
+      ['a WeakSet', { seen: new WeakSet() }, /WeakSet at data\.seen/],
+      ['an Error', { error: new Error('boom') }, /an Error .* at data\.error/],
+      ['a Promise', { later: Promise.resolve(1) }, /Promise .* at data\.later/],
+      ['a cycle through an event class', throughClass, /circular reference through an event class/],
     ])('%s', (_label, data, reason) => {
-      const error = thrownBy(() => serializeEnvelope(envelope(data, 'invoice.paid'), MiB));
-      expect(error).toBeInstanceOf(UnserializablePayloadError);
-      const typed = error as UnserializablePayloadError;
-      expect(typed.code).toBe('EVENTS_UNSERIALIZABLE_PAYLOAD');
-      expect(typed.eventName).toBe('invoice.paid');
-      expect(typed.message).toContain('"invoice.paid"');
-      expect(typed.message).toMatch(reason);
+      for (const attempt of [
+        () => serializeEnvelope(envelope(data, 'invoice.paid'), MiB),
+        () => assertSerializable('invoice.paid', data),
+      ]) {
+        const error = thrownBy(attempt);
+        expect(error).toBeInstanceOf(UnserializablePayloadError);
+        const typed = error as UnserializablePayloadError;
+        expect(typed.code).toBe('EVENTS_UNSERIALIZABLE_PAYLOAD');
+        expect(typed.eventName).toBe('invoice.paid');
+        expect(typed.message).toContain('"invoice.paid"');
+        expect(typed.message).toMatch(reason);
+      }
     });
   });
 
@@ -163,6 +268,10 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       unknown
     >;
     const variant = (patch: Record<string, unknown>) => JSON.stringify({ ...valid, ...patch });
+    // The plain-JSON format of 0.1 (no "v" mark): same checks.
+    const legacy = { id: 'e1', name: 'n', data: { id: 'o1' }, metadata: {}, timestamp: 1 };
+    const legacyVariant = (patch: Record<string, unknown>) =>
+      JSON.stringify({ ...legacy, ...patch });
 
     it.each<[string, string]>([
       ['not JSON', 'not json'],
@@ -174,7 +283,19 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       ['a missing id', variant({ id: undefined })],
       ['a numeric id', variant({ id: 7 })],
       ['a missing name', variant({ name: undefined })],
-      ['a string timestamp', variant({ timestamp: '2024-06-10' })],
+      ['a string timestamp', variant({ at: '2024-06-10' })],
+      ['a missing timestamp', variant({ at: undefined })],
+      ['an unknown format mark', variant({ v: 3 })],
+      ['a string format mark', variant({ v: '2' })],
+      ['no data at all', variant({ data: undefined })],
+      ['dv that is not devalue output', variant({ data: undefined, dv: { id: 'o1' } })],
+      ['an out-of-range reference in dv', variant({ data: undefined, dv: [{ id: 9 }] })],
+      ['an unknown type in dv', variant({ data: undefined, dv: [['Nope', 1]] })],
+      ['a bad Buffer in dv', variant({ data: undefined, dv: [['Buffer', 1], 5] })],
+      ['a bad event class in dv', variant({ data: undefined, dv: [['Event', 1], 'x'] })],
+      ['legacy: a missing id', legacyVariant({ id: undefined })],
+      ['legacy: a string timestamp', legacyVariant({ timestamp: '2024-06-10' })],
+      ['legacy: metadata as an array', legacyVariant({ metadata: ['c-1'] })],
       ['missing metadata', variant({ metadata: undefined })],
       ['null metadata', variant({ metadata: null })],
       ['metadata as an array', variant({ metadata: ['c-1'] })],
@@ -228,6 +349,48 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       expect((copy as Record<string, unknown>).polluted).toBeUndefined();
     });
 
+    function jobV2(dataJson: string): string {
+      return (
+        `{"v":2,"id":"e1","name":"order.created","metadata":{"correlationId":"c"},` +
+        `"at":1,"dv":${dataJson}}`
+      );
+    }
+
+    it.each([
+      ['a literal key', '[{"__proto__":1,"id":3},{"polluted":2},"yes","o1"]'],
+      ['a key with unicode escapes', '[{"\\u005f_proto__":1,"id":3},{"polluted":2},"yes","o1"]'],
+      ['a nested key', '[{"order":1,"id":4},{"__proto__":2},{"polluted":3},"yes","o1"]'],
+    ])('never reaches an object in format 2: %s', (_label, dataJson) => {
+      const { data } = deserializeEnvelope(jobV2(dataJson), noClasses) as EventEnvelope<
+        Record<string, unknown>
+      >;
+      assertUnpolluted(data);
+      expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+      expect(data.id).toBe('o1');
+      expect(data.polluted).toBeUndefined();
+      if (data.order) assertUnpolluted(data.order);
+      const copy = Object.assign({}, data);
+      expect((copy as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('refuses a __proto__ key of a null-prototype object in format 2', () => {
+      const json = jobV2('[["null","__proto__",1,"id",3],{"polluted":2},"yes","o1"]');
+      expect(() => deserializeEnvelope(json, noClasses)).toThrow(MalformedJobError);
+      assertUnpolluted({});
+    });
+
+    it('never replaces the prototype of a rehydrated class event in format 2', () => {
+      const json = jobV2(
+        '[["Event",1],[2,3],"order.shipped",{"orderId":4,"items":5,"__proto__":6},"o1",[],' +
+          '{"polluted":7,"itemCount":8},"yes",99]',
+      );
+      const { data } = deserializeEnvelope(json, () => OrderShipped);
+      assertUnpolluted(data);
+      expect(data).toBeInstanceOf(OrderShipped);
+      expect(Object.getPrototypeOf(data)).toBe(OrderShipped.prototype);
+      expect((data as OrderShipped).itemCount).toBe(0);
+    });
+
     it('never reaches metadata', () => {
       const json =
         '{"id":"e1","name":"n","data":null,"timestamp":1,' +
@@ -273,6 +436,31 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       const data = restored.data as OrderShipped;
       expect(data.orderId).toBe('o1');
       expect(data.itemCount).toBe(5);
+    });
+
+    it('still reads the plain JSON of 0.1, class events included', () => {
+      const json =
+        '{"id":"e1","name":"order.shipped","isClass":1,"metadata":{"correlationId":"c"},' +
+        '"timestamp":5,"data":{"orderId":"o1","items":[{"sku":"a","quantity":2}],"at":"2024-06-10"}}';
+      const restored = deserializeEnvelope(json, () => OrderShipped);
+      expect(restored).toMatchObject({ id: 'e1', name: 'order.shipped', timestamp: 5 });
+      expect(restored.metadata).toEqual({ correlationId: 'c' });
+      expect(restored.data).toBeInstanceOf(OrderShipped);
+      expect((restored.data as OrderShipped).itemCount).toBe(2);
+    });
+
+    it('rebuilds event class instances nested in the payload, and in Maps', () => {
+      const shipped = new OrderShipped('o1', [{ sku: 'a', quantity: 1 }]);
+      const json = serializeEnvelope(
+        envelope({ batch: [shipped], byId: new Map([['o1', shipped]]) }, 'order.batch'),
+        MiB,
+      );
+      const restored = deserializeEnvelope(json, (name) =>
+        name === 'order.shipped' ? OrderShipped : undefined,
+      ).data as { batch: OrderShipped[]; byId: Map<string, OrderShipped> };
+      expect(restored.batch[0]).toBeInstanceOf(OrderShipped);
+      expect(restored.batch[0].itemCount).toBe(1);
+      expect(restored.byId.get('o1')).toBe(restored.batch[0]);
     });
 
     it('leaves the data plain when no class is known for the name', () => {
