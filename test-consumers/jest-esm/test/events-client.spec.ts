@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EventsClient } from 'nestjs-events';
+import { RedisServer } from '../../shared/redis-server.js';
+
+// First test of its file: EventsClient connects to Redis through the library's own transport.
+describe('EventsClient under Jest (ESM)', () => {
+  const redis = new RedisServer();
+
+  beforeAll(() => redis.start());
+  afterAll(() => redis.stop());
+
+  it('connects, emits and closes from the first test of a file', async () => {
+    const client = new EventsClient({ redis: redis.url, prefix: 'jest-client' });
+    try {
+      await client.connect();
+      const stored = await new Promise((resolve, reject) =>
+        client.emit('order.created', { id: 'c1' }).subscribe({ next: resolve, error: reject }),
+      );
+      expect(stored).toMatchObject({ name: 'order.created', data: { id: 'c1' } });
+    } finally {
+      await client.close();
+    }
+  });
+});
