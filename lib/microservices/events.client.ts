@@ -1,4 +1,4 @@
-import type { ReadPacket, WritePacket } from '@nestjs/microservices';
+import type { ReadPacket, WritePacket } from './microservices.peer.js';
 import { throwError, type Observable } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';

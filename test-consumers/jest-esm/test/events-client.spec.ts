@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventsClient } from 'nestjs-events';
-import { RedisServer } from '../../shared/redis-server.js';
+import { RedisServer } from './support/redis-server.js';
 
 // First test of its file: EventsClient connects to Redis through the library's own transport.
 describe('EventsClient under Jest (ESM)', () => {

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { EventBus, EventsModule } from 'nestjs-events';
-import { OrderListeners } from '../../shared/listeners.js';
-import { RedisServer } from '../../shared/redis-server.js';
-import { waitFor } from '../../shared/wait-for.js';
+import { OrderListeners } from './support/listeners.js';
+import { RedisServer } from './support/redis-server.js';
+import { waitFor } from './support/wait-for.js';
 
 // The FIRST test of this file boots a Redis app: under Jest's ESM mode a dynamic import of the
 // library's own modules made exactly this one fail ("request for '@nestjs/common' is not in cache").
