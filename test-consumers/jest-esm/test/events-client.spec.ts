@@ -23,3 +23,10 @@ describe('EventsClient under Jest (ESM)', () => {
     }
   });
 });
+
+// Compile-time only (ts-jest type-checks it): with @nestjs/microservices installed, EventsClient
+// keeps ClientProxy's real types (the declarations fall back to `any` only without the peer).
+export function emitNeedsData(client: EventsClient): void {
+  // @ts-expect-error emit takes a pattern and data
+  client.emit('order.created');
+}
