@@ -146,8 +146,9 @@ function nodeVersionsSection(runs) {
     '',
     'The awaited cases of the in-process bench against `@nestjs/event-emitter`, from the runs above ' +
       '(peer time / our time; above 1 = nestjs-events is faster). Every awaited emit of ours runs ' +
-      "in an `AsyncLocalStorage` context (correlation and causation ids), and Node's promise " +
-      'hooks that come with it cost far less on Node 24.',
+      'in an `AsyncLocalStorage` context (correlation and causation ids); Node 24 implements it ' +
+      "without the promise hooks Node 20 needs (AsyncContextFrame). Compare within one run's " +
+      'rows: the load average in the header says how much other work shared the CPU.',
     '',
     `| Node | nestjs-events vs | ${columns.join(' | ')} |`,
     `|---|---|${columns.map(() => '--:').join('|')}|`,

@@ -2,7 +2,8 @@
 # Runs the consumer projects of test-consumers/ against a packed tarball, each in a copy OUTSIDE
 # this repository (so nothing resolves from the repository's own node_modules: the vitest-strict
 # project must compile without the optional peers):
-#   jest-esm       Jest in ESM mode (node --experimental-vm-modules, ts-jest), a Redis app first
+#   jest-esm       tsc --noEmit (with the peer: EventsClient keeps ClientProxy's types), then Jest in
+#                  ESM mode (node --experimental-vm-modules, ts-jest), a Redis app first
 #   vitest-strict  tsc --noEmit with skipLibCheck: false, then Vitest; no @nestjs/microservices, no pg
 # and scripts/check-tarball.mjs (LICENSE, source maps, package.json links).
 # Each writes its counts as Jest-shaped JSON into <report-dir> for .ci/run's final line.
@@ -16,6 +17,7 @@ mkdir -p "$reports"
 work="$(mktemp -d "${TMPDIR:-/tmp}/nestjs-events-consumers-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 status=0
+# Each runner is bounded (timeout 600): a leaked handle must fail the step, not hang CI.
 
 # A check that is not a test runner (a type check) counts as one test.
 single() { # <name> <exit code>
@@ -34,7 +36,9 @@ node "$root/scripts/check-tarball.mjs" "$tarball" "$reports/tarball.json" || sta
 
 echo "-- jest-esm"
 if (install jest-esm); then
-  (cd "$work/jest-esm" && npm test --silent -- --json --outputFile="$reports/jest-esm.json") || status=1
+  (cd "$work/jest-esm" && npx tsc --noEmit -p tsconfig.json)
+  single jest-esm-tsc $?
+  (cd "$work/jest-esm" && timeout 600 npm test --silent -- --json --outputFile="$reports/jest-esm.json") || status=1
 else
   single jest-esm-install 1
 fi
@@ -43,7 +47,7 @@ echo "-- vitest-strict"
 if (install vitest-strict); then
   (cd "$work/vitest-strict" && npx tsc --noEmit -p tsconfig.json)
   single vitest-strict-tsc $?
-  (cd "$work/vitest-strict" && npx vitest run --reporter=default --reporter=json \
+  (cd "$work/vitest-strict" && timeout 600 npx vitest run --reporter=default --reporter=json \
     --outputFile.json="$reports/vitest-strict.json") || status=1
 else
   single vitest-strict-install 1

@@ -1,5 +1,6 @@
-// Jest in ESM mode, the way a Nest ESM project runs it: ts-jest compiles with the project's
-// tsconfig (decorator metadata included), and relative `.js` specifiers map to the `.ts` sources.
+// The Jest setup of the README's "Setting up a project", as a user copies it: ESM through Node's
+// VM modules, ts-jest in ESM mode with the tsconfig of this folder (isolatedModules: per-file
+// compilation keeps the decorator metadata), `.js` specifiers mapped back to the `.ts` files.
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -7,16 +8,6 @@ export default {
   testMatch: ['**/*.spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: {
-    '^.+\\.ts$': [
-      'ts-jest',
-      {
-        useESM: true,
-        tsconfig: '<rootDir>/tsconfig.json',
-        // NodeNext with full type information (isolatedModules off, for decorator metadata).
-        diagnostics: { ignoreCodes: [151002] },
-      },
-    ],
-  },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   testTimeout: 30_000,
 };

@@ -24,7 +24,7 @@ describe('EventsClient under Jest (ESM)', () => {
   });
 });
 
-// Compile-time only (ts-jest type-checks it): with @nestjs/microservices installed, EventsClient
+// Compile-time only (`npm run typecheck`): with @nestjs/microservices installed, EventsClient
 // keeps ClientProxy's real types (the declarations fall back to `any` only without the peer).
 export function emitNeedsData(client: EventsClient): void {
   // @ts-expect-error emit takes a pattern and data
