@@ -4,6 +4,12 @@
 //   npm run bench                    build, then every bench
 //   node bench/run.js in-process     only bench/in-process.bench.js (after `npm run build`)
 //   BENCH_QUICK=1 npm run bench      short smoke run; RESULTS.md is left alone
+//   BENCH_NODE24=0 npm run bench     skip the in-process bench's second run on Node 24
+//
+// The in-process bench runs twice: on this Node and on Node 24 (the `node` package of the npm
+// registry, through `npx -p node@24`), because AsyncLocalStorage, which every awaited emit of
+// ours pays for, costs far less there. A last section sets the awaited-async ratios against
+// @nestjs/event-emitter of both runs side by side.
 //
 // A bench prints one markdown section (starting with `## `) on stdout, its progress on stderr,
 // and exits non-zero when it fails. A failing bench gets a failure section; the others still run.
@@ -22,6 +28,11 @@ const SUFFIX = '.bench.js';
 const QUICK = process.env.BENCH_QUICK === '1';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 20 * 60_000);
 const STDERR_TAIL = 4000;
+/** The bench run a second time on Node 24, and the section comparing both runs. */
+const NODE24_BENCH = 'in-process';
+const NODE24_NAME = `${NODE24_BENCH}.node24`;
+const NODE_VERSIONS_NAME = `${NODE24_BENCH}.node-versions`;
+const WITH_NODE24 = process.env.BENCH_NODE24 !== '0';
 
 const available = readdirSync(BENCH_DIR)
   .filter((file) => file.endsWith(SUFFIX))
@@ -43,11 +54,23 @@ if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
   process.exit(2);
 }
 
-/** Runs one bench; resolves to its section, a failure section when it failed. */
-function runBench(name) {
+/** The Node 24 binary of the npm registry's `node` package (downloaded once by npx). */
+function node24Path() {
+  const out = execFileSync('npx', ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return out.trim().split('\n').pop();
+}
+
+/**
+ * Runs one bench (`file`, default `name`) with the `node` binary; resolves to its section, a
+ * failure section when it failed. The stamp under the title names the Node version.
+ */
+function runBench(name, { node = process.execPath, version = process.version, file = name } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, `${name}${SUFFIX}`)], {
+    const child = spawn(node, ['--expose-gc', join(BENCH_DIR, `${file}${SUFFIX}`)], {
       cwd: ROOT,
       env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,9 +86,10 @@ function runBench(name) {
     const finish = (failure) => {
       clearTimeout(timer);
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
-      const stamp = `_${name}: ${new Date().toISOString()}, ${seconds} s._`;
+      const stamp = `_${name}: ${new Date().toISOString()}, ${seconds} s, Node ${version}._`;
       if (!failure && stdout.trim().length > 0) {
-        resolve({ name, ok: true, text: withStamp(stdout.trim(), stamp) });
+        const text = withStamp(stdout.trim(), stamp);
+        resolve({ name, ok: true, text: name === file ? text : retitle(text, version) });
         return;
       }
       const reason = failure ?? 'it printed no results';
@@ -81,6 +105,55 @@ function runBench(name) {
       else finish(undefined);
     });
   });
+}
+
+/** Names the Node version in the section's title (a bench run on another Node). */
+function retitle(section, version) {
+  return section.replace(/^## (.*)$/m, (_, title) => `## ${title} on Node ${version}`);
+}
+
+/**
+ * The awaited-async ratios against `@nestjs/event-emitter` of each in-process run, read from the
+ * summary table the bench prints (columns whose title says "awaited").
+ */
+function nodeVersionsSection(runs) {
+  const rows = [];
+  let columns = [];
+  for (const { version, text } of runs) {
+    const lines = text.split('\n');
+    const headerAt = lines.findIndex((line) => line.startsWith('| nestjs-events vs |'));
+    if (headerAt < 0) continue;
+    const cells = (line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+    const header = cells(lines[headerAt]);
+    const awaited = header
+      .map((title, i) => (/awaited/i.test(title) ? i : -1))
+      .filter((i) => i > 0);
+    columns = awaited.map((i) => header[i]);
+    for (const line of lines.slice(headerAt + 2)) {
+      if (!line.startsWith('|')) break;
+      const row = cells(line);
+      if (!row[0].includes('@nestjs/event-emitter')) continue;
+      rows.push(`| ${version} | ${row[0]} | ${awaited.map((i) => row[i]).join(' | ')} |`);
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return [
+    '## In-process dispatch: awaited async listeners on each Node version',
+    '',
+    'The awaited cases of the in-process bench against `@nestjs/event-emitter`, from the runs above ' +
+      '(peer time / our time; above 1 = nestjs-events is faster). Every awaited emit of ours runs ' +
+      'in an `AsyncLocalStorage` context (correlation and causation ids); Node 24 implements it ' +
+      "without the promise hooks Node 20 needs (AsyncContextFrame). Compare within one run's " +
+      'rows: the load average in the header says how much other work shared the CPU.',
+    '',
+    `| Node | nestjs-events vs | ${columns.join(' | ')} |`,
+    `|---|---|${columns.map(() => '--:').join('|')}|`,
+    ...rows,
+  ].join('\n');
 }
 
 /** Puts the stamp line under the section's title. */
@@ -150,6 +223,35 @@ async function main() {
     const result = await runBench(name);
     ran.set(name, result);
     process.stdout.write(`${result.text}\n\n`);
+    if (name !== NODE24_BENCH || !WITH_NODE24) continue;
+    process.stderr.write(`\n=== ${name} on Node 24 ===\n`);
+    let node24;
+    try {
+      node24 = node24Path();
+    } catch (error) {
+      const reason = `could not get Node 24 with \`npx -p node@24\`: ${error.message.split('\n')[0]}`;
+      ran.set(NODE24_NAME, {
+        name: NODE24_NAME,
+        ok: false,
+        text: `## ${NODE24_NAME}\n\n**Failed:** ${reason}.`,
+      });
+      continue;
+    }
+    const version = execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim();
+    const again = await runBench(NODE24_NAME, { node: node24, version, file: name });
+    ran.set(NODE24_NAME, again);
+    process.stdout.write(`${again.text}\n\n`);
+    const runs = [
+      { version: process.version, result },
+      { version, result: again },
+    ].filter((run) => run.result.ok);
+    const versions = nodeVersionsSection(
+      runs.map(({ version, result }) => ({ version, text: result.text })),
+    );
+    if (versions) {
+      ran.set(NODE_VERSIONS_NAME, { name: NODE_VERSIONS_NAME, ok: true, text: versions });
+      process.stdout.write(`${versions}\n\n`);
+    }
   }
   const failed = [...ran.values()].filter((r) => !r.ok).map((r) => r.name);
   if (QUICK) {
@@ -157,7 +259,9 @@ async function main() {
   } else {
     const previous = previousSections();
     // Only benches that still exist: a deleted bench takes its old section with it.
-    const names = available;
+    const names = available.flatMap((name) =>
+      name === NODE24_BENCH ? [name, NODE24_NAME, NODE_VERSIONS_NAME] : [name],
+    );
     const parts = [header];
     for (const name of names) {
       const text = ran.get(name)?.text ?? previous.get(name);

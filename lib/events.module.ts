@@ -26,6 +26,11 @@ import { eventStoreExports, eventStoreProviders } from './store/event-store.prov
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
+// Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
+// breaks Jest's ESM mode ("request for '@nestjs/common' is not in cache"). Dynamic imports are
+// kept for optional peers only (@nestjs/microservices, pg).
+import { createRedisQueueTransport } from './queue/redis/redis-queue.transport.js';
+import { createRedisCoordinationStore } from './redis/redis-coordination.store.js';
 
 const providers: Provider[] = [
   {
@@ -42,8 +47,6 @@ const providers: Provider[] = [
       if (options.redis === undefined) {
         return new MemoryQueueTransport({ drainTimeoutMs: options.worker.shutdownTimeout });
       }
-      // Loaded only when configured, so apps without Redis never load ioredis.
-      const { createRedisQueueTransport } = await import('./queue/redis/redis-queue.transport.js');
       return createRedisQueueTransport(options);
     },
     inject: [EVENTS_OPTIONS],
@@ -53,7 +56,6 @@ const providers: Provider[] = [
     provide: COORDINATION_STORE,
     useFactory: async (options: ResolvedEventsOptions): Promise<CoordinationStore> => {
       if (options.redis === undefined) return new MemoryCoordinationStore();
-      const { createRedisCoordinationStore } = await import('./redis/redis-coordination.store.js');
       return createRedisCoordinationStore(options);
     },
     inject: [EVENTS_OPTIONS],

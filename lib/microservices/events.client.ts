@@ -1,4 +1,4 @@
-import type { ReadPacket, WritePacket } from '@nestjs/microservices';
+import type { ReadPacket, WritePacket } from './microservices.peer.js';
 import { throwError, type Observable } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnsupportedRequestError } from '../errors/unsupported-request.error.js';
 import { resolveEventsOptions, type ResolvedEventsOptions } from '../events.options.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
+import { createRedisQueueTransport } from '../queue/redis/redis-queue.transport.js';
 import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.listener.js';
 import { ClientProxy } from './microservices.peer.js';
 
@@ -82,9 +83,7 @@ export class EventsClient extends ClientProxy {
   connect(): Promise<QueueTransport> {
     if (!this.transport) {
       const options = this.options;
-      this.transport = import('../queue/redis/redis-queue.transport.js').then(
-        ({ createRedisQueueTransport }) => createRedisQueueTransport(options),
-      );
+      this.transport = createRedisQueueTransport(options);
       this.transport.then(
         () => this._status$.next('connected'),
         () => {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { CustomTransportStrategy, MessageHandler } from '@nestjs/microservices';
+import type { CustomTransportStrategy, MessageHandler } from './microservices.peer.js';
 import { lastValueFrom } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
