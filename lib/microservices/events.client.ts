@@ -9,7 +9,7 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnsupportedRequestError } from '../errors/unsupported-request.error.js';
 import { resolveEventsOptions, type ResolvedEventsOptions } from '../events.options.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
-import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.listener.js';
+import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.constants.js';
 import { ClientProxy } from './microservices.peer.js';
 
 /** Options of `EventsClient` (the `options` of its `ClientsModule` entry). */
