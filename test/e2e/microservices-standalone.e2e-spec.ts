@@ -1,4 +1,4 @@
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Controller, Module, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -27,7 +27,7 @@ class OrderHandlers {
   readonly calls: Call[] = [];
   failFirst = false;
 
-  @EventPattern('order.created', { queue: 'orders' })
+  @EventPattern<string>('order.created', { queue: 'orders' })
   created(@Payload() _data: unknown, @Ctx() ctx: EventsRpcContext) {
     this.calls.push({ id: ctx.getEvent().id, attempt: ctx.getAttempt(), queue: ctx.getQueue() });
     if (this.failFirst && ctx.getAttempt() === 1) throw new RpcException('first attempt fails');
@@ -59,7 +59,7 @@ function client(prefix: string): EventsClient {
 }
 
 async function microservice(
-  module: Function,
+  module: Type<unknown>,
   options: EventsServerOptions,
 ): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(module, {
