@@ -118,7 +118,7 @@ export class EventsServer extends Server implements CustomTransportStrategy {
       throw new InvalidOptionError(
         'unwrap',
         undefined,
-        'an EventsServer linked to its app (after init)',
+        'an EventsServer linked to its app (after init), or listening (without EventsModule)',
       );
     }
     return this.host.transport as T;
