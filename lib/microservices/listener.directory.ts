@@ -23,6 +23,16 @@ interface Snapshot {
 /** Most events kept for listeners that register late (the oldest go first). */
 export const RECENT_EVENTS_MAX = 100_000;
 
+/** How often (ms) a process trims the kept events (a few commands saved per event). */
+const TRIM_EVERY_MS = 1000;
+
+/** The values of a pipeline's or transaction's replies. @throws the first command error */
+function replyValues(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new Error('Redis transaction aborted');
+  for (const [error] of replies) if (error) throw error;
+  return replies.map(([, value]) => value);
+}
+
 function parseEntry(id: string, json: string): DirectoryEntry | undefined {
   try {
     const value = JSON.parse(json) as Partial<DirectoryEntry>;
@@ -68,6 +78,7 @@ export function jobsFor(
 export class ListenerDirectory {
   private readonly keys: { listeners: string; version: string; recent: string };
   private snapshot: Snapshot = { version: '', entries: [] };
+  private trimmedAt = 0;
 
   private constructor(
     private readonly client: RedisClient,
@@ -115,23 +126,32 @@ export class ListenerDirectory {
     store: (jobs: NewJob[]) => Promise<void>,
   ): Promise<number> {
     const served = new Set<string>();
-    let snapshot = await this.current();
+    // The cached entries may be stale: the version read after the event is recorded tells.
+    let snapshot = this.snapshot.version === '' ? await this.current() : this.snapshot;
+    let isFresh = snapshot !== this.snapshot;
     for (;;) {
       const targets = snapshot.entries.filter((e) => !served.has(e.id) && e.matches(name));
       if (targets.length > 0) await store(jobsFor(eventId, payload, targets));
       for (const entry of targets) served.add(entry.id);
-      if (served.size === 0) return 0;
+      if (served.size === 0) {
+        if (isFresh) return 0;
+        snapshot = await this.current();
+        isFresh = true;
+        continue;
+      }
       const now = Date.now();
-      const replies = await this.client
-        .multi()
-        .zadd(this.keys.recent, now, payload)
-        .zremrangebyscore(this.keys.recent, '-inf', now - this.windowMs)
-        .zremrangebyrank(this.keys.recent, 0, -RECENT_EVENTS_MAX - 1)
-        .get(this.keys.version)
-        .exec();
-      const version = String(replies?.[3]?.[1] ?? '');
+      const pipeline = this.client.pipeline().zadd(this.keys.recent, now, payload);
+      if (now - this.trimmedAt >= TRIM_EVERY_MS) {
+        this.trimmedAt = now;
+        pipeline
+          .zremrangebyscore(this.keys.recent, '-inf', now - this.windowMs)
+          .zremrangebyrank(this.keys.recent, 0, -RECENT_EVENTS_MAX - 1);
+      }
+      const replies = replyValues(await pipeline.get(this.keys.version).exec());
+      const version = String(replies[replies.length - 1] ?? '');
       if (version === snapshot.version) return served.size;
       snapshot = await this.current();
+      isFresh = true;
     }
   }
 
@@ -162,8 +182,8 @@ export class ListenerDirectory {
       );
     }
     tx.incr(this.keys.version);
-    const replies = (await tx.exec()) ?? [];
-    const fresh = entries.filter((_, i) => Number(replies[i]?.[1]) === 1);
+    const replies = replyValues(await tx.exec());
+    const fresh = entries.filter((_, i) => Number(replies[i]) === 1);
     if (fresh.length === 0) return 0;
     const recent = await this.client.zrangebyscore(
       this.keys.recent,
@@ -201,17 +221,15 @@ export class ListenerDirectory {
     const version = String((await this.client.get(this.keys.version)) ?? '');
     if (version === this.snapshot.version && version !== '') return this.snapshot;
     // Version and entries in one transaction: the entries are exactly those of that version.
-    const replies = await this.client
-      .multi()
-      .get(this.keys.version)
-      .hgetall(this.keys.listeners)
-      .exec();
-    const fields = (replies?.[1]?.[1] ?? {}) as Record<string, string>;
+    const replies = replyValues(
+      await this.client.multi().get(this.keys.version).hgetall(this.keys.listeners).exec(),
+    );
+    const fields = (replies[1] ?? {}) as Record<string, string>;
     const entries = Object.entries(fields)
       .map(([id, json]) => parseEntry(id, json))
       .filter((e): e is DirectoryEntry => e !== undefined)
       .map((e) => ({ ...e, matches: matcher(e.patterns) }));
-    this.snapshot = { version: String(replies?.[0]?.[1] ?? ''), entries };
+    this.snapshot = { version: String(replies[0] ?? ''), entries };
     return this.snapshot;
   }
 }
