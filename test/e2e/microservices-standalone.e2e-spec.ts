@@ -13,6 +13,7 @@ import {
   type EventEnvelope,
   type EventsServerOptions,
 } from 'nestjs-events';
+import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -33,6 +34,32 @@ class OrderHandlers {
     if (this.failFirst && ctx.getAttempt() === 1) throw new RpcException('first attempt fails');
   }
 }
+
+@Controller()
+class GatedHandlers {
+  running = 0;
+  maxRunning = 0;
+  readonly reports: string[] = [];
+  release: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+
+  @EventPattern<string>('report.requested', { queue: 'reports' })
+  async report(@Payload() data: { n: number }) {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    await this.gate;
+    this.running--;
+    this.reports.push(String(data.n));
+  }
+
+  @EventPattern<string>('archive.requested', { queue: 'archive' })
+  archive() {
+    this.reports.push('archive');
+  }
+}
+
+@Module({ controllers: [GatedHandlers] })
+class GatedModule {}
 
 /** A worker app the Nest way: no EventsModule, everything in the strategy's options. */
 @Module({ controllers: [OrderHandlers] })
@@ -98,6 +125,30 @@ describe('EventsServer configured by its own options', () => {
     );
     await waitFor(() => handlers.calls.some((c) => c.id === again.id));
     expect(handlers.calls).toHaveLength(3);
+  });
+
+  it('works only on the queues of its options, at their concurrency', async () => {
+    const prefix = `solo-${++seq}`;
+    const strategy = new EventsServer({
+      redis: server.url,
+      prefix,
+      queues: ['reports'],
+      concurrency: { reports: 3 },
+    });
+    const app = await NestFactory.createMicroservice(GatedModule, { strategy, logger: false });
+    open.push(app);
+    await app.listen();
+    const handlers = app.get(GatedHandlers);
+    const events = client(prefix);
+    await lastValueFrom(events.emit('archive.requested', {}));
+    for (let n = 0; n < 6; n++) await lastValueFrom(events.emit('report.requested', { n }));
+    await waitFor(() => handlers.running === 3);
+    const transport = strategy.unwrap<QueueTransport>();
+    await waitFor(async () => (await transport.counts('archive')).waiting === 1);
+    handlers.release();
+    await waitFor(() => handlers.reports.length === 6);
+    expect(handlers.maxRunning).toBe(3);
+    expect(handlers.reports).not.toContain('archive');
   });
 
   it('refuses to start without a Redis when the app has no EventsModule', async () => {
