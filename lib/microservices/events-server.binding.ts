@@ -55,7 +55,7 @@ export class EventsServerBinding
         options: this.options,
         transport: this.transport,
         registry: this.registry,
-        queues: () => this.worker.queues(),
+        worker: this.worker,
       },
       this.linked?.lateListenerWindowMs ?? LATE_LISTENER_WINDOW_MS,
     );

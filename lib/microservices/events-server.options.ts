@@ -49,6 +49,13 @@ export interface EventsServerOptions {
    * @default 300000
    */
   lateListenerWindow?: number;
+  /**
+   * The name of this worker app, when several apps handle the same `@EventPattern`: each handler's
+   * listener id becomes `EventPattern(<pattern>)@<name>`, so that every app gets its own job. Keep
+   * it stable across deploys (a new name is a new listener).
+   * @default none (ids `EventPattern(<pattern>)`: one handler per pattern across the prefix)
+   */
+  name?: string;
 }
 
 const ALLOWED = [
@@ -62,6 +69,7 @@ const ALLOWED = [
   'maxPayloadBytes',
   'redisCommandTimeout',
   'lateListenerWindow',
+  'name',
 ];
 
 /** The server's options, checked: `resolved` is the standalone configuration. */
@@ -111,7 +119,15 @@ export function checkServerOptions(options: EventsServerOptions): CheckedServerO
   }
   const lateListenerWindow = options.lateListenerWindow ?? LATE_LISTENER_WINDOW_MS;
   assertInteger('EventsServer.lateListenerWindow', lateListenerWindow, 100);
-  const { queues, concurrency, shutdownTimeout, lateListenerWindow: _w, ...module } = options;
+  if (options.name !== undefined) assertName('EventsServer.name', options.name);
+  const {
+    queues,
+    concurrency,
+    shutdownTimeout,
+    lateListenerWindow: _window,
+    name: _name,
+    ...module
+  } = options;
   const worker = { queues, concurrency, shutdownTimeout };
   for (const key of Object.keys(worker) as (keyof typeof worker)[]) {
     if (worker[key] === undefined) delete worker[key];

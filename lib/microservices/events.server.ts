@@ -190,7 +190,8 @@ export class EventsServer extends Server implements CustomTransportStrategy {
     handler: MessageHandler,
     module: ResolvedEventsOptions,
   ): ListenerDefinition {
-    const id = `EventPattern(${pattern})`;
+    const name = this.checked.given.name;
+    const id = name === undefined ? `EventPattern(${pattern})` : `EventPattern(${pattern})@${name}`;
     const extras = (handler.extras ?? {}) as EventPatternQueueOptions & Record<string, unknown>;
     for (const key of Object.keys(extras)) {
       if (!EXTRAS.includes(key)) {

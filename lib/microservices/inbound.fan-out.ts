@@ -7,19 +7,16 @@ import type { ResolvedEventsOptions } from '../events.options.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import type { NewJob } from '../queue/queue-job.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
+import type { Worker } from '../queue/worker.js';
 import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.constants.js';
-import { ListenerDirectory, type DirectoryEntry } from './listener.directory.js';
-
-/** How often (ms) a worker app looks for listeners that other apps registered on its queues. */
-const ADOPT_EVERY_MS = 5000;
+import { ListenerDirectory } from './listener.directory.js';
 
 /** What the fan-out needs of the app it runs in. */
 export interface InboundFanOutHost {
   readonly options: ResolvedEventsOptions;
   readonly transport: QueueTransport;
   readonly registry: ListenerRegistry;
-  /** The queues this app's worker works on (asked once the worker's plan is known). */
-  queues(): readonly string[];
+  readonly worker: Worker;
 }
 
 function clamp(value: number, min: number, max: number): number {
@@ -35,12 +32,10 @@ function clamp(value: number, min: number, max: number): number {
  *
  * Several apps may share a queue (`default`) with different listeners: a worker that takes a job
  * of a listener another app registered puts it back for that app's workers instead of
- * dead-lettering it as unknown (see `adopt`).
+ * dead-lettering it as unknown (`Worker.unknownListener`).
  */
 export class InboundFanOut {
   private readonly logger = new Logger(InboundFanOut.name);
-  private readonly adopted = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly host: InboundFanOutHost,
@@ -52,39 +47,38 @@ export class InboundFanOut {
     return new InboundFanOut(host, await ListenerDirectory.connect(host.options, windowMs));
   }
 
-  /** Registers the inbound listener in the app (once), so that its worker works `events.inbound`. */
+  /**
+   * Registers the inbound listener in the app (once), so that its worker works `events.inbound`,
+   * and lets the worker put back jobs of listeners that other apps registered.
+   */
   install(): void {
     if (!this.host.registry.get(INBOUND_LISTENER)) this.host.registry.add(this.inboundListener());
+    this.host.worker.unknownListener = async (job) => {
+      if (job.queue === INBOUND_QUEUE || !(await this.directory.has(job.listener)))
+        return undefined;
+      // Soon while the job is young, less often as it ages (its app's workers may be down).
+      return clamp((Date.now() - job.enqueuedAt) / 8, 200, 30_000);
+    };
   }
 
   /**
    * Registers the app's queued listeners in the directory (those new to it get the events fanned
-   * out in the last window), and starts adopting other apps' listeners.
+   * out in the last window).
    */
   async announce(): Promise<void> {
     // Every queued listener of the app, also on queues this process leaves to other replicas:
     // their jobs wait in Redis for those.
-    const mine = this.host.registry
-      .all()
-      .filter((l) => l.queue && l.id !== INBOUND_LISTENER && !this.adopted.has(l.id));
+    const mine = this.host.registry.all().filter((l) => l.queue && l.id !== INBOUND_LISTENER);
     const caughtUp = await this.directory.register(mine, this.store);
     if (caughtUp > 0) {
       this.logger.log(
         `Listeners new to prefix "${this.host.options.prefix}": ${caughtUp} recent event job(s) stored for them`,
       );
     }
-    await this.adopt();
-    this.timer ??= setInterval(() => {
-      this.adopt().catch((error: unknown) =>
-        this.logger.warn(`Reading the listener directory failed: ${String(error)}`),
-      );
-    }, ADOPT_EVERY_MS);
-    this.timer.unref();
   }
 
-  /** Stops adopting and closes the directory's connection. Idempotent. */
+  /** Closes the directory's connection. Idempotent. */
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
     await this.directory.close();
   }
 
@@ -130,44 +124,6 @@ export class InboundFanOut {
         delay: 0,
         timeout: 0,
       },
-      eventClasses: [],
-    };
-  }
-
-  /**
-   * Registers, in this app, a stand-in for each listener that another app registered on a queue
-   * this app works on: a job of it is put back (not counted as an attempt) for that app's
-   * workers. A listener gone from the directory loses its stand-in.
-   */
-  private async adopt(): Promise<void> {
-    const queues = new Set(this.host.queues());
-    const entries = await this.directory.entries();
-    const { registry } = this.host;
-    for (const entry of entries) {
-      if (!queues.has(entry.queue) || registry.get(entry.id)) continue;
-      registry.add(this.standIn(entry));
-      this.adopted.add(entry.id);
-    }
-    const known = new Set(entries.map((e) => e.id));
-    for (const id of this.adopted) {
-      if (!known.has(id)) {
-        registry.remove(id);
-        this.adopted.delete(id);
-      }
-    }
-  }
-
-  private standIn(entry: DirectoryEntry): ListenerDefinition {
-    return {
-      id: entry.id,
-      // No pattern: the bus of this app never emits to it.
-      patterns: [],
-      priority: 0,
-      info: { id: entry.id, className: 'ListenerDirectory', methodName: 'standIn', isQueued: true },
-      invoke: (event) => {
-        throw new ReleaseJobSignal(clamp((Date.now() - event.timestamp) / 8, 200, 30_000));
-      },
-      queue: { queue: entry.queue, tries: 1, backoff: 0, delay: 0, timeout: 0 },
       eventClasses: [],
     };
   }

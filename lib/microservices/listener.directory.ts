@@ -110,9 +110,10 @@ export class ListenerDirectory {
     return new ListenerDirectory(client, factory, options.prefix, windowMs);
   }
 
-  /** Every registered listener (read again only when the version moved). */
-  async entries(): Promise<readonly DirectoryEntry[]> {
-    return (await this.current()).entries;
+  /** Whether a listener is registered (the cached entries first, then Redis). */
+  async has(id: string): Promise<boolean> {
+    if (this.snapshot.entries.some((e) => e.id === id)) return true;
+    return (await this.current()).entries.some((e) => e.id === id);
   }
 
   /**

@@ -22,7 +22,7 @@ export async function createStandaloneHost(
   let fanOut: InboundFanOut;
   try {
     fanOut = await InboundFanOut.connect(
-      { options, transport, registry, queues: () => worker.queues() },
+      { options, transport, registry, worker },
       lateListenerWindowMs,
     );
   } catch (error) {

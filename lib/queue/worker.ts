@@ -134,6 +134,12 @@ export class Worker
   /** Set when an EventsServer runs this app: the server starts the worker, with its plan. */
   private isServerOwned = false;
   private plan: WorkerPlan = {};
+  /**
+   * @internal Set where `EventsClient` events are served (`lib/microservices/inbound.fan-out.ts`):
+   * for a job of a listener this app does not have, the delay (ms) after which to put it back
+   * (another app runs that listener), or undefined to dead-letter it.
+   */
+  unknownListener: ((job: ReservedJob) => Promise<number | undefined>) | undefined;
 
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
@@ -366,6 +372,9 @@ export class Worker
     }
     const listener = this.registry.get(job.listener);
     if (!listener?.queue) {
+      // Another app of the prefix may run this listener from the same queue: leave it to it.
+      const releaseMs = await this.unknownListener?.(job);
+      if (releaseMs !== undefined) return this.transport.release(job, releaseMs);
       return this.transport.deadLetter(job, {
         reason: 'unknown-listener',
         message: `No queued listener "${job.listener}" in this application`,

@@ -152,6 +152,42 @@ describe('EventsClient events reach every worker app of the prefix', () => {
     expect(await queues.counts('default')).toMatchObject({ dead: 0 });
   });
 
+  it('reach the same @EventPattern in every app that handles it, when each server has a name', async () => {
+    const calls: string[] = [];
+    @Controller()
+    class Billing {
+      @EventPattern<string>('order.paid')
+      paid(_data: unknown) {
+        calls.push('billing');
+      }
+    }
+    @Controller()
+    class Mailing {
+      @EventPattern<string>('order.paid')
+      paid(_data: unknown) {
+        calls.push('mailing');
+      }
+    }
+    @Module({ controllers: [Billing] })
+    class BillingApp {}
+    @Module({ controllers: [Mailing] })
+    class MailingApp {}
+    const prefix = `fan-${++seq}`;
+    for (const [module, name] of [
+      [BillingApp, 'billing'],
+      [MailingApp, 'mailing'],
+    ] as const) {
+      const strategy = new EventsServer({ redis: server.url, prefix, name });
+      const app = await NestFactory.createMicroservice(module, { strategy, logger: false });
+      open.push(app);
+      await app.listen();
+    }
+    // Both handlers share the `default` queue: each app leaves the other's job to it.
+    await lastValueFrom(client(prefix).emit('order.paid', {}));
+    await waitFor(() => calls.length === 2);
+    expect(calls.sort()).toEqual(['billing', 'mailing']);
+  });
+
   it('dead-letters an event that no listener registered for within lateListenerWindow', async () => {
     @Controller()
     class Patterns {
