@@ -110,9 +110,8 @@ export class ListenerDirectory {
     return new ListenerDirectory(client, factory, options.prefix, windowMs);
   }
 
-  /** Whether a listener is registered (the cached entries first, then Redis). */
+  /** Whether a listener is registered now (one read of the version; entries read when it moved). */
   async has(id: string): Promise<boolean> {
-    if (this.snapshot.entries.some((e) => e.id === id)) return true;
     return (await this.current()).entries.some((e) => e.id === id);
   }
 

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEventsOptions } from '../../lib/events.options.js';
 import { serializeEnvelope } from '../../lib/event/event.serializer.js';
@@ -93,5 +94,21 @@ describe('ListenerDirectory (the listeners of every worker app of a prefix)', ()
     expect(caughtUp).toBe(0);
     expect(reached).toBe(2);
     expect(stored.map((j) => j.id)).toEqual(['e1:A.mail', 'e1:B.late']);
+  });
+
+  it('forgets a listener removed by hand once the version moved', async () => {
+    const prefix = `dir-${++seq}`;
+    const d = await directory(prefix);
+    await d.register([listener('Gone.listener', ['x.y'], 'q')], async () => undefined);
+    expect(await d.has('Gone.listener')).toBe(true);
+    const redis = new Redis(server.url);
+    try {
+      const base = `${prefix}:{${prefix}:events.inbound}:listeners`;
+      await redis.hdel(base, 'Gone.listener');
+      await redis.incr(`${base}:version`);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await d.has('Gone.listener')).toBe(false);
   });
 });
