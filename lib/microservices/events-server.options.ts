@@ -137,13 +137,18 @@ export function checkServerOptions(options: EventsServerOptions): CheckedServerO
   return { given, resolved, lateListenerWindow };
 }
 
+/** The loopback names as one, so that `localhost` and `127.0.0.1` agree. */
+function host(name: string): string {
+  return ['localhost', '127.0.0.1', '[::1]', '::1'].includes(name) ? 'localhost' : name;
+}
+
 /** `host:port/db` of a Redis source, or of its cluster nodes; undefined when not knowable. */
 export function redisIdentity(source: unknown): string | undefined {
   if (typeof source === 'string') {
     try {
       const url = new URL(source);
       if (url.protocol === 'unix:') return url.pathname;
-      return `${url.hostname}:${url.port || 6379}/${url.pathname.slice(1) || 0}`;
+      return `${host(url.hostname)}:${url.port || 6379}/${url.pathname.slice(1) || 0}`;
     } catch {
       return undefined;
     }
@@ -162,7 +167,7 @@ export function redisIdentity(source: unknown): string | undefined {
       .sort()
       .join(',')}`;
   }
-  return `${String(options.host ?? '127.0.0.1')}:${String(options.port ?? 6379)}/${String(options.db ?? 0)}`;
+  return `${host(String(options.host ?? 'localhost'))}:${String(options.port ?? 6379)}/${String(options.db ?? 0)}`;
 }
 
 function show(value: unknown): string {

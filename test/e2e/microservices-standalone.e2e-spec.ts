@@ -191,8 +191,12 @@ describe('EventsServer configured by its own options', () => {
     ]);
     expect(mismatch.message).toContain(`"${prefix}-x" on the server but "${prefix}" in the module`);
 
-    // The same values on both: the server uses the module's connection and serves.
-    const app = await microservice(ModuleWorker, { redis: server.url, prefix });
+    // The same values on both (the same server, named otherwise): the server uses the module's
+    // connection and serves.
+    const app = await microservice(ModuleWorker, {
+      redis: server.url.replace('127.0.0.1', 'localhost'),
+      prefix,
+    });
     const sent = await lastValueFrom(client(prefix).emit<EventEnvelope>('order.created', {}));
     const handlers = app.get(OrderHandlers);
     await waitFor(() => handlers.calls.some((c) => c.id === sent.id));
