@@ -9,7 +9,6 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnsupportedRequestError } from '../errors/unsupported-request.error.js';
 import { resolveEventsOptions, type ResolvedEventsOptions } from '../events.options.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
-// Static: the library's own modules load with it (Jest's ESM mode refuses late imports).
 import { createRedisQueueTransport } from '../queue/redis/redis-queue.transport.js';
 import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.constants.js';
 import { ClientProxy } from './microservices.peer.js';
@@ -85,7 +84,8 @@ export class EventsClient extends ClientProxy {
   /** Connects to Redis (also done by the first `emit`). @throws TransportError */
   connect(): Promise<QueueTransport> {
     if (!this.transport) {
-      this.transport = createRedisQueueTransport(this.options);
+      const options = this.options;
+      this.transport = createRedisQueueTransport(options);
       this.transport.then(
         () => this._status$.next('connected'),
         () => {
