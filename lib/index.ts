@@ -74,11 +74,9 @@ export {
 } from './testing/event.facade.js';
 
 export { EventQueues, type DrainOptions } from './queue/event-queues.js';
-export {
-  EventsServer,
-  type EventsServerOptions,
-  type EventPatternQueueOptions,
-} from './microservices/events.server.js';
+export { EventsServer, type EventPatternQueueOptions } from './microservices/events.server.js';
+export { type EventsServerOptions } from './microservices/events-server.options.js';
+export { LATE_LISTENER_WINDOW_MS } from './microservices/inbound.constants.js';
 export { EventsClient, type EventsClientOptions } from './microservices/events.client.js';
 export { EventsRpcContext } from './microservices/events-rpc.context.js';
 export type { BackoffOption, ExponentialBackoff } from './queue/backoff.js';
@@ -89,6 +87,10 @@ export { EventsError } from './errors/events.error.js';
 export { InvalidEventNameError } from './errors/invalid-event-name.error.js';
 export { InvalidPatternError } from './errors/invalid-pattern.error.js';
 export { InvalidOptionError } from './errors/invalid-option.error.js';
+export {
+  EventsServerMismatchError,
+  type EventsServerDifference,
+} from './errors/events-server-mismatch.error.js';
 export { DuplicateListenerError } from './errors/duplicate-listener.error.js';
 export { UnsupportedListenerError } from './errors/unsupported-scope.error.js';
 export { ListenersFailedError, type ListenerFailure } from './errors/listeners-failed.error.js';

@@ -23,14 +23,19 @@ export interface EventsServerHost {
   readonly transport: QueueTransport;
   /** Registers a queued listener (an `@EventPattern` handler). */
   addListener(definition: ListenerDefinition): void;
-  /** Starts the worker of this process on the server's queues and concurrency. */
-  start(plan: WorkerPlan): void;
+  /**
+   * Starts the worker of this process on the server's queues and concurrency, and registers its
+   * queued listeners in the prefix's listener directory (see `InboundFanOut`).
+   */
+  start(plan: WorkerPlan): Promise<void>;
   /** Stops taking jobs and drains running ones (the worker's shutdown). Idempotent. */
   stop(): Promise<void>;
 }
 
 /** An object the events module links to (an `EventsServer`). */
 export interface EventsServerLinkTarget {
+  /** How long (ms) an `EventsClient` event waits for a listener (`lateListenerWindow`). */
+  readonly lateListenerWindowMs?: number;
   [EVENTS_SERVER_LINK](host: EventsServerHost): void;
 }
 

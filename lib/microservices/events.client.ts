@@ -10,7 +10,7 @@ import { UnsupportedRequestError } from '../errors/unsupported-request.error.js'
 import { resolveEventsOptions, type ResolvedEventsOptions } from '../events.options.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
 import { createRedisQueueTransport } from '../queue/redis/redis-queue.transport.js';
-import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.listener.js';
+import { INBOUND_LISTENER, INBOUND_QUEUE } from './inbound.constants.js';
 import { ClientProxy } from './microservices.peer.js';
 
 /** Options of `EventsClient` (the `options` of its `ClientsModule` entry). */
@@ -29,13 +29,15 @@ export interface EventsClientOptions {
 }
 
 /**
- * A `ClientProxy` whose `emit(pattern, data)` stores the event durably in Redis, for the
- * `@EventPattern` handlers and queued listeners of the `EventsServer` workers on the same Redis
- * and prefix. The observable emits the stored envelope and completes once Redis has it (it
- * errors if storing failed). `send` is refused with `UnsupportedRequestError`.
+ * A `ClientProxy` whose `emit(pattern, data)` stores the event durably in Redis, for the queued
+ * listeners and `@EventPattern` handlers of every worker app (an `EventsModule` worker or an
+ * `EventsServer`) on the same Redis and prefix. The observable emits the stored envelope and
+ * completes once Redis has it (it errors if storing failed). `send` is refused with
+ * `UnsupportedRequestError`.
  *
  * The producer needs no listener classes: the event is stored once, in the prefix's inbound
- * queue, and a server fans it out to one job per listener of its name.
+ * queue, and a worker app fans it out to one job per listener registered in the prefix's listener
+ * directory (see `InboundFanOut`), those registered up to `lateListenerWindow` later included.
  *
  * @example
  * ClientsModule.register([

@@ -6,34 +6,21 @@ import type { ListenerContext, ListenerDefinition } from '../discovery/listener-
 import { parsePattern } from '../discovery/pattern-trie.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
+import { EventsServerMismatchError } from '../errors/events-server-mismatch.error.js';
 import { type ResolvedEventsOptions } from '../events.options.js';
 import { assertInteger, assertName } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
 import { EVENTS_SERVER_LINK, type EventsServerHost } from './events-server.link.js';
 import { EventsRpcContext } from './events-rpc.context.js';
-import { INBOUND_QUEUE } from './inbound.listener.js';
+import {
+  checkServerOptions,
+  serverDifferences,
+  type CheckedServerOptions,
+  type EventsServerOptions,
+} from './events-server.options.js';
+import { INBOUND_QUEUE } from './inbound.constants.js';
+import { createStandaloneHost } from './standalone.host.js';
 import { Server } from './microservices.peer.js';
-
-/** Options of `new EventsServer(...)`. */
-export interface EventsServerOptions {
-  /**
-   * The Redis of the app's `EventsModule.forRoot({ redis })`, repeated as a check: `listen()`
-   * refuses to start when it names another server. The module's connection is the one used.
-   * @default the module's
-   */
-  redis?: string | Record<string, unknown>;
-  /**
-   * The queues this process works on (queued listeners and `@EventPattern` handlers); every server
-   * also fans out the events `EventsClient` stored.
-   * @default every queue of the app's queued listeners and `@EventPattern` handlers
-   */
-  queues?: string[];
-  /**
-   * Jobs run at once per queue: one number for every queue, or per queue name.
-   * @default the module's `worker.concurrency` (1)
-   */
-  concurrency?: number | Record<string, number>;
-}
 
 /**
  * Queue options of an `@EventPattern` handler, given as its extras:
@@ -60,28 +47,6 @@ function asError(reason: unknown): Error {
   return new Error(typeof message === 'string' ? message : String(reason), { cause: reason });
 }
 
-/** `host:port/db` of a Redis source, or of its cluster nodes; undefined when not knowable. */
-function redisIdentity(source: unknown): string | undefined {
-  if (typeof source === 'string') {
-    try {
-      const url = new URL(source);
-      return `${url.hostname}:${url.port || 6379}/${url.pathname.slice(1) || 0}`;
-    } catch {
-      return undefined;
-    }
-  }
-  if (source === null || typeof source !== 'object') return undefined;
-  const options = source as { cluster?: unknown; host?: unknown; port?: unknown; db?: unknown };
-  if (typeof (source as { duplicate?: unknown }).duplicate === 'function') return undefined;
-  if (Array.isArray(options.cluster)) {
-    return `cluster ${options.cluster
-      .map((n) => JSON.stringify(n))
-      .sort()
-      .join(',')}`;
-  }
-  return `${String(options.host ?? '127.0.0.1')}:${String(options.port ?? 6379)}/${String(options.db ?? 0)}`;
-}
-
 /**
  * A `@nestjs/microservices` transport strategy that turns a Nest app into a worker process: it
  * runs the app's queued listeners (`@ShouldQueue`) and its `@EventPattern` handlers from durable
@@ -89,13 +54,16 @@ function redisIdentity(source: unknown): string | undefined {
  * the events that `EventsClient.emit` stored. Unlike Nest's Redis transport (pub/sub), nothing
  * sent while no worker runs is lost: it waits in Redis.
  *
- * The app imports `EventsModule.forRoot({ redis })` as usual; the server takes over its worker:
- * the worker starts in `listen()`, on the server's `queues` and `concurrency` (also with
- * `worker: false`, so one module can serve an HTTP app that only produces and the workers).
+ * Like every Nest transport, it is configured in its options: an app that does not import
+ * `EventsModule` runs its `@EventPattern` handlers from `new EventsServer({ redis, prefix, ... })`
+ * alone. An app that imports `EventsModule.forRoot({ redis })` (for `@OnEvent` listeners, the bus,
+ * middleware) has its worker taken over by the server: the worker starts in `listen()`, on the
+ * server's `queues` and `concurrency` (also with `worker: false`); options given to both must
+ * agree, or `listen()` fails with `EventsServerMismatchError`.
  *
  * @example
  * const app = await NestFactory.createMicroservice(WorkerModule, {
- *   strategy: new EventsServer({ queues: ['emails'], concurrency: 8 }),
+ *   strategy: new EventsServer({ redis: process.env.REDIS_URL, queues: ['emails'], concurrency: 8 }),
  * });
  * app.enableShutdownHooks();
  * await app.listen();
@@ -104,49 +72,17 @@ export class EventsServer extends Server implements CustomTransportStrategy {
   // Handler failures are awaited here and retried or dead-lettered by the worker.
   override readonly propagatesEventHandlerErrors = true;
   protected override readonly logger = new Logger(EventsServer.name);
-  private readonly options: EventsServerOptions;
+  private readonly checked: CheckedServerOptions;
+  /** @internal Read by the events module of the app when it links to this server. */
+  readonly lateListenerWindowMs: number;
   private host: EventsServerHost | undefined;
+  private isStandalone = false;
   private readonly registered = new Set<string>();
 
   constructor(options: EventsServerOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new InvalidOptionError('EventsServer options', options, 'an options object');
-    }
-    for (const key of Object.keys(options)) {
-      if (!['redis', 'queues', 'concurrency'].includes(key)) {
-        throw new InvalidOptionError(
-          `EventsServer.${key}`,
-          (options as Record<string, unknown>)[key],
-          'no such option (allowed: redis, queues, concurrency)',
-        );
-      }
-    }
-    if (options.queues !== undefined) {
-      if (!Array.isArray(options.queues) || options.queues.length === 0) {
-        throw new InvalidOptionError(
-          'EventsServer.queues',
-          options.queues,
-          'a non-empty array of queue names',
-        );
-      }
-      options.queues.forEach((q) => assertName('EventsServer.queues', q));
-    }
-    const c = options.concurrency;
-    if (typeof c === 'number') assertInteger('EventsServer.concurrency', c, 1, 10_000);
-    else if (c !== undefined && c !== null && typeof c === 'object' && !Array.isArray(c)) {
-      for (const [queue, n] of Object.entries(c)) {
-        assertName('EventsServer.concurrency (queue name)', queue);
-        assertInteger(`EventsServer.concurrency.${queue}`, n, 1, 10_000);
-      }
-    } else if (c !== undefined) {
-      throw new InvalidOptionError(
-        'EventsServer.concurrency',
-        c,
-        'an integer >= 1, or { [queue]: integer }',
-      );
-    }
-    this.options = { ...options, queues: options.queues && [...options.queues] };
+    this.checked = checkServerOptions(options);
+    this.lateListenerWindowMs = this.checked.lateListenerWindow;
     this.initializeSerializer({});
     this.initializeDeserializer({});
   }
@@ -159,33 +95,12 @@ export class EventsServer extends Server implements CustomTransportStrategy {
     this.registerHandlers(host);
   }
 
-  /** Starts the worker on this server's queues; Nest calls it from `app.listen()`. */
+  /**
+   * Starts the worker on this server's queues; Nest calls it from `app.listen()`. In an app
+   * without `EventsModule`, it first connects to Redis from the server's own options.
+   */
   listen(callback: (error?: unknown) => void): void {
-    try {
-      const host = this.host;
-      if (!host) {
-        throw new InvalidOptionError(
-          'strategy',
-          'EventsServer',
-          'an application that imports EventsModule.forRoot({ redis }) (none found)',
-        );
-      }
-      this.assertSameRedis(host.options);
-      if (!host.transport.isDurable) {
-        throw new InvalidOptionError(
-          'redis',
-          undefined,
-          'EventsModule.forRoot({ redis }) in an EventsServer app: it works from durable Redis streams, not the embedded transport',
-        );
-      }
-      this.registerHandlers(host);
-      const queues = this.options.queues && [...new Set([INBOUND_QUEUE, ...this.options.queues])];
-      host.start({ queues, concurrency: this.options.concurrency });
-      this._status$.next('connected');
-      callback();
-    } catch (error) {
-      callback(error);
-    }
+    this.start().then(() => callback(), callback);
   }
 
   /** Stops taking jobs and drains running ones (also done by the app's shutdown hooks). */
@@ -203,23 +118,44 @@ export class EventsServer extends Server implements CustomTransportStrategy {
       throw new InvalidOptionError(
         'unwrap',
         undefined,
-        'an EventsServer linked to its app (after init)',
+        'an EventsServer linked to its app (after init), or listening (without EventsModule)',
       );
     }
     return this.host.transport as T;
   }
 
-  private assertSameRedis(module: ResolvedEventsOptions): void {
-    if (this.options.redis === undefined || module.redis === undefined) return;
-    const mine = redisIdentity(this.options.redis);
-    const theirs = redisIdentity(module.redis);
-    if (mine !== undefined && theirs !== undefined && mine !== theirs) {
-      throw new InvalidOptionError(
-        'EventsServer.redis',
-        mine,
-        `the Redis of EventsModule.forRoot({ redis }) (${theirs}), or no redis option`,
-      );
+  private async start(): Promise<void> {
+    let host = this.host;
+    if (host) {
+      const differences = serverDifferences(this.checked, host.options);
+      if (differences.length > 0) throw new EventsServerMismatchError(differences);
+      if (!host.transport.isDurable) {
+        throw new InvalidOptionError(
+          'redis',
+          undefined,
+          'EventsModule.forRoot({ redis }) in an EventsServer app: it works from durable Redis streams, not the embedded transport',
+        );
+      }
+    } else {
+      const options = this.checked.resolved;
+      if (options.redis === undefined) {
+        throw new InvalidOptionError(
+          'EventsServer.redis',
+          undefined,
+          'the Redis to work from (a URL, ioredis options or client) or EVENTS_REDIS_URL, in an app that does not import EventsModule',
+        );
+      }
+      host = await createStandaloneHost(options, this.lateListenerWindowMs);
+      this.host = host;
+      this.isStandalone = true;
     }
+    this.registerHandlers(host);
+    const { queues, concurrency } = this.checked.given;
+    await host.start({
+      queues: queues && [...new Set([INBOUND_QUEUE, ...queues])],
+      concurrency,
+    });
+    this._status$.next('connected');
   }
 
   private registerHandlers(host: EventsServerHost): void {
@@ -254,7 +190,8 @@ export class EventsServer extends Server implements CustomTransportStrategy {
     handler: MessageHandler,
     module: ResolvedEventsOptions,
   ): ListenerDefinition {
-    const id = `EventPattern(${pattern})`;
+    const name = this.checked.given.name;
+    const id = name === undefined ? `EventPattern(${pattern})` : `EventPattern(${pattern})@${name}`;
     const extras = (handler.extras ?? {}) as EventPatternQueueOptions & Record<string, unknown>;
     for (const key of Object.keys(extras)) {
       if (!EXTRAS.includes(key)) {

@@ -63,6 +63,9 @@ export class JobRunner {
     private readonly registry: ListenerRegistry,
     private readonly inFlight: InFlight,
     private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'>,
+    /** Where `EventsClient` events are served: whether another app runs an unknown listener. */
+    private readonly elsewhere: () =>
+      ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
   ) {}
 
   /** Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). */
@@ -153,7 +156,11 @@ export class JobRunner {
    * that a worker that knows it can run it, until `worker.unknownListenerGraceMs` after it was
    * stored; then it is dead-lettered. Entries without a stored time are dead-lettered at once.
    */
-  private unknownListener(job: ReservedJob): Promise<void> {
+  private async unknownListener(job: ReservedJob): Promise<void> {
+    // A listener that another app of this prefix runs (the listener directory): put the job back
+    // for it, with no time limit.
+    const releaseMs = await this.elsewhere()?.(job);
+    if (releaseMs !== undefined) return this.settler.release(job, releaseMs);
     const graceMs = this.options.unknownListenerGraceMs;
     const leftMs = job.enqueuedAt > 0 ? graceMs - (Date.now() - job.enqueuedAt) : 0;
     if (leftMs > 0) {

@@ -19,6 +19,7 @@ import { JobSettler } from './job-settler.js';
 import { QueueLoop } from './queue-loop.js';
 import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
+import type { ReservedJob } from './queue-job.js';
 
 const SHUTDOWN = Symbol('shutdown');
 /** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
@@ -68,6 +69,12 @@ export class Worker
   /** Set when an EventsServer runs this app: the server starts the worker, with its plan. */
   private isServerOwned = false;
   private plan: WorkerPlan = {};
+  /**
+   * @internal Set where `EventsClient` events are served (`lib/microservices/inbound.fan-out.ts`):
+   * for a job of a listener this app does not have, the delay (ms) after which to put it back
+   * (another app runs that listener), or undefined to dead-letter it.
+   */
+  unknownListener: ((job: ReservedJob) => Promise<number | undefined>) | undefined;
 
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
@@ -76,7 +83,13 @@ export class Worker
     private readonly container: ModulesContainer,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
-    this.runner = new JobRunner(this.settler, registry, this.inFlight, options.worker);
+    this.runner = new JobRunner(
+      this.settler,
+      registry,
+      this.inFlight,
+      options.worker,
+      () => this.unknownListener,
+    );
   }
 
   /** The queues this process works on. */

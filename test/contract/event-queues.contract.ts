@@ -85,7 +85,9 @@ export function runEventQueuesContract(target: ContractTarget): void {
         expect((error as Error).message).toContain('"emials"');
         expect((error as Error).message).toContain('Known queues: "emails"');
       }
-      expect(Object.keys(await queues.counts())).toEqual(['emails']);
+      // (A worker app on Redis also works `events.inbound`, where EventsClient events wait.)
+      const known = Object.keys(await queues.counts()).filter((q) => q !== 'events.inbound');
+      expect(known).toEqual(['emails']);
     });
 
     it('returns dead jobs with their event parsed, class events rehydrated', async () => {

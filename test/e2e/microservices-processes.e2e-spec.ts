@@ -103,4 +103,29 @@ describe('EventsServer worker processes', () => {
     expect(a.output).not.toMatch(/ERROR/);
     expect(c.child.exitCode).toBeNull();
   }, 90_000);
+
+  it('a plain worker process (EventsModule, no EventsServer) handles EventsClient events emitted before it started', async () => {
+    const prefix = `plain-${process.pid}`;
+    const client = new EventsClient({ redis: server.url, prefix });
+    clients.push(client);
+    const sent = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        lastValueFrom(client.emit<EventEnvelope>('proc.job', { i })),
+      ),
+    );
+    workers.push(
+      await startWorkerProcess('./redis-worker.mjs', {
+        EVENTS_LIB: lib,
+        REDIS_URL: server.url,
+        PREFIX: prefix,
+        CONCURRENCY: '4',
+        VISIBILITY_MS: '5000',
+        HANDLER_MS: '0',
+      }),
+    );
+    const key = `${prefix}:test:done`;
+    await waitFor(async () => (await redis.llen(key)) >= sent.length, { timeoutMs: 30_000 });
+    const handled = (await redis.lrange(key, 0, -1)).map((line) => line.split(' ')[0]);
+    expect(new Set(handled)).toEqual(new Set(sent.map((e) => e.id)));
+  }, 60_000);
 });
