@@ -10,6 +10,18 @@ export {
 export { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
 
 export type { EventEnvelope } from './event/event-envelope.js';
+export type {
+  EventMap,
+  EventTypeOptions,
+  TypedEventName,
+  EventPattern,
+  EventPayload,
+  EnvelopeFor,
+  ListenerEnvelope,
+  MappedEventName,
+  PatternMatches,
+  NamesMatching,
+} from './event/event-map.js';
 export { EventContext, type EventContextState } from './event/event-context.js';
 export type { EventClass } from './event/event-name.js';
 

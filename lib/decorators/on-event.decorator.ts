@@ -1,6 +1,12 @@
 import { ON_EVENT_METADATA } from '../events.constants.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { getEventClassName } from '../event/event-name.js';
+import type {
+  ListenerDecorator,
+  ListenerEnvelope,
+  ListenerSelector,
+  UntypedOnly,
+} from '../event/event-map.js';
 import { parsePattern } from '../discovery/pattern-trie.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
@@ -9,7 +15,7 @@ import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
 export type EventSelector = string | (abstract new (...args: never[]) => object);
 
 /** Options of `@OnEvent`. */
-export interface OnEventOptions<T = unknown> {
+export interface OnEventOptions<T = unknown, E = EventEnvelope<T>> {
   /**
    * Higher runs first; equal priorities run in registration order.
    * @default 0
@@ -19,7 +25,7 @@ export interface OnEventOptions<T = unknown> {
    * Called before the listener: when it returns false the listener is skipped for that event.
    * @default undefined (every matching event)
    */
-  filter?: (event: EventEnvelope<T>) => boolean;
+  filter?: (event: E) => boolean;
   /**
    * An explicit, stable listener id (queued jobs find their listener by it).
    * @default 'ClassName.methodName'
@@ -90,6 +96,14 @@ function assertOnEventOptions(options: unknown, where: string): asserts options 
  * @OnEvent(['order.*', 'invoice.**'], { priority: 10 })
  * audit(event: EventEnvelope) {}
  */
+export function OnEvent<T = unknown>(
+  selectors: UntypedOnly<EventSelector | readonly EventSelector[]>,
+  options?: OnEventOptions<T>,
+): MethodDecorator;
+export function OnEvent<const S extends ListenerSelector | readonly ListenerSelector[]>(
+  selectors: S,
+  options?: OnEventOptions<unknown, ListenerEnvelope<S>>,
+): ListenerDecorator<ListenerEnvelope<S>>;
 export function OnEvent<T = unknown>(
   selectors: EventSelector | readonly EventSelector[],
   options: OnEventOptions<T> = {},
