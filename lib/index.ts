@@ -19,6 +19,7 @@ export type {
   EnvelopeFor,
   ListenerEnvelope,
   MappedEventName,
+  IsTypedEvents,
   PatternMatches,
   NamesMatching,
 } from './event/event-map.js';
@@ -83,6 +84,7 @@ export {
   type FacadeApplication,
   type EventClassRef,
   type EnvelopePredicate,
+  type TypedEnvelopePredicate,
 } from './testing/event.facade.js';
 
 export { EventQueues, type DrainOptions } from './queue/event-queues.js';

@@ -195,7 +195,7 @@ export class EventBus implements OnApplicationShutdown {
    * @example
    * bus.stream('order.*').subscribe((event) => console.log(event.name, event.data));
    */
-  stream<T = unknown>(pattern?: UntypedOnly<string>): Observable<EventEnvelope<T>>;
+  stream<T = unknown>(...pattern: UntypedOnly<[pattern?: string]>): Observable<EventEnvelope<T>>;
   stream<P extends EventPattern = '**'>(pattern?: P): Observable<EnvelopeFor<P>>;
   stream<T = unknown>(pattern?: string): Observable<EventEnvelope<T>> {
     if (pattern === undefined) return this.subject.asObservable() as Observable<EventEnvelope<T>>;
@@ -322,9 +322,11 @@ export class EventBus implements OnApplicationShutdown {
             : {}),
         },
       };
-      await bus.emit(`${name}.failed`, failed, options).catch((emitError: unknown) =>
-        this.logger.error(`Emitting "${name}.failed" failed: ${String(emitError)}`),
-      );
+      await bus
+        .emit(`${name}.failed`, failed, options)
+        .catch((emitError: unknown) =>
+          this.logger.error(`Emitting "${name}.failed" failed: ${String(emitError)}`),
+        );
       throw error;
     }
     const after: AfterEventData<T, R> = { data, result };

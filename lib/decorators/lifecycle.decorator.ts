@@ -55,7 +55,7 @@ export function Before<N extends MappedEventName>(
   name: N,
   options?: OnEventOptions<unknown, EventEnvelope<EventMap[N], `${N}.before`>>,
 ): ListenerDecorator<EventEnvelope<EventMap[N], `${N}.before`>>;
-export function Before<T = unknown>(
+export function Before(
   name: string,
   options: OnEventOptions<never, never> = {},
 ): MethodDecorator {
@@ -78,7 +78,7 @@ export function After<N extends MappedEventName, R = unknown>(
   name: N,
   options?: OnEventOptions<unknown, EventEnvelope<AfterEventData<EventMap[N], R>, `${N}.after`>>,
 ): ListenerDecorator<EventEnvelope<AfterEventData<EventMap[N], R>, `${N}.after`>>;
-export function After<T = unknown, R = unknown>(
+export function After(
   name: string,
   options: OnEventOptions<never, never> = {},
 ): MethodDecorator {
@@ -97,7 +97,7 @@ export function Failed<N extends MappedEventName>(
   name: N,
   options?: OnEventOptions<unknown, EventEnvelope<FailedEventData<EventMap[N]>, `${N}.failed`>>,
 ): ListenerDecorator<EventEnvelope<FailedEventData<EventMap[N]>, `${N}.failed`>>;
-export function Failed<T = unknown>(
+export function Failed(
   name: string,
   options: OnEventOptions<never, never> = {},
 ): MethodDecorator {

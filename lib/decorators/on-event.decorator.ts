@@ -100,10 +100,11 @@ export function OnEvent<T = unknown>(
   selectors: UntypedOnly<EventSelector | readonly EventSelector[]>,
   options?: OnEventOptions<T>,
 ): MethodDecorator;
+// An unmapped name (allowUnmappedNames) leaves the method's parameter free, as untyped.
 export function OnEvent<const S extends ListenerSelector | readonly ListenerSelector[]>(
   selectors: S,
   options?: OnEventOptions<unknown, ListenerEnvelope<S>>,
-): ListenerDecorator<ListenerEnvelope<S>>;
+): ListenerDecorator<ListenerEnvelope<S, EventEnvelope<never>>>;
 export function OnEvent<T = unknown>(
   selectors: EventSelector | readonly EventSelector[],
   options: OnEventOptions<T> = {},

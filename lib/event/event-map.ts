@@ -116,9 +116,9 @@ export type NamesMatching<P extends string> = P extends WildcardPattern
  * What a listener of `P` receives: untyped `EventEnvelope` without a map; with one, the union of
  * the envelopes of every mapped event `P` matches, discriminated by `name`.
  */
-export type EnvelopeFor<P extends string> = IsTypedEvents extends true
+export type EnvelopeFor<P extends string, Unmapped = EventEnvelope> = IsTypedEvents extends true
   ? AllowsUnmapped extends true
-    ? MappedEnvelope<NamesMatching<P>> | (P extends MappedEventName ? never : EventEnvelope)
+    ? MappedEnvelope<NamesMatching<P>> | (P extends MappedEventName ? never : Unmapped)
     : MappedEnvelope<NamesMatching<P>>
   : EventEnvelope;
 
@@ -148,13 +148,16 @@ type ClassEnvelope<C> = C extends abstract new (...args: never[]) => infer I
 /** One thing `@OnEvent` listens to: a pattern or an event class. */
 export type ListenerSelector = EventPattern | (abstract new (...args: never[]) => object);
 
-/** What a listener of `S` (a selector or a list of them) receives: the union over the list. */
-export type ListenerEnvelope<S> = S extends readonly (infer E)[]
-  ? SelectorEnvelope<E>
-  : SelectorEnvelope<S>;
+/**
+ * What a listener of `S` (a selector or a list of them) receives: the union over the list.
+ * `Unmapped` stands for names outside the map (with `allowUnmappedNames`).
+ */
+export type ListenerEnvelope<S, Unmapped = EventEnvelope> = S extends readonly (infer E)[]
+  ? SelectorEnvelope<E, Unmapped>
+  : SelectorEnvelope<S, Unmapped>;
 
-type SelectorEnvelope<S> = S extends string
-  ? EnvelopeFor<S>
+type SelectorEnvelope<S, Unmapped> = S extends string
+  ? EnvelopeFor<S, Unmapped>
   : S extends abstract new (...args: never[]) => object
     ? ClassEnvelope<S>
     : never;
