@@ -55,10 +55,7 @@ export function Before<N extends MappedEventName>(
   name: N,
   options?: OnEventOptions<unknown, EventEnvelope<EventMap[N], `${N}.before`>>,
 ): ListenerDecorator<EventEnvelope<EventMap[N], `${N}.before`>>;
-export function Before(
-  name: string,
-  options: OnEventOptions<never, never> = {},
-): MethodDecorator {
+export function Before(name: string, options: OnEventOptions<never, never> = {}): MethodDecorator {
   return lifecycle('before', name, options as OnEventOptions);
 }
 
@@ -78,10 +75,7 @@ export function After<N extends MappedEventName, R = unknown>(
   name: N,
   options?: OnEventOptions<unknown, EventEnvelope<AfterEventData<EventMap[N], R>, `${N}.after`>>,
 ): ListenerDecorator<EventEnvelope<AfterEventData<EventMap[N], R>, `${N}.after`>>;
-export function After(
-  name: string,
-  options: OnEventOptions<never, never> = {},
-): MethodDecorator {
+export function After(name: string, options: OnEventOptions<never, never> = {}): MethodDecorator {
   return lifecycle('after', name, options as OnEventOptions);
 }
 
@@ -97,9 +91,6 @@ export function Failed<N extends MappedEventName>(
   name: N,
   options?: OnEventOptions<unknown, EventEnvelope<FailedEventData<EventMap[N]>, `${N}.failed`>>,
 ): ListenerDecorator<EventEnvelope<FailedEventData<EventMap[N]>, `${N}.failed`>>;
-export function Failed(
-  name: string,
-  options: OnEventOptions<never, never> = {},
-): MethodDecorator {
+export function Failed(name: string, options: OnEventOptions<never, never> = {}): MethodDecorator {
   return lifecycle('failed', name, options as OnEventOptions);
 }
