@@ -70,6 +70,12 @@ export {
 } from './middleware/coordination.store.js';
 export { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 export type { EventValidator, EventValidationResult } from './middleware/event-validators.js';
+export {
+  isStandardSchema,
+  type EventSchema,
+  type EventMapOf,
+  type SchemaOutput,
+} from './event/event-schema.js';
 export { ValidateEvent } from './decorators/validate-event.decorator.js';
 export {
   Before,

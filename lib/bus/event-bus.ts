@@ -21,6 +21,7 @@ import { QueueProducer } from '../queue/queue.producer.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
+import type { EventSchema } from '../event/event-schema.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
@@ -270,7 +271,10 @@ export class EventBus implements OnApplicationShutdown {
    * @example
    * bus.addValidator<User>('user.save', (u) => (u.email?.includes('@') ? [] : [{ path: 'email', message: 'is not an email' }]));
    */
-  addValidator<T = unknown>(name: string, validator: EventValidator<T>): () => void {
+  addValidator<T = unknown>(
+    name: string,
+    validator: EventValidator<T> | EventSchema<T>,
+  ): () => void {
     assertEventName(name);
     return this.validators.add(name, validator as EventValidator);
   }

@@ -12,6 +12,7 @@ import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
+import { checkQueuedPayload } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
@@ -371,7 +372,9 @@ export class Worker
         message: `No queued listener "${job.listener}" in this application`,
       });
     }
-    const event: EventEnvelope = { ...envelope, attempt: job.attempt };
+    const checked = checkQueuedPayload(envelope, this.options.schemas);
+    if ('reason' in checked) return this.transport.deadLetter(job, checked);
+    const event: EventEnvelope = { ...checked, attempt: job.attempt };
     if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
       // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
       // freezing. A job that kills its process every time must not be reclaimed forever.
