@@ -163,11 +163,24 @@ type SelectorEnvelope<S, Unmapped> = S extends string
     : never;
 
 /**
+ * One envelope whose `data` and `name` are the unions of those of `E`. Every member of `E` is
+ * assignable to it, so a method that accepts it accepts `E`; checking it first is one comparison
+ * instead of one per member (what keeps 200 wildcard listeners over 500 events fast to compile).
+ */
+type CollapsedEnvelope<E> = [E] extends [EventEnvelope<infer D, infer N>]
+  ? EventEnvelope<D, N>
+  : never;
+
+/**
  * A method decorator that refuses methods whose first parameter cannot take `E`; the plain
  * `MethodDecorator` in the untyped mode.
  */
 export type ListenerDecorator<E> = IsTypedEvents extends true
-  ? <M extends (event: E, ...rest: never[]) => unknown>(
+  ? <
+      M extends
+        | ((event: CollapsedEnvelope<E>, ...rest: never[]) => unknown)
+        | ((event: E, ...rest: never[]) => unknown),
+    >(
       target: object,
       propertyKey: string | symbol,
       descriptor: TypedPropertyDescriptor<M>,
