@@ -2,6 +2,7 @@ import { ON_EVENT_METADATA } from '../events.constants.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { getEventClassName } from '../event/event-name.js';
 import type {
+  CollapsedEnvelope,
   ListenerDecorator,
   ListenerEnvelope,
   ListenerSelector,
@@ -100,10 +101,12 @@ export function OnEvent<T = unknown>(
   selectors: UntypedOnly<EventSelector | readonly EventSelector[]>,
   options?: OnEventOptions<T>,
 ): MethodDecorator;
-// An unmapped name (allowUnmappedNames) leaves the method's parameter free, as untyped.
+// An unmapped name (allowUnmappedNames) leaves the method's parameter free, as untyped. The
+// filter of a wildcard sees one envelope of the unions: a union-typed arrow parameter costs the
+// compiler one check per event per listener (200 listeners x 500 events took 3x as long).
 export function OnEvent<const S extends ListenerSelector | readonly ListenerSelector[]>(
   selectors: S,
-  options?: OnEventOptions<unknown, ListenerEnvelope<S>>,
+  options?: OnEventOptions<unknown, CollapsedEnvelope<ListenerEnvelope<S>>>,
 ): ListenerDecorator<ListenerEnvelope<S, EventEnvelope<never>>>;
 export function OnEvent<T = unknown>(
   selectors: EventSelector | readonly EventSelector[],

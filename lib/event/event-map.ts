@@ -163,11 +163,11 @@ type SelectorEnvelope<S, Unmapped> = S extends string
     : never;
 
 /**
- * One envelope whose `data` and `name` are the unions of those of `E`. Every member of `E` is
+ * One envelope whose `data` and `name` are the unions of those of `E` (what a wildcard's `filter` gets). Every member of `E` is
  * assignable to it, so a method that accepts it accepts `E`; checking it first is one comparison
  * instead of one per member (what keeps 200 wildcard listeners over 500 events fast to compile).
  */
-type CollapsedEnvelope<E> = [E] extends [EventEnvelope<infer D, infer N>]
+export type CollapsedEnvelope<E> = [E] extends [EventEnvelope<infer D, infer N>]
   ? EventEnvelope<D, N>
   : never;
 

@@ -105,7 +105,11 @@ export class Listeners {
   }
 
   @OnEvent('order.*', {
-    filter: (e) => (e.name === 'order.created' ? e.data.total > 1000 : e.data.trackingUrl !== ''),
+    // In a filter, a wildcard's envelope is one envelope of the unions (names, payloads).
+    filter: (e) => {
+      expectTypeOf(e.name).toEqualTypeOf<'order.created' | 'order.shipped'>();
+      return 'total' in e.data ? e.data.total > 1000 : e.data.trackingUrl !== '';
+    },
   })
   filtered() {}
 
