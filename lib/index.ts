@@ -14,7 +14,7 @@ export type {
   EventMap,
   EventTypeOptions,
   TypedEventName,
-  EventPattern,
+  EventNamePattern,
   EventPayload,
   EnvelopeFor,
   ListenerEnvelope,

@@ -7,7 +7,7 @@ import type {
   EmittedEnvelope,
   EnvelopeFor,
   TypedEventName,
-  EventPattern,
+  EventNamePattern,
   EventPayload,
   MappedClassEvent,
   UntypedOnly,
@@ -197,7 +197,7 @@ export class EventBus implements OnApplicationShutdown {
    * bus.stream('order.*').subscribe((event) => console.log(event.name, event.data));
    */
   stream<T = unknown>(...pattern: UntypedOnly<[pattern?: string]>): Observable<EventEnvelope<T>>;
-  stream<P extends EventPattern = '**'>(pattern?: P): Observable<EnvelopeFor<P>>;
+  stream<P extends EventNamePattern = '**'>(pattern?: P): Observable<EnvelopeFor<P>>;
   stream<T = unknown>(pattern?: string): Observable<EventEnvelope<T>> {
     if (pattern === undefined) return this.subject.asObservable() as Observable<EventEnvelope<T>>;
     parsePattern(pattern);
@@ -218,7 +218,7 @@ export class EventBus implements OnApplicationShutdown {
     listener: DynamicListener<T>,
     options?: { priority?: number },
   ): () => void;
-  on<P extends EventPattern>(
+  on<P extends EventNamePattern>(
     pattern: P,
     listener: (event: EnvelopeFor<P>) => unknown,
     options?: { priority?: number },

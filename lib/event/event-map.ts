@@ -52,7 +52,9 @@ export type TypedEventName = IsTypedEvents extends true
 export type WildcardPattern = `${string}*${string}`;
 
 /** A pattern listeners, streams and fakes accept: a name, or a wildcard pattern. */
-export type EventPattern = IsTypedEvents extends true ? TypedEventName | WildcardPattern : string;
+export type EventNamePattern = IsTypedEvents extends true
+  ? TypedEventName | WildcardPattern
+  : string;
 
 /** The payload type of the event named `N` (`unknown` for a name outside the map). */
 export type EventPayload<N extends string> = N extends MappedEventName ? EventMap[N] : unknown;
@@ -146,7 +148,7 @@ type ClassEnvelope<C> = C extends abstract new (...args: never[]) => infer I
   : never;
 
 /** One thing `@OnEvent` listens to: a pattern or an event class. */
-export type ListenerSelector = EventPattern | (abstract new (...args: never[]) => object);
+export type ListenerSelector = EventNamePattern | (abstract new (...args: never[]) => object);
 
 /**
  * What a listener of `S` (a selector or a list of them) receives: the union over the list.

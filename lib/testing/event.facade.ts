@@ -5,7 +5,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import type { EmitOptions } from '../bus/event-bus.js';
 import type {
   EnvelopeFor,
-  EventPattern,
+  EventNamePattern,
   ListenerSelector,
   UntypedOnly,
 } from '../event/event-map.js';
@@ -118,7 +118,7 @@ export class EventFacade {
   static dispatched<T = Record<string, unknown>>(
     ...name: UntypedOnly<[name?: string]>
   ): EventEnvelope<T>[];
-  static dispatched<P extends EventPattern>(name: P): EnvelopeFor<P>[];
+  static dispatched<P extends EventNamePattern>(name: P): EnvelopeFor<P>[];
   static dispatched(): EnvelopeFor<'**'>[];
   static dispatched(nameOrClass?: unknown): EventEnvelope[] {
     const records = session('dispatched').records;
@@ -136,7 +136,7 @@ export class EventFacade {
     name: UntypedOnly<string>,
     predicate?: EnvelopePredicate<T>,
   ): void;
-  static assertDispatched<P extends EventPattern>(
+  static assertDispatched<P extends EventNamePattern>(
     name: P,
     predicate?: TypedEnvelopePredicate<EnvelopeFor<P>>,
   ): void;
@@ -168,7 +168,7 @@ export class EventFacade {
   }
 
   /** Asserts the event was dispatched exactly `count` times. */
-  static assertDispatchedTimes(nameOrClass: EventPattern | EventClassRef, count: number): void {
+  static assertDispatchedTimes(nameOrClass: EventNamePattern | EventClassRef, count: number): void {
     const fake = session('assertDispatchedTimes');
     const ref = toEventRef(nameOrClass, 'EventFacade.assertDispatchedTimes');
     assertInteger('EventFacade.assertDispatchedTimes count', count, 0);
@@ -190,7 +190,7 @@ export class EventFacade {
     name: UntypedOnly<string>,
     predicate?: EnvelopePredicate<T>,
   ): void;
-  static assertNotDispatched<P extends EventPattern>(
+  static assertNotDispatched<P extends EventNamePattern>(
     name: P,
     predicate?: TypedEnvelopePredicate<EnvelopeFor<P>>,
   ): void;
