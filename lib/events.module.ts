@@ -21,6 +21,7 @@ import { MemoryQueueTransport } from './queue/memory/memory-queue.transport.js';
 import { QueueProducer } from './queue/queue.producer.js';
 import type { QueueTransport } from './queue/queue-transport.interface.js';
 import { Worker } from './queue/worker.js';
+import { EventSchemasRegistrar } from './event/event-schemas.registrar.js';
 import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
@@ -64,6 +65,7 @@ const providers: Provider[] = [
   ListenerRegistry,
   QueueProducer,
   EventBus,
+  EventSchemasRegistrar,
   EventFacadeBinding,
   ListenerExplorer,
   Worker,

@@ -1,3 +1,4 @@
+import { resolveSchemas, type EventSchema } from './event/event-schema.js';
 import { InvalidOptionError } from './errors/invalid-option.error.js';
 import { assertInteger, assertName, envInteger, envString } from './option-assertions.js';
 import {
@@ -115,6 +116,13 @@ export interface EventsModuleOptions {
    * @default { record: false } with the in-memory store
    */
   store?: EventStoreOptions;
+  /**
+   * Standard Schemas (zod, valibot, arktype, ...) by event name: `emit` validates the payload
+   * (rejecting with `EventValidationError`) and listeners receive the schema's output; workers
+   * check queued jobs again before their handler runs (dead letters, reason `invalid-payload`).
+   * @default {}
+   */
+  schemas?: Readonly<Record<string, EventSchema>>;
 }
 
 /** Worker options after defaults. */
@@ -138,6 +146,7 @@ export interface ResolvedEventsOptions {
   readonly maxPayloadBytes: number;
   readonly redisCommandTimeout: number;
   readonly store: ResolvedEventStoreOptions;
+  readonly schemas: ReadonlyMap<string, EventSchema>;
 }
 
 const OPTION_NAMES = [
@@ -150,6 +159,7 @@ const OPTION_NAMES = [
   'maxPayloadBytes',
   'redisCommandTimeout',
   'store',
+  'schemas',
   'isGlobal',
 ] as const;
 
@@ -353,5 +363,6 @@ export function resolveEventsOptions(
     maxPayloadBytes,
     redisCommandTimeout,
     store: resolveEventStoreOptions(options.store),
+    schemas: resolveSchemas(options.schemas),
   };
 }

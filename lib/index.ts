@@ -10,6 +10,19 @@ export {
 export { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
 
 export type { EventEnvelope } from './event/event-envelope.js';
+export type {
+  EventMap,
+  EventTypeOptions,
+  TypedEventName,
+  EventNamePattern,
+  EventPayload,
+  EnvelopeFor,
+  ListenerEnvelope,
+  MappedEventName,
+  IsTypedEvents,
+  PatternMatches,
+  NamesMatching,
+} from './event/event-map.js';
 export { EventContext, type EventContextState } from './event/event-context.js';
 export type { EventClass } from './event/event-name.js';
 
@@ -57,6 +70,12 @@ export {
 } from './middleware/coordination.store.js';
 export { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 export type { EventValidator, EventValidationResult } from './middleware/event-validators.js';
+export {
+  isStandardSchema,
+  type EventSchema,
+  type EventMapOf,
+  type SchemaOutput,
+} from './event/event-schema.js';
 export { ValidateEvent } from './decorators/validate-event.decorator.js';
 export {
   Before,
@@ -71,6 +90,7 @@ export {
   type FacadeApplication,
   type EventClassRef,
   type EnvelopePredicate,
+  type TypedEnvelopePredicate,
 } from './testing/event.facade.js';
 
 export { EventQueues, type DrainOptions } from './queue/event-queues.js';

@@ -2,6 +2,16 @@ import { Injectable, Optional, Inject, Logger, type OnApplicationShutdown } from
 import { Observable, Subject } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { assertEventName } from '../event/event-name.js';
+import type {
+  EmitArgs,
+  EmittedEnvelope,
+  EnvelopeFor,
+  TypedEventName,
+  EventNamePattern,
+  EventPayload,
+  MappedClassEvent,
+  UntypedOnly,
+} from '../event/event-map.js';
 import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
 import type { ListenerDefinition, ListenerFn } from '../discovery/listener-definition.js';
 import { ListenerRegistry, type ResolvedListeners } from '../discovery/listener.registry.js';
@@ -11,6 +21,7 @@ import { QueueProducer } from '../queue/queue.producer.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
 import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
+import type { EventSchema } from '../event/event-schema.js';
 import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.decorator.js';
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
 import type { EmitOptions } from './emit-options.js';
@@ -38,6 +49,12 @@ export type DispatchInterceptor = (
 ) => boolean;
 
 type Kind = 'emit' | 'emitAsync' | 'until';
+
+/** The bus seen without the event map: `around` emits derived names (`<name>.before`, ...). */
+interface UntypedEmits {
+  emit(name: string, data: unknown, options?: EmitOptions): Promise<EventEnvelope>;
+  emitAsync(name: string, data: unknown, options?: EmitOptions): Promise<unknown[]>;
+}
 
 /**
  * Emits events to in-process listeners (`@OnEvent`) and queued listeners (`@ShouldQueue`),
@@ -74,8 +91,11 @@ export class EventBus implements OnApplicationShutdown {
    * await bus.emit('order.created', { id: 'o1' });
    * await bus.emit(new OrderShipped('o1'), { metadata: { tenantId: 't1' } });
    */
-  emit<T = unknown>(name: string, data?: T, options?: EmitOptions): Promise<EventEnvelope<T>>;
-  emit<T extends object>(event: T, options?: EmitOptions): Promise<EventEnvelope<T>>;
+  emit<N extends TypedEventName, T = unknown>(
+    name: N,
+    ...args: EmitArgs<N, EmitOptions, T>
+  ): Promise<EmittedEnvelope<N, T>>;
+  emit<T extends MappedClassEvent>(event: T, options?: EmitOptions): Promise<EventEnvelope<T>>;
   emit(
     nameOrEvent: unknown,
     dataOrOptions?: unknown,
@@ -125,8 +145,11 @@ export class EventBus implements OnApplicationShutdown {
    * Emits an event and also awaits its in-process listeners. Resolves to their results in call
    * order; rejects with `ListenersFailedError` listing every listener that failed.
    */
-  emitAsync<R = unknown>(name: string, data?: unknown, options?: EmitOptions): Promise<R[]>;
-  emitAsync<R = unknown>(event: object, options?: EmitOptions): Promise<R[]>;
+  emitAsync<R = unknown, N extends TypedEventName = TypedEventName>(
+    name: N,
+    ...args: EmitArgs<N, EmitOptions>
+  ): Promise<R[]>;
+  emitAsync<R = unknown>(event: MappedClassEvent, options?: EmitOptions): Promise<R[]>;
   emitAsync(
     nameOrEvent: unknown,
     dataOrOptions?: unknown,
@@ -150,8 +173,11 @@ export class EventBus implements OnApplicationShutdown {
    * Asks the in-process listeners in priority order and resolves with the first result that is
    * not `undefined` (later listeners are not called). Queued listeners are not involved.
    */
-  until<R = unknown>(name: string, data?: unknown, options?: EmitOptions): Promise<R | undefined>;
-  until<R = unknown>(event: object, options?: EmitOptions): Promise<R | undefined>;
+  until<R = unknown, N extends TypedEventName = TypedEventName>(
+    name: N,
+    ...args: EmitArgs<N, EmitOptions>
+  ): Promise<R | undefined>;
+  until<R = unknown>(event: MappedClassEvent, options?: EmitOptions): Promise<R | undefined>;
   async until(
     nameOrEvent: unknown,
     dataOrOptions?: unknown,
@@ -178,6 +204,8 @@ export class EventBus implements OnApplicationShutdown {
    * @example
    * bus.stream('order.*').subscribe((event) => console.log(event.name, event.data));
    */
+  stream<T = unknown>(...pattern: UntypedOnly<[pattern?: string]>): Observable<EventEnvelope<T>>;
+  stream<P extends EventNamePattern = '**'>(pattern?: P): Observable<EnvelopeFor<P>>;
   stream<T = unknown>(pattern?: string): Observable<EventEnvelope<T>> {
     if (pattern === undefined) return this.subject.asObservable() as Observable<EventEnvelope<T>>;
     parsePattern(pattern);
@@ -193,6 +221,16 @@ export class EventBus implements OnApplicationShutdown {
   }
 
   /** Adds an in-process listener at run time; returns the function that removes it. */
+  on<T = unknown>(
+    pattern: UntypedOnly<string>,
+    listener: DynamicListener<T>,
+    options?: { priority?: number },
+  ): () => void;
+  on<P extends EventNamePattern>(
+    pattern: P,
+    listener: (event: EnvelopeFor<P>) => unknown,
+    options?: { priority?: number },
+  ): () => void;
   on<T = unknown>(
     pattern: string,
     listener: DynamicListener<T>,
@@ -241,7 +279,10 @@ export class EventBus implements OnApplicationShutdown {
    * @example
    * bus.addValidator<User>('user.save', (u) => (u.email?.includes('@') ? [] : [{ path: 'email', message: 'is not an email' }]));
    */
-  addValidator<T = unknown>(name: string, validator: EventValidator<T>): () => void {
+  addValidator<T = unknown>(
+    name: string,
+    validator: EventValidator<T> | EventSchema<T>,
+  ): () => void {
     assertEventName(name);
     return this.validators.add(name, validator as EventValidator);
   }
@@ -257,6 +298,18 @@ export class EventBus implements OnApplicationShutdown {
    * @example
    * const saved = await bus.around('user.save', user, () => this.users.insert(user));
    */
+  around<T, R>(
+    name: UntypedOnly<string>,
+    data: T,
+    action: () => R | Promise<R>,
+    options?: EmitOptions,
+  ): Promise<R>;
+  around<N extends TypedEventName, R>(
+    name: N,
+    data: EventPayload<N>,
+    action: () => R | Promise<R>,
+    options?: EmitOptions,
+  ): Promise<R>;
   async around<T, R>(
     name: string,
     data: T,
@@ -265,7 +318,8 @@ export class EventBus implements OnApplicationShutdown {
   ): Promise<R> {
     assertEventName(name);
     if (typeof action !== 'function') throw new InvalidOptionError('action', action, 'a function');
-    await this.emitAsync(`${name}.before`, data, options);
+    const bus = this as unknown as UntypedEmits;
+    await bus.emitAsync(`${name}.before`, data, options);
     let result: R;
     try {
       result = await action();
@@ -281,11 +335,11 @@ export class EventBus implements OnApplicationShutdown {
         },
       };
       // The action's error is what the caller gets; a failed emit is logged by `emit` itself.
-      await this.emit(`${name}.failed`, failed, options).catch(noop);
+      await bus.emit(`${name}.failed`, failed, options).catch(noop);
       throw error;
     }
     const after: AfterEventData<T, R> = { data, result };
-    await this.emit(`${name}.after`, after, options);
+    await bus.emit(`${name}.after`, after, options);
     return result;
   }
 

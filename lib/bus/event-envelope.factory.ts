@@ -30,7 +30,8 @@ export function createEnvelope(
     name = nameOrEvent;
     data = dataOrOptions;
     options = maybeOptions;
-    if (validators.hasNamed) validators.checkNamed(name, data);
+    // A schema's output (transforms, coercions, defaults) is what every listener receives.
+    if (validators.hasNamed) data = validators.checkNamed(name, data);
   } else if ((eventClass = eventClassOf(nameOrEvent)) !== undefined) {
     name = getEventClassName(eventClass);
     validators.checkInstance(name, nameOrEvent as object);

@@ -1,5 +1,12 @@
 import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
 import { OnEvent, type OnEventOptions } from './on-event.decorator.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import type {
+  EventMap,
+  ListenerDecorator,
+  MappedEventName,
+  UntypedOnly,
+} from '../event/event-map.js';
 
 /** The payload of `<name>.after`, emitted by `bus.around` once the action resolved. */
 export interface AfterEventData<T = unknown, R = unknown> {
@@ -25,7 +32,9 @@ function lifecycle(phase: 'before' | 'after' | 'failed', name: string, options: 
       `@${phase[0].toUpperCase()}${phase.slice(1)}`,
     );
   }
-  return OnEvent(`${name}.${phase}`, options as OnEventOptions<unknown>);
+  // The derived name is outside the event map: the typed overloads of Before/After/Failed
+  // already checked `name`.
+  return OnEvent(`${name}.${phase}` as never, options as OnEventOptions<unknown>);
 }
 
 /**
@@ -39,9 +48,14 @@ function lifecycle(phase: 'before' | 'after' | 'failed', name: string, options: 
  * checkQuota(event: EventEnvelope<User>) { if (this.isFull()) throw new Error('quota reached'); }
  */
 export function Before<T = unknown>(
-  name: string,
-  options: OnEventOptions<T> = {},
-): MethodDecorator {
+  name: UntypedOnly<string>,
+  options?: OnEventOptions<T>,
+): MethodDecorator;
+export function Before<N extends MappedEventName>(
+  name: N,
+  options?: OnEventOptions<unknown, EventEnvelope<EventMap[N], `${N}.before`>>,
+): ListenerDecorator<EventEnvelope<EventMap[N], `${N}.before`>>;
+export function Before(name: string, options: OnEventOptions<never, never> = {}): MethodDecorator {
   return lifecycle('before', name, options as OnEventOptions);
 }
 
@@ -54,9 +68,14 @@ export function Before<T = unknown>(
  * welcome(event: EventEnvelope<AfterEventData<User, SavedUser>>) {}
  */
 export function After<T = unknown, R = unknown>(
-  name: string,
-  options: OnEventOptions<AfterEventData<T, R>> = {},
-): MethodDecorator {
+  name: UntypedOnly<string>,
+  options?: OnEventOptions<AfterEventData<T, R>>,
+): MethodDecorator;
+export function After<N extends MappedEventName, R = unknown>(
+  name: N,
+  options?: OnEventOptions<unknown, EventEnvelope<AfterEventData<EventMap[N], R>, `${N}.after`>>,
+): ListenerDecorator<EventEnvelope<AfterEventData<EventMap[N], R>, `${N}.after`>>;
+export function After(name: string, options: OnEventOptions<never, never> = {}): MethodDecorator {
   return lifecycle('after', name, options as OnEventOptions);
 }
 
@@ -65,8 +84,13 @@ export function After<T = unknown, R = unknown>(
  * threw (`around` then rethrows). Sugar for `@OnEvent(name + '.failed')`.
  */
 export function Failed<T = unknown>(
-  name: string,
-  options: OnEventOptions<FailedEventData<T>> = {},
-): MethodDecorator {
+  name: UntypedOnly<string>,
+  options?: OnEventOptions<FailedEventData<T>>,
+): MethodDecorator;
+export function Failed<N extends MappedEventName>(
+  name: N,
+  options?: OnEventOptions<unknown, EventEnvelope<FailedEventData<EventMap[N]>, `${N}.failed`>>,
+): ListenerDecorator<EventEnvelope<FailedEventData<EventMap[N]>, `${N}.failed`>>;
+export function Failed(name: string, options: OnEventOptions<never, never> = {}): MethodDecorator {
   return lifecycle('failed', name, options as OnEventOptions);
 }

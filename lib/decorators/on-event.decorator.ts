@@ -1,6 +1,13 @@
 import { ON_EVENT_METADATA } from '../events.constants.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { getEventClassName } from '../event/event-name.js';
+import type {
+  CollapsedEnvelope,
+  ListenerDecorator,
+  ListenerEnvelope,
+  ListenerSelector,
+  UntypedOnly,
+} from '../event/event-map.js';
 import { parsePattern } from '../discovery/pattern-trie.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
@@ -9,7 +16,7 @@ import { InvalidPatternError } from '../errors/invalid-pattern.error.js';
 export type EventSelector = string | (abstract new (...args: never[]) => object);
 
 /** Options of `@OnEvent`. */
-export interface OnEventOptions<T = unknown> {
+export interface OnEventOptions<T = unknown, E = EventEnvelope<T>> {
   /**
    * Higher runs first; equal priorities run in registration order.
    * @default 0
@@ -19,7 +26,7 @@ export interface OnEventOptions<T = unknown> {
    * Called before the listener: when it returns false the listener is skipped for that event.
    * @default undefined (every matching event)
    */
-  filter?: (event: EventEnvelope<T>) => boolean;
+  filter?: (event: E) => boolean;
   /**
    * An explicit, stable listener id (queued jobs find their listener by it).
    * @default 'ClassName.methodName'
@@ -97,6 +104,17 @@ function assertOnEventOptions(options: unknown, where: string): asserts options 
  * @OnEvent(['order.*', 'invoice.**'], { priority: 10 })
  * audit(event: EventEnvelope) {}
  */
+export function OnEvent<T = unknown>(
+  selectors: UntypedOnly<EventSelector | readonly EventSelector[]>,
+  options?: OnEventOptions<T>,
+): MethodDecorator;
+// An unmapped name (allowUnmappedNames) leaves the method's parameter free, as untyped. The
+// filter of a wildcard sees one envelope of the unions: a union-typed arrow parameter costs the
+// compiler one check per event per listener (200 listeners x 500 events took 3x as long).
+export function OnEvent<const S extends ListenerSelector | readonly ListenerSelector[]>(
+  selectors: S,
+  options?: OnEventOptions<unknown, CollapsedEnvelope<ListenerEnvelope<S>>>,
+): ListenerDecorator<ListenerEnvelope<S, EventEnvelope<never>>>;
 export function OnEvent<T = unknown>(
   selectors: EventSelector | readonly EventSelector[],
   options: OnEventOptions<T> = {},

@@ -2,12 +2,13 @@
  * What every listener receives: the event's data with its identity and context.
  *
  * @typeParam T the type of `data`.
+ * @typeParam N the type of `name` (a literal once the event map is declared).
  */
-export interface EventEnvelope<T = unknown> {
+export interface EventEnvelope<T = unknown, N extends string = string> {
   /** Unique, and sortable by creation time (lexicographic order is emit order within a process). */
   readonly id: string;
   /** The event name, such as `order.created`. */
-  readonly name: string;
+  readonly name: N;
   /** The payload; for a class event, the instance that was emitted (rehydrated in workers). */
   readonly data: T;
   /** String context carried with the event: `correlationId`, `causationId` and your own keys. */

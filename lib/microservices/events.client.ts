@@ -2,6 +2,12 @@ import type { ReadPacket, WritePacket } from './microservices.peer.js';
 import { throwError, type Observable } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
+import type {
+  EmittedEnvelope,
+  EventPayload,
+  TypedEventName,
+  UntypedOnly,
+} from '../event/event-map.js';
 import { createEventId } from '../event/event-id.js';
 import { assertEventName } from '../event/event-name.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
@@ -115,6 +121,22 @@ export class EventsClient extends ClientProxy {
       );
     }
     return this.transport as T;
+  }
+
+  /**
+   * Stores the event for the workers: the observable emits the stored envelope and completes
+   * once Redis has it. Once the event map is declared, `pattern` and `data` are checked against it.
+   */
+  override emit<TResult = EventEnvelope, TInput = unknown>(
+    pattern: UntypedOnly<unknown>,
+    data: TInput,
+  ): Observable<TResult>;
+  override emit<N extends TypedEventName>(
+    pattern: N,
+    data: EventPayload<N>,
+  ): Observable<EmittedEnvelope<N, unknown>>;
+  override emit(pattern: unknown, data: unknown): Observable<unknown> {
+    return super.emit(pattern, data);
   }
 
   /** Refused: events are one-way. @returns an observable that errors with `UnsupportedRequestError`. */

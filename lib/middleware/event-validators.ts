@@ -1,6 +1,12 @@
 import { createRequire } from 'node:module';
 import { EventValidationError, type EventViolation } from '../errors/event-validation.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import {
+  classSchemaOf,
+  isStandardSchema,
+  runSchema,
+  type EventSchema,
+} from '../event/event-schema.js';
 
 /** Metadata key: the validator given to an event class by `@ValidateEvent`. */
 export const VALIDATE_EVENT_METADATA = 'nestjs-events:validate-event';
@@ -109,15 +115,17 @@ function toViolations(eventName: string, result: EventValidationResult): EventVi
  */
 export class EventValidators {
   private readonly named = new Map<string, EventValidator[]>();
+  private readonly schemas = new Map<string, EventSchema>();
   private readonly byClass = new WeakMap<Function, Check | null>();
 
   /** Whether any validator by name exists (the bus skips `checkNamed` otherwise). */
   get hasNamed(): boolean {
-    return this.named.size > 0;
+    return this.named.size > 0 || this.schemas.size > 0;
   }
 
   /** Adds a validator of events named `name`; returns the function that removes it. */
-  add(name: string, validator: EventValidator): () => void {
+  add(name: string, validator: EventValidator | EventSchema): () => void {
+    if (isStandardSchema(validator)) return this.addSchema(name, validator);
     if (typeof validator !== 'function') {
       throw new InvalidOptionError(
         `validator of "${name}"`,
@@ -134,12 +142,35 @@ export class EventValidators {
     };
   }
 
-  /** @throws EventValidationError listing every violation of the named validators. */
-  checkNamed(name: string, data: unknown, found: EventViolation[] = []): void {
+  /**
+   * Validates the payload of an event emitted by name; returns what listeners get: the schema's
+   * output when the name has a schema, else `data` itself.
+   * @throws EventValidationError listing every violation of the named validators and schema.
+   */
+  checkNamed(name: string, data: unknown, found: EventViolation[] = []): unknown {
+    let value = data;
+    const schema = this.schemas.get(name);
+    if (schema !== undefined) {
+      const outcome = runSchema(name, schema, data);
+      if (outcome.violations) found.push(...outcome.violations);
+      else value = outcome.value;
+    }
     const list = this.named.get(name);
     if (list !== undefined)
-      for (const validate of list) found.push(...toViolations(name, validate(data)));
+      for (const validate of list) found.push(...toViolations(name, validate(value)));
     if (found.length > 0) throw new EventValidationError(name, found);
+    return value;
+  }
+
+  /** Adds the schema of events named `name` (one per name); returns the function that removes it. */
+  private addSchema(name: string, schema: EventSchema): () => void {
+    if (this.schemas.has(name)) {
+      throw new InvalidOptionError(`schema of "${name}"`, schema, 'one schema per event name');
+    }
+    this.schemas.set(name, schema);
+    return () => {
+      if (this.schemas.get(name) === schema) this.schemas.delete(name);
+    };
   }
 
   /** @throws EventValidationError listing every violation of the class's and the name's validators. */
@@ -150,13 +181,14 @@ export class EventValidators {
       check = this.classCheck(eventClass, name);
       this.byClass.set(eventClass, check);
     }
-    if (check === null && this.named.size === 0) return;
+    if (check === null && !this.hasNamed) return;
     this.checkNamed(name, event, check === null ? [] : check(event));
   }
 
   private classCheck(eventClass: Function, name: string): Check | null {
     const own = Reflect.getMetadata(VALIDATE_EVENT_METADATA, eventClass) as
       EventValidator | undefined;
+    const schema = classSchemaOf(eventClass);
     const cv = loadClassValidator();
     let hasDecorators = false;
     if (cv) {
@@ -169,8 +201,9 @@ export class EventValidators {
         hasDecorators = true;
       }
     }
-    if (!own && !hasDecorators) return null;
+    if (!own && !hasDecorators && !schema) return null;
     return (data) => [
+      ...(schema ? (runSchema(name, schema, data).violations ?? []) : []),
       ...(own ? toViolations(name, own(data)) : []),
       ...(hasDecorators && cv ? flattenClassValidatorErrors(cv.validateSync(data as object)) : []),
     ];

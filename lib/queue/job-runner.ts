@@ -1,3 +1,4 @@
+import { checkQueuedPayload } from '../event/event-schema.js';
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
@@ -63,6 +64,8 @@ export class JobRunner {
     private readonly registry: ListenerRegistry,
     private readonly inFlight: InFlight,
     private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'>,
+    /** Schemas of `forRoot({ schemas })` and class events: checked again before a handler runs. */
+    private readonly schemas: Parameters<typeof checkQueuedPayload>[1],
     /** Where `EventsClient` events are served: whether another app runs an unknown listener. */
     private readonly elsewhere: () =>
       ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
@@ -122,7 +125,11 @@ export class JobRunner {
     }
     const listener = this.registry.get(job.listener);
     if (!listener?.queue) return this.unknownListener(job);
-    const event: EventEnvelope = { ...envelope, attempt: job.attempt };
+    // A job from an older producer that no longer fits its schema goes to the dead letters
+    // (reason `invalid-payload`), never into the handler.
+    const checked = checkQueuedPayload(envelope, this.schemas);
+    if ('reason' in checked) return this.settler.deadLetter(job, checked);
+    const event: EventEnvelope = { ...checked, attempt: job.attempt };
     if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
       // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
       // freezing. A job that kills its process every time must not be reclaimed forever.

@@ -88,6 +88,7 @@ export class Worker
       registry,
       this.inFlight,
       options.worker,
+      options.schemas,
       () => this.unknownListener,
     );
   }

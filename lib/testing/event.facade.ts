@@ -1,9 +1,14 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import type { EventSelector } from '../decorators/on-event.decorator.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { EmitOptions } from '../bus/event-bus.js';
+import type {
+  EnvelopeFor,
+  EventNamePattern,
+  ListenerSelector,
+  UntypedOnly,
+} from '../event/event-map.js';
 import { EventAssertionError } from '../errors/event-assertion.error.js';
 import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
@@ -26,6 +31,9 @@ export type EventClassRef<T extends object = object> = abstract new (...args: ne
 
 /** A predicate over a recorded envelope. */
 export type EnvelopePredicate<T> = (event: EventEnvelope<T>, options: EmitOptions) => boolean;
+
+/** A predicate over a recorded envelope typed from the event map (a union for a wildcard). */
+export type TypedEnvelopePredicate<E> = (event: E, options: EmitOptions) => boolean;
 
 /**
  * Fakes event dispatch in Nest tests and asserts on what was emitted, like Laravel's
@@ -65,8 +73,8 @@ export class EventFacade {
    * EventFacade.fake(['order.*'], app);
    */
   static fake(): void;
-  static fake(events: readonly EventSelector[], app?: FacadeApplication): void;
-  static fake(app: FacadeApplication, events?: readonly EventSelector[]): void;
+  static fake(events: readonly ListenerSelector[], app?: FacadeApplication): void;
+  static fake(app: FacadeApplication, events?: readonly ListenerSelector[]): void;
   static fake(first?: unknown, second?: unknown): void {
     const events = Array.isArray(first) ? first : Array.isArray(second) ? second : undefined;
     const app = Array.isArray(first) ? second : first;
@@ -107,7 +115,11 @@ export class EventFacade {
 
   /** The envelopes recorded for an event (all of them without an argument), in emit order. */
   static dispatched<T extends object>(event: EventClassRef<T>): EventEnvelope<T>[];
-  static dispatched<T = Record<string, unknown>>(name?: string): EventEnvelope<T>[];
+  static dispatched<T = Record<string, unknown>>(
+    ...name: UntypedOnly<[name?: string]>
+  ): EventEnvelope<T>[];
+  static dispatched<P extends EventNamePattern>(name: P): EnvelopeFor<P>[];
+  static dispatched(): EnvelopeFor<'**'>[];
   static dispatched(nameOrClass?: unknown): EventEnvelope[] {
     const records = session('dispatched').records;
     if (nameOrClass === undefined) return records.map((r) => r.envelope);
@@ -121,8 +133,12 @@ export class EventFacade {
     predicate?: EnvelopePredicate<T>,
   ): void;
   static assertDispatched<T = Record<string, unknown>>(
-    name: string,
+    name: UntypedOnly<string>,
     predicate?: EnvelopePredicate<T>,
+  ): void;
+  static assertDispatched<P extends EventNamePattern>(
+    name: P,
+    predicate?: TypedEnvelopePredicate<EnvelopeFor<P>>,
   ): void;
   static assertDispatched(nameOrClass: unknown, predicate?: EnvelopePredicate<never>): void {
     const fake = session('assertDispatched');
@@ -152,7 +168,7 @@ export class EventFacade {
   }
 
   /** Asserts the event was dispatched exactly `count` times. */
-  static assertDispatchedTimes(nameOrClass: string | EventClassRef, count: number): void {
+  static assertDispatchedTimes(nameOrClass: EventNamePattern | EventClassRef, count: number): void {
     const fake = session('assertDispatchedTimes');
     const ref = toEventRef(nameOrClass, 'EventFacade.assertDispatchedTimes');
     assertInteger('EventFacade.assertDispatchedTimes count', count, 0);
@@ -171,8 +187,12 @@ export class EventFacade {
     predicate?: EnvelopePredicate<T>,
   ): void;
   static assertNotDispatched<T = Record<string, unknown>>(
-    name: string,
+    name: UntypedOnly<string>,
     predicate?: EnvelopePredicate<T>,
+  ): void;
+  static assertNotDispatched<P extends EventNamePattern>(
+    name: P,
+    predicate?: TypedEnvelopePredicate<EnvelopeFor<P>>,
   ): void;
   static assertNotDispatched(nameOrClass: unknown, predicate?: EnvelopePredicate<never>): void {
     const fake = session('assertNotDispatched');

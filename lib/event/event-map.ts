@@ -1,0 +1,197 @@
+import type { EventEnvelope } from './event-envelope.js';
+
+/**
+ * The application's events: names to payload types. Empty in the library; declare yours once by
+ * module augmentation and every emit, listener, stream, fake and client call is checked
+ * against it. Left empty, names are plain strings and payloads `unknown` (the untyped mode).
+ *
+ * @example
+ * declare module 'nestjs-events' {
+ *   interface EventMap {
+ *     'order.created': { id: string; total: number };
+ *     'order.shipped': OrderShipped; // a class event
+ *     'user.registered': SchemaOutput<typeof UserRegistered>; // from a Standard Schema
+ *   }
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface EventMap {}
+
+/**
+ * Switches of the typed mode, declared by module augmentation like `EventMap`.
+ * `allowUnmappedNames: true` lets names outside the map through (typed `unknown`), for apps
+ * that add the map gradually.
+ *
+ * @example
+ * declare module 'nestjs-events' {
+ *   interface EventTypeOptions { allowUnmappedNames: true }
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface EventTypeOptions {}
+
+/** The names declared in `EventMap`. */
+export type MappedEventName = keyof EventMap & string;
+
+/** `true` once `EventMap` has at least one entry. */
+export type IsTypedEvents = [MappedEventName] extends [never] ? false : true;
+
+type AllowsUnmapped = EventTypeOptions extends { allowUnmappedNames: true } ? true : false;
+
+/** `T` in the untyped mode, `never` once the map is declared (hides untyped overloads). */
+export type UntypedOnly<T> = IsTypedEvents extends true ? never : T;
+
+/** A name `emit` accepts: any string untyped; the mapped names once the map is declared. */
+export type TypedEventName = IsTypedEvents extends true
+  ? AllowsUnmapped extends true
+    ? MappedEventName | (string & {})
+    : MappedEventName
+  : string;
+
+/** A pattern with a `*` or `**` segment. */
+export type WildcardPattern = `${string}*${string}`;
+
+/** A pattern listeners, streams and fakes accept: a name, or a wildcard pattern. */
+export type EventNamePattern = IsTypedEvents extends true
+  ? TypedEventName | WildcardPattern
+  : string;
+
+/** The payload type of the event named `N` (`unknown` for a name outside the map). */
+export type EventPayload<N extends string> = N extends MappedEventName ? EventMap[N] : unknown;
+
+/** The envelope of one mapped event, `name` narrowed to its literal (distributes over unions). */
+export type MappedEnvelope<N extends string> = N extends MappedEventName
+  ? EventEnvelope<EventMap[N], N>
+  : never;
+
+/** Only `**` segments left (they may match zero segments). */
+type OnlyGlobstars<P extends string> = P extends '**'
+  ? true
+  : P extends `**.${infer R}`
+    ? OnlyGlobstars<R>
+    : false;
+
+/** Whether the pattern `P` matches the concrete name `N`, segment by segment. */
+export type PatternMatches<P extends string, N extends string> = P extends `${infer H}.${infer R}`
+  ? H extends '**'
+    ? PatternMatches<R, N> extends true
+      ? true
+      : N extends `${string}.${infer NR}`
+        ? PatternMatches<P, NR>
+        : false
+    : N extends `${infer NH}.${infer NR}`
+      ? H extends '*' | NH
+        ? PatternMatches<R, NR>
+        : false
+      : H extends '*' | N
+        ? OnlyGlobstars<R>
+        : false
+  : P extends '**'
+    ? true
+    : P extends '*'
+      ? N extends `${string}.${string}`
+        ? false
+        : true
+      : N extends P
+        ? true
+        : false;
+
+/** Mapped names that may match `P`: those sharing its first literal segment (a cheap prefilter). */
+type Candidates<P extends string> = P extends `${infer H}.${string}`
+  ? H extends '*' | '**'
+    ? MappedEventName
+    : Extract<MappedEventName, H | `${H}.${string}`>
+  : MappedEventName;
+
+type Filter<P extends string, N extends string> = N extends unknown
+  ? PatternMatches<P, N> extends true
+    ? N
+    : never
+  : never;
+
+/** The mapped names a pattern matches (the name itself for an exact pattern). */
+export type NamesMatching<P extends string> = P extends WildcardPattern
+  ? Filter<P, Candidates<P>>
+  : P & MappedEventName;
+
+/**
+ * What a listener of `P` receives: untyped `EventEnvelope` without a map; with one, the union of
+ * the envelopes of every mapped event `P` matches, discriminated by `name`.
+ */
+export type EnvelopeFor<P extends string, Unmapped = EventEnvelope> = IsTypedEvents extends true
+  ? AllowsUnmapped extends true
+    ? MappedEnvelope<NamesMatching<P>> | (P extends MappedEventName ? never : Unmapped)
+    : MappedEnvelope<NamesMatching<P>>
+  : EventEnvelope;
+
+/** `[data, options?]` of an emit of `N`: data may be left out only when the payload allows `undefined`. */
+export type EmitArgs<N extends string, O, T = unknown> = IsTypedEvents extends true
+  ? N extends MappedEventName
+    ? undefined extends EventMap[N]
+      ? [data?: EventMap[N], options?: O]
+      : [data: EventMap[N], options?: O]
+    : [data?: unknown, options?: O]
+  : [data?: T, options?: O];
+
+/** The envelope an emit of `N` with data `T` resolves to. */
+export type EmittedEnvelope<N extends string, T> = IsTypedEvents extends true
+  ? N extends MappedEventName
+    ? EventEnvelope<EventMap[N], N>
+    : EventEnvelope<T>
+  : EventEnvelope<T>;
+
+/** Instances of a class event: its type, and its `static eventName` literal when declared. */
+type ClassEnvelope<C> = C extends abstract new (...args: never[]) => infer I
+  ? C extends { readonly eventName: infer N extends string }
+    ? EventEnvelope<I, N>
+    : EventEnvelope<I>
+  : never;
+
+/** One thing `@OnEvent` listens to: a pattern or an event class. */
+export type ListenerSelector = EventNamePattern | (abstract new (...args: never[]) => object);
+
+/**
+ * What a listener of `S` (a selector or a list of them) receives: the union over the list.
+ * `Unmapped` stands for names outside the map (with `allowUnmappedNames`).
+ */
+export type ListenerEnvelope<S, Unmapped = EventEnvelope> = S extends readonly (infer E)[]
+  ? SelectorEnvelope<E, Unmapped>
+  : SelectorEnvelope<S, Unmapped>;
+
+type SelectorEnvelope<S, Unmapped> = S extends string
+  ? EnvelopeFor<S, Unmapped>
+  : S extends abstract new (...args: never[]) => object
+    ? ClassEnvelope<S>
+    : never;
+
+/**
+ * One envelope whose `data` and `name` are the unions of those of `E` (what a wildcard's `filter` gets). Every member of `E` is
+ * assignable to it, so a method that accepts it accepts `E`; checking it first is one comparison
+ * instead of one per member (what keeps 200 wildcard listeners over 500 events fast to compile).
+ */
+export type CollapsedEnvelope<E> = [E] extends [EventEnvelope<infer D, infer N>]
+  ? EventEnvelope<D, N>
+  : never;
+
+/**
+ * A method decorator that refuses methods whose first parameter cannot take `E`; the plain
+ * `MethodDecorator` in the untyped mode.
+ */
+export type ListenerDecorator<E> = IsTypedEvents extends true
+  ? <
+      M extends
+        | ((event: CollapsedEnvelope<E>, ...rest: never[]) => unknown)
+        | ((event: E, ...rest: never[]) => unknown),
+    >(
+      target: object,
+      propertyKey: string | symbol,
+      descriptor: TypedPropertyDescriptor<M>,
+    ) => void
+  : MethodDecorator;
+
+/** Payloads of the mapped events that are class instances (what `emit(instance)` accepts). */
+export type MappedClassEvent = IsTypedEvents extends true
+  ? AllowsUnmapped extends true
+    ? object
+    : Extract<EventMap[MappedEventName], object>
+  : object;

@@ -1,0 +1,35 @@
+// A map plus `allowUnmappedNames`: mapped names are checked, other names pass as unknown.
+import { expectTypeOf } from 'vitest';
+import { EventBus, OnEvent, type EventEnvelope } from 'nestjs-events';
+
+declare module 'nestjs-events' {
+  interface EventMap {
+    'order.created': { id: string };
+  }
+  interface EventTypeOptions {
+    allowUnmappedNames: true;
+  }
+}
+
+declare const bus: EventBus;
+
+void bus.emit('order.created', { id: 'o' });
+// @ts-expect-error mapped names keep their payload type
+void bus.emit('order.created', { id: 1 });
+void bus.emit('legacy.event', { anything: true });
+void bus.emit('legacy.event');
+bus.stream('legacy.event').subscribe((e) => expectTypeOf(e.data).toBeUnknown());
+bus.stream('order.created').subscribe((e) => expectTypeOf(e.data.id).toBeString());
+
+export class Mixed {
+  @OnEvent('legacy.event')
+  legacy(e: EventEnvelope<{ whatever: string }>) {
+    return e;
+  }
+
+  // @ts-expect-error mapped names still check the listener
+  @OnEvent('order.created')
+  wrong(e: EventEnvelope<{ id: number }>) {
+    return e;
+  }
+}
