@@ -168,5 +168,6 @@ export { Aggregate, type AggregateAppliers, type AggregateEvent } from './store/
 export { AggregateRepository } from './store/aggregate.repository.js';
 export { MalformedJobError } from './errors/malformed-job.error.js';
 export { UnknownQueueError } from './errors/unknown-queue.error.js';
+export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';

@@ -9,6 +9,12 @@ import { parseDeadJob, type DeadJob } from './dead-job.js';
 import type { QueueCounts } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
+/** A job id argument: a non-empty string. */
+function assertId(name: string, id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0)
+    throw new InvalidOptionError(name, id, "a job's id");
+}
+
 /** Options of `EventQueues.drain()`. */
 export interface DrainOptions {
   /** The queues to wait for. @default every queue this app knows */
@@ -50,20 +56,26 @@ export class EventQueues {
   }
 
   /**
-   * Dead jobs of a queue, oldest first, each with its event parsed (`payload`).
+   * Dead jobs of a queue, oldest first, each with its event parsed (`payload`). Page with
+   * `after`, the id of the last job of the previous page: on Redis that costs O(limit) however
+   * deep the page. `offset` skips jobs (after `after` when both are given) and costs
+   * O(offset + limit).
    * @default offset 0, limit 50
    * @throws UnknownQueueError
+   * @throws InvalidOptionError when `after` is not the id of a job in the dead letters (it was
+   *   retried or deleted since: start again from the first page).
    */
   async listDead(
     queue: string,
-    page: { offset?: number; limit?: number } = {},
+    page: { offset?: number; limit?: number; after?: string } = {},
   ): Promise<DeadJob[]> {
     const offset = page.offset ?? 0;
     const limit = page.limit ?? 50;
     assertInteger('offset', offset, 0);
     assertInteger('limit', limit, 1, 10_000);
+    if (page.after !== undefined) assertId('after', page.after);
     await this.assertKnown(queue);
-    const stored = await this.transport.listDead(queue, offset, limit);
+    const stored = await this.transport.listDead(queue, offset, limit, page.after);
     return stored.map((job) => parseDeadJob(job, (name) => this.registry.eventClass(name)));
   }
 
@@ -83,6 +95,37 @@ export class EventQueues {
   async purgeDead(queue: string): Promise<number> {
     await this.assertKnown(queue);
     return this.transport.purgeDead(queue);
+  }
+
+  /** Deletes one dead job; whether it was there. @throws UnknownQueueError */
+  async forgetDead(queue: string, id: string): Promise<boolean> {
+    assertId('id', id);
+    await this.assertKnown(queue);
+    return this.transport.forgetDead(queue, id);
+  }
+
+  /**
+   * Deletes the dead jobs that died more than `olderThanMs` ago (on Redis by Redis's clock);
+   * returns how many. @throws UnknownQueueError
+   */
+  async pruneDead(queue: string, options: { olderThanMs: number }): Promise<number> {
+    assertInteger('olderThanMs', options?.olderThanMs, 0);
+    await this.assertKnown(queue);
+    return this.transport.pruneDead(queue, options.olderThanMs);
+  }
+
+  /**
+   * Removes every job of a queue (waiting, delayed, running, dead), its counters and its keys;
+   * returns how many waiting, delayed and dead jobs went. Refused while workers are reading the
+   * queue: on Redis, a consumer of the queue interacted with Redis within max(5 s,
+   * `visibilityTimeout`) (idle workers read every second, busy ones heartbeat); in memory, a
+   * worker of this process waits on it or runs one of its jobs. `force: true` removes it anyway:
+   * running jobs then fail to settle (their results are dropped) and workers carry on, empty.
+   * @throws QueueInUseError @throws UnknownQueueError
+   */
+  async obliterate(queue: string, options: { force?: boolean } = {}): Promise<number> {
+    await this.assertKnown(queue);
+    return this.transport.obliterate(queue, options.force === true);
   }
 
   /**

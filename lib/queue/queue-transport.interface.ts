@@ -42,11 +42,21 @@ export interface QueueTransport {
   counts(queue: string): Promise<QueueCounts>;
   /** Queues that hold or held jobs. */
   queues(): Promise<string[]>;
-  listDead(queue: string, offset: number, limit: number): Promise<DeadJob[]>;
+  /** A page of dead jobs, oldest first: skipping `offset`, after the dead job `after` when given. */
+  listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]>;
   /** Moves dead jobs back to the queue for a new round of attempts; returns how many. */
   retryDead(queue: string, id: string | 'all'): Promise<number>;
   /** Deletes every dead job of the queue; returns how many. */
   purgeDead(queue: string): Promise<number>;
+  /** Deletes one dead job; whether there was one. */
+  forgetDead(queue: string, id: string): Promise<boolean>;
+  /** Deletes the dead jobs that died more than `olderThanMs` ago; returns how many. */
+  pruneDead(queue: string, olderThanMs: number): Promise<number>;
+  /**
+   * Removes every job and key of the queue; returns how many jobs (waiting, delayed, dead) went.
+   * @throws QueueInUseError unless `force`, while a worker is reading the queue.
+   */
+  obliterate(queue: string, force: boolean): Promise<number>;
 
   /** Releases timers and connections. Idempotent. */
   close(): Promise<void>;

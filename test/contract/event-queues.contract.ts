@@ -5,13 +5,16 @@ import {
   EventBus,
   EventName,
   EventQueues,
+  InvalidOptionError,
   OnEvent,
+  QueueInUseError,
   ShouldQueue,
   UnknownQueueError,
   type EventEnvelope,
   type ListenerContext,
 } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
+import { waitFor } from '../support/wait-for.js';
 import { gate, QueueProbe } from '../fixtures/queue-probe.js';
 import type { ContractTarget } from './queue-transport.contract.js';
 
@@ -58,10 +61,10 @@ export function runEventQueuesContract(target: ContractTarget): void {
       await Promise.all(apps.splice(0).map((app) => app.close()));
     });
 
-    async function start() {
+    async function start(extra: { worker?: boolean } = {}) {
       const app = await createTestApp(
         { providers: [QueueProbe, InspectedListeners] },
-        await target.options(),
+        { ...(await target.options()), ...extra },
       );
       apps.push(app);
       return { bus: app.get(EventBus), probe: app.get(QueueProbe), queues: app.get(EventQueues) };
@@ -74,6 +77,9 @@ export function runEventQueuesContract(target: ContractTarget): void {
         () => queues.listDead('emials'),
         () => queues.retryDead('emials', 'all'),
         () => queues.purgeDead('emials'),
+        () => queues.forgetDead('emials', 'x'),
+        () => queues.pruneDead('emials', { olderThanMs: 1 }),
+        () => queues.obliterate('emials', { force: true }),
         () => queues.drain({ queues: ['emials'] }),
       ]) {
         const error = await call().then(
@@ -113,6 +119,78 @@ export function runEventQueuesContract(target: ContractTarget): void {
       expect(mail?.payload?.data).toEqual({ to: 'a@b.c', count: 2 });
       expect(typeof mail?.rawPayload).toBe('string');
       expect(mail?.rawPayload).toContain('a@b.c');
+    });
+
+    /** Emits `n` mail events whose listener always fails, and waits until all are dead. */
+    async function deadMails(n: number) {
+      const started = await start();
+      started.probe.set('mail', () => {
+        throw new Error('smtp down');
+      });
+      for (let i = 0; i < n; i++) await started.bus.emit('mail.sent', { i });
+      await started.queues.drain();
+      return started;
+    }
+
+    it('pages dead jobs with an after cursor (the last id of the previous page)', async () => {
+      const { queues } = await deadMails(5);
+      const all = await queues.listDead('emails');
+      expect(all.map((d) => d.payload?.data)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
+      const first = await queues.listDead('emails', { limit: 2 });
+      expect(first.map((d) => d.id)).toEqual([all[0].id, all[1].id]);
+      const second = await queues.listDead('emails', { limit: 2, after: first[1].id });
+      expect(second.map((d) => d.id)).toEqual([all[2].id, all[3].id]);
+      const skipped = await queues.listDead('emails', { after: all[0].id, offset: 2, limit: 5 });
+      expect(skipped.map((d) => d.id)).toEqual([all[3].id, all[4].id]);
+      expect(await queues.listDead('emails', { after: all[4].id })).toEqual([]);
+      await expect(queues.listDead('emails', { after: 'no-such-job' })).rejects.toBeInstanceOf(
+        InvalidOptionError,
+      );
+    });
+
+    it('retries one dead job by id, forgets one, and prunes by age', async () => {
+      const { probe, queues } = await deadMails(4);
+      const [a, b, c, d] = await queues.listDead('emails');
+      probe.set('mail', () => undefined);
+      expect(await queues.retryDead('emails', b.id)).toBe(1);
+      await waitFor(() => probe.callsOf('mail').some((call) => call.event.id === b.payload?.id));
+      expect(await queues.retryDead('emails', b.id)).toBe(0);
+      expect(await queues.forgetDead('emails', c.id)).toBe(true);
+      expect(await queues.forgetDead('emails', c.id)).toBe(false);
+      expect((await queues.listDead('emails')).map((job) => job.id)).toEqual([a.id, d.id]);
+      expect(await queues.pruneDead('emails', { olderThanMs: 60 * 60_000 })).toBe(0);
+      let pruned = 0;
+      await waitFor(async () => {
+        pruned += await queues.pruneDead('emails', { olderThanMs: 1 });
+        return pruned === 2;
+      });
+      expect(await queues.listDead('emails')).toEqual([]);
+      expect((await queues.counts('emails')).dead).toBe(0);
+    });
+
+    it('obliterate removes every job of a queue, refused while a worker reads it unless forced', async () => {
+      const idle = await start({ worker: false });
+      await idle.bus.emit('mail.sent', { i: 1 });
+      await idle.bus.emit('mail.later', { i: 2 }, { delay: 60_000 });
+      expect(await idle.queues.obliterate('emails')).toBe(2);
+      expect(await idle.queues.counts('emails')).toMatchObject({ waiting: 0, delayed: 0, dead: 0 });
+
+      const busy = await deadMails(2);
+      await busy.bus.emit('mail.later', {}, { delay: 60_000 });
+      const refused = await busy.queues.obliterate('emails').catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(QueueInUseError);
+      expect((refused as QueueInUseError).code).toBe('EVENTS_QUEUE_IN_USE');
+      expect(await busy.queues.counts('emails')).toMatchObject({ delayed: 1, dead: 2 });
+      expect(await busy.queues.obliterate('emails', { force: true })).toBe(3);
+      expect(await busy.queues.counts('emails')).toMatchObject({
+        waiting: 0,
+        delayed: 0,
+        dead: 0,
+        failed: 0,
+      });
+      busy.probe.set('mail', () => undefined);
+      await busy.bus.emit('mail.after', {});
+      await waitFor(() => busy.probe.callsOf('mail').some((c) => c.event.name === 'mail.after'));
     });
 
     it('drain() resolves once every job, delayed ones included, ran', async () => {

@@ -1,7 +1,9 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
+import { forgetDead, pageDead, pruneDead } from './memory-queue-admin.js';
 
 interface StoredJob {
   readonly id: string;
@@ -207,8 +209,8 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     return [...this.byName.keys()].sort();
   }
 
-  async listDead(queue: string, offset: number, limit: number): Promise<DeadJob[]> {
-    return this.queue(queue).dead.slice(offset, offset + limit);
+  async listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
+    return pageDead(this.queue(queue).dead, offset, limit, after);
   }
 
   async retryDead(queue: string, id: string): Promise<number> {
@@ -240,6 +242,36 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async purgeDead(queue: string): Promise<number> {
     return this.queue(queue).dead.splice(0).length;
+  }
+
+  async forgetDead(queue: string, id: string): Promise<boolean> {
+    return forgetDead(this.queue(queue).dead, id);
+  }
+
+  async pruneDead(queue: string, olderThanMs: number): Promise<number> {
+    return pruneDead(this.queue(queue).dead, Date.now() - olderThanMs);
+  }
+
+  /** Refused while a worker of this process waits on the queue or runs one of its jobs. */
+  async obliterate(queue: string, force: boolean): Promise<number> {
+    const q = this.byName.get(queue);
+    if (!q) return 0;
+    if (!force && (q.waiters.size > 0 || q.active.size > 0)) {
+      throw new QueueInUseError(queue, 'a worker of this process');
+    }
+    const jobs = q.waiting.length + q.delayed.length + q.dead.length;
+    if (q.waiters.size === 0) {
+      this.byName.delete(queue);
+      return jobs;
+    }
+    // A worker waits on this queue object: empty it in place so that it keeps working.
+    q.waiting.length = 0;
+    q.delayed.length = 0;
+    q.dead.length = 0;
+    q.active.clear();
+    q.completed = 0;
+    q.failed = 0;
+    return jobs;
   }
 
   /** Stops timers and wakes readers; logs (WARN) the jobs that die with it, by queue. */

@@ -1,4 +1,5 @@
 /* The scripts of queue admin: counts, dead letters, consumer cleanup. */
+import { DEAD_INDEX } from './redis-inspect-scripts.js';
 
 /**
  * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
@@ -17,15 +18,22 @@ return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
 `;
 
 /**
- * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail.
- * KEYS: 1 dead, 2 stream.
- * ARGV: 1 now (ms), 2 'first' then 3 how many (the oldest), or 2.. dead entry ids.
- * Returns: the number of jobs moved.
+ * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail, and
+ * drops them from the dead index.
+ * KEYS: 1 dead, 2 stream, 3 dead index.
+ * ARGV: 1 now (ms), then 2 'first' and 3 how many (the oldest); or 2 'job' and 3 a job id (found
+ *       through the index); or 2.. dead entry ids.
+ * Returns: the number of jobs moved; -1 for a job id missing from an index that does not cover
+ *          the whole dead stream (entries written before the index existed: scan for it).
  */
-export const RETRY_DEAD_SCRIPT = `
+export const RETRY_DEAD_SCRIPT = `${DEAD_INDEX}
 local entries
 if ARGV[2] == 'first' then
   entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
+elseif ARGV[2] == 'job' then
+  local found = deadEntry(KEYS[1], KEYS[3], ARGV[3])
+  if found == false then return -1 end
+  entries = found and { found } or {}
 else
   entries = {}
   for i = 2, #ARGV do
@@ -39,18 +47,20 @@ for _, entry in ipairs(entries) do
   redis.call('XADD', KEYS[2], '*', 'id', f.id or entry[1], 'l', f.l or '', 'p', f.p or '',
     'a', '0', 't', ARGV[1])
   redis.call('XDEL', KEYS[1], entry[1])
+  unindex(KEYS[3], f.id or entry[1], entry[1])
 end
 return #entries
 `;
 
 /**
- * Deletes the dead-letter stream.
- * KEYS: 1 dead.
+ * Deletes the dead-letter stream and its index without blocking Redis (UNLINK frees memory in
+ * the background).
+ * KEYS: 1 dead, 2 dead index.
  * Returns: the number of dead jobs deleted.
  */
 export const PURGE_DEAD_SCRIPT = `
 local length = redis.call('XLEN', KEYS[1])
-redis.call('DEL', KEYS[1])
+redis.call('UNLINK', KEYS[1], KEYS[2])
 return length
 `;
 

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import type { DeadJob } from '../queue-job.js';
 import { toDeadJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
@@ -5,22 +6,56 @@ import type { QueueKeys } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
 import { SCRIPT_ID_BATCH } from './redis-scripts.js';
 
-/** Dead-letter admin: list, retry and purge the dead jobs of a queue. */
+/** Dead jobs moved or deleted per script call by `retryDead('all')` and `pruneDead`. */
+const DEAD_BATCH = 500;
+
+/**
+ * Dead-letter admin: list, retry, forget, prune and purge the dead jobs of a queue. A hash indexes
+ * each dead job's entry by job id, so that one job is found in O(1) and a page starts right after
+ * the previous page's last job; dead entries written before the index existed are found by a scan.
+ */
 export class RedisDeadLetters {
   constructor(private readonly ctx: RedisQueueContext) {}
 
-  async listDead(queue: string, offset: number, limit: number): Promise<DeadJob[]> {
+  /**
+   * A page of dead jobs, oldest first: after the dead job `after` (O(limit)), or skipping
+   * `offset` (O(offset + limit)).
+   */
+  async listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
+    const k = this.ctx.state(queue).keys;
     try {
+      let start = '-';
+      if (after !== undefined) {
+        const entry = await this.entryOf(k, after);
+        if (entry === undefined) {
+          throw new InvalidOptionError('after', after, 'the id of a job in the dead letters');
+        }
+        start = `(${entry}`;
+      }
       const entries = (await this.ctx.client.xrange(
-        this.ctx.state(queue).keys.dead,
-        '-',
+        k.dead,
+        start,
         '+',
         'COUNT',
         offset + limit,
       )) as [string, string[]][];
       return entries.slice(offset).map(([entry, fields]) => toDeadJob(queue, entry, fields));
     } catch (error) {
+      if (error instanceof InvalidOptionError) throw error;
       throw transportError(`listing dead jobs of "${queue}"`, error);
+    }
+  }
+
+  /** One dead job by id, through the index; undefined when it is not dead. */
+  async getDead(queue: string, id: string): Promise<DeadJob | undefined> {
+    const k = this.ctx.state(queue).keys;
+    try {
+      const entry = await this.entryOf(k, id);
+      if (entry === undefined) return undefined;
+      const [found] = (await this.ctx.client.xrange(k.dead, entry, entry)) as [string, string[]][];
+      return found ? toDeadJob(queue, found[0], found[1]) : undefined;
+    } catch (error) {
+      throw transportError(`reading dead job ${id} of "${queue}"`, error);
     }
   }
 
@@ -32,45 +67,113 @@ export class RedisDeadLetters {
         let moved = 0;
         let left = await client.xlen(k.dead);
         while (left > 0) {
-          const n = await client.eventsRetryDead(k.dead, k.stream, Date.now(), 'first', 500);
+          const n = await client.eventsRetryDead(
+            k.dead,
+            k.stream,
+            k.deadIndex,
+            Date.now(),
+            'first',
+            DEAD_BATCH,
+          );
           if (n === 0) break;
           moved += n;
           left -= n;
         }
         return moved;
       }
-      const entries = await this.findDead(k, id);
-      let moved = 0;
+      const moved = await client.eventsRetryDead(
+        k.dead,
+        k.stream,
+        k.deadIndex,
+        Date.now(),
+        'job',
+        id,
+      );
+      if (moved >= 0) return moved;
+      // Not indexed, and the index does not cover every dead entry: scan for it.
+      const entries = await this.scan(k, id);
+      let total = 0;
       for (let i = 0; i < entries.length; i += SCRIPT_ID_BATCH) {
         const chunk = entries.slice(i, i + SCRIPT_ID_BATCH);
-        moved += await client.eventsRetryDead(k.dead, k.stream, Date.now(), ...chunk);
+        total += await client.eventsRetryDead(k.dead, k.stream, k.deadIndex, Date.now(), ...chunk);
       }
-      return moved;
+      return total;
     } catch (error) {
       throw transportError(`retrying dead jobs of "${queue}"`, error);
     }
   }
 
-  async purgeDead(queue: string): Promise<number> {
+  /** Deletes one dead job; whether there was one. */
+  async forgetDead(queue: string, id: string): Promise<boolean> {
+    const k = this.ctx.state(queue).keys;
     try {
-      return await this.ctx.client.eventsPurgeDead(this.ctx.state(queue).keys.dead);
+      const found = await this.ctx.client.eventsForgetDead(k.dead, k.deadIndex, 'job', id);
+      if (found >= 0) return found === 1;
+      let deleted = 0;
+      for (const entry of await this.scan(k, id)) {
+        deleted += await this.ctx.client.eventsForgetDead(k.dead, k.deadIndex, 'entry', entry);
+      }
+      return deleted > 0;
+    } catch (error) {
+      throw transportError(`forgetting dead job ${id} of "${queue}"`, error);
+    }
+  }
+
+  /** Deletes the dead jobs that died more than `olderThanMs` ago; returns how many. */
+  async pruneDead(queue: string, olderThanMs: number): Promise<number> {
+    const k = this.ctx.state(queue).keys;
+    try {
+      let pruned = 0;
+      for (;;) {
+        const n = await this.ctx.client.eventsPruneDead(
+          k.dead,
+          k.deadIndex,
+          olderThanMs,
+          DEAD_BATCH,
+        );
+        pruned += n;
+        if (n < DEAD_BATCH) return pruned;
+      }
+    } catch (error) {
+      throw transportError(`pruning dead jobs of "${queue}"`, error);
+    }
+  }
+
+  async purgeDead(queue: string): Promise<number> {
+    const k = this.ctx.state(queue).keys;
+    try {
+      return await this.ctx.client.eventsPurgeDead(k.dead, k.deadIndex);
     } catch (error) {
       throw transportError(`purging dead jobs of "${queue}"`, error);
     }
   }
 
-  private async findDead(k: QueueKeys, id: string): Promise<string[]> {
+  /** The dead entry of a job: through the index, else by a scan if the index is partial. */
+  private async entryOf(k: QueueKeys, id: string): Promise<string | undefined> {
+    const [[, indexed], [, indexLength], [, deadLength]] = (await this.ctx.client
+      .multi()
+      .hget(k.deadIndex, id)
+      .hlen(k.deadIndex)
+      .xlen(k.dead)
+      .exec()) as [unknown, unknown][];
+    if (typeof indexed === 'string') return indexed;
+    if (Number(indexLength) >= Number(deadLength)) return undefined;
+    return (await this.scan(k, id)).at(-1);
+  }
+
+  /** Every dead entry of a job, by reading the whole dead stream (pre-index entries only). */
+  private async scan(k: QueueKeys, id: string): Promise<string[]> {
     const found: string[] = [];
     let start = '-';
     for (;;) {
-      const page = (await this.ctx.client.xrange(k.dead, start, '+', 'COUNT', 500)) as [
+      const page = (await this.ctx.client.xrange(k.dead, start, '+', 'COUNT', DEAD_BATCH)) as [
         string,
         string[],
       ][];
       for (const [entry, fields] of page) {
         if (toDeadJob('', entry, fields).id === id) found.push(entry);
       }
-      if (page.length < 500) return found;
+      if (page.length < DEAD_BATCH) return found;
       start = `(${page[page.length - 1][0]}`;
     }
   }

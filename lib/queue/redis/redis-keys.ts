@@ -19,6 +19,9 @@ export class RedisKeys {
       delayed: `${base}:delayed`,
       dead: `${base}:dead`,
       stats: `${base}:stats`,
+      deadIndex: `${base}:dead-index`,
+      started: `${base}:started`,
+      paused: `${base}:paused`,
     };
   }
 }
@@ -33,6 +36,12 @@ export interface QueueKeys {
   readonly dead: string;
   /** Hash of counters: `completed`, `failed`. */
   readonly stats: string;
+  /** Hash: job id -> its entry id in the dead stream (O(1) retry, forget, paging cursor). */
+  readonly deadIndex: string;
+  /** Hash: `entry/deliveries` -> when that delivery started (ms), for jobs alive at a heartbeat. */
+  readonly started: string;
+  /** String, present while the queue is paused. */
+  readonly paused: string;
 }
 
 /** The consumer group every worker of a queue reads through. */

@@ -9,6 +9,7 @@ import { RedisEnqueuer } from './redis-enqueuer.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP_NAME } from './redis-keys.js';
 import { RedisPromoter } from './redis-promoter.js';
+import { RedisQueueAdmin } from './redis-queue-admin.js';
 import { RedisQueueContext, type Client } from './redis-queue.context.js';
 import { RedisReserver } from './redis-reserver.js';
 import { defineScripts } from './redis-scripts.js';
@@ -31,6 +32,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly reserver: RedisReserver;
   private readonly settler: RedisSettler;
   private readonly deadLetters: RedisDeadLetters;
+  private readonly admin: RedisQueueAdmin;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
     this.ctx = new RedisQueueContext(client, factory, options);
@@ -40,6 +42,7 @@ export class RedisQueueTransport implements QueueTransport {
     this.reserver = new RedisReserver(this.ctx, readers, promoter);
     this.settler = new RedisSettler(this.ctx, promoter);
     this.deadLetters = new RedisDeadLetters(this.ctx);
+    this.admin = new RedisQueueAdmin(this.ctx);
   }
 
   /** This process's consumer name in every queue's group. */
@@ -94,8 +97,8 @@ export class RedisQueueTransport implements QueueTransport {
     }
   }
 
-  listDead(queue: string, offset: number, limit: number): Promise<DeadJob[]> {
-    return this.deadLetters.listDead(queue, offset, limit);
+  listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
+    return this.deadLetters.listDead(queue, offset, limit, after);
   }
 
   retryDead(queue: string, id: string): Promise<number> {
@@ -104,6 +107,18 @@ export class RedisQueueTransport implements QueueTransport {
 
   purgeDead(queue: string): Promise<number> {
     return this.deadLetters.purgeDead(queue);
+  }
+
+  forgetDead(queue: string, id: string): Promise<boolean> {
+    return this.deadLetters.forgetDead(queue, id);
+  }
+
+  pruneDead(queue: string, olderThanMs: number): Promise<number> {
+    return this.deadLetters.pruneDead(queue, olderThanMs);
+  }
+
+  obliterate(queue: string, force: boolean): Promise<number> {
+    return this.admin.obliterate(queue, force);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,12 @@ import {
   RETRY_DEAD_SCRIPT,
 } from './redis-admin-scripts.js';
 import { DELAY_SCRIPT, PROMOTE_SCRIPT, RECLAIM_SCRIPT } from './redis-delivery-scripts.js';
+import {
+  FORGET_DEAD_SCRIPT,
+  OBLITERATE_SCRIPT,
+  PRUNE_DEAD_SCRIPT,
+  SWEEP_STARTED_SCRIPT,
+} from './redis-inspect-scripts.js';
 import { NOW, OWNS } from './redis-lua.js';
 
 /**
@@ -111,8 +117,8 @@ return 1
 `;
 
 /**
- * Moves a job to the dead-letter stream.
- * KEYS: 1 stream, 2 dead, 3 stats.
+ * Moves a job to the dead-letter stream, indexed by job id.
+ * KEYS: 1 stream, 2 dead, 3 stats, 4 dead index.
  * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 attempts made, 6 reason,
  *       7 error message, 8 stack, 9 failed at (ms), 10 '1' to count a failed attempt.
  * Returns: 1 done, 0 stale.
@@ -123,8 +129,10 @@ local f = fields(KEYS[1], ARGV[3]) or {}
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
 if ARGV[10] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) end
-redis.call('XADD', KEYS[2], '*', 'id', f.id or ARGV[3], 'l', f.l or '', 'p', f.p or '',
-  'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9])
+local dead = redis.call('XADD', KEYS[2], '*', 'id', f.id or ARGV[3], 'l', f.l or '',
+  'p', f.p or '', 'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8],
+  'f', ARGV[9])
+redis.call('HSET', KEYS[4], f.id or ARGV[3], dead)
 return 1
 `;
 
@@ -178,7 +186,13 @@ export interface ScriptCommands {
   eventsAdd(stream: string, ...argv: Arg[]): Promise<number[]>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
   eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
-  eventsDeadLetter(stream: string, dead: string, stats: string, ...argv: Arg[]): Promise<number>;
+  eventsDeadLetter(
+    stream: string,
+    dead: string,
+    stats: string,
+    deadIndex: string,
+    ...argv: Arg[]
+  ): Promise<number>;
   eventsHeartbeat(stream: string, ...argv: Arg[]): Promise<number[]>;
   eventsDelay(delayed: string, delayMs: number, member: string): Promise<number>;
   eventsPromote(delayed: string, stream: string, max: number): Promise<[number, string, number]>;
@@ -193,8 +207,12 @@ export interface ScriptCommands {
     dead: string,
     group: string,
   ): Promise<number[]>;
-  eventsRetryDead(dead: string, stream: string, ...argv: Arg[]): Promise<number>;
-  eventsPurgeDead(dead: string): Promise<number>;
+  eventsRetryDead(dead: string, stream: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
+  eventsPurgeDead(dead: string, deadIndex: string): Promise<number>;
+  eventsForgetDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
+  eventsPruneDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
+  eventsObliterate(...keysThenArgv: Arg[]): Promise<[number, string | number]>;
+  eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
 }
 
@@ -202,14 +220,18 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
   eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 1 },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
   eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
-  eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 3 },
+  eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 4 },
   eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 1 },
   eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 2 },
   eventsDelay: { lua: DELAY_SCRIPT, numberOfKeys: 1 },
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
   eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 4 },
-  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 2 },
-  eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 1 },
+  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 3 },
+  eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 2 },
+  eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 2 },
+  eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 2 },
+  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 7 },
+  eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
 };
 

@@ -47,6 +47,7 @@ export class RedisSettler {
         q.keys.stream,
         q.keys.dead,
         q.keys.stats,
+        q.keys.deadIndex,
         GROUP,
         this.ctx.consumer,
         entry,
