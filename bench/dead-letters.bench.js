@@ -1,0 +1,203 @@
+// Dead-letter admin benchmark: nestjs-events on Redis vs BullMQ, on N dead (failed) jobs each, on
+// one private redis-server. Prints a markdown section on stdout, progress on stderr.
+//
+//   npm run build && node bench/dead-letters.bench.js        (BENCH_QUICK=1 for a short smoke run)
+//
+// Both sides fill their dead letters the real way: N jobs whose handler throws, one attempt each.
+// Then, with no worker running: a page of 50 deep in the list (ours by cursor, `after`, and by
+// offset; BullMQ `getFailed(start, end)`), one job retried by id (median of 5), every job retried
+// (`retryDead('all')` / `retryJobs({ state: 'failed' })`), and, after filling again, a purge
+// (`purgeDead` / `clean(0, 0, 'failed')`).
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Job, Queue, Worker } from 'bullmq';
+import { startRedis } from './redis-server.js';
+import { EventBus, EventQueues, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = Number(process.env.BENCH_DEAD_JOBS ?? (QUICK ? 10_000 : 100_000));
+const PAGE = 50;
+const DEEP = Math.floor(N * 0.9);
+const CONCURRENCY = 200;
+const WINDOW = 1000;
+const log = (message) => process.stderr.write(`[dead-letters.bench] ${message}\n`);
+
+/** Median time (ms) of `runs` calls of `fn(i)`. */
+async function median(runs, fn) {
+  const took = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn(i);
+    took.push(performance.now() - start);
+  }
+  took.sort((a, b) => a - b);
+  return took[Math.floor(runs / 2)];
+}
+
+async function once(fn) {
+  const start = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - start, result };
+}
+
+/** Runs `n` calls of `fn(i)` with at most WINDOW in flight. */
+async function pump(n, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(WINDOW, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- nestjs-events
+class Failing {
+  handle() {
+    throw new Error('bench failure');
+  }
+}
+{
+  const method = Object.getOwnPropertyDescriptor(Failing.prototype, 'handle');
+  ShouldQueue({ queue: 'dead', tries: 1 })(Failing.prototype, 'handle', method);
+  OnEvent('bench.dead')(Failing.prototype, 'handle', method);
+  Reflect.defineMetadata('design:paramtypes', [], Failing);
+  Injectable()(Failing);
+}
+
+async function eventsApp(url, prefix, worker) {
+  class BenchModule {}
+  Module({
+    imports: [EventsModule.forRoot({ redis: url, prefix, worker })],
+    providers: [Failing],
+  })(BenchModule);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  return { app, bus: app.get(EventBus), queues: app.get(EventQueues) };
+}
+
+async function fillOurs(url, prefix) {
+  const { app, bus, queues } = await eventsApp(url, prefix, { concurrency: CONCURRENCY });
+  const start = performance.now();
+  await pump(N, (i) => bus.emit('bench.dead', { i }));
+  await queues.drain({ timeoutMs: 30 * 60_000 });
+  const dead = (await queues.counts('dead')).dead;
+  await app.close();
+  if (dead !== N) throw new Error(`nestjs-events: ${dead} dead jobs, expected ${N}`);
+  log(`nestjs-events: ${N} dead jobs in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+}
+
+async function ours(url) {
+  const prefix = 'bench-dead';
+  await fillOurs(url, prefix);
+  const { app, queues } = await eventsApp(url, prefix, false);
+  const [marker] = await queues.listDead('dead', { offset: DEEP - 1, limit: 1 });
+  const cursor = await median(5, () => queues.listDead('dead', { after: marker.id, limit: PAGE }));
+  const offset = await median(5, () => queues.listDead('dead', { offset: DEEP, limit: PAGE }));
+  const victims = await queues.listDead('dead', { offset: DEEP, limit: 5 });
+  const retryOne = await median(5, (i) => queues.retryDead('dead', victims[i].id));
+  const all = await once(() => queues.retryDead('dead', 'all'));
+  log(`nestjs-events: retried all (${all.result}) in ${all.ms.toFixed(0)} ms`);
+  await app.close();
+  await fillOurs(url, `${prefix}-2`);
+  const admin = await eventsApp(url, `${prefix}-2`, false);
+  const purge = await once(() => admin.queues.purgeDead('dead'));
+  await admin.app.close();
+  return { cursor, offset, retryOne, retryAll: all.ms, purge: purge.ms };
+}
+
+// ---------------------------------------------------------------- BullMQ
+async function fillBull(port, name) {
+  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+  const queue = new Queue(name, { connection });
+  let failed = 0;
+  let resolve;
+  const done = new Promise((r) => (resolve = r));
+  const worker = new Worker(
+    name,
+    async () => {
+      throw new Error('bench failure');
+    },
+    { connection, concurrency: CONCURRENCY },
+  );
+  worker.on('failed', () => {
+    if (++failed === N) resolve();
+  });
+  worker.on('error', () => undefined);
+  await worker.waitUntilReady();
+  const start = performance.now();
+  for (let i = 0; i < N; i += 1000) {
+    const size = Math.min(1000, N - i);
+    await queue.addBulk(
+      Array.from({ length: size }, (_, j) => ({
+        name: 'job',
+        data: { i: i + j },
+        opts: { attempts: 1 },
+      })),
+    );
+  }
+  await done;
+  await worker.close();
+  log(`BullMQ: ${N} failed jobs in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  return queue;
+}
+
+async function bull(port) {
+  const queue = await fillBull(port, 'bull-dead');
+  const page = await median(5, () => queue.getFailed(DEEP, DEEP + PAGE - 1));
+  const victims = await queue.getFailed(DEEP, DEEP + 4);
+  const retryOne = await median(5, async (i) => {
+    const job = await Job.fromId(queue, victims[i].id);
+    await job.retry('failed');
+  });
+  const all = await once(() => queue.retryJobs({ state: 'failed', count: 1000 }));
+  await queue.close();
+  const second = await fillBull(port, 'bull-dead-2');
+  const purge = await once(() => second.clean(0, 0, 'failed'));
+  const left = await second.getFailedCount();
+  if (left !== 0) throw new Error(`BullMQ clean left ${left} failed jobs`);
+  await second.close();
+  return { page, retryOne, retryAll: all.ms, purge: purge.ms };
+}
+
+// ---------------------------------------------------------------- report
+const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0));
+const ratio = (theirs, mine) => `${(theirs / mine).toFixed(1)}x`;
+
+async function main() {
+  const redis = await startRedis();
+  try {
+    log(`redis-server on ${redis.port}; ${N} dead jobs per side`);
+    const o = await ours(redis.url);
+    const b = await bull(redis.port);
+    const rows = [
+      [
+        `page of ${PAGE} at ${DEEP.toLocaleString('en')} (ours: cursor \`after\`)`,
+        o.cursor,
+        b.page,
+      ],
+      [`page of ${PAGE} at ${DEEP.toLocaleString('en')} (ours: \`offset\`)`, o.offset, b.page],
+      ['retry one job by id (median of 5)', o.retryOne, b.retryOne],
+      [`retry all ${N.toLocaleString('en')}`, o.retryAll, b.retryAll],
+      [`purge all ${N.toLocaleString('en')}`, o.purge, b.purge],
+    ];
+    const out = [
+      '## Dead-letter admin',
+      '',
+      `${N.toLocaleString('en')} dead jobs (nestjs-events dead letters, BullMQ failed set), no worker running, one private redis-server. BullMQ ${'6.7'}: \`getFailed(start, end)\`, \`Job.fromId(...).retry()\`, \`retryJobs({ state: 'failed' })\`, \`clean(0, 0, 'failed')\`. Ratio = BullMQ time / ours (above 1: ours is faster).`,
+      '',
+      '| operation | nestjs-events (ms) | BullMQ (ms) | ratio |',
+      '|---|---:|---:|---:|',
+      ...rows.map(
+        ([name, mine, theirs]) =>
+          `| ${name} | ${fmt(mine)} | ${fmt(theirs)} | ${ratio(theirs, mine)} |`,
+      ),
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    redis.stop();
+  }
+}
+
+await main();
+process.exit(0);
