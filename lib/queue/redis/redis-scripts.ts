@@ -10,6 +10,7 @@ import {
   FORGET_DEAD_SCRIPT,
   OBLITERATE_SCRIPT,
   PRUNE_DEAD_SCRIPT,
+  SWEEP_STARTED,
   SWEEP_STARTED_SCRIPT,
 } from './redis-inspect-scripts.js';
 import { NOW, OWNS } from './redis-lua.js';
@@ -142,21 +143,26 @@ return 1
  * Like the ack script, one XPENDING over this consumer's entries between the lowest and the
  * highest id checks the whole chunk (per entry only when that range holds more than its limit).
  * Callers send at most SCRIPT_ID_BATCH pairs per call (Lua's unpack stops near 8,000 values).
- * KEYS: 1 stream.
+ * Records when each delivery it extends started (`started` hash, `entry/deliveries` -> ms, set
+ * once), and drops the records of settled deliveries when they outnumber the pending entries.
+ * KEYS: 1 stream, 2 started.
  * ARGV: 1 group, 2 consumer, 3 lowest entry id, 4 highest entry id, then pairs (entry id,
  *       delivery count).
  * Returns: a list with, per pair, 1 (still held, extended) or 0 (reclaimed by another consumer,
  *          delivered again, or gone).
  */
-export const HEARTBEAT_SCRIPT = `${OWNS}
+export const HEARTBEAT_SCRIPT = `${OWNS}${NOW}${SWEEP_STARTED}
 local limit = (#ARGV - 4) / 2 + 100
-local known, complete = {}, false
+local known, idle, complete = {}, {}, false
 local range = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], limit, ARGV[2])
 if type(range) == 'table' and not range.err then
-  for _, p in ipairs(range) do known[p[1]] = tostring(p[4]) end
+  for _, p in ipairs(range) do
+    known[p[1]] = tostring(p[4])
+    idle[p[1]] = p[3]
+  end
   complete = #range < limit
 end
-local held, out = {}, {}
+local held, out, starts, clock = {}, {}, {}, now()
 for i = 5, #ARGV, 2 do
   local ok
   if known[ARGV[i]] ~= nil or complete then
@@ -167,8 +173,23 @@ for i = 5, #ARGV, 2 do
   if ok then
     held[#held + 1] = ARGV[i]
     out[#out + 1] = 1
+    -- When this delivery started, for EventQueues.listJobs('active') (ageMs): now - idle.
+    if idle[ARGV[i]] then
+      starts[#starts + 1] = ARGV[i] .. '/' .. ARGV[i + 1]
+      starts[#starts + 1] = clock - idle[ARGV[i]]
+    end
   else
     out[#out + 1] = 0
+  end
+end
+if #starts > 0 then
+  for i = 1, #starts, 2 do redis.call('HSETNX', KEYS[2], starts[i], starts[i + 1]) end
+  if redis.call('HLEN', KEYS[2]) > 1000 then
+    local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+    if type(summary) == 'table' and not summary.err
+      and redis.call('HLEN', KEYS[2]) > 2 * summary[1] + 1000 then
+      sweepStarted(KEYS[1], ARGV[1], KEYS[2])
+    end
   end
 end
 local count = #held
@@ -193,7 +214,7 @@ export interface ScriptCommands {
     deadIndex: string,
     ...argv: Arg[]
   ): Promise<number>;
-  eventsHeartbeat(stream: string, ...argv: Arg[]): Promise<number[]>;
+  eventsHeartbeat(stream: string, started: string, ...argv: Arg[]): Promise<number[]>;
   eventsDelay(delayed: string, delayMs: number, member: string): Promise<number>;
   eventsPromote(delayed: string, stream: string, max: number): Promise<[number, string, number]>;
   eventsReclaim(
@@ -221,7 +242,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number 
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
   eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 4 },
-  eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 1 },
+  eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 2 },
   eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 2 },
   eventsDelay: { lua: DELAY_SCRIPT, numberOfKeys: 1 },
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },

@@ -118,6 +118,7 @@ export class RedisSettler {
     }
     const held = await this.ctx.worker.eventsHeartbeat(
       stream,
+      this.ctx.state(jobs[0].queue).keys.started,
       GROUP,
       this.ctx.consumer,
       low,
