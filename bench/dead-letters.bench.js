@@ -69,7 +69,8 @@ class Failing {
 async function eventsApp(url, prefix, worker) {
   class BenchModule {}
   Module({
-    imports: [EventsModule.forRoot({ redis: url, prefix, worker })],
+    // A deep `offset` page reads every entry before it: give it time (the cursor needs none).
+    imports: [EventsModule.forRoot({ redis: url, prefix, worker, redisCommandTimeout: 120_000 })],
     providers: [Failing],
   })(BenchModule);
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
@@ -91,10 +92,18 @@ async function ours(url) {
   const prefix = 'bench-dead';
   await fillOurs(url, prefix);
   const { app, queues } = await eventsApp(url, prefix, false);
-  const [marker] = await queues.listDead('dead', { offset: DEEP - 1, limit: 1 });
+  // Walk to the deep page the way a user pages: 1,000 at a time, each page after the last.
+  let marker;
+  for (let seen = 0; seen < DEEP; seen += 1000) {
+    const page = await queues.listDead('dead', {
+      after: marker?.id,
+      limit: Math.min(1000, DEEP - seen),
+    });
+    marker = page[page.length - 1];
+  }
   const cursor = await median(5, () => queues.listDead('dead', { after: marker.id, limit: PAGE }));
   const offset = await median(5, () => queues.listDead('dead', { offset: DEEP, limit: PAGE }));
-  const victims = await queues.listDead('dead', { offset: DEEP, limit: 5 });
+  const victims = await queues.listDead('dead', { after: marker.id, limit: 5 });
   const retryOne = await median(5, (i) => queues.retryDead('dead', victims[i].id));
   const all = await once(() => queues.retryDead('dead', 'all'));
   log(`nestjs-events: retried all (${all.result}) in ${all.ms.toFixed(0)} ms`);

@@ -102,6 +102,7 @@ export { EventsRpcContext } from './microservices/events-rpc.context.js';
 export type { BackoffOption, ExponentialBackoff } from './queue/backoff.js';
 export type { QueueCounts } from './queue/queue-job.js';
 export type { DeadJob } from './queue/dead-job.js';
+export type { FoundJob, LiveJobState, QueuedJob } from './queue/queued-job.js';
 
 export { EventsError } from './errors/events.error.js';
 export { InvalidEventNameError } from './errors/invalid-event-name.error.js';

@@ -7,6 +7,7 @@ import { UnknownQueueError } from '../errors/unknown-queue.error.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { parseDeadJob, type DeadJob } from './dead-job.js';
 import type { QueueCounts } from './queue-job.js';
+import { parseQueuedJob, type FoundJob, type LiveJobState, type QueuedJob } from './queued-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
 /** A job id argument: a non-empty string. */
@@ -126,6 +127,47 @@ export class EventQueues {
   async obliterate(queue: string, options: { force?: boolean } = {}): Promise<number> {
     await this.assertKnown(queue);
     return this.transport.obliterate(queue, options.force === true);
+  }
+
+  /**
+   * A page of a queue's waiting, delayed or active jobs, in the order they run (delayed: by due
+   * time), each with its event parsed. Delayed jobs carry `runAt`; active ones `heldBy` (the
+   * worker: on Redis its consumer name) and `ageMs` (how long the current attempt has run; see
+   * the README for its precision on Redis). Costs O(offset + limit).
+   * @default offset 0, limit 50
+   * @throws UnknownQueueError
+   */
+  async listJobs(
+    queue: string,
+    state: LiveJobState,
+    page: { offset?: number; limit?: number } = {},
+  ): Promise<QueuedJob[]> {
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'active') {
+      throw new InvalidOptionError('state', state, "'waiting', 'delayed' or 'active'");
+    }
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? 50;
+    assertInteger('offset', offset, 0);
+    assertInteger('limit', limit, 1, 10_000);
+    await this.assertKnown(queue);
+    const stored = await this.transport.listJobs(queue, state, offset, limit);
+    return stored.map((job) => parseQueuedJob(job, (name) => this.registry.eventClass(name)));
+  }
+
+  /**
+   * One job by id in whatever state it is (`state`: waiting, delayed, active or dead), or
+   * undefined. A dead job is found at once (on Redis through the dead index); a live one by a
+   * scan of the queue's stream and delayed set on Redis (O(jobs in the queue): an admin tool, not
+   * for hot paths). @throws UnknownQueueError
+   */
+  async getJob(queue: string, id: string): Promise<FoundJob | undefined> {
+    assertId('id', id);
+    await this.assertKnown(queue);
+    const found = await this.transport.getJob(queue, id);
+    const eventClass = (name: string) => this.registry.eventClass(name);
+    if (found === undefined) return undefined;
+    if ('state' in found) return parseQueuedJob(found, eventClass);
+    return { ...parseDeadJob(found, eventClass), state: 'dead' };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
+import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
 
 /**
  * Storage of queued jobs, in queue language. The worker owns policy (tries, backoff, timeouts,
@@ -57,6 +58,15 @@ export interface QueueTransport {
    * @throws QueueInUseError unless `force`, while a worker is reading the queue.
    */
   obliterate(queue: string, force: boolean): Promise<number>;
+  /** A page of the queue's jobs in one state, in the order they would run (delayed: by due time). */
+  listJobs(
+    queue: string,
+    state: LiveJobState,
+    offset: number,
+    limit: number,
+  ): Promise<StoredQueuedJob[]>;
+  /** One job by id, live or dead; undefined when the queue holds no such job. */
+  getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined>;
 
   /** Releases timers and connections. Idempotent. */
   close(): Promise<void>;

@@ -61,7 +61,7 @@ export function runEventQueuesContract(target: ContractTarget): void {
       await Promise.all(apps.splice(0).map((app) => app.close()));
     });
 
-    async function start(extra: { worker?: boolean } = {}) {
+    async function start(extra: { worker?: boolean; visibilityTimeout?: number } = {}) {
       const app = await createTestApp(
         { providers: [QueueProbe, InspectedListeners] },
         { ...(await target.options()), ...extra },
@@ -80,6 +80,8 @@ export function runEventQueuesContract(target: ContractTarget): void {
         () => queues.forgetDead('emials', 'x'),
         () => queues.pruneDead('emials', { olderThanMs: 1 }),
         () => queues.obliterate('emials', { force: true }),
+        () => queues.listJobs('emials', 'waiting'),
+        () => queues.getJob('emials', 'x'),
         () => queues.drain({ queues: ['emials'] }),
       ]) {
         const error = await call().then(
@@ -191,6 +193,73 @@ export function runEventQueuesContract(target: ContractTarget): void {
       busy.probe.set('mail', () => undefined);
       await busy.bus.emit('mail.after', {});
       await waitFor(() => busy.probe.callsOf('mail').some((c) => c.event.name === 'mail.after'));
+    });
+
+    it('lists waiting and delayed jobs, paged, with their events parsed; getJob finds each', async () => {
+      const { bus, queues } = await start({ worker: false });
+      const before = Date.now();
+      const emitted = [];
+      for (let i = 0; i < 3; i++) emitted.push(await bus.emit('mail.sent', { i }));
+      const later = await bus.emit(new ParcelLost('p9', 'hub'), { delay: 60_000 });
+      const waiting = await queues.listJobs('emails', 'waiting');
+      expect(waiting.map((job) => job.payload?.id)).toEqual(emitted.map((e) => e.id));
+      expect(waiting[0]).toMatchObject({
+        queue: 'emails',
+        listener: 'InspectedListeners.mail',
+        state: 'waiting',
+        attemptsMade: 0,
+        payload: { data: { i: 0 } },
+      });
+      expect(waiting[0].enqueuedAt).toBeGreaterThanOrEqual(before - 1000);
+      const second = await queues.listJobs('emails', 'waiting', { offset: 1, limit: 1 });
+      expect(second.map((job) => job.id)).toEqual([waiting[1].id]);
+      const [delayed] = await queues.listJobs('emails', 'delayed');
+      expect(delayed.payload?.data).toBeInstanceOf(ParcelLost);
+      expect(delayed.runAt).toBeGreaterThanOrEqual(before + 60_000 - 1000);
+      expect(await queues.getJob('emails', waiting[2].id)).toMatchObject({ state: 'waiting' });
+      expect(await queues.getJob('emails', delayed.id)).toMatchObject({
+        state: 'delayed',
+        runAt: delayed.runAt,
+      });
+      expect(await queues.getJob('emails', 'no-such-job')).toBeUndefined();
+      expect(later.id).toBe(delayed.payload?.id);
+    });
+
+    it('lists active jobs with their worker and how long they have run, across heartbeats', async () => {
+      const { bus, probe, queues } = await start({ visibilityTimeout: 300 });
+      const open = gate();
+      probe.set('mail', () => open.promise);
+      await bus.emit('mail.slow', { n: 1 });
+      await waitFor(() => probe.callsOf('mail').length === 1);
+      const calledAt = probe.callsOf('mail')[0].at;
+      // Several heartbeats (every visibilityTimeout / 3) have extended the job by now.
+      await waitFor(() => Date.now() - calledAt > 700);
+      const listedAt = Date.now();
+      const [active] = await queues.listJobs('emails', 'active');
+      expect(active).toMatchObject({
+        state: 'active',
+        attemptsMade: 0,
+        payload: { data: { n: 1 } },
+      });
+      expect(typeof active.heldBy).toBe('string');
+      // Since the attempt started, not since the last heartbeat.
+      expect(active.ageMs).toBeGreaterThanOrEqual(listedAt - calledAt - 20);
+      expect(await queues.getJob('emails', active.id)).toMatchObject({ state: 'active' });
+      open.open();
+      await queues.drain();
+      expect(await queues.listJobs('emails', 'active')).toEqual([]);
+      expect(await queues.getJob('emails', active.id)).toBeUndefined();
+    });
+
+    it('getJob finds a dead job', async () => {
+      const { queues } = await deadMails(1);
+      const [dead] = await queues.listDead('emails');
+      expect(await queues.getJob('emails', dead.id)).toMatchObject({
+        state: 'dead',
+        reason: 'failed',
+        error: 'smtp down',
+        payload: { data: { i: 0 } },
+      });
     });
 
     it('drain() resolves once every job, delayed ones included, ran', async () => {

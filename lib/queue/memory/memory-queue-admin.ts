@@ -1,5 +1,7 @@
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import type { DeadJob } from '../queue-job.js';
+import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
+import type { MemoryQueue, StoredJob } from './memory-queue.transport.js';
 
 /** A page of dead jobs: after the dead job `after` when given, then skipping `offset`. */
 export function pageDead(
@@ -31,4 +33,65 @@ export function pruneDead(dead: DeadJob[], cutoff: number): number {
   const pruned = dead.length - kept.length;
   dead.splice(0, dead.length, ...kept);
   return pruned;
+}
+
+/** A live job as listed. `attempts` counts attempts started (one is running while active). */
+function view(
+  job: StoredJob,
+  queue: string,
+  state: LiveJobState,
+  extra: Partial<StoredQueuedJob> = {},
+): StoredQueuedJob {
+  return {
+    id: job.id,
+    queue,
+    listener: job.listener,
+    state,
+    payload: job.payload,
+    attemptsMade: state === 'active' ? job.attempts - 1 : job.attempts,
+    enqueuedAt: job.enqueuedAt,
+    ...extra,
+  };
+}
+
+function all(q: MemoryQueue, queue: string, state: LiveJobState): StoredQueuedJob[] {
+  switch (state) {
+    case 'waiting':
+      return q.waiting.map((job) => view(job, queue, state));
+    case 'delayed':
+      return q.delayed.map(({ dueAt, job }) => view(job, queue, state, { runAt: dueAt }));
+    case 'active': {
+      const now = Date.now();
+      return [...q.active.values()].map((job) =>
+        view(job, queue, state, {
+          heldBy: 'this process',
+          ageMs: Math.max(0, now - (job.reservedAt ?? now)),
+        }),
+      );
+    }
+  }
+}
+
+/** A page of the queue's jobs in one state. */
+export function listJobs(
+  q: MemoryQueue,
+  queue: string,
+  state: LiveJobState,
+  offset: number,
+  limit: number,
+): StoredQueuedJob[] {
+  return all(q, queue, state).slice(offset, offset + limit);
+}
+
+/** One job by id, in whatever state it is. */
+export function findJob(
+  q: MemoryQueue,
+  queue: string,
+  id: string,
+): StoredQueuedJob | DeadJob | undefined {
+  for (const state of ['active', 'waiting', 'delayed'] as const) {
+    const found = all(q, queue, state).find((job) => job.id === id);
+    if (found) return found;
+  }
+  return q.dead.find((job) => job.id === id);
 }

@@ -3,9 +3,11 @@ import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
-import { forgetDead, pageDead, pruneDead } from './memory-queue-admin.js';
+import { findJob, forgetDead, listJobs, pageDead, pruneDead } from './memory-queue-admin.js';
+import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 
-interface StoredJob {
+/** A job held by the embedded transport. */
+export interface StoredJob {
   readonly id: string;
   readonly queue: string;
   readonly listener: string;
@@ -14,9 +16,12 @@ interface StoredJob {
   /** Attempts started so far. */
   attempts: number;
   receipt: number;
+  /** When the current attempt was handed to a worker (ms). */
+  reservedAt?: number;
 }
 
-interface MemoryQueue {
+/** One queue of the embedded transport. */
+export interface MemoryQueue {
   readonly waiting: StoredJob[];
   /** Sorted by due time, then insertion. */
   readonly delayed: { dueAt: number; job: StoredJob }[];
@@ -114,6 +119,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
       q.waiting.splice(0, max).map((job) => {
         job.attempts++;
         job.receipt = ++this.receipts;
+        job.reservedAt = Date.now();
         q.active.set(job.id, job);
         return {
           id: job.id,
@@ -250,6 +256,19 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async pruneDead(queue: string, olderThanMs: number): Promise<number> {
     return pruneDead(this.queue(queue).dead, Date.now() - olderThanMs);
+  }
+
+  async listJobs(
+    queue: string,
+    state: LiveJobState,
+    offset: number,
+    limit: number,
+  ): Promise<StoredQueuedJob[]> {
+    return listJobs(this.queue(queue), queue, state, offset, limit);
+  }
+
+  async getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined> {
+    return findJob(this.queue(queue), queue, id);
   }
 
   /** Refused while a worker of this process waits on the queue or runs one of its jobs. */

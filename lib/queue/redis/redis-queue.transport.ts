@@ -3,12 +3,14 @@ import type { ResolvedEventsOptions } from '../../events.options.js';
 import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
+import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { RedisBlockingReaders } from './redis-blocking-readers.js';
 import { RedisDeadLetters } from './redis-dead-letters.js';
 import { RedisEnqueuer } from './redis-enqueuer.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP_NAME } from './redis-keys.js';
 import { RedisPromoter } from './redis-promoter.js';
+import { RedisJobListing } from './redis-job-listing.js';
 import { RedisQueueAdmin } from './redis-queue-admin.js';
 import { RedisQueueContext, type Client } from './redis-queue.context.js';
 import { RedisReserver } from './redis-reserver.js';
@@ -33,6 +35,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly settler: RedisSettler;
   private readonly deadLetters: RedisDeadLetters;
   private readonly admin: RedisQueueAdmin;
+  private readonly listing: RedisJobListing;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
     this.ctx = new RedisQueueContext(client, factory, options);
@@ -43,6 +46,7 @@ export class RedisQueueTransport implements QueueTransport {
     this.settler = new RedisSettler(this.ctx, promoter);
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
+    this.listing = new RedisJobListing(this.ctx, this.deadLetters);
   }
 
   /** This process's consumer name in every queue's group. */
@@ -119,6 +123,19 @@ export class RedisQueueTransport implements QueueTransport {
 
   obliterate(queue: string, force: boolean): Promise<number> {
     return this.admin.obliterate(queue, force);
+  }
+
+  listJobs(
+    queue: string,
+    state: LiveJobState,
+    offset: number,
+    limit: number,
+  ): Promise<StoredQueuedJob[]> {
+    return this.listing.listJobs(queue, state, offset, limit);
+  }
+
+  getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined> {
+    return this.listing.getJob(queue, id);
   }
 
   async close(): Promise<void> {
