@@ -171,6 +171,31 @@ export class EventQueues {
   }
 
   /**
+   * Pauses a queue: the workers of every process stop taking its jobs; running jobs finish,
+   * emits are stored as usual (`counts().waiting` grows). On Redis the pause is a key that each
+   * worker checks every 500 ms per queue (no command per job): workers of other processes stop
+   * within about 500 ms, plus a read already in flight (up to 1 s) that may still deliver jobs;
+   * this process's worker stops at once. Embedded transport: at once. Lasts until `resume()`
+   * (on Redis, across restarts). @throws UnknownQueueError
+   */
+  async pause(queue: string): Promise<void> {
+    await this.assertKnown(queue);
+    await this.transport.pause(queue);
+  }
+
+  /** Lets workers take a paused queue's jobs again. @throws UnknownQueueError */
+  async resume(queue: string): Promise<void> {
+    await this.assertKnown(queue);
+    await this.transport.resume(queue);
+  }
+
+  /** Whether the queue is paused. @throws UnknownQueueError */
+  async isPaused(queue: string): Promise<boolean> {
+    await this.assertKnown(queue);
+    return this.transport.isPaused(queue);
+  }
+
+  /**
    * Resolves once the queues are idle: nothing waiting, running or being acknowledged (nor
    * delayed, unless `includeDelayed: false`). Meant for tests and scripts: emit, then
    * `await queues.drain()`, then assert on what the listeners did. Jobs that end in the dead

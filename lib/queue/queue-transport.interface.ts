@@ -67,6 +67,11 @@ export interface QueueTransport {
   ): Promise<StoredQueuedJob[]>;
   /** One job by id, live or dead; undefined when the queue holds no such job. */
   getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined>;
+  /** Workers of every process stop taking jobs of the queue (running ones finish). */
+  pause(queue: string): Promise<void>;
+  /** Workers take jobs of the queue again. */
+  resume(queue: string): Promise<void>;
+  isPaused(queue: string): Promise<boolean>;
 
   /** Releases timers and connections. Idempotent. */
   close(): Promise<void>;

@@ -82,6 +82,9 @@ export function runEventQueuesContract(target: ContractTarget): void {
         () => queues.obliterate('emials', { force: true }),
         () => queues.listJobs('emials', 'waiting'),
         () => queues.getJob('emials', 'x'),
+        () => queues.pause('emials'),
+        () => queues.resume('emials'),
+        () => queues.isPaused('emials'),
         () => queues.drain({ queues: ['emials'] }),
       ]) {
         const error = await call().then(
@@ -260,6 +263,30 @@ export function runEventQueuesContract(target: ContractTarget): void {
         error: 'smtp down',
         payload: { data: { i: 0 } },
       });
+    });
+
+    it('pause() stops workers taking jobs (they wait), resume() runs them', async () => {
+      const { bus, probe, queues } = await start();
+      await bus.emit('mail.first', {});
+      await waitFor(() => probe.callsOf('mail').length === 1);
+      await queues.pause('emails');
+      expect(await queues.isPaused('emails')).toBe(true);
+      for (let i = 0; i < 3; i++) await bus.emit('mail.paused', { i });
+      await waitFor(async () => (await queues.counts('emails')).waiting === 3);
+      // Past several pause checks: still nothing taken.
+      const pausedAt = Date.now();
+      await waitFor(() => Date.now() - pausedAt > 1200);
+      expect(await queues.counts('emails')).toMatchObject({ waiting: 3, active: 0 });
+      expect(probe.callsOf('mail')).toHaveLength(1);
+      await queues.resume('emails');
+      expect(await queues.isPaused('emails')).toBe(false);
+      await waitFor(() => probe.callsOf('mail').length === 4);
+      expect(
+        probe
+          .callsOf('mail')
+          .slice(1)
+          .map((c) => c.event.data),
+      ).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     });
 
     it('drain() resolves once every job, delayed ones included, ran', async () => {

@@ -61,6 +61,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private timerDueAt = Infinity;
   private receipts = 0;
   private isClosed = false;
+  private readonly paused = new Set<string>();
 
   constructor(options: MemoryQueueTransportOptions = {}) {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -131,10 +132,12 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
           receipt: String(job.receipt),
         };
       });
-    if (q.waiting.length > 0 || signal.aborted || this.isClosed)
-      return Promise.resolve(signal.aborted ? [] : take());
+    const isPaused = (): boolean => this.paused.has(queue);
+    if ((q.waiting.length > 0 && !isPaused()) || signal.aborted || this.isClosed)
+      return Promise.resolve(signal.aborted || isPaused() ? [] : take());
     return new Promise((resolve) => {
       const wake = (): void => {
+        if (isPaused() && !signal.aborted && !this.isClosed) return; // Stays asleep.
         q.waiters.delete(wake);
         signal.removeEventListener('abort', wake);
         resolve(signal.aborted || this.isClosed ? [] : take());
@@ -269,6 +272,21 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined> {
     return findJob(this.queue(queue), queue, id);
+  }
+
+  /** Takes effect at once: a worker waiting on the queue stays asleep. */
+  async pause(queue: string): Promise<void> {
+    this.queue(queue);
+    this.paused.add(queue);
+  }
+
+  async resume(queue: string): Promise<void> {
+    this.paused.delete(queue);
+    for (const wake of [...this.queue(queue).waiters]) wake();
+  }
+
+  async isPaused(queue: string): Promise<boolean> {
+    return this.paused.has(queue);
   }
 
   /** Refused while a worker of this process waits on the queue or runs one of its jobs. */

@@ -9,6 +9,7 @@ import { RedisDeadLetters } from './redis-dead-letters.js';
 import { RedisEnqueuer } from './redis-enqueuer.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP_NAME } from './redis-keys.js';
+import { RedisPauses } from './redis-pauses.js';
 import { RedisPromoter } from './redis-promoter.js';
 import { RedisJobListing } from './redis-job-listing.js';
 import { RedisQueueAdmin } from './redis-queue-admin.js';
@@ -36,13 +37,15 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly deadLetters: RedisDeadLetters;
   private readonly admin: RedisQueueAdmin;
   private readonly listing: RedisJobListing;
+  private readonly pauses: RedisPauses;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
     this.ctx = new RedisQueueContext(client, factory, options);
     const readers = new RedisBlockingReaders(this.ctx);
     const promoter = new RedisPromoter(this.ctx, readers);
     this.enqueuer = new RedisEnqueuer(this.ctx, promoter);
-    this.reserver = new RedisReserver(this.ctx, readers, promoter);
+    this.pauses = new RedisPauses(this.ctx, readers);
+    this.reserver = new RedisReserver(this.ctx, readers, promoter, this.pauses);
     this.settler = new RedisSettler(this.ctx, promoter);
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
@@ -136,6 +139,18 @@ export class RedisQueueTransport implements QueueTransport {
 
   getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined> {
     return this.listing.getJob(queue, id);
+  }
+
+  pause(queue: string): Promise<void> {
+    return this.pauses.pause(queue);
+  }
+
+  resume(queue: string): Promise<void> {
+    return this.pauses.resume(queue);
+  }
+
+  isPaused(queue: string): Promise<boolean> {
+    return this.pauses.isPaused(queue);
   }
 
   async close(): Promise<void> {

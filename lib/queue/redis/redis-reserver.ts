@@ -5,6 +5,7 @@ import type { RedisBlockingReaders } from './redis-blocking-readers.js';
 import { toJob } from './redis-entries.js';
 import { isNoGroupError, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
+import type { RedisPauses } from './redis-pauses.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import {
   MAX_BLOCK_MS,
@@ -36,6 +37,7 @@ export class RedisReserver {
     private readonly ctx: RedisQueueContext,
     private readonly readers: RedisBlockingReaders,
     private readonly promoter: RedisPromoter,
+    private readonly pauses: RedisPauses,
   ) {}
 
   async reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
@@ -46,6 +48,7 @@ export class RedisReserver {
         worker = await this.ctx.connectWorker();
         await this.ctx.whenReady(worker, signal);
         if (!q.hasGroup) await this.ctx.createGroup(q);
+        if (await this.pauses.gate(q, signal)) continue;
         let now = Date.now();
         if (now >= q.promoteAt) await this.promoter.promote(q, now);
         if (now >= q.reclaimAt && now >= this.ctx.reclaimHoldUntil) {
@@ -54,6 +57,7 @@ export class RedisReserver {
         }
         now = Date.now();
         const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, q.promoteAt - now, q.reclaimAt - now));
+        if (this.pauses.isKnownPaused(q)) continue;
         const jobs = await this.read(q, max, blockMs, signal);
         if (jobs.length > 0) return this.hold(jobs);
       } catch (error) {
