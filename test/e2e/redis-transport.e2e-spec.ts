@@ -64,8 +64,10 @@ describe('Redis transport: keys, fencing, scripts', () => {
     await t.deadLetter(reserved, { reason: 'failed', message: 'x' });
     const keys = (await redis.keys(`*${prefix}*`)).sort();
     const k = new RedisKeys(prefix).queue('q');
-    expect(keys).toEqual([`${prefix}:queues`, k.dead, k.delayed, k.stats, k.stream].sort());
-    for (const key of [k.dead, k.delayed, k.stats, k.stream]) {
+    expect(keys).toEqual(
+      [`${prefix}:queues`, k.dead, k.deadIndex, k.delayed, k.stats, k.stream].sort(),
+    );
+    for (const key of [k.dead, k.deadIndex, k.delayed, k.stats, k.stream, k.started, k.paused]) {
       expect(key.startsWith(`${prefix}:{${prefix}:q}:`)).toBe(true);
     }
   });
