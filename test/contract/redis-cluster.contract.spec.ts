@@ -1,3 +1,4 @@
+import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
@@ -18,5 +19,21 @@ runQueueContract({
   options: () => ({
     redis: { cluster: cluster.startupNodes },
     prefix: `cluster-${process.pid}-${++seq}`,
+  }),
+});
+
+let inspected: RedisCluster;
+// EventQueues on a cluster: listing, the dead index, pause and obliterate stay in the queue's slot.
+runEventQueuesContract({
+  name: 'redis cluster',
+  beforeAll: async () => {
+    inspected = await startRedisCluster();
+  },
+  afterAll: async () => {
+    await inspected?.stop();
+  },
+  options: () => ({
+    redis: { cluster: inspected.startupNodes },
+    prefix: `cluster-queues-${process.pid}-${++seq}`,
   }),
 });
