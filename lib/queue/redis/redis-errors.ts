@@ -12,7 +12,8 @@ export function assertSettled(code: number, jobId: string): void {
 
 /** Whether Redis answered that the consumer group (or its stream) does not exist. */
 export function isNoGroupError(error: unknown): boolean {
-  return error instanceof Error && /NOGROUP/.test(error.message);
+  // A blocked read whose stream was deleted (EventQueues.obliterate) lost its group too.
+  return error instanceof Error && /NOGROUP|stream key no longer exists/.test(error.message);
 }
 
 /** Whether Redis answered that the group exists already (XGROUP CREATE). */
