@@ -6,8 +6,10 @@ import type { QueueKeys } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
 import { SCRIPT_ID_BATCH } from './redis-scripts.js';
 
-/** Dead jobs moved or deleted per script call by `retryDead('all')` and `pruneDead`. */
+/** Dead jobs read per round trip by scans and deleted per script call by `pruneDead`. */
 const DEAD_BATCH = 500;
+/** Dead jobs moved per script call by `retryDead('all')` (BullMQ's `retryJobs` moves 1,000). */
+const RETRY_ALL_BATCH = 1000;
 
 /**
  * Dead-letter admin: list, retry, forget, prune and purge the dead jobs of a queue. A hash indexes
@@ -73,7 +75,7 @@ export class RedisDeadLetters {
             k.deadIndex,
             Date.now(),
             'first',
-            DEAD_BATCH,
+            RETRY_ALL_BATCH,
           );
           if (n === 0) break;
           moved += n;
