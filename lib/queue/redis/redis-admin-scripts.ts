@@ -41,14 +41,19 @@ else
     if found[1] then entries[#entries + 1] = found[1] end
   end
 end
+if #entries == 0 then return 0 end
+local moved, jobs = {}, {}
 for _, entry in ipairs(entries) do
   local raw, f = entry[2], {}
   for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
   redis.call('XADD', KEYS[2], '*', 'id', f.id or entry[1], 'l', f.l or '', 'p', f.p or '',
     'a', '0', 't', ARGV[1])
-  redis.call('XDEL', KEYS[1], entry[1])
-  unindex(KEYS[3], f.id or entry[1], entry[1])
+  moved[#moved + 1] = entry[1]
+  jobs[#jobs + 1] = f.id or entry[1]
 end
+-- One call each (callers send at most SCRIPT_ID_BATCH ids; 'first' takes at most 1,000).
+redis.call('XDEL', KEYS[1], unpack(moved))
+redis.call('HDEL', KEYS[3], unpack(jobs))
 return #entries
 `;
 
