@@ -297,6 +297,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
       throw new QueueInUseError(queue, 'a worker of this process');
     }
     const jobs = q.waiting.length + q.delayed.length + q.dead.length;
+    this.paused.delete(queue);
     if (q.waiters.size === 0) {
       this.byName.delete(queue);
       return jobs;
