@@ -1,6 +1,8 @@
 // A BullMQ process for the fault drills (bench/drills.js), with BullMQ's defaults: the same roles
 // and stdout protocol as events-process.js.
 import { createInterface } from 'node:readline';
+import { setTimeout } from 'node:timers';
+import { URL } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 
 const { REDIS_URL, PREFIX = 'drill', ROLE = 'worker' } = process.env;

@@ -5,6 +5,7 @@
 // ABORT <key> <ms> <reason> | EMITTED <key> ok|fail <ms> [ErrorName] | COUNTS <busy>
 import 'reflect-metadata';
 import { createInterface } from 'node:readline';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventBus, EventQueues, EventsModule, OnEvent, ShouldQueue } from '../../dist/index.js';
