@@ -73,6 +73,13 @@ export interface QueueTransport {
   resume(queue: string): Promise<void>;
   isPaused(queue: string): Promise<boolean>;
 
+  /**
+   * A transport whose jobs die with the process (not durable): runs down what is ready before the
+   * worker stops reading, for up to `timeoutMs` (jobs that running ones add included). Resolves
+   * to whether everything ready was done. Durable transports leave jobs for other workers.
+   */
+  drain?(timeoutMs: number): Promise<boolean>;
+
   /** Releases timers and connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -210,6 +210,11 @@ export class Worker
 
   private async stop(): Promise<void> {
     const wasRunning = this.isStarted && !this.stopping.signal.aborted;
+    // Jobs of a transport that is not durable die with the process: nobody else could run them.
+    // Run down what is ready (emits that resolved before shutdown) while the loops still read.
+    if (wasRunning && this.transport.drain) {
+      await this.transport.drain(this.options.worker.shutdownTimeout);
+    }
     // Also when not started yet: a worker must not start once shutdown has begun.
     this.stopping.abort();
     if (!wasRunning) return;
