@@ -105,10 +105,11 @@ describe('Redis transport: worker processes that die or freeze', () => {
       timeoutMs: 20_000,
     });
     frozen.child.kill('SIGCONT');
-    // Its five handlers finish late; each acknowledgement is refused as stale.
-    await waitFor(() => (frozen.output.match(/no longer owned/g) ?? []).length === 5, {
-      timeoutMs: 10_000,
-    });
+    // Its five late attempts are each fenced: a heartbeat finds the job taken and aborts the
+    // attempt (lost-ownership), or the late acknowledgement is refused as stale.
+    const fenced = (): number =>
+      (frozen.output.match(/no longer owned|\(lost-ownership\)/g) ?? []).length;
+    await waitFor(() => fenced() >= 5, { timeoutMs: 10_000 });
     expect(await queues.counts('procs')).toMatchObject({
       completed: sent.length,
       failed: 0,

@@ -41,8 +41,9 @@ describe('Worker: a long outage leaks no listeners', () => {
     try {
       app = await createTestApp(
         { providers: [IdleListener] },
-        // A frozen Redis fails every command after 50 ms: reads fail and the loop backs off.
-        { redis: server.url, prefix: `outage-${process.pid}`, redisCommandTimeout: 50 },
+        // A frozen Redis fails every command after 250 ms: reads fail and the loop backs off (short,
+        // but long enough for the boot's own commands on a loaded machine).
+        { redis: server.url, prefix: `outage-${process.pid}`, redisCommandTimeout: 250 },
       );
       const transport = app.get<QueueTransport>(QUEUE_TRANSPORT);
       let failures = 0;
