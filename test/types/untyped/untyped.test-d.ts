@@ -5,9 +5,15 @@ import {
   EventBus,
   EventFacade,
   EventsClient,
+  Idempotent,
   OnEvent,
+  ShouldQueue,
+  Throttle,
+  WithoutOverlapping,
   type EventEnvelope,
+  type EventPatternTypes,
   type IsTypedEvents,
+  type SelectedEnvelope,
 } from 'nestjs-events';
 
 declare const bus: EventBus;
@@ -37,7 +43,32 @@ expectTypeOf(EventFacade.dispatched<{ n: number }>('x')[0].data.n).toBeNumber();
 // @ts-expect-error the envelope data is unknown without a map or a type argument
 bus.stream('a.*').subscribe((e) => e.data.id);
 
+// Middleware keys: the untyped envelope, with or without a type argument.
+expectTypeOf<SelectedEnvelope<never>>().toEqualTypeOf<EventEnvelope>();
+expectTypeOf<SelectedEnvelope<'a.*'>>().toEqualTypeOf<EventEnvelope>();
+Idempotent({ key: (ctx) => ctx.event.id, ttlMs: 10 });
+Idempotent<'a.b'>({ key: (ctx) => String(ctx.event.data), ttlMs: 10 });
+// @ts-expect-error the data is unknown without a map
+Idempotent({ key: (ctx) => ctx.event.data.id, ttlMs: 10 });
+WithoutOverlapping((ctx) => ctx.event.name, { leaseMs: 10 });
+Throttle(1, 10, (ctx) => ctx.listener.id);
+expectTypeOf<EventPatternTypes<'a.*'>>().toEqualTypeOf<{ 'a.*': unknown }>();
+
 export class Untyped {
+  @OnEvent('q.a')
+  @ShouldQueue({ onFailed: (e) => expectTypeOf(e).toEqualTypeOf<EventEnvelope>() })
+  queued(e: string) {
+    return e;
+  }
+
+  @OnEvent('q.b')
+  @ShouldQueue({ queue: 'x', onFailed: 'failed' })
+  queuedByName(e: EventEnvelope<{ id: string }>) {
+    return e;
+  }
+
+  failed() {}
+
   @OnEvent('whatever.name')
   any(e: EventEnvelope<{ id: string }>) {
     return e;
