@@ -144,6 +144,9 @@ export { eventStoreMigrationSql } from './store/postgres/postgres-schema.js';
 export {
   ExpectedVersion,
   type NewEvent,
+  type MappedNewEvent,
+  type AppendableEvent,
+  type StoredEventFor,
   type StoredEvent,
   type AppendOptions,
   type AppendResult,

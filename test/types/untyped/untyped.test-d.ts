@@ -4,6 +4,8 @@ import type { Observable } from 'rxjs';
 import {
   EventBus,
   EventFacade,
+  EventReplayer,
+  EventStore,
   EventsClient,
   Idempotent,
   OnEvent,
@@ -14,6 +16,7 @@ import {
   type EventPatternTypes,
   type IsTypedEvents,
   type SelectedEnvelope,
+  type StoredEvent,
 } from 'nestjs-events';
 
 declare const bus: EventBus;
@@ -53,6 +56,21 @@ Idempotent({ key: (ctx) => ctx.event.data.id, ttlMs: 10 });
 WithoutOverlapping((ctx) => ctx.event.name, { leaseMs: 10 });
 Throttle(1, 10, (ctx) => ctx.listener.id);
 expectTypeOf<EventPatternTypes<'a.*'>>().toEqualTypeOf<{ 'a.*': unknown }>();
+
+// The event store and replay: any name, payloads unknown or given as type arguments.
+declare const store: EventStore;
+declare const replayer: EventReplayer;
+void store.append('s-1', [{ name: 'any.name', data: { x: 1 } }, { name: 'other' }]);
+expectTypeOf(store.readAll({ pattern: 'a.*' })).toEqualTypeOf<AsyncIterableIterator<StoredEvent>>();
+expectTypeOf(store.readAll<{ id: string }>()).toEqualTypeOf<
+  AsyncIterableIterator<StoredEvent<{ id: string }>>
+>();
+expectTypeOf(store.readStream<number>('s-1', { limit: 1 })).toEqualTypeOf<
+  AsyncIterableIterator<StoredEvent<number>>
+>();
+store.subscribe<{ id: string }>({ pattern: ['a.*', 'b'] }, (e) => e.data.id);
+store.subscribe({ pattern: 'a.*' }, (e) => expectTypeOf(e.data).toBeUnknown());
+void replayer.replay({ to: 'X.y', pattern: 'whatever.**' });
 
 export class Untyped {
   @OnEvent('q.a')
