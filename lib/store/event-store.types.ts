@@ -118,9 +118,7 @@ export type StoredEventFor<P extends EventNamePattern | readonly EventNamePatter
   StoredOf<ListenerEnvelope<P>>;
 
 /** Options of `EventStore.readAll`. Bounds are inclusive. */
-export interface ReadAllOptions<
-  P extends EventNamePattern | readonly EventNamePattern[] = string | readonly string[],
-> {
+export interface ReadAllOptions<P extends string | readonly string[] = string | readonly string[]> {
   /** The first global position to read (a subscription's or replay's checkpoint). @default 1 */
   fromPosition?: number;
   /** The last global position to read. @default the end of the store */
@@ -140,7 +138,7 @@ export interface ReadAllOptions<
 
 /** Options of `EventStore.subscribe`. */
 export interface SubscribeOptions<
-  P extends EventNamePattern | readonly EventNamePattern[] = string | readonly string[],
+  P extends string | readonly string[] = string | readonly string[],
 > {
   /**
    * Where to start: a global position (a checkpoint stored earlier), or `'end'` for new events only.

@@ -16,6 +16,7 @@ const libraryFiles = [
   'lib/bus/event-bus.ts',
   'lib/decorators/lifecycle.decorator.ts',
   'lib/store/event-store.ts',
+  'lib/store/event-store.types.ts',
   'lib/store/event.replayer.ts',
   'lib/store/aggregate.repository.ts',
   'lib/store/event.recorder.ts',
@@ -84,6 +85,32 @@ describe('type tests (compiled with the TypeScript compiler API)', { timeout: 30
   it('allowUnmappedNames: mapped names are checked, others pass', () => {
     const { program, files } = compile('unmapped');
     expect(format(diagnosticsOf(program, [...files, ...libraryFiles]))).toEqual([]);
+  });
+
+  it('the sample type-checks with its own event map (sample/tsconfig.json), tests included', () => {
+    const configPath = join(root, 'sample', 'tsconfig.json');
+    const { config } = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+    const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configPath));
+    expect(parsed.fileNames.map((f) => relative(root, f))).toContain('sample/event-map.ts');
+    expect(parsed.fileNames.map((f) => relative(root, f))).toContain('sample/orders.spec.ts');
+    const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+    const sampleFiles = parsed.fileNames.filter((f) => f.startsWith(join(root, 'sample')));
+    expect(format(diagnosticsOf(program, sampleFiles))).toEqual([]);
+    // The map is what types it: without it, the typed filters and assertions do not compile.
+    const untyped = ts.createProgram({
+      rootNames: parsed.fileNames.filter((f) => !f.endsWith('event-map.ts')),
+      options: parsed.options,
+    });
+    const withoutMap = format(
+      diagnosticsOf(untyped, [join(root, 'sample/orders/order.listeners.ts')]),
+    );
+    expect(withoutMap.join('\n')).toContain("'e.data' is of type 'unknown'");
+  });
+
+  it('the root tsconfig leaves the sample (and its map) out', () => {
+    const { config } = ts.readConfigFile(join(root, 'tsconfig.json'), (p) => ts.sys.readFile(p));
+    const parsed = ts.parseJsonConfigFileContent(config, ts.sys, root);
+    expect(parsed.fileNames.filter((f) => f.includes('/sample/'))).toEqual([]);
   });
 
   it('the setup catches a type test that cannot fail', () => {
