@@ -1,8 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { readMarkdownBlocks } from '../docs/readme-blocks.js';
+import { checkSnippets } from '../docs/snippet-compiler.js';
 
 // The type tests of typed events. Each folder declares its own event map (module augmentation is
 // global to a compilation), so each is compiled alone, with the project's compiler options. Any
@@ -111,6 +113,22 @@ describe('type tests (compiled with the TypeScript compiler API)', { timeout: 30
     const { config } = ts.readConfigFile(join(root, 'tsconfig.json'), (p) => ts.sys.readFile(p));
     const parsed = ts.parseJsonConfigFileContent(config, ts.sys, root);
     expect(parsed.fileNames.filter((f) => f.includes('/sample/'))).toEqual([]);
+  });
+
+  it('the README typed blocks (```ts-typed) compile, each with its own map', () => {
+    const blocks = readMarkdownBlocks(readFileSync(join(root, 'README.md'), 'utf8')).filter(
+      (b) => b.lang === 'ts-typed',
+    );
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    const { config } = ts.readConfigFile(join(root, 'tsconfig.json'), (p) => ts.sys.readFile(p));
+    for (const block of blocks) {
+      const found = checkSnippets([block], {
+        cacheDir: join(root, 'node_modules/.cache/readme-typed'),
+        libraryEntry: join(root, 'lib/index.ts'),
+        compilerOptions: (config as { compilerOptions: Record<string, unknown> }).compilerOptions,
+      });
+      expect(found.get(block)).toEqual([]);
+    }
   });
 
   it('the setup catches a type test that cannot fail', () => {
