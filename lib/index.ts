@@ -18,6 +18,8 @@ export type {
   EventPayload,
   EnvelopeFor,
   ListenerEnvelope,
+  SelectedEnvelope,
+  EventPatternTypes,
   MappedEventName,
   IsTypedEvents,
   PatternMatches,
@@ -35,6 +37,7 @@ export {
   ShouldQueue,
   type ShouldQueueOptions,
   type QueueFailureHook,
+  type ShouldQueueDecorator,
 } from './decorators/should-queue.decorator.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
@@ -62,7 +65,7 @@ export {
   type WithoutOverlappingOptions,
 } from './middleware/without-overlapping.middleware.js';
 export { Logging, type AttemptOutcome } from './middleware/logging.middleware.js';
-export type { MiddlewareKey } from './middleware/middleware-key.js';
+export type { MiddlewareKey, MiddlewareKeyContext } from './middleware/middleware-key.js';
 export {
   COORDINATION_STORE,
   type CoordinationStore,
@@ -141,6 +144,9 @@ export { eventStoreMigrationSql } from './store/postgres/postgres-schema.js';
 export {
   ExpectedVersion,
   type NewEvent,
+  type MappedNewEvent,
+  type AppendableEvent,
+  type StoredEventFor,
   type StoredEvent,
   type AppendOptions,
   type AppendResult,

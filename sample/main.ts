@@ -6,14 +6,6 @@ import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
 
-async function waitForQueues(queues: EventQueues): Promise<void> {
-  for (;;) {
-    const counts = Object.values(await queues.counts());
-    if (counts.every((c) => c.waiting + c.delayed + c.active === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, {
     logger: ['log', 'warn', 'error'],
@@ -40,7 +32,8 @@ async function main(): Promise<void> {
     `rebuilt from ${rebuilt.events} stored events: ${history.timeline(order.orderId).join(', ')}`,
   );
 
-  await waitForQueues(queues);
+  // Waits until every queued job (retries included) has completed or gone to dead letters.
+  await queues.drain();
   for (const [queue, counts] of Object.entries(await queues.counts())) {
     logger.log(`queue ${queue}: ${JSON.stringify(counts)}`);
   }

@@ -73,3 +73,29 @@ describe('OrdersService events', () => {
     EventFacade.assertListening('order.paid', OrderListeners, 'audit'); // through 'order.*'
   });
 });
+
+// Queued listeners for real (no fake): act, then drain the queues instead of polling.
+describe('OrdersService queued listeners', () => {
+  let app: TestingModule;
+
+  beforeEach(async () => {
+    app = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    await app.init();
+  });
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  it('retries the confirmation mail until it is sent and dead-letters the invoice', async () => {
+    const orders = app.get(OrdersService);
+    await orders.placeOrder({ orderId: 'o-2', customer: 'ada', total: 12 }, 'acme');
+    await orders.pay({ orderId: 'o-2', customer: 'ada', total: 12 });
+    await app.get(EventQueues).drain(); // every job completed or dead, retries included
+
+    const lines = app.get(ActivityLog).lines;
+    expect(lines).toContain('[email] confirmation sent to ada for o-2 (attempt 3, tenant acme)');
+    expect(lines).toContain('[invoice] gave up on o-2: invoice service down');
+    expect(await app.get(EventQueues).listDead('invoices')).toHaveLength(1);
+  });
+});

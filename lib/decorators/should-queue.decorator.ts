@@ -1,5 +1,11 @@
 import { SHOULD_QUEUE_METADATA } from '../events.constants.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import type {
+  IsTypedEvents,
+  ListenerDecorator,
+  ListenerSelector,
+  SelectedEnvelope,
+} from '../event/event-map.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
@@ -7,8 +13,33 @@ import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */
 export type QueueFailureHook<T = unknown> = (event: EventEnvelope<T>, error: unknown) => unknown;
 
+/** Refuses a method whose event parameter `onFailed` (taking `E`) could not take. */
+type HookAccepts<M extends (...args: never[]) => unknown, E> =
+  Parameters<M> extends []
+    ? unknown
+    : [Parameters<M>[0]] extends [E]
+      ? unknown
+      : { readonly 'onFailed must accept the event parameter of the method': E };
+
+/**
+ * What `@ShouldQueue` returns: a class decorator, and a method decorator. Once the event map is
+ * declared, the method decorator checks `onFailed` against the method: with a selector given
+ * (`@ShouldQueue<'order.created'>`) the method must accept its envelope; with `onFailed`'s own
+ * parameter annotated, that parameter must accept whatever the method's does.
+ */
+export type ShouldQueueDecorator<S, E> = IsTypedEvents extends true
+  ? ClassDecorator &
+      ([S] extends [never]
+        ? <M extends (...args: never[]) => unknown>(
+            target: object,
+            propertyKey: string | symbol,
+            descriptor: TypedPropertyDescriptor<M> & HookAccepts<M, E>,
+          ) => void
+        : ListenerDecorator<E>)
+  : ClassDecorator & MethodDecorator;
+
 /** Options of `@ShouldQueue`; what is left out comes from `forRoot({ defaults })`. */
-export interface ShouldQueueOptions {
+export interface ShouldQueueOptions<E = EventEnvelope> {
   /** The queue that stores this listener's jobs. @default defaults.queue ('default') */
   queue?: string;
   /** Attempts in total, the first included. @default defaults.tries (1) */
@@ -21,10 +52,11 @@ export interface ShouldQueueOptions {
   timeout?: number;
   /**
    * Runs once after the last failed attempt: a function called with the provider as `this`,
-   * or the name of a method of the same provider.
+   * or the name of a method of the same provider. Its event is typed by `@ShouldQueue`'s type
+   * argument (`@ShouldQueue<'order.created'>({ onFailed: (e) => e.data.id })`).
    * @default undefined
    */
-  onFailed?: QueueFailureHook | string;
+  onFailed?: ((event: E, error: unknown) => unknown) | string;
 }
 
 const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed'];
@@ -73,8 +105,16 @@ export function assertShouldQueueOptions(
  * @OnEvent('order.created')
  * @ShouldQueue({ queue: 'emails', tries: 5, backoff: [1000, 5000, 30000], timeout: 30000 })
  * async sendConfirmation(event: EventEnvelope<{ id: string }>) {}
+ *
+ * // With the event map, `onFailed` sees the listener's envelope when the decorator is told its
+ * // events (a decorator factory cannot see the `@OnEvent` next to it):
+ * @OnEvent('order.created')
+ * @ShouldQueue<'order.created'>({ onFailed: (e, error) => log(e.data.id, error) })
  */
-export function ShouldQueue(options: ShouldQueueOptions = {}): ClassDecorator & MethodDecorator {
+export function ShouldQueue<
+  const S extends ListenerSelector | readonly ListenerSelector[] = never,
+  E = SelectedEnvelope<S>,
+>(options: ShouldQueueOptions<E> = {}): ShouldQueueDecorator<S, E> {
   return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     const where = descriptor
       ? `${(target as object).constructor.name}.${String(key)}`
@@ -82,7 +122,7 @@ export function ShouldQueue(options: ShouldQueueOptions = {}): ClassDecorator & 
     assertShouldQueueOptions(options, where);
     // A copy, down to the backoff: what was validated is what runs, whatever the caller's
     // object becomes later.
-    const recorded: ShouldQueueOptions = { ...options };
+    const recorded = { ...options } as ShouldQueueOptions;
     if (Array.isArray(options.backoff)) recorded.backoff = [...(options.backoff as number[])];
     else if (typeof options.backoff === 'object') recorded.backoff = { ...options.backoff };
     Reflect.defineMetadata(
@@ -90,5 +130,5 @@ export function ShouldQueue(options: ShouldQueueOptions = {}): ClassDecorator & 
       recorded,
       (descriptor ? descriptor.value : target) as object,
     );
-  }) as ClassDecorator & MethodDecorator;
+  }) as ShouldQueueDecorator<S, E>;
 }

@@ -147,6 +147,13 @@ type ClassEnvelope<C> = C extends abstract new (...args: never[]) => infer I
     : EventEnvelope<I>
   : never;
 
+/**
+ * The envelope of what a decorator was told it serves (`@ShouldQueue<'order.*'>`,
+ * `Idempotent<'order.created'>`): `ListenerEnvelope<S>`, or the untyped `EventEnvelope` when
+ * `S` is left out.
+ */
+export type SelectedEnvelope<S> = [S] extends [never] ? EventEnvelope : ListenerEnvelope<S>;
+
 /** One thing `@OnEvent` listens to: a pattern or an event class. */
 export type ListenerSelector = EventNamePattern | (abstract new (...args: never[]) => object);
 
@@ -195,3 +202,13 @@ export type MappedClassEvent = IsTypedEvents extends true
     ? object
     : Extract<EventMap[MappedEventName], object>
   : object;
+
+/**
+ * The event types of an `@EventPattern` handler of `P`, for Nest's typed overload:
+ * `@EventPattern<EventPatternTypes<'order.created'>>('order.created', extras)` checks the name
+ * (or pattern) against the map and the handler's `@Payload()` parameter against the payload (for
+ * a wildcard, the union of the payloads it matches). `unknown` payloads in the untyped mode.
+ */
+export type EventPatternTypes<P extends EventNamePattern> = {
+  [K in P]: EnvelopeFor<P>['data'];
+};

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import type { ListenerSelector, SelectedEnvelope } from '../event/event-map.js';
 import { COORDINATION_STORE, type CoordinationStore } from './coordination.store.js';
 import type { EventMiddleware, EventMiddlewareContext } from './event-middleware.interface.js';
 import {
@@ -12,12 +14,12 @@ import {
 } from './middleware-key.js';
 
 /** Options of `Idempotent`. */
-export interface IdempotentOptions {
+export interface IdempotentOptions<E = EventEnvelope> {
   /**
    * What "the same work" means; always scoped to the listener.
    * @default the event id
    */
-  key?: MiddlewareKey;
+  key?: MiddlewareKey<E>;
   /** How long (ms) a completed key is remembered: duplicates within it are skipped. */
   ttlMs: number;
   /**
@@ -45,13 +47,19 @@ const DONE = 'done';
  *
  * @example
  * @UseEventMiddleware(Idempotent({ ttlMs: 24 * 3600_000 }))
- * @UseEventMiddleware(Idempotent({ key: (ctx) => ctx.event.data.paymentId, ttlMs: 3600_000 }))
+ * // With the event map, name the listener's events to type the key function:
+ * @UseEventMiddleware(
+ *   Idempotent<'payment.received'>({ key: (ctx) => ctx.event.data.paymentId, ttlMs: 3600_000 }),
+ * )
  */
-export function Idempotent(options: IdempotentOptions): Type<EventMiddleware> {
+export function Idempotent<const S extends ListenerSelector | readonly ListenerSelector[] = never>(
+  options: IdempotentOptions<SelectedEnvelope<S>>,
+): Type<EventMiddleware> {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('Idempotent options', options, '{ ttlMs, key?, leaseMs? }');
   }
-  const { key, ttlMs, leaseMs = 30_000, releaseAfterMs = 1000 } = options;
+  const { ttlMs, leaseMs = 30_000, releaseAfterMs = 1000 } = options;
+  const key = options.key as MiddlewareKey | undefined;
   assertPositive('Idempotent ttlMs', ttlMs);
   assertPositive('Idempotent leaseMs', leaseMs);
   assertPositive('Idempotent releaseAfterMs', releaseAfterMs);

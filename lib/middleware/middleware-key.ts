@@ -1,11 +1,22 @@
 import type { Logger } from '@nestjs/common';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
 import type { CoordinationStore } from './coordination.store.js';
 import type { EventMiddlewareContext } from './event-middleware.interface.js';
 
-/** A key of a built-in middleware: fixed, or computed from the call (`(ctx) => ctx.event.data.id`). */
-export type MiddlewareKey = string | ((context: EventMiddlewareContext) => string);
+/** What a key function is given: the middleware context, its `event` typed `E`. */
+export type MiddlewareKeyContext<E = EventEnvelope> = Omit<EventMiddlewareContext, 'event'> & {
+  readonly event: E;
+};
+
+/**
+ * A key of a built-in middleware: fixed, or computed from the call (`(ctx) => ctx.event.data.id`).
+ * `E` is the envelope the function sees: with the event map, give the middleware the listener's
+ * events (`Idempotent<'order.created'>({ key: (ctx) => ctx.event.data.id, ttlMs })`).
+ */
+export type MiddlewareKey<E = EventEnvelope> =
+  string | ((context: MiddlewareKeyContext<E>) => string);
 
 /** Throws unless `key` is a non-empty string or a function. */
 export function assertMiddlewareKey(option: string, key: unknown): void {

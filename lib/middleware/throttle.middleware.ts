@@ -1,4 +1,5 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
+import type { ListenerSelector, SelectedEnvelope } from '../event/event-map.js';
 import { COORDINATION_STORE, type CoordinationStore } from './coordination.store.js';
 import type { EventMiddleware, EventMiddlewareContext } from './event-middleware.interface.js';
 import {
@@ -18,17 +19,18 @@ import {
  * @param limit attempts allowed per window (>= 1)
  * @param windowMs the window in ms (>= 1)
  * @param key a fixed key shared by several listeners (one limit for one API), or a function of
- *   the call; default: the listener id
+ *   the call (typed by the optional type argument once the event map is declared:
+ *   `Throttle<'invoice.created'>(10, 1000, (ctx) => ctx.event.data.tenantId)`); default: the listener id
  * @example
  * @OnEvent('invoice.created')
  * @ShouldQueue({ queue: 'crm' })
  * @UseEventMiddleware(Throttle(10, 1000, 'crm-api')) // 10 calls a second across all workers
  * async push(event: EventEnvelope<Invoice>) {}
  */
-export function Throttle(
+export function Throttle<const S extends ListenerSelector | readonly ListenerSelector[] = never>(
   limit: number,
   windowMs: number,
-  key?: MiddlewareKey,
+  key?: MiddlewareKey<SelectedEnvelope<S>>,
 ): Type<EventMiddleware> {
   assertPositive('Throttle limit', limit);
   assertPositive('Throttle windowMs', windowMs);
@@ -40,7 +42,9 @@ export function Throttle(
 
     async use(context: EventMiddlewareContext, next: () => Promise<unknown>): Promise<unknown> {
       const name =
-        key === undefined ? context.listener.id : resolveKey(key, context, 'Throttle key');
+        key === undefined
+          ? context.listener.id
+          : resolveKey(key as MiddlewareKey, context, 'Throttle key');
       const waitMs = await this.store.hit(`throttle:${name}`, limit, windowMs);
       if (waitMs > 0) context.release(waitMs);
       return next();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import type { ListenerSelector, SelectedEnvelope } from '../event/event-map.js';
 import { COORDINATION_STORE, type CoordinationStore } from './coordination.store.js';
 import type { EventMiddleware, EventMiddlewareContext } from './event-middleware.interface.js';
 import {
@@ -33,10 +34,16 @@ export interface WithoutOverlappingOptions {
  *
  * @param key a fixed key, or a function of the call (`(ctx) => \`account:${ctx.event.data.id}\``)
  * @example
- * @UseEventMiddleware(WithoutOverlapping((ctx) => `ledger:${ctx.event.data.accountId}`, { leaseMs: 30000 }))
+ * @UseEventMiddleware(WithoutOverlapping((ctx) => `ledger:${ctx.event.id}`, { leaseMs: 30000 }))
+ * // With the event map, name the listener's events to type the key function:
+ * @UseEventMiddleware(
+ *   WithoutOverlapping<'ledger.*'>((ctx) => `ledger:${ctx.event.data.accountId}`, { leaseMs: 30000 }),
+ * )
  */
-export function WithoutOverlapping(
-  key: MiddlewareKey,
+export function WithoutOverlapping<
+  const S extends ListenerSelector | readonly ListenerSelector[] = never,
+>(
+  key: MiddlewareKey<SelectedEnvelope<S>>,
   options: WithoutOverlappingOptions,
 ): Type<EventMiddleware> {
   assertMiddlewareKey('WithoutOverlapping key', key);
@@ -54,7 +61,7 @@ export function WithoutOverlapping(
     constructor(@Inject(COORDINATION_STORE) private readonly store: CoordinationStore) {}
 
     async use(context: EventMiddlewareContext, next: () => Promise<unknown>): Promise<unknown> {
-      const storeKey = `lock:${resolveKey(key, context, 'WithoutOverlapping key')}`;
+      const storeKey = `lock:${resolveKey(key as MiddlewareKey, context, 'WithoutOverlapping key')}`;
       const token = randomUUID();
       const found = await this.store.acquire(storeKey, token, leaseMs);
       if (!found.isAcquired) {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventContext } from '../event/event-context.js';
 import type { Aggregate } from './aggregate.js';
 import { EventStore } from './event-store.js';
-import { ExpectedVersion, type AppendResult } from './event-store.types.js';
+import { ExpectedVersion, type AppendableEvent, type AppendResult } from './event-store.types.js';
 
 /**
  * Loads aggregates from their streams and saves the events they raised, with optimistic
@@ -48,7 +48,11 @@ export class AggregateRepository {
     }
     const result = await this.store.append(
       aggregate.id,
-      raised.map((event) => ({ ...event, metadata: { ...inherited, ...event.metadata } })),
+      // An aggregate's events are typed by its own appliers, not by the event map.
+      raised.map((event) => ({
+        ...event,
+        metadata: { ...inherited, ...event.metadata },
+      })) as readonly AppendableEvent[],
       {
         expectedVersion: aggregate.version === 0 ? ExpectedVersion.NoStream : aggregate.version,
       },

@@ -1,11 +1,13 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { deserializeEnvelope } from '../event/event.serializer.js';
+import type { EventNamePattern, UntypedOnly } from '../event/event-map.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import {
   ExpectedVersion,
   type AllFilter,
   type AllPage,
+  type AppendableEvent,
   type AppendOptions,
   type AppendResult,
   type EventSubscription,
@@ -14,6 +16,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type StoredEvent,
+  type StoredEventFor,
   type SubscribeOptions,
   type SubscriptionHandler,
 } from './event-store.types.js';
@@ -91,7 +94,8 @@ export abstract class EventStore implements OnApplicationShutdown {
 
   /**
    * Appends events to a stream, all or none, after checking `expectedVersion` against the
-   * stream's version. Input is validated before anything is written.
+   * stream's version. Input is validated before anything is written. Once the event map is
+   * declared, each event's `name` and `data` are checked against it at compile time.
    *
    * @throws WrongExpectedVersionError (with `actualVersion`) when the stream has moved on.
    * @throws InvalidStreamIdError, InvalidEventNameError, InvalidOptionError,
@@ -99,7 +103,7 @@ export abstract class EventStore implements OnApplicationShutdown {
    */
   async append(
     streamId: string,
-    events: NewEvent | readonly NewEvent[],
+    events: AppendableEvent | readonly AppendableEvent[],
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     assertStreamId(streamId);
@@ -146,8 +150,16 @@ export abstract class EventStore implements OnApplicationShutdown {
 
   /**
    * The events of one stream, in version order (or newest first with `backwards`), fetched a
-   * page at a time. A stream that does not exist yields nothing.
+   * page at a time. A stream that does not exist yields nothing. Once the event map is declared
+   * they are typed as the union of the mapped events (`readStream<'order.*'>(id)` narrows it).
    */
+  readStream<T = unknown>(
+    ...args: UntypedOnly<[streamId: string, options?: ReadStreamOptions]>
+  ): AsyncIterableIterator<StoredEvent<T>>;
+  readStream<P extends EventNamePattern | readonly EventNamePattern[] = '**'>(
+    streamId: string,
+    options?: ReadStreamOptions,
+  ): AsyncIterableIterator<StoredEventFor<P>>;
   readStream<T = unknown>(
     streamId: string,
     options: ReadStreamOptions = {},
@@ -163,7 +175,17 @@ export abstract class EventStore implements OnApplicationShutdown {
     return this.streamPages<T>(streamId, options);
   }
 
-  /** Every event of the store in position order, filtered, fetched a page at a time. */
+  /**
+   * Every event of the store in position order, filtered, fetched a page at a time. Once the
+   * event map is declared, `pattern` is checked against it and the events are typed by it:
+   * `readAll({ pattern: 'order.*' })` yields the union of the mapped `order.*` events.
+   */
+  readAll<T = unknown>(
+    ...options: UntypedOnly<[options?: ReadAllOptions]>
+  ): AsyncIterableIterator<StoredEvent<T>>;
+  readAll<const P extends EventNamePattern | readonly EventNamePattern[] = '**'>(
+    options?: ReadAllOptions<P>,
+  ): AsyncIterableIterator<StoredEventFor<P>>;
   readAll<T = unknown>(options: ReadAllOptions = {}): AsyncIterableIterator<StoredEvent<T>> {
     assertOptionsObject('readAll options', options, READ_ALL_OPTIONS);
     assertOptionalInteger('fromPosition', options.fromPosition, 1);
@@ -184,6 +206,14 @@ export abstract class EventStore implements OnApplicationShutdown {
    * });
    * await subscription.caughtUp;
    */
+  subscribe<T = unknown>(
+    options: UntypedOnly<SubscribeOptions>,
+    handler: SubscriptionHandler<T>,
+  ): EventSubscription;
+  subscribe<const P extends EventNamePattern | readonly EventNamePattern[] = '**'>(
+    options: SubscribeOptions<P>,
+    handler: (event: StoredEventFor<P>) => unknown,
+  ): EventSubscription;
   subscribe<T = unknown>(
     options: SubscribeOptions,
     handler: SubscriptionHandler<T>,

@@ -1,4 +1,12 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
+import type {
+  EventMap,
+  EventNamePattern,
+  EventTypeOptions,
+  IsTypedEvents,
+  ListenerEnvelope,
+  MappedEventName,
+} from '../event/event-map.js';
 
 /**
  * Values of `expectedVersion` besides a number: the optimistic concurrency checks of `append`.
@@ -28,8 +36,28 @@ export interface NewEvent<T = unknown> {
   readonly timestamp?: number;
 }
 
+/**
+ * One event to append once the event map is declared: a mapped name with its payload (`data`
+ * may be left out only when the payload allows `undefined`). Distributes over a union of names.
+ */
+export type MappedNewEvent<N extends MappedEventName = MappedEventName> = N extends unknown
+  ? Omit<NewEvent, 'name' | 'data'> & { readonly name: N } & (undefined extends EventMap[N]
+        ? { readonly data?: EventMap[N] }
+        : { readonly data: EventMap[N] })
+  : never;
+
+/**
+ * What `append` accepts: any `NewEvent` in the untyped mode (and with `allowUnmappedNames`), a
+ * `MappedNewEvent` once the event map is declared.
+ */
+export type AppendableEvent = IsTypedEvents extends true
+  ? EventTypeOptions extends { allowUnmappedNames: true }
+    ? NewEvent
+    : MappedNewEvent
+  : NewEvent;
+
 /** An event as the store keeps it: an envelope with its stream, version and global position. */
-export interface StoredEvent<T = unknown> extends EventEnvelope<T> {
+export interface StoredEvent<T = unknown, N extends string = string> extends EventEnvelope<T, N> {
   /** The stream it belongs to. */
   readonly streamId: string;
   /** Its version in the stream: 1 for the first event, then one more per event. */
@@ -79,14 +107,27 @@ export interface ReadStreamOptions {
 /** A point in time: milliseconds since the epoch, or a `Date`. */
 export type TimeBound = number | Date;
 
+/** What a pattern's read gives: `StoredEvent`s of the envelopes of `E` (distributes). */
+type StoredOf<E> = E extends EventEnvelope<infer D, infer N> ? StoredEvent<D, N> : never;
+
+/**
+ * What a read of `P` (a pattern or a list of them) yields once the event map is declared: the
+ * union of the stored events of every mapped name it matches, discriminated by `name`.
+ */
+export type StoredEventFor<P extends EventNamePattern | readonly EventNamePattern[] = '**'> =
+  StoredOf<ListenerEnvelope<P>>;
+
 /** Options of `EventStore.readAll`. Bounds are inclusive. */
-export interface ReadAllOptions {
+export interface ReadAllOptions<P extends string | readonly string[] = string | readonly string[]> {
   /** The first global position to read (a subscription's or replay's checkpoint). @default 1 */
   fromPosition?: number;
   /** The last global position to read. @default the end of the store */
   toPosition?: number;
-  /** Only events whose name matches this pattern (or one of these). @default every event */
-  pattern?: string | readonly string[];
+  /**
+   * Only events whose name matches this pattern (or one of these); with the event map, checked
+   * against it, and what the read yields is typed by it. @default every event
+   */
+  pattern?: P;
   /** Only events emitted at or after this time. @default no bound */
   since?: TimeBound;
   /** Only events emitted at or before this time. @default no bound */
@@ -96,14 +137,16 @@ export interface ReadAllOptions {
 }
 
 /** Options of `EventStore.subscribe`. */
-export interface SubscribeOptions {
+export interface SubscribeOptions<
+  P extends string | readonly string[] = string | readonly string[],
+> {
   /**
    * Where to start: a global position (a checkpoint stored earlier), or `'end'` for new events only.
    * @default 1 (the whole history)
    */
   fromPosition?: number | 'end';
   /** Only events whose name matches this pattern (or one of these). @default every event */
-  pattern?: string | readonly string[];
+  pattern?: P;
   /**
    * Called when the handler throws: the subscription stops at that event (its checkpoint still
    * points at it, so resuming retries it).

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import type { EventNamePattern } from '../event/event-map.js';
 import { EventContext } from '../event/event-context.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
@@ -42,8 +43,11 @@ export interface ReplayProgress {
 export interface ReplayOptions {
   /** The listeners to deliver to. Required: a replay never reaches every listener by default. */
   to: ReplayTarget | readonly ReplayTarget[];
-  /** Only events whose name matches. @default the patterns of the chosen listeners */
-  pattern?: string | readonly string[];
+  /**
+   * Only events whose name matches (checked against the event map once it is declared).
+   * @default the patterns of the chosen listeners
+   */
+  pattern?: EventNamePattern | readonly EventNamePattern[];
   /** Only the events of this stream. @default every stream */
   streamId?: string;
   /** Only events emitted at or after this time. @default no bound */
@@ -142,7 +146,7 @@ export class EventReplayer {
       source = this.store.readAll({
         fromPosition,
         toPosition: headPosition,
-        pattern: patterns,
+        pattern: patterns as readonly EventNamePattern[] | undefined,
         since,
         until,
       });

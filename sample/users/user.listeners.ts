@@ -32,14 +32,11 @@ export class UserListeners {
    * per user for a day (even if the job is delivered twice), and at most 10 mails a second
    * across all workers.
    */
-  @After('user.save')
+  @After<'user.save', SavedUser>('user.save')
   @ShouldQueue({ queue: 'welcome', tries: 3 })
   @UseEventMiddleware(
     Logging,
-    Idempotent({
-      key: (ctx) => (ctx.event.data as AfterEventData<NewUser, SavedUser>).result.id,
-      ttlMs: 86_400_000,
-    }),
+    Idempotent<'user.save.after'>({ key: (ctx) => ctx.event.data.result.id, ttlMs: 86_400_000 }),
     Throttle(10, 1000, 'mailer'),
   )
   async sendWelcome(event: EventEnvelope<AfterEventData<NewUser, SavedUser>>) {

@@ -1,9 +1,8 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventFacade, EventValidationError, type AfterEventData } from 'nestjs-events';
+import { EventFacade, EventValidationError } from 'nestjs-events';
 import { AppModule } from '../app.module.js';
 import { UsersService } from './users.service.js';
-import type { NewUser, SavedUser } from './user.events.js';
 
 // How an application tests an action wrapped in bus.around: fake the events, act, assert.
 describe('UsersService.save', () => {
@@ -25,10 +24,8 @@ describe('UsersService.save', () => {
   it('emits user.save.before, then user.save.after with the saved user', async () => {
     const saved = await users.save({ email: 'grace@example.test', name: 'Grace' });
     EventFacade.assertDispatched('user.save.before', (e) => e.data.email === 'grace@example.test');
-    EventFacade.assertDispatched('user.save.after', (e) => {
-      const { result } = e.data as unknown as AfterEventData<NewUser, SavedUser>;
-      return result.id === saved.id;
-    });
+    // Typed by the sample's event map (sample/event-map.ts): e.data.result is a SavedUser.
+    EventFacade.assertDispatched('user.save.after', (e) => e.data.result.id === saved.id);
     EventFacade.assertNotDispatched('user.save.failed');
   });
 

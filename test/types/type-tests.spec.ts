@@ -1,8 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { readMarkdownBlocks } from '../docs/readme-blocks.js';
+import { checkSnippets } from '../docs/snippet-compiler.js';
 
 // The type tests of typed events. Each folder declares its own event map (module augmentation is
 // global to a compilation), so each is compiled alone, with the project's compiler options. Any
@@ -12,9 +14,15 @@ import { describe, expect, it } from 'vitest';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 // Library files whose bodies call the typed API: they must compile whatever the map declares.
-const libraryFiles = ['lib/bus/event-bus.ts', 'lib/decorators/lifecycle.decorator.ts'].map((f) =>
-  join(root, f),
-);
+const libraryFiles = [
+  'lib/bus/event-bus.ts',
+  'lib/decorators/lifecycle.decorator.ts',
+  'lib/store/event-store.ts',
+  'lib/store/event-store.types.ts',
+  'lib/store/event.replayer.ts',
+  'lib/store/aggregate.repository.ts',
+  'lib/store/event.recorder.ts',
+].map((f) => join(root, f));
 
 function compilerOptions(): ts.CompilerOptions {
   const configPath = join(root, 'tsconfig.json');
@@ -79,6 +87,48 @@ describe('type tests (compiled with the TypeScript compiler API)', { timeout: 30
   it('allowUnmappedNames: mapped names are checked, others pass', () => {
     const { program, files } = compile('unmapped');
     expect(format(diagnosticsOf(program, [...files, ...libraryFiles]))).toEqual([]);
+  });
+
+  it('the sample type-checks with its own event map (sample/tsconfig.json), tests included', () => {
+    const configPath = join(root, 'sample', 'tsconfig.json');
+    const { config } = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+    const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(configPath));
+    expect(parsed.fileNames.map((f) => relative(root, f))).toContain('sample/event-map.ts');
+    expect(parsed.fileNames.map((f) => relative(root, f))).toContain('sample/orders.spec.ts');
+    const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+    const sampleFiles = parsed.fileNames.filter((f) => f.startsWith(join(root, 'sample')));
+    expect(format(diagnosticsOf(program, sampleFiles))).toEqual([]);
+    // The map is what types it: without it, the typed filters and assertions do not compile.
+    const untyped = ts.createProgram({
+      rootNames: parsed.fileNames.filter((f) => !f.endsWith('event-map.ts')),
+      options: parsed.options,
+    });
+    const withoutMap = format(
+      diagnosticsOf(untyped, [join(root, 'sample/orders/order.listeners.ts')]),
+    );
+    expect(withoutMap.join('\n')).toContain("'e.data' is of type 'unknown'");
+  });
+
+  it('the root tsconfig leaves the sample (and its map) out', () => {
+    const { config } = ts.readConfigFile(join(root, 'tsconfig.json'), (p) => ts.sys.readFile(p));
+    const parsed = ts.parseJsonConfigFileContent(config, ts.sys, root);
+    expect(parsed.fileNames.filter((f) => f.includes('/sample/'))).toEqual([]);
+  });
+
+  it('the README typed blocks (```ts-typed) compile, each with its own map', () => {
+    const blocks = readMarkdownBlocks(readFileSync(join(root, 'README.md'), 'utf8')).filter(
+      (b) => b.lang === 'ts-typed',
+    );
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    const { config } = ts.readConfigFile(join(root, 'tsconfig.json'), (p) => ts.sys.readFile(p));
+    for (const block of blocks) {
+      const found = checkSnippets([block], {
+        cacheDir: join(root, 'node_modules/.cache/readme-typed'),
+        libraryEntry: join(root, 'lib/index.ts'),
+        compilerOptions: (config as { compilerOptions: Record<string, unknown> }).compilerOptions,
+      });
+      expect(found.get(block)).toEqual([]);
+    }
   });
 
   it('the setup catches a type test that cannot fail', () => {

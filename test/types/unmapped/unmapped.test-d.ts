@@ -1,6 +1,6 @@
 // A map plus `allowUnmappedNames`: mapped names are checked, other names pass as unknown.
 import { expectTypeOf } from 'vitest';
-import { EventBus, OnEvent, type EventEnvelope } from 'nestjs-events';
+import { EventBus, EventStore, Idempotent, OnEvent, type EventEnvelope } from 'nestjs-events';
 
 declare module 'nestjs-events' {
   interface EventMap {
@@ -12,6 +12,18 @@ declare module 'nestjs-events' {
 }
 
 declare const bus: EventBus;
+declare const store: EventStore;
+
+// The store takes names outside the map; reads of a mapped name stay typed.
+void store.append('s', [{ name: 'legacy.event', data: 1 }]);
+async function reads(): Promise<void> {
+  for await (const e of store.readAll({ pattern: 'order.created' }))
+    expectTypeOf(e.data.id).toBeString();
+  for await (const e of store.readAll({ pattern: 'legacy.*' })) expectTypeOf(e.data).toBeUnknown();
+}
+void reads;
+Idempotent<'order.created'>({ key: (ctx) => ctx.event.data.id, ttlMs: 1 });
+Idempotent<'legacy.event'>({ key: (ctx) => String(ctx.event.data), ttlMs: 1 });
 
 void bus.emit('order.created', { id: 'o' });
 // @ts-expect-error mapped names keep their payload type

@@ -4,10 +4,19 @@ import type { Observable } from 'rxjs';
 import {
   EventBus,
   EventFacade,
+  EventReplayer,
+  EventStore,
   EventsClient,
+  Idempotent,
   OnEvent,
+  ShouldQueue,
+  Throttle,
+  WithoutOverlapping,
   type EventEnvelope,
+  type EventPatternTypes,
   type IsTypedEvents,
+  type SelectedEnvelope,
+  type StoredEvent,
 } from 'nestjs-events';
 
 declare const bus: EventBus;
@@ -37,7 +46,47 @@ expectTypeOf(EventFacade.dispatched<{ n: number }>('x')[0].data.n).toBeNumber();
 // @ts-expect-error the envelope data is unknown without a map or a type argument
 bus.stream('a.*').subscribe((e) => e.data.id);
 
+// Middleware keys: the untyped envelope, with or without a type argument.
+expectTypeOf<SelectedEnvelope<never>>().toEqualTypeOf<EventEnvelope>();
+expectTypeOf<SelectedEnvelope<'a.*'>>().toEqualTypeOf<EventEnvelope>();
+Idempotent({ key: (ctx) => ctx.event.id, ttlMs: 10 });
+Idempotent<'a.b'>({ key: (ctx) => String(ctx.event.data), ttlMs: 10 });
+// @ts-expect-error the data is unknown without a map
+Idempotent({ key: (ctx) => ctx.event.data.id, ttlMs: 10 });
+WithoutOverlapping((ctx) => ctx.event.name, { leaseMs: 10 });
+Throttle(1, 10, (ctx) => ctx.listener.id);
+expectTypeOf<EventPatternTypes<'a.*'>>().toEqualTypeOf<{ 'a.*': unknown }>();
+
+// The event store and replay: any name, payloads unknown or given as type arguments.
+declare const store: EventStore;
+declare const replayer: EventReplayer;
+void store.append('s-1', [{ name: 'any.name', data: { x: 1 } }, { name: 'other' }]);
+expectTypeOf(store.readAll({ pattern: 'a.*' })).toEqualTypeOf<AsyncIterableIterator<StoredEvent>>();
+expectTypeOf(store.readAll<{ id: string }>()).toEqualTypeOf<
+  AsyncIterableIterator<StoredEvent<{ id: string }>>
+>();
+expectTypeOf(store.readStream<number>('s-1', { limit: 1 })).toEqualTypeOf<
+  AsyncIterableIterator<StoredEvent<number>>
+>();
+store.subscribe<{ id: string }>({ pattern: ['a.*', 'b'] }, (e) => e.data.id);
+store.subscribe({ pattern: 'a.*' }, (e) => expectTypeOf(e.data).toBeUnknown());
+void replayer.replay({ to: 'X.y', pattern: 'whatever.**' });
+
 export class Untyped {
+  @OnEvent('q.a')
+  @ShouldQueue({ onFailed: (e) => expectTypeOf(e).toEqualTypeOf<EventEnvelope>() })
+  queued(e: string) {
+    return e;
+  }
+
+  @OnEvent('q.b')
+  @ShouldQueue({ queue: 'x', onFailed: 'failed' })
+  queuedByName(e: EventEnvelope<{ id: string }>) {
+    return e;
+  }
+
+  failed() {}
+
   @OnEvent('whatever.name')
   any(e: EventEnvelope<{ id: string }>) {
     return e;

@@ -1,0 +1,22 @@
+// The sample's events, declared once: every emit, listener, fake and store read of the sample is
+// checked against them. Module augmentation is global to a compilation, so this file is compiled
+// only with the sample (tsconfig.sample.json, sample/tsconfig.json), never with the library's
+// tests, which keep their own maps (test/types/).
+import type { AfterEventData, FailedEventData } from 'nestjs-events';
+import type { OrderPayload, OrderShipped } from './orders/order.events.js';
+import type { NewUser, SavedUser, UserRegistered } from './users/user.events.js';
+
+declare module 'nestjs-events' {
+  interface EventMap {
+    'order.created': OrderPayload;
+    'order.paid': OrderPayload;
+    'order.shipped': OrderShipped;
+    'discount.requested': { customer: string };
+    'user.registered': UserRegistered;
+    'user.save': NewUser;
+    // What `bus.around('user.save', ...)` emits, asserted by the sample's tests.
+    'user.save.before': NewUser;
+    'user.save.after': AfterEventData<NewUser, SavedUser>;
+    'user.save.failed': FailedEventData<NewUser>;
+  }
+}
