@@ -21,6 +21,11 @@ export class RedisSettler {
     private readonly promoter: RedisPromoter,
   ) {}
 
+  /** Why the worker connection cannot reach Redis now, if it cannot (for messages). */
+  private unreachable(): string | undefined {
+    return this.ctx.factory.unreachable(this.ctx.worker);
+  }
+
   ack(job: ReservedJob): Promise<void> {
     const q = this.ctx.state(job.queue);
     return new Promise<void>((resolve, reject) => {
@@ -60,7 +65,7 @@ export class RedisSettler {
         isFailure ? '1' : '0',
       );
     } catch (error) {
-      throw settleError(`dead-lettering job ${job.id}`, [job.id], error);
+      throw settleError(`dead-lettering job ${job.id}`, [job.id], error, this.unreachable());
     }
     this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
@@ -164,7 +169,7 @@ export class RedisSettler {
         isFailure ? '1' : '0',
       );
     } catch (error) {
-      throw settleError(`requeueing job ${job.id}`, [job.id], error);
+      throw settleError(`requeueing job ${job.id}`, [job.id], error, this.unreachable());
     }
     this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
@@ -207,6 +212,7 @@ export class RedisSettler {
             `acknowledging ${batch.length} job(s)`,
             batch.map((a) => a.job.id),
             error,
+            this.unreachable(),
           );
           for (const a of batch) a.reject(failure);
         }
