@@ -85,7 +85,7 @@ export class RedisEnqueuer {
       if (isClusterClient(client)) await this.storeOnCluster(jobs, now);
       else {
         const stored = this.store(jobs, now, true);
-        await Promise.all([stored, this.replicated(stored, eventId)]);
+        await Promise.all([stored, this.replicated(stored, eventId, isDeduplicated)]);
       }
     } catch (error) {
       throw emitError(
@@ -138,7 +138,11 @@ export class RedisEnqueuer {
   }
 
   /** Resolves once the replicas acknowledged the write just issued (without `replication`, at once). */
-  private async replicated(written: Promise<unknown>, eventId: string): Promise<void> {
+  private async replicated(
+    written: Promise<unknown>,
+    eventId: string,
+    isDeduplicated: boolean,
+  ): Promise<void> {
     if (!this.replicas) return;
     const acknowledged = this.replicas.afterWrite();
     // Only a stored write waits for its replicas; a refused one rejects with its own error.
@@ -150,7 +154,7 @@ export class RedisEnqueuer {
         eventId,
         count,
         replicas,
-        `Redis transport: event ${eventId} was stored on the primary, but ${count} of ${replicas} replica(s) acknowledged it within replication.timeoutMs (${timeoutMs} ms): a failover now could lose it. Outcome unknown; re-emitting with the same id stores nothing twice.`,
+        replicationMessage(eventId, count, replicas, timeoutMs, isDeduplicated),
       );
     }
   }
@@ -206,7 +210,13 @@ export class RedisEnqueuer {
             eventId,
             replicas,
             required,
-            `Redis transport: event ${eventId} was stored on the primary, but ${replicas} of ${required} replica(s) acknowledged it within replication.timeoutMs (${this.replicas?.options.timeoutMs} ms): a failover now could lose it. Outcome unknown.`,
+            replicationMessage(
+              eventId,
+              replicas,
+              required,
+              this.replicas?.options.timeoutMs,
+              false,
+            ),
           ),
         );
       } else w.resolve();
@@ -234,6 +244,19 @@ function describe(jobs: readonly NewJob[]): string {
   const [first] = jobs;
   if (jobs.length === 1) return `job ${first.id} of "${first.queue}"`;
   return `${jobs.length} jobs of event ${first.eventId ?? first.id}`;
+}
+
+function replicationMessage(
+  eventId: string,
+  count: number,
+  required: number,
+  timeoutMs: number | undefined,
+  isDeduplicated: boolean,
+): string {
+  const retry = isDeduplicated
+    ? 're-emitting with the same id stores nothing twice'
+    : 'pass { id } to emit to make a retry safe';
+  return `Redis transport: event ${eventId} was stored on the primary, but ${count} of ${required} replica(s) acknowledged it within replication.timeoutMs (${timeoutMs} ms): a failover now could lose it. Outcome unknown; ${retry}.`;
 }
 
 /** A delayed job as its sorted-set member. */
