@@ -154,19 +154,20 @@ describe('an emit that fails on Redis', () => {
     const observer = observe(s.url);
     const stream = new RedisKeys(prefix).queue('left').stream;
 
-    // A burst of 40 emits of ~2 KB each: the cut falls in the middle of it, after some commands
-    // reached Redis whole (stored, their replies lost) and before the others.
+    // A burst of 40 emits of ~2 KB each, in two ticks (one store script call each): the cut falls
+    // in the middle of the second call, after the first reached Redis whole (stored, its reply
+    // lost) and before the second was whole (not stored).
     const data = { pad: 'x'.repeat(2000) };
     const ids = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
-    proxy.arm(40_000);
-    const outcomes = await Promise.all(
-      ids.map((id) =>
-        bus.emit('retry.left', data, { id }).then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
-      ),
-    );
+    const emitOne = (id: string) =>
+      bus.emit('retry.left', data, { id }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    proxy.arm(63_000);
+    const first = ids.slice(0, 20).map(emitOne);
+    await new Promise((resolve) => setImmediate(resolve));
+    const outcomes = await Promise.all([...first, ...ids.slice(20).map(emitOne)]);
     proxy.disarm();
     const unknown = outcomes.filter((e) => e instanceof EmitOutcomeUnknownError);
     expect(unknown.length).toBeGreaterThan(0);

@@ -68,7 +68,7 @@ describe('replication: emits wait for replicas (WAIT)', () => {
       redis: primary.url,
       prefix,
       worker: false,
-      replication: { replicas: 1, timeoutMs: 2000 },
+      replication: { replicas: 1, timeoutMs: 4000 },
     });
     const stream = new RedisKeys(prefix).queue('replicated').stream;
     const onPrimary = new Redis(primary.url);
@@ -101,7 +101,16 @@ describe('replication: emits wait for replicas (WAIT)', () => {
       prefix,
       replication: { replicas: 1, timeoutMs: 300 },
     });
-    await bus.emit('replicated.warm', {});
+    // Right after the first sync the replica may be slow to acknowledge: warm up until it does.
+    await waitFor(() =>
+      bus.emit('replicated.warm', {}).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof ReplicationTimeoutError) return false;
+          throw e;
+        },
+      ),
+    );
     replica.pause();
     const startedAt = Date.now();
     const emitted = bus.emit('replicated.lagging', {}, { id: 'lagging-1' });

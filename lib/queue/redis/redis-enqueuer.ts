@@ -18,7 +18,12 @@ interface Waiter {
 }
 
 interface PendingAdds {
+  /** The stream, plus a marker for the batch of deduplicated emits. */
+  readonly key: string;
   readonly stream: string;
+  /** Emits that passed their own id: stored by the store script, which skips those seen. */
+  readonly isDeduplicated: boolean;
+  readonly now: number;
   readonly args: (string | number)[];
   readonly waiters: Waiter[];
 }
@@ -54,22 +59,20 @@ export class RedisEnqueuer {
     }
     const now = Date.now();
     const [only] = jobs;
-    if (
-      jobs.length === 1 &&
-      only.delayMs <= 0 &&
-      !only.isDeduplicated &&
-      knownQueues.has(only.queue)
-    ) {
-      // The hot path: the single-job emits of this tick go to Redis in one script call per queue.
+    if (jobs.length === 1 && only.delayMs <= 0 && knownQueues.has(only.queue)) {
+      // The hot path: the single-job emits of this tick go to Redis in one script call per queue
+      // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
         const stream = this.ctx.state(only.queue).keys.stream;
-        let batch = this.adds.get(stream);
+        const isDeduplicated = only.isDeduplicated === true;
+        const key = isDeduplicated ? `${stream}\u0000seen` : stream;
+        let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
-          batch = { stream, args: [], waiters: [] };
-          this.adds.set(stream, batch);
+          batch = { key, stream, isDeduplicated, now, args: [], waiters: [] };
+          this.adds.set(key, batch);
         }
-        batch.args.push(only.id, only.listener, only.payload, now);
+        if (!isDeduplicated) batch.args.push(only.id, only.listener, only.payload, now);
         batch.waiters.push({ job: only, resolve, reject });
         if (!this.isAddScheduled) {
           this.isAddScheduled = true;
@@ -175,8 +178,16 @@ export class RedisEnqueuer {
   }
 
   private async sendAdds(batch: PendingAdds): Promise<void> {
-    if (this.adds.get(batch.stream) === batch) this.adds.delete(batch.stream);
-    const written = this.ctx.client.eventsAdd(batch.stream, ...batch.args);
+    if (this.adds.get(batch.key) === batch) this.adds.delete(batch.key);
+    // Deduplicated emits: one store script call, all or none (one stream: what refuses one job
+    // refuses them all); skipped jobs count as stored.
+    const written: Promise<number[]> = batch.isDeduplicated
+      ? this.store(
+          batch.waiters.map((w) => w.job),
+          batch.now,
+          false,
+        ).then(() => batch.waiters.map(() => 1))
+      : this.ctx.client.eventsAdd(batch.stream, ...batch.args);
     const acknowledged = this.replicas?.afterWrite();
     let codes: number[];
     let replicas = Infinity;
@@ -187,7 +198,15 @@ export class RedisEnqueuer {
       const unreachable = this.ctx.factory.unreachable(this.ctx.client);
       for (const w of batch.waiters) {
         const eventId = w.job.eventId ?? w.job.id;
-        w.reject(emitError(`storing ${describe([w.job])}`, eventId, false, error, unreachable));
+        w.reject(
+          emitError(
+            `storing ${describe([w.job])}`,
+            eventId,
+            batch.isDeduplicated,
+            error,
+            unreachable,
+          ),
+        );
       }
       return;
     }
