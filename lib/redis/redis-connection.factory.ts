@@ -264,10 +264,14 @@ export class RedisConnectionFactory {
    */
   unreachable(client: RedisClient): string | undefined {
     if (client.status === 'ready') return undefined;
-    const since = this.downSince.get(client);
-    const when = since === undefined ? '' : ` since ${new Date(since).toISOString()}`;
+    let since = this.downSince.get(client);
+    if (since === undefined) {
+      // Noticed here first (the socket ended before ioredis emitted 'close'): down from now.
+      since = Date.now();
+      this.downSince.set(client, since);
+    }
     const state = client.status === 'end' ? ' (connection closed)' : '';
-    return `Redis unreachable at ${this.address}${when}${state}`;
+    return `Redis unreachable at ${this.address} since ${new Date(since).toISOString()}${state}`;
   }
 
   /**
