@@ -46,7 +46,10 @@ const providers: Provider[] = [
     provide: QUEUE_TRANSPORT,
     useFactory: async (options: ResolvedEventsOptions): Promise<QueueTransport> => {
       if (options.redis === undefined) {
-        return new MemoryQueueTransport({ drainTimeoutMs: options.worker.shutdownTimeout });
+        return new MemoryQueueTransport({
+          drainTimeoutMs: options.worker.shutdownTimeout,
+          dedupeWindowMs: options.dedupeWindowMs,
+        });
       }
       return createRedisQueueTransport(options);
     },

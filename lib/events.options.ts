@@ -9,6 +9,11 @@ import {
 import type { BackoffOption } from './queue/backoff.js';
 import { assertBackoff } from './queue/backoff.js';
 import type { EventMiddlewareRef } from './middleware/event-middleware.interface.js';
+import {
+  resolveReplication,
+  type ReplicationOptions,
+  type ResolvedReplicationOptions,
+} from './redis/redis-replication.options.js';
 
 /** Options of the queue worker that runs queued listeners in this process. */
 export interface WorkerOptions {
@@ -111,6 +116,20 @@ export interface EventsModuleOptions {
    */
   redisCommandTimeout?: number;
   /**
+   * How long (ms) an emit that passes an explicit `id` is remembered per queued job: re-emitting
+   * the same id within this window stores nothing twice, so retrying an emit that failed (or whose
+   * outcome is unknown) is safe. Emits without an `id` pay nothing for it.
+   * @default 3600000 (1 hour)
+   */
+  dedupeWindowMs?: number;
+  /**
+   * With a replicated Redis: emits (and settles with `settles: true`) wait for this many replicas
+   * to acknowledge the write (`WAIT`), and reject with `ReplicationTimeoutError` when fewer do
+   * within `timeoutMs` (the write is on the primary: its outcome is unknown). See the README.
+   * @default undefined (no waiting)
+   */
+  replication?: ReplicationOptions;
+  /**
    * The event store (`EventStore`, `EventReplayer`, `AggregateRepository`): its backend and
    * which emitted events the bus records. See `EventStoreOptions` for every sub-option.
    * @default { record: false } with the in-memory store
@@ -145,6 +164,8 @@ export interface ResolvedEventsOptions {
   readonly defaults: Readonly<Required<QueueDefaults>>;
   readonly maxPayloadBytes: number;
   readonly redisCommandTimeout: number;
+  readonly dedupeWindowMs: number;
+  readonly replication: ResolvedReplicationOptions | undefined;
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
 }
@@ -158,6 +179,8 @@ const OPTION_NAMES = [
   'defaults',
   'maxPayloadBytes',
   'redisCommandTimeout',
+  'dedupeWindowMs',
+  'replication',
   'store',
   'schemas',
   'isGlobal',
@@ -353,6 +376,9 @@ export function resolveEventsOptions(
     10,
     600_000,
   );
+  const dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
+  assertInteger('dedupeWindowMs', dedupeWindowMs, 1, 30 * 24 * 3_600_000);
+  const replication = resolveReplication(options.replication, redisCommandTimeout);
   return {
     redis,
     prefix,
@@ -362,6 +388,8 @@ export function resolveEventsOptions(
     defaults: resolveDefaults(options.defaults, env),
     maxPayloadBytes,
     redisCommandTimeout,
+    dedupeWindowMs,
+    replication,
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
   };

@@ -123,6 +123,8 @@ export { UnrecoverableError } from './errors/unrecoverable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { TransportError, StaleJobError } from './errors/transport.error.js';
 export { SettleOutcomeUnknownError } from './errors/settle-outcome-unknown.error.js';
+export { EmitOutcomeUnknownError } from './errors/emit-outcome-unknown.error.js';
+export { ReplicationTimeoutError } from './errors/replication-timeout.error.js';
 export { LostOwnershipError } from './errors/lost-ownership.error.js';
 export { UnsupportedRequestError } from './errors/unsupported-request.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
@@ -162,6 +164,7 @@ export { InvalidStreamIdError } from './errors/invalid-stream-id.error.js';
 export { EventStoreError } from './errors/event-store.error.js';
 export { ReplayFailedError } from './errors/replay-failed.error.js';
 export type { EventStoreOptions, PostgresConnectionOptions } from './store/event-store.options.js';
+export type { ReplicationOptions } from './redis/redis-replication.options.js';
 export {
   EventReplayer,
   REPLAYABLE,

@@ -7,8 +7,8 @@ export interface EmitOptions {
   /**
    * The event's id, instead of a new one: retrying a failed emit with the same id lets consumers
    * that key on it (the `Idempotent` middleware, your own checks) see one event. A non-empty
-   * string of at most 200 characters; ids you choose are not sortable by time. The library does
-   * not deduplicate emits by id.
+   * string of at most 200 characters; ids you choose are not sortable by time. Queued jobs of an
+   * emit with an id are stored once within `dedupeWindowMs`: re-emitting it stores nothing twice.
    * @default a new unique, time-sortable id
    */
   id?: string;

@@ -451,6 +451,8 @@ export class EventBus implements OnApplicationShutdown {
     if (this.interceptor?.(envelope, kind, options)) return Promise.resolve(undefined);
     const listeners = this.registry.resolve(envelope.name);
     const delay = options?.delay ?? 0;
+    // An explicit id makes the emit safe to retry: the transport stores its jobs once.
+    const isDeduplicated = options?.id !== undefined;
     const dueAt = delay > 0 ? Date.now() + delay : 0;
     // Recording (`store.record`) serializes the payload now, so a bad one is refused before
     // anything runs, then appends; queued jobs are stored only once the event is in the store.
@@ -460,8 +462,10 @@ export class EventBus implements OnApplicationShutdown {
     const stored =
       listeners.queued.length > 0
         ? recorded === undefined
-          ? this.producer.enqueue(envelope, listeners.queued, delay)
-          : recorded.then(() => this.producer.enqueue(envelope, listeners.queued, delay))
+          ? this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated)
+          : recorded.then(() =>
+              this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated),
+            )
         : recorded;
     if (stored === undefined) {
       return this.runStored(envelope, listeners, kind, dueAt) ?? Promise.resolve(undefined);

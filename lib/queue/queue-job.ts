@@ -8,6 +8,13 @@ export interface NewJob {
   readonly payload: string;
   /** Wait in ms before the job may run. */
   readonly delayMs: number;
+  /** The emitted event's id, for errors (`EmitOutcomeUnknownError.eventId`). */
+  readonly eventId?: string;
+  /**
+   * The emit passed an explicit `id`: a job with this id stored within `dedupeWindowMs` is not
+   * stored again (the emit resolves as if it had been).
+   */
+  readonly isDeduplicated?: boolean;
 }
 
 /** A job handed to a worker for one attempt. */

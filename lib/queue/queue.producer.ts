@@ -17,6 +17,8 @@ export class QueueProducer {
 
   /**
    * Serializes now (so a bad payload throws before anything runs or is stored), then stores.
+   * `isDeduplicated` (the emit passed its own `id`): jobs already stored for this event id within
+   * `dedupeWindowMs` are not stored again.
    *
    * @throws UnserializablePayloadError, PayloadTooLargeError synchronously.
    */
@@ -24,6 +26,7 @@ export class QueueProducer {
     envelope: EventEnvelope,
     listeners: readonly ListenerDefinition[],
     delayMs: number,
+    isDeduplicated = false,
   ): Promise<void> {
     const payload = serializeEnvelope(envelope, this.options.maxPayloadBytes);
     const jobs: NewJob[] = listeners.map((listener) => ({
@@ -32,6 +35,8 @@ export class QueueProducer {
       listener: listener.id,
       payload,
       delayMs: delayMs + listener.queue!.delay,
+      eventId: envelope.id,
+      isDeduplicated,
     }));
     return this.transport.enqueue(jobs);
   }

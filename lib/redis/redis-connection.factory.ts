@@ -77,6 +77,8 @@ export function reconnectDelay(times: number): number {
 export class RedisConnectionFactory {
   private readonly logger = new Logger('RedisConnection');
   private readonly clients = new Set<RedisClient>();
+  /** When each client's connection went down (local ms), while it is down. */
+  private readonly downSince = new WeakMap<RedisClient, number>();
   private readonly template: RedisClient | undefined;
   private readonly nodes: ClusterNode[] | undefined;
 
@@ -256,15 +258,40 @@ export class RedisConnectionFactory {
     return this.source as RedisOptions;
   }
 
-  /** Logs a lost connection once per outage (not once per reconnect attempt) and its recovery. */
+  /**
+   * Why a client cannot reach Redis now, for error messages: `Redis unreachable at host:port
+   * since <ISO time>` (when its connection went down), or undefined while it is connected.
+   */
+  unreachable(client: RedisClient): string | undefined {
+    if (client.status === 'ready') return undefined;
+    let since = this.downSince.get(client);
+    if (since === undefined) {
+      // Noticed here first (the socket ended before ioredis emitted 'close'): down from now.
+      since = Date.now();
+      this.downSince.set(client, since);
+    }
+    const state = client.status === 'end' ? ' (connection closed)' : '';
+    return `Redis unreachable at ${this.address} since ${new Date(since).toISOString()}${state}`;
+  }
+
+  /**
+   * Logs a lost connection once per outage (not once per reconnect attempt) and its recovery,
+   * and remembers when it went down (see `unreachable`).
+   */
   private watch(client: RedisClient, label: string): void {
     let isDown = false;
+    const down = (): void => {
+      if (!this.downSince.has(client)) this.downSince.set(client, Date.now());
+    };
+    client.on('close', down);
     client.on('error', (error: Error) => {
+      down();
       if (isDown) return;
       isDown = true;
       this.logger.warn(`Redis ${this.address} (${label}): ${error.message}; reconnecting`);
     });
     client.on('ready', () => {
+      this.downSince.delete(client);
       if (!isDown) return;
       isDown = false;
       this.logger.log(`Redis ${this.address} (${label}): reconnected`);

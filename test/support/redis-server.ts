@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   readonly maxmemoryPolicy?: string;
   /** RDB snapshot rules (`save`), empty for none. @default '' */
   readonly save?: string;
+  /** More `redis-server` arguments, e.g. `['--replicaof', '127.0.0.1', '6390']`. @default [] */
+  readonly args?: readonly string[];
 }
 
 /** A free loopback TCP port, as the OS hands it out. */
@@ -80,6 +82,7 @@ export class RedisServer {
       'warning',
       '--logfile',
       join(this.dir, 'redis.log'),
+      ...(this.options.args ?? []),
     ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;

@@ -283,4 +283,29 @@ describe('resolveEventsOptions', () => {
       expect(invalid({ prefix: 'a b' }).message).toContain('received "a b"');
     });
   });
+
+  describe('dedupeWindowMs and replication', () => {
+    it('defaults dedupeWindowMs to one hour and replication to none', () => {
+      expect(resolve({})).toMatchObject({ dedupeWindowMs: 3_600_000, replication: undefined });
+    });
+
+    it('fills replication defaults', () => {
+      expect(resolve({ dedupeWindowMs: 5000, replication: { replicas: 2 } })).toMatchObject({
+        dedupeWindowMs: 5000,
+        replication: { replicas: 2, timeoutMs: 500, settles: false },
+      });
+    });
+
+    it.each([
+      [{ dedupeWindowMs: 0 }, 'dedupeWindowMs'],
+      [{ dedupeWindowMs: 1.5 }, 'dedupeWindowMs'],
+      [{ replication: 1 }, 'replication'],
+      [{ replication: { replicas: 0 } }, 'replication.replicas'],
+      [{ replication: { replicas: 1, timeoutMs: 6000 } }, 'replication.timeoutMs'],
+      [{ replication: { replicas: 1, settles: 'yes' } }, 'replication.settles'],
+      [{ replication: { replicas: 1, wait: 3 } }, 'replication.wait'],
+    ])('refuses %j, naming %s', (options, option) => {
+      expect(invalid(options).option).toBe(option);
+    });
+  });
 });

@@ -42,6 +42,12 @@ export interface MemoryQueueTransportOptions {
    * @default 10000
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * How long (ms) a deduplicated job id (an emit with an explicit `id`) is remembered: the same
+   * job is not stored again within it (`dedupeWindowMs` in the module).
+   * @default 3600000
+   */
+  readonly dedupeWindowMs?: number;
 }
 
 /**
@@ -55,6 +61,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private readonly logger = new Logger(MemoryQueueTransport.name);
   private readonly byName = new Map<string, MemoryQueue>();
   private readonly drainTimeoutMs: number;
+  private readonly dedupeWindowMs: number;
+  /** Deduplicated job ids stored, with when they may be stored again (ms), oldest first. */
+  private readonly seen = new Map<string, number>();
   /** Called on every settled attempt while `drain` waits. */
   private readonly settledWaiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +74,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   constructor(options: MemoryQueueTransportOptions = {}) {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    this.dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
   }
 
   /**
@@ -106,7 +116,18 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
       );
     }
     const now = Date.now();
+    // Insertion order is expiry order (one window for all): drop the expired from the front.
+    for (const [id, until] of this.seen) {
+      if (until > now) break;
+      this.seen.delete(id);
+    }
     for (const job of jobs) {
+      if (job.isDeduplicated) {
+        // Same as Redis's SET NX PX: a job id stored within the window is not stored again.
+        const key = `${job.queue}\u0000${job.id}`;
+        if (this.seen.has(key)) continue;
+        this.seen.set(key, now + this.dedupeWindowMs);
+      }
       const stored: StoredJob = { ...job, enqueuedAt: now, attempts: 0, receipt: 0 };
       if (job.delayMs > 0) this.delay(stored, now + job.delayMs);
       else this.ready(stored);

@@ -3,7 +3,7 @@ import { NOW } from './redis-lua.js';
 /* The scripts that bring jobs to workers: delayed jobs, their promotion, reclaims. */
 
 /**
- * Stores one delayed job, due after a delay counted on Redis's clock (sent inside an emit's MULTI).
+ * Stores one delayed job, due after a delay counted on Redis's clock.
  * KEYS: 1 delayed.
  * ARGV: 1 delay (ms), 2 member (JSON {id, l, p, a, t}).
  * Returns: 1.

@@ -1,49 +1,78 @@
+import { ReplicationTimeoutError } from '../../errors/replication-timeout.error.js';
+import { TransportError } from '../../errors/transport.error.js';
 import { isClusterClient } from '../../redis/redis-connection.factory.js';
 import type { NewJob } from '../queue-job.js';
-import { transportError } from './redis-errors.js';
+import { emitError } from './redis-errors.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
-import { DELAY_SCRIPT } from './redis-delivery-scripts.js';
+import { RedisReplicas } from './redis-replicas.js';
+import { STORE_SCRIPT } from './redis-store-scripts.js';
 
 /** Single-job emits per script call. */
 const ADD_BATCH = 500;
 
+interface Waiter {
+  readonly job: NewJob;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface PendingAdds {
+  /** The stream, plus a marker for the batch of deduplicated emits. */
+  readonly key: string;
   readonly stream: string;
+  /** Emits that passed their own id: stored by the store script, which skips those seen. */
+  readonly isDeduplicated: boolean;
+  readonly now: number;
   readonly args: (string | number)[];
-  readonly waiters: { job: NewJob; resolve: () => void; reject: (error: unknown) => void }[];
+  readonly waiters: Waiter[];
 }
 
 /**
- * Stores jobs: the single-job emits of one tick in one script call per queue, an emit of several
- * jobs all or none (MULTI), delayed jobs in the queue's sorted set.
+ * Stores jobs: the single-job emits of one tick in one script call per queue; any other emit
+ * (several jobs, delayed, a new queue, an explicit id to deduplicate) with the store script, all
+ * or none. With `replication`, an emit resolves once enough replicas acknowledged it.
  */
 export class RedisEnqueuer {
   /** Single-job emits waiting for this tick's script call, by stream. */
   private readonly adds = new Map<string, PendingAdds>();
   private isAddScheduled = false;
+  private readonly replicas: RedisReplicas | undefined;
 
   constructor(
     private readonly ctx: RedisQueueContext,
     private readonly promoter: RedisPromoter,
-  ) {}
+  ) {
+    const replication = ctx.options.replication;
+    this.replicas = replication && new RedisReplicas(() => ctx.client, replication);
+  }
 
   async enqueue(jobs: readonly NewJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const { client, knownQueues } = this.ctx;
+    const unreachable = this.ctx.factory.unreachable(client);
+    if (unreachable !== undefined) {
+      // Nothing is buffered while the connection is down: say so now, naming the real cause.
+      throw new TransportError(
+        `Redis transport: storing ${describe(jobs)} failed (nothing was stored): ${unreachable}`,
+      );
+    }
     const now = Date.now();
     const [only] = jobs;
     if (jobs.length === 1 && only.delayMs <= 0 && knownQueues.has(only.queue)) {
-      // The hot path: the single-job emits of this tick go to Redis in one script call per queue.
+      // The hot path: the single-job emits of this tick go to Redis in one script call per queue
+      // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
         const stream = this.ctx.state(only.queue).keys.stream;
-        let batch = this.adds.get(stream);
+        const isDeduplicated = only.isDeduplicated === true;
+        const key = isDeduplicated ? `${stream}\u0000seen` : stream;
+        let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
-          batch = { stream, args: [], waiters: [] };
-          this.adds.set(stream, batch);
+          batch = { key, stream, isDeduplicated, now, args: [], waiters: [] };
+          this.adds.set(key, batch);
         }
-        batch.args.push(only.id, only.listener, only.payload, now);
+        if (!isDeduplicated) batch.args.push(only.id, only.listener, only.payload, now);
         batch.waiters.push({ job: only, resolve, reject });
         if (!this.isAddScheduled) {
           this.isAddScheduled = true;
@@ -53,28 +82,84 @@ export class RedisEnqueuer {
     }
     // Emits of this tick waiting for their script call go first, in emit order.
     if (this.adds.size > 0) this.flushAdds();
-    if (isClusterClient(client)) return this.enqueueOnCluster(jobs, now);
-    // One emit, one round trip; MULTI when several jobs, so they are stored all or none.
-    const batch = jobs.length > 1 ? client.multi() : client.pipeline();
+    const eventId = only.eventId ?? only.id;
+    const isDeduplicated = jobs.some((job) => job.isDeduplicated === true);
+    try {
+      if (isClusterClient(client)) await this.storeOnCluster(jobs, now);
+      else {
+        const stored = this.store(jobs, now, true);
+        await Promise.all([stored, this.replicated(stored, eventId, isDeduplicated)]);
+      }
+    } catch (error) {
+      throw emitError(
+        `storing ${describe(jobs)}`,
+        eventId,
+        isDeduplicated,
+        error,
+        this.ctx.factory.unreachable(client),
+      );
+    }
+    this.noteStored(jobs, now);
+  }
+
+  /**
+   * One call of the store script for `jobs` (every queue of a standalone Redis, or one queue's
+   * slot on a cluster): all of them or none, skipping the deduplicated ones already stored.
+   */
+  private store(jobs: readonly NewJob[], now: number, withIndex: boolean): Promise<number> {
+    const keys: string[] = [];
+    const positions = new Map<string, number>();
+    const position = (key: string): number => {
+      let at = positions.get(key);
+      if (at === undefined) {
+        at = keys.push(key);
+        positions.set(key, at);
+      }
+      return at;
+    };
+    const names = withIndex
+      ? [...new Set(jobs.map((job) => job.queue))].filter((q) => !this.ctx.knownQueues.has(q))
+      : [];
+    const index = names.length > 0 ? position(this.ctx.keys.queues) : 0;
+    const argv: (string | number)[] = [now, this.ctx.options.dedupeWindowMs, index, names.length];
+    argv.push(...names);
     for (const job of jobs) {
-      const keys = this.ctx.state(job.queue).keys;
-      if (!knownQueues.has(job.queue)) batch.sadd(this.ctx.keys.queues, job.queue);
+      const queueKeys = this.ctx.state(job.queue).keys;
+      const seen = job.isDeduplicated ? position(this.ctx.keys.seen(job.queue, job.id)) : 0;
       if (job.delayMs > 0) {
-        batch.eval(DELAY_SCRIPT, 1, keys.delayed, Math.ceil(job.delayMs), delayedMember(job, now));
+        argv.push(position(queueKeys.delayed), seen, 'd');
+        argv.push(Math.ceil(job.delayMs), delayedMember(job, now), '');
       } else {
-        batch.xadd(keys.stream, '*', 'id', job.id, 'l', job.listener, 'p', job.payload, 't', now);
+        argv.push(position(queueKeys.stream), seen, 's', job.id, job.listener, job.payload);
       }
     }
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await batch.exec();
-    } catch (error) {
-      throw transportError(`storing ${jobs.length} job(s) of "${jobs[0].queue}"`, error);
+    const { client } = this.ctx;
+    // On a cluster, EVAL lets the client route by the script's first key; elsewhere EVALSHA.
+    return isClusterClient(client)
+      ? (client.eval(STORE_SCRIPT, keys.length, ...keys, ...argv) as Promise<number>)
+      : this.ctx.client.eventsStore(keys.length, ...keys, ...argv);
+  }
+
+  /** Resolves once the replicas acknowledged the write just issued (without `replication`, at once). */
+  private async replicated(
+    written: Promise<unknown>,
+    eventId: string,
+    isDeduplicated: boolean,
+  ): Promise<void> {
+    if (!this.replicas) return;
+    const acknowledged = this.replicas.afterWrite();
+    // Only a stored write waits for its replicas; a refused one rejects with its own error.
+    await written;
+    const count = await acknowledged;
+    const { replicas, timeoutMs } = this.replicas.options;
+    if (count < replicas) {
+      throw new ReplicationTimeoutError(
+        eventId,
+        count,
+        replicas,
+        replicationMessage(eventId, count, replicas, timeoutMs, isDeduplicated),
+      );
     }
-    const failed =
-      results?.find(([error]) => error) ?? (results ? undefined : [new Error('aborted')]);
-    if (failed) throw transportError(`storing ${jobs.length} job(s)`, failed[0]);
-    this.noteStored(jobs, now);
   }
 
   private noteStored(jobs: readonly NewJob[], now: number): void {
@@ -93,80 +178,104 @@ export class RedisEnqueuer {
   }
 
   private async sendAdds(batch: PendingAdds): Promise<void> {
-    if (this.adds.get(batch.stream) === batch) this.adds.delete(batch.stream);
+    if (this.adds.get(batch.key) === batch) this.adds.delete(batch.key);
+    // Deduplicated emits: one store script call, all or none (one stream: what refuses one job
+    // refuses them all); skipped jobs count as stored.
+    const written: Promise<number[]> = batch.isDeduplicated
+      ? this.store(
+          batch.waiters.map((w) => w.job),
+          batch.now,
+          false,
+        ).then(() => batch.waiters.map(() => 1))
+      : this.ctx.client.eventsAdd(batch.stream, ...batch.args);
+    const acknowledged = this.replicas?.afterWrite();
     let codes: number[];
+    let replicas = Infinity;
     try {
-      codes = await this.ctx.client.eventsAdd(batch.stream, ...batch.args);
+      codes = await written;
+      if (acknowledged) replicas = await acknowledged;
     } catch (error) {
+      const unreachable = this.ctx.factory.unreachable(this.ctx.client);
       for (const w of batch.waiters) {
-        w.reject(transportError(`storing job ${w.job.id} of "${w.job.queue}"`, error));
+        const eventId = w.job.eventId ?? w.job.id;
+        w.reject(
+          emitError(
+            `storing ${describe([w.job])}`,
+            eventId,
+            batch.isDeduplicated,
+            error,
+            unreachable,
+          ),
+        );
       }
       return;
     }
-    batch.waiters.forEach((w, i) =>
-      codes[i] === 1
-        ? w.resolve()
-        : w.reject(
-            transportError(
-              `storing job ${w.job.id} of "${w.job.queue}"`,
-              new Error('Redis refused the entry'),
+    const required = this.replicas?.options.replicas ?? 0;
+    batch.waiters.forEach((w, i) => {
+      const eventId = w.job.eventId ?? w.job.id;
+      if (codes[i] !== 1) {
+        w.reject(
+          emitError(
+            `storing ${describe([w.job])}`,
+            eventId,
+            false,
+            new TransportError('Redis refused the entry'),
+            undefined,
+          ),
+        );
+      } else if (replicas < required) {
+        w.reject(
+          new ReplicationTimeoutError(
+            eventId,
+            replicas,
+            required,
+            replicationMessage(
+              eventId,
+              replicas,
+              required,
+              this.replicas?.options.timeoutMs,
+              false,
             ),
           ),
-    );
+        );
+      } else w.resolve();
+    });
   }
 
   /**
    * On a Redis Cluster every queue is its own slot: the jobs of one queue are stored all or none
-   * (one MULTI per queue), those of several queues in parallel. If one queue's MULTI fails, the
-   * emit rejects although other queues may hold their jobs (a retried emit may run those twice,
-   * as at-least-once allows). The queue index is written first, so a stored job's queue is listed.
+   * (one store script call per queue), those of several queues in parallel. If one queue's call
+   * fails, the emit rejects although other queues may hold their jobs (a retried emit may run
+   * those twice, unless it passed an explicit id). The queue index is written first, so a stored
+   * job's queue is listed.
    */
-  private async enqueueOnCluster(jobs: readonly NewJob[], now: number): Promise<void> {
-    const { client } = this.ctx;
+  private async storeOnCluster(jobs: readonly NewJob[], now: number): Promise<void> {
     const byQueue = new Map<string, NewJob[]>();
     for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
     const unknown = [...byQueue.keys()].filter((q) => !this.ctx.knownQueues.has(q));
-    try {
-      if (unknown.length > 0) await client.sadd(this.ctx.keys.queues, ...unknown);
-      await Promise.all(
-        [...byQueue].map(async ([queue, group]) => {
-          const keys = this.ctx.state(queue).keys;
-          const batch = client.multi();
-          for (const job of group) {
-            if (job.delayMs > 0) {
-              batch.eval(
-                DELAY_SCRIPT,
-                1,
-                keys.delayed,
-                Math.ceil(job.delayMs),
-                delayedMember(job, now),
-              );
-            } else {
-              batch.xadd(
-                keys.stream,
-                '*',
-                'id',
-                job.id,
-                'l',
-                job.listener,
-                'p',
-                job.payload,
-                't',
-                now,
-              );
-            }
-          }
-          const results = await batch.exec();
-          const failed =
-            results?.find(([error]) => error) ?? (results ? undefined : [new Error('aborted')]);
-          if (failed) throw failed[0];
-        }),
-      );
-    } catch (error) {
-      throw transportError(`storing ${jobs.length} job(s) of "${jobs[0].queue}"`, error);
-    }
-    this.noteStored(jobs, now);
+    if (unknown.length > 0) await this.ctx.client.sadd(this.ctx.keys.queues, ...unknown);
+    await Promise.all([...byQueue.values()].map((group) => this.store(group, now, false)));
   }
+}
+
+/** "job <id> of "<queue>"", or "<n> jobs of event <id>", for messages. */
+function describe(jobs: readonly NewJob[]): string {
+  const [first] = jobs;
+  if (jobs.length === 1) return `job ${first.id} of "${first.queue}"`;
+  return `${jobs.length} jobs of event ${first.eventId ?? first.id}`;
+}
+
+function replicationMessage(
+  eventId: string,
+  count: number,
+  required: number,
+  timeoutMs: number | undefined,
+  isDeduplicated: boolean,
+): string {
+  const retry = isDeduplicated
+    ? 're-emitting with the same id stores nothing twice'
+    : 'pass { id } to emit to make a retry safe';
+  return `Redis transport: event ${eventId} was stored on the primary, but ${count} of ${required} replica(s) acknowledged it within replication.timeoutMs (${timeoutMs} ms): a failover now could lose it. Outcome unknown; ${retry}.`;
 }
 
 /** A delayed job as its sorted-set member. */

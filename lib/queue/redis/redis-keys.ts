@@ -24,6 +24,14 @@ export class RedisKeys {
       paused: `${base}:paused`,
     };
   }
+
+  /**
+   * The key that remembers, for `dedupeWindowMs`, that a deduplicated emit stored this job
+   * (string `1` with a TTL), in its queue's hash tag.
+   */
+  seen(queue: string, jobId: string): string {
+    return `${this.prefix}:{${this.prefix}:${queue}}:seen:${jobId}`;
+  }
 }
 
 /** The keys of one queue. */

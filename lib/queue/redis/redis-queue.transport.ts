@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
 import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
@@ -181,6 +182,14 @@ export async function createRedisQueueTransport(
     `${options.prefix}:events`,
     options.redisCommandTimeout,
   );
+  if (options.replication && factory.isCluster) {
+    // WAIT goes to one node: on a cluster it cannot cover writes spread over several masters.
+    throw new InvalidOptionError(
+      'replication',
+      options.replication,
+      'a standalone Redis with replicas (on a Redis Cluster, leave it unset)',
+    );
+  }
   const client = defineScripts(await factory.create('command', 'commands'));
   const transport = new RedisQueueTransport(client, factory, options);
   void transport.checkServer();

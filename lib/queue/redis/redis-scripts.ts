@@ -14,6 +14,7 @@ import {
   SWEEP_STARTED_SCRIPT,
 } from './redis-inspect-scripts.js';
 import { NOW, OWNS } from './redis-lua.js';
+import { STORE_SCRIPT } from './redis-store-scripts.js';
 
 /**
  * Most ids a script call carries when its script unpacks them (`unpack` stops near 8,000 values):
@@ -205,6 +206,8 @@ type Arg = string | number;
 /** The scripts as commands on a client (after `defineScripts`). */
 export interface ScriptCommands {
   eventsAdd(stream: string, ...argv: Arg[]): Promise<number[]>;
+  /** `numberOfKeys`, then the keys, then ARGV (see STORE_SCRIPT). */
+  eventsStore(numberOfKeys: number, ...keysThenArgv: Arg[]): Promise<number>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
   eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
   eventsDeadLetter(
@@ -237,8 +240,10 @@ export interface ScriptCommands {
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
 }
 
-const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys: number }> = {
+const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number }> = {
   eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 1 },
+  // Keys vary with the emit: the caller passes their count first.
+  eventsStore: { lua: STORE_SCRIPT },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
   eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 4 },

@@ -1,3 +1,4 @@
+import { SettleOutcomeUnknownError } from '../../errors/settle-outcome-unknown.error.js';
 import { StaleJobError } from '../../errors/transport.error.js';
 import type { JobFailure, ReservedJob } from '../queue-job.js';
 import { compareEntryIds, parseReceipt } from './redis-entries.js';
@@ -5,6 +6,7 @@ import { assertSettled, settleError, STALE, transportError } from './redis-error
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
+import { RedisReplicas } from './redis-replicas.js';
 import { SCRIPT_ID_BATCH } from './redis-scripts.js';
 
 /** Acknowledgements per script call. */
@@ -16,10 +18,40 @@ const ACK_BATCH = Math.min(500, SCRIPT_ID_BATCH);
  * the receipt: a job reclaimed by another consumer meanwhile is refused as stale.
  */
 export class RedisSettler {
+  /** With `replication.settles`: settles wait for the replicas too. */
+  private readonly replicas: RedisReplicas | undefined;
+
   constructor(
     private readonly ctx: RedisQueueContext,
     private readonly promoter: RedisPromoter,
-  ) {}
+  ) {
+    const replication = ctx.options.replication;
+    if (replication?.settles) this.replicas = new RedisReplicas(() => ctx.worker, replication);
+  }
+
+  /**
+   * With `replication.settles`: waits for the replicas after a settle just issued, and throws
+   * `SettleOutcomeUnknownError` when too few acknowledged (done on the primary; repeating it is
+   * refused as stale, which the worker reads as done).
+   */
+  private async replicated(written: Promise<unknown>, jobIds: readonly string[]): Promise<void> {
+    if (!this.replicas) return;
+    const acknowledged = this.replicas.afterWrite();
+    await written;
+    const count = await acknowledged;
+    const { replicas, timeoutMs } = this.replicas.options;
+    if (count < replicas) {
+      throw new SettleOutcomeUnknownError(
+        jobIds,
+        `Redis transport: settled on the primary, but ${count} of ${replicas} replica(s) acknowledged within replication.timeoutMs (${timeoutMs} ms)`,
+      );
+    }
+  }
+
+  /** Why the worker connection cannot reach Redis now, if it cannot (for messages). */
+  private unreachable(): string | undefined {
+    return this.ctx.factory.unreachable(this.ctx.worker);
+  }
 
   ack(job: ReservedJob): Promise<void> {
     const q = this.ctx.state(job.queue);
@@ -43,7 +75,7 @@ export class RedisSettler {
     const isFailure = failure.reason !== 'malformed' && failure.reason !== 'unknown-listener';
     let code: number;
     try {
-      code = await this.ctx.worker.eventsDeadLetter(
+      const written = this.ctx.worker.eventsDeadLetter(
         q.keys.stream,
         q.keys.dead,
         q.keys.stats,
@@ -59,8 +91,10 @@ export class RedisSettler {
         Date.now(),
         isFailure ? '1' : '0',
       );
+      await Promise.all([written, this.replicated(written, [job.id])]);
+      code = await written;
     } catch (error) {
-      throw settleError(`dead-lettering job ${job.id}`, [job.id], error);
+      throw settleError(`dead-lettering job ${job.id}`, [job.id], error, this.unreachable());
     }
     this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
@@ -151,7 +185,7 @@ export class RedisSettler {
     const [entry, deliveries] = parseReceipt(job);
     let code: number;
     try {
-      code = await this.ctx.worker.eventsRequeue(
+      const written = this.ctx.worker.eventsRequeue(
         q.keys.stream,
         q.keys.delayed,
         q.keys.stats,
@@ -163,8 +197,10 @@ export class RedisSettler {
         attemptsMade,
         isFailure ? '1' : '0',
       );
+      await Promise.all([written, this.replicated(written, [job.id])]);
+      code = await written;
     } catch (error) {
-      throw settleError(`requeueing job ${job.id}`, [job.id], error);
+      throw settleError(`requeueing job ${job.id}`, [job.id], error, this.unreachable());
     }
     this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
@@ -188,7 +224,7 @@ export class RedisSettler {
             if (low === '' || compareEntryIds(entry, low) < 0) low = entry;
             if (high === '' || compareEntryIds(entry, high) > 0) high = entry;
           }
-          const codes = await this.ctx.worker.eventsAck(
+          const written = this.ctx.worker.eventsAck(
             q.keys.stream,
             q.keys.stats,
             GROUP,
@@ -197,6 +233,8 @@ export class RedisSettler {
             high,
             ...args,
           );
+          const ids = batch.map((a) => a.job.id);
+          const [codes] = await Promise.all([written, this.replicated(written, ids)]);
           batch.forEach((a, i) => {
             this.ctx.noteReleased(args[2 * i]);
             if (codes[i] === STALE) a.reject(new StaleJobError(a.job.id));
@@ -207,6 +245,7 @@ export class RedisSettler {
             `acknowledging ${batch.length} job(s)`,
             batch.map((a) => a.job.id),
             error,
+            this.unreachable(),
           );
           for (const a of batch) a.reject(failure);
         }

@@ -1,0 +1,60 @@
+import { NOW } from './redis-lua.js';
+
+/*
+ * The script that stores the jobs of one emit all or none (one call per emit on a standalone
+ * Redis, one per queue on a Redis Cluster). MULTI is not enough: Redis carries out the commands
+ * of a transaction it accepted even when one of them fails at EXEC (WRONGTYPE), so some jobs
+ * would be stored and the emit rejected. This script checks every key first and writes nothing
+ * when one would fail; the shebang makes Redis refuse it as a whole under OOM, before it runs.
+ */
+
+/**
+ * Stores the jobs of one emit, or none of them.
+ * KEYS: every key it writes, each once: the queue index (when ARGV[3] > 0), the streams and
+ *       delayed sets of the jobs, and their "seen" keys (deduplicated emits only).
+ * ARGV: 1 enqueued at (ms, stored as `t`), 2 dedupe window (ms), 3 position of the queue index in
+ *       KEYS (0 = none), 4 count n of queue names to add to it, then n queue names, then per job
+ *       6 values: position of its stream or delayed set in KEYS, position of its seen key (0 =
+ *       not deduplicated), kind ('s' stream, 'd' delayed), then for 's': job id, listener,
+ *       payload; for 'd': delay (ms, on Redis's clock), member (JSON {id, l, p, a, t}), ''.
+ * Returns: the number of jobs stored (jobs whose seen key existed are skipped), or an error
+ *          reply (WRONGTYPE ...) when a key holds another type, with nothing written.
+ */
+export const STORE_SCRIPT = `#!lua
+${NOW}
+local index, names = tonumber(ARGV[3]), tonumber(ARGV[4])
+local first = 5 + names
+local function check(key, want)
+  local found = redis.call('TYPE', key)['ok']
+  if found ~= 'none' and found ~= want then
+    return 'WRONGTYPE ' .. key .. ' holds a ' .. found .. ', not a ' .. want ..
+      ': no job of this emit was stored'
+  end
+end
+local refused = nil
+if index > 0 then refused = check(KEYS[index], 'set') end
+for i = first, #ARGV, 6 do
+  if refused then break end
+  refused = check(KEYS[tonumber(ARGV[i])], ARGV[i + 2] == 's' and 'stream' or 'zset')
+end
+if refused then return redis.error_reply(refused) end
+if index > 0 and names > 0 then
+  redis.call('SADD', KEYS[index], unpack(ARGV, 5, 4 + names))
+end
+local stored, clock = 0, nil
+for i = first, #ARGV, 6 do
+  local seen = tonumber(ARGV[i + 1])
+  if seen == 0 or redis.call('SET', KEYS[seen], '1', 'NX', 'PX', ARGV[2]) then
+    local key = KEYS[tonumber(ARGV[i])]
+    if ARGV[i + 2] == 's' then
+      redis.call('XADD', key, '*', 'id', ARGV[i + 3], 'l', ARGV[i + 4], 'p', ARGV[i + 5],
+        't', ARGV[1])
+    else
+      clock = clock or now()
+      redis.call('ZADD', key, clock + tonumber(ARGV[i + 3]), ARGV[i + 4])
+    end
+    stored = stored + 1
+  end
+end
+return stored
+`;
