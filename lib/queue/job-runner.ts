@@ -143,7 +143,8 @@ export class JobRunner {
       );
     }
     try {
-      await this.run(listener, event, job, controller);
+      const running = this.run(listener, event, job, controller);
+      if (running !== undefined) await running;
     } catch (error) {
       if (controller.reason === SHUTDOWN_REASON) {
         // Aborted by shutdown: leave the job pending for another worker or the next start.
@@ -187,12 +188,18 @@ export class JobRunner {
     return this.settler.deadLetter(job, { reason: 'unknown-listener', message });
   }
 
+  /**
+   * Calls the listener through its middleware, with the attempt's timeout and abort signal.
+   * Returns `undefined` when the call was over when it returned (a plain sync method without
+   * middleware and without a timeout: like in-process, it runs without AsyncLocalStorage and
+   * costs no promise); a listener error thrown then is thrown here.
+   */
   private run(
     listener: ListenerDefinition,
     event: EventEnvelope,
     job: ReservedJob,
     controller: AttemptAbort,
-  ): Promise<unknown> {
+  ): Promise<unknown> | undefined {
     const options = listener.queue!;
     const context = {
       get signal(): AbortSignal {
@@ -202,7 +209,32 @@ export class JobRunner {
       queue: job.queue,
       listener: listener.id,
     };
-    // One promise per attempt: settled by the listener, or rejected by a timeout or shutdown.
+    const call = (): unknown => listener.invoke(event, context);
+    // A plain method without middleware is done when it returns: no async context needed.
+    const isSync = listener.isAsync === false;
+    if (isSync && options.timeout === 0) {
+      if (controller.isAborted) throw controller.reason;
+      const result = EventContext.runSync({ event, metadata: event.metadata }, call);
+      if (!isThenable(result)) return undefined;
+      return this.outcome(controller, 0, listener.id, () => result);
+    }
+    return this.outcome(controller, options.timeout, listener.id, () =>
+      isSync
+        ? EventContext.runSync({ event, metadata: event.metadata }, call)
+        : EventContext.runAs(event, call),
+    );
+  }
+
+  /**
+   * One promise per attempt: settled by the listener (what `start` returns), or rejected by a
+   * timeout (`timeoutMs` > 0) or an abort (shutdown, lost ownership).
+   */
+  private outcome(
+    controller: AttemptAbort,
+    timeoutMs: number,
+    listenerId: string,
+    start: () => unknown,
+  ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const settle =
@@ -214,19 +246,17 @@ export class JobRunner {
         };
       if (controller.isAborted) return reject(controller.reason);
       controller.onAbort = settle(reject);
-      if (options.timeout > 0) {
+      if (timeoutMs > 0) {
         timer = setTimeout(
-          () => controller.abort(new JobTimeoutError(listener.id, options.timeout)),
-          options.timeout,
+          () => controller.abort(new JobTimeoutError(listenerId, timeoutMs)),
+          timeoutMs,
         );
       }
-      EventContext.runAs(event, () => {
-        try {
-          Promise.resolve(listener.invoke(event, context)).then(settle(resolve), settle(reject));
-        } catch (error) {
-          settle(reject)(error);
-        }
-      });
+      try {
+        Promise.resolve(start()).then(settle(resolve), settle(reject));
+      } catch (error) {
+        settle(reject)(error);
+      }
     });
   }
 
@@ -265,4 +295,12 @@ export class JobRunner {
       }
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,0 +1,131 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Logger } from '@nestjs/common';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EventContext, type EventEnvelope } from 'nestjs-events';
+import type { ListenerDefinition } from '../../lib/discovery/listener-definition.js';
+import { ListenerRegistry } from '../../lib/discovery/listener.registry.js';
+import { serializeEnvelope } from '../../lib/event/event.serializer.js';
+import { InFlight } from '../../lib/queue/in-flight.js';
+import { JobRunner } from '../../lib/queue/job-runner.js';
+import { JobSettler } from '../../lib/queue/job-settler.js';
+import type { ReservedJob } from '../../lib/queue/queue-job.js';
+import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
+
+/** A transport that acknowledges at once: what is left to count is the runner's own work. */
+function acking(): { transport: QueueTransport; acked: string[] } {
+  const acked: string[] = [];
+  const transport = {
+    ack: (job: ReservedJob) => {
+      acked.push(job.id);
+      return Promise.resolve();
+    },
+  } as unknown as QueueTransport;
+  return { transport, acked };
+}
+
+function listener(invoke: ListenerDefinition['invoke'], isAsync: boolean): ListenerDefinition {
+  return {
+    id: 'Hot.handle',
+    patterns: ['hot.path'],
+    priority: 0,
+    info: { id: 'Hot.handle', isQueued: true },
+    invoke,
+    isAsync,
+    queue: { queue: 'hot', tries: 3, backoff: 0, timeout: 0, delay: 0 },
+    eventClasses: [],
+  } as ListenerDefinition;
+}
+
+function job(n: number): ReservedJob {
+  const envelope: EventEnvelope = {
+    id: `e${n}`,
+    name: 'hot.path',
+    data: { n },
+    metadata: { correlationId: `e${n}` },
+    timestamp: 1,
+  };
+  return {
+    id: `e${n}:Hot.handle`,
+    queue: 'hot',
+    listener: 'Hot.handle',
+    payload: serializeEnvelope(envelope, 1 << 20),
+    attempt: 1,
+    enqueuedAt: 1,
+    receipt: `1-${n}/1`,
+  };
+}
+
+function runner(definition: ListenerDefinition, transport: QueueTransport) {
+  const registry = new ListenerRegistry();
+  registry.add(definition);
+  const inFlight = new InFlight();
+  const settler = new JobSettler(transport, new AbortController().signal);
+  const run = new JobRunner(settler, registry, inFlight, { unknownListenerGraceMs: 0 }, new Map());
+  return { run, inFlight };
+}
+
+/** Runs `jobs` one after another and waits for their acks. */
+async function processAll(
+  run: JobRunner,
+  inFlight: InFlight,
+  jobs: readonly ReservedJob[],
+): Promise<void> {
+  for (const j of jobs) await run.process(j);
+  while (inFlight.settling.size > 0) await Promise.all([...inFlight.settling.keys()]);
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('JobRunner hot path', () => {
+  it('runs a plain sync queued listener without AsyncLocalStorage, its event still in EventContext', async () => {
+    const seen: (string | undefined)[] = [];
+    const { transport, acked } = acking();
+    const { run, inFlight } = runner(
+      listener(() => void seen.push(EventContext.current()?.event?.id), false),
+      transport,
+    );
+    const storageRun = vi.spyOn(AsyncLocalStorage.prototype, 'run');
+    await processAll(run, inFlight, [job(1), job(2), job(3)]);
+    expect(seen).toEqual(['e1', 'e2', 'e3']);
+    expect(acked).toEqual(['e1:Hot.handle', 'e2:Hot.handle', 'e3:Hot.handle']);
+    // AsyncLocalStorage on Node 20 taxes every promise of the process once used: a listener that
+    // is done when it returns has no use for it.
+    expect(storageRun).not.toHaveBeenCalled();
+    expect(EventContext.current()).toBeUndefined();
+  });
+
+  it('still runs an async listener inside AsyncLocalStorage, its event seen after an await', async () => {
+    const seen: (string | undefined)[] = [];
+    const { transport, acked } = acking();
+    const { run, inFlight } = runner(
+      listener(async () => {
+        await Promise.resolve();
+        seen.push(EventContext.current()?.event?.id);
+      }, true),
+      transport,
+    );
+    const storageRun = vi.spyOn(AsyncLocalStorage.prototype, 'run');
+    await processAll(run, inFlight, [job(1), job(2)]);
+    expect(seen).toEqual(['e1', 'e2']);
+    expect(acked).toHaveLength(2);
+    expect(storageRun).toHaveBeenCalledTimes(2);
+  });
+
+  it('a sync listener that returns a promise is awaited, its rejection a failed attempt', async () => {
+    const { transport } = acking();
+    const retried: number[] = [];
+    (transport as { retry?: unknown }).retry = (j: ReservedJob) => {
+      retried.push(j.attempt);
+      return Promise.resolve();
+    };
+    const { run, inFlight } = runner(
+      listener(() => Promise.reject(new Error('later')), false),
+      transport,
+    );
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    await processAll(run, inFlight, [job(1)]);
+    expect(retried).toEqual([1]);
+  });
+});
