@@ -71,17 +71,14 @@ export class JobRunner {
       ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
   ) {}
 
-  /** Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). */
+  /**
+   * Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). Never
+   * rejects: a settle that failed is reported here.
+   */
   process(job: ReservedJob): Promise<void> {
     const controller = new AttemptAbort();
     const key = receiptKey(job);
-    const done = this.attempt(job, controller)
-      .catch((error: unknown) => {
-        // A settle refused as stale: another worker holds the job now.
-        if (error instanceof StaleJobError) controller.abort(lostOwnership(job));
-        this.reportUnsettled(job, error);
-      })
-      .finally(() => this.inFlight.running.delete(key));
+    const done = this.attemptReported(job, controller, key);
     this.inFlight.running.set(key, {
       job,
       controller,
@@ -90,6 +87,23 @@ export class JobRunner {
       isReportedLong: false,
     });
     return done;
+  }
+
+  /** `attempt`, its failed settle reported, its running entry removed (one promise per job). */
+  private async attemptReported(
+    job: ReservedJob,
+    controller: AttemptAbort,
+    key: string,
+  ): Promise<void> {
+    try {
+      await this.attempt(job, controller);
+    } catch (error) {
+      // A settle refused as stale: another worker holds the job now.
+      if (error instanceof StaleJobError) controller.abort(lostOwnership(job));
+      this.reportUnsettled(job, error);
+    } finally {
+      this.inFlight.running.delete(key);
+    }
   }
 
   /** Logs a settle that did not happen. */
@@ -108,11 +122,16 @@ export class JobRunner {
    * the transport batches the ack with others. Shutdown waits for every ack (`settling`).
    */
   private ackLater(job: ReservedJob): void {
-    const acked: Promise<void> = this.settler
-      .ack(job)
-      .catch((error: unknown) => this.reportUnsettled(job, error))
-      .finally(() => this.inFlight.settling.delete(acked));
-    this.inFlight.settling.set(acked, job);
+    const settling = this.inFlight.settling;
+    // One reaction for both outcomes (no catch/finally pair): this runs for every job.
+    const acked: Promise<void> = this.settler.ack(job).then(
+      () => void settling.delete(acked),
+      (error: unknown) => {
+        settling.delete(acked);
+        this.reportUnsettled(job, error);
+      },
+    );
+    settling.set(acked, job);
   }
 
   private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {

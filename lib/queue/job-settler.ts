@@ -42,38 +42,57 @@ export class JobSettler {
     return this.settle(job, 'dead-lettering', () => this.transport.deadLetter(job, failure));
   }
 
-  private async settle(job: ReservedJob, what: string, op: () => Promise<void>): Promise<void> {
+  /**
+   * The first try without an async frame of its own (it runs for every job): only a settle that
+   * failed enters the retry loop.
+   */
+  private settle(job: ReservedJob, what: string, op: () => Promise<void>): Promise<void> {
+    let first: Promise<void>;
+    try {
+      first = op();
+    } catch (error) {
+      return this.tryAgain(job, what, op, error);
+    }
+    return first.then(undefined, (error: unknown) => this.tryAgain(job, what, op, error));
+  }
+
+  /** Tries `op` again after its first try failed with `error`, as long as that makes sense. */
+  private async tryAgain(
+    job: ReservedJob,
+    what: string,
+    op: () => Promise<void>,
+    error: unknown,
+  ): Promise<void> {
     let failures = 0;
     for (;;) {
+      if (error instanceof StaleJobError && failures > 0) {
+        // The first try may have reached Redis before its reply was lost: say so, and claim no
+        // failure that may not have happened.
+        this.logger.warn(
+          `Job ${job.id} of queue "${job.queue}": ${what} was refused as stale after a connection failure: either an earlier try was applied, or another worker took the job`,
+        );
+        return;
+      }
+      if (!(error instanceof TransportError) || this.giveUp.aborted) throw error;
+      failures++;
+      if (failures === 1 || failures % 20 === 0) {
+        this.logger.warn(
+          `Job ${job.id} of queue "${job.queue}": ${what} failed (${failures}x), retrying while the job stays held: ${error.message}`,
+        );
+      }
+      await abortableSleep(
+        retryDelay(failures - 1, SETTLE_RETRY_BASE_MS, SETTLE_RETRY_MAX_MS),
+        this.giveUp,
+      );
+      if (this.giveUp.aborted) throw error;
       try {
         await op();
-        if (failures > 0) {
-          this.logger.log(
-            `Job ${job.id} of queue "${job.queue}": ${what} succeeded on try ${failures + 1}`,
-          );
-        }
-        return;
-      } catch (error) {
-        if (error instanceof StaleJobError && failures > 0) {
-          // The first try may have reached Redis before its reply was lost: say so, and claim no
-          // failure that may not have happened.
-          this.logger.warn(
-            `Job ${job.id} of queue "${job.queue}": ${what} was refused as stale after a connection failure: either an earlier try was applied, or another worker took the job`,
-          );
-          return;
-        }
-        if (!(error instanceof TransportError) || this.giveUp.aborted) throw error;
-        failures++;
-        if (failures === 1 || failures % 20 === 0) {
-          this.logger.warn(
-            `Job ${job.id} of queue "${job.queue}": ${what} failed (${failures}x), retrying while the job stays held: ${error.message}`,
-          );
-        }
-        await abortableSleep(
-          retryDelay(failures - 1, SETTLE_RETRY_BASE_MS, SETTLE_RETRY_MAX_MS),
-          this.giveUp,
+        this.logger.log(
+          `Job ${job.id} of queue "${job.queue}": ${what} succeeded on try ${failures + 1}`,
         );
-        if (this.giveUp.aborted) throw error;
+        return;
+      } catch (next) {
+        error = next;
       }
     }
   }

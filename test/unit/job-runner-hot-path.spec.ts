@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventContext, type EventEnvelope } from 'nestjs-events';
@@ -127,5 +127,31 @@ describe('JobRunner hot path', () => {
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     await processAll(run, inFlight, [job(1)]);
     expect(retried).toEqual([1]);
+  });
+
+  it('makes few promises per job of a sync listener (each one is paid for in every job)', async () => {
+    const { transport, acked } = acking();
+    const { run, inFlight } = runner(
+      listener(() => undefined, false),
+      transport,
+    );
+    const jobs = Array.from({ length: 200 }, (_, n) => job(n));
+    // Warm up (lazy initialisations), then count.
+    await processAll(run, inFlight, jobs.slice(0, 20));
+    let promises = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'PROMISE') promises++;
+      },
+    }).enable();
+    try {
+      await processAll(run, inFlight, jobs.slice(20));
+    } finally {
+      hook.disable();
+    }
+    expect(acked).toHaveLength(200);
+    // Counted: the attempt, the ack and its bookkeeping, and this test's own awaits. It was 15
+    // per job while each of them had its own catch/finally chain.
+    expect(promises / 180).toBeLessThanOrEqual(8);
   });
 });
