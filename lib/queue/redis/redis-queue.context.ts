@@ -117,9 +117,9 @@ export class RedisQueueContext {
     );
   }
 
-  /** The worker holds this entry (just reserved, or heartbeated). */
-  noteHeld(entry: string): void {
-    this.held.set(entry, Date.now());
+  /** The worker holds this entry (just reserved, or heartbeated), as of `now`. */
+  noteHeld(entry: string, now = Date.now()): void {
+    this.held.set(entry, now);
   }
 
   /** The worker no longer holds this entry (settled, or taken by another consumer). */

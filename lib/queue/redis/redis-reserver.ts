@@ -165,7 +165,10 @@ export class RedisReserver {
 
   /** Notes the jobs as held by this process's worker (see `RedisQueueContext.isHeld`). */
   private hold(jobs: ReservedJob[]): ReservedJob[] {
-    for (const job of jobs) this.ctx.noteHeld(job.receipt.slice(0, job.receipt.lastIndexOf('/')));
+    const now = Date.now();
+    for (const job of jobs) {
+      this.ctx.noteHeld(job.receipt.slice(0, job.receipt.lastIndexOf('/')), now);
+    }
     return jobs;
   }
 
