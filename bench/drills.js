@@ -232,7 +232,7 @@ const DRILLS = [
   {
     name: 'worker-kill',
     title:
-      'Worker kill -9 with 50 running 2 s jobs, another worker idle: all done after the kill (s)',
+      'Worker kill -9 with 50 running 2 s jobs, a spare worker started: all done after the kill (s)',
     unit: 's',
     async run(lib) {
       const redis = await startRedis();
@@ -258,7 +258,7 @@ const DRILLS = [
   {
     name: 'frozen-worker',
     title:
-      'A worker frozen (SIGSTOP) past the visibility timeout, then SIGCONT: its stale 30 s job still ran to its end',
+      'A worker frozen (SIGSTOP) until another took its job over, then SIGCONT: its stale 120 s job (which honours its signal) still ran to its end',
     unit: 'yes/no',
     async run(lib) {
       const redis = await startRedis();
@@ -266,7 +266,9 @@ const DRILLS = [
       try {
         const frozen = await run.start('worker');
         const producer = await run.start('producer');
-        await run.emit(producer, ['f0'], 30_000);
+        // Longer than the freeze: a job whose time is up when the worker wakes ends before anything
+        // could tell it that it lost the job.
+        await run.emit(producer, ['f0'], 120_000);
         await until(() => run.count('START') === 1, 30_000, 'job running');
         await run.start('worker');
         frozen.signal('SIGSTOP');
