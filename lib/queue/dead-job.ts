@@ -13,11 +13,14 @@ export interface DeadJob extends Omit<StoredDeadJob, 'payload'> {
   readonly rawPayload: string;
 }
 
-/** Parses a stored dead job's payload; never throws (a malformed payload is why it is dead). */
-export function parseDeadJob(
-  stored: StoredDeadJob,
+/**
+ * Parses a stored job's payload as its listener would receive it; never throws (a payload that
+ * does not parse is shown as `undefined`, its text kept in `rawPayload`).
+ */
+export function withParsedPayload<S extends { readonly payload: string }>(
+  stored: S,
   eventClass: (name: string) => Function | undefined,
-): DeadJob {
+): Omit<S, 'payload'> & { payload: EventEnvelope | undefined; rawPayload: string } {
   let payload: EventEnvelope | undefined;
   try {
     payload = deserializeEnvelope(stored.payload, eventClass);
@@ -25,4 +28,12 @@ export function parseDeadJob(
     payload = undefined;
   }
   return { ...stored, payload, rawPayload: stored.payload };
+}
+
+/** Parses a stored dead job's payload; never throws (a malformed payload is why it is dead). */
+export function parseDeadJob(
+  stored: StoredDeadJob,
+  eventClass: (name: string) => Function | undefined,
+): DeadJob {
+  return withParsedPayload(stored, eventClass);
 }

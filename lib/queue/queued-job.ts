@@ -1,6 +1,5 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { deserializeEnvelope } from '../event/event.serializer.js';
-import type { DeadJob } from './dead-job.js';
+import { withParsedPayload, type DeadJob } from './dead-job.js';
 
 /** The live states `EventQueues.listJobs` lists. */
 export type LiveJobState = 'waiting' | 'delayed' | 'active';
@@ -40,11 +39,5 @@ export function parseQueuedJob(
   stored: StoredQueuedJob,
   eventClass: (name: string) => Function | undefined,
 ): QueuedJob {
-  let payload: EventEnvelope | undefined;
-  try {
-    payload = deserializeEnvelope(stored.payload, eventClass);
-  } catch {
-    payload = undefined;
-  }
-  return { ...stored, payload, rawPayload: stored.payload };
+  return withParsedPayload(stored, eventClass);
 }
