@@ -1,52 +1,22 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
-import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
 import { assertSerializable } from '../event/payload-check.js';
-import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
-import type { EventValidators } from '../middleware/event-validators.js';
 import type { EmitOptions } from './emit-options.js';
 
 /**
- * Builds the envelope of one emit and validates everything about it (name, class, payload
- * validators, metadata, delay), so a bad emit throws before anything is delivered. Metadata
- * inherits the current event context: correlation, causation and the app's own keys.
+ * Builds the envelope of one emit whose name is known to be valid and whose payload passed its
+ * validators, and checks the rest (id, metadata, delay, payload), so a bad emit throws before
+ * anything is delivered. Metadata inherits the current event context: correlation, causation and
+ * the app's own keys.
  */
 export function createEnvelope(
-  nameOrEvent: unknown,
-  dataOrOptions: unknown,
-  maybeOptions: EmitOptions | undefined,
-  validators: EventValidators,
-  registry: ListenerRegistry,
+  name: string,
+  data: unknown,
+  options: EmitOptions | undefined,
 ): EventEnvelope {
-  let name: string;
-  let data: unknown;
-  let options: EmitOptions | undefined;
-  let eventClass: Function | undefined;
-  if (typeof nameOrEvent === 'string') {
-    assertEventName(nameOrEvent);
-    name = nameOrEvent;
-    data = dataOrOptions;
-    options = maybeOptions;
-    // A schema's output (transforms, coercions, defaults) is what every listener receives.
-    if (validators.hasNamed) data = validators.checkNamed(name, data);
-  } else if ((eventClass = eventClassOf(nameOrEvent)) !== undefined) {
-    name = getEventClassName(eventClass);
-    validators.checkInstance(name, nameOrEvent as object);
-    registry.rememberEventClass(name, eventClass);
-    data = nameOrEvent;
-    options = dataOrOptions as EmitOptions | undefined;
-  } else {
-    // Throws the precise reason (not a string, a class without a name, ...).
-    assertEventName(
-      typeof nameOrEvent === 'object' && nameOrEvent !== null
-        ? getEventClassName(Object.getPrototypeOf(nameOrEvent)?.constructor)
-        : nameOrEvent,
-    );
-    throw new Error('unreachable');
-  }
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
   const parent = EventContext.current();

@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext, type EventContextState } from '../event/event-context.js';
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ResolvedListeners } from '../discovery/listener.registry.js';
-import type { ListenerFailure } from '../errors/listeners-failed.error.js';
+import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -13,10 +13,16 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** The outcome of `collect`: one result slot per listener that ran, and the failures. */
-export interface DispatchOutcome {
-  readonly results: unknown[];
-  readonly failures: ListenerFailure[];
+function invoke(
+  listener: ListenerDefinition,
+  event: EventEnvelope,
+  context: ListenerContext,
+): unknown {
+  return listener.invoke(event, context);
+}
+
+function one(value: unknown): unknown[] {
+  return [value];
 }
 
 /**
@@ -30,82 +36,44 @@ export class InProcessDispatcher {
 
   /** Fire and forget: errors, sync or async, are logged. */
   dispatch(event: EventEnvelope, listeners: ResolvedListeners): void {
-    const { inProcess, contexts } = listeners;
-    const loop = (): void => {
-      for (let i = 0; i < inProcess.length; i++) {
-        const listener = inProcess[i];
-        try {
-          if (listener.filter !== undefined && !listener.filter(event)) continue;
-          const result = listener.invoke(event, contexts[i]);
-          if (isPromiseLike(result)) {
-            result.then(undefined, (error: unknown) => this.report(event, listener, error));
-          }
-        } catch (error) {
-          this.report(event, listener, error);
-        }
-      }
-    };
-    if (listeners.hasAsync) EventContext.runAs(event, loop);
-    else EventContext.runSync({ event, metadata: event.metadata }, loop);
+    if (listeners.hasAsync) EventContext.runAs(event, this.dispatchAll, event, listeners);
+    else {
+      EventContext.runSync({ event, metadata: event.metadata }, this.dispatchAll, event, listeners);
+    }
   }
 
   /**
-   * Calls every listener in order (without waiting in between) and collects their results.
-   * Returns the outcome directly when every listener was sync, a promise otherwise.
+   * Calls every listener in order (without waiting in between) and collects their results, in
+   * call order. Returns them directly when every listener was sync, a promise otherwise; throws
+   * (or rejects with) `ListenersFailedError` listing every listener that failed, once all settled.
+   * All listeners of one event share one context frame, in the async storage only when a
+   * listener may go on after returning; one listener (the common case) costs one `.then`.
    */
-  collect(
-    event: EventEnvelope,
-    listeners: ResolvedListeners,
-  ): DispatchOutcome | Promise<DispatchOutcome> {
-    const { inProcess, contexts } = listeners;
-    const results: unknown[] = [];
-    const failures: (ListenerFailure & { index: number })[] = [];
-    const settled: PromiseLike<unknown>[] = [];
-    const fail = (index: number, error: unknown): void => {
-      failures.push({ listener: inProcess[index].id, error, index });
-      this.report(event, inProcess[index], error);
-    };
-    const loop = (): void => {
-      for (let i = 0; i < inProcess.length; i++) {
-        const listener = inProcess[i];
-        try {
-          if (listener.filter !== undefined && !listener.filter(event)) continue;
-          const slot = results.push(undefined) - 1;
-          const result = listener.invoke(event, contexts[i]);
-          if (isPromiseLike(result)) {
-            settled.push(
-              result.then(
-                (value) => {
-                  results[slot] = value;
-                },
-                (error: unknown) => fail(i, error),
-              ),
-            );
-          } else {
-            results[slot] = result;
-          }
-        } catch (error) {
-          fail(i, error);
-        }
-      }
-    };
-    // All listeners of one event share one context: one frame for the whole loop, in the async
-    // storage only when a listener may go on after returning.
-    if (listeners.hasAsync) EventContext.runAs(event, loop);
-    else EventContext.runSync({ event, metadata: event.metadata }, loop);
-    const outcome = (): DispatchOutcome => {
-      // Failures are listed in call order, whatever order they settled in.
-      if (failures.length > 1) failures.sort((a, b) => a.index - b.index);
-      return { results, failures: failures.map(({ listener, error }) => ({ listener, error })) };
-    };
-    if (settled.length === 0) return outcome();
-    if (settled.length === 1) return Promise.resolve(settled[0]).then(outcome);
-    return new Promise((resolve) => {
-      let left = settled.length;
+  collect(event: EventEnvelope, listeners: ResolvedListeners): unknown[] | Promise<unknown[]> {
+    if (listeners.inProcess.length === 1) return this.collectOne(event, listeners);
+    const state: Collection = { results: [], failures: [], pending: [] };
+    if (listeners.hasAsync) EventContext.runAs(event, this.collectAll, event, listeners, state);
+    else {
+      EventContext.runSync(
+        { event, metadata: event.metadata },
+        this.collectAll,
+        event,
+        listeners,
+        state,
+      );
+    }
+    if (state.pending.length === 0) return this.outcome(event, state);
+    return new Promise((resolve, reject) => {
+      let left = state.pending.length;
       const done = (): void => {
-        if (--left === 0) resolve(outcome());
+        if (--left > 0) return;
+        try {
+          resolve(this.outcome(event, state));
+        } catch (error) {
+          reject(error);
+        }
       };
-      for (const promise of settled) promise.then(done, done);
+      for (const settle of state.pending) settle(done);
     });
   }
 
@@ -133,6 +101,112 @@ export class InProcessDispatcher {
     return { found: false, value: undefined, failures };
   }
 
+  // Arrow properties: the context runs them with their arguments, no closure per emit.
+  private readonly dispatchAll = (event: EventEnvelope, listeners: ResolvedListeners): void => {
+    const { inProcess, contexts } = listeners;
+    for (let i = 0; i < inProcess.length; i++) {
+      const listener = inProcess[i];
+      try {
+        if (listener.filter !== undefined && !listener.filter(event)) continue;
+        const result = listener.invoke(event, contexts[i]);
+        if (isPromiseLike(result)) {
+          result.then(undefined, (error: unknown) => this.report(event, listener, error));
+        }
+      } catch (error) {
+        this.report(event, listener, error);
+      }
+    }
+  };
+
+  /** `collect` of a single listener: no bookkeeping, one `.then` when it returns a promise. */
+  private collectOne(
+    event: EventEnvelope,
+    listeners: ResolvedListeners,
+  ): unknown[] | Promise<unknown[]> {
+    const listener = listeners.inProcess[0];
+    const fail = (error: unknown, results: unknown[] = [undefined]): never => {
+      this.report(event, listener, error);
+      throw new ListenersFailedError(event.name, [{ listener: listener.id, error }], results);
+    };
+    if (listener.filter !== undefined) {
+      try {
+        if (!listener.filter(event)) return [];
+      } catch (error) {
+        // A filter that threw ran no listener: no result slot, as with several listeners.
+        return fail(error, []);
+      }
+    }
+    let result: unknown;
+    try {
+      result = listeners.hasAsync
+        ? EventContext.runAs(event, invoke, listener, event, listeners.contexts[0])
+        : EventContext.runSync(
+            { event, metadata: event.metadata },
+            invoke,
+            listener,
+            event,
+            listeners.contexts[0],
+          );
+    } catch (error) {
+      return fail(error);
+    }
+    if (!isPromiseLike(result)) return [result];
+    return Promise.resolve(result).then(one, fail);
+  }
+
+  private readonly collectAll = (
+    event: EventEnvelope,
+    listeners: ResolvedListeners,
+    state: Collection,
+  ): void => {
+    const { inProcess, contexts } = listeners;
+    const { results, failures, pending } = state;
+    for (let i = 0; i < inProcess.length; i++) {
+      const listener = inProcess[i];
+      let result: unknown;
+      let slot: number;
+      try {
+        if (listener.filter !== undefined && !listener.filter(event)) continue;
+        slot = results.push(undefined) - 1;
+        result = listener.invoke(event, contexts[i]);
+      } catch (error) {
+        failures.push({ listener: listener.id, error, index: i });
+        this.report(event, listener, error);
+        continue;
+      }
+      if (!isPromiseLike(result)) results[slot] = result;
+      else {
+        // One reaction per listener: it stores the value (or the failure) and counts down.
+        pending.push((done) =>
+          result.then(
+            (value) => {
+              results[slot] = value;
+              done();
+            },
+            (error: unknown) => {
+              failures.push({ listener: listener.id, error, index: i });
+              this.report(event, listener, error);
+              done();
+            },
+          ),
+        );
+      }
+    }
+  };
+
+  /** The results, or `ListenersFailedError` with the failures in call order. */
+  private outcome(event: EventEnvelope, state: Collection): unknown[] {
+    const { results, failures } = state;
+    if (failures.length === 0) return results;
+    // Failures are listed in call order, whatever order they settled in.
+    if (failures.length > 1) failures.sort((a, b) => a.index - b.index);
+    throw new ListenersFailedError(
+      event.name,
+      failures.map(({ listener, error }) => ({ listener, error })),
+      results,
+    );
+  }
+
   private call(
     listener: ListenerDefinition,
     event: EventEnvelope,
@@ -149,4 +223,12 @@ export class InProcessDispatcher {
       error instanceof Error ? error.stack : undefined,
     );
   }
+}
+
+/** The state of one `collect` over several listeners. */
+interface Collection {
+  readonly results: unknown[];
+  readonly failures: (ListenerFailure & { index: number })[];
+  /** One entry per listener that returned a promise: subscribes `done` to its settling. */
+  readonly pending: ((done: () => void) => void)[];
 }

@@ -1,0 +1,82 @@
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
+import type { ListenerRegistry, ResolvedListeners } from '../discovery/listener.registry.js';
+import type { EventValidators } from '../middleware/event-validators.js';
+import type { EmitOptions } from './emit-options.js';
+import { createEnvelope } from './event-envelope.factory.js';
+
+/** One emit, checked and resolved: what every later step of the emit is handed. */
+export interface PreparedEmit {
+  readonly envelope: EventEnvelope;
+  /** The listeners of the event's name, resolved once for the whole emit. */
+  readonly listeners: ResolvedListeners;
+  readonly options: EmitOptions | undefined;
+}
+
+/**
+ * Turns the arguments of an emit into its envelope and its listeners, checking everything
+ * first: a bad emit throws before anything is delivered. The listener set is resolved here,
+ * once, and handed down. Checks that cannot fail again for a name or class already seen are
+ * paid once: an emitted name is checked when it is first resolved (the registry caches only
+ * valid names), and an event class's name is read once per class.
+ */
+export class EmitPreparer {
+  private readonly classNames = new WeakMap<Function, string>();
+
+  constructor(
+    private readonly registry: ListenerRegistry,
+    private readonly validators: EventValidators,
+  ) {}
+
+  /** @throws typed errors (name, validation, options, payload), before anything is delivered */
+  prepare(
+    nameOrEvent: unknown,
+    dataOrOptions: unknown,
+    maybeOptions: EmitOptions | undefined,
+  ): PreparedEmit {
+    let name: string;
+    let data: unknown;
+    let options: EmitOptions | undefined;
+    let listeners: ResolvedListeners;
+    if (typeof nameOrEvent === 'string') {
+      name = nameOrEvent;
+      listeners = this.registry.resolveEmitted(name);
+      options = maybeOptions;
+      // A schema's output (transforms, coercions, defaults) is what every listener receives.
+      data = this.validators.hasNamed
+        ? this.validators.checkNamed(name, dataOrOptions)
+        : dataOrOptions;
+    } else {
+      name = this.classEventName(nameOrEvent);
+      this.validators.checkInstance(name, nameOrEvent as object);
+      listeners = this.registry.resolve(name);
+      data = nameOrEvent;
+      options = dataOrOptions as EmitOptions | undefined;
+    }
+    return { envelope: createEnvelope(name, data, options), listeners, options };
+  }
+
+  /** The name of a class event, read once per class (the class is also remembered for workers). */
+  private classEventName(event: unknown): string {
+    const type =
+      event !== null && typeof event === 'object'
+        ? (Object.getPrototypeOf(event) as { constructor?: unknown } | null)?.constructor
+        : undefined;
+    const known = typeof type === 'function' ? this.classNames.get(type) : undefined;
+    if (known !== undefined) return known;
+    const eventClass = eventClassOf(event);
+    if (eventClass === undefined) {
+      // Throws the precise reason (not a string, a class without a name, ...).
+      assertEventName(
+        typeof event === 'object' && event !== null
+          ? getEventClassName(Object.getPrototypeOf(event)?.constructor)
+          : event,
+      );
+      throw new Error('unreachable');
+    }
+    const name = getEventClassName(eventClass);
+    this.registry.rememberEventClass(name, eventClass);
+    this.classNames.set(eventClass, name);
+    return name;
+  }
+}
