@@ -270,31 +270,43 @@ const SUBJECTS = [
     id: 'ours',
     label: '**nestjs-events**',
     isOurs: true,
-    async setup(c) {
-      const isAsync = c.isAsync && !c.isQueued;
-      const Listeners = listenerClass('OrderListeners', c.patterns, isAsync, (p) => OnEvent(p));
-      const providers = [Listeners];
-      if (c.isQueued) {
-        // Its runs are not counted in `hits`: the worker runs them after the emit resolved.
-        class QueuedListeners {
-          queued() {}
-        }
-        const method = Object.getOwnPropertyDescriptor(QueuedListeners.prototype, 'queued');
-        ShouldQueue({ queue: 'bench' })(QueuedListeners.prototype, 'queued', method);
-        OnEvent(EMIT_NAME)(QueuedListeners.prototype, 'queued', method);
-        Injectable()(QueuedListeners);
-        providers.push(QueuedListeners);
-      }
-      const app = await nestApp([EventsModule.forRoot()], providers);
-      const bus = app.get(EventBus);
-      if (c.isQueued) return { emit: () => bus.emit(EMIT_NAME, PAYLOAD), close: () => app.close() };
-      if (c.isAsync) {
-        return { emit: () => bus.emitAsync(EMIT_NAME, PAYLOAD), close: () => app.close() };
-      }
-      return { emit: () => bus.emit(EMIT_NAME, PAYLOAD), close: () => app.close() };
+    setup: (c) => setupOurs(c, {}),
+  },
+  {
+    id: 'oursNoContext',
+    label: 'nestjs-events with `asyncContext: false`',
+    isVariant: true,
+    setup(c) {
+      // Only awaited async listeners run differently in this mode.
+      if (!c.isAsync || c.isQueued) return { skip: 'same code path as the default' };
+      return setupOurs(c, { asyncContext: false });
     },
   },
 ];
+
+async function setupOurs(c, options) {
+  const isAsync = c.isAsync && !c.isQueued;
+  const Listeners = listenerClass('OrderListeners', c.patterns, isAsync, (p) => OnEvent(p));
+  const providers = [Listeners];
+  if (c.isQueued) {
+    // Its runs are not counted in `hits`: the worker runs them after the emit resolved.
+    class QueuedListeners {
+      queued() {}
+    }
+    const method = Object.getOwnPropertyDescriptor(QueuedListeners.prototype, 'queued');
+    ShouldQueue({ queue: 'bench' })(QueuedListeners.prototype, 'queued', method);
+    OnEvent(EMIT_NAME)(QueuedListeners.prototype, 'queued', method);
+    Injectable()(QueuedListeners);
+    providers.push(QueuedListeners);
+  }
+  const app = await nestApp([EventsModule.forRoot(options)], providers);
+  const bus = app.get(EventBus);
+  if (c.isQueued) return { emit: () => bus.emit(EMIT_NAME, PAYLOAD), close: () => app.close() };
+  if (c.isAsync) {
+    return { emit: () => bus.emitAsync(EMIT_NAME, PAYLOAD), close: () => app.close() };
+  }
+  return { emit: () => bus.emit(EMIT_NAME, PAYLOAD), close: () => app.close() };
+}
 
 async function setupNestEventEmitter(c, wildcard) {
   if (c.needsWildcards && !wildcard) return { skip: 'wildcards off' };
@@ -517,7 +529,7 @@ function caseSection(c, results) {
       lines.push(`| ${subject.label} | n/a (${r.skip}) | | | | | |`);
       continue;
     }
-    const versus = subject.isOurs ? '' : fmtSpeedup(speedup(ours.ns, r.ns));
+    const versus = subject.isOurs || subject.isVariant ? '' : fmtSpeedup(speedup(ours.ns, r.ns));
     lines.push(
       `| ${subject.label} | ${fmtNs(r.ns)} | ${fmtRate(r.ns)} | ${r.medians.map(fmtNs).join(' / ')} | ±${Math.round(r.spread * 50)}% | ${fmtNs(r.best)} | ${versus} |`,
     );
@@ -626,7 +638,7 @@ function targetsSection(all) {
 }
 
 function summarySection(all) {
-  const peers = SUBJECTS.filter((s) => !s.isOurs);
+  const peers = SUBJECTS.filter((s) => !s.isOurs && !s.isVariant);
   const header = ['nestjs-events vs', ...CASES.map((c) => c.title)];
   const lines = [
     '### nestjs-events against each peer (peer time / our time; above 1 = we are faster)',

@@ -15,6 +15,8 @@ import type {
 import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
+import { EVENTS_OPTIONS } from '../events.constants.js';
+import type { ResolvedEventsOptions } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
@@ -46,7 +48,7 @@ export interface ListenerSummary {
 @Injectable()
 export class EventBus implements OnApplicationShutdown {
   private readonly logger = new Logger(EventBus.name);
-  private readonly dispatcher = new InProcessDispatcher();
+  private readonly dispatcher: InProcessDispatcher;
   private readonly validators = new EventValidators();
   private readonly preparer: EmitPreparer;
   private readonly delivery: EventDelivery;
@@ -55,10 +57,12 @@ export class EventBus implements OnApplicationShutdown {
   constructor(
     private readonly registry: ListenerRegistry,
     producer: QueueProducer,
+    @Inject(EVENTS_OPTIONS) options: ResolvedEventsOptions,
     @Optional()
     @Inject(EVENT_RECORDER)
     recorder: EventRecorder | null = null,
   ) {
+    this.dispatcher = new InProcessDispatcher(options.asyncContext);
     this.preparer = new EmitPreparer(registry, this.validators);
     this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher);
     this.dynamic = new DynamicListeners(registry);

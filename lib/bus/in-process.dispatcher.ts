@@ -34,9 +34,16 @@ function one(value: unknown): unknown[] {
 export class InProcessDispatcher {
   private readonly logger = new Logger('EventBus');
 
+  /**
+   * @param isAsyncContext false: async listeners get the sync context frame only (the
+   *   `asyncContext` option), so in-process dispatch never enables AsyncLocalStorage.
+   */
+  constructor(private readonly isAsyncContext = true) {}
+
   /** Fire and forget: errors, sync or async, are logged. */
   dispatch(event: EventEnvelope, listeners: ResolvedListeners): void {
-    if (listeners.hasAsync) EventContext.runAs(event, this.dispatchAll, event, listeners);
+    if (listeners.hasAsync && this.isAsyncContext)
+      EventContext.runAs(event, this.dispatchAll, event, listeners);
     else {
       EventContext.runSync({ event, metadata: event.metadata }, this.dispatchAll, event, listeners);
     }
@@ -51,8 +58,9 @@ export class InProcessDispatcher {
    */
   collect(event: EventEnvelope, listeners: ResolvedListeners): unknown[] | Promise<unknown[]> {
     if (listeners.inProcess.length === 1) return this.collectOne(event, listeners);
-    const state: Collection = { results: [], failures: [], pending: [] };
-    if (listeners.hasAsync) EventContext.runAs(event, this.collectAll, event, listeners, state);
+    const state: Collection = { results: [], failures: [], left: 0, done: undefined };
+    if (listeners.hasAsync && this.isAsyncContext)
+      EventContext.runAs(event, this.collectAll, event, listeners, state);
     else {
       EventContext.runSync(
         { event, metadata: event.metadata },
@@ -62,18 +70,16 @@ export class InProcessDispatcher {
         state,
       );
     }
-    if (state.pending.length === 0) return this.outcome(event, state);
+    if (state.left === 0) return this.outcome(event, state);
+    // Reactions run in later microtasks: `done` is in place before the first one settles.
     return new Promise((resolve, reject) => {
-      let left = state.pending.length;
-      const done = (): void => {
-        if (--left > 0) return;
+      state.done = () => {
         try {
           resolve(this.outcome(event, state));
         } catch (error) {
           reject(error);
         }
       };
-      for (const settle of state.pending) settle(done);
     });
   }
 
@@ -138,15 +144,16 @@ export class InProcessDispatcher {
     }
     let result: unknown;
     try {
-      result = listeners.hasAsync
-        ? EventContext.runAs(event, invoke, listener, event, listeners.contexts[0])
-        : EventContext.runSync(
-            { event, metadata: event.metadata },
-            invoke,
-            listener,
-            event,
-            listeners.contexts[0],
-          );
+      result =
+        listeners.hasAsync && this.isAsyncContext
+          ? EventContext.runAs(event, invoke, listener, event, listeners.contexts[0])
+          : EventContext.runSync(
+              { event, metadata: event.metadata },
+              invoke,
+              listener,
+              event,
+              listeners.contexts[0],
+            );
     } catch (error) {
       return fail(error);
     }
@@ -160,7 +167,7 @@ export class InProcessDispatcher {
     state: Collection,
   ): void => {
     const { inProcess, contexts } = listeners;
-    const { results, failures, pending } = state;
+    const { results, failures } = state;
     for (let i = 0; i < inProcess.length; i++) {
       const listener = inProcess[i];
       let result: unknown;
@@ -177,18 +184,17 @@ export class InProcessDispatcher {
       if (!isPromiseLike(result)) results[slot] = result;
       else {
         // One reaction per listener: it stores the value (or the failure) and counts down.
-        pending.push((done) =>
-          result.then(
-            (value) => {
-              results[slot] = value;
-              done();
-            },
-            (error: unknown) => {
-              failures.push({ listener: listener.id, error, index: i });
-              this.report(event, listener, error);
-              done();
-            },
-          ),
+        state.left++;
+        result.then(
+          (value) => {
+            results[slot] = value;
+            if (--state.left === 0) state.done?.();
+          },
+          (error: unknown) => {
+            failures.push({ listener: listener.id, error, index: i });
+            this.report(event, listener, error);
+            if (--state.left === 0) state.done?.();
+          },
         );
       }
     }
@@ -212,7 +218,7 @@ export class InProcessDispatcher {
     event: EventEnvelope,
     context: ListenerContext,
   ): unknown {
-    if (listener.isAsync === false) return listener.invoke(event, context);
+    if (listener.isAsync === false || !this.isAsyncContext) return listener.invoke(event, context);
     return EventContext.runAs(event, () => listener.invoke(event, context));
   }
 
@@ -229,6 +235,8 @@ export class InProcessDispatcher {
 interface Collection {
   readonly results: unknown[];
   readonly failures: (ListenerFailure & { index: number })[];
-  /** One entry per listener that returned a promise: subscribes `done` to its settling. */
-  readonly pending: ((done: () => void) => void)[];
+  /** Listeners whose promise has not settled yet. */
+  left: number;
+  /** Settles the promise `collect` returned, once `left` is back to 0. */
+  done: (() => void) | undefined;
 }

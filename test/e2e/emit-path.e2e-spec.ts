@@ -14,8 +14,8 @@ describe('the emit path', () => {
     await app?.close();
   });
 
-  async function start() {
-    app = await createTestApp({ providers: [EmitPathListeners] });
+  async function start(options: { asyncContext?: boolean } = {}) {
+    app = await createTestApp({ providers: [EmitPathListeners] }, options);
     const registry = app.get(ListenerRegistry);
     return { bus: app.get(EventBus), listeners: app.get(EmitPathListeners), registry };
   }
@@ -95,5 +95,29 @@ describe('the emit path', () => {
     expect(EventContext.current()).toBeUndefined();
     const next = await bus.emit('path.nobody', {});
     expect(next.metadata).toEqual({ correlationId: next.id });
+  });
+
+  it('with asyncContext: false, carries the context until the first await only', async () => {
+    const { bus, listeners } = await start({ asyncContext: false });
+    const parent = await bus.emit('path.split', {}, { metadata: { correlationId: 'c-1' } });
+    await waitFor(() => listeners.seen.some((s) => s.listener === 'child:after-await'));
+    expect(listeners.childOf('before-await').metadata).toEqual({
+      correlationId: 'c-1',
+      causationId: parent.id,
+    });
+    const after = listeners.childOf('after-await');
+    expect(after.metadata).toEqual({ correlationId: after.id });
+    await bus.emitAsync('path.one', {});
+    expect(listeners.childOf('one').metadata.causationId).toBeUndefined();
+  });
+
+  it('by default, carries it after the await too', async () => {
+    const { bus, listeners } = await start();
+    const parent = await bus.emit('path.split', {}, { metadata: { correlationId: 'c-2' } });
+    await waitFor(() => listeners.seen.some((s) => s.listener === 'child:after-await'));
+    expect(listeners.childOf('after-await').metadata).toEqual({
+      correlationId: 'c-2',
+      causationId: parent.id,
+    });
   });
 });
