@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext, type EventContextState } from '../event/event-context.js';
+import { EventContext, swapSyncFrame, type EventContextState } from '../event/event-context.js';
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ResolvedListeners } from '../discovery/listener.registry.js';
 import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
@@ -42,10 +42,15 @@ export class InProcessDispatcher {
 
   /** Fire and forget: errors, sync or async, are logged. */
   dispatch(event: EventEnvelope, listeners: ResolvedListeners): void {
-    if (listeners.hasAsync && this.isAsyncContext)
+    if (listeners.hasAsync && this.isAsyncContext) {
       EventContext.runAs(event, this.dispatchAll, event, listeners);
-    else {
-      EventContext.runSync({ event, metadata: event.metadata }, this.dispatchAll, event, listeners);
+      return;
+    }
+    const previous = swapSyncFrame({ event, metadata: event.metadata });
+    try {
+      this.dispatchAll(event, listeners);
+    } finally {
+      swapSyncFrame(previous);
     }
   }
 
@@ -59,16 +64,15 @@ export class InProcessDispatcher {
   collect(event: EventEnvelope, listeners: ResolvedListeners): unknown[] | Promise<unknown[]> {
     if (listeners.inProcess.length === 1) return this.collectOne(event, listeners);
     const state: Collection = { results: [], failures: [], left: 0, done: undefined };
-    if (listeners.hasAsync && this.isAsyncContext)
+    if (listeners.hasAsync && this.isAsyncContext) {
       EventContext.runAs(event, this.collectAll, event, listeners, state);
-    else {
-      EventContext.runSync(
-        { event, metadata: event.metadata },
-        this.collectAll,
-        event,
-        listeners,
-        state,
-      );
+    } else {
+      const previous = swapSyncFrame({ event, metadata: event.metadata });
+      try {
+        this.collectAll(event, listeners, state);
+      } finally {
+        swapSyncFrame(previous);
+      }
     }
     if (state.left === 0) return this.outcome(event, state);
     // Reactions run in later microtasks: `done` is in place before the first one settles.
@@ -143,17 +147,18 @@ export class InProcessDispatcher {
       }
     }
     let result: unknown;
+    const context = listeners.contexts[0];
     try {
-      result =
-        listeners.hasAsync && this.isAsyncContext
-          ? EventContext.runAs(event, invoke, listener, event, listeners.contexts[0])
-          : EventContext.runSync(
-              { event, metadata: event.metadata },
-              invoke,
-              listener,
-              event,
-              listeners.contexts[0],
-            );
+      if (listeners.hasAsync && this.isAsyncContext) {
+        result = EventContext.runAs(event, invoke, listener, event, context);
+      } else {
+        const previous = swapSyncFrame({ event, metadata: event.metadata });
+        try {
+          result = listener.invoke(event, context);
+        } finally {
+          swapSyncFrame(previous);
+        }
+      }
     } catch (error) {
       return fail(error);
     }

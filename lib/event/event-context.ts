@@ -68,6 +68,16 @@ export const EventContext = {
   },
 };
 
+/**
+ * @internal Makes `state` the sync frame and returns the previous one, which the caller restores
+ * in a `finally`: `runSync` without a callback, for the dispatcher's hot path.
+ */
+export function swapSyncFrame(state: EventContextState | undefined): EventContextState | undefined {
+  const previous = syncFrame;
+  syncFrame = state;
+  return previous;
+}
+
 /** Runs `fn` in the async storage; the sync frame is cleared inside so the storage is seen. */
 function inStorage<A extends unknown[], R>(
   state: EventContextState,
