@@ -168,15 +168,15 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<unknown> {
-    const { envelope, options } = this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
+    const prepared = this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
+    const { envelope, options } = prepared;
+    const wasBound = this.delivery.isBound;
     await this.delivery.whenBound();
     if (this.delivery.interceptor?.(envelope, 'until', options)) return undefined;
     this.delivery.publish(envelope);
-    // Resolved now: listeners bound while it waited are part of the set.
-    const outcome = await this.dispatcher.untilFirst(
-      envelope,
-      this.registry.resolve(envelope.name),
-    );
+    // Listeners bound while it waited are part of the set: resolved again only then.
+    const listeners = wasBound ? prepared.listeners : this.registry.resolve(envelope.name);
+    const outcome = await this.dispatcher.untilFirst(envelope, listeners);
     if (!outcome.found && outcome.failures.length > 0) {
       throw new ListenersFailedError(envelope.name, outcome.failures, []);
     }

@@ -52,7 +52,12 @@ export class EventDelivery {
     );
   }
 
-  /** Calls `resolve` once listeners are bound (now, when they are). */
+  /** Whether listeners are bound (emits are no longer held). */
+  get isBound(): boolean {
+    return this.held === undefined;
+  }
+
+  /** Resolves once listeners are bound (at once, when they are). */
   whenBound(): Promise<void> {
     const held = this.held;
     if (!held) return Promise.resolve();

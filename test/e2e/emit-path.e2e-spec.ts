@@ -37,8 +37,10 @@ describe('the emit path', () => {
     await bus.emit(new ClassyEvent(3));
     await bus.emitAsync(new ClassyEvent(4));
     expect(resolutions()).toBe(4);
+    await bus.until('path.queued', { n: 5 });
+    expect(resolutions()).toBe(5);
     await waitFor(() => listeners.seen.filter((s) => s.listener === 'queued').length === 2);
-    expect(listeners.seen.filter((s) => s.listener === 'inProcess')).toHaveLength(2);
+    expect(listeners.seen.filter((s) => s.listener === 'inProcess')).toHaveLength(3);
     expect(listeners.seen.filter((s) => s.listener === 'classy')).toHaveLength(2);
   });
 
