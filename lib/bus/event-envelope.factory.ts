@@ -82,14 +82,3 @@ function checkedEventId(id: unknown): string {
   }
   return id;
 }
-
-/** The options argument of an emit: third after a name, second after an event instance. */
-export function optionsOf(
-  nameOrEvent: unknown,
-  dataOrOptions: unknown,
-  maybeOptions: EmitOptions | undefined,
-): EmitOptions | undefined {
-  return typeof nameOrEvent === 'string'
-    ? maybeOptions
-    : (dataOrOptions as EmitOptions | undefined);
-}
