@@ -1,4 +1,4 @@
-import { Injectable, Optional, Inject, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Optional, Inject, type OnApplicationShutdown } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { assertEventName } from '../event/event-name.js';
@@ -26,6 +26,7 @@ import { runAround, type UntypedEmits } from './around.js';
 import { DynamicListeners, type DynamicListener } from './dynamic-listeners.js';
 import type { EmitOptions } from './emit-options.js';
 import { ListenersFailedError } from '../errors/listeners-failed.error.js';
+import { EmitFailures, nameOfEmit } from './emit-failures.js';
 import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
@@ -47,7 +48,7 @@ export interface ListenerSummary {
  */
 @Injectable()
 export class EventBus implements OnApplicationShutdown {
-  private readonly logger = new Logger(EventBus.name);
+  private readonly failures = new EmitFailures();
   private readonly dispatcher: InProcessDispatcher;
   private readonly validators = new EventValidators();
   private readonly preparer: EmitPreparer;
@@ -93,7 +94,7 @@ export class EventBus implements OnApplicationShutdown {
     try {
       prepared = this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
     } catch (error) {
-      return this.failed(error, nameOfEmit(nameOrEvent), undefined);
+      return this.failures.refused(error, nameOfEmit(nameOrEvent));
     }
     const { envelope, listeners, options } = prepared;
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
@@ -106,18 +107,9 @@ export class EventBus implements OnApplicationShutdown {
     try {
       delivered = this.delivery.deliver(envelope, options, 'emit', listeners);
     } catch (error) {
-      return this.failed(error, envelope.name, envelope.id);
+      return this.failures.refused(error, envelope.name, envelope.id);
     }
-    const emitted: Promise<EventEnvelope> = delivered.then(
-      () => envelope,
-      (error: unknown) => {
-        // Handled (from Node's view) before it rejects: nothing to pay while emits succeed.
-        emitted.catch(noop);
-        this.logFailure(error, envelope.name, envelope.id);
-        throw error;
-      },
-    );
-    return emitted;
+    return this.failures.watch(delivered, envelope, envelope.name, envelope.id);
   }
 
   /**
@@ -316,33 +308,4 @@ export class EventBus implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.delivery.close();
   }
-
-  /**
-   * The rejected promise of an emit that failed at once. Like every failed emit, it is logged and
-   * never reported to Node as unhandled: a forgotten `await` must not end the process.
-   */
-  private failed(error: unknown, name: string, id: string | undefined): Promise<never> {
-    const rejected = Promise.reject(error);
-    rejected.catch(noop);
-    this.logFailure(error, name, id);
-    return rejected;
-  }
-
-  /** Every failed emit is logged once, at ERROR, whether or not its caller awaits it. */
-  private logFailure(error: unknown, name: string, id: string | undefined): void {
-    const message = error instanceof Error ? error.message : String(error);
-    this.logger.error(
-      `Emit of "${name}" (${id ?? 'no id: refused before it had one'}) failed: ${message}`,
-      error instanceof Error ? error.stack : undefined,
-    );
-  }
-}
-
-function noop(): void {}
-
-/** The event name of an emit that was refused before it had an envelope, for the log. */
-function nameOfEmit(nameOrEvent: unknown): string {
-  if (typeof nameOrEvent === 'string') return nameOrEvent;
-  const type = (nameOrEvent as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  return typeof type === 'string' ? `an instance of ${type}` : String(nameOrEvent);
 }
