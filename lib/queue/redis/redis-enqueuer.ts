@@ -300,10 +300,12 @@ export class RedisEnqueuer {
   }
 }
 
-/** "job <id> of "<queue>"", or "<n> jobs of event <id>", for messages. */
+/** "job <id> of "<queue>"", "<n> jobs of event <id>" or "<n> jobs of <m> events", for messages. */
 function describe(jobs: readonly NewJob[]): string {
   const [first] = jobs;
   if (jobs.length === 1) return `job ${first.id} of "${first.queue}"`;
+  const events = new Set(jobs.map((job) => job.eventId ?? job.id)).size;
+  if (events > 1) return `${jobs.length} jobs of ${events} events (emitMany)`;
   return `${jobs.length} jobs of event ${first.eventId ?? first.id}`;
 }
 
