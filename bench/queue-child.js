@@ -8,6 +8,7 @@
 //     stores EVENTS jobs with emitMany / addBulk in batches of BATCH, no worker: jobs stored / s.
 import 'reflect-metadata';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { URL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
