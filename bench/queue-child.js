@@ -6,6 +6,8 @@
 //     own promise, and the process's GC pauses (perf_hooks 'gc' entries) while it ran.
 //   LIB=ours|bullmq MODE=bulk EVENTS=100000 BATCH=1000 ...
 //     stores EVENTS jobs with emitMany / addBulk in batches of BATCH, no worker: jobs stored / s.
+//   MODE=worker: the worker alone (with a NO_WORKER=1 latency producer on the same PREFIX), to
+//     profile one side at a time. SNAPSHOT and HEAP_SAMPLE: see bench/README.md.
 import 'reflect-metadata';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { URL } from 'node:url';
@@ -207,10 +209,25 @@ async function bulk(lib) {
 }
 
 // NO_WORKER=1 (profiling aid): the latency mode's producer alone, nothing handled.
-const withWorker = MODE === 'latency' && env.NO_WORKER !== '1';
+const withWorker = (MODE === 'latency' && env.NO_WORKER !== '1') || MODE === 'worker';
 const lib = LIB === 'ours' ? await ours(withWorker) : await bullmq(withWorker);
 if (!withWorker) onStart = undefined;
-const result = MODE === 'bulk' ? await bulk(lib) : await latency(lib);
+// MODE=worker (profiling aid): the worker alone, until RATE * (WARMUP_SECONDS + SECONDS) jobs
+// were handled; run a NO_WORKER=1 producer on the same PREFIX beside it.
+async function workerOnly() {
+  const total = RATE * (WARMUP_SECONDS + SECONDS);
+  let handled = 0;
+  const sampler = env.HEAP_SAMPLE ? await heapSampler() : undefined;
+  await new Promise((resolve) => {
+    onStart = () => {
+      if (++handled === total) resolve();
+    };
+  });
+  await sampler?.();
+  return { handled };
+}
+const result =
+  MODE === 'bulk' ? await bulk(lib) : MODE === 'worker' ? await workerOnly() : await latency(lib);
 await lib.close();
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);
