@@ -32,7 +32,8 @@ export class EmitFailures {
     return emitted;
   }
 
-  private log(error: unknown, name: string, id: string | undefined): void {
+  /** Logs a failed emit once, at ERROR, whether or not its caller awaits it. */
+  log(error: unknown, name: string, id: string | undefined): void {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error(
       `Emit of "${name}" (${id ?? 'no id: refused before it had one'}) failed: ${message}`,

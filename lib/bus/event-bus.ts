@@ -30,8 +30,9 @@ import { EmitFailures, nameOfEmit } from './emit-failures.js';
 import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
+import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
 
-export type { EmitOptions, DynamicListener, DispatchInterceptor };
+export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor };
 
 /** What `bus.listeners()` reports of each listener. */
 export interface ListenerSummary {
@@ -54,14 +55,15 @@ export class EventBus implements OnApplicationShutdown {
   private readonly preparer: EmitPreparer;
   private readonly delivery: EventDelivery;
   private readonly dynamic: DynamicListeners;
+  private bulkHost: BulkEmitHost | undefined;
 
   constructor(
     private readonly registry: ListenerRegistry,
-    producer: QueueProducer,
+    private readonly producer: QueueProducer,
     @Inject(EVENTS_OPTIONS) options: ResolvedEventsOptions,
     @Optional()
     @Inject(EVENT_RECORDER)
-    recorder: EventRecorder | null = null,
+    private readonly recorder: EventRecorder | null = null,
   ) {
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
     this.preparer = new EmitPreparer(registry, this.validators);
@@ -110,6 +112,41 @@ export class EventBus implements OnApplicationShutdown {
       return this.failures.refused(error, envelope.name, envelope.id);
     }
     return this.failures.watch(delivered, envelope, envelope.name, envelope.id);
+  }
+
+  /**
+   * Emits many events at once: every item is checked first (a bad one rejects with the error
+   * `emit` would throw, and nothing is stored or run), all their queued jobs are stored in one
+   * batch (one script call on a standalone Redis, all or none; on a Redis Cluster all or none per
+   * queue), then each event's in-process listeners run as `emit` runs them, in item order.
+   * Resolves to the envelopes in item order once every job is stored.
+   *
+   * @example
+   * await bus.emitMany([
+   *   { name: 'order.created', data: { id: 'o1' } },
+   *   { name: 'order.created', data: { id: 'o2' }, options: { delay: 60000 } },
+   *   { event: new OrderShipped('o1') },
+   * ]);
+   */
+  emitMany(events: readonly EmitManyItem[]): Promise<EventEnvelope[]> {
+    return emitMany((this.bulkHost ??= this.createBulkHost()), events);
+  }
+
+  /** What `emitMany` (its own file) needs of the bus. */
+  private createBulkHost(): BulkEmitHost {
+    return {
+      producer: this.producer,
+      recorder: this.recorder,
+      envelope: (nameOrEvent, data, options) =>
+        this.preparer.prepare(nameOrEvent, data, options).envelope,
+      hold: (deliver) => this.delivery.hold(deliver),
+      intercept: (envelope, options) =>
+        this.delivery.interceptor?.(envelope, 'emit', options) === true,
+      resolve: (name) => this.registry.resolve(name),
+      runStored: (envelope, listeners, dueAt) =>
+        void this.delivery.runStored(envelope, listeners, 'emit', dueAt),
+      logFailure: (error, name, id) => this.failures.log(error, name, id),
+    };
   }
 
   /**

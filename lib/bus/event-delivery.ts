@@ -64,6 +64,13 @@ export class EventDelivery {
     return new Promise((resolve) => held.push(resolve));
   }
 
+  /** Before listeners are bound: keeps `deliver` for then and returns true (false once bound). */
+  hold(deliver: () => void): boolean {
+    if (this.held === undefined) return false;
+    this.held.push(deliver);
+    return true;
+  }
+
   /** Called once listeners are registered: delivers what was held, in emit order. */
   bind(): void {
     const held = this.held;
@@ -163,7 +170,7 @@ export class EventDelivery {
   }
 
   /** The in-process half of an emit whose stored half (if any) succeeded: now, or at `dueAt`. */
-  private runStored(
+  runStored(
     envelope: EventEnvelope,
     listeners: ResolvedListeners,
     kind: DeliveryKind,
