@@ -101,13 +101,34 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<EventEnvelope> {
-    let envelope: EventEnvelope;
+    let envelope: EventEnvelope | Promise<EventEnvelope>;
     try {
       envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
     } catch (error) {
       return this.failed(error, nameOfEmit(nameOrEvent), undefined);
     }
     const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
+    if (envelope instanceof Promise) return this.emitWhenValid(envelope, nameOrEvent, options);
+    return this.send(envelope, options);
+  }
+
+  /** An emit whose schema answered with a promise: nothing is stored or runs before it settles. */
+  private emitWhenValid(
+    validated: Promise<EventEnvelope>,
+    nameOrEvent: unknown,
+    options: EmitOptions | undefined,
+  ): Promise<EventEnvelope> {
+    const emitted = validated.then(
+      (envelope) => this.send(envelope, options),
+      (error: unknown) => this.failed(error, nameOfEmit(nameOrEvent), undefined),
+    );
+    // Logged where it failed: an emit without `await` cannot end the process.
+    emitted.catch(noop);
+    return emitted;
+  }
+
+  /** The emit of a validated envelope. */
+  private send(envelope: EventEnvelope, options: EmitOptions | undefined): Promise<EventEnvelope> {
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
     // resolved promise and the listener calls, nothing else.
     if (
@@ -158,15 +179,21 @@ export class EventBus implements OnApplicationShutdown {
     try {
       const envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
       const options = optionsOf(nameOrEvent, dataOrOptions, maybeOptions);
-      return this.deliver(envelope, options, 'emitAsync').then((outcome) => {
-        if (outcome && outcome.failures.length > 0) {
-          throw new ListenersFailedError(envelope.name, outcome.failures, outcome.results);
-        }
-        return outcome?.results ?? [];
-      });
+      if (envelope instanceof Promise) return envelope.then((e) => this.collect(e, options));
+      return this.collect(envelope, options);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** `emitAsync` of a validated envelope. */
+  private collect(envelope: EventEnvelope, options: EmitOptions | undefined): Promise<unknown[]> {
+    return this.deliver(envelope, options, 'emitAsync').then((outcome) => {
+      if (outcome && outcome.failures.length > 0) {
+        throw new ListenersFailedError(envelope.name, outcome.failures, outcome.results);
+      }
+      return outcome?.results ?? [];
+    });
   }
 
   /**
@@ -183,7 +210,8 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<unknown> {
-    const envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+    let envelope = this.envelope(nameOrEvent, dataOrOptions, maybeOptions);
+    if (envelope instanceof Promise) envelope = await envelope;
     await this.whenBound();
     if (this.interceptor?.(envelope, 'until', optionsOf(nameOrEvent, dataOrOptions, maybeOptions)))
       return undefined;
@@ -285,6 +313,11 @@ export class EventBus implements OnApplicationShutdown {
   ): () => void {
     assertEventName(name);
     return this.validators.add(name, validator as EventValidator);
+  }
+
+  /** @internal The schema of events named `name`, for the worker (see `EventSchemasRegistrar`). */
+  schemaOf(name: string): EventSchema | undefined {
+    return this.validators.schemaOf(name);
   }
 
   /**
@@ -416,12 +449,15 @@ export class EventBus implements OnApplicationShutdown {
     return new Promise((resolve) => this.held!.push(resolve));
   }
 
-  /** Builds and validates the envelope; throws typed errors before anything is delivered. */
+  /**
+   * Builds and validates the envelope; throws typed errors before anything is delivered. A
+   * promise only when the event's schema is async.
+   */
   private envelope(
     nameOrEvent: unknown,
     dataOrOptions: unknown,
     maybeOptions: EmitOptions | undefined,
-  ): EventEnvelope {
+  ): EventEnvelope | Promise<EventEnvelope> {
     return createEnvelope(nameOrEvent, dataOrOptions, maybeOptions, this.validators, this.registry);
   }
 

@@ -3,6 +3,7 @@ import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
 import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
 import { assertSerializable } from '../event/payload-check.js';
+import { rememberWireForm } from '../event/event-schema.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
@@ -13,6 +14,10 @@ import type { EmitOptions } from './emit-options.js';
  * Builds the envelope of one emit and validates everything about it (name, class, payload
  * validators, metadata, delay), so a bad emit throws before anything is delivered. Metadata
  * inherits the current event context: correlation, causation and the app's own keys.
+ *
+ * An event whose schema answers with a promise (async refinements) gives a promise of the
+ * envelope, which rejects with `EventValidationError`: the caller awaits it before anything is
+ * stored or runs. Every other emit (no schema, a sync schema) stays synchronous.
  */
 export function createEnvelope(
   nameOrEvent: unknown,
@@ -20,21 +25,28 @@ export function createEnvelope(
   maybeOptions: EmitOptions | undefined,
   validators: EventValidators,
   registry: ListenerRegistry,
-): EventEnvelope {
+): EventEnvelope | Promise<EventEnvelope> {
   let name: string;
   let data: unknown;
   let options: EmitOptions | undefined;
   let eventClass: Function | undefined;
+  // What the caller gave: what a queue carries (the schema runs again in the worker).
+  const input = typeof nameOrEvent === 'string' ? dataOrOptions : nameOrEvent;
+  let pending: Promise<unknown> | undefined;
   if (typeof nameOrEvent === 'string') {
     assertEventName(nameOrEvent);
     name = nameOrEvent;
     data = dataOrOptions;
     options = maybeOptions;
     // A schema's output (transforms, coercions, defaults) is what every listener receives.
-    if (validators.hasNamed) data = validators.checkNamed(name, data);
+    if (validators.hasNamed) {
+      data = validators.checkNamed(name, data);
+      if (data instanceof Promise && validators.schemaOf(name) !== undefined) pending = data;
+    }
   } else if ((eventClass = eventClassOf(nameOrEvent)) !== undefined) {
     name = getEventClassName(eventClass);
-    validators.checkInstance(name, nameOrEvent as object);
+    const checked = validators.checkInstance(name, nameOrEvent as object);
+    if (checked instanceof Promise) pending = checked.then(() => nameOrEvent);
     registry.rememberEventClass(name, eventClass);
     data = nameOrEvent;
     options = dataOrOptions as EmitOptions | undefined;
@@ -47,6 +59,8 @@ export function createEnvelope(
     );
     throw new Error('unreachable');
   }
+  // A check below may throw first: the caller then never awaits the schema's verdict.
+  pending?.catch(noop);
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
   const parent = EventContext.current();
@@ -73,13 +87,26 @@ export function createEnvelope(
     metadata.correlationId ??= id;
   }
   if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
-  // One payload contract: refused now whether or not a queued listener matches today.
+  // One payload contract: refused now whether or not a queued listener matches today. Checked
+  // on what a queue would carry: the payload as given (a schema's input).
   if (options?.inProcessOnly === undefined || options.inProcessOnly === false) {
-    assertSerializable(name, data);
+    assertSerializable(name, input);
   } else if (options.inProcessOnly !== true) {
     throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
   }
-  return { id, name, data, metadata, timestamp };
+  if (pending !== undefined) {
+    return pending.then((value) =>
+      withInput({ id, name, data: value, metadata, timestamp }, input),
+    );
+  }
+  return withInput({ id, name, data, metadata, timestamp }, input);
+}
+
+function noop(): void {}
+
+/** The envelope, remembering the schema's input when listeners get another value (its output). */
+function withInput(envelope: EventEnvelope, input: unknown): EventEnvelope {
+  return envelope.data === input ? envelope : rememberWireForm(envelope, input);
 }
 
 /** Longest id an emit may set: ids travel in every job, record and log line. */
