@@ -1,0 +1,175 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { z } from 'zod';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  EventBus,
+  EventName,
+  EventQueues,
+  EventValidationError,
+  OnEvent,
+  QUEUE_TRANSPORT,
+  ShouldQueue,
+  type EventEnvelope,
+} from 'nestjs-events';
+import { serializeEnvelope } from '../../lib/event/event.serializer.js';
+import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
+import { createTestApp } from '../support/create-test-app.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** Schema checks that ask something else (a directory, a database): they answer with a promise. */
+const blocked = new Set(['eve@blocked.test']);
+const isAllowed = async (email: string): Promise<boolean> => {
+  await new Promise((resolve) => setImmediate(resolve));
+  return !blocked.has(email);
+};
+
+/** zod with an async refinement, and a transform that changes the type. */
+const InviteSchema = z.object({
+  email: z.string().toLowerCase().refine(isAllowed, { message: 'is blocked' }),
+  at: z.iso.datetime().transform((s) => new Date(s)),
+});
+
+/** The same event with a sync schema: its emit stays synchronous. */
+const NoteSchema = z.object({ text: z.string().min(1) });
+
+/** A class event whose static schema is async. */
+@EventName('badge.granted')
+class BadgeGranted {
+  static readonly schema = z.object({ holder: z.string().refine(isAllowed, 'is blocked') });
+  constructor(readonly holder: string) {}
+}
+
+@Injectable()
+class AsyncListeners {
+  readonly inProcess: unknown[] = [];
+  readonly queued: unknown[] = [];
+
+  @OnEvent(['invite.sent', 'note.added', BadgeGranted])
+  seen(event: EventEnvelope) {
+    this.inProcess.push(event.data);
+    return 'seen';
+  }
+
+  @OnEvent(['invite.sent', BadgeGranted])
+  @ShouldQueue({ queue: 'async', tries: 1 })
+  handle(event: EventEnvelope) {
+    this.queued.push(event.data);
+  }
+}
+
+const at = '2026-03-01T10:00:00.000Z';
+const schemas = { 'invite.sent': InviteSchema, 'note.added': NoteSchema };
+
+describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport', (kind) => {
+  let server: RedisServer | undefined;
+  let app: INestApplicationContext | undefined;
+  let seq = 0;
+
+  beforeAll(async () => {
+    if (kind === 'redis') server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function start() {
+    const redis =
+      server === undefined ? {} : { redis: server.url, prefix: `async-${process.pid}-${++seq}` };
+    app = await createTestApp({ providers: [AsyncListeners] }, { schemas, ...redis });
+    return {
+      bus: app.get(EventBus),
+      listeners: app.get(AsyncListeners),
+      queues: app.get(EventQueues),
+      transport: app.get<QueueTransport>(QUEUE_TRANSPORT),
+    };
+  }
+
+  it('an emit awaits the schema before any listener runs; listeners get its output, queued ones too', async () => {
+    const { bus, listeners } = await start();
+    const emitted = bus.emit('invite.sent', { email: 'Ada@Example.test', at });
+    expect(listeners.inProcess).toEqual([]);
+    const envelope = await emitted;
+    const output = { email: 'ada@example.test', at: new Date(at) };
+    expect(envelope.data).toEqual(output);
+    expect(listeners.inProcess).toEqual([output]);
+    await waitFor(() => listeners.queued.length === 1);
+    expect(listeners.queued).toEqual([output]);
+  });
+
+  it('an event with a sync schema keeps the synchronous emit: its listeners ran when emit returns', async () => {
+    const { bus, listeners } = await start();
+    const emitted = bus.emit('note.added', { text: 'hi' });
+    expect(listeners.inProcess).toEqual([{ text: 'hi' }]);
+    await emitted;
+  });
+
+  it('refuses what the async check refuses, with EventValidationError, before anything is stored or runs', async () => {
+    const { bus, listeners, queues } = await start();
+    const error = await bus
+      .emit('invite.sent', { email: 'EVE@blocked.test', at })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).violations).toEqual([
+      { path: 'email', message: 'is blocked' },
+    ]);
+    await expect(
+      bus.emitAsync('invite.sent', { email: 'eve@blocked.test', at }),
+    ).rejects.toBeInstanceOf(EventValidationError);
+    await expect(
+      bus.until('invite.sent', { email: 'eve@blocked.test', at }),
+    ).rejects.toBeInstanceOf(EventValidationError);
+    expect(listeners.inProcess).toEqual([]);
+    expect(await queues.counts('async')).toMatchObject({ waiting: 0, delayed: 0, active: 0 });
+  });
+
+  it('emitAsync and until hand their listeners the output once the schema answered', async () => {
+    const { bus, listeners } = await start();
+    expect(await bus.emitAsync('invite.sent', { email: 'a@b.test', at })).toEqual(['seen']);
+    expect(await bus.until('invite.sent', { email: 'b@b.test', at })).toBe('seen');
+    expect(listeners.inProcess).toEqual([
+      { email: 'a@b.test', at: new Date(at) },
+      { email: 'b@b.test', at: new Date(at) },
+    ]);
+  });
+
+  it("a class event's async static schema is awaited at emit and in the worker", async () => {
+    const { bus, listeners, queues } = await start();
+    await expect(bus.emit(new BadgeGranted('eve@blocked.test'))).rejects.toBeInstanceOf(
+      EventValidationError,
+    );
+    expect(await queues.counts('async')).toMatchObject({ waiting: 0, delayed: 0 });
+    await bus.emit(new BadgeGranted('ada@example.test'));
+    await waitFor(() => listeners.queued.length === 1);
+    expect(listeners.queued[0]).toBeInstanceOf(BadgeGranted);
+  });
+
+  it('the worker awaits the schema: a queued job it refuses goes to dead letters as invalid-payload', async () => {
+    const { listeners, queues, transport } = await start();
+    const envelope = {
+      id: `refused-${kind}-${++seq}`,
+      name: 'invite.sent',
+      data: { email: 'eve@blocked.test', at },
+      metadata: { correlationId: 'refused' },
+      timestamp: Date.now(),
+    };
+    await transport.enqueue([
+      {
+        id: `${envelope.id}:AsyncListeners.handle`,
+        queue: 'async',
+        listener: 'AsyncListeners.handle',
+        payload: serializeEnvelope(envelope, 1024 * 1024),
+        delayMs: 0,
+      },
+    ]);
+    await waitFor(async () => (await queues.listDead('async')).length === 1);
+    const [dead] = await queues.listDead('async');
+    expect(dead.reason).toBe('invalid-payload');
+    expect(dead.error).toMatch(/email: is blocked/);
+    expect(listeners.queued).toEqual([]);
+  });
+});
