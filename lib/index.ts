@@ -38,6 +38,9 @@ export {
   type ShouldQueueOptions,
   type QueueFailureHook,
   type ShouldQueueDecorator,
+  type InferredShouldQueueDecorator,
+  type HookEventOf,
+  type HookThisOf,
 } from './decorators/should-queue.decorator.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
