@@ -11,9 +11,9 @@ import {
   ShouldQueue,
   type EventEnvelope,
 } from 'nestjs-events';
-import { serializeEnvelope } from '../../lib/event/event.serializer.js';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { createTestApp } from '../support/create-test-app.js';
+import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -150,24 +150,12 @@ describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport',
 
   it('the worker awaits the schema: a queued job it refuses goes to dead letters as invalid-payload', async () => {
     const { listeners, queues, transport } = await start();
-    const envelope = {
-      id: `refused-${kind}-${++seq}`,
+    const dead = await storeLegacyJobUntilDead(transport, queues, {
       name: 'invite.sent',
       data: { email: 'eve@blocked.test', at },
-      metadata: { correlationId: 'refused' },
-      timestamp: Date.now(),
-    };
-    await transport.enqueue([
-      {
-        id: `${envelope.id}:AsyncListeners.handle`,
-        queue: 'async',
-        listener: 'AsyncListeners.handle',
-        payload: serializeEnvelope(envelope, 1024 * 1024),
-        delayMs: 0,
-      },
-    ]);
-    await waitFor(async () => (await queues.listDead('async')).length === 1);
-    const [dead] = await queues.listDead('async');
+      queue: 'async',
+      listener: 'AsyncListeners.handle',
+    });
     expect(dead.reason).toBe('invalid-payload');
     expect(dead.error).toMatch(/email: is blocked/);
     expect(listeners.queued).toEqual([]);

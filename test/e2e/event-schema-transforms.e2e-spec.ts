@@ -15,9 +15,9 @@ import {
   type EventEnvelope,
   type EventsModuleOptions,
 } from 'nestjs-events';
-import { serializeEnvelope } from '../../lib/event/event.serializer.js';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { createTestApp } from '../support/create-test-app.js';
+import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -147,24 +147,12 @@ describe.each(['memory', 'redis'] as const)('Schema transforms on the %s transpo
     '%s: a job that no longer fits (stored as the output by an older producer) goes to dead letters as invalid-payload',
     async (_library, name, stale, message) => {
       const { listeners, queues, transport } = await start();
-      const envelope = {
-        id: `stale-${kind}-${++seq}`,
+      const dead = await storeLegacyJobUntilDead(transport, queues, {
         name,
         data: stale,
-        metadata: { correlationId: 'stale' },
-        timestamp: Date.now(),
-      };
-      await transport.enqueue([
-        {
-          id: `${envelope.id}:TransformListeners.handle`,
-          queue: 'transforms',
-          listener: 'TransformListeners.handle',
-          payload: serializeEnvelope(envelope, 1024 * 1024),
-          delayMs: 0,
-        },
-      ]);
-      await waitFor(async () => (await queues.listDead('transforms')).length === 1);
-      const [dead] = await queues.listDead('transforms');
+        queue: 'transforms',
+        listener: 'TransformListeners.handle',
+      });
       expect(dead.reason).toBe('invalid-payload');
       expect(dead.error).toMatch(message);
       expect(listeners.queued).toEqual([]);

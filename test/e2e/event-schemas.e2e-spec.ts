@@ -13,9 +13,9 @@ import {
   type EventEnvelope,
   type EventsModuleOptions,
 } from 'nestjs-events';
-import { serializeEnvelope } from '../../lib/event/event.serializer.js';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { createTestApp } from '../support/create-test-app.js';
+import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -146,24 +146,12 @@ describe.each(['memory', 'redis'] as const)(
     it('dead-letters a queued job that no longer fits its schema (reason invalid-payload), without running the handler', async () => {
       const { listeners, queues, transport } = await start();
       // A job from an older producer, stored without the schema's check.
-      const envelope = {
-        id: `old-${seq}`,
+      const dead = await storeLegacyJobUntilDead(transport, queues, {
         name: 'user.signup',
         data: { email: 'legacy', count: 'many' },
-        metadata: { correlationId: `old-${seq}` },
-        timestamp: Date.now(),
-      };
-      await transport.enqueue([
-        {
-          id: `${envelope.id}:SchemaListeners.mailSignup`,
-          queue: 'signups',
-          listener: 'SchemaListeners.mailSignup',
-          payload: serializeEnvelope(envelope, 1024 * 1024),
-          delayMs: 0,
-        },
-      ]);
-      await waitFor(async () => (await queues.listDead('signups')).length === 1);
-      const [dead] = await queues.listDead('signups');
+        queue: 'signups',
+        listener: 'SchemaListeners.mailSignup',
+      });
       expect(dead.reason).toBe('invalid-payload');
       expect(dead.error).toMatch(/email/);
       expect(listeners.queued).toEqual([]);
