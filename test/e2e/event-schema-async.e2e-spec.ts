@@ -1,10 +1,12 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { lastValueFrom } from 'rxjs';
 import { z } from 'zod';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventName,
   EventQueues,
+  EventsClient,
   EventValidationError,
   OnEvent,
   QUEUE_TRANSPORT,
@@ -65,6 +67,7 @@ describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport',
   let server: RedisServer | undefined;
   let app: INestApplicationContext | undefined;
   let seq = 0;
+  let prefix: string | undefined;
 
   beforeAll(async () => {
     if (kind === 'redis') server = await startRedisServer();
@@ -80,6 +83,7 @@ describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport',
   async function start() {
     const redis =
       server === undefined ? {} : { redis: server.url, prefix: `async-${process.pid}-${++seq}` };
+    prefix = redis.prefix;
     app = await createTestApp({ providers: [AsyncListeners] }, { schemas, ...redis });
     return {
       bus: app.get(EventBus),
@@ -160,4 +164,28 @@ describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport',
     expect(dead.error).toMatch(/email: is blocked/);
     expect(listeners.queued).toEqual([]);
   });
+
+  it.runIf(kind === 'redis')(
+    'EventsClient with schemas: awaits the async check before storing, workers hand the output',
+    async () => {
+      const { listeners, queues } = await start();
+      const client = new EventsClient({ redis: server!.url, prefix, schemas });
+      try {
+        const refused = await lastValueFrom(
+          client.emit('invite.sent', { email: 'eve@blocked.test', at }),
+        ).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(EventValidationError);
+        expect(await queues.counts('events.inbound')).toMatchObject({ waiting: 0, delayed: 0 });
+        const sent = await lastValueFrom(
+          client.emit<EventEnvelope>('invite.sent', { email: 'Ada@B.test', at }),
+        );
+        const output = { email: 'ada@b.test', at: new Date(at) };
+        expect(sent.data).toEqual(output);
+        await waitFor(() => listeners.queued.length === 1);
+        expect(listeners.queued).toEqual([output]);
+      } finally {
+        await client.close();
+      }
+    },
+  );
 });
