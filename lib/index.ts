@@ -12,6 +12,8 @@ export { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
 export type { EventEnvelope } from './event/event-envelope.js';
 export type {
   EventMap,
+  EventInputMap,
+  EmitPayload,
   EventTypeOptions,
   TypedEventName,
   EventNamePattern,
@@ -80,6 +82,7 @@ export {
   isStandardSchema,
   type EventSchema,
   type EventMapOf,
+  type EventInputMapOf,
   type SchemaOutput,
 } from './event/event-schema.js';
 export { ValidateEvent } from './decorators/validate-event.decorator.js';

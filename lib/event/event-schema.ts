@@ -24,6 +24,20 @@ export type EventMapOf<Schemas extends Readonly<Record<string, StandardSchemaV1>
   [K in keyof Schemas]: StandardSchemaV1.InferOutput<Schemas[K]>;
 };
 
+/**
+ * What emits of those events accept (the schemas' input types), for `EventInputMap`: needed only
+ * when a transform changes a type (a string emitted, a `Date` listened to).
+ *
+ * @example
+ * declare module 'nestjs-events' {
+ *   interface EventMap extends EventMapOf<typeof schemas> {}
+ *   interface EventInputMap extends EventInputMapOf<typeof schemas> {}
+ * }
+ */
+export type EventInputMapOf<Schemas extends Readonly<Record<string, StandardSchemaV1>>> = {
+  [K in keyof Schemas]: StandardSchemaV1.InferInput<Schemas[K]>;
+};
+
 /** True for a Standard Schema (an object with a `~standard` property carrying `validate`). */
 export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;

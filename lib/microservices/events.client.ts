@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import type {
   EmittedEnvelope,
-  EventPayload,
+  EmitPayload,
   TypedEventName,
   UntypedOnly,
 } from '../event/event-map.js';
@@ -143,7 +143,7 @@ export class EventsClient extends ClientProxy {
   ): Observable<TResult>;
   override emit<N extends TypedEventName>(
     pattern: N,
-    data: EventPayload<N>,
+    data: EmitPayload<N>,
   ): Observable<EmittedEnvelope<N, unknown>>;
   override emit(pattern: unknown, data: unknown): Observable<unknown> {
     return super.emit(pattern, data);
