@@ -1,7 +1,7 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import { z } from 'zod';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventName,
@@ -14,9 +14,8 @@ import {
   type EventEnvelope,
 } from 'nestjs-events';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
-import { createTestApp } from '../support/create-test-app.js';
 import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { transportApps } from '../support/transport-apps.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Schema checks that ask something else (a directory, a database): they answer with a promise. */
@@ -64,27 +63,10 @@ const at = '2026-03-01T10:00:00.000Z';
 const schemas = { 'invite.sent': InviteSchema, 'note.added': NoteSchema };
 
 describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport', (kind) => {
-  let server: RedisServer | undefined;
-  let app: INestApplicationContext | undefined;
-  let seq = 0;
-  let prefix: string | undefined;
-
-  beforeAll(async () => {
-    if (kind === 'redis') server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-  });
+  const apps = transportApps(kind, 'async');
 
   async function start() {
-    const redis =
-      server === undefined ? {} : { redis: server.url, prefix: `async-${process.pid}-${++seq}` };
-    prefix = redis.prefix;
-    app = await createTestApp({ providers: [AsyncListeners] }, { schemas, ...redis });
+    const app = await apps.start({ providers: [AsyncListeners] }, { schemas });
     return {
       bus: app.get(EventBus),
       listeners: app.get(AsyncListeners),
@@ -169,7 +151,7 @@ describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport',
     'EventsClient with schemas: awaits the async check before storing, workers hand the output',
     async () => {
       const { listeners, queues } = await start();
-      const client = new EventsClient({ redis: server!.url, prefix, schemas });
+      const client = new EventsClient({ redis: apps.server!.url, prefix: apps.prefix, schemas });
       try {
         const refused = await lastValueFrom(
           client.emit('invite.sent', { email: 'eve@blocked.test', at }),

@@ -1,8 +1,8 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
 import * as v from 'valibot';
 import { z } from 'zod';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventQueues,
@@ -16,9 +16,8 @@ import {
   type EventsModuleOptions,
 } from 'nestjs-events';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
-import { createTestApp } from '../support/create-test-app.js';
 import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { transportApps } from '../support/transport-apps.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Schemas whose transforms change the type: their output would not pass them again, so a queue
@@ -70,33 +69,12 @@ class TransformListeners {
 const at = '2026-03-01T10:00:00.000Z';
 
 describe.each(['memory', 'redis'] as const)('Schema transforms on the %s transport', (kind) => {
-  let server: RedisServer | undefined;
-  let app: INestApplicationContext | undefined;
-  let seq = 0;
-
-  beforeAll(async () => {
-    if (kind === 'redis') server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-  });
-
-  function redisOptions(): EventsModuleOptions {
-    return server === undefined
-      ? {}
-      : { redis: server.url, prefix: `transforms-${process.pid}-${++seq}` };
-  }
+  const apps = transportApps(kind, 'transforms');
 
   async function start(options: EventsModuleOptions = {}) {
-    app = await createTestApp(
-      { providers: [TransformListeners] },
-      { schemas, ...redisOptions(), ...options },
-    );
+    const app = await apps.start({ providers: [TransformListeners] }, { schemas, ...options });
     return {
+      app,
       bus: app.get(EventBus),
       listeners: app.get(TransformListeners),
       queues: app.get(EventQueues),
@@ -160,16 +138,16 @@ describe.each(['memory', 'redis'] as const)('Schema transforms on the %s transpo
   );
 
   it("the event store records the schema's output, and a replay hands it to listeners as recorded", async () => {
-    const { bus, listeners } = await start({ store: { record: true } });
+    const { app, bus, listeners } = await start({ store: { record: true } });
     await bus.emit('shift.logged', { at, hours: '8', points: 5 });
     const output = { at: new Date(at), hours: 8, points: 10 };
-    const store = app!.get(EventStore);
+    const store = app.get(EventStore);
     const recorded = [];
     for await (const event of store.readAll({ pattern: 'shift.*' })) recorded.push(event.data);
     expect(recorded).toEqual([output]);
     await waitFor(() => listeners.queued.length === 1);
     listeners.inProcess.length = 0;
-    await app!.get(EventReplayer).replay({ to: TransformListeners.prototype.seen });
+    await app.get(EventReplayer).replay({ to: TransformListeners.prototype.seen });
     // Once, not doubled again: a replay does not run the schema on its recorded output.
     expect(listeners.inProcess).toEqual([output]);
   });
@@ -178,8 +156,7 @@ describe.each(['memory', 'redis'] as const)('Schema transforms on the %s transpo
     'an EventsClient event fans out as emitted: each queued handler gets the output',
     async () => {
       const { listeners, queues } = await start();
-      const prefix = `transforms-${process.pid}-${seq}`;
-      const client = new EventsClient({ redis: server!.url, prefix });
+      const client = new EventsClient({ redis: apps.server!.url, prefix: apps.prefix });
       try {
         await lastValueFrom(client.emit('shift.logged', { at, hours: '8', points: 5 }));
       } finally {

@@ -1,7 +1,7 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import * as v from 'valibot';
 import { z } from 'zod';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventName,
@@ -14,9 +14,8 @@ import {
   type EventsModuleOptions,
 } from 'nestjs-events';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
-import { createTestApp } from '../support/create-test-app.js';
 import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { transportApps } from '../support/transport-apps.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** zod: trims and lower-cases the email, coerces the count (its output passes it again). */
@@ -70,27 +69,10 @@ const schemas = { 'user.signup': SignupSchema, 'payment.received': PaymentSchema
 describe.each(['memory', 'redis'] as const)(
   'Event schemas (Standard Schema) on the %s transport',
   (kind) => {
-    let server: RedisServer | undefined;
-    let app: INestApplicationContext | undefined;
-    let seq = 0;
-
-    beforeAll(async () => {
-      if (kind === 'redis') server = await startRedisServer();
-    });
-    afterAll(async () => {
-      await server?.stop();
-    });
-    afterEach(async () => {
-      await app?.close();
-      app = undefined;
-    });
+    const apps = transportApps(kind, 'schemas');
 
     async function start(options: EventsModuleOptions = { schemas }) {
-      const redis =
-        server === undefined
-          ? {}
-          : { redis: server.url, prefix: `schemas-${process.pid}-${++seq}` };
-      app = await createTestApp({ providers: [SchemaListeners] }, { ...redis, ...options });
+      const app = await apps.start({ providers: [SchemaListeners] }, options);
       return {
         bus: app.get(EventBus),
         listeners: app.get(SchemaListeners),
