@@ -50,6 +50,7 @@ export { EventName } from './decorators/event-name.decorator.js';
 export {
   EventBus,
   type EmitOptions,
+  type EmitManyItem,
   type DynamicListener,
   type ListenerSummary,
 } from './bus/event-bus.js';

@@ -26,8 +26,9 @@ import type { AfterEventData, FailedEventData } from '../decorators/lifecycle.de
 import { createEnvelope, optionsOf } from './event-envelope.factory.js';
 import type { EmitOptions } from './emit-options.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
+import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
 
-export type { EmitOptions };
+export type { EmitOptions, EmitManyItem };
 
 /** A listener added at run time with `bus.on`. */
 export type DynamicListener<T = unknown> = (event: EventEnvelope<T>) => unknown;
@@ -71,6 +72,7 @@ export class EventBus implements OnApplicationShutdown {
   private dynamicSeq = 0;
   private interceptor: DispatchInterceptor | undefined;
   private readonly validators = new EventValidators();
+  private bulkHost: BulkEmitHost | undefined;
 
   constructor(
     private readonly registry: ListenerRegistry,
@@ -160,6 +162,43 @@ export class EventBus implements OnApplicationShutdown {
       },
     );
     return emitted;
+  }
+
+  /**
+   * Emits many events at once: every item is checked first (a bad one rejects with the error
+   * `emit` would throw, and nothing is stored or run), all their queued jobs are stored in one
+   * batch (one script call on a standalone Redis, all or none; on a Redis Cluster all or none per
+   * queue), then each event's in-process listeners run as `emit` runs them, in item order.
+   * Resolves to the envelopes in item order once every job is stored.
+   *
+   * @example
+   * await bus.emitMany([
+   *   { name: 'order.created', data: { id: 'o1' } },
+   *   { name: 'order.created', data: { id: 'o2' }, options: { delay: 60000 } },
+   *   { event: new OrderShipped('o1') },
+   * ]);
+   */
+  emitMany(events: readonly EmitManyItem[]): Promise<EventEnvelope[]> {
+    return emitMany((this.bulkHost ??= this.createBulkHost()), events);
+  }
+
+  /** What `emitMany` (its own file) needs of the bus. */
+  private createBulkHost(): BulkEmitHost {
+    return {
+      producer: this.producer,
+      recorder: this.recorder,
+      envelope: (nameOrEvent, data, options) => this.envelope(nameOrEvent, data, options),
+      hold: (deliver) => {
+        if (this.held === undefined) return false;
+        this.held.push(deliver);
+        return true;
+      },
+      intercept: (envelope, options) => this.interceptor?.(envelope, 'emit', options) === true,
+      resolve: (name) => this.registry.resolve(name),
+      runStored: (envelope, listeners, dueAt) =>
+        void this.runStored(envelope, listeners, 'emit', dueAt),
+      logFailure: (error, name, id) => this.logFailure(error, name, id),
+    };
   }
 
   /**

@@ -11,7 +11,10 @@ export interface QueueTransport {
   /** Whether jobs survive a process restart. */
   readonly isDurable: boolean;
 
-  /** Stores the jobs of one emit, all or none. Resolves once they are stored. */
+  /**
+   * Stores the jobs of one emit (or of one `emitMany`), all or none: across queues where the
+   * storage allows it, at least within each queue. Resolves once they are stored.
+   */
   enqueue(jobs: readonly NewJob[]): Promise<void>;
 
   /**

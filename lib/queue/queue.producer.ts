@@ -8,7 +8,7 @@ import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
-/** Turns one emitted event into one job per queued listener and stores them in one batch. */
+/** Turns emitted events into one job per queued listener and stores them in one batch. */
 @Injectable()
 export class QueueProducer {
   constructor(
@@ -29,10 +29,24 @@ export class QueueProducer {
     delayMs: number,
     isDeduplicated = false,
   ): Promise<void> {
+    return this.transport.enqueue(this.jobsOf(envelope, listeners, delayMs, isDeduplicated));
+  }
+
+  /**
+   * The jobs of one emitted event, one per queued listener, its payload serialized now.
+   *
+   * @throws UnserializablePayloadError, PayloadTooLargeError.
+   */
+  jobsOf(
+    envelope: EventEnvelope,
+    listeners: readonly ListenerDefinition[],
+    delayMs: number,
+    isDeduplicated: boolean,
+  ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
     const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
-    const jobs: NewJob[] = listeners.map((listener) => ({
+    return listeners.map((listener) => ({
       id: `${envelope.id}:${listener.id}`,
       queue: listener.queue!.queue,
       listener: listener.id,
@@ -41,6 +55,10 @@ export class QueueProducer {
       eventId: envelope.id,
       isDeduplicated,
     }));
+  }
+
+  /** Stores jobs built by `jobsOf` (of one or many events) in one transport batch. */
+  store(jobs: readonly NewJob[]): Promise<void> {
     return this.transport.enqueue(jobs);
   }
 }

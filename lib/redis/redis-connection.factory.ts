@@ -193,8 +193,11 @@ export class RedisConnectionFactory {
       retryStrategy: this.options().retryStrategy ?? reconnectDelay,
       connectTimeout: Math.max(this.commandTimeoutMs, 1000),
       ...(role === 'command'
-        ? // Commands issued in one tick go out in one write (many emits, acks and reads at once).
-          { commandTimeout: this.commandTimeoutMs, enableAutoPipelining: true }
+        ? // No auto-pipelining: the hot paths batch themselves (one script call per tick for the
+          // emits of a queue, acks in batches), and ioredis builds a Pipeline per tick that copies
+          // every defined script onto itself: ~3x the allocations of the command it carries, and
+          // under steady load the young generation fills with them (longer scavenges, longer tails).
+          { commandTimeout: this.commandTimeoutMs }
         : // No client-side deadline on blocking reads: under a busy event loop it can fire before
           // a reply that carries entries is read, and those entries would sit pending until
           // reclaimed. Reads block at most a second; TCP keep-alive catches dead sockets.

@@ -1,6 +1,8 @@
+import { runEmitManyContract } from './emit-many.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 
 runQueueContract({ name: 'memory', options: () => ({}) });
 import { runEventQueuesContract } from './event-queues.contract.js';
 
 runEventQueuesContract({ name: 'memory', options: () => ({}) });
+runEmitManyContract({ name: 'memory', options: () => ({}) });

@@ -1,3 +1,4 @@
+import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
@@ -35,5 +36,21 @@ runEventQueuesContract({
   options: () => ({
     redis: { cluster: inspected.startupNodes },
     prefix: `cluster-queues-${process.pid}-${++seq}`,
+  }),
+});
+
+let bulk: RedisCluster;
+// emitMany on a cluster: one store script per queue (each queue is its own slot).
+runEmitManyContract({
+  name: 'redis cluster',
+  beforeAll: async () => {
+    bulk = await startRedisCluster();
+  },
+  afterAll: async () => {
+    await bulk?.stop();
+  },
+  options: () => ({
+    redis: { cluster: bulk.startupNodes },
+    prefix: `cluster-bulk-${process.pid}-${++seq}`,
   }),
 });

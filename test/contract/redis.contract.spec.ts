@@ -1,3 +1,4 @@
+import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -26,4 +27,16 @@ runEventQueuesContract({
     await inspected?.stop();
   },
   options: () => ({ redis: inspected.url, prefix: `queues-${process.pid}-${++seq}` }),
+});
+
+let bulk: RedisServer;
+runEmitManyContract({
+  name: 'redis',
+  beforeAll: async () => {
+    bulk = await startRedisServer();
+  },
+  afterAll: async () => {
+    await bulk?.stop();
+  },
+  options: () => ({ redis: bulk.url, prefix: `bulk-${process.pid}-${++seq}` }),
 });

@@ -123,6 +123,29 @@ describe.each(['memory', 'redis'] as const)('Async schemas on the %s transport',
     ]);
   });
 
+  it('emitMany awaits every async schema first: one refusal and nothing is stored or runs', async () => {
+    const { bus, listeners, queues } = await start();
+    const refused = await bus
+      .emitMany([
+        { name: 'invite.sent', data: { email: 'a@b.test', at } },
+        { name: 'note.added', data: { text: 'sync' } },
+        { name: 'invite.sent', data: { email: 'eve@blocked.test', at } },
+      ])
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EventValidationError);
+    expect(listeners.inProcess).toEqual([]);
+    expect(await queues.counts('async')).toMatchObject({ waiting: 0, delayed: 0, active: 0 });
+    const envelopes = await bus.emitMany([
+      { name: 'invite.sent', data: { email: 'A@b.test', at } },
+      { name: 'note.added', data: { text: 'sync' } },
+    ]);
+    const output = { email: 'a@b.test', at: new Date(at) };
+    expect(envelopes.map((e) => e.data)).toEqual([output, { text: 'sync' }]);
+    expect(listeners.inProcess).toEqual([output, { text: 'sync' }]);
+    await waitFor(() => listeners.queued.length === 1);
+    expect(listeners.queued).toEqual([output]);
+  });
+
   it("a class event's async static schema is awaited at emit and in the worker", async () => {
     const { bus, listeners, queues } = await start();
     await expect(bus.emit(new BadgeGranted('eve@blocked.test'))).rejects.toBeInstanceOf(

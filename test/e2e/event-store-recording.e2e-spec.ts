@@ -123,6 +123,16 @@ describe('EventsModule store option: recording emitted events', () => {
     expect(fulfilment.sawOwnEventInStore).toEqual([true, true, true, true, true]);
   });
 
+  it('records every event of emitMany, in item order, before their queued jobs', async () => {
+    const { bus, store, fulfilment } = await boot({ store: { record: true } });
+    const envelopes = await bus.emitMany(
+      Array.from({ length: 5 }, (_, i) => ({ name: 'order.placed', data: { id: `o${i}` } })),
+    );
+    expect((await collect(store.readAll())).map((e) => e.id)).toEqual(envelopes.map((e) => e.id));
+    await waitFor(() => fulfilment.shipped.length === 5);
+    expect(fulfilment.sawOwnEventInStore).toEqual([true, true, true, true, true]);
+  });
+
   it('stores no queued job and rejects emit when the event cannot be recorded', async () => {
     class BrokenStore extends MemoryEventStore {
       protected override async write(): Promise<never> {

@@ -74,6 +74,32 @@ describe('EventsModule', () => {
     expect(app.get(Recorder).names('onCreated')).toEqual(['onCreated:order.created']);
   });
 
+  it('delivers events of an emitMany from a factory provider before bootstrap, in order', async () => {
+    let early: Promise<EventEnvelope[]> | undefined;
+    const moduleRef = await Test.createTestingModule({
+      imports: [EventsModule.forRoot()],
+      providers: [
+        Recorder,
+        OrderListeners,
+        {
+          provide: 'EARLY',
+          useFactory: (bus: EventBus) => {
+            early = bus.emitMany([
+              { name: 'order.created', data: { id: 'a' } },
+              { name: 'order.created', data: { id: 'b' } },
+            ]);
+            return true;
+          },
+          inject: [EventBus],
+        },
+      ],
+    }).compile();
+    app = await moduleRef.init();
+    const envelopes = await early!;
+    const calls = app.get(Recorder).seen.filter((s) => s.listener === 'onCreated');
+    expect(calls.map((c) => c.event.id)).toEqual(envelopes.map((e) => e.id));
+  });
+
   it('finds listeners on useFactory and useValue providers', async () => {
     const seen: string[] = [];
     class ValueListener {

@@ -2,7 +2,7 @@ import { ReplicationTimeoutError } from '../../errors/replication-timeout.error.
 import { TransportError } from '../../errors/transport.error.js';
 import { isClusterClient } from '../../redis/redis-connection.factory.js';
 import type { NewJob } from '../queue-job.js';
-import { emitError } from './redis-errors.js';
+import { emitError, transportError } from './redis-errors.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
 import { RedisReplicas } from './redis-replicas.js';
@@ -38,6 +38,8 @@ export class RedisEnqueuer {
   private readonly adds = new Map<string, PendingAdds>();
   private isAddScheduled = false;
   private readonly replicas: RedisReplicas | undefined;
+  /** The SADD that lists a queue in the index, by queue: sent once per queue per process. */
+  private readonly listing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: RedisQueueContext,
@@ -49,7 +51,7 @@ export class RedisEnqueuer {
 
   async enqueue(jobs: readonly NewJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    const { client, knownQueues } = this.ctx;
+    const { client } = this.ctx;
     const unreachable = this.ctx.factory.unreachable(client);
     if (unreachable !== undefined) {
       // Nothing is buffered while the connection is down: say so now, naming the real cause.
@@ -57,9 +59,21 @@ export class RedisEnqueuer {
         `Redis transport: storing ${describe(jobs)} failed (nothing was stored): ${unreachable}`,
       );
     }
+    const unlisted = this.listQueues(jobs);
+    if (unlisted !== undefined) {
+      return unlisted.then(
+        () => this.enqueue(jobs),
+        (error: unknown) => {
+          throw transportError(
+            `listing the queue of ${describe(jobs)} in the queue index (nothing was stored)`,
+            error,
+          );
+        },
+      );
+    }
     const now = Date.now();
     const [only] = jobs;
-    if (jobs.length === 1 && only.delayMs <= 0 && knownQueues.has(only.queue)) {
+    if (jobs.length === 1 && only.delayMs <= 0) {
       // The hot path: the single-job emits of this tick go to Redis in one script call per queue
       // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
@@ -87,7 +101,7 @@ export class RedisEnqueuer {
     try {
       if (isClusterClient(client)) await this.storeOnCluster(jobs, now);
       else {
-        const stored = this.store(jobs, now, true);
+        const stored = this.store(jobs, now);
         await Promise.all([stored, this.replicated(stored, eventId, isDeduplicated)]);
       }
     } catch (error) {
@@ -106,7 +120,7 @@ export class RedisEnqueuer {
    * One call of the store script for `jobs` (every queue of a standalone Redis, or one queue's
    * slot on a cluster): all of them or none, skipping the deduplicated ones already stored.
    */
-  private store(jobs: readonly NewJob[], now: number, withIndex: boolean): Promise<number> {
+  private store(jobs: readonly NewJob[], now: number): Promise<number> {
     const keys: string[] = [];
     const positions = new Map<string, number>();
     const position = (key: string): number => {
@@ -117,12 +131,8 @@ export class RedisEnqueuer {
       }
       return at;
     };
-    const names = withIndex
-      ? [...new Set(jobs.map((job) => job.queue))].filter((q) => !this.ctx.knownQueues.has(q))
-      : [];
-    const index = names.length > 0 ? position(this.ctx.keys.queues) : 0;
-    const argv: (string | number)[] = [now, this.ctx.options.dedupeWindowMs, index, names.length];
-    argv.push(...names);
+    // Queues are listed in the index beforehand (`listQueues`): the script's index slot stays unused.
+    const argv: (string | number)[] = [now, this.ctx.options.dedupeWindowMs, 0, 0];
     for (const job of jobs) {
       const queueKeys = this.ctx.state(job.queue).keys;
       const seen = job.isDeduplicated ? position(this.ctx.keys.seen(job.queue, job.id)) : 0;
@@ -162,9 +172,41 @@ export class RedisEnqueuer {
     }
   }
 
+  /**
+   * Lists the queues of `jobs` that this process has not listed yet in the queue index, before
+   * their jobs are stored (so a stored job's queue is always listed): one SADD per queue per
+   * process, shared by every emit that comes while it is in flight. Undefined when all are listed.
+   * Emits that wait for it continue in emit order: they are callbacks of the same promise, after
+   * the one that marks the queue listed.
+   */
+  private listQueues(jobs: readonly NewJob[]): Promise<unknown> | undefined {
+    const { knownQueues } = this.ctx;
+    let waits: Promise<void>[] | undefined;
+    for (const { queue } of jobs) {
+      if (knownQueues.has(queue)) continue;
+      let listed = this.listing.get(queue);
+      if (listed === undefined) {
+        listed = this.ctx.client.sadd(this.ctx.keys.queues, queue).then(
+          () => {
+            this.listing.delete(queue);
+            knownQueues.add(queue);
+          },
+          (error: unknown) => {
+            this.listing.delete(queue);
+            throw error;
+          },
+        );
+        this.listing.set(queue, listed);
+      }
+      if (waits === undefined) waits = [listed];
+      else if (!waits.includes(listed)) waits.push(listed);
+    }
+    if (waits === undefined) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits);
+  }
+
   private noteStored(jobs: readonly NewJob[], now: number): void {
     for (const job of jobs) {
-      this.ctx.knownQueues.add(job.queue);
       // Due on Redis's clock; this process only wakes its reader about then.
       if (job.delayMs > 0) this.promoter.noteDue(this.ctx.state(job.queue), now + job.delayMs);
     }
@@ -185,7 +227,6 @@ export class RedisEnqueuer {
       ? this.store(
           batch.waiters.map((w) => w.job),
           batch.now,
-          false,
         ).then(() => batch.waiters.map(() => 1))
       : this.ctx.client.eventsAdd(batch.stream, ...batch.args);
     const acknowledged = this.replicas?.afterWrite();
@@ -246,22 +287,25 @@ export class RedisEnqueuer {
    * On a Redis Cluster every queue is its own slot: the jobs of one queue are stored all or none
    * (one store script call per queue), those of several queues in parallel. If one queue's call
    * fails, the emit rejects although other queues may hold their jobs (a retried emit may run
-   * those twice, unless it passed an explicit id). The queue index is written first, so a stored
-   * job's queue is listed.
+   * those twice, unless it passed an explicit id).
    */
   private async storeOnCluster(jobs: readonly NewJob[], now: number): Promise<void> {
     const byQueue = new Map<string, NewJob[]>();
-    for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
-    const unknown = [...byQueue.keys()].filter((q) => !this.ctx.knownQueues.has(q));
-    if (unknown.length > 0) await this.ctx.client.sadd(this.ctx.keys.queues, ...unknown);
-    await Promise.all([...byQueue.values()].map((group) => this.store(group, now, false)));
+    for (const job of jobs) {
+      const group = byQueue.get(job.queue);
+      if (group) group.push(job);
+      else byQueue.set(job.queue, [job]);
+    }
+    await Promise.all([...byQueue.values()].map((group) => this.store(group, now)));
   }
 }
 
-/** "job <id> of "<queue>"", or "<n> jobs of event <id>", for messages. */
+/** "job <id> of "<queue>"", "<n> jobs of event <id>" or "<n> jobs of <m> events", for messages. */
 function describe(jobs: readonly NewJob[]): string {
   const [first] = jobs;
   if (jobs.length === 1) return `job ${first.id} of "${first.queue}"`;
+  const events = new Set(jobs.map((job) => job.eventId ?? job.id)).size;
+  if (events > 1) return `${jobs.length} jobs of ${events} events (emitMany)`;
   return `${jobs.length} jobs of event ${first.eventId ?? first.id}`;
 }
 

@@ -9,7 +9,7 @@ import { NOW } from './redis-lua.js';
  */
 
 /**
- * Stores the jobs of one emit, or none of them.
+ * Stores the jobs of one emit (or one `emitMany`), or none of them.
  * KEYS: every key it writes, each once: the queue index (when ARGV[3] > 0), the streams and
  *       delayed sets of the jobs, and their "seen" keys (deduplicated emits only).
  * ARGV: 1 enqueued at (ms, stored as `t`), 2 dedupe window (ms), 3 position of the queue index in
@@ -33,9 +33,15 @@ local function check(key, want)
 end
 local refused = nil
 if index > 0 then refused = check(KEYS[index], 'set') end
+-- Each key once: a bulk emit holds many jobs per stream.
+local checked = {}
 for i = first, #ARGV, 6 do
   if refused then break end
-  refused = check(KEYS[tonumber(ARGV[i])], ARGV[i + 2] == 's' and 'stream' or 'zset')
+  local at = ARGV[i]
+  if not checked[at] then
+    checked[at] = true
+    refused = check(KEYS[tonumber(at)], ARGV[i + 2] == 's' and 'stream' or 'zset')
+  end
 end
 if refused then return redis.error_reply(refused) end
 if index > 0 and names > 0 then

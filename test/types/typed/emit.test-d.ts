@@ -139,3 +139,20 @@ expectTypeOf<NamesMatching<'*.*.*.*'>>().toEqualTypeOf<'invoice.paid.late.fee'>(
 expectTypeOf<NamesMatching<'user.save'>>().toEqualTypeOf<'user.save'>();
 expectTypeOf<EventPayload<'user.save'>>().toEqualTypeOf<UserSaved>();
 expectTypeOf<EnvelopeFor<'user.registered'>['data']>().toEqualTypeOf<{ email: string }>();
+
+// emitMany: each item checked as emit checks it
+void bus.emitMany([
+  { name: 'order.created', data: { id: 'o1', total: 10 } },
+  { name: 'audit.tick' },
+  { name: 'order.created', data: { id: 'o2', total: 1 }, options: { delay: 10 } },
+  { event: new OrderShipped('o1', 'https://t') },
+]);
+// @ts-expect-error a misspelt name
+void bus.emitMany([{ name: 'order.craeted', data: { id: 'o1', total: 10 } }]);
+// @ts-expect-error a payload of the wrong type
+void bus.emitMany([{ name: 'order.created', data: { id: 1, total: 10 } }]);
+// @ts-expect-error the payload is required
+void bus.emitMany([{ name: 'order.created' }]);
+// @ts-expect-error options are checked too
+void bus.emitMany([{ name: 'audit.tick', options: { delai: 10 } }]);
+expectTypeOf(bus.emitMany([])).resolves.toEqualTypeOf<EventEnvelope[]>();

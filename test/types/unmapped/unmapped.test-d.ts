@@ -30,6 +30,12 @@ void bus.emit('order.created', { id: 'o' });
 void bus.emit('order.created', { id: 1 });
 void bus.emit('legacy.event', { anything: true });
 void bus.emit('legacy.event');
+// emitMany accepts unmapped names (a mapped name's payload is checked by emit only: an item's
+// name is not a type parameter here).
+void bus.emitMany([
+  { name: 'legacy.event', data: { anything: true } },
+  { name: 'order.created', data: { id: 'o' } },
+]);
 bus.stream('legacy.event').subscribe((e) => expectTypeOf(e.data).toBeUnknown());
 bus.stream('order.created').subscribe((e) => expectTypeOf(e.data.id).toBeString());
 

@@ -27,6 +27,9 @@ declare const client: EventsClient;
 expectTypeOf<IsTypedEvents>().toEqualTypeOf<false>();
 void bus.emit('anything.at.all', { whatever: 1 });
 void bus.emit('no.payload');
+void bus.emitMany([{ name: 'anything.at.all', data: { whatever: 1 } }, { name: 'no.payload' }]);
+// @ts-expect-error an item is a name and data, or an event instance
+void bus.emitMany([{ data: 1 }]);
 expectTypeOf(bus.emit('x', { id: 1 })).resolves.toEqualTypeOf<EventEnvelope<{ id: number }>>();
 class Named {
   static readonly eventName = 'named';
