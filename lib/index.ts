@@ -12,6 +12,8 @@ export { EVENTS_OPTIONS, QUEUE_TRANSPORT } from './events.constants.js';
 export type { EventEnvelope } from './event/event-envelope.js';
 export type {
   EventMap,
+  EventInputMap,
+  EmitPayload,
   EventTypeOptions,
   TypedEventName,
   EventNamePattern,
@@ -38,6 +40,9 @@ export {
   type ShouldQueueOptions,
   type QueueFailureHook,
   type ShouldQueueDecorator,
+  type InferredShouldQueueDecorator,
+  type HookEventOf,
+  type HookThisOf,
 } from './decorators/should-queue.decorator.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
@@ -78,6 +83,7 @@ export {
   isStandardSchema,
   type EventSchema,
   type EventMapOf,
+  type EventInputMapOf,
   type SchemaOutput,
 } from './event/event-schema.js';
 export { ValidateEvent } from './decorators/validate-event.decorator.js';

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type {
-  EventPayload,
+  EmitPayload,
   IsTypedEvents,
   MappedClassEvent,
   MappedEventName,
@@ -19,7 +19,7 @@ type NamedItem<N extends string, D> = undefined extends D
   : { readonly name: N; readonly data: D; readonly options?: EmitOptions };
 
 type MappedNamedItem = {
-  [N in MappedEventName]: NamedItem<N, EventPayload<N>>;
+  [N in MappedEventName]: NamedItem<N, EmitPayload<N>>;
 }[MappedEventName];
 
 /**
@@ -37,6 +37,8 @@ export type EmitManyItem =
 /** One item of a bulk emit, checked, with its envelope and (once bound) its listeners. */
 export interface BulkEvent {
   readonly envelope: EventEnvelope;
+  /** The envelope once an async schema has answered (then `envelope` is a placeholder). */
+  readonly validated?: Promise<EventEnvelope>;
   readonly options: EmitOptions | undefined;
   listeners?: ResolvedListeners;
   dueAt?: number;
@@ -46,8 +48,15 @@ export interface BulkEvent {
 export interface BulkEmitHost {
   readonly producer: QueueProducer;
   readonly recorder: EventRecorder | null;
-  /** Builds and checks the envelope as `emit` does; throws its typed errors. */
-  envelope(nameOrEvent: unknown, data: unknown, options: EmitOptions | undefined): EventEnvelope;
+  /**
+   * Builds and checks the envelope as `emit` does; throws its typed errors. A promise when the
+   * event's schema is async (it rejects with `EventValidationError`).
+   */
+  envelope(
+    nameOrEvent: unknown,
+    data: unknown,
+    options: EmitOptions | undefined,
+  ): EventEnvelope | Promise<EventEnvelope>;
   /** Before bootstrap: keeps `deliver` for when listeners are bound and returns true. */
   hold(deliver: () => void): boolean;
   /** The test facade's hook: true when it took the event (nothing else happens to it). */
@@ -80,13 +89,35 @@ export function emitMany(
     );
   }
   const events: BulkEvent[] = new Array(items.length);
+  let validating: Promise<EventEnvelope>[] | undefined;
   for (let i = 0; i < items.length; i++) {
     try {
-      events[i] = checkItem(host, items[i], i);
+      const checked = checkItem(host, items[i], i);
+      events[i] = checked;
+      if (checked.validated !== undefined) (validating ??= []).push(checked.validated);
     } catch (error) {
+      // The schemas already asked are not awaited: their verdicts must not go unhandled.
+      for (const promise of validating ?? []) promise.catch(noop);
       return failed(host, error, `emitMany: item ${i} of ${items.length}`, undefined);
     }
   }
+  if (validating === undefined) return send(host, events);
+  // Async schemas: every verdict first, as `emit` awaits its own; nothing stored or run before.
+  const sent = Promise.all(events.map((e) => e.validated ?? e.envelope)).then(
+    (envelopes) =>
+      send(
+        host,
+        events.map((e, i) => ({ envelope: envelopes[i], options: e.options })),
+      ),
+    (error: unknown) => failed(host, error, describeBatch(events), undefined),
+  );
+  // Logged where it failed: a bulk emit without `await` cannot end the process.
+  sent.catch(noop);
+  return sent;
+}
+
+/** The rest of `emitMany`, once every item is checked and validated. */
+function send(host: BulkEmitHost, events: BulkEvent[]): Promise<EventEnvelope[]> {
   const envelopes = events.map((e) => e.envelope);
   // Before bootstrap, as `emit`: kept and delivered once listeners are bound; resolves now.
   const late = (): void => {
@@ -124,11 +155,22 @@ function checkItem(host: BulkEmitHost, value: EmitManyItem, i: number): BulkEven
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new InvalidOptionError(`events[${i}].options`, options, 'an object of emit options');
   }
-  let envelope: EventEnvelope;
+  let envelope: EventEnvelope | Promise<EventEnvelope>;
   if ('event' in item) envelope = host.envelope(item.event, options, undefined);
   else if (typeof item.name === 'string') envelope = host.envelope(item.name, item.data, options);
   else throw new InvalidOptionError(`events[${i}]`, item, ITEM_SHAPE);
+  if (envelope instanceof Promise)
+    return { envelope: placeholder(item), validated: envelope, options };
   return { envelope, options };
+}
+
+/** What names an item whose async schema has not answered yet (for the failure log). */
+function placeholder(item: Record<string, unknown>): EventEnvelope {
+  const name =
+    typeof item.name === 'string'
+      ? item.name
+      : String((item.event as { constructor?: { name?: unknown } })?.constructor?.name);
+  return { id: '', name, data: undefined, metadata: {}, timestamp: 0 };
 }
 
 /**

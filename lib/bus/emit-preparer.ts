@@ -3,7 +3,7 @@ import { assertEventName, eventClassOf, getEventClassName } from '../event/event
 import type { ListenerRegistry, ResolvedListeners } from '../discovery/listener.registry.js';
 import type { EventValidators } from '../middleware/event-validators.js';
 import type { EmitOptions } from './emit-options.js';
-import { createEnvelope } from './event-envelope.factory.js';
+import { createEnvelope, withData } from './event-envelope.factory.js';
 
 /** One emit, checked and resolved: what every later step of the emit is handed. */
 export interface PreparedEmit {
@@ -28,32 +28,53 @@ export class EmitPreparer {
     private readonly validators: EventValidators,
   ) {}
 
-  /** @throws typed errors (name, validation, options, payload), before anything is delivered */
+  /**
+   * @throws typed errors (name, validation, options, payload), before anything is delivered. A
+   *   promise (rejecting with `EventValidationError`) only when the event's schema is async: the
+   *   caller awaits it before anything is stored or runs; every other emit stays synchronous.
+   */
   prepare(
     nameOrEvent: unknown,
     dataOrOptions: unknown,
     maybeOptions: EmitOptions | undefined,
-  ): PreparedEmit {
+  ): PreparedEmit | Promise<PreparedEmit> {
     let name: string;
     let data: unknown;
     let options: EmitOptions | undefined;
     let listeners: ResolvedListeners;
+    // What the caller gave: what a queue carries (the schema runs again in the worker).
+    let input: unknown;
+    let pending: Promise<unknown> | undefined;
     if (typeof nameOrEvent === 'string') {
       name = nameOrEvent;
       listeners = this.registry.resolveEmitted(name);
       options = maybeOptions;
+      input = data = dataOrOptions;
       // A schema's output (transforms, coercions, defaults) is what every listener receives.
-      data = this.validators.hasNamed
-        ? this.validators.checkNamed(name, dataOrOptions)
-        : dataOrOptions;
+      if (this.validators.hasNamed) {
+        data = this.validators.checkNamed(name, input);
+        if (data instanceof Promise && this.validators.schemaOf(name) !== undefined) {
+          pending = data;
+          data = input;
+        }
+      }
     } else {
       name = this.classEventName(nameOrEvent);
-      this.validators.checkInstance(name, nameOrEvent as object);
+      const checked = this.validators.checkInstance(name, nameOrEvent as object);
+      if (checked instanceof Promise) pending = checked.then(() => nameOrEvent);
       listeners = this.registry.resolve(name);
-      data = nameOrEvent;
+      input = data = nameOrEvent;
       options = dataOrOptions as EmitOptions | undefined;
     }
-    return { envelope: createEnvelope(name, data, options), listeners, options };
+    // A check below may throw first: the caller then never awaits the schema's verdict.
+    pending?.catch(noop);
+    const envelope = createEnvelope(name, data, options, input);
+    if (pending === undefined) return { envelope, listeners, options };
+    return pending.then((value) => ({
+      envelope: withData(envelope, value, input),
+      listeners,
+      options,
+    }));
   }
 
   /** The name of a class event, read once per class (the class is also remembered for workers). */
@@ -80,3 +101,5 @@ export class EmitPreparer {
     return name;
   }
 }
+
+function noop(): void {}

@@ -92,13 +92,32 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<EventEnvelope> {
-    let prepared: PreparedEmit;
+    let prepared: PreparedEmit | Promise<PreparedEmit>;
     try {
       prepared = this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
     } catch (error) {
       return this.failures.refused(error, nameOfEmit(nameOrEvent));
     }
-    const { envelope, listeners, options } = prepared;
+    if (prepared instanceof Promise) return this.emitWhenValid(prepared, nameOrEvent);
+    return this.send(prepared);
+  }
+
+  /** An emit whose schema answered with a promise: nothing is stored or runs before it settles. */
+  private emitWhenValid(
+    validated: Promise<PreparedEmit>,
+    nameOrEvent: unknown,
+  ): Promise<EventEnvelope> {
+    const emitted = validated.then(
+      (prepared) => this.send(prepared),
+      (error: unknown) => this.failures.refused(error, nameOfEmit(nameOrEvent)),
+    );
+    // Logged where it failed: an emit without `await` cannot end the process.
+    emitted.catch(() => undefined);
+    return emitted;
+  }
+
+  /** The emit of a checked, resolved event. */
+  private send({ envelope, listeners, options }: PreparedEmit): Promise<EventEnvelope> {
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
     // resolved promise and the listener calls, nothing else.
     if (listeners.queued.length === 0 && this.delivery.isDirect(options)) {
@@ -137,8 +156,10 @@ export class EventBus implements OnApplicationShutdown {
     return {
       producer: this.producer,
       recorder: this.recorder,
-      envelope: (nameOrEvent, data, options) =>
-        this.preparer.prepare(nameOrEvent, data, options).envelope,
+      envelope: (nameOrEvent, data, options) => {
+        const prepared = this.preparer.prepare(nameOrEvent, data, options);
+        return prepared instanceof Promise ? prepared.then((p) => p.envelope) : prepared.envelope;
+      },
       hold: (deliver) => this.delivery.hold(deliver),
       intercept: (envelope, options) =>
         this.delivery.interceptor?.(envelope, 'emit', options) === true,
@@ -164,23 +185,28 @@ export class EventBus implements OnApplicationShutdown {
     maybeOptions?: EmitOptions,
   ): Promise<unknown[]> {
     try {
-      const { envelope, listeners, options } = this.preparer.prepare(
-        nameOrEvent,
-        dataOrOptions,
-        maybeOptions,
-      );
-      if (listeners.queued.length === 0 && this.delivery.isDirect(options)) {
-        // The hot path: the dispatcher's own promise (one `.then` on one async listener's) is
-        // what the caller awaits, with no promise of ours around it.
-        const results = this.delivery.runInProcess(envelope, listeners, 'emitAsync') ?? [];
-        return results instanceof Promise ? results : Promise.resolve(results);
-      }
-      return this.delivery
-        .deliver(envelope, options, 'emitAsync', listeners)
-        .then((results) => results ?? []);
+      const prepared = this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
+      if (prepared instanceof Promise) return prepared.then((p) => this.collect(p));
+      return this.collect(prepared);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * `emitAsync` of a checked, resolved event. Throws `ListenersFailedError` when a sync listener
+   * failed (the caller turns it into a rejection), rejects with it when an async one did.
+   */
+  private collect({ envelope, listeners, options }: PreparedEmit): Promise<unknown[]> {
+    if (listeners.queued.length === 0 && this.delivery.isDirect(options)) {
+      // The hot path: the dispatcher's own promise (one `.then` on one async listener's) is
+      // what the caller awaits, with no promise of ours around it.
+      const results = this.delivery.runInProcess(envelope, listeners, 'emitAsync') ?? [];
+      return results instanceof Promise ? results : Promise.resolve(results);
+    }
+    return this.delivery
+      .deliver(envelope, options, 'emitAsync', listeners)
+      .then((results) => results ?? []);
   }
 
   /**
@@ -197,7 +223,7 @@ export class EventBus implements OnApplicationShutdown {
     dataOrOptions?: unknown,
     maybeOptions?: EmitOptions,
   ): Promise<unknown> {
-    const prepared = this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
+    const prepared = await this.preparer.prepare(nameOrEvent, dataOrOptions, maybeOptions);
     const { envelope, options } = prepared;
     const wasBound = this.delivery.isBound;
     await this.delivery.whenBound();
@@ -273,6 +299,11 @@ export class EventBus implements OnApplicationShutdown {
   ): () => void {
     assertEventName(name);
     return this.validators.add(name, validator as EventValidator);
+  }
+
+  /** @internal The schema of events named `name`, for the worker (see `EventSchemasRegistrar`). */
+  schemaOf(name: string): EventSchema | undefined {
+    return this.validators.schemaOf(name);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
 import { assertSerializable } from '../event/payload-check.js';
+import { rememberWireForm } from '../event/event-schema.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
 import type { EmitOptions } from './emit-options.js';
@@ -11,11 +12,16 @@ import type { EmitOptions } from './emit-options.js';
  * validators, and checks the rest (id, metadata, delay, payload), so a bad emit throws before
  * anything is delivered. Metadata inherits the current event context: correlation, causation and
  * the app's own keys.
+ *
+ * @param data what listeners receive (a schema's output, when the name has a schema)
+ * @param input what the caller gave: what a queue carries (the schema runs again in the worker),
+ *   and what the payload check looks at
  */
 export function createEnvelope(
   name: string,
   data: unknown,
   options: EmitOptions | undefined,
+  input: unknown = data,
 ): EventEnvelope {
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
@@ -43,13 +49,23 @@ export function createEnvelope(
     metadata.correlationId ??= id;
   }
   if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
-  // One payload contract: refused now whether or not a queued listener matches today.
+  // One payload contract: refused now whether or not a queued listener matches today. Checked
+  // on what a queue would carry: the payload as given (a schema's input).
   if (options?.inProcessOnly === undefined || options.inProcessOnly === false) {
-    assertSerializable(name, data);
+    assertSerializable(name, input);
   } else if (options.inProcessOnly !== true) {
     throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
   }
-  return { id, name, data, metadata, timestamp };
+  return withData({ id, name, data, metadata, timestamp }, data, input);
+}
+
+/**
+ * `envelope` with `data` for listeners, remembering the schema's input when that differs (its
+ * output): the same object when `data` is already its data and the input.
+ */
+export function withData(envelope: EventEnvelope, data: unknown, input: unknown): EventEnvelope {
+  const out = envelope.data === data ? envelope : { ...envelope, data };
+  return data === input ? out : rememberWireForm(out, input);
 }
 
 /** Longest id an emit may set: ids travel in every job, record and log line. */

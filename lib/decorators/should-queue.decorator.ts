@@ -38,8 +38,31 @@ export type ShouldQueueDecorator<S, E> = IsTypedEvents extends true
         : ListenerDecorator<E>)
   : ClassDecorator & MethodDecorator;
 
+/**
+ * The event `onFailed` gets when `@ShouldQueue` has no type argument: the first parameter of the
+ * method it decorates (an envelope), else the untyped `EventEnvelope`.
+ */
+export type HookEventOf<M> = M extends (event: infer A, ...rest: never[]) => unknown
+  ? [A] extends [never]
+    ? EventEnvelope
+    : [A] extends [EventEnvelope<unknown, string>]
+      ? A
+      : EventEnvelope
+  : EventEnvelope;
+
+/** The provider a hook runs on: the instance for a method's (or a class's) decorator. */
+export type HookThisOf<T> = T extends abstract new (...args: never[]) => infer I ? I : T;
+
+/**
+ * `@ShouldQueue(options)` without a type argument: the decorator's target (the class, the method)
+ * types `onFailed`, which TypeScript infers from where the decorator is applied. Also a class
+ * decorator.
+ */
+export type InferredShouldQueueDecorator<M, T> = ClassDecorator &
+  ((target: T, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void);
+
 /** Options of `@ShouldQueue`; what is left out comes from `forRoot({ defaults })`. */
-export interface ShouldQueueOptions<E = EventEnvelope> {
+export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
   /** The queue that stores this listener's jobs. @default defaults.queue ('default') */
   queue?: string;
   /** Attempts in total, the first included. @default defaults.tries (1) */
@@ -52,11 +75,13 @@ export interface ShouldQueueOptions<E = EventEnvelope> {
   timeout?: number;
   /**
    * Runs once after the last failed attempt: a function called with the provider as `this`,
-   * or the name of a method of the same provider. Its event is typed by `@ShouldQueue`'s type
-   * argument (`@ShouldQueue<'order.created'>({ onFailed: (e) => e.data.id })`).
+   * or the name of a method of the same provider. Its event is the decorated method's envelope
+   * (and `this` the provider) when the function's parameters are left for TypeScript to infer,
+   * or what `@ShouldQueue`'s type argument names
+   * (`@ShouldQueue<'order.created'>({ onFailed: (e) => e.data.id })`).
    * @default undefined
    */
-  onFailed?: ((event: E, error: unknown) => unknown) | string;
+  onFailed?: ((this: This, event: E, error: unknown) => unknown) | string;
 }
 
 const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed'];
@@ -106,11 +131,18 @@ export function assertShouldQueueOptions(
  * @ShouldQueue({ queue: 'emails', tries: 5, backoff: [1000, 5000, 30000], timeout: 30000 })
  * async sendConfirmation(event: EventEnvelope<{ id: string }>) {}
  *
- * // With the event map, `onFailed` sees the listener's envelope when the decorator is told its
- * // events (a decorator factory cannot see the `@OnEvent` next to it):
+ * // `onFailed` gets the method's envelope, and the provider as `this`:
  * @OnEvent('order.created')
- * @ShouldQueue<'order.created'>({ onFailed: (e, error) => log(e.data.id, error) })
+ * @ShouldQueue({ onFailed(e, error) { this.log(e.data.id, error); } })
+ * ship(event: EventEnvelope<{ id: string }>) {}
  */
+export function ShouldQueue<M extends (...args: never[]) => unknown, T extends object>(
+  options?: ShouldQueueOptions<HookEventOf<M>, HookThisOf<T>>,
+): InferredShouldQueueDecorator<M, T>;
+export function ShouldQueue<
+  const S extends ListenerSelector | readonly ListenerSelector[] = never,
+  E = SelectedEnvelope<S>,
+>(options?: ShouldQueueOptions<E>): ShouldQueueDecorator<S, E>;
 export function ShouldQueue<
   const S extends ListenerSelector | readonly ListenerSelector[] = never,
   E = SelectedEnvelope<S>,

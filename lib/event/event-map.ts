@@ -30,6 +30,21 @@ export interface EventMap {}
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface EventTypeOptions {}
 
+/**
+ * What an emit of a name accepts, where it differs from what listeners get: the input of a schema
+ * whose transforms change the type (`z.iso.datetime().transform((s) => new Date(s))` is emitted
+ * with a string, listened to as a `Date`). Declared like `EventMap`, from the same schemas with
+ * `EventInputMapOf`; names left out are emitted with their `EventMap` type.
+ *
+ * @example
+ * declare module 'nestjs-events' {
+ *   interface EventMap extends EventMapOf<typeof schemas> {}
+ *   interface EventInputMap extends EventInputMapOf<typeof schemas> {}
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface EventInputMap {}
+
 /** The names declared in `EventMap`. */
 export type MappedEventName = keyof EventMap & string;
 
@@ -58,6 +73,11 @@ export type EventNamePattern = IsTypedEvents extends true
 
 /** The payload type of the event named `N` (`unknown` for a name outside the map). */
 export type EventPayload<N extends string> = N extends MappedEventName ? EventMap[N] : unknown;
+
+/** What an emit of `N` takes: its `EventInputMap` entry if declared, else its payload type. */
+export type EmitPayload<N extends string> = N extends keyof EventInputMap
+  ? EventInputMap[N]
+  : EventPayload<N>;
 
 /** The envelope of one mapped event, `name` narrowed to its literal (distributes over unions). */
 export type MappedEnvelope<N extends string> = N extends MappedEventName
@@ -127,9 +147,9 @@ export type EnvelopeFor<P extends string, Unmapped = EventEnvelope> = IsTypedEve
 /** `[data, options?]` of an emit of `N`: data may be left out only when the payload allows `undefined`. */
 export type EmitArgs<N extends string, O, T = unknown> = IsTypedEvents extends true
   ? N extends MappedEventName
-    ? undefined extends EventMap[N]
-      ? [data?: EventMap[N], options?: O]
-      : [data: EventMap[N], options?: O]
+    ? undefined extends EmitPayload<N>
+      ? [data?: EmitPayload<N>, options?: O]
+      : [data: EmitPayload<N>, options?: O]
     : [data?: unknown, options?: O]
   : [data?: T, options?: O];
 

@@ -4,13 +4,15 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import type {
   EmittedEnvelope,
-  EventPayload,
+  EmitPayload,
   TypedEventName,
   UntypedOnly,
 } from '../event/event-map.js';
 import { createEventId } from '../event/event-id.js';
 import { assertEventName } from '../event/event-name.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
+import { runSchema, type EventSchema } from '../event/event-schema.js';
+import { EventValidationError } from '../errors/event-validation.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnsupportedRequestError } from '../errors/unsupported-request.error.js';
 import { resolveEventsOptions, type ResolvedEventsOptions } from '../events.options.js';
@@ -32,6 +34,13 @@ export interface EventsClientOptions {
   maxPayloadBytes?: number;
   /** The longest a Redis command may take (ms) before `emit` fails. @default 5000 */
   redisCommandTimeout?: number;
+  /**
+   * Standard Schemas by event name (the workers' `forRoot({ schemas })`): `emit` refuses an
+   * invalid payload with `EventValidationError` before anything is stored (an async schema is
+   * awaited), stores the payload as given, and emits the envelope carrying the schema's output.
+   * @default {}
+   */
+  schemas?: Readonly<Record<string, EventSchema>>;
 }
 
 /**
@@ -60,13 +69,13 @@ export class EventsClient extends ClientProxy {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new InvalidOptionError('EventsClient options', options, 'an options object');
     }
-    const { redis, prefix, maxPayloadBytes, redisCommandTimeout, ...rest } = options;
+    const { redis, prefix, maxPayloadBytes, redisCommandTimeout, schemas, ...rest } = options;
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined) {
       throw new InvalidOptionError(
         `EventsClient.${unknown}`,
         (rest as Record<string, unknown>)[unknown],
-        'no such option (allowed: redis, prefix, maxPayloadBytes, redisCommandTimeout)',
+        'no such option (allowed: redis, prefix, maxPayloadBytes, redisCommandTimeout, schemas)',
       );
     }
     this.options = resolveEventsOptions({
@@ -74,6 +83,7 @@ export class EventsClient extends ClientProxy {
       prefix,
       maxPayloadBytes,
       redisCommandTimeout,
+      schemas,
       worker: false,
     });
     if (this.options.redis === undefined) {
@@ -133,7 +143,7 @@ export class EventsClient extends ClientProxy {
   ): Observable<TResult>;
   override emit<N extends TypedEventName>(
     pattern: N,
-    data: EventPayload<N>,
+    data: EmitPayload<N>,
   ): Observable<EmittedEnvelope<N, unknown>>;
   override emit(pattern: unknown, data: unknown): Observable<unknown> {
     return super.emit(pattern, data);
@@ -157,7 +167,9 @@ export class EventsClient extends ClientProxy {
     const name = this.patternName(packet.pattern);
     assertEventName(name);
     const envelope = this.envelope(name, packet);
+    // Stored as given (a schema's input): the workers run the schema and hand its output.
     const payload = serializeEnvelope(envelope, this.options.maxPayloadBytes);
+    const emitted = await this.validated(envelope);
     const transport = await this.connect();
     await transport.enqueue([
       {
@@ -168,7 +180,17 @@ export class EventsClient extends ClientProxy {
         delayMs: 0,
       },
     ]);
-    return envelope as T;
+    return emitted as T;
+  }
+
+  /** The envelope with its schema's output; throws `EventValidationError` when it refuses it. */
+  private async validated(envelope: EventEnvelope): Promise<EventEnvelope> {
+    const schema = this.options.schemas.get(envelope.name);
+    if (schema === undefined) return envelope;
+    let outcome = runSchema(schema, envelope.data);
+    if (outcome instanceof Promise) outcome = await outcome;
+    if (outcome.violations) throw new EventValidationError(envelope.name, outcome.violations);
+    return { ...envelope, data: outcome.value };
   }
 
   private patternName(pattern: unknown): string {

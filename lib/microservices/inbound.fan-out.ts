@@ -3,6 +3,7 @@ import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
+import { wireEnvelope } from '../event/event-schema.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import type { NewJob } from '../queue/queue-job.js';
@@ -98,7 +99,8 @@ export class InboundFanOut {
         isQueued: true,
       },
       invoke: async (event) => {
-        const { attempt: _attempt, ...envelope } = event;
+        // Fanned out as it was stored (a schema's input): each listener's worker runs the schema.
+        const { attempt: _attempt, ...envelope } = wireEnvelope(event);
         const payload = serializeEnvelope(envelope, options.maxPayloadBytes);
         const reached = await this.directory.fanOut(
           envelope.id,

@@ -6,6 +6,7 @@ import {
   isStandardSchema,
   runSchema,
   type EventSchema,
+  type SchemaOutcome,
 } from '../event/event-schema.js';
 
 /** Metadata key: the validator given to an event class by `@ValidateEvent`. */
@@ -47,7 +48,8 @@ export interface ClassValidatorError {
   readonly children?: readonly ClassValidatorError[];
 }
 
-type Check = (data: unknown) => EventViolation[];
+/** A class's check: its violations, or a promise of them when its schema is async. */
+type Check = (data: unknown) => EventViolation[] | Promise<EventViolation[]>;
 
 let classValidator: ClassValidatorApi | null | undefined;
 
@@ -142,16 +144,37 @@ export class EventValidators {
     };
   }
 
+  /** The schema of events named `name` (`forRoot({ schemas })`, `addValidator`), if any. */
+  schemaOf(name: string): EventSchema | undefined {
+    return this.schemas.get(name);
+  }
+
   /**
    * Validates the payload of an event emitted by name; returns what listeners get: the schema's
-   * output when the name has a schema, else `data` itself.
-   * @throws EventValidationError listing every violation of the named validators and schema.
+   * output when the name has a schema, else `data` itself. A schema that answers with a promise
+   * gives a promise (nothing else does: sync schemas stay synchronous).
+   * @throws EventValidationError listing every violation of the named validators and schema
+   * (the promise rejects with it for an async schema).
    */
   checkNamed(name: string, data: unknown, found: EventViolation[] = []): unknown {
-    let value = data;
     const schema = this.schemas.get(name);
-    if (schema !== undefined) {
-      const outcome = runSchema(name, schema, data);
+    if (schema === undefined) return this.finishNamed(name, data, found);
+    const outcome = runSchema(schema, data);
+    if (outcome instanceof Promise) {
+      return outcome.then((settled) => this.finishNamed(name, data, found, settled));
+    }
+    return this.finishNamed(name, data, found, outcome);
+  }
+
+  /** The named validators (on the schema's output), then the verdict. */
+  private finishNamed(
+    name: string,
+    data: unknown,
+    found: EventViolation[],
+    outcome?: SchemaOutcome,
+  ): unknown {
+    let value = data;
+    if (outcome !== undefined) {
       if (outcome.violations) found.push(...outcome.violations);
       else value = outcome.value;
     }
@@ -173,8 +196,11 @@ export class EventValidators {
     };
   }
 
-  /** @throws EventValidationError listing every violation of the class's and the name's validators. */
-  checkInstance(name: string, event: object): void {
+  /**
+   * @throws EventValidationError listing every violation of the class's and the name's
+   * validators; a promise (rejecting with it) when the class's schema is async.
+   */
+  checkInstance(name: string, event: object): void | Promise<void> {
     const eventClass = event.constructor;
     let check = this.byClass.get(eventClass);
     if (check === undefined) {
@@ -182,7 +208,13 @@ export class EventValidators {
       this.byClass.set(eventClass, check);
     }
     if (check === null && !this.hasNamed) return;
-    this.checkNamed(name, event, check === null ? [] : check(event));
+    const found = check === null ? [] : check(event);
+    if (found instanceof Promise) {
+      return found.then((violations) => void this.checkNamed(name, event, violations));
+    }
+    // A class event's listeners get the instance: only the name's verdict matters here.
+    const named = this.checkNamed(name, event, found);
+    if (named instanceof Promise) return named.then(() => undefined);
   }
 
   private classCheck(eventClass: Function, name: string): Check | null {
@@ -202,10 +234,19 @@ export class EventValidators {
       }
     }
     if (!own && !hasDecorators && !schema) return null;
-    return (data) => [
-      ...(schema ? (runSchema(name, schema, data).violations ?? []) : []),
-      ...(own ? toViolations(name, own(data)) : []),
-      ...(hasDecorators && cv ? flattenClassValidatorErrors(cv.validateSync(data as object)) : []),
-    ];
+    return (data) => {
+      const others = (): EventViolation[] => [
+        ...(own ? toViolations(name, own(data)) : []),
+        ...(hasDecorators && cv
+          ? flattenClassValidatorErrors(cv.validateSync(data as object))
+          : []),
+      ];
+      if (!schema) return others();
+      const outcome = runSchema(schema, data);
+      if (outcome instanceof Promise) {
+        return outcome.then((settled) => [...(settled.violations ?? []), ...others()]);
+      }
+      return [...(outcome.violations ?? []), ...others()];
+    };
   }
 }

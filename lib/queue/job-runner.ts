@@ -1,4 +1,4 @@
-import { checkQueuedPayload } from '../event/event-schema.js';
+import { checkQueuedPayload, type SchemaLookup } from '../event/event-schema.js';
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
@@ -64,8 +64,8 @@ export class JobRunner {
     private readonly registry: ListenerRegistry,
     private readonly inFlight: InFlight,
     private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'>,
-    /** Schemas of `forRoot({ schemas })` and class events: checked again before a handler runs. */
-    private readonly schemas: Parameters<typeof checkQueuedPayload>[1],
+    /** The schema of an event name (`forRoot`, `bus.addValidator`); class events bring theirs. */
+    private readonly schemaOf: SchemaLookup,
     /** Where `EventsClient` events are served: whether another app runs an unknown listener. */
     private readonly elsewhere: () =>
       ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
@@ -144,11 +144,13 @@ export class JobRunner {
     }
     const listener = this.registry.get(job.listener);
     if (!listener?.queue) return this.unknownListener(job);
-    // A job from an older producer that no longer fits its schema goes to the dead letters
-    // (reason `invalid-payload`), never into the handler.
-    const checked = checkQueuedPayload(envelope, this.schemas);
+    // The job carries what the emit's schema accepted: the schema runs again here and the handler
+    // gets its output. A job from an older producer that no longer fits goes to the dead letters
+    // (reason `invalid-payload`), never into the handler. Only an async schema costs an await.
+    let checked = checkQueuedPayload({ ...envelope, attempt: job.attempt }, this.schemaOf);
+    if (checked instanceof Promise) checked = await checked;
     if ('reason' in checked) return this.settler.deadLetter(job, checked);
-    const event: EventEnvelope = { ...checked, attempt: job.attempt };
+    const event: EventEnvelope = checked;
     if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
       // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
       // freezing. A job that kills its process every time must not be reclaimed forever.

@@ -3,6 +3,7 @@ import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
+import { wireEnvelope } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
@@ -42,7 +43,9 @@ export class QueueProducer {
     delayMs: number,
     isDeduplicated: boolean,
   ): NewJob[] {
-    const payload = serializeEnvelope(envelope, this.options.maxPayloadBytes);
+    // A payload that went through a schema is stored as the schema accepted it (its input): the
+    // worker runs the schema again and hands its output to the handler.
+    const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
     return listeners.map((listener) => ({
       id: `${envelope.id}:${listener.id}`,
       queue: listener.queue!.queue,

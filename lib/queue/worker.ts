@@ -12,6 +12,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
+import type { SchemaLookup } from '../event/event-schema.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { InFlight } from './in-flight.js';
 import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
@@ -75,6 +76,11 @@ export class Worker
    * (another app runs that listener), or undefined to dead-letter it.
    */
   unknownListener: ((job: ReservedJob) => Promise<number | undefined>) | undefined;
+  /**
+   * @internal The schema the worker runs on a queued payload of an event name: `forRoot({ schemas })`,
+   * or the bus's (which also has those of `bus.addValidator`) once `EventSchemasRegistrar` set it.
+   */
+  schemaOf: SchemaLookup = (name) => this.options.schemas.get(name);
 
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
@@ -88,7 +94,7 @@ export class Worker
       registry,
       this.inFlight,
       options.worker,
-      options.schemas,
+      (name) => this.schemaOf(name),
       () => this.unknownListener,
     );
   }

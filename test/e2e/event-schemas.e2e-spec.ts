@@ -1,7 +1,7 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import * as v from 'valibot';
 import { z } from 'zod';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventName,
@@ -13,10 +13,9 @@ import {
   type EventEnvelope,
   type EventsModuleOptions,
 } from 'nestjs-events';
-import { serializeEnvelope } from '../../lib/event/event.serializer.js';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
-import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { storeLegacyJobUntilDead } from '../support/legacy-job.js';
+import { transportApps } from '../support/transport-apps.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** zod: trims and lower-cases the email, coerces the count (its output passes it again). */
@@ -70,27 +69,10 @@ const schemas = { 'user.signup': SignupSchema, 'payment.received': PaymentSchema
 describe.each(['memory', 'redis'] as const)(
   'Event schemas (Standard Schema) on the %s transport',
   (kind) => {
-    let server: RedisServer | undefined;
-    let app: INestApplicationContext | undefined;
-    let seq = 0;
-
-    beforeAll(async () => {
-      if (kind === 'redis') server = await startRedisServer();
-    });
-    afterAll(async () => {
-      await server?.stop();
-    });
-    afterEach(async () => {
-      await app?.close();
-      app = undefined;
-    });
+    const apps = transportApps(kind, 'schemas');
 
     async function start(options: EventsModuleOptions = { schemas }) {
-      const redis =
-        server === undefined
-          ? {}
-          : { redis: server.url, prefix: `schemas-${process.pid}-${++seq}` };
-      app = await createTestApp({ providers: [SchemaListeners] }, { ...redis, ...options });
+      const app = await apps.start({ providers: [SchemaListeners] }, options);
       return {
         bus: app.get(EventBus),
         listeners: app.get(SchemaListeners),
@@ -146,24 +128,12 @@ describe.each(['memory', 'redis'] as const)(
     it('dead-letters a queued job that no longer fits its schema (reason invalid-payload), without running the handler', async () => {
       const { listeners, queues, transport } = await start();
       // A job from an older producer, stored without the schema's check.
-      const envelope = {
-        id: `old-${seq}`,
+      const dead = await storeLegacyJobUntilDead(transport, queues, {
         name: 'user.signup',
         data: { email: 'legacy', count: 'many' },
-        metadata: { correlationId: `old-${seq}` },
-        timestamp: Date.now(),
-      };
-      await transport.enqueue([
-        {
-          id: `${envelope.id}:SchemaListeners.mailSignup`,
-          queue: 'signups',
-          listener: 'SchemaListeners.mailSignup',
-          payload: serializeEnvelope(envelope, 1024 * 1024),
-          delayMs: 0,
-        },
-      ]);
-      await waitFor(async () => (await queues.listDead('signups')).length === 1);
-      const [dead] = await queues.listDead('signups');
+        queue: 'signups',
+        listener: 'SchemaListeners.mailSignup',
+      });
       expect(dead.reason).toBe('invalid-payload');
       expect(dead.error).toMatch(/email/);
       expect(listeners.queued).toEqual([]);

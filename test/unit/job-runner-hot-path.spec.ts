@@ -60,7 +60,13 @@ function runner(definition: ListenerDefinition, transport: QueueTransport) {
   registry.add(definition);
   const inFlight = new InFlight();
   const settler = new JobSettler(transport, new AbortController().signal);
-  const run = new JobRunner(settler, registry, inFlight, { unknownListenerGraceMs: 0 }, new Map());
+  const run = new JobRunner(
+    settler,
+    registry,
+    inFlight,
+    { unknownListenerGraceMs: 0 },
+    () => undefined,
+  );
   return { run, inFlight };
 }
 

@@ -1,5 +1,5 @@
 import { expectTypeOf } from 'vitest';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import {
   Idempotent,
   OnEvent,
@@ -9,6 +9,9 @@ import {
   WithoutOverlapping,
   type EventEnvelope,
   type EventPatternTypes,
+  type EventsRpcContext,
+  type EventPayload,
+  type EnvelopeFor,
   type MiddlewareKeyContext,
   type SelectedEnvelope,
 } from 'nestjs-events';
@@ -16,9 +19,11 @@ import { OrderShipped, type UserSaved } from './events.js';
 
 type Created = EventEnvelope<{ id: string; total: number }, 'order.created'>;
 
-// @ShouldQueue({ onFailed }): a decorator factory cannot see the @OnEvent next to it, so the
-// listener's events are given as a type argument (or onFailed's parameter is annotated).
+// @ShouldQueue({ onFailed }): without a type argument, TypeScript infers the hook's event from
+// the decorated method (and `this` from its class); with one, from the events it names.
 export class QueuedListeners {
+  readonly sent: string[] = [];
+
   @OnEvent('order.created')
   @ShouldQueue<'order.created'>({
     onFailed: (e, error) => {
@@ -89,13 +94,65 @@ export class QueuedListeners {
   @OnEvent('order.created')
   @ShouldQueue({
     queue: 'emails',
-    onFailed: (e) => {
-      // Without a type argument the hook sees the untyped envelope.
-      expectTypeOf(e).toEqualTypeOf<EventEnvelope>();
+    onFailed: (e, error) => {
+      // Without a type argument the hook gets the method's envelope.
+      expectTypeOf(e).toEqualTypeOf<Created>();
+      expectTypeOf(error).toBeUnknown();
     },
   })
-  untypedHook(e: Created) {
+  inferredHook(e: Created) {
     return e;
+  }
+
+  @OnEvent('order.created')
+  @ShouldQueue({
+    // @ts-expect-error the inferred hook sees the mapped payload
+    onFailed: (e) => e.data.totl,
+  })
+  inferredMisspelt(e: Created) {
+    return e;
+  }
+
+  @OnEvent('order.created')
+  @ShouldQueue({
+    onFailed(e) {
+      // A function (not an arrow) runs with the provider as `this`, typed.
+      expectTypeOf(this).toEqualTypeOf<QueuedListeners>();
+      this.sent.push(e.data.id);
+    },
+  })
+  typedThis(e: Created) {
+    return e;
+  }
+
+  @OnEvent('order.created')
+  @ShouldQueue({
+    onFailed() {
+      // @ts-expect-error `this` is the provider: it has no such member
+      return this.nope;
+    },
+  })
+  wrongThis(e: Created) {
+    return e;
+  }
+
+  @OnEvent('order.*')
+  @ShouldQueue({
+    onFailed: (e) => {
+      // A wildcard listener's hook gets its discriminated union.
+      if (e.name === 'order.shipped') expectTypeOf(e.data).toEqualTypeOf<OrderShipped>();
+      // @ts-expect-error not narrowed: trackingUrl is not on every member
+      return e.data.trackingUrl;
+    },
+  })
+  inferredWildcard(e: Created | EventEnvelope<OrderShipped, 'order.shipped'>) {
+    return e;
+  }
+
+  @OnEvent('order.created')
+  @ShouldQueue({ onFailed: (e) => expectTypeOf(e).toEqualTypeOf<EventEnvelope>() })
+  noParameter() {
+    return 1;
   }
 
   @OnEvent('order.created')
@@ -109,7 +166,14 @@ export class QueuedListeners {
   }
 }
 
-@ShouldQueue({ queue: 'all' })
+@ShouldQueue({
+  queue: 'all',
+  onFailed(e) {
+    // On a class: `this` is the provider instance, the event the untyped envelope.
+    expectTypeOf(this).toEqualTypeOf<QueuedClass>();
+    expectTypeOf(e).toEqualTypeOf<EventEnvelope>();
+  },
+})
 export class QueuedClass {
   @OnEvent('user.registered')
   registered(e: EventEnvelope<{ email: string }>) {
@@ -185,6 +249,22 @@ export class Patterns {
   @EventPattern<EventPatternTypes<'order.*'>>('order.*')
   tooNarrow(@Payload() order: { id: string; total: number }) {
     return order;
+  }
+
+  // EventsRpcContext.getEvent: the handler's pattern types the envelope. (Nest's typed overload
+  // types the parameters after the payload `unknown`: a handler with @Ctx uses the string one.)
+  @EventPattern<string>('order.created')
+  withContext(@Payload() order: EventPayload<'order.created'>, @Ctx() ctx: EventsRpcContext) {
+    expectTypeOf(ctx.getEvent<'order.created'>()).toEqualTypeOf<Created>();
+    expectTypeOf(ctx.getEvent<'order.created'>().data.total).toBeNumber();
+    const line = ctx.getEvent<'order.line.*'>();
+    if (line.name === 'order.line.removed')
+      expectTypeOf(line.data.reason).toEqualTypeOf<string | undefined>();
+    expectTypeOf(ctx.getEvent()).toEqualTypeOf<EnvelopeFor<'**'>>();
+    // @ts-expect-error a misspelt pattern
+    ctx.getEvent<'order.craeted'>();
+    // @ts-expect-error the envelope's payload is the mapped one
+    return ctx.getEvent<'order.created'>().data.sku ?? order;
   }
 
   // @ts-expect-error the pattern must be the one the types were made for

@@ -1,6 +1,7 @@
 // No EventMap augmentation: names are strings and payloads unknown, as before typed events.
 import { expectTypeOf } from 'vitest';
 import type { Observable } from 'rxjs';
+import { Ctx, EventPattern } from '@nestjs/microservices';
 import {
   EventBus,
   EventFacade,
@@ -14,6 +15,7 @@ import {
   WithoutOverlapping,
   type EventEnvelope,
   type EventPatternTypes,
+  type EventsRpcContext,
   type IsTypedEvents,
   type SelectedEnvelope,
   type StoredEvent,
@@ -89,6 +91,24 @@ export class Untyped {
   }
 
   failed() {}
+
+  @OnEvent('q.c')
+  @ShouldQueue({
+    onFailed(e) {
+      // Untyped too: the method's envelope, and the provider as `this`.
+      expectTypeOf(e.data).toEqualTypeOf<{ id: string }>();
+      expectTypeOf(this).toEqualTypeOf<Untyped>();
+    },
+  })
+  inferredHook(e: EventEnvelope<{ id: string }>) {
+    return e;
+  }
+
+  @EventPattern('p.a')
+  pattern(@Ctx() ctx: EventsRpcContext) {
+    expectTypeOf(ctx.getEvent()).toEqualTypeOf<EventEnvelope>();
+    expectTypeOf(ctx.getEvent<{ id: string }>().data.id).toBeString();
+  }
 
   @OnEvent('whatever.name')
   any(e: EventEnvelope<{ id: string }>) {
