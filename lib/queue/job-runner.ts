@@ -5,7 +5,7 @@ import { EventContext } from '../event/event-context.js';
 import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
-import type { ResolvedWorkerOptions } from '../events.options.js';
+import type { ResolvedWorkerOptions } from './worker.options.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';

@@ -12,6 +12,7 @@ const parse = (path: string): ts.SourceFile =>
   ts.createSourceFile(path, readFileSync(root(path), 'utf8'), ts.ScriptTarget.Latest, true);
 
 const optionsFile = parse('lib/events.options.ts');
+const workerFile = parse('lib/queue/worker.options.ts');
 const storeFile = parse('lib/store/event-store.options.ts');
 const postgresFile = parse('lib/store/postgres/postgres.event-store.ts');
 
@@ -35,8 +36,8 @@ function members(file: ts.SourceFile, name: string): [string, string | undefined
 }
 
 const NESTED: Record<string, () => [string, string | undefined][]> = {
-  WorkerOptions: () => members(optionsFile, 'WorkerOptions'),
-  QueueDefaults: () => members(optionsFile, 'QueueDefaults'),
+  WorkerOptions: () => members(workerFile, 'WorkerOptions'),
+  QueueDefaults: () => members(workerFile, 'QueueDefaults'),
   EventStoreOptions: () => members(storeFile, 'EventStoreOptions'),
   // Pick<PostgresEventStoreOptions, 'a' | 'b'>: the picked names, each one a property of it.
   PostgresConnectionOptions: () => {
