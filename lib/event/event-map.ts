@@ -129,11 +129,12 @@ type Segments<U extends string, D extends string> = U extends `${D}${infer R}`
     : R
   : never;
 
-/** The names of `U` under the child segment `S` of the node `D` (the name `D` + `S` included). */
-type Under<U extends string, D extends string, S extends string> = U extends
-  `${D}${S}` | `${D}${S}.${string}`
-  ? U
-  : never;
+/** The names of `U` grouped by their segment after `D` (the name `D` + segment included). */
+type ByChild<U extends string, D extends string> = { [N in U as Segments<N, D>]: N };
+
+/** The names of `U` under the child segment `S` of the node `D`. */
+type Under<U extends string, D extends string, S extends string> =
+  ByChild<U, D> extends Record<S, infer V extends string> ? V : never;
 
 /** The names the rest `P` of a pattern matches at the node `U`/`D`, segment by segment. */
 type Match<P extends string, U extends string, D extends string> = P extends `${infer H}.${infer R}`
@@ -185,7 +186,9 @@ type Leaves<U extends string, D extends string, S extends string> = S extends S
 /** The mapped names a pattern matches (the name itself for an exact pattern). */
 export type NamesMatching<P extends string> = P extends WildcardPattern
   ? Match<P, MappedEventName, ''>
-  : P & MappedEventName;
+  : P extends MappedEventName
+    ? P
+    : P & MappedEventName;
 
 /**
  * What a listener of `P` receives: untyped `EventEnvelope` without a map; with one, the union of

@@ -53,3 +53,7 @@ expectTypeOf<NamesMatching<'a.b.c.*'>>().toBeNever();
 expectTypeOf<NamesMatching<'**.z'>>().toBeNever();
 expectTypeOf<NamesMatching<'a.*' | 'c.**'>>().toEqualTypeOf<OneByOne<'a.*'> | OneByOne<'c.**'>>();
 expectTypeOf<NamesMatching<'a.b'>>().toEqualTypeOf<'a.b'>();
+expectTypeOf<NamesMatching<'a.b' | 'c'>>().toEqualTypeOf<'a.b' | 'c'>();
+expectTypeOf<NamesMatching<'a.z'>>().toBeNever();
+expectTypeOf<NamesMatching<`a.${string}`>>().toEqualTypeOf<'a.b' | 'a.b.c' | 'a.c' | 'a.x.c'>();
+expectTypeOf<NamesMatching<string>>().toEqualTypeOf<MappedEventName>();
