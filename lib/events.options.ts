@@ -142,6 +142,15 @@ export interface EventsModuleOptions {
    * @default {}
    */
   schemas?: Readonly<Record<string, EventSchema>>;
+  /**
+   * Carry the event context (`EventContext`: correlation, causation, your own keys) across
+   * `await` in in-process async listeners, through Node's `AsyncLocalStorage`. `false`: an async
+   * listener sees it only until its first `await` (an emit after that starts a new correlation),
+   * and in-process dispatch never enables `AsyncLocalStorage`, which on Node 20 taxes every
+   * promise of the process. Middleware and queued listeners keep it either way.
+   * @default true
+   */
+  asyncContext?: boolean;
 }
 
 /** Worker options after defaults. */
@@ -168,6 +177,7 @@ export interface ResolvedEventsOptions {
   readonly replication: ResolvedReplicationOptions | undefined;
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
+  readonly asyncContext: boolean;
 }
 
 const OPTION_NAMES = [
@@ -181,6 +191,7 @@ const OPTION_NAMES = [
   'redisCommandTimeout',
   'dedupeWindowMs',
   'replication',
+  'asyncContext',
   'store',
   'schemas',
   'isGlobal',
@@ -379,6 +390,10 @@ export function resolveEventsOptions(
   const dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
   assertInteger('dedupeWindowMs', dedupeWindowMs, 1, 30 * 24 * 3_600_000);
   const replication = resolveReplication(options.replication, redisCommandTimeout);
+  const asyncContext = options.asyncContext ?? true;
+  if (typeof asyncContext !== 'boolean') {
+    throw new InvalidOptionError('asyncContext', asyncContext, 'a boolean');
+  }
   return {
     redis,
     prefix,
@@ -392,5 +407,6 @@ export function resolveEventsOptions(
     replication,
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
+    asyncContext,
   };
 }

@@ -1,66 +1,28 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
-import { assertEventName, eventClassOf, getEventClassName } from '../event/event-name.js';
 import { assertSerializable } from '../event/payload-check.js';
 import { rememberWireForm } from '../event/event-schema.js';
-import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
-import type { EventValidators } from '../middleware/event-validators.js';
 import type { EmitOptions } from './emit-options.js';
 
 /**
- * Builds the envelope of one emit and validates everything about it (name, class, payload
- * validators, metadata, delay), so a bad emit throws before anything is delivered. Metadata
- * inherits the current event context: correlation, causation and the app's own keys.
+ * Builds the envelope of one emit whose name is known to be valid and whose payload passed its
+ * validators, and checks the rest (id, metadata, delay, payload), so a bad emit throws before
+ * anything is delivered. Metadata inherits the current event context: correlation, causation and
+ * the app's own keys.
  *
- * An event whose schema answers with a promise (async refinements) gives a promise of the
- * envelope, which rejects with `EventValidationError`: the caller awaits it before anything is
- * stored or runs. Every other emit (no schema, a sync schema) stays synchronous.
+ * @param data what listeners receive (a schema's output, when the name has a schema)
+ * @param input what the caller gave: what a queue carries (the schema runs again in the worker),
+ *   and what the payload check looks at
  */
 export function createEnvelope(
-  nameOrEvent: unknown,
-  dataOrOptions: unknown,
-  maybeOptions: EmitOptions | undefined,
-  validators: EventValidators,
-  registry: ListenerRegistry,
-): EventEnvelope | Promise<EventEnvelope> {
-  let name: string;
-  let data: unknown;
-  let options: EmitOptions | undefined;
-  let eventClass: Function | undefined;
-  // What the caller gave: what a queue carries (the schema runs again in the worker).
-  const input = typeof nameOrEvent === 'string' ? dataOrOptions : nameOrEvent;
-  let pending: Promise<unknown> | undefined;
-  if (typeof nameOrEvent === 'string') {
-    assertEventName(nameOrEvent);
-    name = nameOrEvent;
-    data = dataOrOptions;
-    options = maybeOptions;
-    // A schema's output (transforms, coercions, defaults) is what every listener receives.
-    if (validators.hasNamed) {
-      data = validators.checkNamed(name, data);
-      if (data instanceof Promise && validators.schemaOf(name) !== undefined) pending = data;
-    }
-  } else if ((eventClass = eventClassOf(nameOrEvent)) !== undefined) {
-    name = getEventClassName(eventClass);
-    const checked = validators.checkInstance(name, nameOrEvent as object);
-    if (checked instanceof Promise) pending = checked.then(() => nameOrEvent);
-    registry.rememberEventClass(name, eventClass);
-    data = nameOrEvent;
-    options = dataOrOptions as EmitOptions | undefined;
-  } else {
-    // Throws the precise reason (not a string, a class without a name, ...).
-    assertEventName(
-      typeof nameOrEvent === 'object' && nameOrEvent !== null
-        ? getEventClassName(Object.getPrototypeOf(nameOrEvent)?.constructor)
-        : nameOrEvent,
-    );
-    throw new Error('unreachable');
-  }
-  // A check below may throw first: the caller then never awaits the schema's verdict.
-  pending?.catch(noop);
+  name: string,
+  data: unknown,
+  options: EmitOptions | undefined,
+  input: unknown = data,
+): EventEnvelope {
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
   const parent = EventContext.current();
@@ -94,19 +56,16 @@ export function createEnvelope(
   } else if (options.inProcessOnly !== true) {
     throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
   }
-  if (pending !== undefined) {
-    return pending.then((value) =>
-      withInput({ id, name, data: value, metadata, timestamp }, input),
-    );
-  }
-  return withInput({ id, name, data, metadata, timestamp }, input);
+  return withData({ id, name, data, metadata, timestamp }, data, input);
 }
 
-function noop(): void {}
-
-/** The envelope, remembering the schema's input when listeners get another value (its output). */
-function withInput(envelope: EventEnvelope, input: unknown): EventEnvelope {
-  return envelope.data === input ? envelope : rememberWireForm(envelope, input);
+/**
+ * `envelope` with `data` for listeners, remembering the schema's input when that differs (its
+ * output): the same object when `data` is already its data and the input.
+ */
+export function withData(envelope: EventEnvelope, data: unknown, input: unknown): EventEnvelope {
+  const out = envelope.data === data ? envelope : { ...envelope, data };
+  return data === input ? out : rememberWireForm(out, input);
 }
 
 /** Longest id an emit may set: ids travel in every job, record and log line. */
@@ -138,15 +97,4 @@ function checkedEventId(id: unknown): string {
     );
   }
   return id;
-}
-
-/** The options argument of an emit: third after a name, second after an event instance. */
-export function optionsOf(
-  nameOrEvent: unknown,
-  dataOrOptions: unknown,
-  maybeOptions: EmitOptions | undefined,
-): EmitOptions | undefined {
-  return typeof nameOrEvent === 'string'
-    ? maybeOptions
-    : (dataOrOptions as EmitOptions | undefined);
 }

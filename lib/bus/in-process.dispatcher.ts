@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext, type EventContextState } from '../event/event-context.js';
+import { EventContext, swapSyncFrame, type EventContextState } from '../event/event-context.js';
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ResolvedListeners } from '../discovery/listener.registry.js';
-import type { ListenerFailure } from '../errors/listeners-failed.error.js';
+import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -13,10 +13,16 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** The outcome of `collect`: one result slot per listener that ran, and the failures. */
-export interface DispatchOutcome {
-  readonly results: unknown[];
-  readonly failures: ListenerFailure[];
+function invoke(
+  listener: ListenerDefinition,
+  event: EventEnvelope,
+  context: ListenerContext,
+): unknown {
+  return listener.invoke(event, context);
+}
+
+function one(value: unknown): unknown[] {
+  return [value];
 }
 
 /**
@@ -28,84 +34,56 @@ export interface DispatchOutcome {
 export class InProcessDispatcher {
   private readonly logger = new Logger('EventBus');
 
+  /**
+   * @param isAsyncContext false: async listeners get the sync context frame only (the
+   *   `asyncContext` option), so in-process dispatch never enables AsyncLocalStorage.
+   */
+  constructor(private readonly isAsyncContext = true) {}
+
   /** Fire and forget: errors, sync or async, are logged. */
   dispatch(event: EventEnvelope, listeners: ResolvedListeners): void {
-    const { inProcess, contexts } = listeners;
-    const loop = (): void => {
-      for (let i = 0; i < inProcess.length; i++) {
-        const listener = inProcess[i];
-        try {
-          if (listener.filter !== undefined && !listener.filter(event)) continue;
-          const result = listener.invoke(event, contexts[i]);
-          if (isPromiseLike(result)) {
-            result.then(undefined, (error: unknown) => this.report(event, listener, error));
-          }
-        } catch (error) {
-          this.report(event, listener, error);
-        }
-      }
-    };
-    if (listeners.hasAsync) EventContext.runAs(event, loop);
-    else EventContext.runSync({ event, metadata: event.metadata }, loop);
+    if (listeners.hasAsync && this.isAsyncContext) {
+      EventContext.runAs(event, this.dispatchAll, event, listeners);
+      return;
+    }
+    const previous = swapSyncFrame({ event, metadata: event.metadata });
+    try {
+      this.dispatchAll(event, listeners);
+    } finally {
+      swapSyncFrame(previous);
+    }
   }
 
   /**
-   * Calls every listener in order (without waiting in between) and collects their results.
-   * Returns the outcome directly when every listener was sync, a promise otherwise.
+   * Calls every listener in order (without waiting in between) and collects their results, in
+   * call order. Returns them directly when every listener was sync, a promise otherwise; throws
+   * (or rejects with) `ListenersFailedError` listing every listener that failed, once all settled.
+   * All listeners of one event share one context frame, in the async storage only when a
+   * listener may go on after returning; one listener (the common case) costs one `.then`.
    */
-  collect(
-    event: EventEnvelope,
-    listeners: ResolvedListeners,
-  ): DispatchOutcome | Promise<DispatchOutcome> {
-    const { inProcess, contexts } = listeners;
-    const results: unknown[] = [];
-    const failures: (ListenerFailure & { index: number })[] = [];
-    const settled: PromiseLike<unknown>[] = [];
-    const fail = (index: number, error: unknown): void => {
-      failures.push({ listener: inProcess[index].id, error, index });
-      this.report(event, inProcess[index], error);
-    };
-    const loop = (): void => {
-      for (let i = 0; i < inProcess.length; i++) {
-        const listener = inProcess[i];
-        try {
-          if (listener.filter !== undefined && !listener.filter(event)) continue;
-          const slot = results.push(undefined) - 1;
-          const result = listener.invoke(event, contexts[i]);
-          if (isPromiseLike(result)) {
-            settled.push(
-              result.then(
-                (value) => {
-                  results[slot] = value;
-                },
-                (error: unknown) => fail(i, error),
-              ),
-            );
-          } else {
-            results[slot] = result;
-          }
-        } catch (error) {
-          fail(i, error);
-        }
+  collect(event: EventEnvelope, listeners: ResolvedListeners): unknown[] | Promise<unknown[]> {
+    if (listeners.inProcess.length === 1) return this.collectOne(event, listeners);
+    const state: Collection = { results: [], failures: [], left: 0, done: undefined };
+    if (listeners.hasAsync && this.isAsyncContext) {
+      EventContext.runAs(event, this.collectAll, event, listeners, state);
+    } else {
+      const previous = swapSyncFrame({ event, metadata: event.metadata });
+      try {
+        this.collectAll(event, listeners, state);
+      } finally {
+        swapSyncFrame(previous);
       }
-    };
-    // All listeners of one event share one context: one frame for the whole loop, in the async
-    // storage only when a listener may go on after returning.
-    if (listeners.hasAsync) EventContext.runAs(event, loop);
-    else EventContext.runSync({ event, metadata: event.metadata }, loop);
-    const outcome = (): DispatchOutcome => {
-      // Failures are listed in call order, whatever order they settled in.
-      if (failures.length > 1) failures.sort((a, b) => a.index - b.index);
-      return { results, failures: failures.map(({ listener, error }) => ({ listener, error })) };
-    };
-    if (settled.length === 0) return outcome();
-    if (settled.length === 1) return Promise.resolve(settled[0]).then(outcome);
-    return new Promise((resolve) => {
-      let left = settled.length;
-      const done = (): void => {
-        if (--left === 0) resolve(outcome());
+    }
+    if (state.left === 0) return this.outcome(event, state);
+    // Reactions run in later microtasks: `done` is in place before the first one settles.
+    return new Promise((resolve, reject) => {
+      state.done = () => {
+        try {
+          resolve(this.outcome(event, state));
+        } catch (error) {
+          reject(error);
+        }
       };
-      for (const promise of settled) promise.then(done, done);
     });
   }
 
@@ -133,12 +111,119 @@ export class InProcessDispatcher {
     return { found: false, value: undefined, failures };
   }
 
+  // Arrow properties: the context runs them with their arguments, no closure per emit.
+  private readonly dispatchAll = (event: EventEnvelope, listeners: ResolvedListeners): void => {
+    const { inProcess, contexts } = listeners;
+    for (let i = 0; i < inProcess.length; i++) {
+      const listener = inProcess[i];
+      try {
+        if (listener.filter !== undefined && !listener.filter(event)) continue;
+        const result = listener.invoke(event, contexts[i]);
+        if (isPromiseLike(result)) {
+          result.then(undefined, (error: unknown) => this.report(event, listener, error));
+        }
+      } catch (error) {
+        this.report(event, listener, error);
+      }
+    }
+  };
+
+  /** `collect` of a single listener: no bookkeeping, one `.then` when it returns a promise. */
+  private collectOne(
+    event: EventEnvelope,
+    listeners: ResolvedListeners,
+  ): unknown[] | Promise<unknown[]> {
+    const listener = listeners.inProcess[0];
+    const fail = (error: unknown, results: unknown[] = [undefined]): never => {
+      this.report(event, listener, error);
+      throw new ListenersFailedError(event.name, [{ listener: listener.id, error }], results);
+    };
+    if (listener.filter !== undefined) {
+      try {
+        if (!listener.filter(event)) return [];
+      } catch (error) {
+        // A filter that threw ran no listener: no result slot, as with several listeners.
+        return fail(error, []);
+      }
+    }
+    let result: unknown;
+    const context = listeners.contexts[0];
+    try {
+      if (listeners.hasAsync && this.isAsyncContext) {
+        result = EventContext.runAs(event, invoke, listener, event, context);
+      } else {
+        const previous = swapSyncFrame({ event, metadata: event.metadata });
+        try {
+          result = listener.invoke(event, context);
+        } finally {
+          swapSyncFrame(previous);
+        }
+      }
+    } catch (error) {
+      return fail(error);
+    }
+    if (!isPromiseLike(result)) return [result];
+    return Promise.resolve(result).then(one, fail);
+  }
+
+  private readonly collectAll = (
+    event: EventEnvelope,
+    listeners: ResolvedListeners,
+    state: Collection,
+  ): void => {
+    const { inProcess, contexts } = listeners;
+    const { results, failures } = state;
+    for (let i = 0; i < inProcess.length; i++) {
+      const listener = inProcess[i];
+      let result: unknown;
+      let slot: number;
+      try {
+        if (listener.filter !== undefined && !listener.filter(event)) continue;
+        slot = results.push(undefined) - 1;
+        result = listener.invoke(event, contexts[i]);
+      } catch (error) {
+        failures.push({ listener: listener.id, error, index: i });
+        this.report(event, listener, error);
+        continue;
+      }
+      if (!isPromiseLike(result)) results[slot] = result;
+      else {
+        // One reaction per listener: it stores the value (or the failure) and counts down.
+        state.left++;
+        result.then(
+          (value) => {
+            results[slot] = value;
+            if (--state.left === 0) state.done?.();
+          },
+          (error: unknown) => {
+            failures.push({ listener: listener.id, error, index: i });
+            this.report(event, listener, error);
+            if (--state.left === 0) state.done?.();
+          },
+        );
+      }
+    }
+  };
+
+  /** The results, or `ListenersFailedError` with the failures in call order. */
+  private outcome(event: EventEnvelope, state: Collection): unknown[] {
+    const { results, failures } = state;
+    if (failures.length === 0) return results;
+    // Failures are listed in call order, whatever order they settled in.
+    if (failures.length > 1) failures.sort((a, b) => a.index - b.index);
+    throw new ListenersFailedError(
+      event.name,
+      failures.map(({ listener, error }) => ({ listener, error })),
+      results,
+    );
+  }
+
   private call(
     listener: ListenerDefinition,
     event: EventEnvelope,
     context: ListenerContext,
   ): unknown {
-    if (listener.isAsync === false) return listener.invoke(event, context);
+    if (listener.isAsync === false || !this.isAsyncContext) return listener.invoke(event, context);
     return EventContext.runAs(event, () => listener.invoke(event, context));
   }
 
@@ -149,4 +234,14 @@ export class InProcessDispatcher {
       error instanceof Error ? error.stack : undefined,
     );
   }
+}
+
+/** The state of one `collect` over several listeners. */
+interface Collection {
+  readonly results: unknown[];
+  readonly failures: (ListenerFailure & { index: number })[];
+  /** Listeners whose promise has not settled yet. */
+  left: number;
+  /** Settles the promise `collect` returned, once `left` is back to 0. */
+  done: (() => void) | undefined;
 }

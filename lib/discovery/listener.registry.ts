@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DuplicateListenerError } from '../errors/duplicate-listener.error.js';
-import { getEventClassName } from '../event/event-name.js';
+import { assertEventName, getEventClassName } from '../event/event-name.js';
 import {
   inProcessContext,
   type ListenerContext,
@@ -77,8 +77,22 @@ export class ListenerRegistry {
 
   /** The listeners of `name`, by priority (higher first), then registration order. */
   resolve(name: string): ResolvedListeners {
+    return this.cache.get(name) ?? this.match(name);
+  }
+
+  /**
+   * `resolve` for a name being emitted: a name seen before costs one Map lookup and no check;
+   * an unseen one is checked first, so only valid names are ever cached.
+   * @throws InvalidEventNameError
+   */
+  resolveEmitted(name: string): ResolvedListeners {
     const cached = this.cache.get(name);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
+    assertEventName(name);
+    return this.match(name);
+  }
+
+  private match(name: string): ResolvedListeners {
     const entries = this.trie.match(name);
     let resolved = EMPTY;
     if (entries.length > 0) {

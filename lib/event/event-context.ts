@@ -38,36 +38,57 @@ export const EventContext = {
    */
   run<R>(metadata: Record<string, string>, fn: () => R): R {
     const parent = syncFrame ?? storage.getStore();
-    return inStorage({ event: parent?.event, metadata: { ...parent?.metadata, ...metadata } }, fn);
+    return inStorage(
+      { event: parent?.event, metadata: { ...parent?.metadata, ...metadata } },
+      fn,
+      [],
+    );
   },
 
-  /** @internal Runs `fn` as the handling of `event`: emits inside it are caused by it. */
-  runAs<R>(event: EventEnvelope, fn: () => R): R {
-    return inStorage({ event, metadata: event.metadata }, fn);
+  /**
+   * @internal Runs `fn(...args)` as the handling of `event`: emits inside it are caused by it.
+   * The arguments are passed through so a caller on the hot path allocates no closure.
+   */
+  runAs<A extends unknown[], R>(event: EventEnvelope, fn: (...args: A) => R, ...args: A): R {
+    return inStorage({ event, metadata: event.metadata }, fn, args);
   },
 
   /**
    * @internal Runs the sync `fn` as the handling of `state.event`, without AsyncLocalStorage:
    * only code that runs before `fn` returns sees the context.
    */
-  runSync<R>(state: EventContextState, fn: () => R): R {
+  runSync<A extends unknown[], R>(state: EventContextState, fn: (...args: A) => R, ...args: A): R {
     const previous = syncFrame;
     syncFrame = state;
     try {
-      return fn();
+      return fn(...args);
     } finally {
       syncFrame = previous;
     }
   },
 };
 
+/**
+ * @internal Makes `state` the sync frame and returns the previous one, which the caller restores
+ * in a `finally`: `runSync` without a callback, for the dispatcher's hot path.
+ */
+export function swapSyncFrame(state: EventContextState | undefined): EventContextState | undefined {
+  const previous = syncFrame;
+  syncFrame = state;
+  return previous;
+}
+
 /** Runs `fn` in the async storage; the sync frame is cleared inside so the storage is seen. */
-function inStorage<R>(state: EventContextState, fn: () => R): R {
-  if (syncFrame === undefined) return storage.run(state, fn);
+function inStorage<A extends unknown[], R>(
+  state: EventContextState,
+  fn: (...args: A) => R,
+  args: A,
+): R {
+  if (syncFrame === undefined) return storage.run(state, fn, ...args);
   const previous = syncFrame;
   syncFrame = undefined;
   try {
-    return storage.run(state, fn);
+    return storage.run(state, fn, ...args);
   } finally {
     syncFrame = previous;
   }

@@ -266,7 +266,9 @@ export class RedisConnectionFactory {
    * since <ISO time>` (when its connection went down), or undefined while it is connected.
    */
   unreachable(client: RedisClient): string | undefined {
-    if (client.status === 'ready') return undefined;
+    // 'ready' lags behind a socket that has already ended ("Stream isn't writeable").
+    const socket = (client as { stream?: { writable?: boolean } }).stream;
+    if (client.status === 'ready' && socket?.writable !== false) return undefined;
     let since = this.downSince.get(client);
     if (since === undefined) {
       // Noticed here first (the socket ended before ioredis emitted 'close'): down from now.

@@ -284,6 +284,14 @@ describe('resolveEventsOptions', () => {
     });
   });
 
+  describe('asyncContext', () => {
+    it('defaults to true, takes a boolean, refuses anything else', () => {
+      expect(resolve({}).asyncContext).toBe(true);
+      expect(resolve({ asyncContext: false }).asyncContext).toBe(false);
+      expect(() => resolve({ asyncContext: 'no' as unknown as boolean })).toThrow(/asyncContext/);
+    });
+  });
+
   describe('dedupeWindowMs and replication', () => {
     it('defaults dedupeWindowMs to one hour and replication to none', () => {
       expect(resolve({})).toMatchObject({ dedupeWindowMs: 3_600_000, replication: undefined });

@@ -64,8 +64,10 @@ export class RedisEnqueuer {
       return unlisted.then(
         () => this.enqueue(jobs),
         (error: unknown) => {
+          // Name the real cause ("Redis unreachable at ... since ...") when the link is down.
           throw transportError(
             `listing the queue of ${describe(jobs)} in the queue index (nothing was stored)`,
+            this.ctx.factory.unreachable(client) ?? error,
             error,
           );
         },
