@@ -116,23 +116,79 @@ export type PatternMatches<P extends string, N extends string> = P extends `${in
         ? true
         : false;
 
-/** Mapped names that may match `P`: those sharing its first literal segment (a cheap prefilter). */
-type Candidates<P extends string> = P extends `${infer H}.${string}`
-  ? H extends '*' | '**'
-    ? MappedEventName
-    : Extract<MappedEventName, H | `${H}.${string}`>
-  : MappedEventName;
+// The map's names seen as a tree, one node per prefix `D` (`''` at the root, else ending with a
+// dot) holding the names `U` under it. Each alias below is instantiated once per node and cached,
+// shared by every pattern that reaches the node: a pattern walks only the branches it can match
+// instead of testing every mapped name (200 wildcard listeners over 500 names: 2.4M type
+// instantiations down to 0.7M).
 
-type Filter<P extends string, N extends string> = N extends unknown
-  ? PatternMatches<P, N> extends true
+/** The segments one level below the node: the next segment of each name of `U` after `D`. */
+type Segments<U extends string, D extends string> = U extends `${D}${infer R}`
+  ? R extends `${infer H}.${string}`
+    ? H
+    : R
+  : never;
+
+/** The names of `U` grouped by their segment after `D` (the name `D` + segment included). */
+type ByChild<U extends string, D extends string> = { [N in U as Segments<N, D>]: N };
+
+/** The names of `U` under the child segment `S` of the node `D`. */
+type Under<U extends string, D extends string, S extends string> =
+  ByChild<U, D> extends Record<S, infer V extends string> ? V : never;
+
+/** The names the rest `P` of a pattern matches at the node `U`/`D`, segment by segment. */
+type Match<P extends string, U extends string, D extends string> = P extends `${infer H}.${infer R}`
+  ? H extends '**'
+    ? R extends WildcardPattern
+      ? Match<R, U, D> | EachChild<P, U, D, Segments<U, D>>
+      : EndingWith<U, D, R>
+    : H extends '*'
+      ? EachChild<R, U, D, Segments<U, D>>
+      : H extends Segments<U, D>
+        ? Descend<R, Under<U, D, H>, `${D}${H}`>
+        : never
+  : P extends '**'
+    ? U
+    : P extends '*'
+      ? Leaves<U, D, Segments<U, D>>
+      : `${D}${P}` extends U
+        ? `${D}${P}`
+        : never;
+
+/** `**.R` at the node `D` when `R` is all literal segments: the names of `U` that end with `R`. */
+type EndingWith<U extends string, D extends string, R extends string> = U extends
+  `${D}${R}` | `${D}${string}.${R}`
+  ? U
+  : never;
+
+/** The rest `R` of a pattern matched under each child `S` of a node (distributes over `S`). */
+type EachChild<R extends string, U extends string, D extends string, S extends string> = S extends S
+  ? Descend<R, Under<U, D, S>, `${D}${S}`>
+  : never;
+
+/**
+ * The rest `R` of a pattern matched at the child node named `N` holding the names `U`. A leaf
+ * (`U` is just `N`) is answered without walking it: only `**` segments can match there.
+ */
+type Descend<R extends string, U extends string, N extends string> = [U] extends [N]
+  ? OnlyGlobstars<R> extends true
     ? N
+    : never
+  : Match<R, U, `${N}.`>;
+
+/** The mapped names one segment below a node. */
+type Leaves<U extends string, D extends string, S extends string> = S extends S
+  ? `${D}${S}` extends U
+    ? `${D}${S}`
     : never
   : never;
 
 /** The mapped names a pattern matches (the name itself for an exact pattern). */
 export type NamesMatching<P extends string> = P extends WildcardPattern
-  ? Filter<P, Candidates<P>>
-  : P & MappedEventName;
+  ? Match<P, MappedEventName, ''>
+  : P extends MappedEventName
+    ? P
+    : P & MappedEventName;
 
 /**
  * What a listener of `P` receives: untyped `EventEnvelope` without a map; with one, the union of

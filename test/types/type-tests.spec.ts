@@ -89,6 +89,11 @@ describe('type tests (compiled with the TypeScript compiler API)', { timeout: 30
     expect(format(diagnosticsOf(program, [...files, ...libraryFiles]))).toEqual([]);
   });
 
+  it('wildcard patterns: the tree walk of NamesMatching agrees with PatternMatches name by name', () => {
+    const { program, files } = compile('patterns');
+    expect(format(diagnosticsOf(program, files))).toEqual([]);
+  });
+
   it('the sample type-checks with its own event map (sample/tsconfig.json), tests included', () => {
     const configPath = join(root, 'sample', 'tsconfig.json');
     const { config } = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
