@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
-import type { DeadJob } from '../queue-job.js';
+import type { DeadJob, QueueCounts } from '../queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
-import type { MemoryQueue, StoredJob } from './memory-queue.transport.js';
+import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 
 /** A page of dead jobs: after the dead job `after` when given, then skipping `offset`. */
 export function pageDead(
@@ -94,4 +94,46 @@ export function findJob(
     if (found) return found;
   }
   return q.dead.find((job) => job.id === id);
+}
+
+/** The counts of one queue. */
+export function countsOf(q: MemoryQueue): QueueCounts {
+  return {
+    waiting: q.waiting.length,
+    delayed: q.delayed.length,
+    active: q.active.size,
+    completed: q.completed,
+    failed: q.failed,
+    dead: q.dead.length,
+  };
+}
+
+/** Removes, in place, the dead job `id` (none when unknown), or every one for `'all'`. */
+export function takeDead(dead: DeadJob[], id: string): DeadJob[] {
+  if (id === 'all') return dead.splice(0);
+  const at = dead.findIndex((d) => d.id === id);
+  return at < 0 ? [] : dead.splice(at, 1);
+}
+
+/** A dead job as a new waiting job: its attempts start again from now. */
+export function revived(dead: DeadJob, now: number): StoredJob {
+  return {
+    id: dead.id,
+    queue: dead.queue,
+    listener: dead.listener,
+    payload: dead.payload,
+    enqueuedAt: now,
+    attempts: 0,
+    receipt: 0,
+  };
+}
+
+/** Empties a queue in place (a worker waiting on this object keeps working with it). */
+export function emptyInPlace(q: MemoryQueue): void {
+  q.waiting.length = 0;
+  q.delayed.length = 0;
+  q.dead.length = 0;
+  q.active.clear();
+  q.completed = 0;
+  q.failed = 0;
 }

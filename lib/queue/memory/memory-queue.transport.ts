@@ -3,36 +3,19 @@ import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
-import { findJob, forgetDead, listJobs, pageDead, pruneDead } from './memory-queue-admin.js';
+import {
+  countsOf,
+  emptyInPlace,
+  findJob,
+  forgetDead,
+  listJobs,
+  pageDead,
+  pruneDead,
+  revived,
+  takeDead,
+} from './memory-queue-admin.js';
+import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
-
-/** A job held by the embedded transport. */
-export interface StoredJob {
-  readonly id: string;
-  readonly queue: string;
-  readonly listener: string;
-  readonly payload: string;
-  readonly enqueuedAt: number;
-  /** Attempts started so far. */
-  attempts: number;
-  receipt: number;
-  /** When the current attempt was handed to a worker (ms). */
-  reservedAt?: number;
-}
-
-/** One queue of the embedded transport. */
-export interface MemoryQueue {
-  readonly waiting: StoredJob[];
-  /** Sorted by due time, then insertion. */
-  readonly delayed: { dueAt: number; job: StoredJob }[];
-  readonly active: Map<string, StoredJob>;
-  readonly dead: DeadJob[];
-  completed: number;
-  failed: number;
-  readonly waiters: Set<() => void>;
-  /** Whether a worker of this process reads this queue: only then can close drain it. */
-  isConsumed: boolean;
-}
 
 /** Options of the embedded transport. */
 export interface MemoryQueueTransportOptions {
@@ -224,15 +207,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   async counts(queue: string): Promise<QueueCounts> {
-    const q = this.queue(queue);
-    return {
-      waiting: q.waiting.length,
-      delayed: q.delayed.length,
-      active: q.active.size,
-      completed: q.completed,
-      failed: q.failed,
-      dead: q.dead.length,
-    };
+    return countsOf(this.queue(queue));
   }
 
   async queues(): Promise<string[]> {
@@ -244,29 +219,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   async retryDead(queue: string, id: string): Promise<number> {
-    const q = this.queue(queue);
-    const chosen =
-      id === 'all'
-        ? q.dead.splice(0)
-        : q.dead.splice(
-            Math.max(
-              0,
-              q.dead.findIndex((d) => d.id === id),
-            ),
-            q.dead.some((d) => d.id === id) ? 1 : 0,
-          );
+    const chosen = takeDead(this.queue(queue).dead, id);
     const now = Date.now();
-    for (const dead of chosen) {
-      this.ready({
-        id: dead.id,
-        queue: dead.queue,
-        listener: dead.listener,
-        payload: dead.payload,
-        enqueuedAt: now,
-        attempts: 0,
-        receipt: 0,
-      });
-    }
+    for (const dead of chosen) this.ready(revived(dead, now));
     return chosen.length;
   }
 
@@ -324,12 +279,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
       return jobs;
     }
     // A worker waits on this queue object: empty it in place so that it keeps working.
-    q.waiting.length = 0;
-    q.delayed.length = 0;
-    q.dead.length = 0;
-    q.active.clear();
-    q.completed = 0;
-    q.failed = 0;
+    emptyInPlace(q);
     return jobs;
   }
 

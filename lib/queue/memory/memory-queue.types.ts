@@ -1,0 +1,29 @@
+import type { DeadJob } from '../queue-job.js';
+
+/** A job held by the embedded transport. */
+export interface StoredJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly listener: string;
+  readonly payload: string;
+  readonly enqueuedAt: number;
+  /** Attempts started so far. */
+  attempts: number;
+  receipt: number;
+  /** When the current attempt was handed to a worker (ms). */
+  reservedAt?: number;
+}
+
+/** One queue of the embedded transport. */
+export interface MemoryQueue {
+  readonly waiting: StoredJob[];
+  /** Sorted by due time, then insertion. */
+  readonly delayed: { dueAt: number; job: StoredJob }[];
+  readonly active: Map<string, StoredJob>;
+  readonly dead: DeadJob[];
+  completed: number;
+  failed: number;
+  readonly waiters: Set<() => void>;
+  /** Whether a worker of this process reads this queue: only then can close drain it. */
+  isConsumed: boolean;
+}
