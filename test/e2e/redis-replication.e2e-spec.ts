@@ -124,6 +124,12 @@ describe('replication: emits wait for replicas (WAIT)', () => {
       acknowledged: 0,
       required: 1,
     });
+    // A delayed emit takes the other store path (not the per-tick batch): it waits for the replica too.
+    const delayed = await bus
+      .emit('replicated.lagging', {}, { id: 'lagging-2', delay: 60_000 })
+      .catch((e: unknown) => e);
+    expect(delayed).toBeInstanceOf(ReplicationTimeoutError);
+    expect(delayed).toMatchObject({ eventId: 'lagging-2', acknowledged: 0, required: 1 });
     // Stored on the primary all the same: its job runs, once, even after a retry with its id.
     await waitFor(() => listeners.handled.includes('lagging-1'));
     replica.resume();

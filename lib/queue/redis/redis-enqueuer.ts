@@ -159,19 +159,17 @@ export class RedisEnqueuer {
     isDeduplicated: boolean,
   ): Promise<void> {
     if (!this.replicas) return;
-    const acknowledged = this.replicas.afterWrite();
-    // Only a stored write waits for its replicas; a refused one rejects with its own error.
-    await written;
-    const count = await acknowledged;
     const { replicas, timeoutMs } = this.replicas.options;
-    if (count < replicas) {
-      throw new ReplicationTimeoutError(
-        eventId,
-        count,
-        replicas,
-        replicationMessage(eventId, count, replicas, timeoutMs, isDeduplicated),
-      );
-    }
+    await this.replicas.after(
+      written,
+      (count) =>
+        new ReplicationTimeoutError(
+          eventId,
+          count,
+          replicas,
+          replicationMessage(eventId, count, replicas, timeoutMs, isDeduplicated),
+        ),
+    );
   }
 
   /**

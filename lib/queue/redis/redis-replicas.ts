@@ -33,4 +33,16 @@ export class RedisReplicas {
     }
     return this.pending;
   }
+
+  /**
+   * Waits for `written` (a write just issued, so call this before awaiting anything) and then for
+   * its replicas; throws `shortOf(count)` when fewer than `replicas` acknowledged within
+   * `timeoutMs`. A refused write rejects with its own error.
+   */
+  async after(written: Promise<unknown>, shortOf: (count: number) => Error): Promise<void> {
+    const acknowledged = this.afterWrite();
+    await written;
+    const count = await acknowledged;
+    if (count < this.options.replicas) throw shortOf(count);
+  }
 }

@@ -36,16 +36,15 @@ export class RedisSettler {
    */
   private async replicated(written: Promise<unknown>, jobIds: readonly string[]): Promise<void> {
     if (!this.replicas) return;
-    const acknowledged = this.replicas.afterWrite();
-    await written;
-    const count = await acknowledged;
     const { replicas, timeoutMs } = this.replicas.options;
-    if (count < replicas) {
-      throw new SettleOutcomeUnknownError(
-        jobIds,
-        `Redis transport: settled on the primary, but ${count} of ${replicas} replica(s) acknowledged within replication.timeoutMs (${timeoutMs} ms)`,
-      );
-    }
+    await this.replicas.after(
+      written,
+      (count) =>
+        new SettleOutcomeUnknownError(
+          jobIds,
+          `Redis transport: settled on the primary, but ${count} of ${replicas} replica(s) acknowledged within replication.timeoutMs (${timeoutMs} ms)`,
+        ),
+    );
   }
 
   /** Why the worker connection cannot reach Redis now, if it cannot (for messages). */
