@@ -25,6 +25,7 @@ import { EventSchemasRegistrar } from './event/event-schemas.registrar.js';
 import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
+import { EventScheduler } from './scheduling/event.scheduler.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
@@ -74,6 +75,7 @@ const providers: Provider[] = [
   Worker,
   EventsServerBinding,
   EventQueues,
+  EventScheduler,
   ...eventStoreProviders,
 ];
 
