@@ -1,6 +1,11 @@
 import type { BusScheduling } from '../scheduling/event.scheduler.js';
 import type { ScheduleSummary } from '../scheduling/schedule.types.js';
-import { holds, type ConditionalEmit, type EmitCondition, type ScheduleEmit } from './emit-condition.js';
+import {
+  holds,
+  type ConditionalEmit,
+  type EmitCondition,
+  type ScheduleEmit,
+} from './emit-condition.js';
 import type { EmitPreparer } from './emit-preparer.js';
 
 type UntypedEmit = (...args: unknown[]) => Promise<unknown>;

@@ -67,7 +67,11 @@ export class EventScheduler implements BusScheduling, OnApplicationBootstrap, On
     await this.runner.stop();
   }
 
-  async schedule(nameOrEvent: unknown, dataOrOptions: unknown, maybeOptions: unknown): Promise<string> {
+  async schedule(
+    nameOrEvent: unknown,
+    dataOrOptions: unknown,
+    maybeOptions: unknown,
+  ): Promise<string> {
     const isClass = typeof nameOrEvent !== 'string';
     const options = (isClass ? dataOrOptions : maybeOptions) as ScheduleOptions | undefined;
     const checked = checkSchedule(options);

@@ -52,7 +52,8 @@ export class MemoryScheduleStore implements ScheduleStore {
       claimed.push({ id, record: e.record, due: e.inFlight, isReclaim });
     }
     let nextDue: number | undefined;
-    for (const e of this.entries.values()) if (nextDue === undefined || e.score < nextDue) nextDue = e.score;
+    for (const e of this.entries.values())
+      if (nextDue === undefined || e.score < nextDue) nextDue = e.score;
     return Promise.resolve({ now, claimed, nextDue });
   }
 

@@ -18,10 +18,18 @@ export function resolveSchedules(value: unknown): readonly ScheduleDeclaration[]
   return value.map((declaration: ScheduleDeclaration, i) => {
     const checked = checkSchedule(declaration, ['name', 'data']);
     if (checked.id === undefined) {
-      throw new InvalidScheduleError(`schedules[${i}].id`, undefined, 'an id (required in forRoot)');
+      throw new InvalidScheduleError(
+        `schedules[${i}].id`,
+        undefined,
+        'an id (required in forRoot)',
+      );
     }
     if (ids.has(checked.id)) {
-      throw new InvalidScheduleError(`schedules[${i}].id`, checked.id, 'an id no other schedule has');
+      throw new InvalidScheduleError(
+        `schedules[${i}].id`,
+        checked.id,
+        'an id no other schedule has',
+      );
     }
     ids.add(checked.id);
     assertEventName(declaration.name);

@@ -37,7 +37,13 @@ export function defineSchedule(
   checked: CheckedSchedule,
   maxBytes: number,
 ): ScheduleDefinition {
-  const template = { id, name: envelope.name, data: envelope.data, metadata: { ...metadata }, timestamp: 0 };
+  const template = {
+    id,
+    name: envelope.name,
+    data: envelope.data,
+    metadata: { ...metadata },
+    timestamp: 0,
+  };
   return {
     v: 1,
     event: serializeEnvelope(template, maxBytes),

@@ -34,7 +34,10 @@ export interface CheckedSchedule {
  * @param extraKeys keys the caller owns (`name`, `data` of a boot declaration)
  * @throws InvalidScheduleError naming the field
  */
-export function checkSchedule(options: unknown, extraKeys: readonly string[] = []): CheckedSchedule {
+export function checkSchedule(
+  options: unknown,
+  extraKeys: readonly string[] = [],
+): CheckedSchedule {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidScheduleError('options', options, 'an object with one of at, cron or every');
   }
@@ -133,7 +136,12 @@ function checkCron(cron: unknown, tz: string, id?: string): string {
     // A combination no date has (February 30th) fails only when asked for a date.
     CronExpressionParser.parse(cron, { tz, currentDate: 0 }).next();
   } catch (error) {
-    throw new InvalidScheduleError('cron', cron, `a cron expression that fires (${(error as Error).message})`, id);
+    throw new InvalidScheduleError(
+      'cron',
+      cron,
+      `a cron expression that fires (${(error as Error).message})`,
+      id,
+    );
   }
   return fields.join(' ');
 }

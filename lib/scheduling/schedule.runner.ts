@@ -97,7 +97,14 @@ export class ScheduleRunner {
       return;
     }
     const { def } = record;
-    const plan = planOccurrences(def.rule, claimed.due, now, def.misfire, def.grace, claimed.isReclaim);
+    const plan = planOccurrences(
+      def.rule,
+      claimed.due,
+      now,
+      def.misfire,
+      def.grace,
+      claimed.isReclaim,
+    );
     try {
       for (const due of plan.fire) await this.emit(claimed.id, record, due);
     } catch (error) {

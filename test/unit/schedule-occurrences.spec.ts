@@ -6,21 +6,32 @@ import type { ScheduleRule } from '../../lib/scheduling/schedule.types.js';
 
 const t = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-const cron = (expression: string, tz = 'UTC'): ScheduleRule => checkSchedule({ id: 'c', cron: expression, tz }).rule;
+const cron = (expression: string, tz = 'UTC'): ScheduleRule =>
+  checkSchedule({ id: 'c', cron: expression, tz }).rule;
 
 describe('nextOccurrence', () => {
   it('steps a six-field cron by seconds, strictly after the given time', () => {
     const rule = cron('*/5 * * * * *');
-    expect(iso(nextOccurrence(rule, t('2026-03-01T10:00:00.000Z')))).toBe('2026-03-01T10:00:05.000Z');
-    expect(iso(nextOccurrence(rule, t('2026-03-01T10:00:03.250Z')))).toBe('2026-03-01T10:00:05.000Z');
+    expect(iso(nextOccurrence(rule, t('2026-03-01T10:00:00.000Z')))).toBe(
+      '2026-03-01T10:00:05.000Z',
+    );
+    expect(iso(nextOccurrence(rule, t('2026-03-01T10:00:03.250Z')))).toBe(
+      '2026-03-01T10:00:05.000Z',
+    );
   });
 
   it('reads a five-field cron in its time zone', () => {
     const after = t('2026-01-15T12:00:00Z');
     expect(iso(nextOccurrence(cron('0 9 * * *', 'UTC'), after))).toBe('2026-01-16T09:00:00.000Z');
-    expect(iso(nextOccurrence(cron('0 9 * * *', 'Europe/Paris'), after))).toBe('2026-01-16T08:00:00.000Z');
-    expect(iso(nextOccurrence(cron('0 9 * * *', 'America/New_York'), after))).toBe('2026-01-15T14:00:00.000Z');
-    expect(iso(nextOccurrence(cron('0 9 * * *', 'Asia/Kolkata'), after))).toBe('2026-01-16T03:30:00.000Z');
+    expect(iso(nextOccurrence(cron('0 9 * * *', 'Europe/Paris'), after))).toBe(
+      '2026-01-16T08:00:00.000Z',
+    );
+    expect(iso(nextOccurrence(cron('0 9 * * *', 'America/New_York'), after))).toBe(
+      '2026-01-15T14:00:00.000Z',
+    );
+    expect(iso(nextOccurrence(cron('0 9 * * *', 'Asia/Kolkata'), after))).toBe(
+      '2026-01-16T03:30:00.000Z',
+    );
   });
 
   it('keeps local wall time across a DST change (Paris, spring forward on 2026-03-29)', () => {
@@ -49,26 +60,52 @@ describe('planOccurrences (misfire)', () => {
   const every: ScheduleRule = { kind: 'every', every: 1000 };
 
   it('emits an occurrence claimed in time and moves to the next one', () => {
-    expect(planOccurrences(every, 10_000, 10_050, 'skip', 1000, false)).toEqual({ fire: [10_000], next: 11_000 });
-    expect(planOccurrences(every, 10_000, 10_050, 'once', 1000, false)).toEqual({ fire: [10_000], next: 11_000 });
+    expect(planOccurrences(every, 10_000, 10_050, 'skip', 1000, false)).toEqual({
+      fire: [10_000],
+      next: 11_000,
+    });
+    expect(planOccurrences(every, 10_000, 10_050, 'once', 1000, false)).toEqual({
+      fire: [10_000],
+      next: 11_000,
+    });
   });
 
   it('once: occurrences missed while every app was down are emitted as one (the last missed)', () => {
     // Down from 10 s to 15.2 s: 10..14 missed, 15 on time.
-    expect(planOccurrences(every, 10_000, 15_200, 'once', 300, false)).toEqual({ fire: [14_000, 15_000], next: 16_000 });
+    expect(planOccurrences(every, 10_000, 15_200, 'once', 300, false)).toEqual({
+      fire: [14_000, 15_000],
+      next: 16_000,
+    });
     // Down past the grace of the last one too: one emit for all of them.
-    expect(planOccurrences(every, 10_000, 15_500, 'once', 100, false)).toEqual({ fire: [15_000], next: 16_000 });
+    expect(planOccurrences(every, 10_000, 15_500, 'once', 100, false)).toEqual({
+      fire: [15_000],
+      next: 16_000,
+    });
   });
 
   it('skip: missed occurrences are dropped, the one on time is emitted', () => {
-    expect(planOccurrences(every, 10_000, 15_050, 'skip', 100, false)).toEqual({ fire: [15_000], next: 16_000 });
-    expect(planOccurrences(every, 10_000, 15_500, 'skip', 100, false)).toEqual({ fire: [], next: 16_000 });
-    expect(planOccurrences({ kind: 'at', at: 10_000 }, 10_000, 60_000, 'skip', 100, false)).toEqual({ fire: [], next: undefined });
+    expect(planOccurrences(every, 10_000, 15_050, 'skip', 100, false)).toEqual({
+      fire: [15_000],
+      next: 16_000,
+    });
+    expect(planOccurrences(every, 10_000, 15_500, 'skip', 100, false)).toEqual({
+      fire: [],
+      next: 16_000,
+    });
+    expect(planOccurrences({ kind: 'at', at: 10_000 }, 10_000, 60_000, 'skip', 100, false)).toEqual(
+      { fire: [], next: undefined },
+    );
   });
 
   it('emits a reclaimed occurrence again whatever its lateness (its app may not have emitted it)', () => {
-    expect(planOccurrences(every, 10_000, 40_500, 'skip', 100, true)).toEqual({ fire: [10_000], next: 41_000 });
-    expect(planOccurrences({ kind: 'at', at: 10_000 }, 10_000, 40_000, 'skip', 100, true)).toEqual({ fire: [10_000], next: undefined });
+    expect(planOccurrences(every, 10_000, 40_500, 'skip', 100, true)).toEqual({
+      fire: [10_000],
+      next: 41_000,
+    });
+    expect(planOccurrences({ kind: 'at', at: 10_000 }, 10_000, 40_000, 'skip', 100, true)).toEqual({
+      fire: [10_000],
+      next: undefined,
+    });
   });
 
   it('walks a cron rule over an outage (and jumps over a very long one)', () => {

@@ -10,8 +10,21 @@ import { CLAIM_SCHEDULES_SCRIPT, COMMIT_SCHEDULE_SCRIPT } from './redis-schedule
 type ClaimReply = [number, [string, string, string, number][], string];
 
 interface ScheduleCommands {
-  eventsClaimSchedules(due: string, records: string, inFlight: string, limit: number, leaseMs: number): Promise<ClaimReply>;
-  eventsCommitSchedule(due: string, records: string, inFlight: string, id: string, occurrence: string, next: string): Promise<number>;
+  eventsClaimSchedules(
+    due: string,
+    records: string,
+    inFlight: string,
+    limit: number,
+    leaseMs: number,
+  ): Promise<ClaimReply>;
+  eventsCommitSchedule(
+    due: string,
+    records: string,
+    inFlight: string,
+    id: string,
+    occurrence: string,
+    next: string,
+  ): Promise<number>;
 }
 
 /**
@@ -102,7 +115,14 @@ export class RedisScheduleStore implements ScheduleStore {
     try {
       const next_ = next === undefined ? '' : String(Math.round(next));
       return (
-        (await this.client.eventsCommitSchedule(k.due, k.records, k.inFlight, id, String(due), next_)) === 1
+        (await this.client.eventsCommitSchedule(
+          k.due,
+          k.records,
+          k.inFlight,
+          id,
+          String(due),
+          next_,
+        )) === 1
       );
     } catch (error) {
       throw transportError(`committing schedule "${id}"`, error);
