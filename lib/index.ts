@@ -203,3 +203,6 @@ export {
 } from './scheduling/schedule.types.js';
 export { nextOccurrence } from './scheduling/occurrences.js';
 export type { ScheduleStore } from './scheduling/schedule-store.interface.js';
+export { Upcaster } from './scheduling/upcaster.decorator.js';
+export { UpcasterChainError } from './errors/upcaster-chain.error.js';
+export { UpcastFailedError } from './errors/upcast-failed.error.js';

@@ -66,6 +66,11 @@ export abstract class ScheduledEmits {
     return this.scheduler;
   }
 
+  /** @internal Emits carry the current version of their event (see `EventVersions`). */
+  useVersions(versionOf: (name: string) => number): void {
+    this.preparer.versionOf = versionOf;
+  }
+
   /** @internal The scheduler (`lib/scheduling/`) attaches itself and checks emits as `emit` does. */
   useScheduler(scheduler: BusScheduling): EmitPreparer {
     this.scheduler = scheduler;

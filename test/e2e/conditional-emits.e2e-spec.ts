@@ -22,7 +22,7 @@ class Orders {
   }
 
   @OnEvent('order.placed')
-  @ShouldQueue<'order.placed'>({
+  @ShouldQueue({
     queue: 'large-orders',
     when(this: Orders, event: EventEnvelope<{ total: number }>) {
       return event.data.total >= this.minTotal;
