@@ -57,7 +57,10 @@ export function createEnvelope(
   } else if (options.inProcessOnly !== true) {
     throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
   }
-  const envelope = version === 1 ? { id, name, data, metadata, timestamp } : { id, name, data, metadata, timestamp, version };
+  const envelope =
+    version === 1
+      ? { id, name, data, metadata, timestamp }
+      : { id, name, data, metadata, timestamp, version };
   return withData(envelope, data, input);
 }
 

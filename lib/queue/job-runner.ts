@@ -200,7 +200,9 @@ export class JobRunner {
     const leftMs = job.enqueuedAt > 0 ? waitMs - (Date.now() - job.enqueuedAt) : 0;
     if (leftMs > 0) return this.settler.release(job, Math.min(leftMs, UNKNOWN_LISTENER_RECHECK_MS));
     const message = `Event "${envelope.name}" is at version ${envelope.version}, newer than this application knows`;
-    this.logger.error(`Queue "${job.queue}": job ${job.id} dead-lettered: ${message} (after worker.versionWaitMs)`);
+    this.logger.error(
+      `Queue "${job.queue}": job ${job.id} dead-lettered: ${message} (after worker.versionWaitMs)`,
+    );
     return this.settler.deadLetter(job, { reason: 'unknown_version', message });
   }
 

@@ -65,7 +65,11 @@ export class EventVersions {
       const last = chain.size;
       for (let v = 1; v <= last; v++) {
         if (!chain.has(v)) {
-          throw new UpcasterChainError(name, 'gap', `no upcaster from version ${v} (the chain must start at 1 without gaps; found from ${[...chain.keys()].sort((a, b) => a - b).join(', ')})`);
+          throw new UpcasterChainError(
+            name,
+            'gap',
+            `no upcaster from version ${v} (the chain must start at 1 without gaps; found from ${[...chain.keys()].sort((a, b) => a - b).join(', ')})`,
+          );
         }
       }
       const current = classes.get(name) ?? classVersion(classOf(name));
@@ -78,7 +82,10 @@ export class EventVersions {
         );
       }
       this.currents.set(name, version);
-      this.chains.set(name, Array.from({ length: last }, (_, i) => chain.get(i + 1)!.fn));
+      this.chains.set(
+        name,
+        Array.from({ length: last }, (_, i) => chain.get(i + 1)!.fn),
+      );
     }
   }
 

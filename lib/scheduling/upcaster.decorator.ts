@@ -24,9 +24,11 @@ export interface UpcasterMetadata {
  * @Upcaster('order.placed', { from: 1 })
  * toV2(data: { total: number }) { return { ...data, currency: 'EUR' }; }
  */
-export function Upcaster(nameOrClass: string | Function, options: { from: number }): MethodDecorator {
-  const name =
-    typeof nameOrClass === 'function' ? getEventClassName(nameOrClass) : nameOrClass;
+export function Upcaster(
+  nameOrClass: string | Function,
+  options: { from: number },
+): MethodDecorator {
+  const name = typeof nameOrClass === 'function' ? getEventClassName(nameOrClass) : nameOrClass;
   assertEventName(name);
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(`@Upcaster(${name})`, options, 'an options object { from }');

@@ -107,7 +107,9 @@ describe('event versions and upcasters', () => {
     const store = app.get(EventStore);
     // A row an older app wrote (version 1), as a shared store would hold it.
     await store.appendRecorded([{ streamId: 'order-1', event: v1Row('e-1', { total: 7 }) }]);
-    await store.append('order-1', [{ name: 'order.placed', data: { amount: { value: 1, currency: 'EUR' } } }]);
+    await store.append('order-1', [
+      { name: 'order.placed', data: { amount: { value: 1, currency: 'EUR' } } },
+    ]);
     const read = [];
     for await (const e of store.readStream('order-1')) read.push(e.data);
     expect(read).toEqual([
@@ -117,17 +119,26 @@ describe('event versions and upcasters', () => {
 
     const failing = await start([FailingUp], { onRedis: false });
     const failingStore = failing.get(EventStore);
-    await failingStore.appendRecorded([{ streamId: 'order-2', event: v1Row('e-bad', { total: -5 }) }]);
+    await failingStore.appendRecorded([
+      { streamId: 'order-2', event: v1Row('e-bad', { total: -5 }) },
+    ]);
     const error = await (async () => {
       for await (const _ of failingStore.readStream('order-2')) void _;
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UpcastFailedError);
     expect((error as UpcastFailedError).eventId).toBe('e-bad');
   });
 
   it('fails the boot on a gap, a duplicate, or a chain short of the class version', async () => {
     await expect(start([UpTo3], { onRedis: false })).rejects.toThrow(UpcasterChainError);
-    await expect(start([UpTo2, DuplicateUp], { onRedis: false })).rejects.toThrow(/two upcasters from version 1/);
-    await expect(start([InvoiceUpTo2], { onRedis: false })).rejects.toThrow(/version 3 but the upcasters reach version 2/);
+    await expect(start([UpTo2, DuplicateUp], { onRedis: false })).rejects.toThrow(
+      /two upcasters from version 1/,
+    );
+    await expect(start([InvoiceUpTo2], { onRedis: false })).rejects.toThrow(
+      /version 3 but the upcasters reach version 2/,
+    );
   });
 });
