@@ -8,6 +8,7 @@
 // the occurrence that reaches the target, idle polling between occurrences included.
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
+import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
