@@ -69,7 +69,8 @@ export class EmitPreparer {
       listeners = this.registry.resolve(name);
       input = data = nameOrEvent;
       options = dataOrOptions as EmitOptions | undefined;
-      version = classVersion(eventClassOf(nameOrEvent));
+      // One static read: the class is a named event class (checked just above).
+      version = classVersion((nameOrEvent as { constructor?: Function }).constructor);
     }
     if (this.versionOf !== undefined) version = Math.max(version, this.versionOf(name));
     // A check below may throw first: the caller then never awaits the schema's verdict.

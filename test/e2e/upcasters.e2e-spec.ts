@@ -18,6 +18,7 @@ const v1Row = (id: string, data: unknown) =>
 import {
   DuplicateUp,
   FailingUp,
+  InvoiceSent,
   InvoiceUpTo2,
   PlacedListener,
   UpTo2,
@@ -137,6 +138,8 @@ describe('event versions and upcasters', () => {
     await expect(start([UpTo2, DuplicateUp], { onRedis: false })).rejects.toThrow(
       /two upcasters from version 1/,
     );
+    const plain = await start([], { onRedis: false });
+    expect((await plain.get(EventBus).emit(new InvoiceSent('i-1'))).version).toBe(3);
     await expect(start([InvoiceUpTo2], { onRedis: false })).rejects.toThrow(
       /version 3 but the upcasters reach version 2/,
     );
