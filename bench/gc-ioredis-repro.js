@@ -1,0 +1,42 @@
+// Profiling aid for the queue worker's GC (issue 15): a plain ioredis loop, no Nest and no
+// nestjs-events, that reproduces the worker's promotion. It reads a pre-filled stream with
+// XREADGROUP COUNT 10 (a macrotask between reads) and, with SECOND=ping|ack, sends one more
+// command per read. Run it with a small young generation so that many scavenges happen:
+//
+//   node --max-semi-space-size=2 --trace-gc-nvp bench/gc-ioredis-repro.js | sed -n '/^MARK/,$p' \
+//     | grep -o 'gc=s .*' | grep -o 'promoted=[0-9]*'
+//
+// Seen on Node 20.20 / ioredis 6.0 (real-time priority, see README): reads alone promote ~2 KB per
+// scavenge; with SECOND=ping (awaited or not) or SECOND=ack, ~400 KB, mostly the reads' reply
+// strings (convertBufferToString) and the Command objects. A second timer instead of a second
+// command (SECOND=timer) stays at ~2 KB.
+import { Redis } from 'ioredis';
+import { startRedis } from './redis-server.js';
+
+const TOTAL = Number(process.env.TOTAL ?? 20_000);
+const SECOND = process.env.SECOND ?? 'none';
+const redis = await startRedis();
+const cmd = new Redis({ port: redis.port });
+const reader = new Redis({ port: redis.port });
+await cmd.xgroup('CREATE', 's', 'g', '0', 'MKSTREAM');
+for (let from = 0; from < TOTAL; from += 1000) {
+  const pipeline = cmd.pipeline();
+  for (let i = from; i < from + 1000; i++) {
+    pipeline.xadd('s', '*', 'p', JSON.stringify({ i, pad: 'x'.repeat(180) }));
+  }
+  await pipeline.exec();
+}
+console.log('MARK');
+let handled = 0;
+while (handled < TOTAL) {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const reply = await reader.xreadgroup('GROUP', 'g', 'c', 'COUNT', 10, 'STREAMS', 's', '>');
+  if (!reply?.[0]) continue;
+  handled += reply[0][1].length;
+  if (SECOND === 'ping') await cmd.ping();
+  else if (SECOND === 'ack') await cmd.xack('s', 'g', ...reply[0][1].map(([entry]) => entry));
+  else if (SECOND === 'timer') await new Promise((resolve) => setTimeout(resolve, 0));
+}
+cmd.disconnect();
+reader.disconnect();
+await redis.stop();
