@@ -10,6 +10,10 @@
 // scavenge; with SECOND=ping (awaited or not) or SECOND=ack, ~400 KB, mostly the reads' reply
 // strings (convertBufferToString) and the Command objects. A second timer instead of a second
 // command (SECOND=timer) stays at ~2 KB.
+// Read the last scavenges (the steady state): the first ones after MARK still promote the fill.
+// Also seen: ioredis 5.11 behaves the same; the same loop over raw sockets (hand-written RESP) is
+// clean, and so is an ioredis read followed by a raw-socket PING, or a raw read followed by an
+// ioredis PING: it takes an ioredis read and another ioredis command (same client or not).
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 
