@@ -1,19 +1,22 @@
 // Profiling aid for the queue worker's GC (issue 15): a plain ioredis loop, no Nest and no
-// nestjs-events, that reproduces the worker's promotion. It reads a pre-filled stream with
-// XREADGROUP COUNT 10 (a macrotask between reads) and, with SECOND=ping|ack, sends one more
-// command per read. Run it with a small young generation so that many scavenges happen:
+// nestjs-events. It reads a pre-filled stream with XREADGROUP COUNT 10 (a macrotask between reads)
+// and, with SECOND=ping|ack, sends one more command per read. Run it with a small young generation
+// so that many scavenges happen, and read the last ones (the steady state):
 //
 //   node --max-semi-space-size=2 --trace-gc-nvp bench/gc-ioredis-repro.js | sed -n '/^MARK/,$p' \
 //     | grep -o 'gc=s .*' | grep -o 'promoted=[0-9]*'
 //
-// Seen on Node 20.20 / ioredis 6.0 (real-time priority, see README): reads alone promote ~2 KB per
-// scavenge; with SECOND=ping (awaited or not) or SECOND=ack, ~400 KB, mostly the reads' reply
-// strings (convertBufferToString) and the Command objects. A second timer instead of a second
-// command (SECOND=timer) stays at ~2 KB.
-// Read the last scavenges (the steady state): the first ones after MARK still promote the fill.
-// Also seen: ioredis 5.11 behaves the same; the same loop over raw sockets (hand-written RESP) is
-// clean, and so is an ioredis read followed by a raw-socket PING, or a raw read followed by an
-// ioredis PING: it takes an ioredis read and another ioredis command (same client or not).
+// Seen on Node 20.20 (ioredis 6.0 and 5.11 alike, real-time priority, see README): reads alone
+// promote ~2 KB per scavenge; with SECOND=ping (awaited or not) or SECOND=ack, ~400 KB, mostly the
+// reads' reply strings and the Command objects. The cause here is V8's allocation-site
+// pretenuring: the pipelined fill keeps 1,000 commands queued, so the site of ioredis's
+// `commandQueue.push({ command, stream, select })` literal is marked "tenure" (every object of it
+// found alive); from then on each queue item is allocated in old space and, once shifted, still
+// points at its Command (its promise, its reply) until the next mark-compact. `node
+// --no-allocation-site-pretenuring` makes it clean (checked with %InYoungGeneration on that
+// literal: about half of them old). In the worker that site is not tenured (nor any literal of the
+// job path: job, envelope, running record, ack item, reply arrays), and the flag only takes the
+// worker from ~130 to ~100 KB per scavenge: the worker's own cause is another one.
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 
