@@ -14,9 +14,10 @@
 // found alive); from then on each queue item is allocated in old space and, once shifted, still
 // points at its Command (its promise, its reply) until the next mark-compact. `node
 // --no-allocation-site-pretenuring` makes it clean (checked with %InYoungGeneration on that
-// literal: about half of them old). In the worker that site is not tenured (nor any literal of the
-// job path: job, envelope, running record, ack item, reply arrays), and the flag only takes the
-// worker from ~130 to ~100 KB per scavenge: the worker's own cause is another one.
+// literal: about half of them old). In the worker that site is not tenured, but another one of
+// ioredis's read path is: with the flag, the worker cut down to its reads (bench/README.md) goes
+// from ~160 to ~3 KB per scavenge; the full worker only from ~140 to ~100 KB (its acks and job
+// runner keep something else alive).
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 
