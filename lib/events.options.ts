@@ -19,6 +19,11 @@ import {
   type ReplicationOptions,
   type ResolvedReplicationOptions,
 } from './redis/redis-replication.options.js';
+import {
+  resolveTracing,
+  type ResolvedTracingOptions,
+  type TracingOptions,
+} from './tracing/tracing.options.js';
 
 export type {
   QueueDefaults,
@@ -106,6 +111,14 @@ export interface EventsModuleOptions {
    * @default true
    */
   asyncContext?: boolean;
+  /**
+   * OpenTelemetry spans through `@opentelemetry/api` (an optional peer): a PRODUCER span per emit
+   * that stores queued jobs, a CONSUMER span per queued attempt, the trace context carried in
+   * `metadata`. Left out: on when the package is installed (a no-op without an SDK); `true` or
+   * `{ tracerName }`: on, and a missing package fails the boot; `false`: off.
+   * @default on when `@opentelemetry/api` is installed
+   */
+  tracing?: boolean | TracingOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -123,6 +136,7 @@ export interface ResolvedEventsOptions {
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
+  readonly tracing: ResolvedTracingOptions;
 }
 
 const OPTION_NAMES = [
@@ -139,6 +153,7 @@ const OPTION_NAMES = [
   'asyncContext',
   'store',
   'schemas',
+  'tracing',
   'isGlobal',
 ] as const;
 
@@ -249,5 +264,6 @@ export function resolveEventsOptions(
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
     asyncContext,
+    tracing: resolveTracing(options.tracing),
   };
 }

@@ -31,6 +31,7 @@ import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
+import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
 export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor };
 
@@ -64,10 +65,11 @@ export class EventBus implements OnApplicationShutdown {
     @Optional()
     @Inject(EVENT_RECORDER)
     private readonly recorder: EventRecorder | null = null,
+    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
   ) {
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
     this.preparer = new EmitPreparer(registry, this.validators);
-    this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher);
+    this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher, tracer);
     this.dynamic = new DynamicListeners(registry);
   }
 

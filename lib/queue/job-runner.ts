@@ -16,6 +16,7 @@ import { backoffDelay } from './backoff.js';
 import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
+import type { EventTracer, TracedAttempt } from '../tracing/event-tracer.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -69,6 +70,8 @@ export class JobRunner {
     /** Where `EventsClient` events are served: whether another app runs an unknown listener. */
     private readonly elsewhere: () =>
       ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
+    /** Spans of attempts (`forRoot({ tracing })`), when on. */
+    private readonly tracer: EventTracer | null = null,
   ) {}
 
   /**
@@ -164,7 +167,12 @@ export class JobRunner {
       );
     }
     try {
-      const running = this.run(listener, event, job, controller);
+      const running =
+        this.tracer === null
+          ? this.run(listener, event, job, controller)
+          : this.tracer.process(event, attemptOf(job), () =>
+              this.run(listener, event, job, controller),
+            );
       if (running !== undefined) await running;
     } catch (error) {
       if (controller.reason === SHUTDOWN_REASON) {
@@ -316,6 +324,10 @@ export class JobRunner {
       }
     }
   }
+}
+
+function attemptOf(job: ReservedJob): TracedAttempt {
+  return { jobId: job.id, queue: job.queue, listener: job.listener, attempt: job.attempt };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
@@ -21,6 +22,7 @@ import { QueueLoop } from './queue-loop.js';
 import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { ReservedJob } from './queue-job.js';
+import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
 const SHUTDOWN = Symbol('shutdown');
 /** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
@@ -87,6 +89,7 @@ export class Worker
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
     private readonly registry: ListenerRegistry,
     private readonly container: ModulesContainer,
+    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
     this.runner = new JobRunner(
@@ -96,6 +99,7 @@ export class Worker
       options.worker,
       (name) => this.schemaOf(name),
       () => this.unknownListener,
+      tracer,
     );
   }
 
