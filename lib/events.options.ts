@@ -24,6 +24,11 @@ import {
   type ResolvedTracingOptions,
   type TracingOptions,
 } from './tracing/tracing.options.js';
+import {
+  resolveCorrelation,
+  type CorrelationOptions,
+  type ResolvedCorrelationOptions,
+} from './http/correlation.options.js';
 
 export type {
   QueueDefaults,
@@ -119,6 +124,12 @@ export interface EventsModuleOptions {
    * @default on when `@opentelemetry/api` is installed
    */
   tracing?: boolean | TracingOptions;
+  /**
+   * What `EventCorrelationInterceptor` reads from HTTP requests: `{ header }`, the header that
+   * carries the correlation id (echoed in the response).
+   * @default { header: 'X-Correlation-ID' }
+   */
+  correlation?: CorrelationOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -137,6 +148,7 @@ export interface ResolvedEventsOptions {
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
   readonly tracing: ResolvedTracingOptions;
+  readonly correlation: ResolvedCorrelationOptions;
 }
 
 const OPTION_NAMES = [
@@ -154,6 +166,7 @@ const OPTION_NAMES = [
   'store',
   'schemas',
   'tracing',
+  'correlation',
   'isGlobal',
 ] as const;
 
@@ -265,5 +278,6 @@ export function resolveEventsOptions(
     schemas: resolveSchemas(options.schemas),
     asyncContext,
     tracing: resolveTracing(options.tracing),
+    correlation: resolveCorrelation(options.correlation),
   };
 }

@@ -188,3 +188,7 @@ export { UnknownQueueError } from './errors/unknown-queue.error.js';
 export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';
+// Tracing, correlation from HTTP and logging options (observability, issue #16)
+export type { TracingOptions } from './tracing/tracing.options.js';
+export type { CorrelationOptions } from './http/correlation.options.js';
+export { EventCorrelationInterceptor } from './http/event-correlation.interceptor.js';

@@ -17,9 +17,9 @@ import { waitFor } from '../support/wait-for.js';
 import {
   compileLibrary,
   killAll,
-  startWorkerProcess,
   type WorkerProcess,
 } from '../fixtures/processes/worker-processes.js';
+import { startTracedWorker, TracedListener } from '../fixtures/traced-worker.js';
 
 /** Fails its first attempt, then emits a follow-up event with a queued listener of its own. */
 @Injectable()
@@ -42,14 +42,6 @@ class OrderListeners {
   ship(): void {
     this.shipped++;
   }
-}
-
-/** The producer's side of the worker process's listener (same id, never run here). */
-@Injectable()
-class TracedListener {
-  @OnEvent('traced.job')
-  @ShouldQueue({ queue: 'traced', tries: 3, backoff: 0 })
-  handle(): void {}
 }
 
 interface SpanSummary {
@@ -176,14 +168,7 @@ describe('Tracing (OpenTelemetry)', () => {
 
     it('shares the trace id with the emitter; a failed attempt records its exception', async () => {
       const prefix = `trace-proc-${process.pid}-${++seq}`;
-      children.push(
-        await startWorkerProcess('./traced-worker.mjs', {
-          EVENTS_LIB: lib,
-          REDIS_URL: server.url,
-          PREFIX: prefix,
-          FAILS: '1',
-        }),
-      );
+      children.push(await startTracedWorker(lib, server, prefix, 1));
       const producer = await app({ redis: server.url, prefix, worker: false }, [TracedListener]);
       const { request } = await emitInRequest(producer.get(EventBus), 'traced.job');
       const [send] = tracing.spans('send traced.job');

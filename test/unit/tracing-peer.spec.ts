@@ -1,13 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  EventBus,
-  InvalidOptionError,
-  MissingPeerDependencyError,
-  OnEvent,
-  resolveEventsOptions,
-  ShouldQueue,
-} from 'nestjs-events';
+import { EventBus, MissingPeerDependencyError, OnEvent, ShouldQueue } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
 
 // As if the optional peer were not installed.
@@ -37,15 +30,5 @@ describe('tracing without @opentelemetry/api', () => {
     const envelope = await app.get(EventBus).emit('peer.job', {});
     expect(envelope.metadata.traceparent).toBeUndefined();
     await app.close();
-  });
-
-  it('refuses a bad tracing option', () => {
-    expect(() => resolveEventsOptions({ tracing: 'on' as never })).toThrow(InvalidOptionError);
-    expect(() => resolveEventsOptions({ tracing: { tracerName: '' } })).toThrow(
-      /tracing\.tracerName/,
-    );
-    expect(() => resolveEventsOptions({ tracing: { sampler: 1 } as never })).toThrow(
-      /tracing\.sampler/,
-    );
   });
 });
