@@ -2,7 +2,6 @@ import { Controller, Post, type INestApplication } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { trace } from '@opentelemetry/api';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventBus,
@@ -14,12 +13,7 @@ import {
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { installTracing, type TestTracing } from '../support/tracing.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
-import { startTracedWorker, TracedListener } from '../fixtures/traced-worker.js';
+import { tracedWorkers, TracedListener } from '../fixtures/traced-worker.js';
 
 @Controller('orders')
 class OrdersController {
@@ -89,32 +83,21 @@ describe('Correlation from HTTP', () => {
   });
 
   describe('with a worker process', () => {
-    let redis: Redis;
-    let lib: string;
-    const children: WorkerProcess[] = [];
-    beforeAll(() => {
-      lib = compileLibrary();
-      redis = new Redis(server.url);
-    }, 120_000);
-    afterAll(() => redis?.disconnect());
-    afterEach(() => killAll(children));
-
-    async function worker(prefix: string): Promise<void> {
-      children.push(await startTracedWorker(lib, server, prefix, 0));
-    }
+    const workers = tracedWorkers(() => server);
 
     async function jobMetadata(prefix: string): Promise<Record<string, string>[]> {
-      await waitFor(async () => (await redis.llen(`${prefix}:test:attempts`)) === 2, {
+      const attempts = () =>
+        workers.recorded<{ metadata: Record<string, string> }>(prefix, 'attempts');
+      await waitFor(async () => (await attempts()).length === 2, {
         message: 'two jobs run by the worker process',
       });
-      const attempts = await redis.lrange(`${prefix}:test:attempts`, 0, -1);
-      return attempts.map((a) => (JSON.parse(a) as { metadata: Record<string, string> }).metadata);
+      return (await attempts()).map((a) => a.metadata);
     }
 
     it('the job of a request with X-Correlation-ID and traceparent reads the same id and trace', async () => {
       const prefix = `corr-${process.pid}-${++seq}`;
       tracing.exporter.reset();
-      await worker(prefix);
+      await workers.start(prefix);
       const url = await startHttpApp({ redis: server.url, prefix });
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;

@@ -1,7 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   EventBus,
@@ -14,12 +13,7 @@ import { createTestApp } from '../support/create-test-app.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { installTracing, type TestTracing } from '../support/tracing.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
-import { startTracedWorker, TracedListener } from '../fixtures/traced-worker.js';
+import { tracedWorkers, TracedListener } from '../fixtures/traced-worker.js';
 
 /** Fails its first attempt, then emits a follow-up event with a queued listener of its own. */
 @Injectable()
@@ -156,25 +150,16 @@ describe('Tracing (OpenTelemetry)', () => {
   });
 
   describe('with a worker process', () => {
-    let redis: Redis;
-    let lib: string;
-    const children: WorkerProcess[] = [];
-    beforeAll(() => {
-      lib = compileLibrary();
-      redis = new Redis(server.url);
-    }, 120_000);
-    afterAll(() => redis?.disconnect());
-    afterEach(() => killAll(children));
+    const workers = tracedWorkers(() => server);
 
     it('shares the trace id with the emitter; a failed attempt records its exception', async () => {
       const prefix = `trace-proc-${process.pid}-${++seq}`;
-      children.push(await startTracedWorker(lib, server, prefix, 1));
+      await workers.start(prefix, 1);
       const producer = await app({ redis: server.url, prefix, worker: false }, [TracedListener]);
       const { request } = await emitInRequest(producer.get(EventBus), 'traced.job');
       const [send] = tracing.spans('send traced.job');
 
-      const spans = async (): Promise<SpanSummary[]> =>
-        (await redis.lrange(`${prefix}:test:spans`, 0, -1)).map((s) => JSON.parse(s));
+      const spans = () => workers.recorded<SpanSummary>(prefix, 'spans');
       await waitFor(async () => (await spans()).length === 2, { message: 'two attempt spans' });
       const [failed, passed] = await spans();
       for (const span of [failed, passed]) {
@@ -189,9 +174,7 @@ describe('Tracing (OpenTelemetry)', () => {
       expect(passed).toMatchObject({ status: SpanStatusCode.UNSET, exceptions: 0 });
       expect([failed, passed].map((s) => s.attributes['nestjs_events.attempt'])).toEqual([1, 2]);
       // The listener ran inside its attempt's span (its own spans would be children of it).
-      const attempts = (await redis.lrange(`${prefix}:test:attempts`, 0, -1)).map(
-        (a) => JSON.parse(a) as { spanId: string },
-      );
+      const attempts = await workers.recorded<{ spanId: string }>(prefix, 'attempts');
       expect(attempts.map((a) => a.spanId)).toEqual([failed.spanId, passed.spanId]);
     });
   });
