@@ -192,3 +192,4 @@ export { EventsExceptionFilter, toHttpException } from './http/events-exception.
 export type { TracingOptions } from './tracing/tracing.options.js';
 export type { CorrelationOptions } from './http/correlation.options.js';
 export { EventCorrelationInterceptor } from './http/event-correlation.interceptor.js';
+export type { LoggingOptions } from './middleware/logging.options.js';
