@@ -21,6 +21,16 @@ import {
 } from './redis/redis-replication.options.js';
 import { resolveSchedules } from './scheduling/schedule-declarations.js';
 import type { ScheduleDeclaration } from './scheduling/schedule.types.js';
+import {
+  resolveTracing,
+  type ResolvedTracingOptions,
+  type TracingOptions,
+} from './tracing/tracing.options.js';
+import {
+  resolveCorrelation,
+  type CorrelationOptions,
+  type ResolvedCorrelationOptions,
+} from './http/correlation.options.js';
 
 export type {
   QueueDefaults,
@@ -114,6 +124,20 @@ export interface EventsModuleOptions {
    * @default []
    */
   schedules?: ScheduleDeclaration[];
+  /**
+   * OpenTelemetry spans through `@opentelemetry/api` (an optional peer): a PRODUCER span per emit
+   * that stores queued jobs, a CONSUMER span per queued attempt, the trace context carried in
+   * `metadata`. Left out: on when the package is installed (a no-op without an SDK); `true` or
+   * `{ tracerName }`: on, and a missing package fails the boot; `false`: off.
+   * @default on when `@opentelemetry/api` is installed
+   */
+  tracing?: boolean | TracingOptions;
+  /**
+   * What `EventCorrelationInterceptor` reads from HTTP requests: `{ header }`, the header that
+   * carries the correlation id (echoed in the response).
+   * @default { header: 'X-Correlation-ID' }
+   */
+  correlation?: CorrelationOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -132,6 +156,8 @@ export interface ResolvedEventsOptions {
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
   readonly schedules: readonly ScheduleDeclaration[];
+  readonly tracing: ResolvedTracingOptions;
+  readonly correlation: ResolvedCorrelationOptions;
 }
 
 const OPTION_NAMES = [
@@ -149,6 +175,8 @@ const OPTION_NAMES = [
   'store',
   'schemas',
   'schedules',
+  'tracing',
+  'correlation',
   'isGlobal',
 ] as const;
 
@@ -260,5 +288,7 @@ export function resolveEventsOptions(
     schemas: resolveSchemas(options.schemas),
     asyncContext,
     schedules: resolveSchedules(options.schedules),
+    tracing: resolveTracing(options.tracing),
+    correlation: resolveCorrelation(options.correlation),
   };
 }
