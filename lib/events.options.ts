@@ -19,6 +19,11 @@ import {
   type ReplicationOptions,
   type ResolvedReplicationOptions,
 } from './redis/redis-replication.options.js';
+import {
+  resolveSagasOptions,
+  type ResolvedSagasOptions,
+  type SagasOptions,
+} from './sagas/sagas.options.js';
 
 export type {
   QueueDefaults,
@@ -106,6 +111,8 @@ export interface EventsModuleOptions {
    * @default true
    */
   asyncContext?: boolean;
+  /** Orchestrated sagas: their store and sweeper. @default the transport's store */
+  sagas?: SagasOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -123,6 +130,7 @@ export interface ResolvedEventsOptions {
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
+  readonly sagas: ResolvedSagasOptions;
 }
 
 const OPTION_NAMES = [
@@ -139,6 +147,7 @@ const OPTION_NAMES = [
   'asyncContext',
   'store',
   'schemas',
+  'sagas',
   'isGlobal',
 ] as const;
 
@@ -249,5 +258,6 @@ export function resolveEventsOptions(
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
     asyncContext,
+    sagas: resolveSagasOptions(options.sagas),
   };
 }

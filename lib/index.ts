@@ -188,3 +188,35 @@ export { UnknownQueueError } from './errors/unknown-queue.error.js';
 export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';
+
+// Sagas: reactive (@Saga, ofEvent) and orchestrated (@OrchestratedSaga, @SagaStep, SagaManager)
+export {
+  Saga,
+  type SagaOptions,
+  type SagaFunction,
+  type SagaOutput,
+  type SagaErrorHook,
+} from './sagas/saga.decorator.js';
+export { ofEvent } from './sagas/of-event.js';
+export {
+  OrchestratedSaga,
+  SagaStep,
+  type OrchestratedSagaOptions,
+  type SagaStepOptions,
+} from './sagas/orchestrated-saga.decorator.js';
+export { SagaManager } from './sagas/saga.manager.js';
+export type {
+  SagaStatus,
+  SagaStepContext,
+  SagaStepRecord,
+  SagaInfo,
+  SagaOutcome,
+} from './sagas/saga-definition.js';
+export type { SagasOptions } from './sagas/sagas.options.js';
+export { SagaDefinitionError } from './errors/saga-definition.error.js';
+export { UnknownSagaError } from './errors/unknown-saga.error.js';
+export { SagaNotFoundError } from './errors/saga-not-found.error.js';
+export { SagaStatusError } from './errors/saga-status.error.js';
+export { SagaDataError } from './errors/saga-data.error.js';
+export { SagaTimeoutError } from './errors/saga-timeout.error.js';
+export { InvalidSagaOutputError } from './errors/saga-output.error.js';
