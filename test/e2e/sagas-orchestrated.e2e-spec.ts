@@ -103,9 +103,7 @@ describe.each(backends)('Orchestrated sagas on %s', (backend) => {
       const steps = ['a', 'b', 'c', 'd'];
       const done = steps.slice(0, steps.indexOf(failAt));
       expect(probe.calls).toEqual([...done, ...undone]);
-      expect(probe.attemptsOf(id, failAt)).toEqual(
-        Array.from({ length: tries }, (_, i) => i + 1),
-      );
+      expect(probe.attemptsOf(id, failAt)).toEqual(Array.from({ length: tries }, (_, i) => i + 1));
       await waitFor(() => events.named('saga.four.compensated').length === 1);
       expect((await sagas.list({ status: 'compensated' })).map((s) => s.id)).toEqual([id]);
     },
@@ -114,9 +112,7 @@ describe.each(backends)('Orchestrated sagas on %s', (backend) => {
   it('retries a flaky step exactly as often as it fails; UnrecoverableError skips retries', async () => {
     const { sagas, probe } = await start();
     probe.flaky.set('b', 2);
-    expect((await sagas.execute(FourStepSaga, { n: 3 }, { id: 'flaky' })).status).toBe(
-      'completed',
-    );
+    expect((await sagas.execute(FourStepSaga, { n: 3 }, { id: 'flaky' })).status).toBe('completed');
     expect(probe.attemptsOf('flaky', 'b')).toEqual([1, 2, 3]);
     probe.unrecoverable = 'b';
     expect((await sagas.execute(FourStepSaga, { n: 3 }, { id: 'unrec' })).status).toBe(

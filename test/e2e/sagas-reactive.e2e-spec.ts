@@ -118,7 +118,11 @@ describe('Reactive sagas (@Saga)', () => {
 
   it('emits outputs caused by the triggering event, also after delay and a promise', async () => {
     const { bus, outputs } = await start();
-    const placed = await bus.emit('order.placed', { id: 'o1' }, { metadata: { correlationId: 'c-1' } });
+    const placed = await bus.emit(
+      'order.placed',
+      { id: 'o1' },
+      { metadata: { correlationId: 'c-1' } },
+    );
     await waitFor(() => outputs.seen.length === 3);
     for (const name of ['invoice.requested', 'late.order', 'promised.order']) {
       const [out] = outputs.named(name);
@@ -136,9 +140,9 @@ describe('Reactive sagas (@Saga)', () => {
     expect(sagas.errors).toHaveLength(1);
     expect(sagas.errors[0].event?.id).toBe(bad.id);
     expect(String(sagas.errors[0].error)).toContain('bad order b1');
-    expect(logged.some((line) => line.includes('OrderSagas.invoices') && line.includes(bad.id))).toBe(
-      true,
-    );
+    expect(
+      logged.some((line) => line.includes('OrderSagas.invoices') && line.includes(bad.id)),
+    ).toBe(true);
   });
 
   it('after 1,000 failures, every good event gives exactly one output', async () => {
@@ -180,7 +184,9 @@ describe('Reactive sagas (@Saga)', () => {
       @Saga({ onError: 'nope' })
       s = (e$: Observable<EventEnvelope>) => e$;
     }
-    await expect(createTestApp({ providers: [BadHook] })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(createTestApp({ providers: [BadHook] })).rejects.toBeInstanceOf(
+      InvalidOptionError,
+    );
     @Injectable()
     class NotAFunction {
       @Saga()
