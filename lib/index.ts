@@ -220,3 +220,6 @@ export { SagaStatusError } from './errors/saga-status.error.js';
 export { SagaDataError } from './errors/saga-data.error.js';
 export { SagaTimeoutError } from './errors/saga-timeout.error.js';
 export { InvalidSagaOutputError } from './errors/saga-output.error.js';
+export { EVENTS_CLOCK, type EventsClock } from './queue/clock.js';
+export { TestClock } from './testing/test-clock.js';
+export { SagaScenario, type SagaExpectation } from './testing/saga-scenario.js';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import type { EventBus } from '../bus/event-bus.js';
+import type { EventsClock } from '../queue/clock.js';
 import type { SagaStore } from './saga.store.js';
 import type { SagaJobs } from './saga-jobs.js';
 import { decodeSagaData } from './saga-codec.js';
@@ -34,6 +35,7 @@ export class SagaTransitions {
     readonly jobs: SagaJobs,
     private readonly bus: EventBus,
     private readonly eventClass: (name: string) => Function | undefined,
+    readonly clock: EventsClock,
   ) {
     this.ended.setMaxListeners(0);
   }
@@ -46,7 +48,7 @@ export class SagaTransitions {
       ...rest,
       history: history ? [...record.history, history] : record.history,
       version: record.version + 1,
-      updatedAt: Date.now(),
+      updatedAt: this.clock.now(),
     };
     return (await this.store.update(next, record.version)) ? next : undefined;
   }
@@ -87,7 +89,7 @@ export class SagaTransitions {
     if (record.status === 'waiting') {
       const timeout = saga.steps[record.step].timeout;
       if (timeout === 0) return;
-      const dueIn = Math.max(0, record.updatedAt + timeout - Date.now());
+      const dueIn = Math.max(0, record.updatedAt + timeout - this.clock.now());
       return this.jobs.enqueue(saga, 'wait', data, dueIn);
     }
   }

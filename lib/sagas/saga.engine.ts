@@ -63,7 +63,7 @@ export class SagaEngine {
     const state = await this.call(saga, record, step.method, context, event);
     await this.transitions.forward(saga, record, data.index + 1, {
       data: state,
-      history: { step: step.method, outcome: 'completed', at: Date.now() },
+      history: { step: step.method, outcome: 'completed', at: this.transitions.clock.now() },
     });
   }
 
@@ -75,7 +75,12 @@ export class SagaEngine {
     const reason = messageOf(error);
     await this.transitions.compensateFrom(saga, record, data.index - 1, {
       error: `${step.method}: ${reason}`,
-      history: { step: step.method, outcome: 'failed', at: Date.now(), error: reason },
+      history: {
+        step: step.method,
+        outcome: 'failed',
+        at: this.transitions.clock.now(),
+        error: reason,
+      },
     });
   }
 
@@ -87,7 +92,7 @@ export class SagaEngine {
     const state = await this.call(saga, record, step.compensate!, context, undefined);
     await this.transitions.compensateFrom(saga, record, data.index - 1, {
       data: state,
-      history: { step: step.method, outcome: 'compensated', at: Date.now() },
+      history: { step: step.method, outcome: 'compensated', at: this.transitions.clock.now() },
     });
   }
 
@@ -100,7 +105,12 @@ export class SagaEngine {
     const failed = await this.transitions.write(record, {
       status: 'failed',
       error: `${step.compensate}: ${reason}`,
-      history: { step: step.method, outcome: 'compensation-failed', at: Date.now(), error: reason },
+      history: {
+        step: step.method,
+        outcome: 'compensation-failed',
+        at: this.transitions.clock.now(),
+        error: reason,
+      },
     });
     if (failed) await this.transitions.finished(saga, failed);
   }
@@ -113,7 +123,12 @@ export class SagaEngine {
     const error = new SagaTimeoutError(record.id, step.method, step.timeout);
     await this.transitions.compensateFrom(saga, record, data.index - 1, {
       error: `${step.method}: ${error.message}`,
-      history: { step: step.method, outcome: 'failed', at: Date.now(), error: error.message },
+      history: {
+        step: step.method,
+        outcome: 'failed',
+        at: this.transitions.clock.now(),
+        error: error.message,
+      },
     });
   }
 

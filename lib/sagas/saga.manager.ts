@@ -10,6 +10,7 @@ import { SagaStatusError } from '../errors/saga-status.error.js';
 import { assertInteger } from '../option-assertions.js';
 import { MAX_EVENT_ID_LENGTH } from '../bus/event-envelope.factory.js';
 import { createEventId } from '../event/event-id.js';
+import { EVENTS_CLOCK, type EventsClock } from '../queue/clock.js';
 import { SAGA_STORE } from './saga.constants.js';
 import type { SagaStore } from './saga.store.js';
 import { SagaCatalog } from './saga.catalog.js';
@@ -51,10 +52,11 @@ export class SagaManager {
     private readonly catalog: SagaCatalog,
     bus: EventBus,
     registry: ListenerRegistry,
+    @Inject(EVENTS_CLOCK) clock: EventsClock,
   ) {
     this.eventClass = (name) => registry.eventClass(name);
     const jobs = new SagaJobs(transport, options.maxPayloadBytes);
-    this.transitions = new SagaTransitions(store, jobs, bus, this.eventClass);
+    this.transitions = new SagaTransitions(store, jobs, bus, this.eventClass, clock);
     this.engine = new SagaEngine(this.transitions, options.maxPayloadBytes, this.eventClass);
   }
 
@@ -70,7 +72,8 @@ export class SagaManager {
     options: { id?: string } = {},
   ): Promise<string> {
     const resolved = this.catalog.resolve(saga);
-    const id = options.id ?? createEventId(Date.now());
+    const now = this.transitions.clock.now();
+    const id = options.id ?? createEventId(now);
     if (
       typeof id !== 'string' ||
       id.length === 0 ||
@@ -90,7 +93,6 @@ export class SagaManager {
       'input',
       this.options.maxPayloadBytes,
     );
-    const now = Date.now();
     const record: SagaRecord = {
       id,
       name: resolved.name,

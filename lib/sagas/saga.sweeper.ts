@@ -45,7 +45,10 @@ export class SagaSweeper implements OnApplicationBootstrap, OnApplicationShutdow
     if (this.isSweeping) return 0;
     this.isSweeping = true;
     try {
-      const idle = await this.store.idle(Date.now() - this.options.sagas.sweepAfter, SWEEP_BATCH);
+      const idle = await this.store.idle(
+        this.manager.transitions.clock.now() - this.options.sagas.sweepAfter,
+        SWEEP_BATCH,
+      );
       for (const record of idle) {
         const saga = this.catalog.get(record.name);
         if (saga) await this.manager.transitions.enqueueCurrent(saga, record);
