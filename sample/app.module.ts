@@ -8,6 +8,8 @@ import { UserListeners } from './users/user.listeners.js';
 import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
 import { OrderHistory, orderStreamId } from './order-history.js';
+import { OrderFulfilmentSaga } from './orders/order-fulfilment.saga.js';
+import { Warehouse } from './orders/warehouse.js';
 
 @Module({
   imports: [
@@ -27,6 +29,8 @@ import { OrderHistory, orderStreamId } from './order-history.js';
     UserListeners,
     UsersDemo,
     OrderHistory,
+    Warehouse,
+    OrderFulfilmentSaga,
   ],
 })
 export class AppModule {}

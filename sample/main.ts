@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventQueues } from 'nestjs-events';
+import { EventQueues, SagaManager } from 'nestjs-events';
 import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
@@ -31,6 +31,18 @@ async function main(): Promise<void> {
   logger.log(
     `rebuilt from ${rebuilt.events} stored events: ${history.timeline(order.orderId).join(', ')}`,
   );
+
+  // Orchestrated sagas: one order goes through, one is declined at payment and compensated.
+  const sagas = app.get(SagaManager);
+  for (const input of [
+    { orderId: 'o-2001', sku: 'book', total: 30 },
+    { orderId: 'o-2002', sku: 'book', total: 5000 },
+  ]) {
+    const outcome = await sagas.execute('fulfilment', input, { id: input.orderId });
+    logger.log(
+      `saga fulfilment ${input.orderId}: ${outcome.status}${outcome.error ? ` (${outcome.error})` : ''}`,
+    );
+  }
 
   // Waits until every queued job (retries included) has completed or gone to dead letters.
   await queues.drain();

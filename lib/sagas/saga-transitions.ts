@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import type { EventBus } from '../bus/event-bus.js';
+import type { UntypedEmits } from '../bus/around.js';
 import type { EventsClock } from '../queue/clock.js';
 import type { SagaStore } from './saga.store.js';
 import type { SagaJobs } from './saga-jobs.js';
@@ -129,7 +130,7 @@ export class SagaTransitions {
   /** Emits `saga.<name>.<what>`; a refused emit is logged (the transition is stored already). */
   async lifecycle(saga: ResolvedSaga, what: string, data: Record<string, unknown>): Promise<void> {
     try {
-      await this.bus.emit(`saga.${saga.name}.${what}`, data, {
+      await (this.bus as unknown as UntypedEmits).emit(`saga.${saga.name}.${what}`, data, {
         metadata: { sagaId: String(data.sagaId) },
       });
     } catch (error) {

@@ -10,6 +10,7 @@ import { SagaDefinitionError } from '../errors/saga-definition.error.js';
 import { InvalidSagaOutputError } from '../errors/saga-output.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { EmitOptions } from '../bus/emit-options.js';
+import type { UntypedEmits } from '../bus/around.js';
 import { SAGA_METADATA } from './saga.constants.js';
 import type { SagaErrorHook, SagaMetadata, SagaOutput } from './saga.decorator.js';
 import { ReactiveSagaRunner } from './reactive-saga.runner.js';
@@ -103,9 +104,7 @@ export class SagaExplorer implements OnModuleInit, OnApplicationShutdown {
     if (isEventInstance(output)) return this.bus.emit(output as never);
     const named = output as { name?: unknown; data?: unknown; options?: EmitOptions };
     if (Object.getPrototypeOf(output) === Object.prototype && typeof named.name === 'string') {
-      return (
-        this.bus.emit as (name: string, data: unknown, options?: EmitOptions) => Promise<unknown>
-      ).call(this.bus, named.name, named.data, named.options);
+      return (this.bus as unknown as UntypedEmits).emit(named.name, named.data, named.options);
     }
     throw new InvalidSagaOutputError(saga, output);
   }

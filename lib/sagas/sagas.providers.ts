@@ -6,7 +6,7 @@ import { RedisConnectionFactory } from '../redis/redis-connection.factory.js';
 import { SAGA_STORE } from './saga.constants.js';
 import type { SagaStore } from './saga.store.js';
 import { MemorySagaStore } from './memory.saga-store.js';
-import { RedisSagaStore } from './redis.saga-store.js';
+import { RedisSagaStore } from '../redis/redis-saga.store.js';
 import { createPostgresSagaStore } from './postgres.saga-store.js';
 import { SagaCatalog } from './saga.catalog.js';
 import { SagaManager } from './saga.manager.js';

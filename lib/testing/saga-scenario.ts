@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { EventBus } from '../bus/event-bus.js';
 import type { EmitOptions } from '../bus/emit-options.js';
+import type { UntypedEmits } from '../bus/around.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { QUEUE_TRANSPORT } from '../events.constants.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
@@ -87,10 +88,7 @@ export class SagaScenario {
 
   /** Emits an event (for `waitFor`, `startOn`) and lets the saga run. */
   async when(name: string, data?: unknown, options?: EmitOptions): Promise<void> {
-    const bus = this.app.get(EventBus) as unknown as {
-      emit(name: string, data: unknown, options?: EmitOptions): Promise<EventEnvelope>;
-    };
-    await bus.emit(name, data, options);
+    await (this.app.get(EventBus) as unknown as UntypedEmits).emit(name, data, options);
     await this.idle();
   }
 

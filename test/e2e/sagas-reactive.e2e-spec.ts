@@ -57,7 +57,7 @@ class OrderSagas {
     );
   }
 
-  @Saga({ onError: (error, event) => void error, retry: { tries: 1 } })
+  @Saga({ onError: (error) => void error, retry: { tries: 1 } })
   promised = (events$: Observable<EventEnvelope>) =>
     events$.pipe(
       ofEvent<{ id: string }>('order.placed'),

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { TransportError } from '../errors/transport.error.js';
-import type { RedisConnectionFactory } from '../redis/redis-connection.factory.js';
-import { FINISHED, type SagaRecord } from './saga-definition.js';
-import { matchesFilter, type SagaFilter, type SagaStore } from './saga.store.js';
+import type { RedisConnectionFactory } from './redis-connection.factory.js';
+import { FINISHED, type SagaRecord } from '../sagas/saga-definition.js';
+import { matchesFilter, type SagaFilter, type SagaStore } from '../sagas/saga.store.js';
 
 /*
  * Layout: every key shares the hash tag `{<prefix>:sagas}` (the scripts run on Redis Cluster).
