@@ -52,8 +52,12 @@ export class ReactiveSagaRunner {
 
   /** Feeds one event to the saga, in that event's context. */
   feed(event: EventEnvelope): void {
-    if (this.isStopped) return;
-    EventContext.runAs(event, () => this.input.next(event));
+    EventContext.runAs(event, () => this.feedInContext(event));
+  }
+
+  /** `feed` for a caller already running in the event's context (one context for all sagas). */
+  feedInContext(event: EventEnvelope): void {
+    if (!this.isStopped) this.input.next(event);
   }
 
   stop(): void {

@@ -3,6 +3,8 @@ import { DiscoveryService } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { EventBus } from '../bus/event-bus.js';
 import { isEventInstance } from '../event/event-name.js';
+import { EventContext } from '../event/event-context.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
@@ -54,9 +56,14 @@ export class SagaExplorer implements OnModuleInit, OnApplicationShutdown {
       for (const listener of sagaListeners(saga, this.manager)) this.registry.add(listener);
     }
     if (this.runners.length > 0) {
-      this.subscription = this.bus.stream().subscribe((event) => {
-        for (const runner of this.runners) runner.feed(event);
-      });
+      const runners = this.runners;
+      const feedAll = (event: EventEnvelope): void => {
+        for (const runner of runners) runner.feedInContext(event);
+      };
+      // One async context per event for every saga: what each emits is caused by it.
+      this.subscription = this.bus
+        .stream()
+        .subscribe((event) => EventContext.runAs(event, feedAll, event));
     }
   }
 
