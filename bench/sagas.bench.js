@@ -7,7 +7,8 @@
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { setImmediate } from 'node:timers';
+import { fileURLToPath, URL } from 'node:url';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -289,7 +290,7 @@ async function main() {
     log('orchestrated: nestjs-events on Redis');
     const ours = await child('orchestrated', 'ours', redis.url);
     log('orchestrated: BullMQ FlowProducer');
-    const bull = await child('orchestrated', 'bullmq', redis.url.replace('127.0.0.1', '127.0.0.1'));
+    const bull = await child('orchestrated', 'bullmq', redis.url);
     const ratio = ours.rate / bull.rate;
     out.push('');
     out.push(
