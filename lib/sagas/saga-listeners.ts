@@ -24,29 +24,24 @@ export function sagaListeners(saga: ResolvedSaga, manager: SagaManager): Listene
       backoff: step.backoff,
       timeout: step.waitFor ? 0 : step.timeout,
     };
-    listeners.push(
+    /** A step's or a compensation's job: the step's tries; failing for good moves the saga on. */
+    const work = (
+      kind: 'step' | 'undo',
+      run: typeof engine.runStep,
+      failed: typeof engine.stepFailed,
+    ): ListenerDefinition =>
       sagaListener(
         saga,
-        sagaListenerId(saga.name, 'step', step.index),
+        sagaListenerId(saga.name, kind, step.index),
         {
           ...options,
-          onFailed: (event, error) => engine.stepFailed(saga, event.data as SagaJobData, error),
+          onFailed: (event, error) => failed.call(engine, saga, event.data as SagaJobData, error),
         },
-        (event, context) => engine.runStep(saga, event.data as SagaJobData, context),
-      ),
-    );
-    if (step.compensate !== undefined) {
-      listeners.push(
-        sagaListener(
-          saga,
-          sagaListenerId(saga.name, 'undo', step.index),
-          {
-            ...options,
-            onFailed: (event, error) => engine.undoFailed(saga, event.data as SagaJobData, error),
-          },
-          (event, context) => engine.runUndo(saga, event.data as SagaJobData, context),
-        ),
+        (event, context) => run.call(engine, saga, event.data as SagaJobData, context),
       );
+    listeners.push(work('step', engine.runStep, engine.stepFailed));
+    if (step.compensate !== undefined) {
+      listeners.push(work('undo', engine.runUndo, engine.undoFailed));
     }
     if (step.waitFor !== undefined) {
       listeners.push(
