@@ -17,6 +17,7 @@ import { SagaCatalog } from './saga.catalog.js';
 import { SagaJobs } from './saga-jobs.js';
 import { SagaTransitions } from './saga-transitions.js';
 import { SagaEngine } from './saga.engine.js';
+import { recordFromHistory } from './saga-history.js';
 import { decodeSagaData, encodeSagaData } from './saga-codec.js';
 import {
   FINISHED,
@@ -201,6 +202,26 @@ export class SagaManager {
     const next = await this.transitions.write(record, { status: 'compensating' });
     if (next === undefined) throw new SagaStatusError(id, 'changing', 'retry', 'failed');
     await this.transitions.enqueueCurrent(saga, next);
+  }
+
+  /**
+   * @internal Stores a saga recorded elsewhere (`get` of a running system) and drives it on with
+   * this code: `SagaScenario.resume`. Refuses a history the current steps no longer match.
+   */
+  async restore(info: SagaInfo): Promise<void> {
+    const saga = this.catalog.resolve(info.name);
+    const data = encodeSagaData(
+      saga.name,
+      info.id,
+      { input: info.input, state: info.state },
+      'state',
+      this.options.maxPayloadBytes,
+    );
+    const record = recordFromHistory(saga, info, data, this.transitions.clock.now());
+    if (!(await this.store.create(record))) {
+      throw new SagaStatusError(info.id, 'stored already', 'restore', 'a new id');
+    }
+    await this.transitions.enqueueCurrent(saga, record);
   }
 
   private async require(id: string): Promise<SagaRecord> {

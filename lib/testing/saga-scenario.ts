@@ -86,6 +86,18 @@ export class SagaScenario {
     await this.idle();
   }
 
+  /**
+   * Given a saga recorded from a running system (what `SagaManager.get` returned there, kept as a
+   * fixture): stores it and lets the current code drive it on. A history the current steps no
+   * longer match (a step renamed, removed or reordered) throws `SagaDefinitionError`: the change
+   * would strand sagas already running.
+   */
+  async resume(recorded: SagaInfo): Promise<void> {
+    this.sagaId = recorded.id;
+    await this.app.get(SagaManager).restore(recorded);
+    await this.idle();
+  }
+
   /** Emits an event (for `waitFor`, `startOn`) and lets the saga run. */
   async when(name: string, data?: unknown, options?: EmitOptions): Promise<void> {
     await (this.app.get(EventBus) as unknown as UntypedEmits).emit(name, data, options);

@@ -6,9 +6,11 @@ import {
   EventAssertionError,
   EventsModule,
   OrchestratedSaga,
+  SagaDefinitionError,
   SagaScenario,
   SagaStep,
   TestClock,
+  type SagaInfo,
   type SagaStepContext,
 } from 'nestjs-events';
 
@@ -106,5 +108,37 @@ describe('Testing sagas without waiting (TestClock, SagaScenario)', () => {
     const failing = scenario.then({ status: 'completed', emitted: ['saga.renewal.completed'] });
     await expect(failing).rejects.toBeInstanceOf(EventAssertionError);
     await expect(failing).rejects.toThrow(/status is waiting, expected completed/);
+  });
+
+  /** A saga as `get` reported it on a running system (kept as a fixture). */
+  const recorded: SagaInfo = {
+    id: 'r9',
+    name: 'renewal',
+    status: 'waiting',
+    step: 'renewed',
+    input: { id: 'r9' },
+    state: { reminded: true },
+    history: [{ step: 'remind', outcome: 'completed', at: 1 }],
+    createdAt: 1,
+    updatedAt: 1,
+  };
+
+  it('a recorded saga resumes on the current code', async () => {
+    const scenario = SagaScenario.for(app!, RenewalSaga, clock);
+    await scenario.resume(recorded);
+    await scenario.when('subscription.renewed', { id: 'r9' });
+    await scenario.then({
+      status: 'completed',
+      state: { reminded: true, charged: true },
+      emitted: ['saga.renewal.completed'],
+    });
+  });
+
+  it('a recorded history the steps no longer match is refused', async () => {
+    const scenario = SagaScenario.for(app!, RenewalSaga, clock);
+    const renamed = { ...recorded, history: [{ ...recorded.history[0], step: 'remindCustomer' }] };
+    await expect(scenario.resume(renamed)).rejects.toBeInstanceOf(SagaDefinitionError);
+    const moved = { ...recorded, history: [{ ...recorded.history[0], step: 'charge' }] };
+    await expect(scenario.resume(moved)).rejects.toThrow(/now runs remind first/);
   });
 });
