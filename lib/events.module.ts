@@ -32,6 +32,8 @@ import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordin
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 import { EVENT_TRACER } from './tracing/event-tracer.js';
 import { tracingProviders } from './tracing/tracing.providers.js';
+import { sagaExports, sagaProviders } from './sagas/sagas.providers.js';
+import { EVENTS_CLOCK, systemClock, type EventsClock } from './queue/clock.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
 // breaks Jest's ESM mode ("request for '@nestjs/common' is not in cache"). Dynamic imports are
 // kept for optional peers only (@nestjs/microservices, pg).
@@ -47,18 +49,23 @@ const providers: Provider[] = [
     },
     inject: [EVENTS_MODULE_OPTIONS],
   },
+  { provide: EVENTS_CLOCK, useValue: systemClock },
   {
     provide: QUEUE_TRANSPORT,
-    useFactory: async (options: ResolvedEventsOptions): Promise<QueueTransport> => {
+    useFactory: async (
+      options: ResolvedEventsOptions,
+      clock: EventsClock,
+    ): Promise<QueueTransport> => {
       if (options.redis === undefined) {
         return new MemoryQueueTransport({
           drainTimeoutMs: options.worker.shutdownTimeout,
           dedupeWindowMs: options.dedupeWindowMs,
+          clock,
         });
       }
       return createRedisQueueTransport(options);
     },
-    inject: [EVENTS_OPTIONS],
+    inject: [EVENTS_OPTIONS, EVENTS_CLOCK],
   },
   {
     // Shared state of the built-in middleware: Redis (connected on first use) when configured.
@@ -84,6 +91,7 @@ const providers: Provider[] = [
   EventScheduler,
   ...eventStoreProviders,
   ...tracingProviders,
+  ...sagaProviders,
 ];
 
 /**
@@ -105,6 +113,8 @@ const providers: Provider[] = [
     COORDINATION_STORE,
     ...eventStoreExports,
     EVENT_TRACER,
+    ...sagaExports,
+    EVENTS_CLOCK,
   ],
 })
 export class EventsModule extends ConfigurableModuleClass {

@@ -31,6 +31,11 @@ import {
   type CorrelationOptions,
   type ResolvedCorrelationOptions,
 } from './http/correlation.options.js';
+import {
+  resolveSagasOptions,
+  type ResolvedSagasOptions,
+  type SagasOptions,
+} from './sagas/sagas.options.js';
 
 export type {
   QueueDefaults,
@@ -138,6 +143,8 @@ export interface EventsModuleOptions {
    * @default { header: 'X-Correlation-ID' }
    */
   correlation?: CorrelationOptions;
+  /** Orchestrated sagas: their store and sweeper. @default the transport's store */
+  sagas?: SagasOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -158,6 +165,7 @@ export interface ResolvedEventsOptions {
   readonly schedules: readonly ScheduleDeclaration[];
   readonly tracing: ResolvedTracingOptions;
   readonly correlation: ResolvedCorrelationOptions;
+  readonly sagas: ResolvedSagasOptions;
 }
 
 const OPTION_NAMES = [
@@ -177,6 +185,7 @@ const OPTION_NAMES = [
   'schedules',
   'tracing',
   'correlation',
+  'sagas',
   'isGlobal',
 ] as const;
 
@@ -290,5 +299,6 @@ export function resolveEventsOptions(
     schedules: resolveSchedules(options.schedules),
     tracing: resolveTracing(options.tracing),
     correlation: resolveCorrelation(options.correlation),
+    sagas: resolveSagasOptions(options.sagas),
   };
 }

@@ -211,3 +211,37 @@ export type { TracingOptions } from './tracing/tracing.options.js';
 export type { CorrelationOptions } from './http/correlation.options.js';
 export { EventCorrelationInterceptor } from './http/event-correlation.interceptor.js';
 export type { LoggingOptions } from './middleware/logging.options.js';
+// Sagas: reactive (@Saga, ofEvent) and orchestrated (@OrchestratedSaga, @SagaStep, SagaManager)
+export {
+  Saga,
+  type SagaOptions,
+  type SagaFunction,
+  type SagaOutput,
+  type SagaErrorHook,
+} from './sagas/saga.decorator.js';
+export { ofEvent } from './sagas/of-event.js';
+export {
+  OrchestratedSaga,
+  SagaStep,
+  type OrchestratedSagaOptions,
+  type SagaStepOptions,
+} from './sagas/orchestrated-saga.decorator.js';
+export { SagaManager } from './sagas/saga.manager.js';
+export type {
+  SagaStatus,
+  SagaStepContext,
+  SagaStepRecord,
+  SagaInfo,
+  SagaOutcome,
+} from './sagas/saga-definition.js';
+export type { SagasOptions } from './sagas/sagas.options.js';
+export { SagaDefinitionError } from './errors/saga-definition.error.js';
+export { UnknownSagaError } from './errors/unknown-saga.error.js';
+export { SagaNotFoundError } from './errors/saga-not-found.error.js';
+export { SagaStatusError } from './errors/saga-status.error.js';
+export { SagaDataError } from './errors/saga-data.error.js';
+export { SagaTimeoutError } from './errors/saga-timeout.error.js';
+export { InvalidSagaOutputError } from './errors/saga-output.error.js';
+export { EVENTS_CLOCK, type EventsClock } from './queue/clock.js';
+export { TestClock } from './testing/test-clock.js';
+export { SagaScenario, type SagaExpectation } from './testing/saga-scenario.js';

@@ -9,6 +9,8 @@ import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
 import { OrderHistory, orderStreamId } from './order-history.js';
 import { OrderPlacedUpcasters, ReportListeners } from './reports/report.listeners.js';
+import { OrderFulfilmentSaga } from './orders/order-fulfilment.saga.js';
+import { Warehouse } from './orders/warehouse.js';
 
 @Module({
   imports: [
@@ -34,6 +36,8 @@ import { OrderPlacedUpcasters, ReportListeners } from './reports/report.listener
     OrderHistory,
     ReportListeners,
     OrderPlacedUpcasters,
+    Warehouse,
+    OrderFulfilmentSaga,
   ],
 })
 export class AppModule {}

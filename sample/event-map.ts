@@ -20,5 +20,9 @@ declare module 'nestjs-events' {
     'user.save.before': NewUser;
     'user.save.after': AfterEventData<NewUser, SavedUser>;
     'user.save.failed': FailedEventData<NewUser>;
+    // The order fulfilment saga (orders/order-fulfilment.saga.ts) and its lifecycle event.
+    'order.completed': { orderId: string };
+    'order.failed': { orderId: string; reason: string };
+    'saga.fulfilment.compensated': { sagaId: string; state: unknown; error?: string };
   }
 }

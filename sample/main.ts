@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventBus, EventQueues } from 'nestjs-events';
+import { EventBus, EventQueues, SagaManager } from 'nestjs-events';
 import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
@@ -35,6 +35,17 @@ async function main(): Promise<void> {
 
   await app.get(ReportListeners).firstReport;
   logger.log(`schedules: ${(await app.get(EventBus).schedules()).map((s) => s.id).join(', ')}`);
+  // Orchestrated sagas: one order goes through, one is declined at payment and compensated.
+  const sagas = app.get(SagaManager);
+  for (const input of [
+    { orderId: 'o-2001', sku: 'book', total: 30 },
+    { orderId: 'o-2002', sku: 'book', total: 5000 },
+  ]) {
+    const outcome = await sagas.execute('fulfilment', input, { id: input.orderId });
+    logger.log(
+      `saga fulfilment ${input.orderId}: ${outcome.status}${outcome.error ? ` (${outcome.error})` : ''}`,
+    );
+  }
 
   // Waits until every queued job (retries included) has completed or gone to dead letters.
   await queues.drain();

@@ -1,4 +1,5 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { systemClock, type ClockTimer, type EventsClock } from '../clock.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
@@ -26,6 +27,8 @@ export interface MemoryQueueTransportOptions {
    * @default 10000
    */
   readonly drainTimeoutMs?: number;
+  /** The time of delays and retries (a `TestClock` in tests). @default the system clock */
+  readonly clock?: EventsClock;
   /**
    * How long (ms) a deduplicated job id (an emit with an explicit `id`) is remembered: the same
    * job is not stored again within it (`dedupeWindowMs` in the module).
@@ -51,8 +54,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private readonly seen = new Map<string, number>();
   /** Called on every settled attempt while `drain` waits. */
   private readonly settledWaiters = new Set<() => void>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ClockTimer | undefined;
   private timerDueAt = Infinity;
+  private readonly clock: EventsClock;
   private receipts = 0;
   private isClosed = false;
   private readonly paused = new Set<string>();
@@ -60,6 +64,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   constructor(options: MemoryQueueTransportOptions = {}) {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -100,7 +105,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         `Embedded transport: cannot store ${jobs.length} job(s) of "${jobs[0]?.queue}": the app is shut down`,
       );
     }
-    const now = Date.now();
+    const now = this.clock.now();
     // Insertion order is expiry order (one window for all): drop the expired from the front.
     for (const [id, until] of this.seen) {
       if (until > now) break;
@@ -165,7 +170,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
     q.failed++;
-    if (delayMs > 0) this.delay(stored, Date.now() + delayMs);
+    if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
     else this.ready(stored);
     this.settled();
   }
@@ -175,7 +180,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
     stored.attempts--;
-    if (delayMs > 0) this.delay(stored, Date.now() + delayMs);
+    if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
     else this.ready(stored);
     this.settled();
   }
@@ -289,7 +294,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     for (const q of this.byName.values()) for (const wake of [...q.waiters]) wake();
     for (const done of [...this.settledWaiters]) done();
@@ -365,16 +370,19 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   private schedule(dueAt: number): void {
     if (this.isClosed || dueAt >= this.timerDueAt) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timerDueAt = dueAt;
-    this.timer = setTimeout(() => this.promoteDue(), Math.max(0, dueAt - Date.now()));
+    this.timer = this.clock.setTimeout(
+      () => this.promoteDue(),
+      Math.max(0, dueAt - this.clock.now()),
+    );
   }
 
   /** Moves due delayed jobs to their queues, then waits for the next one. */
   private promoteDue(): void {
     this.timer = undefined;
     this.timerDueAt = Infinity;
-    const now = Date.now();
+    const now = this.clock.now();
     let next = Infinity;
     for (const q of this.byName.values()) {
       while (q.delayed.length > 0 && q.delayed[0].dueAt <= now) this.ready(q.delayed.shift()!.job);

@@ -1,0 +1,313 @@
+// Sagas: reactive sagas against @nestjs/cqrs sagas (event in, output out, 1 and 10 sagas), and
+// three-step orchestrated sagas on Redis against a three-level BullMQ FlowProducer chain of the
+// same no-op steps, with Redis commands per step. Each library runs in its own process.
+//
+//   node --expose-gc bench/sagas.bench.js          (after `npm run build`; `npm run bench` does it)
+// BENCH_QUICK=1: small counts, a smoke test, not a measurement.
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
+import { fileURLToPath, URL } from 'node:url';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  CommandHandler,
+  CqrsModule,
+  EventBus as CqrsEventBus,
+  ofType,
+  Saga as CqrsSaga,
+} from '@nestjs/cqrs';
+import { FlowProducer, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { map } from 'rxjs';
+import {
+  EventBus,
+  EventsModule,
+  OnEvent,
+  OrchestratedSaga,
+  Saga,
+  SagaManager,
+  SagaStep,
+  ofEvent,
+} from '../dist/index.js';
+import { startRedis } from './redis-server.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const EVENTS = QUICK ? 2_000 : 100_000;
+const SAGAS = QUICK ? 200 : 5_000;
+const CONCURRENCY = 10;
+const BATCH = 500;
+const log = (message) => process.stderr.write(`[sagas] ${message}\n`);
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+// ---------------------------------------------------------------- one case, in a child process
+const outputs = { n: 0 };
+let expected = Infinity;
+let done;
+
+/** `count` sagas that map every order.placed to one output. */
+function reactiveModule(lib, count) {
+  const providers = [];
+  for (let i = 0; i < count; i++) {
+    class Sagas {
+      s = (events$) =>
+        lib === 'ours'
+          ? events$.pipe(
+              ofEvent('order.placed'),
+              map((e) => ({ name: 'invoice.requested', data: e.data })),
+            )
+          : events$.pipe(
+              ofType(OrderPlaced),
+              map((e) => new RequestInvoice(e.id)),
+            );
+    }
+    (lib === 'ours' ? Saga() : CqrsSaga())(Sagas.prototype, 's');
+    Injectable()(Sagas);
+    providers.push(Sagas);
+  }
+  class Counter {
+    handle() {
+      if (++outputs.n === expected) done();
+    }
+    execute() {
+      this.handle();
+    }
+  }
+  if (lib === 'ours') {
+    const method = Object.getOwnPropertyDescriptor(Counter.prototype, 'handle');
+    OnEvent('invoice.requested')(Counter.prototype, 'handle', method);
+  } else {
+    CommandHandler(RequestInvoice)(Counter);
+  }
+  Injectable()(Counter);
+  class AppModule {}
+  Module({
+    imports: [lib === 'ours' ? EventsModule.forRoot() : CqrsModule.forRoot()],
+    providers: [...providers, Counter],
+  })(AppModule);
+  return AppModule;
+}
+class OrderPlaced {
+  constructor(id) {
+    this.id = id;
+  }
+}
+class RequestInvoice {
+  constructor(id) {
+    this.id = id;
+  }
+}
+
+async function reactiveCase(lib, count) {
+  const app = await NestFactory.createApplicationContext(reactiveModule(lib, count), {
+    logger: false,
+  });
+  await app.init();
+  const emit =
+    lib === 'ours'
+      ? (
+          (bus) => (i) =>
+            void bus.emit('order.placed', { id: i })
+        )(app.get(EventBus))
+      : (
+          (bus) => (i) =>
+            bus.publish(new OrderPlaced(i))
+        )(app.get(CqrsEventBus));
+  const run = async (n) => {
+    outputs.n = 0;
+    expected = n * count;
+    const finished = new Promise((resolve) => (done = resolve));
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      emit(i);
+      if (i % BATCH === BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await finished;
+    return n / ((performance.now() - start) / 1000);
+  };
+  await run(Math.min(EVENTS, 2000)); // warm-up
+  const rate = await run(EVENTS);
+  await app.close();
+  return { rate };
+}
+
+/** INFO commandstats total calls (INFO and RESETSTAT left out). */
+async function commands(admin) {
+  const info = await admin.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info' && match[1] !== 'config|resetstat') total += Number(match[2]);
+  }
+  return total;
+}
+
+async function orchestratedCase(url) {
+  class ThreeSteps {
+    one() {}
+    two() {}
+    three() {}
+  }
+  for (const name of ['one', 'two', 'three']) {
+    SagaStep({ tries: 1 })(
+      ThreeSteps.prototype,
+      name,
+      Object.getOwnPropertyDescriptor(ThreeSteps.prototype, name),
+    );
+  }
+  OrchestratedSaga({ name: 'three' })(ThreeSteps);
+  Injectable()(ThreeSteps);
+  class AppModule {}
+  Module({
+    imports: [
+      EventsModule.forRoot({
+        redis: url,
+        prefix: 'bench-sagas',
+        worker: { concurrency: CONCURRENCY },
+      }),
+    ],
+    providers: [ThreeSteps],
+  })(AppModule);
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error'] });
+  await app.init();
+  const sagas = app.get(SagaManager);
+  const admin = new Redis(url);
+  const run = async (n, tag) => {
+    await admin.config('RESETSTAT');
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => sagas.execute(ThreeSteps, { i }, { id: `${tag}-${i}` })),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    return { rate: n / seconds, perStep: (await commands(admin)) / (n * 3) };
+  };
+  await run(Math.min(SAGAS, 100), 'warm');
+  const result = await run(SAGAS, 'run');
+  admin.disconnect();
+  await app.close();
+  return result;
+}
+
+async function flowCase(url) {
+  const { port } = new URL(url);
+  const connection = { host: '127.0.0.1', port: Number(port) };
+  const admin = new Redis(url);
+  let finished = 0;
+  let target = Infinity;
+  let resolveAll;
+  const worker = new Worker(
+    'flow',
+    async (job) => {
+      if (job.name === 'parent' && ++finished === target) resolveAll();
+    },
+    { connection, concurrency: CONCURRENCY },
+  );
+  const flows = new FlowProducer({ connection });
+  const run = async (n) => {
+    finished = 0;
+    target = n;
+    await admin.config('RESETSTAT');
+    const all = new Promise((resolve) => (resolveAll = resolve));
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        flows.add({
+          name: 'parent',
+          queueName: 'flow',
+          data: { i },
+          children: [
+            {
+              name: 'child',
+              queueName: 'flow',
+              data: { i },
+              children: [{ name: 'leaf', queueName: 'flow', data: { i } }],
+            },
+          ],
+        }),
+      ),
+    );
+    await all;
+    const seconds = (performance.now() - start) / 1000;
+    return { rate: n / seconds, perStep: (await commands(admin)) / (n * 3) };
+  };
+  await run(Math.min(SAGAS, 100));
+  const result = await run(SAGAS);
+  await worker.close();
+  await flows.close();
+  admin.disconnect();
+  return result;
+}
+
+if (process.argv[2] === '--child') {
+  const [, , , kind, lib, arg] = process.argv;
+  const result =
+    kind === 'reactive'
+      ? await reactiveCase(lib, Number(arg))
+      : lib === 'ours'
+        ? await orchestratedCase(arg)
+        : await flowCase(arg);
+  process.send(result, () => process.exit(0));
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------- the parent
+function child(...args) {
+  return new Promise((resolve, reject) => {
+    const p = fork(fileURLToPath(import.meta.url), ['--child', ...args], {
+      execArgv: ['--expose-gc'],
+    });
+    let result;
+    p.on('message', (m) => (result = m));
+    p.on('exit', (code) =>
+      result ? resolve(result) : reject(new Error(`${args.join(' ')} exited ${code}`)),
+    );
+  });
+}
+
+async function main() {
+  const out = ['## Sagas', ''];
+  out.push(
+    `Reactive: ${fmt(EVENTS)} events through N sagas that each map every event to one output, counted by a no-op handler (our outputs are events through the bus; @nestjs/cqrs outputs are commands, its saga model).`,
+  );
+  out.push('');
+  out.push('| sagas | nestjs-events (events/s) | @nestjs/cqrs (events/s) | ratio | target ≥ 2× |');
+  out.push('|---:|---:|---:|---:|---|');
+  let allMet = true;
+  for (const count of [1, 10]) {
+    log(`reactive, ${count} saga(s): nestjs-events`);
+    const ours = await child('reactive', 'ours', String(count));
+    log(`reactive, ${count} saga(s): @nestjs/cqrs`);
+    const cqrs = await child('reactive', 'cqrs', String(count));
+    const ratio = ours.rate / cqrs.rate;
+    allMet &&= ratio >= 2;
+    out.push(
+      `| ${count} | ${fmt(ours.rate)} | ${fmt(cqrs.rate)} | ${ratio.toFixed(2)}× | ${ratio >= 2 ? 'met' : 'MISSED'} |`,
+    );
+  }
+  const redis = await startRedis();
+  try {
+    log('orchestrated: nestjs-events on Redis');
+    const ours = await child('orchestrated', 'ours', redis.url);
+    log('orchestrated: BullMQ FlowProducer');
+    const bull = await child('orchestrated', 'bullmq', redis.url);
+    const ratio = ours.rate / bull.rate;
+    out.push('');
+    out.push(
+      `Orchestrated: ${fmt(SAGAS)} three-step sagas of no-op steps on one private redis-server, concurrency ${CONCURRENCY}, all started at once and awaited (\`execute\`); BullMQ: the same number of three-level \`FlowProducer\` chains (leaf → child → parent). Commands per step from INFO commandstats (inside Lua included).`,
+    );
+    out.push('');
+    out.push('| | per second | commands/step | ratio | target ≥ 1× |');
+    out.push('|---|---:|---:|---:|---|');
+    out.push(
+      `| nestjs-events sagas | ${fmt(ours.rate)} | ${ours.perStep.toFixed(1)} | ${ratio.toFixed(2)}× | ${ratio >= 1 ? 'met' : 'MISSED'} |`,
+    );
+    out.push(`| BullMQ flows | ${fmt(bull.rate)} | ${bull.perStep.toFixed(1)} | | |`);
+    allMet &&= ratio >= 1;
+  } finally {
+    redis.stop();
+  }
+  out.push('');
+  log(allMet ? 'all targets met' : 'a target was MISSED');
+  process.stdout.write(`${out.join('\n')}\n`);
+}

@@ -1,0 +1,142 @@
+import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
+import type { EventBus } from '../bus/event-bus.js';
+import type { UntypedEmits } from '../bus/around.js';
+import type { EventsClock } from '../queue/clock.js';
+import type { SagaStore } from './saga.store.js';
+import type { SagaJobs } from './saga-jobs.js';
+import { decodeSagaData } from './saga-codec.js';
+import {
+  FINISHED,
+  type ResolvedSaga,
+  type SagaRecord,
+  type SagaStepRecord,
+} from './saga-definition.js';
+
+/** A change of a saga record: what differs from the version read. */
+export type SagaPatch = Partial<
+  Pick<SagaRecord, 'status' | 'step' | 'data' | 'error' | 'inbox'>
+> & {
+  readonly history?: SagaStepRecord;
+};
+
+/**
+ * Writes saga transitions: a record at the next version (refused when another write came first),
+ * then the job of what comes next, then the lifecycle event of a saga that ended. The job is
+ * stored after the record: a process that dies in between leaves a saga with no job, which the
+ * sweeper finds (its job ids are deduplicated, so enqueueing twice stores one).
+ */
+export class SagaTransitions {
+  private readonly logger = new Logger('Sagas');
+  /** Local wake-ups of `execute` (other processes' endings are found by polling). */
+  readonly ended = new EventEmitter();
+
+  constructor(
+    readonly store: SagaStore,
+    readonly jobs: SagaJobs,
+    private readonly bus: EventBus,
+    private readonly eventClass: (name: string) => Function | undefined,
+    readonly clock: EventsClock,
+  ) {
+    this.ended.setMaxListeners(0);
+  }
+
+  /** The record after `patch`, stored if `record` is still the stored version; else undefined. */
+  async write(record: SagaRecord, patch: SagaPatch): Promise<SagaRecord | undefined> {
+    const { history, ...rest } = patch;
+    const next: SagaRecord = {
+      ...record,
+      ...rest,
+      history: history ? [...record.history, history] : record.history,
+      version: record.version + 1,
+      updatedAt: this.clock.now(),
+    };
+    return (await this.store.update(next, record.version)) ? next : undefined;
+  }
+
+  /**
+   * Moves `record` to step `index` (or to the end) and stores its next job: a step job, or for a
+   * `waitFor` step with no event yet, the wait and its timeout.
+   */
+  async forward(
+    saga: ResolvedSaga,
+    record: SagaRecord,
+    index: number,
+    patch: SagaPatch,
+  ): Promise<SagaRecord | undefined> {
+    if (index >= saga.steps.length) {
+      const done = await this.write(record, { ...patch, status: 'completed', step: index });
+      if (done) await this.finished(saga, done);
+      return done;
+    }
+    const step = saga.steps[index];
+    const inbox = patch.inbox ?? record.inbox;
+    const isWaiting = step.waitFor !== undefined && inbox[index] === undefined;
+    const next = await this.write(record, {
+      ...patch,
+      status: isWaiting ? 'waiting' : 'running',
+      step: index,
+    });
+    if (next === undefined) return undefined;
+    await this.enqueueCurrent(saga, next);
+    return next;
+  }
+
+  /** Stores the job a saga in this state needs (also what the sweeper calls). */
+  async enqueueCurrent(saga: ResolvedSaga, record: SagaRecord): Promise<void> {
+    const data = { sagaId: record.id, version: record.version, index: record.step };
+    if (record.status === 'running') return this.jobs.enqueue(saga, 'step', data);
+    if (record.status === 'compensating') return this.jobs.enqueue(saga, 'undo', data);
+    if (record.status === 'waiting') {
+      const timeout = saga.steps[record.step].timeout;
+      if (timeout === 0) return;
+      const dueIn = Math.max(0, record.updatedAt + timeout - this.clock.now());
+      return this.jobs.enqueue(saga, 'wait', data, dueIn);
+    }
+  }
+
+  /**
+   * Undoes the completed steps up to `from` (included), last first: the saga goes to the highest
+   * one with a `compensate`, or straight to `compensated` when there is none.
+   */
+  async compensateFrom(
+    saga: ResolvedSaga,
+    record: SagaRecord,
+    from: number,
+    patch: SagaPatch,
+  ): Promise<SagaRecord | undefined> {
+    let index = from;
+    while (index >= 0 && saga.steps[index].compensate === undefined) index--;
+    if (index < 0) {
+      const done = await this.write(record, { ...patch, status: 'compensated', step: -1 });
+      if (done) await this.finished(saga, done);
+      return done;
+    }
+    const next = await this.write(record, { ...patch, status: 'compensating', step: index });
+    if (next) await this.enqueueCurrent(saga, next);
+    return next;
+  }
+
+  /** A saga that reached `completed`, `compensated` or `failed`: its lifecycle event. */
+  async finished(saga: ResolvedSaga, record: SagaRecord): Promise<void> {
+    if (!FINISHED.includes(record.status)) return;
+    this.ended.emit(record.id);
+    const { state } = decodeSagaData(record.data, this.eventClass);
+    const data: Record<string, unknown> = { sagaId: record.id, state };
+    if (record.error !== undefined) data.error = record.error;
+    await this.lifecycle(saga, record.status, data);
+  }
+
+  /** Emits `saga.<name>.<what>`; a refused emit is logged (the transition is stored already). */
+  async lifecycle(saga: ResolvedSaga, what: string, data: Record<string, unknown>): Promise<void> {
+    try {
+      await (this.bus as unknown as UntypedEmits).emit(`saga.${saga.name}.${what}`, data, {
+        metadata: { sagaId: String(data.sagaId) },
+      });
+    } catch (error) {
+      this.logger.error(
+        `Saga ${saga.name} "${String(data.sagaId)}": saga.${saga.name}.${what} could not be emitted: ${String(error)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { SagaRecord, SagaStatus } from './saga-definition.js';
+
+/** Which sagas `list` returns. */
+export interface SagaFilter {
+  readonly name?: string;
+  readonly status?: SagaStatus;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/**
+ * Where saga records live. Every write is checked: `create` stores a record only when its id is
+ * new, `update` only when the stored version is the one the caller read.
+ */
+export interface SagaStore {
+  /** `memory`, `redis`, `postgres`: for logs. */
+  readonly kind: string;
+  /** Stores a new saga; false (nothing written) when the id exists. */
+  create(record: SagaRecord): Promise<boolean>;
+  get(id: string): Promise<SagaRecord | undefined>;
+  /** Replaces the saga if its stored version is `expectedVersion`; whether it did. */
+  update(record: SagaRecord, expectedVersion: number): Promise<boolean>;
+  /** Sagas by creation time, oldest first. */
+  list(filter: SagaFilter): Promise<SagaRecord[]>;
+  /** Sagas not finished whose last write is older than `before` (ms since the epoch). */
+  idle(before: number, limit: number): Promise<SagaRecord[]>;
+  close(): Promise<void>;
+}
+
+/** Whether a record passes a filter's name and status. */
+export function matchesFilter(record: SagaRecord, filter: SagaFilter): boolean {
+  return (
+    (filter.name === undefined || record.name === filter.name) &&
+    (filter.status === undefined || record.status === filter.status)
+  );
+}

@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrchestratedSaga, SagaManager, SagaStep } from 'nestjs-events';
+import { createTestApp } from '../support/create-test-app.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+import {
+  compileLibrary,
+  killAll,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../fixtures/processes/worker-processes.js';
+
+/** The starting side: the same saga (name, steps) as saga-worker.mjs, never run here. */
+@OrchestratedSaga({ name: 'crashy' })
+@Injectable()
+class CrashySaga {
+  @SagaStep({ compensate: 'undoOne', tries: 2, backoff: 0 })
+  one(): void {}
+  @SagaStep({ tries: 1 })
+  two(): void {}
+  @SagaStep({ tries: 2, backoff: 0 })
+  three(): void {}
+  undoOne(): void {}
+}
+
+let server: RedisServer;
+let redis: Redis;
+let lib: string;
+const children: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  lib = compileLibrary();
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+}, 120_000);
+afterAll(async () => {
+  killAll(children);
+  redis?.disconnect();
+  await server?.stop();
+});
+
+async function worker(prefix: string, crash: boolean): Promise<WorkerProcess> {
+  const w = await startWorkerProcess('./saga-worker.mjs', {
+    EVENTS_LIB: lib,
+    REDIS_URL: server.url,
+    PREFIX: prefix,
+    CRASH: crash ? '1' : '0',
+  });
+  children.push(w);
+  return w;
+}
+
+describe('Orchestrated sagas across processes', () => {
+  it('kill -9 of a worker inside step 3: every saga ends completed or compensated', async () => {
+    const prefix = `saga-crash-${process.pid}`;
+    const starter = await createTestApp(
+      { providers: [CrashySaga] },
+      { redis: server.url, prefix, worker: false },
+    );
+    try {
+      const sagas = starter.get(SagaManager);
+      const first = await worker(prefix, true);
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        ids.push(await sagas.start('crashy', { fail: i % 4 === 0 }, { id: `s${i}` }));
+      }
+      expect(await first.exited).toBe('SIGKILL');
+      const second = await worker(prefix, false);
+      await waitFor(
+        async () => {
+          const all = await sagas.list({ name: 'crashy' });
+          return (
+            all.length === 12 && all.every((s) => ['completed', 'compensated'].includes(s.status))
+          );
+        },
+        { timeoutMs: 30_000, message: 'every saga over' },
+      );
+      for (const [i, id] of ids.entries()) {
+        const info = await sagas.get(id);
+        expect(info?.status).toBe(i % 4 === 0 ? 'compensated' : 'completed');
+      }
+      const ran = await redis.lrange(`${prefix}:test:ran`, 0, -1);
+      // Step 3 of the killed attempt ran again in the second process.
+      const secondPid = String(second.child.pid);
+      expect(ran.some((line) => line.includes(' three ') && line.endsWith(secondPid))).toBe(true);
+      // Each compensated saga undid step 1 (once or more: at-least-once), and never ran step 3.
+      for (const id of ids.filter((_, i) => i % 4 === 0)) {
+        expect(ran.some((line) => line.startsWith(`${id} undoOne`))).toBe(true);
+        expect(ran.some((line) => line.startsWith(`${id} three`))).toBe(false);
+      }
+    } finally {
+      await starter.close();
+    }
+  }, 90_000);
+});
