@@ -188,3 +188,29 @@ export { UnknownQueueError } from './errors/unknown-queue.error.js';
 export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';
+
+// Broadcasting (issue #19): ShouldBroadcast events to socket.io channels.
+export { EventsBroadcastingModule } from './broadcasting/events-broadcasting.module.js';
+export {
+  type EventsBroadcastingOptions,
+  type BroadcastAuthenticator,
+  type BroadcastCorsOptions,
+  type BroadcastHandshake,
+} from './broadcasting/broadcasting.options.js';
+export {
+  Channel,
+  PrivateChannel,
+  PresenceChannel,
+  type ChannelRef,
+  type ChannelKind,
+} from './broadcasting/channel.js';
+export type { ShouldBroadcast, BroadcastMessage } from './broadcasting/should-broadcast.js';
+export { BroadcastChannel } from './broadcasting/broadcast-channel.decorator.js';
+export {
+  Broadcaster,
+  type BroadcastOptions,
+  type BroadcastPayload,
+} from './broadcasting/broadcaster.js';
+export type { SubscribeAck } from './broadcasting/channel.subscriptions.js';
+export { SocketIdInterceptor } from './broadcasting/socket-id.interceptor.js';
+export { InvalidChannelNameError } from './errors/invalid-channel-name.error.js';
