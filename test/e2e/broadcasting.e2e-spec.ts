@@ -1,9 +1,19 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Broadcaster, EventBus, type BroadcastPayload } from 'nestjs-events';
+import {
+  Broadcaster,
+  EventBus,
+  InvalidChannelNameError,
+  ListenersFailedError,
+  PrivateChannel,
+  type BroadcastPayload,
+} from 'nestjs-events';
 import {
   Announcement,
+  BadChannelEvent,
+  Channels,
+  Directory,
   OrderUpdated,
   connectClient,
   record,
@@ -52,5 +62,51 @@ describe('Broadcasting over socket.io', () => {
     expect(received[1]).toEqual([]);
     expect(received[2]).toEqual([]);
     expect(await app.get(Broadcaster).socketsIn('private-orders.1')).toEqual([ann.id]);
+  });
+
+  it('refuses bad channel names: at subscribe with an ack, at emit with a typed error', async () => {
+    app = await startBroadcastApp();
+    const ann = await client('t-ann');
+    for (const bad of ['orders.*', 'private-orders 1', 'private-оrders.1', 'a'.repeat(201), '']) {
+      expect(await subscribe(ann, bad)).toEqual({ ok: false, error: 'invalid_channel' });
+    }
+    expect(await subscribe(ann, 42)).toEqual({ ok: false, error: 'bad_request' });
+    expect(() => PrivateChannel('orders.#1')).toThrow(InvalidChannelNameError);
+    const bus = app.get(EventBus);
+    const failed = await bus.emitAsync(new BadChannelEvent('room *')).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(ListenersFailedError);
+    expect((failed as ListenersFailedError).failures[0].error).toBeInstanceOf(
+      InvalidChannelNameError,
+    );
+    await expect(
+      app.get(Broadcaster).broadcast(['news', 'private-orders.*'], 'x', {}),
+    ).rejects.toThrow(InvalidChannelNameError);
+  });
+
+  it('refuses a channel whose authorizer throws, or that no authorizer matches', async () => {
+    app = await startBroadcastApp();
+    const ann = await client('t-ann');
+    expect(await subscribe(ann, 'private-broken.1')).toEqual({ ok: false, error: 'forbidden' });
+    expect(await subscribe(ann, 'presence-broken.1')).toEqual({ ok: false, error: 'forbidden' });
+    expect(await subscribe(ann, 'private-nobody.1')).toEqual({ ok: false, error: 'forbidden' });
+    // A private authorizer's answer is not a presence member (deny unless an object).
+    expect(await subscribe(ann, 'presence-orders.1')).toEqual({ ok: false, error: 'forbidden' });
+    expect(await app.get(Broadcaster).socketsIn('private-broken.1')).toEqual([]);
+  });
+
+  it('authorizes again on reconnect: revoked access is refused', async () => {
+    app = await startBroadcastApp();
+    const ann = await connectClient(app, 't-ann', { reconnection: true });
+    sockets.push(ann);
+    const acks: unknown[] = [];
+    ann.on('connect', () => void subscribe(ann, 'private-orders.1').then((a) => acks.push(a)));
+    expect(await subscribe(ann, 'private-orders.1')).toEqual({ ok: true });
+    const calls = app.get(Channels).calls;
+    app.get(Directory).orders.get('1')!.delete('u1');
+    ann.io.engine.close();
+    await waitFor(() => acks.length === 1);
+    expect(acks).toEqual([{ ok: false, error: 'forbidden' }]);
+    expect(app.get(Channels).calls).toBe(calls + 1);
+    expect(await app.get(Broadcaster).socketsIn('private-orders.1')).toEqual([]);
   });
 });
