@@ -13,6 +13,7 @@ import { EventAssertionError } from '../errors/event-assertion.error.js';
 import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
+import { broadcastMismatch } from './broadcast-report.js';
 import { listData, similarNames, summarize, times } from './dispatch-report.js';
 import { EventFacadeBinding } from './event-facade.binding.js';
 import { describeListener, listenersOf, quote, toEventRef, type EventRef } from './event-ref.js';
@@ -207,6 +208,20 @@ export class EventFacade {
       `Expected ${ref.label} not to be dispatched${which}, but it was dispatched ` +
         `${times(hits.length)}${which}:${listData(hits)}`,
     );
+  }
+
+  /**
+   * Asserts that a dispatched `ShouldBroadcast` event would go to `channel` (its name on the
+   * wire: `private-orders.1`), `broadcastWhen()` permitting. While faking nothing is broadcast.
+   *
+   * @example
+   * EventFacade.assertBroadcast(OrderShipped, 'private-orders.o1');
+   */
+  static assertBroadcast(nameOrClass: EventNamePattern | EventClassRef, channel: string): void {
+    const fake = session('assertBroadcast');
+    const ref = toEventRef(nameOrClass, 'EventFacade.assertBroadcast');
+    const mismatch = broadcastMismatch(matchingRecords(fake, ref), ref.label, channel);
+    if (mismatch !== undefined) fail(fake, mismatch);
   }
 
   /** Asserts that no event at all was dispatched while faking. */

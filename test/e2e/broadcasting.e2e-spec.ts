@@ -3,7 +3,9 @@ import type { Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Broadcaster,
+  EventAssertionError,
   EventBus,
+  EventFacade,
   InvalidChannelNameError,
   ListenersFailedError,
   PrivateChannel,
@@ -108,5 +110,41 @@ describe('Broadcasting over socket.io', () => {
     expect(acks).toEqual([{ ok: false, error: 'forbidden' }]);
     expect(app.get(Channels).calls).toBe(calls + 1);
     expect(await app.get(Broadcaster).socketsIn('private-orders.1')).toEqual([]);
+  });
+});
+
+describe('EventFacade and broadcasts', () => {
+  let app: INestApplication | undefined;
+  afterEach(async () => {
+    EventFacade.restore();
+    await app?.close();
+    app = undefined;
+  });
+
+  it('fake() broadcasts nothing; assertBroadcast checks where it would go', async () => {
+    app = await startBroadcastApp();
+    const ann = await connectClient(app, 't-ann');
+    try {
+      await subscribe(ann, 'private-orders.1');
+      const got = record(ann, 'order.updated');
+      EventFacade.fake();
+      await app.get(EventBus).emit(new OrderUpdated('1', 1));
+      await app.get(EventBus).emit(new OrderUpdated('2', 2, true, false));
+      EventFacade.assertBroadcast(OrderUpdated, 'private-orders.1');
+      EventFacade.assertBroadcast('order.updated', 'private-orders.1');
+      expect(() => EventFacade.assertBroadcast(OrderUpdated, 'private-orders.2')).toThrow(
+        /broadcastWhen/,
+      );
+      expect(() => EventFacade.assertBroadcast(OrderUpdated, 'private-orders.3')).toThrow(
+        EventAssertionError,
+      );
+      EventFacade.restore();
+      // Ordered after the faked one: had it been sent, it would arrive first.
+      await app.get(EventBus).emit(new OrderUpdated('1', 9));
+      await waitFor(() => got.length === 1);
+      expect(got).toMatchObject([{ data: { seq: 9 } }]);
+    } finally {
+      ann.disconnect();
+    }
   });
 });
