@@ -214,3 +214,22 @@ export {
 export type { SubscribeAck } from './broadcasting/channel.subscriptions.js';
 export { SocketIdInterceptor } from './broadcasting/socket-id.interceptor.js';
 export { InvalidChannelNameError } from './errors/invalid-channel-name.error.js';
+
+// Notifications (issue #19): one queued job per channel.
+export { EventsNotificationsModule } from './notifications/events-notifications.module.js';
+export {
+  type EventsNotificationsOptions,
+  type WebhookChannelOptions,
+} from './notifications/notifications.options.js';
+export {
+  NotificationChannel,
+  type NotificationChannelOptions,
+} from './notifications/notification-channel.decorator.js';
+export type {
+  Notification,
+  NotificationRequest,
+  NotificationSender,
+} from './notifications/notification.js';
+export { Notifier } from './notifications/notifier.js';
+export { WEBHOOK_SIGNATURE_HEADER, signWebhook } from './notifications/webhook.channel.js';
+export { UnknownNotificationChannelError } from './errors/unknown-notification-channel.error.js';

@@ -1,5 +1,6 @@
 import { planBroadcast } from '../broadcasting/should-broadcast.js';
 import { describeValue } from '../errors/events.error.js';
+import { notificationEventName, type Notification } from '../notifications/notification.js';
 import type { DispatchRecord } from './event-facade.state.js';
 
 /**
@@ -34,4 +35,15 @@ export function broadcastMismatch(
     `Expected ${label} to be broadcast on "${channel}", but none of its ` +
     `${records.length} dispatches would be:\n${seen.join('\n')}`
   );
+}
+
+/** The channel's notification jobs among `records` (see `notificationEventName`). */
+export function notificationsOn(
+  records: readonly DispatchRecord[],
+  channel: string,
+): Notification[] {
+  const name = notificationEventName(channel);
+  return records
+    .filter((r) => r.envelope.name === name)
+    .map((r) => r.envelope.data as Notification);
 }
