@@ -5,6 +5,7 @@
 import type { AfterEventData, FailedEventData } from 'nestjs-events';
 import type { OrderPayload, OrderShipped } from './orders/order.events.js';
 import type { NewUser, SavedUser, UserRegistered } from './users/user.events.js';
+import type { OrderPlaced, Signup } from './broadcast/shop.events.js';
 
 declare module 'nestjs-events' {
   interface EventMap {
@@ -18,5 +19,7 @@ declare module 'nestjs-events' {
     'user.save.before': NewUser;
     'user.save.after': AfterEventData<NewUser, SavedUser>;
     'user.save.failed': FailedEventData<NewUser>;
+    'order.placed': OrderPlaced;
+    'user.signup': Signup;
   }
 }

@@ -1,10 +1,10 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit, type Type } from '@nestjs/common';
 import { EventBus } from '../bus/event-bus.js';
-import { OnEvent } from '../decorators/on-event.decorator.js';
 import { ShouldQueue } from '../decorators/should-queue.decorator.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { BROADCAST_JOB_EVENT } from './broadcasting.constants.js';
 import { Broadcaster } from './broadcaster.js';
+import { internalEmits, OnInternalEvent } from './internal-events.js';
 import { planBroadcast, type BroadcastMessage } from './should-broadcast.js';
 
 /**
@@ -35,7 +35,7 @@ export class BroadcastRelay implements OnModuleInit, OnModuleDestroy {
     const plan = planBroadcast(envelope);
     if (plan === undefined) return undefined;
     if (!plan.isQueued) return this.broadcaster.send(plan.message);
-    return this.bus.emit(BROADCAST_JOB_EVENT, plan.message);
+    return internalEmits(this.bus).emit(BROADCAST_JOB_EVENT, plan.message);
   }
 
   onModuleDestroy(): void {
@@ -50,7 +50,7 @@ export function broadcastJobs(queue: string): Type {
   class BroadcastJobs {
     constructor(private readonly broadcaster: Broadcaster) {}
 
-    @OnEvent(BROADCAST_JOB_EVENT)
+    @OnInternalEvent(BROADCAST_JOB_EVENT)
     @ShouldQueue({ queue })
     async send(event: EventEnvelope<BroadcastMessage>): Promise<void> {
       await this.broadcaster.send(event.data);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
-import { OnEvent } from '../decorators/on-event.decorator.js';
+import { OnInternalEvent } from '../broadcasting/internal-events.js';
 import { ShouldQueue } from '../decorators/should-queue.decorator.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { NotificationChannelMetadata } from './notification-channel.decorator.js';
@@ -22,7 +22,7 @@ export function notificationJobs(
   class NotificationJobs {
     constructor(@Inject(sender) private readonly channel: NotificationSender) {}
 
-    @OnEvent(notificationEventName(channel.name), { id: `notifications.${channel.name}` })
+    @OnInternalEvent(notificationEventName(channel.name), { id: `notifications.${channel.name}` })
     @ShouldQueue({
       queue,
       ...(channel.tries !== undefined ? { tries: channel.tries } : {}),

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventBus } from '../bus/event-bus.js';
+import { internalEmits } from '../broadcasting/internal-events.js';
 import { createEventId } from '../event/event-id.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnknownNotificationChannelError } from '../errors/unknown-notification-channel.error.js';
@@ -47,7 +48,7 @@ export class Notifier {
       throw new InvalidOptionError('notify to', to, 'a non-empty string');
     }
     const id = createEventId();
-    await this.bus.emitMany(
+    await internalEmits(this.bus).emitMany(
       [...new Set(channels)].map((channel) => {
         const notification: Notification = { id, channel, template, to, data: data ?? {} };
         return { name: notificationEventName(channel), data: notification };
