@@ -62,6 +62,7 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
       );
       const pub = await this.redis.create('command', 'broadcast-pub');
       const sub = await this.redis.create('blocking', 'broadcast-sub');
+      this.guardPublish(pub);
       io.adapter(await createRedisAdapter(pub, sub, `${this.events.prefix}:broadcast`));
     }
     const subscriptions = new ChannelSubscriptions(io, this.authorizers, this.logger);
@@ -70,6 +71,29 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
     const http = this.adapterHost?.httpAdapter?.getHttpServer() as unknown;
     if (http) io.attach(http);
     return io;
+  }
+
+  /**
+   * The adapter does not handle the promise of its `PUBLISH`es: one that fails (Redis down, a
+   * command timeout) would be an unhandled rejection, which ends the process. Each is logged
+   * instead (the broadcast is lost for the other instances; a queued one is not retried).
+   */
+  private guardPublish(client: object): void {
+    const target = client as { publish: (...args: unknown[]) => Promise<unknown> };
+    const publish = target.publish.bind(target);
+    let isFailing = false;
+    target.publish = (...args: unknown[]) => {
+      const sent = publish(...args);
+      sent.then(
+        () => (isFailing = false),
+        (error: unknown) => {
+          if (isFailing) return;
+          isFailing = true;
+          this.logger.error(`broadcast publish to Redis failed: ${(error as Error)?.message}`);
+        },
+      );
+      return sent;
+    };
   }
 
   /** Sets `socket.data.user`: the authenticator's user, or null (anonymous) when it throws. */

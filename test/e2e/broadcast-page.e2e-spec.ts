@@ -70,10 +70,7 @@ describe('the broadcasting sample page in Chromium', () => {
     };
     const bobs = await place('bob', 7);
     const adas = await place('ada', 12.5);
-    await page.waitForFunction(
-      (id) => document.getElementById('private')?.textContent?.includes(id),
-      adas,
-    );
+    await page.locator('#private li', { hasText: adas }).waitFor();
     expect(await page.locator('#public li').allTextContents()).toEqual([
       `${bobs} bob 7`,
       `${adas} ada 12.5`,
