@@ -1,33 +1,23 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventBus, type BroadcastPayload } from 'nestjs-events';
 import {
   Announcement,
   OrderUpdated,
-  connectClient,
   record,
-  startBroadcastApp,
   subscribe,
+  useBroadcastApps,
 } from '../fixtures/broadcasting.fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('Broadcast delivery: presence, to others, queued', () => {
-  let app: INestApplication | undefined;
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    sockets.splice(0).forEach((s) => s.disconnect());
-    await app?.close();
-    app = undefined;
-  });
-  const client = async (token?: string): Promise<Socket> => {
-    const socket = await connectClient(app!, token);
-    sockets.push(socket);
-    return socket;
-  };
+  const apps = useBroadcastApps();
+  let app: INestApplication;
+  const client = (token?: string): Promise<Socket> => apps.client(app, token);
 
   it('presence: members on subscribe, joining and leaving once per member', async () => {
-    app = await startBroadcastApp();
+    app = await apps.start();
     const [ann, annTab, bob] = [
       await client('t-ann'),
       await client('t-ann'),
@@ -78,7 +68,7 @@ describe('Broadcast delivery: presence, to others, queued', () => {
   });
 
   it('to others: a broadcast caused by a request skips the X-Socket-Id socket', async () => {
-    app = await startBroadcastApp();
+    app = await apps.start();
     const [tab1, tab2] = [await client('t-ann'), await client('t-ann')];
     const got = [tab1, tab2].map((s) => record<BroadcastPayload>(s, 'order.updated'));
     for (const s of [tab1, tab2]) await subscribe(s, 'private-orders.1');
@@ -98,7 +88,7 @@ describe('Broadcast delivery: presence, to others, queued', () => {
   });
 
   it('queued and immediate broadcasts, and broadcastWhen', async () => {
-    app = await startBroadcastApp();
+    app = await apps.start();
     const ann = await client('t-ann');
     await subscribe(ann, 'private-orders.1');
     await subscribe(ann, 'news');

@@ -1,22 +1,19 @@
 import type { INestApplication } from '@nestjs/common';
-import type { Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broadcaster, EventBus, type BroadcastPayload } from 'nestjs-events';
 import {
   Announcement,
   OrderUpdated,
-  connectClient,
   record,
-  startBroadcastApp,
   subscribe,
+  useBroadcastApps,
 } from '../fixtures/broadcasting.fixtures.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('Broadcasting across instances (one redis-server)', () => {
   let redis: RedisServer;
-  const apps: INestApplication[] = [];
-  const sockets: Socket[] = [];
+  const apps = useBroadcastApps();
   let seq = 0;
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -24,25 +21,16 @@ describe('Broadcasting across instances (one redis-server)', () => {
   afterAll(async () => {
     await redis.stop();
   });
-  afterEach(async () => {
-    sockets.splice(0).forEach((s) => s.disconnect());
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
 
   async function twoInstances(): Promise<[INestApplication, INestApplication]> {
     const options = { redis: redis.url, prefix: `bc${++seq}` };
-    const a = await startBroadcastApp(options);
-    apps.push(a);
-    const b = await startBroadcastApp(options);
-    apps.push(b);
-    return [a, b];
+    return [await apps.start(options), await apps.start(options)];
   }
 
   it('a client on one instance gets what the other emits, once', async () => {
     const [a, b] = await twoInstances();
-    const onB = await connectClient(b, 't-ann');
-    const onA = await connectClient(a, 't-ann');
-    sockets.push(onA, onB);
+    const onB = await apps.client(b, 't-ann');
+    const onA = await apps.client(a, 't-ann');
     for (const s of [onA, onB]) {
       expect(await subscribe(s, 'private-orders.1')).toEqual({ ok: true });
       expect(await subscribe(s, 'news')).toEqual({ ok: true });
@@ -66,9 +54,8 @@ describe('Broadcasting across instances (one redis-server)', () => {
 
   it('presence members cross instances', async () => {
     const [a, b] = await twoInstances();
-    const ann = await connectClient(a, 't-ann');
-    const bob = await connectClient(b, 't-bob');
-    sockets.push(ann, bob);
+    const ann = await apps.client(a, 't-ann');
+    const bob = await apps.client(b, 't-bob');
     const joining = record(ann, 'presence:joining');
     const leaving = record(ann, 'presence:leaving');
     await subscribe(ann, 'presence-room.1');

@@ -21,25 +21,17 @@ import {
   record,
   startBroadcastApp,
   subscribe,
+  useBroadcastApps,
 } from '../fixtures/broadcasting.fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('Broadcasting over socket.io', () => {
-  let app: INestApplication | undefined;
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    sockets.splice(0).forEach((s) => s.disconnect());
-    await app?.close();
-    app = undefined;
-  });
-  const client = async (token?: string): Promise<Socket> => {
-    const socket = await connectClient(app!, token);
-    sockets.push(socket);
-    return socket;
-  };
+  const apps = useBroadcastApps();
+  let app: INestApplication;
+  const client = (token?: string): Promise<Socket> => apps.client(app, token);
 
   it('delivers 100 broadcasts in order to the authorized user only', async () => {
-    app = await startBroadcastApp();
+    app = await apps.start();
     const [ann, bob, anonymous] = [await client('t-ann'), await client('t-bob'), await client()];
     expect(await subscribe(ann, 'private-orders.1')).toEqual({ ok: true });
     expect(await subscribe(bob, 'private-orders.1')).toEqual({ ok: false, error: 'forbidden' });
@@ -67,7 +59,7 @@ describe('Broadcasting over socket.io', () => {
   });
 
   it('refuses bad channel names: at subscribe with an ack, at emit with a typed error', async () => {
-    app = await startBroadcastApp();
+    app = await apps.start();
     const ann = await client('t-ann');
     for (const bad of ['orders.*', 'private-orders 1', 'private-оrders.1', 'a'.repeat(201), '']) {
       expect(await subscribe(ann, bad)).toEqual({ ok: false, error: 'invalid_channel' });
@@ -86,7 +78,7 @@ describe('Broadcasting over socket.io', () => {
   });
 
   it('refuses a channel whose authorizer throws, or that no authorizer matches', async () => {
-    app = await startBroadcastApp();
+    app = await apps.start();
     const ann = await client('t-ann');
     expect(await subscribe(ann, 'private-broken.1')).toEqual({ ok: false, error: 'forbidden' });
     expect(await subscribe(ann, 'presence-broken.1')).toEqual({ ok: false, error: 'forbidden' });
@@ -97,9 +89,8 @@ describe('Broadcasting over socket.io', () => {
   });
 
   it('authorizes again on reconnect: revoked access is refused', async () => {
-    app = await startBroadcastApp();
-    const ann = await connectClient(app, 't-ann', { reconnection: true });
-    sockets.push(ann);
+    app = await apps.start();
+    const ann = await apps.client(app, 't-ann', { reconnection: true });
     const acks: unknown[] = [];
     ann.on('connect', () => void subscribe(ann, 'private-orders.1').then((a) => acks.push(a)));
     expect(await subscribe(ann, 'private-orders.1')).toEqual({ ok: true });
