@@ -19,6 +19,17 @@ import { ChannelSubscriptions } from './channel.subscriptions.js';
 import { createRedisAdapter } from './redis-adapter.peer.js';
 import { closeIoServer, createIoServer, type IoServer, type IoSocket } from './socket-io.peer.js';
 
+/** Commands whose promises the adapter and ioredis leave unhandled (see `guardCommands`). */
+const SUBSCRIBER_COMMANDS = [
+  'publish',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+];
+
 /**
  * The socket.io server of the application: mounted on its HTTP server (when it has one),
  * authenticating each connection, and, with `redis` configured, joined to the other instances
@@ -62,7 +73,8 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
       );
       const pub = await this.redis.create('command', 'broadcast-pub');
       const sub = await this.redis.create('blocking', 'broadcast-sub');
-      this.guardPublish(pub);
+      this.guardCommands(pub, 'publisher');
+      this.guardCommands(sub, 'subscriber');
       io.adapter(await createRedisAdapter(pub, sub, `${this.events.prefix}:broadcast`));
     }
     const subscriptions = new ChannelSubscriptions(io, this.authorizers, this.logger);
@@ -74,26 +86,30 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The adapter does not handle the promise of its `PUBLISH`es: one that fails (Redis down, a
-   * command timeout) would be an unhandled rejection, which ends the process. Each is logged
-   * instead (the broadcast is lost for the other instances; a queued one is not retried).
+   * Neither the adapter nor ioredis (re-subscribing after a reconnect) handles the promises of
+   * these commands: one that fails (Redis down, a command timeout, a close during a reconnect)
+   * would be an unhandled rejection, which ends the process. Each failure is logged instead (a
+   * broadcast then misses the other instances; a queued one is not retried).
    */
-  private guardPublish(client: object): void {
-    const target = client as { publish: (...args: unknown[]) => Promise<unknown> };
-    const publish = target.publish.bind(target);
+  private guardCommands(client: object, label: string): void {
+    const target = client as Record<string, (...args: unknown[]) => unknown>;
     let isFailing = false;
-    target.publish = (...args: unknown[]) => {
-      const sent = publish(...args);
-      sent.then(
-        () => (isFailing = false),
-        (error: unknown) => {
-          if (isFailing) return;
-          isFailing = true;
-          this.logger.error(`broadcast publish to Redis failed: ${(error as Error)?.message}`);
-        },
-      );
-      return sent;
-    };
+    for (const name of SUBSCRIBER_COMMANDS) {
+      const command = target[name].bind(target);
+      target[name] = (...args: unknown[]) => {
+        const sent = command(...args);
+        if (!(sent instanceof Promise)) return sent;
+        sent.then(
+          () => (isFailing = false),
+          (error: unknown) => {
+            if (isFailing) return;
+            isFailing = true;
+            this.logger.error(`broadcast ${label}: ${name} failed: ${(error as Error)?.message}`);
+          },
+        );
+        return sent;
+      };
+    }
   }
 
   /** Sets `socket.data.user`: the authenticator's user, or null (anonymous) when it throws. */
