@@ -9,6 +9,10 @@ export default defineConfig({
   },
   resolve: {
     alias: {
+      // Before 'nestjs-events', which would otherwise take it as a prefix.
+      'nestjs-events/broadcast-client': fileURLToPath(
+        new URL('./lib/broadcasting/client/broadcast.client.ts', import.meta.url),
+      ),
       'nestjs-events': fileURLToPath(new URL('./lib/index.ts', import.meta.url)),
     },
   },

@@ -245,3 +245,47 @@ export { InvalidSagaOutputError } from './errors/saga-output.error.js';
 export { EVENTS_CLOCK, type EventsClock } from './queue/clock.js';
 export { TestClock } from './testing/test-clock.js';
 export { SagaScenario, type SagaExpectation } from './testing/saga-scenario.js';
+// Broadcasting (issue #19): ShouldBroadcast events to socket.io channels.
+export { EventsBroadcastingModule } from './broadcasting/events-broadcasting.module.js';
+export {
+  type EventsBroadcastingOptions,
+  type BroadcastAuthenticator,
+  type BroadcastCorsOptions,
+  type BroadcastHandshake,
+} from './broadcasting/broadcasting.options.js';
+export {
+  Channel,
+  PrivateChannel,
+  PresenceChannel,
+  type ChannelRef,
+  type ChannelKind,
+} from './broadcasting/channel.js';
+export type { ShouldBroadcast, BroadcastMessage } from './broadcasting/should-broadcast.js';
+export { BroadcastChannel } from './broadcasting/broadcast-channel.decorator.js';
+export {
+  Broadcaster,
+  type BroadcastOptions,
+  type BroadcastPayload,
+} from './broadcasting/broadcaster.js';
+export type { SubscribeAck } from './broadcasting/channel.subscriptions.js';
+export { SocketIdInterceptor } from './broadcasting/socket-id.interceptor.js';
+export { InvalidChannelNameError } from './errors/invalid-channel-name.error.js';
+
+// Notifications (issue #19): one queued job per channel.
+export { EventsNotificationsModule } from './notifications/events-notifications.module.js';
+export {
+  type EventsNotificationsOptions,
+  type WebhookChannelOptions,
+} from './notifications/notifications.options.js';
+export {
+  NotificationChannel,
+  type NotificationChannelOptions,
+} from './notifications/notification-channel.decorator.js';
+export type {
+  Notification,
+  NotificationRequest,
+  NotificationSender,
+} from './notifications/notification.js';
+export { Notifier } from './notifications/notifier.js';
+export { WEBHOOK_SIGNATURE_HEADER, signWebhook } from './notifications/webhook.channel.js';
+export { UnknownNotificationChannelError } from './errors/unknown-notification-channel.error.js';

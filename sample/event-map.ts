@@ -5,6 +5,7 @@
 import type { AfterEventData, FailedEventData } from 'nestjs-events';
 import type { OrderPayload, OrderShipped } from './orders/order.events.js';
 import type { NewUser, SavedUser, UserRegistered } from './users/user.events.js';
+import type { OrderPlaced, Signup } from './broadcast/shop.events.js';
 
 declare module 'nestjs-events' {
   interface EventMap {
@@ -24,5 +25,7 @@ declare module 'nestjs-events' {
     'order.completed': { orderId: string };
     'order.failed': { orderId: string; reason: string };
     'saga.fulfilment.compensated': { sagaId: string; state: unknown; error?: string };
+    'shop.order.placed': OrderPlaced;
+    'user.signup': Signup;
   }
 }

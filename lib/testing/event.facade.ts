@@ -13,6 +13,8 @@ import { EventAssertionError } from '../errors/event-assertion.error.js';
 import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
+import type { Notification } from '../notifications/notification.js';
+import { broadcastMismatch, notificationsOn } from './broadcast-report.js';
 import { listData, similarNames, summarize, times } from './dispatch-report.js';
 import { EventFacadeBinding } from './event-facade.binding.js';
 import { describeListener, listenersOf, quote, toEventRef, type EventRef } from './event-ref.js';
@@ -206,6 +208,42 @@ export class EventFacade {
       fake,
       `Expected ${ref.label} not to be dispatched${which}, but it was dispatched ` +
         `${times(hits.length)}${which}:${listData(hits)}`,
+    );
+  }
+
+  /**
+   * Asserts that a dispatched `ShouldBroadcast` event would go to `channel` (its name on the
+   * wire: `private-orders.1`), `broadcastWhen()` permitting. While faking nothing is broadcast.
+   *
+   * @example
+   * EventFacade.assertBroadcast(OrderShipped, 'private-orders.o1');
+   */
+  static assertBroadcast(nameOrClass: EventNamePattern | EventClassRef, channel: string): void {
+    const fake = session('assertBroadcast');
+    const ref = toEventRef(nameOrClass, 'EventFacade.assertBroadcast');
+    const mismatch = broadcastMismatch(matchingRecords(fake, ref), ref.label, channel);
+    if (mismatch !== undefined) fail(fake, mismatch);
+  }
+
+  /**
+   * Asserts that `Notifier.notify` was called with `channel` (and once matching `predicate`).
+   *
+   * @example
+   * EventFacade.assertNotified('email', (n) => n.template === 'welcome' && n.to === 'u1');
+   */
+  static assertNotified(
+    channel: string,
+    predicate?: (notification: Notification) => boolean,
+  ): void {
+    const fake = session('assertNotified');
+    const sent = notificationsOn(fake.records, channel);
+    if (sent.length > 0 && (predicate === undefined || sent.some(predicate))) return;
+    fail(
+      fake,
+      sent.length === 0
+        ? `Expected a notification on "${channel}", but none was sent on it.`
+        : `Expected a notification on "${channel}" matching the predicate, but none of its ${sent.length} did: ` +
+            sent.map((n) => `\n  - ${n.template} to ${n.to}`).join(''),
     );
   }
 

@@ -85,7 +85,12 @@ function compilerOptions(project: SnippetProject, dir: string): ts.CompilerOptio
   return {
     ...options,
     noEmit: true,
-    paths: { 'nestjs-events': [project.libraryEntry] },
+    paths: {
+      'nestjs-events': [project.libraryEntry],
+      'nestjs-events/broadcast-client': [
+        project.libraryEntry.replace(/index\.ts$/, 'broadcasting/client/broadcast.client.ts'),
+      ],
+    },
   };
 }
 

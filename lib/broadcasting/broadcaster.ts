@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { createEventId } from '../event/event-id.js';
+import { toChannelRef, type ChannelRef } from './channel.js';
+import { BroadcastGateway } from './broadcast.gateway.js';
+import type { BroadcastMessage } from './should-broadcast.js';
+
+/** Options of `Broadcaster.broadcast`. */
+export interface BroadcastOptions {
+  /** A socket id that must not receive it (the sender's own tab). @default none */
+  except?: string;
+}
+
+/** What a client receives with each broadcast, under the broadcast's name. */
+export interface BroadcastPayload<T = unknown> {
+  readonly channel: string;
+  readonly id: string;
+  readonly data: T;
+}
+
+/**
+ * Sends to channels through the socket.io server. With `redis` configured, a broadcast from any
+ * instance reaches the subscribers connected to every instance, once each.
+ */
+@Injectable()
+export class Broadcaster {
+  constructor(private readonly gateway: BroadcastGateway) {}
+
+  /**
+   * Sends `data` as `event` to every socket subscribed to the channels.
+   *
+   * @throws InvalidChannelNameError (rejects) for a bad channel name, before anything is sent.
+   * @example
+   * await broadcaster.broadcast(Channel('status'), 'maintenance', { at: '22:00' });
+   */
+  async broadcast(
+    channels: ChannelRef | string | readonly (ChannelRef | string)[],
+    event: string,
+    data: unknown,
+    options: BroadcastOptions = {},
+  ): Promise<void> {
+    const list = (Array.isArray(channels) ? channels : [channels]) as (ChannelRef | string)[];
+    const names = list.map((c) => toChannelRef(c).name);
+    await this.send({ channels: names, event, id: createEventId(), data, except: options.except });
+  }
+
+  /** @internal Sends a planned broadcast (its channels already checked). */
+  async send(message: BroadcastMessage): Promise<void> {
+    const io = await this.gateway.io();
+    for (const channel of message.channels) {
+      const target = message.except ? io.to(channel).except(message.except) : io.to(channel);
+      target.emit(message.event, { channel, id: message.id, data: message.data });
+    }
+  }
+
+  /** The ids of the sockets subscribed to a channel, on every instance. */
+  async socketsIn(channel: ChannelRef | string): Promise<string[]> {
+    const io = await this.gateway.io();
+    const sockets = await io.in(toChannelRef(channel).name).fetchSockets();
+    return sockets.map((s) => s.id);
+  }
+}

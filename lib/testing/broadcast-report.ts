@@ -1,0 +1,49 @@
+import { planBroadcast } from '../broadcasting/should-broadcast.js';
+import { describeValue } from '../errors/events.error.js';
+import { notificationEventName, type Notification } from '../notifications/notification.js';
+import type { DispatchRecord } from './event-facade.state.js';
+
+/**
+ * Why none of `records` would broadcast to `channel` (a wire name such as `private-orders.1`),
+ * or undefined when one would. Works out the channels as the relay does at emit time:
+ * `broadcastWhen()`, then `broadcastOn()`.
+ */
+export function broadcastMismatch(
+  records: readonly DispatchRecord[],
+  label: string,
+  channel: string,
+): string | undefined {
+  if (records.length === 0) {
+    return `Expected ${label} to be broadcast on "${channel}", but it was not dispatched.`;
+  }
+  const seen: string[] = [];
+  for (const { envelope } of records) {
+    let outcome: string;
+    try {
+      const plan = planBroadcast(envelope);
+      if (plan?.message.channels.includes(channel)) return undefined;
+      outcome =
+        plan === undefined
+          ? 'no broadcast (not ShouldBroadcast, or broadcastWhen() false)'
+          : `channels ${plan.message.channels.map((c) => `"${c}"`).join(', ')}`;
+    } catch (error) {
+      outcome = `broadcastOn() threw ${(error as Error)?.message ?? describeValue(error)}`;
+    }
+    seen.push(`  - ${envelope.id}: ${outcome}`);
+  }
+  return (
+    `Expected ${label} to be broadcast on "${channel}", but none of its ` +
+    `${records.length} dispatches would be:\n${seen.join('\n')}`
+  );
+}
+
+/** The channel's notification jobs among `records` (see `notificationEventName`). */
+export function notificationsOn(
+  records: readonly DispatchRecord[],
+  channel: string,
+): Notification[] {
+  const name = notificationEventName(channel);
+  return records
+    .filter((r) => r.envelope.name === name)
+    .map((r) => r.envelope.data as Notification);
+}
