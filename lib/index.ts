@@ -188,3 +188,6 @@ export { UnknownQueueError } from './errors/unknown-queue.error.js';
 export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';
+
+// Command line and queue watch (issue 17)
+export type { QueueActivity, WatchOptions } from './queue/queue-watch.js';

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
 import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
-import type { QueueTransport } from '../queue-transport.interface.js';
+import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { RedisBlockingReaders } from './redis-blocking-readers.js';
 import { RedisDeadLetters } from './redis-dead-letters.js';
@@ -18,6 +18,7 @@ import { RedisQueueContext, type Client } from './redis-queue.context.js';
 import { RedisReserver } from './redis-reserver.js';
 import { defineScripts } from './redis-scripts.js';
 import { RedisSettler } from './redis-settler.js';
+import { RedisWatcher } from './redis-watcher.js';
 
 /**
  * The durable transport: one Redis stream per queue read through one consumer group (this
@@ -39,6 +40,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly admin: RedisQueueAdmin;
   private readonly listing: RedisJobListing;
   private readonly pauses: RedisPauses;
+  private readonly watcher: RedisWatcher;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
     this.ctx = new RedisQueueContext(client, factory, options);
@@ -51,6 +53,7 @@ export class RedisQueueTransport implements QueueTransport {
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
     this.listing = new RedisJobListing(this.ctx, this.deadLetters);
+    this.watcher = new RedisWatcher(this.ctx);
   }
 
   /** This process's consumer name in every queue's group. */
@@ -152,6 +155,14 @@ export class RedisQueueTransport implements QueueTransport {
 
   isPaused(queue: string): Promise<boolean> {
     return this.pauses.isPaused(queue);
+  }
+
+  watch(
+    queue: string,
+    signal: AbortSignal,
+    onEntry: (entry: WatchedEntry) => void,
+  ): Promise<QueueWatch> {
+    return this.watcher.watch(queue, signal, onEntry);
   }
 
   async close(): Promise<void> {
