@@ -3,8 +3,10 @@ import { EventsError, InvalidOptionError, UnknownQueueError } from 'nestjs-event
 import type { CliOutput } from './cli.output.js';
 import { registerAppCommands } from './commands/app.commands.js';
 import { registerDeadCommands } from './commands/dead.commands.js';
+import { registerMakeCommands } from './commands/make.commands.js';
 import { registerQueueCommands } from './commands/queue.commands.js';
 import { registerTailCommand } from './commands/tail.command.js';
+import { GeneratorInputError } from '../schematics/core/generator-input.error.js';
 import { UsageError } from './errors/usage.error.js';
 
 /** Exit codes: 0 done, 1 failed, 2 usage. */
@@ -27,6 +29,7 @@ export function createProgram(io: CliOutput): Command {
   registerDeadCommands(program, io);
   registerTailCommand(program, io);
   registerAppCommands(program, io);
+  registerMakeCommands(program, io);
   for (const command of program.commands) {
     command
       .configureOutput({
@@ -46,6 +49,7 @@ function exitCodeOf(error: unknown): number {
   }
   if (
     error instanceof UsageError ||
+    error instanceof GeneratorInputError ||
     error instanceof InvalidOptionError ||
     error instanceof UnknownQueueError
   ) {
