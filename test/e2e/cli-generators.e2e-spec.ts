@@ -1,76 +1,20 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuiltCli, runCli } from '../support/cli-runner.js';
+import {
+  createGeneratedProject,
+  testProject,
+  typecheckProject,
+} from '../support/generated-project.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Runs a node script to its end: exit code and output. */
-function runNode(args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, maxBuffer: 10_000_000 }, (error, stdout, stderr) =>
-      resolve({
-        code: error ? Number(error.code ?? 1) : 0,
-        // eslint-disable-next-line no-control-regex
-        output: `${stdout}${stderr}`.replace(/\u001b\[[0-9;]*m/g, ''),
-      }),
-    );
-  });
-}
-
-const APP_MODULE = `import { Module } from '@nestjs/common';
-
-@Module({
-  imports: [],
-  providers: [],
-})
-export class AppModule {}
-`;
-
-// A project of its own inside the repository (so that @nestjs/* and vitest resolve from its
-// node_modules), with `nestjs-events` mapped to the build: the generated files must compile
-// with tsc and their spec must pass, as in a user's project.
 describe('nestjs-events CLI: make:event and make:listener', { timeout: 180_000 }, () => {
   let project: string;
   const cli = (...args: string[]) => runCli([...args, '--project', project]);
 
   beforeAll(() => {
     ensureBuiltCli();
-    mkdirSync(join(root, '.generated'), { recursive: true });
-    project = mkdtempSync(join(root, '.generated', 'project-'));
-    mkdirSync(join(project, 'src'));
-    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(join(project, 'src/app.module.ts'), APP_MODULE);
-    writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2023',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          experimentalDecorators: true,
-          emitDecoratorMetadata: true,
-          skipLibCheck: true,
-          noEmit: true,
-          types: ['node', 'vitest/globals'],
-          paths: { 'nestjs-events': ['../../dist/index.d.ts'] },
-        },
-        include: ['src'],
-      }),
-    );
-    writeFileSync(
-      join(project, 'vitest.config.ts'),
-      `import { defineConfig } from 'vitest/config';
-export default defineConfig({
-  oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
-  resolve: { alias: { 'nestjs-events': ${JSON.stringify(join(root, 'dist/index.js'))} } },
-  test: { globals: true, include: ['src/**/*.spec.ts'], setupFiles: [${JSON.stringify(join(root, 'test/support/setup.ts'))}] },
-});
-`,
-    );
+    project = createGeneratedProject();
   }, 240_000);
   afterAll(() => {
     if (project) rmSync(project, { recursive: true, force: true });
@@ -123,16 +67,10 @@ export default defineConfig({
     expect(module).toContain("import { AuditShipments } from './audit-shipments.listener.js';");
     expect(module).toMatch(/providers: \[SendOrderConfirmation, AuditShipments\]/);
 
-    const tsc = await runNode(
-      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
-      project,
-    );
+    const tsc = await typecheckProject(project);
     expect(tsc.output).toBe('');
     expect(tsc.code).toBe(0);
-    const specs = await runNode(
-      [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', project],
-      project,
-    );
+    const specs = await testProject(project);
     expect(specs.output).toMatch(/Tests\s+4 passed/);
     expect(specs.code).toBe(0);
   });
