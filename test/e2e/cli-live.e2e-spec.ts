@@ -119,7 +119,9 @@ describe(
           },
         });
       } catch (error) {
-        throw new Error(`${(error as Error).message}\nstdout: ${stdout}\nstderr: ${stderr}`);
+        throw new Error(`${(error as Error).message}\nstdout: ${stdout}\nstderr: ${stderr}`, {
+          cause: error,
+        });
       } finally {
         tail.kill('SIGINT');
       }
