@@ -245,7 +245,7 @@ export function resolveEventsOptions(
   return {
     redis,
     prefix,
-    worker: resolveWorker(options.worker ?? envWorker(env)),
+    worker: resolveWorker(options.worker !== undefined ? options.worker : envWorker(env)),
     middleware: [...middleware],
     visibilityTimeout,
     defaults: resolveDefaults(options.defaults, env),
