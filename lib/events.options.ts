@@ -19,6 +19,8 @@ import {
   type ReplicationOptions,
   type ResolvedReplicationOptions,
 } from './redis/redis-replication.options.js';
+import { resolveSchedules } from './scheduling/schedule-declarations.js';
+import type { ScheduleDeclaration } from './scheduling/schedule.types.js';
 
 export type {
   QueueDefaults,
@@ -107,6 +109,12 @@ export interface EventsModuleOptions {
    * @default true
    */
   asyncContext?: boolean;
+  /**
+   * Scheduled events declared at boot (each with an `id`; see `bus.schedule`): stored in the
+   * transport unless the same schedule is there already, so restarts keep its due time.
+   * @default []
+   */
+  schedules?: ScheduleDeclaration[];
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -124,6 +132,7 @@ export interface ResolvedEventsOptions {
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
+  readonly schedules: readonly ScheduleDeclaration[];
 }
 
 const OPTION_NAMES = [
@@ -140,6 +149,7 @@ const OPTION_NAMES = [
   'asyncContext',
   'store',
   'schemas',
+  'schedules',
   'isGlobal',
 ] as const;
 
@@ -256,5 +266,6 @@ export function resolveEventsOptions(
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
     asyncContext,
+    schedules: resolveSchedules(options.schedules),
   };
 }

@@ -1,5 +1,6 @@
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
+import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
 
 /** What `QueueTransport.watch` reports: a job entering a queue, or its dead letters. */
 export type WatchedEntry =
@@ -21,6 +22,8 @@ export interface QueueTransport {
   readonly kind: string;
   /** Whether jobs survive a process restart. */
   readonly isDurable: boolean;
+  /** Where `bus.schedule` keeps schedules (a transport without one keeps them in memory). */
+  readonly schedules?: ScheduleStore;
 
   /**
    * Stores the jobs of one emit (or of one `emitMany`), all or none: across queues where the
