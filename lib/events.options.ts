@@ -59,6 +59,7 @@ export interface EventsModuleOptions {
   prefix?: string;
   /**
    * Run queued listeners in this process (`true`), or only produce jobs (`false`).
+   * Env: `EVENTS_WORKER` (`true` or `false`; the command line sets `false` to load an app).
    * @default true
    */
   worker?: boolean | WorkerOptions;
@@ -189,6 +190,12 @@ const OPTION_NAMES = [
   'isGlobal',
 ] as const;
 
+/** `EVENTS_WORKER`: `true` or `false`; anything else is refused by `resolveWorker`. */
+function envWorker(env: NodeJS.ProcessEnv): boolean | string | undefined {
+  const raw = envString(env, 'EVENTS_WORKER');
+  return raw === 'true' ? true : raw === 'false' ? false : raw;
+}
+
 function resolveRedis(value: unknown, option: string): ResolvedEventsOptions['redis'] {
   if (value === undefined) return undefined;
   if (typeof value === 'string') {
@@ -285,7 +292,7 @@ export function resolveEventsOptions(
   return {
     redis,
     prefix,
-    worker: resolveWorker(options.worker),
+    worker: resolveWorker(options.worker !== undefined ? options.worker : envWorker(env)),
     middleware: [...middleware],
     visibilityTimeout,
     defaults: resolveDefaults(options.defaults, env),

@@ -289,3 +289,6 @@ export type {
 export { Notifier } from './notifications/notifier.js';
 export { WEBHOOK_SIGNATURE_HEADER, signWebhook } from './notifications/webhook.channel.js';
 export { UnknownNotificationChannelError } from './errors/unknown-notification-channel.error.js';
+
+// Command line and queue watch (issue 17)
+export type { QueueActivity, WatchOptions } from './queue/queue-watch.js';

@@ -9,6 +9,7 @@ import { parseDeadJob, type DeadJob } from './dead-job.js';
 import type { QueueCounts } from './queue-job.js';
 import { parseQueuedJob, type FoundJob, type LiveJobState, type QueuedJob } from './queued-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
+import { watchQueues, type QueueActivity, type WatchOptions } from './queue-watch.js';
 
 /** A job id argument: a non-empty string. */
 function assertId(name: string, id: unknown): asserts id is string {
@@ -193,6 +194,28 @@ export class EventQueues {
   async isPaused(queue: string): Promise<boolean> {
     await this.assertKnown(queue);
     return this.transport.isPaused(queue);
+  }
+
+  /**
+   * Live activity of queues: each job that enters one (emitted, due after a delay, back for a
+   * retry) and each job that enters its dead letters, from when the returned promise resolves
+   * until `signal` fires or the loop is left. Jobs of every process (on Redis, through a plain
+   * read that takes nothing from the workers; a job done before it is read is not seen).
+   * @throws UnknownQueueError
+   * @example
+   * for await (const activity of await queues.watch({ pattern: 'order.*' })) log(activity);
+   */
+  async watch(options: WatchOptions = {}): Promise<AsyncIterableIterator<QueueActivity>> {
+    const queues = options.queues;
+    if (queues) for (const queue of queues) await this.assertKnown(queue);
+    return watchQueues(
+      {
+        transport: this.transport,
+        names: async () => (queues ? [...queues] : this.known()),
+        eventClass: (name) => this.registry.eventClass(name),
+      },
+      options,
+    );
   }
 
   /**

@@ -2,6 +2,17 @@ import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './qu
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
 import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
 
+/** What `QueueTransport.watch` reports: a job entering a queue, or its dead letters. */
+export type WatchedEntry =
+  | { readonly type: 'job'; readonly job: StoredQueuedJob }
+  | { readonly type: 'dead'; readonly job: DeadJob };
+
+/** A running `QueueTransport.watch`. */
+export interface QueueWatch {
+  /** Settles once the watch has stopped (its signal fired); rejects when it failed. */
+  readonly done: Promise<void>;
+}
+
 /**
  * Storage of queued jobs, in queue language. The worker owns policy (tries, backoff, timeouts,
  * concurrency); a transport owns where jobs live and who holds them. Payloads cross serialized.
@@ -78,6 +89,16 @@ export interface QueueTransport {
   /** Workers take jobs of the queue again. */
   resume(queue: string): Promise<void>;
   isPaused(queue: string): Promise<boolean>;
+  /**
+   * Reports, from now until `signal` fires, each job that enters the queue (stored ready, due
+   * after a delay, or back for a retry) and each job that enters its dead letters. Resolves once
+   * watching has started: what is stored after that is reported.
+   */
+  watch(
+    queue: string,
+    signal: AbortSignal,
+    onEntry: (entry: WatchedEntry) => void,
+  ): Promise<QueueWatch>;
 
   /**
    * A transport whose jobs die with the process (not durable): runs down what is ready before the

@@ -17,6 +17,7 @@ import { createTestApp } from '../support/create-test-app.js';
 import { waitFor } from '../support/wait-for.js';
 import { gate, QueueProbe } from '../fixtures/queue-probe.js';
 import type { ContractTarget } from './queue-transport.contract.js';
+import { registerQueueWatchTests } from './queue-watch.contract.js';
 
 @EventName('parcel.lost')
 class ParcelLost {
@@ -60,6 +61,8 @@ export function runEventQueuesContract(target: ContractTarget): void {
     afterEach(async () => {
       await Promise.all(apps.splice(0).map((app) => app.close()));
     });
+
+    registerQueueWatchTests(target, apps);
 
     async function start(extra: { worker?: boolean; visibilityTimeout?: number } = {}) {
       const app = await createTestApp(

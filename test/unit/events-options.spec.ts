@@ -122,8 +122,15 @@ describe('resolveEventsOptions', () => {
       ['EVENTS_RETRY_ATTEMPTS', '5', (r) => r.defaults.tries, 5],
       ['EVENTS_RETRY_DELAY_MS', '2500', (r) => r.defaults.backoff, 2500],
       ['EVENTS_MAX_PAYLOAD_BYTES', '65536', (r) => r.maxPayloadBytes, 65536],
+      ['EVENTS_WORKER', 'false', (r) => r.worker.enabled, false],
     ])('reads %s', (variable, value, read, expected) => {
       expect(read(resolve({}, { [variable]: value }))).toEqual(expected);
+    });
+
+    it('EVENTS_WORKER takes true or false, and yields to an explicit worker option', () => {
+      expect(resolve({}, { EVENTS_WORKER: 'true' }).worker.enabled).toBe(true);
+      expect(resolve({ worker: true }, { EVENTS_WORKER: 'false' }).worker.enabled).toBe(true);
+      expect(() => resolve({}, { EVENTS_WORKER: 'no' })).toThrow(InvalidOptionError);
     });
 
     it('ignores an empty variable', () => {

@@ -3,7 +3,7 @@ import { systemClock, type ClockTimer, type EventsClock } from '../clock.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
-import type { QueueTransport } from '../queue-transport.interface.js';
+import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import {
   countsOf,
   emptyInPlace,
@@ -16,6 +16,7 @@ import {
   takeDead,
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
+import { MemoryWatchers, watchedJob } from './memory-watchers.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
 
@@ -60,6 +61,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private receipts = 0;
   private isClosed = false;
   private readonly paused = new Set<string>();
+  private readonly watchers = new MemoryWatchers();
 
   constructor(options: MemoryQueueTransportOptions = {}) {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -189,7 +191,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.owned(job);
     q.active.delete(job.id);
     if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') q.failed++;
-    q.dead.push({
+    const dead: DeadJob = {
       id: job.id,
       queue: job.queue,
       listener: job.listener,
@@ -200,7 +202,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
       stack: failure.stack,
       enqueuedAt: job.enqueuedAt,
       failedAt: Date.now(),
-    });
+    };
+    q.dead.push(dead);
+    this.watchers.notify(job.queue, { type: 'dead', job: dead });
     this.settled();
   }
 
@@ -291,6 +295,14 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   /** Stops timers and wakes readers; logs (WARN) the jobs that die with it, by queue. */
+  async watch(
+    queue: string,
+    signal: AbortSignal,
+    onEntry: (entry: WatchedEntry) => void,
+  ): Promise<QueueWatch> {
+    return this.watchers.add(queue, signal, onEntry);
+  }
+
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
@@ -358,6 +370,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.waiting.push(job);
     const [wake] = q.waiters;
     wake?.();
+    if (this.watchers.has(job.queue)) this.watchers.notify(job.queue, watchedJob(job));
   }
 
   private delay(job: StoredJob, dueAt: number): void {

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
 import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
-import type { QueueTransport } from '../queue-transport.interface.js';
+import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { RedisBlockingReaders } from './redis-blocking-readers.js';
 import { RedisDeadLetters } from './redis-dead-letters.js';
@@ -19,6 +19,7 @@ import { RedisReserver } from './redis-reserver.js';
 import { RedisScheduleStore } from './redis-schedule.store.js';
 import { defineScripts } from './redis-scripts.js';
 import { RedisSettler } from './redis-settler.js';
+import { RedisWatcher } from './redis-watcher.js';
 
 /**
  * The durable transport: one Redis stream per queue read through one consumer group (this
@@ -40,6 +41,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly admin: RedisQueueAdmin;
   private readonly listing: RedisJobListing;
   private readonly pauses: RedisPauses;
+  private readonly watcher: RedisWatcher;
   private scheduleStore: RedisScheduleStore | undefined;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
@@ -53,6 +55,7 @@ export class RedisQueueTransport implements QueueTransport {
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
     this.listing = new RedisJobListing(this.ctx, this.deadLetters);
+    this.watcher = new RedisWatcher(this.ctx);
   }
 
   get schedules(): RedisScheduleStore {
@@ -158,6 +161,14 @@ export class RedisQueueTransport implements QueueTransport {
 
   isPaused(queue: string): Promise<boolean> {
     return this.pauses.isPaused(queue);
+  }
+
+  watch(
+    queue: string,
+    signal: AbortSignal,
+    onEntry: (entry: WatchedEntry) => void,
+  ): Promise<QueueWatch> {
+    return this.watcher.watch(queue, signal, onEntry);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,113 @@
+import { Logger } from '@nestjs/common';
+import { compilePattern } from '../discovery/pattern-trie.js';
+import { toPatterns } from '../store/event-store.validation.js';
+import { parseDeadJob, type DeadJob } from './dead-job.js';
+import { parseQueuedJob, type QueuedJob } from './queued-job.js';
+import type { QueueTransport, QueueWatch, WatchedEntry } from './queue-transport.interface.js';
+
+/** Options of `EventQueues.watch()`. */
+export interface WatchOptions {
+  /** The queues to watch. @default every queue, including those that appear while watching */
+  readonly queues?: readonly string[];
+  /** Only jobs whose event name matches (`*`, `**` wildcards). @default every event */
+  readonly pattern?: string | readonly string[];
+  /** Stops the watch: the iteration then ends. @default none (end it with `break` or `return()`) */
+  readonly signal?: AbortSignal;
+}
+
+/** What `EventQueues.watch()` yields: a job entering a queue, or entering its dead letters. */
+export type QueueActivity =
+  | { readonly type: 'job'; readonly job: QueuedJob }
+  | { readonly type: 'dead'; readonly job: DeadJob };
+
+/** How often a watch of every queue looks for new queues (ms). */
+const RESCAN_MS = 2000;
+
+/** What `watchQueues` needs of `EventQueues`. */
+export interface WatchSource {
+  readonly transport: QueueTransport;
+  /** The queue names to watch now (every known one when the options name none). */
+  readonly names: () => Promise<string[]>;
+  readonly eventClass: (name: string) => Function | undefined;
+}
+
+/**
+ * Starts watching (resolves once every queue is watched) and returns the activity as an async
+ * iterator; leaving the loop (or `signal`) stops every watch and closes its connection.
+ */
+export async function watchQueues(
+  source: WatchSource,
+  options: WatchOptions,
+): Promise<AsyncIterableIterator<QueueActivity>> {
+  const patterns = toPatterns('pattern', options.pattern)?.map(compilePattern);
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const buffer: QueueActivity[] = [];
+  let wake: (() => void) | undefined;
+  let failure: { error: unknown } | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  controller.signal.addEventListener('abort', notify, { once: true });
+
+  const onEntry = (entry: WatchedEntry): void => {
+    const activity: QueueActivity =
+      entry.type === 'job'
+        ? { type: 'job', job: parseQueuedJob(entry.job, source.eventClass) }
+        : { type: 'dead', job: parseDeadJob(entry.job, source.eventClass) };
+    const name = activity.job.payload?.name;
+    if (patterns && (name === undefined || !patterns.some((matches) => matches(name)))) return;
+    buffer.push(activity);
+    notify();
+  };
+
+  const watches = new Map<string, Promise<QueueWatch>>();
+  const startNew = async (): Promise<void> => {
+    for (const queue of await source.names()) {
+      if (watches.has(queue) || controller.signal.aborted) continue;
+      const started = source.transport.watch(queue, controller.signal, onEntry);
+      watches.set(queue, started);
+      const watch = await started;
+      watch.done.catch((error: unknown) => {
+        failure ??= { error };
+        notify();
+      });
+    }
+  };
+  try {
+    await startNew();
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  const logger = new Logger('EventQueues');
+  const rescan = options.queues
+    ? undefined
+    : setInterval(() => {
+        startNew().catch((error: unknown) =>
+          logger.warn(`Watching new queues failed: ${(error as Error).message}`),
+        );
+      }, RESCAN_MS);
+
+  async function* iterate(): AsyncGenerator<QueueActivity> {
+    try {
+      for (;;) {
+        while (buffer.length > 0) yield buffer.shift() as QueueActivity;
+        if (failure) throw failure.error;
+        if (controller.signal.aborted) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      stop();
+      if (rescan) clearInterval(rescan);
+      options.signal?.removeEventListener('abort', stop);
+      const started = await Promise.allSettled(watches.values());
+      await Promise.allSettled(
+        started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.done] : [])),
+      );
+    }
+  }
+  return iterate();
+}

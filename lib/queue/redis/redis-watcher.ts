@@ -1,0 +1,117 @@
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
+import { toDeadJob, toJob } from './redis-entries.js';
+import { transportError } from './redis-errors.js';
+import { MAX_BLOCK_MS, type RedisQueueContext } from './redis-queue.context.js';
+
+/** Entries read per `XREAD`. */
+const WATCH_BATCH = 100;
+/** The largest sequence of a stream id: `<ms - 1>-MAX` starts a read at `<ms>-0`. */
+const MAX_SEQUENCE = '18446744073709551615';
+
+/**
+ * Live view of queues for tails (the CLI's `tail`, dashboards): a plain `XREAD` (no consumer
+ * group, so it takes nothing from the workers) of a queue's stream and dead-letter stream on a
+ * connection of its own. Both keys share the queue's hash tag, so one read serves both, on a
+ * cluster too. A job that enters and is acknowledged (deleted) between two reads is missed:
+ * a tail shows what it sees, it is not a log.
+ */
+export class RedisWatcher {
+  private readonly logger = new Logger(RedisWatcher.name);
+
+  constructor(private readonly ctx: RedisQueueContext) {}
+
+  async watch(
+    queue: string,
+    signal: AbortSignal,
+    onEntry: (entry: WatchedEntry) => void,
+  ): Promise<QueueWatch> {
+    const keys = this.ctx.keys.queue(queue);
+    const { client: reader } = await this.ctx.factory.createReader(
+      `watch:${queue}`,
+      keys.stream,
+      this.ctx.client,
+    );
+    let start: string;
+    try {
+      // Redis's clock, not ours: stream ids are stamped by Redis.
+      const [seconds, micros] = await reader.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      start = `${now - 1}-${MAX_SEQUENCE}`;
+    } catch (error) {
+      void this.ctx.factory.close(reader);
+      throw transportError(`watching queue "${queue}"`, error);
+    }
+    // A blocked XREAD cannot be cancelled: closing its connection ends it at once.
+    const onAbort = (): void => void this.ctx.factory.close(reader);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = this.read(queue, reader, start, signal, onEntry).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      void this.ctx.factory.close(reader);
+    });
+    return { done };
+  }
+
+  private async read(
+    queue: string,
+    reader: Redis,
+    start: string,
+    signal: AbortSignal,
+    onEntry: (entry: WatchedEntry) => void,
+  ): Promise<void> {
+    const keys = this.ctx.keys.queue(queue);
+    let streamFrom = start;
+    let deadFrom = start;
+    while (!signal.aborted) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = (await reader.xread(
+          'COUNT',
+          WATCH_BATCH,
+          'BLOCK',
+          MAX_BLOCK_MS,
+          'STREAMS',
+          keys.stream,
+          keys.dead,
+          streamFrom,
+          deadFrom,
+        )) as [string, [string, string[]][]][] | null;
+      } catch (error) {
+        if (signal.aborted) return;
+        throw transportError(`watching queue "${queue}"`, error);
+      }
+      for (const [key, entries] of reply ?? []) {
+        for (const [entry, fields] of entries) {
+          if (key === keys.dead) {
+            deadFrom = entry;
+            this.report(onEntry, { type: 'dead', job: toDeadJob(queue, entry, fields) });
+          } else {
+            streamFrom = entry;
+            const job = toJob(queue, entry, 0, fields);
+            this.report(onEntry, {
+              type: 'job',
+              job: {
+                id: job.id,
+                queue,
+                listener: job.listener,
+                state: 'waiting',
+                payload: job.payload,
+                attemptsMade: job.attempt,
+                enqueuedAt: job.enqueuedAt,
+              },
+            });
+          }
+        }
+      }
+    }
+  }
+
+  private report(onEntry: (entry: WatchedEntry) => void, entry: WatchedEntry): void {
+    try {
+      onEntry(entry);
+    } catch (error) {
+      this.logger.error(`A queue watcher threw: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+// Copies the schematics' JSON (collection and option schemas) beside their compiled factories.
+import { cpSync } from 'node:fs';
+
+cpSync('schematics', 'dist/schematics', {
+  recursive: true,
+  filter: (source) => !source.endsWith('.ts'),
+});

@@ -1,0 +1,73 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { expect, it } from 'vitest';
+import {
+  EventBus,
+  EventQueues,
+  OnEvent,
+  ShouldQueue,
+  type EventEnvelope,
+  type QueueActivity,
+} from 'nestjs-events';
+import { createTestApp } from '../support/create-test-app.js';
+import type { ContractTarget } from './queue-transport.contract.js';
+
+@Injectable()
+class WatchedListeners {
+  @OnEvent('watch.*')
+  @ShouldQueue({ queue: 'watched', tries: 1 })
+  handle(event: EventEnvelope<{ fail?: boolean }>) {
+    if (event.data.fail) throw new Error('boom');
+  }
+}
+
+/**
+ * `EventQueues.watch()` on a transport: jobs entering and dead letters, emitted after the watch
+ * started, filtered by pattern. Registered inside the EventQueues contract (its server, its apps).
+ */
+export function registerQueueWatchTests(
+  target: ContractTarget,
+  apps: INestApplicationContext[],
+): void {
+  it('watch() reports jobs entering a queue and its dead letters, from its start, by pattern', async () => {
+    const app = await createTestApp({ providers: [WatchedListeners] }, await target.options());
+    apps.push(app);
+    const bus = app.get(EventBus);
+    const queues = app.get(EventQueues);
+    await bus.emit('watch.before', { fail: true }); // before the watch: never reported
+    await queues.drain();
+
+    const controller = new AbortController();
+    const activity = await queues.watch({ pattern: 'watch.fail', signal: controller.signal });
+    await bus.emit('watch.ok', {}); // another name: filtered out
+    await bus.emit('watch.fail', { fail: true });
+    const seen: QueueActivity[] = [];
+    for await (const entry of activity) {
+      seen.push(entry);
+      if (entry.type === 'dead') controller.abort();
+    }
+    expect(seen.map((e) => [e.type, e.job.queue, e.job.payload?.name])).toEqual([
+      ['job', 'watched', 'watch.fail'],
+      ['dead', 'watched', 'watch.fail'],
+    ]);
+    const [job, dead] = seen;
+    expect(job.job).toMatchObject({
+      listener: 'WatchedListeners.handle',
+      state: 'waiting',
+      attemptsMade: 0,
+      payload: { data: { fail: true } },
+    });
+    expect(dead.type === 'dead' && dead.job).toMatchObject({ error: 'boom', attempts: 1 });
+  });
+
+  it('watch() refuses an unknown queue and stops when the loop is left', async () => {
+    const app = await createTestApp({ providers: [WatchedListeners] }, await target.options());
+    apps.push(app);
+    const queues = app.get(EventQueues);
+    await expect(queues.watch({ queues: ['nope'] })).rejects.toThrow(/Unknown queue "nope"/);
+    const activity = await queues.watch({ queues: ['watched'] });
+    const next = activity.next();
+    await app.get(EventBus).emit('watch.any', {});
+    expect((await next).value).toMatchObject({ type: 'job', job: { queue: 'watched' } });
+    expect(await activity.return?.()).toEqual({ done: true, value: undefined });
+  });
+}
