@@ -27,6 +27,7 @@ import { eventStoreExports, eventStoreProviders } from './store/event-store.prov
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
+import { EventOutbox } from './outbox/event-outbox.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
 // breaks Jest's ESM mode ("request for '@nestjs/common' is not in cache"). Dynamic imports are
 // kept for optional peers only (@nestjs/microservices, pg).
@@ -75,6 +76,7 @@ const providers: Provider[] = [
   EventsServerBinding,
   EventQueues,
   ...eventStoreProviders,
+  EventOutbox,
 ];
 
 /**
@@ -95,6 +97,7 @@ const providers: Provider[] = [
     QUEUE_TRANSPORT,
     COORDINATION_STORE,
     ...eventStoreExports,
+    EventOutbox,
   ],
 })
 export class EventsModule extends ConfigurableModuleClass {

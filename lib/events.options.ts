@@ -19,6 +19,11 @@ import {
   type ReplicationOptions,
   type ResolvedReplicationOptions,
 } from './redis/redis-replication.options.js';
+import {
+  resolveOutboxOptions,
+  type OutboxOptions,
+  type ResolvedOutboxOptions,
+} from './outbox/outbox.options.js';
 
 export type {
   QueueDefaults,
@@ -106,6 +111,12 @@ export interface EventsModuleOptions {
    * @default true
    */
   asyncContext?: boolean;
+  /**
+   * The transactional outbox on PostgreSQL (`EventOutbox`): emits inside a transaction become
+   * rows of it, delivered only after commit. See `OutboxOptions` for every sub-option.
+   * @default undefined (no outbox)
+   */
+  outbox?: OutboxOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -123,6 +134,7 @@ export interface ResolvedEventsOptions {
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
+  readonly outbox: ResolvedOutboxOptions | undefined;
 }
 
 const OPTION_NAMES = [
@@ -139,6 +151,7 @@ const OPTION_NAMES = [
   'asyncContext',
   'store',
   'schemas',
+  'outbox',
   'isGlobal',
 ] as const;
 
@@ -249,5 +262,6 @@ export function resolveEventsOptions(
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
     asyncContext,
+    outbox: resolveOutboxOptions(options.outbox),
   };
 }

@@ -13,6 +13,7 @@ import {
 import { toSqlNameFilter } from './postgres-pattern.js';
 import { assertOptionalInteger } from '../event-store.validation.js';
 import { loadPg } from './pg.driver.js';
+import { runLockedMigration } from './pg-migration.js';
 
 /**
  * A `pg.Pool` (or anything with its `query` and `connect` methods). Typed structurally, so the
@@ -325,20 +326,12 @@ export class PostgresEventStore extends EventStore {
   }
 
   private async migrateWith(pool: Pool): Promise<void> {
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN');
-      // Concurrent first uses (several replicas starting) must not race on CREATE ... IF NOT EXISTS.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [this.names.events]);
-      await client.query(eventStoreMigrationSql(this.schema));
-      await client.query('COMMIT');
+      await runLockedMigration(pool, this.names.events, eventStoreMigrationSql(this.schema));
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
       throw new EventStoreError(`Cannot create the event store schema: ${String(error)}`, {
         cause: error,
       });
-    } finally {
-      client.release();
     }
   }
 }

@@ -1,0 +1,242 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { EventBus } from '../bus/event-bus.js';
+import { ListenerRegistry } from '../discovery/listener.registry.js';
+import { EVENTS_OPTIONS } from '../events.constants.js';
+import type { ResolvedEventsOptions } from '../events.options.js';
+import { QueueProducer } from '../queue/queue.producer.js';
+import { OutboxError } from '../errors/outbox.error.js';
+import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.js';
+import { TransactionRolledBackError } from '../errors/transaction-rolled-back.error.js';
+import { openOutboxConnection, type OutboxConnection } from './outbox-connection.js';
+import { OutboxDispatcher } from './outbox.dispatcher.js';
+import { OutboxMarker } from './outbox.marker.js';
+import type { ResolvedOutboxOptions } from './outbox.options.js';
+import { OutboxRelay, type RelayPool } from './outbox.relay.js';
+import { OutboxSql } from './outbox-sql.js';
+import {
+  currentTransaction,
+  OutboxTransaction,
+  runInTransaction,
+  type OutboxQuery,
+  type WrittenRow,
+} from './outbox-transaction.js';
+import { OutboxWriter } from './outbox.writer.js';
+import { pgClientAdapter, type OutboxClient } from './transaction-clients.js';
+
+/** What the outbox holds once configured. */
+interface Configured {
+  readonly options: ResolvedOutboxOptions;
+  readonly sql: OutboxSql;
+  readonly writer: OutboxWriter;
+  readonly dispatcher: OutboxDispatcher;
+  connection?: OutboxConnection;
+  marker?: OutboxMarker;
+  relay?: OutboxRelay;
+}
+
+/**
+ * The transactional outbox (`forRoot({ outbox })`): emits inside `transaction()` (or given a
+ * `transaction` option) are written as rows in the same database transaction, delivered only if
+ * it commits, dispatched by this process at once after commit, and by a relay (in any app with
+ * the outbox) when this process could not.
+ */
+@Injectable()
+export class EventOutbox
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger(EventOutbox.name);
+  private readonly configured: Configured | undefined;
+  /** This process, on the rows of transactions it does not commit itself. */
+  readonly writerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+  constructor(
+    @Inject(EVENTS_OPTIONS) options: ResolvedEventsOptions,
+    bus: EventBus,
+    private readonly registry: ListenerRegistry,
+    producer: QueueProducer,
+  ) {
+    if (options.outbox === undefined) return;
+    const sql = new OutboxSql(options.outbox.table, options.outbox.retentionMs);
+    const writer = new OutboxWriter(sql, options.maxPayloadBytes, this.writerId, [pgClientAdapter]);
+    const port = bus.attachOutbox(writer);
+    writer.port = port;
+    const dispatcher = new OutboxDispatcher(registry, producer, port);
+    this.configured = { options: options.outbox, sql, writer, dispatcher };
+  }
+
+  /**
+   * Runs `fn` in a transaction on a pooled client and commits; rolls back and rethrows if it
+   * throws (or if something inside it failed and was caught: then `TransactionRolledBackError`).
+   * Every emit inside it, however deep, is written through that client and delivered only after
+   * commit; this process dispatches them at once after commit (when `transaction` resolves, the
+   * jobs are stored and in-process listeners started, unless the transport failed: then a relay
+   * delivers them later). A `transaction` inside another joins it.
+   *
+   * @example
+   * await outbox.transaction(async (client) => {
+   *   await client.query('INSERT INTO orders (id) VALUES ($1)', [id]);
+   *   await bus.emit('order.created', { id });
+   * });
+   */
+  async transaction<R>(fn: (client: OutboxClient) => Promise<R> | R): Promise<R> {
+    const configured = this.require('EventOutbox.transaction');
+    const active = currentTransaction();
+    if (active?.isManaged) return this.join(active, fn);
+    const pool = this.connection(configured).pool;
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw new OutboxError(`Cannot open an outbox transaction: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    const tx = new OutboxTransaction(client, pgClientAdapter.queryOf(client), true);
+    let result: R;
+    try {
+      await client.query('BEGIN');
+      result = await runInTransaction(tx, () => fn(client));
+      await tx.settled();
+      if (tx.failure !== undefined) {
+        throw new TransactionRolledBackError('a failure inside it was caught', {
+          cause: tx.failure.error,
+        });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      tx.isClosed = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      throw error;
+    }
+    tx.isClosed = true;
+    client.release();
+    await this.dispatchCommitted(configured, tx.rows);
+    return result;
+  }
+
+  /** A nested `transaction`: the outer one's client; its throw rolls the outer one back. */
+  private async join<R>(
+    tx: OutboxTransaction,
+    fn: (client: OutboxClient) => Promise<R> | R,
+  ): Promise<R> {
+    try {
+      return await fn(tx.client as OutboxClient);
+    } catch (error) {
+      tx.fail(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Dispatches the rows of a transaction this process committed; rows whose ordering key has an
+   * earlier row still waiting, and all rows when the transport fails, are left to a relay.
+   * Never throws: the transaction is committed whatever happens here.
+   */
+  private async dispatchCommitted(configured: Configured, rows: WrittenRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const { sql, options } = configured;
+    const marker = this.markerOf(configured);
+    try {
+      let eligible = rows;
+      if (rows.some((r) => r.orderingKey !== null)) {
+        const ids = rows.map((r) => r.id);
+        const blocked = new Set(
+          (
+            (await this.query(configured)(sql.blocked, [
+              ids,
+              rows.map((r) => r.orderingKey),
+              [...ids, ...marker.unmarked],
+            ])) as { id: string }[]
+          ).map((r) => r.id),
+        );
+        const blockedKeys = new Set<string>();
+        eligible = rows.filter(({ id, orderingKey: key }) => {
+          if (key === null || (!blocked.has(id) && !blockedKeys.has(key))) return true;
+          blockedKeys.add(key);
+          return false;
+        });
+      }
+      if (eligible.length > 0) {
+        await configured.dispatcher.dispatch(eligible);
+        marker.mark(eligible.map((r) => r.id));
+      }
+      if (eligible.length < rows.length) configured.relay?.wake(options.handoffMs + 1);
+    } catch (error) {
+      this.logger.warn(
+        `Committed events not dispatched yet (${rows.length}; a relay delivers them): ${String(error)}`,
+      );
+      configured.relay?.wake(options.handoffMs + 1);
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    const configured = this.configured;
+    if (configured === undefined) return;
+    configured.connection = await openOutboxConnection(configured.options);
+  }
+
+  onApplicationBootstrap(): void {
+    const configured = this.configured;
+    if (configured === undefined || !configured.options.relay) return;
+    const { pool } = this.connection(configured);
+    configured.relay = new OutboxRelay(
+      pool as unknown as RelayPool,
+      configured.sql,
+      configured.options,
+      this.writerId,
+      configured.dispatcher,
+      this.markerOf(configured),
+      (name) => this.registry.eventClass(name),
+      () => configured.writer.hasExternalWrites,
+    );
+    configured.relay.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.configured?.relay?.stop();
+    await this.configured?.marker?.drain();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const connection = this.configured?.connection;
+    if (connection?.ownsPool) await connection.pool.end().catch(() => undefined);
+  }
+
+  /** The relay of this app (`undefined` with `relay: false` or no outbox), for tests and tools. */
+  get relay(): OutboxRelay | undefined {
+    return this.configured?.relay;
+  }
+
+  private require(usage: string): Configured {
+    if (this.configured === undefined) throw new OutboxNotConfiguredError(usage);
+    return this.configured;
+  }
+
+  private connection(configured: Configured): OutboxConnection {
+    if (configured.connection === undefined) {
+      throw new OutboxError('The outbox is not connected yet: use it once the app is initialised.');
+    }
+    return configured.connection;
+  }
+
+  private query(configured: Configured): OutboxQuery {
+    const { pool } = this.connection(configured);
+    return (text, values) => pool.query(text, values as unknown[]).then((r) => r.rows);
+  }
+
+  private markerOf(configured: Configured): OutboxMarker {
+    return (configured.marker ??= new OutboxMarker(configured.sql, this.query(configured)));
+  }
+}
