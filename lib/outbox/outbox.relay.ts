@@ -20,7 +20,6 @@ export interface RelayPool {
   connect(): Promise<RelayClient>;
 }
 
-const RETRY_BACKOFF = { type: 'exponential', delay: 100, maxDelay: 10_000, jitter: 0.2 } as const;
 const CLEANUP_BATCH = 5000;
 
 /**
@@ -112,7 +111,10 @@ export class OutboxRelay {
       this.failures = 0;
       this.wake(this.options.pollIntervalMs);
     } catch (error) {
-      const delay = backoffDelay(RETRY_BACKOFF, ++this.failures);
+      // Exponential from 100 ms, capped at ten poll intervals (1 s to 30 s).
+      const maxDelay = Math.min(30_000, Math.max(1000, this.options.pollIntervalMs * 10));
+      const backoff = { type: 'exponential', delay: 100, maxDelay, jitter: 0.2 } as const;
+      const delay = backoffDelay(backoff, ++this.failures);
       this.logger.warn(
         `Outbox relay failed (rows wait; retry ${this.failures} in ${delay} ms): ${String(error)}`,
       );
