@@ -23,7 +23,9 @@ export interface ClaimedRow {
 /** @internal The statements of the outbox for one table. */
 export class OutboxSql {
   readonly names: ReturnType<typeof outboxNames>;
-  /** Writes one row and announces the commit (PostgreSQL folds the notifications of one transaction). */
+  /** Writes one row and announces the commit: NOTIFY arrives only once the transaction commits. */
+  readonly insertAndNotify: string;
+  /** Writes one row (a transaction that already announced itself). */
   readonly insert: string;
   /** Claims a batch of waiting rows for this relay (see `claim`). */
   readonly claim: string;
@@ -37,7 +39,8 @@ export class OutboxSql {
     const n = (this.names = outboxNames(table));
     this.insert =
       `INSERT INTO ${n.table} (event_id, name, payload, ordering_key, delay_ms, writer) ` +
-      `VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text AS id, pg_notify('${n.channel}', '')`;
+      `VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text AS id`;
+    this.insertAndNotify = `${this.insert}, pg_notify('${n.channel}', '')`;
     const waiting = 'dispatched_at IS NULL AND failed_at IS NULL';
     // The batch is locked (SKIP LOCKED: relays share the work); a row whose key has an earlier
     // waiting row outside the batch (locked by another relay, or not yet due) must wait for it.

@@ -105,8 +105,13 @@ export class OutboxRelay {
 
   private async cycle(): Promise<void> {
     try {
-      // A full batch means more may wait: claim again at once.
-      while (!this.stopped && (await this.claimOnce()) === this.options.batchSize);
+      // A full batch that made progress means more may wait: claim again at once. A batch whose
+      // rows all wait behind another relay's batch (same ordering keys) does not spin.
+      for (;;) {
+        if (this.stopped) break;
+        const { claimed, settled } = await this.claimOnce();
+        if (claimed < this.options.batchSize || settled === 0) break;
+      }
       if (this.options.retentionMs > 0 && !this.stopped) await this.cleanup();
       this.failures = 0;
       this.wake(this.options.pollIntervalMs);
@@ -122,10 +127,14 @@ export class OutboxRelay {
     }
   }
 
-  /** Claims, dispatches and marks one batch in one transaction; resolves to the rows claimed. */
-  private async claimOnce(): Promise<number> {
+  /**
+   * Claims, dispatches and marks one batch in one transaction; resolves to the rows claimed and
+   * those settled (dispatched or marked failed).
+   */
+  private async claimOnce(): Promise<{ claimed: number; settled: number }> {
     const client = await this.pool.connect();
     let rows: ClaimedRow[];
+    let settled = 0;
     try {
       await client.query(this.sql.begin);
       rows = (
@@ -154,6 +163,7 @@ export class OutboxRelay {
         } catch (error) {
           // Unreadable: marked failed with its reason, and the batch goes on.
           this.failedRows++;
+          settled++;
           this.logger.error(`Outbox row ${row.id} cannot be read: ${String(error)}`);
           await client.query(this.sql.markFailed, [row.id, String(error)]);
         }
@@ -161,13 +171,14 @@ export class OutboxRelay {
       if (events.length > 0) await this.dispatcher.dispatch(events);
       if (done.length > 0) await client.query(this.sql.markDispatched(done));
       await client.query('COMMIT');
+      settled += done.length;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
       throw error;
     }
     client.release();
-    return rows.length;
+    return { claimed: rows.length, settled };
   }
 
   private async cleanup(): Promise<void> {

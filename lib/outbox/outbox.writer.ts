@@ -43,7 +43,7 @@ export class OutboxWriter implements OutboxRouter {
     const delayMs = options?.delay ?? 0;
     const { inside } = transactionListeners(prepared.listeners);
     // Issued now, so rows follow emit order even when emits are not awaited.
-    const inserted = tx.query(this.sql.insert, [
+    const inserted = tx.query(tx.isNotified ? this.sql.insert : this.sql.insertAndNotify, [
       envelope.id,
       envelope.name,
       payload,
@@ -51,6 +51,7 @@ export class OutboxWriter implements OutboxRouter {
       delayMs,
       tx.isManaged ? null : this.writerId,
     ]);
+    tx.isNotified = tx.isManaged;
     const written = inserted.then(async (rows) => {
       const id = (rows[0] as { id: string }).id;
       if (tx.isManaged) tx.rows.push({ id, envelope, orderingKey, delayMs });

@@ -1,13 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EventBus,
-  EventOutbox,
-  OnEvent,
-  ShouldQueue,
-  type EventEnvelope,
-} from 'nestjs-events';
+import { EventBus, EventOutbox, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
 import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
