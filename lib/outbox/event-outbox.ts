@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import {
   Inject,
   Injectable,
+  Optional,
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
@@ -15,6 +16,11 @@ import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventStore } from '../store/event-store.js';
+import { EVENT_RECORDER } from '../store/event-store.constants.js';
+import type { EventRecorder } from '../store/event.recorder.js';
+import { PostgresEventStore } from '../store/postgres/postgres.event-store.js';
 import { OutboxError } from '../errors/outbox.error.js';
 import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.js';
 import { TransactionRolledBackError } from '../errors/transaction-rolled-back.error.js';
@@ -31,7 +37,7 @@ import {
   type OutboxQuery,
   type WrittenRow,
 } from './outbox-transaction.js';
-import { OutboxWriter } from './outbox.writer.js';
+import { OutboxWriter, type RecordIn } from './outbox.writer.js';
 import { pgClientAdapter, type OutboxClient } from './transaction-clients.js';
 
 /** What the outbox holds once configured. */
@@ -40,6 +46,8 @@ interface Configured {
   readonly sql: OutboxSql;
   readonly writer: OutboxWriter;
   readonly dispatcher: OutboxDispatcher;
+  /** Recorded events are appended to the PostgreSQL event store in the emit's transaction. */
+  readonly joinsStore: boolean;
   connection?: OutboxConnection;
   marker?: OutboxMarker;
   relay?: OutboxRelay;
@@ -65,14 +73,37 @@ export class EventOutbox
     bus: EventBus,
     private readonly registry: ListenerRegistry,
     producer: QueueProducer,
+    private readonly store: EventStore,
+    @Optional() @Inject(EVENT_RECORDER) recorder: EventRecorder | null = null,
   ) {
     if (options.outbox === undefined) return;
     const sql = new OutboxSql(options.outbox.table, options.outbox.retentionMs);
-    const writer = new OutboxWriter(sql, options.maxPayloadBytes, this.writerId, [pgClientAdapter]);
+    // The PostgreSQL event store appends in the emit's transaction; another store records an
+    // event when it is dispatched (again, if it is dispatched twice).
+    const joinsStore = recorder !== null && store instanceof PostgresEventStore;
+    const recordIn =
+      joinsStore && store instanceof PostgresEventStore
+        ? (envelope: EventEnvelope): RecordIn | undefined => {
+            const entry = recorder.prepare(envelope);
+            return entry && ((query) => store.appendRecordedWith(query, [entry]));
+          }
+        : undefined;
+    const writer = new OutboxWriter(
+      sql,
+      options.maxPayloadBytes,
+      this.writerId,
+      [pgClientAdapter],
+      recordIn,
+    );
     const port = bus.attachOutbox(writer);
     writer.port = port;
-    const dispatcher = new OutboxDispatcher(registry, producer, port);
-    this.configured = { options: options.outbox, sql, writer, dispatcher };
+    const dispatcher = new OutboxDispatcher(
+      registry,
+      producer,
+      port,
+      recorder !== null && !joinsStore ? (envelope) => recorder.record(envelope) : undefined,
+    );
+    this.configured = { options: options.outbox, sql, writer, dispatcher, joinsStore };
   }
 
   /**
@@ -185,6 +216,9 @@ export class EventOutbox
     const configured = this.configured;
     if (configured === undefined) return;
     configured.connection = await openOutboxConnection(configured.options);
+    // Appends in a transaction need the store's function to exist already.
+    if (configured.joinsStore && this.store instanceof PostgresEventStore)
+      await this.store.migrate();
   }
 
   onApplicationBootstrap(): void {

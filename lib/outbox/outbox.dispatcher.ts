@@ -23,6 +23,8 @@ export class OutboxDispatcher {
     private readonly registry: ListenerRegistry,
     private readonly producer: QueueProducer,
     private readonly port: OutboxBusPort,
+    /** Records events at dispatch (an event store other than PostgreSQL cannot join the transaction). */
+    private readonly record?: (envelope: EventEnvelope) => Promise<void> | undefined,
   ) {}
 
   /** @throws what the transport throws (nothing ran then). */
@@ -35,6 +37,9 @@ export class OutboxDispatcher {
       }
       return { envelope, listeners: after, dueAt: delayMs > 0 ? envelope.timestamp + delayMs : 0 };
     });
+    if (this.record !== undefined) {
+      await Promise.all(events.map(({ envelope }) => this.record?.(envelope)));
+    }
     if (jobs.length > 0) await this.producer.store(jobs);
     for (const { envelope, listeners, dueAt } of runs) {
       this.port.runCommitted(envelope, listeners, dueAt);

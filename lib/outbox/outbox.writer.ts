@@ -9,8 +9,11 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
 import { transactionListeners } from './outbox-listeners.js';
 import type { OutboxSql } from './outbox-sql.js';
-import { currentTransaction, OutboxTransaction } from './outbox-transaction.js';
+import { currentTransaction, OutboxTransaction, type OutboxQuery } from './outbox-transaction.js';
 import { queryOfHandle, type TransactionClientAdapter } from './transaction-clients.js';
+
+/** Appends one recorded event through a transaction's `query`. */
+export type RecordIn = (query: OutboxQuery) => Promise<unknown>;
 
 /**
  * Turns an emit inside a transaction into an outbox row: checks and serializes the payload (a bad
@@ -28,6 +31,11 @@ export class OutboxWriter implements OutboxRouter {
     /** Written on rows of transactions this process does not commit (see `OutboxRelay`). */
     private readonly writerId: string,
     private readonly adapters: readonly TransactionClientAdapter[],
+    /**
+     * With the PostgreSQL event store and `store.record`: checks the event now and returns how
+     * to append it through the transaction (`undefined` when it is not recorded).
+     */
+    private readonly recordIn?: (envelope: EventEnvelope) => RecordIn | undefined,
   ) {}
 
   route(prepared: PreparedEmit, kind: 'emit' | 'emitAsync'): Promise<unknown[]> | undefined {
@@ -41,6 +49,7 @@ export class OutboxWriter implements OutboxRouter {
     }
     const payload = serializeEnvelope(wireEnvelope(envelope), this.maxPayloadBytes);
     const delayMs = options?.delay ?? 0;
+    const record = this.recordIn?.(envelope);
     const { inside } = transactionListeners(prepared.listeners);
     // Issued now, so rows follow emit order even when emits are not awaited.
     const inserted = tx.query(tx.isNotified ? this.sql.insert : this.sql.insertAndNotify, [
@@ -52,7 +61,9 @@ export class OutboxWriter implements OutboxRouter {
       tx.isManaged ? null : this.writerId,
     ]);
     tx.isNotified = tx.isManaged;
-    const written = inserted.then(async (rows) => {
+    // The event store's append rides the same transaction: recorded if, and only if, it commits.
+    const appended = record?.(tx.query);
+    const written = Promise.all([inserted, appended]).then(async ([rows]) => {
       const id = (rows[0] as { id: string }).id;
       if (tx.isManaged) tx.rows.push({ id, envelope, orderingKey, delayMs });
       return inside.inProcess.length === 0 ? [] : runInside(envelope, inside, tx, kind);

@@ -5,6 +5,7 @@ import {
   EventBus,
   EventOutbox,
   EventQueues,
+  EventStore,
   InvalidTransactionError,
   ListenersFailedError,
   OutboxNotConfiguredError,
@@ -36,10 +37,13 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
     await database?.drop();
   });
 
-  const boot = async (outbox: Partial<NonNullable<EventsModuleOptions['outbox']>> = {}) => {
+  const boot = async (
+    outbox: Partial<NonNullable<EventsModuleOptions['outbox']>> = {},
+    store?: EventsModuleOptions['store'],
+  ) => {
     const app = await createTestApp(
       { providers: [OrderListeners, AuditListener] },
-      { outbox: { connection: database.url, pollIntervalMs: 50, ...outbox } },
+      { outbox: { connection: database.url, pollIntervalMs: 50, ...outbox }, store },
     );
     apps.push(app);
     return {
@@ -166,6 +170,29 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
     await waitFor(() => orders.inProcess.length === 1 && orders.queued.length === 1);
     expect(ids(orders.inProcess)).toEqual(['x2']);
     expect(ids(orders.queued)).toEqual(['x2']);
+  });
+
+  it('appends recorded events to the PostgreSQL event store in the same transaction', async () => {
+    const { bus, outbox, orders, app } = await boot(
+      {},
+      {
+        record: ['order.*'],
+        postgres: { connectionString: database.url, schema: 'outbox_store' },
+      },
+    );
+    await outbox.transaction(() => bus.emit('order.created', { id: 's1' }));
+    await outbox
+      .transaction(async () => {
+        await bus.emit('order.created', { id: 's2' });
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    const stored: string[] = [];
+    for await (const event of app.get(EventStore).readAll<{ id: string }>()) {
+      stored.push(event.data.id);
+    }
+    expect(stored).toEqual(['s1']);
+    expect(ids(orders.inProcess)).toEqual(['s1']);
   });
 
   it('refuses bad input with typed errors, before anything is written', async () => {

@@ -135,16 +135,28 @@ export class PostgresEventStore extends EventStore {
     }));
   }
 
-  protected override async writeRecorded(
+  /**
+   * @internal Appends recorded events through `query`, a client inside the caller's transaction
+   * (the outbox's): they are in the store if, and only if, that transaction commits. The head
+   * row stays locked until then, so appends of other transactions wait for it.
+   */
+  async appendRecordedWith(
+    query: (text: string, values: unknown[]) => Promise<unknown>,
     entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
   ): Promise<void> {
-    await this.query(`SELECT FROM ${this.names.appendRecorded}($1, $2, $3, $4, $5)`, [
+    await query(`SELECT FROM ${this.names.appendRecorded}($1, $2, $3, $4, $5)`, [
       entries.map((e) => e.streamId),
       entries.map((e) => e.event.id),
       entries.map((e) => e.event.name),
       entries.map((e) => e.event.timestamp),
       entries.map((e) => e.event.payload),
     ]);
+  }
+
+  protected override async writeRecorded(
+    entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
+  ): Promise<void> {
+    await this.appendRecordedWith((text, values) => this.query(text, values), entries);
   }
 
   protected async readStreamRows(
