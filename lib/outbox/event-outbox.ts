@@ -38,7 +38,23 @@ import {
   type WrittenRow,
 } from './outbox-transaction.js';
 import { OutboxWriter, type RecordIn } from './outbox.writer.js';
-import { pgClientAdapter, type OutboxClient } from './transaction-clients.js';
+import {
+  pgClientAdapter,
+  queryOfHandle,
+  type OutboxClient,
+  type TransactionClientAdapter,
+} from './transaction-clients.js';
+import { typeOrmAdapter } from './adapters/typeorm.adapter.js';
+import { prismaAdapter } from './adapters/prisma.adapter.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import { InvalidTransactionError } from '../errors/invalid-transaction.error.js';
+
+/** The transaction handles the outbox writes through: a pg client first, then the ORMs'. */
+const ADAPTERS: readonly TransactionClientAdapter[] = [
+  pgClientAdapter,
+  typeOrmAdapter,
+  prismaAdapter,
+];
 
 /** What the outbox holds once configured. */
 interface Configured {
@@ -92,7 +108,7 @@ export class EventOutbox
       sql,
       options.maxPayloadBytes,
       this.writerId,
-      [pgClientAdapter],
+      ADAPTERS,
       recordIn,
     );
     const port = bus.attachOutbox(writer);
@@ -120,10 +136,58 @@ export class EventOutbox
    *   await bus.emit('order.created', { id });
    * });
    */
-  async transaction<R>(fn: (client: OutboxClient) => Promise<R> | R): Promise<R> {
+  transaction<R>(fn: (client: OutboxClient) => Promise<R> | R): Promise<R>;
+  /**
+   * The same in a transaction of your ORM, which commits it: a TypeORM `DataSource` (or
+   * `EntityManager`), whose `transaction` hands `fn` the transaction's `EntityManager`, or a
+   * `PrismaClient`, whose `$transaction` hands it the interactive transaction client. Emits
+   * inside are written through the ORM's connection, in its transaction.
+   *
+   * @example
+   * await outbox.transaction(dataSource, async (manager: EntityManager) => {
+   *   await manager.save(order);
+   *   await bus.emit('order.created', { id: order.id });
+   * });
+   */
+  transaction<T, R>(orm: object, fn: (tx: T) => Promise<R> | R): Promise<R>;
+  async transaction<R>(
+    fnOrOrm: ((client: OutboxClient) => Promise<R> | R) | object,
+    ormFn?: (tx: never) => Promise<R> | R,
+  ): Promise<R> {
     const configured = this.require('EventOutbox.transaction');
+    const fn = (typeof fnOrOrm === 'function' ? fnOrOrm : ormFn) as (tx: unknown) => Promise<R> | R;
+    if (typeof fn !== 'function') {
+      throw new InvalidOptionError('EventOutbox.transaction callback', ormFn, 'a function');
+    }
     const active = currentTransaction();
     if (active?.isManaged) return this.join(active, fn);
+    if (typeof fnOrOrm === 'function') return this.inPoolTransaction(configured, fn);
+    const adapter = ADAPTERS.find((a) => a.starts?.(fnOrOrm));
+    if (adapter?.run === undefined) {
+      throw new InvalidTransactionError(
+        fnOrOrm,
+        'a TypeORM DataSource or EntityManager, or a PrismaClient, to start a transaction with',
+      );
+    }
+    let tx: OutboxTransaction | undefined;
+    let result: R;
+    try {
+      result = (await adapter.run(fnOrOrm, async (handle) => {
+        tx = new OutboxTransaction(handle, queryOfHandle(handle, ADAPTERS), true);
+        return this.runInside(tx, () => fn(handle));
+      })) as R;
+    } finally {
+      if (tx) tx.isClosed = true;
+    }
+    if (tx) await this.dispatchCommitted(configured, tx.rows);
+    return result;
+  }
+
+  /** `transaction(fn)` on a client of the outbox's own pool. */
+  private async inPoolTransaction<R>(
+    configured: Configured,
+    fn: (client: OutboxClient) => Promise<R> | R,
+  ): Promise<R> {
     const pool = this.connection(configured).pool;
     let client: PoolClient;
     try {
@@ -137,13 +201,7 @@ export class EventOutbox
     let result: R;
     try {
       await client.query('BEGIN');
-      result = await runInTransaction(tx, () => fn(client));
-      await tx.settled();
-      if (tx.failure !== undefined) {
-        throw new TransactionRolledBackError('a failure inside it was caught', {
-          cause: tx.failure.error,
-        });
-      }
+      result = await this.runInside(tx, () => fn(client));
       await client.query('COMMIT');
     } catch (error) {
       tx.isClosed = true;
@@ -154,6 +212,21 @@ export class EventOutbox
     tx.isClosed = true;
     client.release();
     await this.dispatchCommitted(configured, tx.rows);
+    return result;
+  }
+
+  /**
+   * Runs the callback as the current transaction and waits for every emit started in it.
+   * @throws what it threw, or TransactionRolledBackError when a failure inside it was caught.
+   */
+  private async runInside<R>(tx: OutboxTransaction, fn: () => Promise<R> | R): Promise<R> {
+    const result = await runInTransaction(tx, fn);
+    await tx.settled();
+    if (tx.failure !== undefined) {
+      throw new TransactionRolledBackError('a failure inside it was caught', {
+        cause: tx.failure.error,
+      });
+    }
     return result;
   }
 

@@ -40,7 +40,8 @@ export class OutboxSql {
     this.insert =
       `INSERT INTO ${n.table} (event_id, name, payload, ordering_key, delay_ms, writer) ` +
       `VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text AS id`;
-    this.insertAndNotify = `${this.insert}, pg_notify('${n.channel}', '')`;
+    // A subquery, not a void column: ORM clients (Prisma) refuse to read a void.
+    this.insertAndNotify = `${this.insert}, (SELECT 1 FROM pg_notify('${n.channel}', '')) AS notified`;
     const waiting = 'dispatched_at IS NULL AND failed_at IS NULL';
     // The batch is locked (SKIP LOCKED: relays share the work); a row whose key has an earlier
     // waiting row outside the batch (locked by another relay, or not yet due) must wait for it.

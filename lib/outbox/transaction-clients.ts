@@ -9,6 +9,10 @@ export interface TransactionClientAdapter {
   matches(handle: object): boolean;
   /** Runs SQL on the handle's transaction. @throws InvalidTransactionError when it is in none. */
   queryOf(handle: object): OutboxQuery;
+  /** Whether `handle` can start a transaction of its own (an ORM's data source or client). */
+  starts?(handle: object): boolean;
+  /** Runs `fn` in a new transaction of the ORM, committed (or rolled back) by the ORM. */
+  run?(handle: object, fn: (tx: object) => Promise<unknown>): Promise<unknown>;
 }
 
 /** The client `EventOutbox.transaction` hands to its callback (a `pg` `PoolClient`). */
@@ -23,12 +27,9 @@ export interface OutboxClient {
 export const pgClientAdapter: TransactionClientAdapter = {
   description: 'a pg client (PoolClient) inside BEGIN',
   matches(handle) {
+    // A Pool has `query` too, but no `escapeLiteral`: only a client can be inside BEGIN.
     const h = handle as Record<string, unknown>;
-    return (
-      typeof h.query === 'function' &&
-      !('totalCount' in h) &&
-      (typeof h.release === 'function' || typeof h.connect === 'function')
-    );
+    return typeof h.query === 'function' && typeof h.escapeLiteral === 'function';
   },
   queryOf(handle) {
     const client = handle as OutboxClient;
