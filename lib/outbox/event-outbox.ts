@@ -27,6 +27,7 @@ import { TransactionRolledBackError } from '../errors/transaction-rolled-back.er
 import { openOutboxConnection, type OutboxConnection } from './outbox-connection.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
 import { OutboxMarker } from './outbox.marker.js';
+import { OutboxCommitter } from './outbox.committer.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
 import { OutboxRelay, type RelayPool } from './outbox.relay.js';
 import { OutboxSql } from './outbox-sql.js';
@@ -35,7 +36,6 @@ import {
   OutboxTransaction,
   runInTransaction,
   type OutboxQuery,
-  type WrittenRow,
 } from './outbox-transaction.js';
 import { OutboxWriter, type RecordIn } from './outbox.writer.js';
 import {
@@ -66,6 +66,7 @@ interface Configured {
   readonly joinsStore: boolean;
   connection?: OutboxConnection;
   marker?: OutboxMarker;
+  committer?: OutboxCommitter;
   relay?: OutboxRelay;
 }
 
@@ -179,7 +180,7 @@ export class EventOutbox
     } finally {
       if (tx) tx.isClosed = true;
     }
-    if (tx) await this.dispatchCommitted(configured, tx.rows);
+    if (tx) await this.committerOf(configured).dispatch(tx.rows);
     return result;
   }
 
@@ -211,7 +212,7 @@ export class EventOutbox
     }
     tx.isClosed = true;
     client.release();
-    await this.dispatchCommitted(configured, tx.rows);
+    await this.committerOf(configured).dispatch(tx.rows);
     return result;
   }
 
@@ -240,48 +241,6 @@ export class EventOutbox
     } catch (error) {
       tx.fail(error);
       throw error;
-    }
-  }
-
-  /**
-   * Dispatches the rows of a transaction this process committed; rows whose ordering key has an
-   * earlier row still waiting, and all rows when the transport fails, are left to a relay.
-   * Never throws: the transaction is committed whatever happens here.
-   */
-  private async dispatchCommitted(configured: Configured, rows: WrittenRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const { sql, options } = configured;
-    const marker = this.markerOf(configured);
-    try {
-      let eligible = rows;
-      if (rows.some((r) => r.orderingKey !== null)) {
-        const ids = rows.map((r) => r.id);
-        const blocked = new Set(
-          (
-            (await this.query(configured)(sql.blocked, [
-              ids,
-              rows.map((r) => r.orderingKey),
-              [...ids, ...marker.unmarked],
-            ])) as { id: string }[]
-          ).map((r) => r.id),
-        );
-        const blockedKeys = new Set<string>();
-        eligible = rows.filter(({ id, orderingKey: key }) => {
-          if (key === null || (!blocked.has(id) && !blockedKeys.has(key))) return true;
-          blockedKeys.add(key);
-          return false;
-        });
-      }
-      if (eligible.length > 0) {
-        await configured.dispatcher.dispatch(eligible);
-        marker.mark(eligible.map((r) => r.id));
-      }
-      if (eligible.length < rows.length) configured.relay?.wake(options.handoffMs + 1);
-    } catch (error) {
-      this.logger.warn(
-        `Committed events not dispatched yet (${rows.length}; a relay delivers them): ${String(error)}`,
-      );
-      configured.relay?.wake(options.handoffMs + 1);
     }
   }
 
@@ -345,5 +304,15 @@ export class EventOutbox
 
   private markerOf(configured: Configured): OutboxMarker {
     return (configured.marker ??= new OutboxMarker(configured.sql, this.query(configured)));
+  }
+
+  private committerOf(configured: Configured): OutboxCommitter {
+    return (configured.committer ??= new OutboxCommitter(
+      configured.sql,
+      this.query(configured),
+      configured.dispatcher,
+      this.markerOf(configured),
+      () => configured.relay?.wake(configured.options.handoffMs + 1),
+    ));
   }
 }

@@ -5,6 +5,7 @@ import type { CommittedEvent, OutboxDispatcher } from './outbox.dispatcher.js';
 import type { OutboxMarker } from './outbox.marker.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
 import type { ClaimedRow, OutboxSql } from './outbox-sql.js';
+import { inKeyOrder } from './outbox-order.js';
 
 /** A pooled `pg` client, as the relay uses it. */
 export interface RelayClient {
@@ -145,15 +146,13 @@ export class OutboxRelay {
           [...this.marker.unmarked],
         ])
       ).rows as ClaimedRow[];
-      const blockedKeys = new Set<string>();
       const events: CommittedEvent[] = [];
       const done: string[] = [];
-      for (const row of rows) {
-        const key = row.ordering_key;
-        if (key !== null && (row.blocked || blockedKeys.has(key))) {
-          blockedKeys.add(key);
-          continue;
-        }
+      for (const row of inKeyOrder(
+        rows,
+        (r) => r.ordering_key,
+        (r) => r.blocked,
+      )) {
         try {
           events.push({
             envelope: deserializeEnvelope(row.payload, this.eventClass),
