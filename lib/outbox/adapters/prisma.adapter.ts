@@ -10,6 +10,13 @@ interface PrismaRaw {
 
 interface PrismaClientLike extends PrismaRaw {
   $transaction(run: (tx: PrismaRaw) => Promise<unknown>): Promise<unknown>;
+  $connect(): Promise<void>;
+}
+
+/** The root client: a transaction's client has no `$connect` (nor `$disconnect`, `$on`). */
+function isRoot(handle: object): handle is PrismaClientLike {
+  const h = handle as Partial<PrismaClientLike>;
+  return typeof h.$transaction === 'function' && typeof h.$connect === 'function';
 }
 
 function isRaw(handle: object): handle is PrismaRaw {
@@ -18,13 +25,12 @@ function isRaw(handle: object): handle is PrismaRaw {
 
 /**
  * Prisma (with the `pg` driver adapter or its own engine, on PostgreSQL): the client of an
- * interactive transaction (`prisma.$transaction(async (tx) => ...)`, which has no `$transaction`
- * of its own) as the `transaction` emit option; a `PrismaClient` to start one with
+ * interactive transaction (`prisma.$transaction(async (tx) => ...)`) as the `transaction` emit option; a `PrismaClient` to start one with
  * `EventOutbox.transaction(prisma, async (tx) => ...)`.
  */
 export const prismaAdapter: TransactionClientAdapter = {
   description: 'a Prisma interactive transaction client (the tx of prisma.$transaction)',
-  matches: (handle) => isRaw(handle) && !('$transaction' in handle),
+  matches: (handle) => isRaw(handle) && !isRoot(handle),
   queryOf(handle): OutboxQuery {
     const tx = handle as PrismaRaw;
     return (text, values = []) =>
