@@ -8,6 +8,7 @@ import { UserListeners } from './users/user.listeners.js';
 import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
 import { OrderHistory, orderStreamId } from './order-history.js';
+import { OutboxOrders } from './orders/outbox-orders.js';
 
 @Module({
   imports: [
@@ -16,6 +17,8 @@ import { OrderHistory, orderStreamId } from './order-history.js';
       worker: { concurrency: { emails: 2 } },
       // Every order event is appended to the (in-memory) event store, one stream per order.
       store: { record: ['order.*'], streamId: orderStreamId },
+      // The transactional outbox, only when a PostgreSQL database is given.
+      ...(process.env.DATABASE_URL ? { outbox: { connection: process.env.DATABASE_URL } } : {}),
     }),
   ],
   providers: [
@@ -27,6 +30,7 @@ import { OrderHistory, orderStreamId } from './order-history.js';
     UserListeners,
     UsersDemo,
     OrderHistory,
+    OutboxOrders,
   ],
 })
 export class AppModule {}
