@@ -50,6 +50,19 @@ function timedPool() {
   return pool;
 }
 
+/** BEGIN; INSERT the order; COMMIT (the event id noted for the commit's time when given). */
+async function insertOrder(pool, i, eventId) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`INSERT INTO ${table} (id, total) VALUES ($1, $2)`, [`o${i}`, i]);
+    client.benchEvent = eventId;
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
 async function lanes(run) {
   let next = 0;
   const start = performance.now();
@@ -64,16 +77,7 @@ async function lanes(run) {
 async function floor() {
   const pool = timedPool();
   await pool.query(`CREATE TABLE ${table} (id text PRIMARY KEY, total int)`);
-  const ms = await lanes(async (i) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`INSERT INTO ${table} (id, total) VALUES ($1, $2)`, [`o${i}`, i]);
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
-  });
+  const ms = await lanes((i) => insertOrder(pool, i, undefined));
   await pool.end();
   return { ms };
 }
@@ -133,15 +137,7 @@ async function bullmq() {
   const pool = timedPool();
   await pool.query(`CREATE TABLE ${table} (id text PRIMARY KEY, total int)`);
   const ms = await lanes(async (i) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`INSERT INTO ${table} (id, total) VALUES ($1, $2)`, [`o${i}`, i]);
-      client.benchEvent = `o${i}`;
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
+    await insertOrder(pool, i, `o${i}`);
     await queue.add('order.created', { id: `o${i}` }, { removeOnComplete: true });
   });
   await done;

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { URL, fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { adminClient } from './postgres-admin.js';
 import { startRedis } from './redis-server.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -17,24 +17,6 @@ const COUNT = QUICK ? 300 : 5000;
 const WRITERS = 16;
 const CHILD = fileURLToPath(new URL('./outbox-child.js', import.meta.url));
 const log = (message) => process.stderr.write(`[outbox.bench] ${message}\n`);
-
-async function adminClient() {
-  const urls = process.env.BENCH_POSTGRES_URL
-    ? [process.env.BENCH_POSTGRES_URL]
-    : [process.env.PGUSER, 'postgres', 'root']
-        .filter(Boolean)
-        .map((user) => `postgres://${user}@127.0.0.1:5432/postgres`);
-  for (const url of urls) {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      return { client, url };
-    } catch {
-      await client.end().catch(() => undefined);
-    }
-  }
-  throw new Error(`PostgreSQL unreachable (tried ${urls.join(', ')}); set BENCH_POSTGRES_URL`);
-}
 
 function runVariant(variant, env) {
   return new Promise((resolve, reject) => {
