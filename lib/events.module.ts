@@ -25,6 +25,9 @@ import { EventSchemasRegistrar } from './event/event-schemas.registrar.js';
 import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
+import { EventScheduler } from './scheduling/event.scheduler.js';
+import { EventVersions } from './scheduling/event-versions.js';
+import { UpcasterExplorer } from './scheduling/upcaster.explorer.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 import { EventOutbox } from './outbox/event-outbox.js';
@@ -71,10 +74,13 @@ const providers: Provider[] = [
   EventBus,
   EventSchemasRegistrar,
   EventFacadeBinding,
+  EventVersions,
+  UpcasterExplorer,
   ListenerExplorer,
   Worker,
   EventsServerBinding,
   EventQueues,
+  EventScheduler,
   ...eventStoreProviders,
   EventOutbox,
 ];

@@ -24,6 +24,8 @@ import {
   type OutboxOptions,
   type ResolvedOutboxOptions,
 } from './outbox/outbox.options.js';
+import { resolveSchedules } from './scheduling/schedule-declarations.js';
+import type { ScheduleDeclaration } from './scheduling/schedule.types.js';
 
 export type {
   QueueDefaults,
@@ -117,6 +119,12 @@ export interface EventsModuleOptions {
    * @default undefined (no outbox)
    */
   outbox?: OutboxOptions;
+  /**
+   * Scheduled events declared at boot (each with an `id`; see `bus.schedule`): stored in the
+   * transport unless the same schedule is there already, so restarts keep its due time.
+   * @default []
+   */
+  schedules?: ScheduleDeclaration[];
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -135,6 +143,7 @@ export interface ResolvedEventsOptions {
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
   readonly outbox: ResolvedOutboxOptions | undefined;
+  readonly schedules: readonly ScheduleDeclaration[];
 }
 
 const OPTION_NAMES = [
@@ -152,6 +161,7 @@ const OPTION_NAMES = [
   'store',
   'schemas',
   'outbox',
+  'schedules',
   'isGlobal',
 ] as const;
 
@@ -263,5 +273,6 @@ export function resolveEventsOptions(
     schemas: resolveSchemas(options.schemas),
     asyncContext,
     outbox: resolveOutboxOptions(options.outbox),
+    schedules: resolveSchedules(options.schedules),
   };
 }

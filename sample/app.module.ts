@@ -9,6 +9,7 @@ import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
 import { OrderHistory, orderStreamId } from './order-history.js';
 import { OutboxOrders } from './orders/outbox-orders.js';
+import { OrderPlacedUpcasters, ReportListeners } from './reports/report.listeners.js';
 
 @Module({
   imports: [
@@ -19,6 +20,10 @@ import { OutboxOrders } from './orders/outbox-orders.js';
       store: { record: ['order.*'], streamId: orderStreamId },
       // The transactional outbox, only when a PostgreSQL database is given.
       ...(process.env.DATABASE_URL ? { outbox: { connection: process.env.DATABASE_URL } } : {}),
+      // Stored in the transport and emitted once across every running app (Redis: by its clock).
+      schedules: [
+        { id: 'sales-report', name: 'report.sales', data: { period: 'daily' }, every: 1000 },
+      ],
     }),
   ],
   providers: [
@@ -31,6 +36,8 @@ import { OutboxOrders } from './orders/outbox-orders.js';
     UsersDemo,
     OrderHistory,
     OutboxOrders,
+    ReportListeners,
+    OrderPlacedUpcasters,
   ],
 })
 export class AppModule {}

@@ -33,8 +33,10 @@ import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
 import type { OutboxBusPort, OutboxRouter } from './outbox-port.js';
 import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.js';
+import { ScheduledEmits } from './scheduled-emits.js';
+import type { EmitCondition } from './emit-condition.js';
 
-export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor };
+export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor, EmitCondition };
 
 /** What `bus.listeners()` reports of each listener. */
 export interface ListenerSummary {
@@ -50,11 +52,11 @@ export interface ListenerSummary {
  * and exposes every event as an RxJS stream.
  */
 @Injectable()
-export class EventBus implements OnApplicationShutdown {
+export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   private readonly failures = new EmitFailures();
   private readonly dispatcher: InProcessDispatcher;
   private readonly validators = new EventValidators();
-  private readonly preparer: EmitPreparer;
+  protected readonly preparer: EmitPreparer;
   private readonly delivery: EventDelivery;
   private readonly dynamic: DynamicListeners;
   private bulkHost: BulkEmitHost | undefined;
@@ -68,6 +70,7 @@ export class EventBus implements OnApplicationShutdown {
     @Inject(EVENT_RECORDER)
     private readonly recorder: EventRecorder | null = null,
   ) {
+    super();
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
     this.preparer = new EmitPreparer(registry, this.validators);
     this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher);

@@ -16,6 +16,7 @@ import {
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
+import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
 
 /** Options of the embedded transport. */
 export interface MemoryQueueTransportOptions {
@@ -41,6 +42,7 @@ export interface MemoryQueueTransportOptions {
 export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   readonly kind = 'memory';
   readonly isDurable = false;
+  readonly schedules = new MemoryScheduleStore();
   private readonly logger = new Logger(MemoryQueueTransport.name);
   private readonly byName = new Map<string, MemoryQueue>();
   private readonly drainTimeoutMs: number;
