@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { URL } from 'node:url';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import pg from 'pg';
+import { adminClient } from './postgres-admin.js';
 import { EventBus, EventsModule, MemoryEventStore, PostgresEventStore } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -28,24 +28,6 @@ const PAYLOAD = {
   lines: [{ sku: 'a', qty: 2 }],
 };
 const log = (message) => process.stderr.write(`[store.bench] ${message}\n`);
-
-async function adminClient() {
-  const urls = process.env.BENCH_POSTGRES_URL
-    ? [process.env.BENCH_POSTGRES_URL]
-    : [process.env.PGUSER, 'postgres', 'root']
-        .filter(Boolean)
-        .map((user) => `postgres://${user}@127.0.0.1:5432/postgres`);
-  for (const url of urls) {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      return { client, url };
-    } catch {
-      await client.end().catch(() => undefined);
-    }
-  }
-  throw new Error(`PostgreSQL unreachable (tried ${urls.join(', ')}); set BENCH_POSTGRES_URL`);
-}
 
 let serverVersion = 'unknown';
 

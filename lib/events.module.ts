@@ -34,6 +34,7 @@ import { EVENT_TRACER } from './tracing/event-tracer.js';
 import { tracingProviders } from './tracing/tracing.providers.js';
 import { sagaExports, sagaProviders } from './sagas/sagas.providers.js';
 import { EVENTS_CLOCK, systemClock, type EventsClock } from './queue/clock.js';
+import { EventOutbox } from './outbox/event-outbox.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
 // breaks Jest's ESM mode ("request for '@nestjs/common' is not in cache"). Dynamic imports are
 // kept for optional peers only (@nestjs/microservices, pg).
@@ -92,6 +93,7 @@ const providers: Provider[] = [
   ...eventStoreProviders,
   ...tracingProviders,
   ...sagaProviders,
+  EventOutbox,
 ];
 
 /**
@@ -115,6 +117,7 @@ const providers: Provider[] = [
     EVENT_TRACER,
     ...sagaExports,
     EVENTS_CLOCK,
+    EventOutbox,
   ],
 })
 export class EventsModule extends ConfigurableModuleClass {

@@ -19,6 +19,11 @@ import {
   type ReplicationOptions,
   type ResolvedReplicationOptions,
 } from './redis/redis-replication.options.js';
+import {
+  resolveOutboxOptions,
+  type OutboxOptions,
+  type ResolvedOutboxOptions,
+} from './outbox/outbox.options.js';
 import { resolveSchedules } from './scheduling/schedule-declarations.js';
 import type { ScheduleDeclaration } from './scheduling/schedule.types.js';
 import {
@@ -125,6 +130,12 @@ export interface EventsModuleOptions {
    */
   asyncContext?: boolean;
   /**
+   * The transactional outbox on PostgreSQL (`EventOutbox`): emits inside a transaction become
+   * rows of it, delivered only after commit. See `OutboxOptions` for every sub-option.
+   * @default undefined (no outbox)
+   */
+  outbox?: OutboxOptions;
+  /**
    * Scheduled events declared at boot (each with an `id`; see `bus.schedule`): stored in the
    * transport unless the same schedule is there already, so restarts keep its due time.
    * @default []
@@ -163,6 +174,7 @@ export interface ResolvedEventsOptions {
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
+  readonly outbox: ResolvedOutboxOptions | undefined;
   readonly schedules: readonly ScheduleDeclaration[];
   readonly tracing: ResolvedTracingOptions;
   readonly correlation: ResolvedCorrelationOptions;
@@ -183,6 +195,7 @@ const OPTION_NAMES = [
   'asyncContext',
   'store',
   'schemas',
+  'outbox',
   'schedules',
   'tracing',
   'correlation',
@@ -303,6 +316,7 @@ export function resolveEventsOptions(
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
     asyncContext,
+    outbox: resolveOutboxOptions(options.outbox),
     schedules: resolveSchedules(options.schedules),
     tracing: resolveTracing(options.tracing),
     correlation: resolveCorrelation(options.correlation),

@@ -189,6 +189,15 @@ export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';
 
+// Transactional outbox (PostgreSQL): EventOutbox, its options, migration and errors.
+export { EventOutbox } from './outbox/event-outbox.js';
+export type { OutboxOptions, OutboxPool } from './outbox/outbox.options.js';
+export type { OutboxClient } from './outbox/transaction-clients.js';
+export { OUTBOX_MIGRATION_SQL, outboxMigrationSql } from './outbox/outbox-schema.js';
+export { OutboxError } from './errors/outbox.error.js';
+export { OutboxNotConfiguredError } from './errors/outbox-not-configured.error.js';
+export { InvalidTransactionError } from './errors/invalid-transaction.error.js';
+export { TransactionRolledBackError } from './errors/transaction-rolled-back.error.js';
 // Scheduled events, conditional emits (issue #21)
 export { InvalidScheduleError } from './errors/invalid-schedule.error.js';
 export type { EmitCondition, ConditionalEmit, ScheduleEmit } from './bus/emit-condition.js';

@@ -8,6 +8,7 @@ import { UserListeners } from './users/user.listeners.js';
 import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
 import { OrderHistory, orderStreamId } from './order-history.js';
+import { OutboxOrders } from './orders/outbox-orders.js';
 import { OrderPlacedUpcasters, ReportListeners } from './reports/report.listeners.js';
 import { OrderFulfilmentSaga } from './orders/order-fulfilment.saga.js';
 import { Warehouse } from './orders/warehouse.js';
@@ -19,6 +20,8 @@ import { Warehouse } from './orders/warehouse.js';
       worker: { concurrency: { emails: 2 } },
       // Every order event is appended to the (in-memory) event store, one stream per order.
       store: { record: ['order.*'], streamId: orderStreamId },
+      // The transactional outbox, only when a PostgreSQL database is given.
+      ...(process.env.DATABASE_URL ? { outbox: { connection: process.env.DATABASE_URL } } : {}),
       // Stored in the transport and emitted once across every running app (Redis: by its clock).
       schedules: [
         { id: 'sales-report', name: 'report.sales', data: { period: 'daily' }, every: 1000 },
@@ -34,6 +37,7 @@ import { Warehouse } from './orders/warehouse.js';
     UserListeners,
     UsersDemo,
     OrderHistory,
+    OutboxOrders,
     ReportListeners,
     OrderPlacedUpcasters,
     Warehouse,

@@ -5,6 +5,7 @@ import { EventBus, EventQueues, SagaManager } from 'nestjs-events';
 import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
+import { OutboxOrders } from './orders/outbox-orders.js';
 import { ReportListeners } from './reports/report.listeners.js';
 
 async function main(): Promise<void> {
@@ -22,6 +23,13 @@ async function main(): Promise<void> {
   logger.log(
     `discount for ada: ${await orders.discountFor('ada')}%, for bob: ${await orders.discountFor('bob')}%`,
   );
+
+  if (process.env.DATABASE_URL) {
+    await app.get(OutboxOrders).place({ orderId: 'o-1002', customer: 'grace', total: 18 });
+    logger.log('placed o-1002 through the transactional outbox (delivered after commit)');
+  } else {
+    logger.log('DATABASE_URL is not set: skipping the transactional outbox demo');
+  }
 
   const history = app.get(OrderHistory);
   const stored = await history.storedHistory(order.orderId);

@@ -18,4 +18,17 @@ export interface EmitOptions {
    * serializes it, and refuses what it cannot carry. @default false
    */
   inProcessOnly?: boolean;
+  /**
+   * The transaction to write the event in (a `pg` client inside `BEGIN`, or a TypeORM
+   * `EntityManager` / Prisma transaction client with their adapters): the event becomes an
+   * outbox row, delivered only once that transaction commits. Needs `forRoot({ outbox })`.
+   * @default the transaction of `EventOutbox.transaction` around the emit, if any
+   */
+  transaction?: unknown;
+  /**
+   * Outbox rows with the same key are dispatched in the order they were written; a later row
+   * waits while an earlier one cannot go.
+   * @default the event's `metadata.aggregateId`, else no ordering
+   */
+  orderingKey?: string;
 }

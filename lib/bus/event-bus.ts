@@ -31,6 +31,8 @@ import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
+import type { OutboxBusPort, OutboxRouter } from './outbox-port.js';
+import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.js';
 import { ScheduledEmits } from './scheduled-emits.js';
 import type { EmitCondition } from './emit-condition.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
@@ -59,6 +61,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   private readonly delivery: EventDelivery;
   private readonly dynamic: DynamicListeners;
   private bulkHost: BulkEmitHost | undefined;
+  private outbox: OutboxRouter | undefined;
 
   constructor(
     private readonly registry: ListenerRegistry,
@@ -122,7 +125,13 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   }
 
   /** The emit of a checked, resolved event. */
-  private send({ envelope, listeners, options }: PreparedEmit): Promise<EventEnvelope> {
+  private send(prepared: PreparedEmit): Promise<EventEnvelope> {
+    // One cheap check when no outbox is configured and no `transaction` option is given.
+    if (this.outbox !== undefined || prepared.options?.transaction !== undefined) {
+      const routed = this.toOutbox(prepared, 'emit');
+      if (routed !== undefined) return routed;
+    }
+    const { envelope, listeners, options } = prepared;
     // The hot path: bound, not faked, not recorded, not delayed, no queued listener. One
     // resolved promise and the listener calls, nothing else.
     if (listeners.queued.length === 0 && this.delivery.isDirect(options)) {
@@ -136,6 +145,41 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
       return this.failures.refused(error, envelope.name, envelope.id);
     }
     return this.failures.watch(delivered, envelope, envelope.name, envelope.id);
+  }
+
+  /**
+   * An emit inside a transaction becomes an outbox row (see lib/outbox/): `emit` resolves to the
+   * envelope once the row is written, `emitAsync` to the results of its `afterCommit: false`
+   * listeners. `undefined` when the emit belongs to no transaction.
+   */
+  private toOutbox(prepared: PreparedEmit, kind: 'emit'): Promise<EventEnvelope> | undefined;
+  private toOutbox(prepared: PreparedEmit, kind: 'emitAsync'): Promise<unknown[]> | undefined;
+  private toOutbox(
+    prepared: PreparedEmit,
+    kind: 'emit' | 'emitAsync',
+  ): Promise<EventEnvelope | unknown[]> | undefined {
+    const { envelope } = prepared;
+    let routed: Promise<unknown[]> | undefined;
+    try {
+      if (this.outbox === undefined)
+        throw new OutboxNotConfiguredError('The transaction emit option');
+      routed = this.outbox.route(prepared, kind);
+    } catch (error) {
+      return this.failures.refused(error, envelope.name, envelope.id);
+    }
+    if (routed === undefined || kind === 'emitAsync') return routed;
+    return this.failures.watch(routed, envelope, envelope.name, envelope.id);
+  }
+
+  /** @internal Called by the outbox (lib/outbox/) once: emits in a transaction go to it. */
+  attachOutbox(router: OutboxRouter): OutboxBusPort {
+    this.outbox = router;
+    return {
+      intercepted: (envelope, options) =>
+        this.delivery.interceptor?.(envelope, 'emit', options) === true,
+      runCommitted: (envelope, listeners, dueAt) =>
+        void this.delivery.runStored(envelope, listeners, 'emit', dueAt),
+    };
   }
 
   /**
@@ -202,7 +246,12 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
    * `emitAsync` of a checked, resolved event. Throws `ListenersFailedError` when a sync listener
    * failed (the caller turns it into a rejection), rejects with it when an async one did.
    */
-  private collect({ envelope, listeners, options }: PreparedEmit): Promise<unknown[]> {
+  private collect(prepared: PreparedEmit): Promise<unknown[]> {
+    if (this.outbox !== undefined || prepared.options?.transaction !== undefined) {
+      const routed = this.toOutbox(prepared, 'emitAsync');
+      if (routed !== undefined) return routed;
+    }
+    const { envelope, listeners, options } = prepared;
     if (listeners.queued.length === 0 && this.delivery.isDirect(options)) {
       // The hot path: the dispatcher's own promise (one `.then` on one async listener's) is
       // what the caller awaits, with no promise of ours around it.

@@ -38,6 +38,13 @@ export interface OnEventOptions<T = unknown, E = EventEnvelope<T>> {
    * @default []
    */
   aliases?: readonly string[];
+  /**
+   * With the transactional outbox: `false` runs this in-process listener at once inside the
+   * transaction of the emit, with its client as `context.transaction` (so it can write in it);
+   * its throw rolls the transaction back. Outside a transaction it runs as any listener.
+   * @default true (in a transaction, the listener runs only after commit)
+   */
+  afterCommit?: boolean;
 }
 
 /** @internal What one `@OnEvent` records on a method. */
@@ -48,6 +55,7 @@ export interface OnEventMetadata {
   readonly filter?: (event: EventEnvelope) => boolean;
   readonly id?: string;
   readonly aliases?: readonly string[];
+  readonly afterCommit?: boolean;
 }
 
 /** Validates a selector list and turns it into patterns (and the event classes among them). */
@@ -76,7 +84,7 @@ export function resolveSelectors(
   return { patterns, eventClasses };
 }
 
-const OPTION_KEYS = ['priority', 'filter', 'id', 'aliases'];
+const OPTION_KEYS = ['priority', 'filter', 'id', 'aliases', 'afterCommit'];
 
 function assertOnEventOptions(options: unknown, where: string): asserts options is OnEventOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -157,6 +165,13 @@ export function OnEvent<T = unknown>(
         'an array of non-empty listener ids',
       );
     }
+    if (options.afterCommit !== undefined && typeof options.afterCommit !== 'boolean') {
+      throw new InvalidOptionError(
+        `@OnEvent afterCommit on ${where}`,
+        options.afterCommit,
+        'a boolean',
+      );
+    }
     const record: OnEventMetadata = {
       patterns,
       eventClasses,
@@ -164,6 +179,7 @@ export function OnEvent<T = unknown>(
       filter: options.filter as OnEventMetadata['filter'],
       id: options.id,
       aliases: options.aliases === undefined ? undefined : [...aliases],
+      afterCommit: options.afterCommit,
     };
     Reflect.defineMetadata(ON_EVENT_METADATA, [...existing, record], descriptor.value as object);
     return descriptor;

@@ -15,6 +15,11 @@ export interface ListenerContext {
   readonly queue?: string;
   /** The listener's id. */
   readonly listener: string;
+  /**
+   * The transaction's client, for an `afterCommit: false` listener running inside an outbox
+   * transaction (a `pg` client, or the ORM's transaction object the emit was given).
+   */
+  readonly transaction?: unknown;
 }
 
 /** A listener function as the bus calls it. */
@@ -50,6 +55,8 @@ export interface ListenerDefinition {
    * @default true
    */
   readonly isAsync?: boolean;
+  /** `false`: in an outbox transaction, runs inside it rather than after commit. */
+  readonly afterCommit?: boolean;
   /** Present when the listener runs from a queue. */
   readonly queue?: ResolvedQueueOptions;
   /** Event classes named in its selectors, for rehydrating queued class events. */

@@ -144,6 +144,7 @@ export class ListenerExplorer implements OnModuleInit {
       patterns: record.patterns,
       priority: record.priority,
       filter: record.filter,
+      afterCommit: record.afterCommit,
       info,
       invoke: composeMiddleware(middleware, call, info),
       // A plain method without middleware is done when it returns: no async context needed.

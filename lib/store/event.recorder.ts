@@ -44,19 +44,31 @@ export class EventRecorder {
    * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidStreamIdError synchronously.
    */
   record(envelope: EventEnvelope): Promise<void> | undefined {
+    const entry = this.prepare(envelope);
+    if (entry === undefined) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ ...entry, resolve, reject });
+      if (!this.isFlushing) void this.flush();
+    });
+  }
+
+  /**
+   * What `record` appends for the event, checked and serialized now; `undefined` when the event
+   * is not recorded. The outbox appends it itself, in the emit's transaction.
+   *
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidStreamIdError
+   */
+  prepare(envelope: EventEnvelope): { streamId: string; event: PreparedEvent } | undefined {
     if (!this.matches(envelope.name)) return undefined;
     const streamId = this.options.store.streamId(envelope);
     assertStreamId(streamId);
-    const prepared = {
+    const event = {
       id: envelope.id,
       name: envelope.name,
       timestamp: envelope.timestamp,
       payload: serializeEnvelope(envelope, this.options.maxPayloadBytes),
     };
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ streamId, event: prepared, resolve, reject });
-      if (!this.isFlushing) void this.flush();
-    });
+    return { streamId, event };
   }
 
   private async flush(): Promise<void> {

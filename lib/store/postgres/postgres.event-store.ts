@@ -13,6 +13,7 @@ import {
 import { toSqlNameFilter } from './postgres-pattern.js';
 import { assertOptionalInteger } from '../event-store.validation.js';
 import { loadPg } from './pg.driver.js';
+import { runLockedMigration } from './pg-migration.js';
 
 /**
  * A `pg.Pool` (or anything with its `query` and `connect` methods). Typed structurally, so the
@@ -134,16 +135,28 @@ export class PostgresEventStore extends EventStore {
     }));
   }
 
-  protected override async writeRecorded(
+  /**
+   * @internal Appends recorded events through `query`, a client inside the caller's transaction
+   * (the outbox's): they are in the store if, and only if, that transaction commits. The head
+   * row stays locked until then, so appends of other transactions wait for it.
+   */
+  async appendRecordedWith(
+    query: (text: string, values: unknown[]) => Promise<unknown>,
     entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
   ): Promise<void> {
-    await this.query(`SELECT FROM ${this.names.appendRecorded}($1, $2, $3, $4, $5)`, [
+    await query(`SELECT FROM ${this.names.appendRecorded}($1, $2, $3, $4, $5)`, [
       entries.map((e) => e.streamId),
       entries.map((e) => e.event.id),
       entries.map((e) => e.event.name),
       entries.map((e) => e.event.timestamp),
       entries.map((e) => e.event.payload),
     ]);
+  }
+
+  protected override async writeRecorded(
+    entries: readonly { readonly streamId: string; readonly event: PreparedEvent }[],
+  ): Promise<void> {
+    await this.appendRecordedWith((text, values) => this.query(text, values), entries);
   }
 
   protected async readStreamRows(
@@ -325,20 +338,12 @@ export class PostgresEventStore extends EventStore {
   }
 
   private async migrateWith(pool: Pool): Promise<void> {
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN');
-      // Concurrent first uses (several replicas starting) must not race on CREATE ... IF NOT EXISTS.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [this.names.events]);
-      await client.query(eventStoreMigrationSql(this.schema));
-      await client.query('COMMIT');
+      await runLockedMigration(pool, this.names.events, eventStoreMigrationSql(this.schema));
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
       throw new EventStoreError(`Cannot create the event store schema: ${String(error)}`, {
         cause: error,
       });
-    } finally {
-      client.release();
     }
   }
 }
