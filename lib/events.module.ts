@@ -24,6 +24,10 @@ import { Worker } from './queue/worker.js';
 import { EventSchemasRegistrar } from './event/event-schemas.registrar.js';
 import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
+import {
+  observabilityExports,
+  observabilityProviders,
+} from './observability/observability.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
@@ -75,6 +79,7 @@ const providers: Provider[] = [
   EventsServerBinding,
   EventQueues,
   ...eventStoreProviders,
+  ...observabilityProviders,
 ];
 
 /**
@@ -95,6 +100,7 @@ const providers: Provider[] = [
     QUEUE_TRANSPORT,
     COORDINATION_STORE,
     ...eventStoreExports,
+    ...observabilityExports,
   ],
 })
 export class EventsModule extends ConfigurableModuleClass {

@@ -15,6 +15,11 @@ import {
 } from './queue/worker.options.js';
 import type { EventMiddlewareRef } from './middleware/event-middleware.interface.js';
 import {
+  resolveMetricsOptions,
+  type MetricsOptions,
+  type ResolvedMetricsOptions,
+} from './observability/metrics.options.js';
+import {
   resolveReplication,
   type ReplicationOptions,
   type ResolvedReplicationOptions,
@@ -106,6 +111,12 @@ export interface EventsModuleOptions {
    * @default true
    */
   asyncContext?: boolean;
+  /**
+   * What `EventMetrics` records (emits and queued attempts; in-process calls with
+   * `inProcess: true`), and the Prometheus export. `false` records nothing.
+   * @default { inProcess: false, maxEventLabels: 500 }
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -123,6 +134,7 @@ export interface ResolvedEventsOptions {
   readonly store: ResolvedEventStoreOptions;
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
+  readonly metrics: ResolvedMetricsOptions;
 }
 
 const OPTION_NAMES = [
@@ -139,6 +151,7 @@ const OPTION_NAMES = [
   'asyncContext',
   'store',
   'schemas',
+  'metrics',
   'isGlobal',
 ] as const;
 
@@ -249,5 +262,6 @@ export function resolveEventsOptions(
     store: resolveEventStoreOptions(options.store),
     schemas: resolveSchemas(options.schemas),
     asyncContext,
+    metrics: resolveMetricsOptions(options.metrics),
   };
 }

@@ -188,3 +188,17 @@ export { UnknownQueueError } from './errors/unknown-queue.error.js';
 export { QueueInUseError } from './errors/queue-in-use.error.js';
 export { DrainTimeoutError } from './errors/drain-timeout.error.js';
 export { EventsExceptionFilter, toHttpException } from './http/events-exception.filter.js';
+
+// Observability: metrics (EventMetrics, @Measure), backlog monitor, Prometheus, health
+export { EventMetrics, type QueueReading } from './observability/event-metrics.js';
+export { Measure } from './observability/measure.decorator.js';
+export type {
+  MetricsSnapshot,
+  EventNameMetrics,
+  ListenerMetrics,
+  MeasureMetrics,
+  OutcomeCounts,
+} from './observability/metrics-snapshot.js';
+export type { DurationSummary } from './observability/duration-histogram.js';
+export type { MetricsOptions, PrometheusOptions } from './observability/metrics.options.js';
+export type { QueueMinute } from './queue/queue-history.js';

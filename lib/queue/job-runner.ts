@@ -9,13 +9,13 @@ import type { ResolvedWorkerOptions } from './worker.options.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
-import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { AttemptAbort } from './attempt-abort.js';
 import { backoffDelay } from './backoff.js';
 import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
+import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -58,6 +58,8 @@ export class JobRunner {
 
   /** Listener ids already warned about as unknown (one warning each). */
   private readonly warnedUnknown = new Set<string>();
+  /** @internal Told of every handler call (metrics), set through `Worker.observeAttempts`. */
+  observer: AttemptObserver | undefined;
 
   constructor(
     private readonly settler: JobSettler,
@@ -164,7 +166,12 @@ export class JobRunner {
       );
     }
     try {
-      const running = this.run(listener, event, job, controller);
+      const running =
+        this.observer === undefined
+          ? this.run(listener, event, job, controller)
+          : this.observer.observe(job, event, listener, () =>
+              this.run(listener, event, job, controller),
+            );
       if (running !== undefined) await running;
     } catch (error) {
       if (controller.reason === SHUTDOWN_REASON) {
@@ -288,13 +295,8 @@ export class JobRunner {
     error: unknown,
   ): Promise<void> {
     const options = listener.queue!;
-    const isFinal = error instanceof UnrecoverableError || job.attempt >= options.tries;
-    const reason =
-      error instanceof UnrecoverableError
-        ? 'unrecoverable'
-        : error instanceof JobTimeoutError
-          ? 'timeout'
-          : 'failed';
+    const isFinal = isFinalFailure(error, job.attempt, options.tries);
+    const reason = failureReason(error);
     const message = error instanceof Error ? error.message : String(error);
     if (!isFinal) {
       const delayMs = backoffDelay(options.backoff, job.attempt);

@@ -14,6 +14,7 @@ import type { ResolvedEventsOptions } from '../events.options.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { SchemaLookup } from '../event/event-schema.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
+import type { AttemptObserver } from './attempt-outcome.js';
 import { InFlight } from './in-flight.js';
 import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
 import { JobSettler } from './job-settler.js';
@@ -97,6 +98,11 @@ export class Worker
       (name) => this.schemaOf(name),
       () => this.unknownListener,
     );
+  }
+
+  /** @internal Tells `observer` of every handler call of this worker (`EventMetrics`). */
+  observeAttempts(observer: AttemptObserver | undefined): void {
+    this.runner.observer = observer;
   }
 
   /** The queues this process works on. */

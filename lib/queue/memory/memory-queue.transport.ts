@@ -16,6 +16,7 @@ import {
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
+import { MinuteRing, type QueueMinute } from '../queue-history.js';
 
 /** Options of the embedded transport. */
 export interface MemoryQueueTransportOptions {
@@ -155,6 +156,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.owned(job);
     q.active.delete(job.id);
     q.completed++;
+    q.history.add(Date.now(), 1, 0);
     this.settled();
   }
 
@@ -163,6 +165,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
     q.failed++;
+    q.history.add(Date.now(), 0, 1);
     if (delayMs > 0) this.delay(stored, Date.now() + delayMs);
     else this.ready(stored);
     this.settled();
@@ -181,7 +184,10 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
     q.active.delete(job.id);
-    if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') q.failed++;
+    if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') {
+      q.failed++;
+      q.history.add(Date.now(), 0, 1);
+    }
     q.dead.push({
       id: job.id,
       queue: job.queue,
@@ -212,6 +218,15 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async queues(): Promise<string[]> {
     return [...this.byName.keys()].sort();
+  }
+
+  async oldestWaitingAge(queue: string): Promise<number | undefined> {
+    const oldest = this.byName.get(queue)?.waiting[0];
+    return oldest && Math.max(0, Date.now() - (oldest.readyAt ?? oldest.enqueuedAt));
+  }
+
+  async history(queue: string, minutes: number): Promise<QueueMinute[]> {
+    return this.queue(queue).history.read(Date.now(), minutes);
   }
 
   async listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
@@ -319,6 +334,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         dead: [],
         completed: 0,
         failed: 0,
+        history: new MinuteRing(),
         waiters: new Set(),
         isConsumed: false,
       };
@@ -348,6 +364,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   private ready(job: StoredJob): void {
     const q = this.queue(job.queue);
+    job.readyAt = Date.now();
     q.waiting.push(job);
     const [wake] = q.waiters;
     wake?.();

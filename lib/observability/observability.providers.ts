@@ -1,0 +1,8 @@
+import type { Provider } from '@nestjs/common';
+import { EventMetrics } from './event-metrics.js';
+
+/** The observability providers of `EventsModule`: metrics, their export, the backlog monitor. */
+export const observabilityProviders: Provider[] = [EventMetrics];
+
+/** What `EventsModule` exports of them. */
+export const observabilityExports = [EventMetrics];
