@@ -109,7 +109,7 @@ describe.each(['memory', 'redis'] as const)('EventMetrics on the %s transport', 
     });
   });
 
-  it('counts the attempts of the app's own worker in the per-minute history', async () => {
+  it('counts the attempts of the own worker in the per-minute history', async () => {
     const app = await apps.start({ providers: [MetricsListeners] });
     const metrics = app.get(EventMetrics);
     await app.get(EventBus).emit('order.created', { id: 'o3' });
