@@ -20,6 +20,11 @@ import {
   type ResolvedMetricsOptions,
 } from './observability/metrics.options.js';
 import {
+  resolveMonitorOptions,
+  type MonitorOptions,
+  type ResolvedMonitorOptions,
+} from './observability/queue-monitor.options.js';
+import {
   resolveReplication,
   type ReplicationOptions,
   type ResolvedReplicationOptions,
@@ -117,6 +122,12 @@ export interface EventsModuleOptions {
    * @default { inProcess: false, maxEventLabels: 500 }
    */
   metrics?: boolean | MetricsOptions;
+  /**
+   * Backlog alerts: thresholds per queue, read every `intervalMs` by one process at a time, which
+   * emits `QueueBusy` once when one is passed and `QueueRecovered` once when back under it.
+   * @default undefined (no monitor)
+   */
+  monitor?: MonitorOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -135,6 +146,7 @@ export interface ResolvedEventsOptions {
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
   readonly metrics: ResolvedMetricsOptions;
+  readonly monitor: ResolvedMonitorOptions | undefined;
 }
 
 const OPTION_NAMES = [
@@ -152,6 +164,7 @@ const OPTION_NAMES = [
   'store',
   'schemas',
   'metrics',
+  'monitor',
   'isGlobal',
 ] as const;
 
@@ -263,5 +276,6 @@ export function resolveEventsOptions(
     schemas: resolveSchemas(options.schemas),
     asyncContext,
     metrics: resolveMetricsOptions(options.metrics),
+    monitor: resolveMonitorOptions(options.monitor),
   };
 }

@@ -202,3 +202,5 @@ export type {
 export type { DurationSummary } from './observability/duration-histogram.js';
 export type { MetricsOptions, PrometheusOptions } from './observability/metrics.options.js';
 export type { QueueMinute } from './queue/queue-history.js';
+export { QueueBusy, QueueRecovered, type QueueMeasure } from './observability/queue.events.js';
+export type { MonitorOptions, QueueThresholds } from './observability/queue-monitor.options.js';
