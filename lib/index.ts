@@ -204,3 +204,8 @@ export type { MetricsOptions, PrometheusOptions } from './observability/metrics.
 export type { QueueMinute } from './queue/queue-history.js';
 export { QueueBusy, QueueRecovered, type QueueMeasure } from './observability/queue.events.js';
 export type { MonitorOptions, QueueThresholds } from './observability/queue-monitor.options.js';
+export {
+  EventsHealthIndicator,
+  type EventsHealthOptions,
+  type EventsHealthDetails,
+} from './observability/events-health.indicator.js';

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { EventMetrics } from './event-metrics.js';
+import { EventsHealthIndicator } from './events-health.indicator.js';
 import { PrometheusExporter } from './prometheus.exporter.js';
 import { QueueMonitor } from './queue-monitor.js';
 
@@ -13,6 +14,7 @@ export const PROMETHEUS_EXPORTER = Symbol('PROMETHEUS_EXPORTER');
 export const observabilityProviders: Provider[] = [
   EventMetrics,
   QueueMonitor,
+  EventsHealthIndicator,
   {
     provide: PROMETHEUS_EXPORTER,
     // prom-client is loaded only when configured; a missing package fails the boot, naming it.
@@ -30,4 +32,4 @@ export const observabilityProviders: Provider[] = [
 ];
 
 /** What `EventsModule` exports of them. */
-export const observabilityExports = [EventMetrics];
+export const observabilityExports = [EventMetrics, EventsHealthIndicator];

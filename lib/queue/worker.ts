@@ -100,6 +100,13 @@ export class Worker
     );
   }
 
+  /** `running`, `stopped` (shutdown began), `off` (`worker: false`) or `idle` (not started yet). */
+  get state(): 'running' | 'stopped' | 'off' | 'idle' {
+    if (this.stopping.signal.aborted) return 'stopped';
+    if (this.isStarted) return 'running';
+    return this.options.worker.enabled || this.isServerOwned ? 'idle' : 'off';
+  }
+
   /** @internal Tells `observer` of every handler call of this worker (`EventMetrics`). */
   observeAttempts(observer: AttemptObserver | undefined): void {
     this.runner.observer = observer;
