@@ -8,6 +8,11 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 import { METRICS_QUEUE, MetricsListeners } from '../fixtures/metrics.fixtures.js';
 
+interface HealthBody {
+  details: { events: { queues: Record<string, unknown>; reasons: string[] } };
+  error: { events: { status: string; reasons: string[] } };
+}
+
 @Controller()
 class HealthController {
   constructor(
@@ -59,7 +64,7 @@ describe('EventsHealthIndicator through @nestjs/terminus', () => {
 
   const get = async (path: string) => {
     const response = await fetch(`${url}${path}`);
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
+    return { status: response.status, body: (await response.json()) as HealthBody };
   };
 
   it('is up with details per queue, down past a threshold', async () => {
