@@ -99,6 +99,11 @@ export class QueueMonitor implements OnApplicationBootstrap, BeforeApplicationSh
     return { waiting: counts.waiting, dead: counts.dead, lagMs: lagMs ?? 0 };
   }
 
+  /** Emits a class event of the library, whatever the application's event map holds. */
+  private emit(event: QueueBusy | QueueRecovered): Promise<unknown> {
+    return (this.bus.emit as (event: object) => Promise<unknown>).call(this.bus, event);
+  }
+
   private async compare(
     queue: string,
     measure: QueueMeasure,
@@ -111,10 +116,10 @@ export class QueueMonitor implements OnApplicationBootstrap, BeforeApplicationSh
     if (isBusy === wasBusy) return;
     if (isBusy) {
       this.logger.warn(`Queue "${queue}" is busy: ${measure} ${reading} > ${threshold}`);
-      await this.bus.emit(new QueueBusy(queue, measure, reading, threshold));
+      await this.emit(new QueueBusy(queue, measure, reading, threshold));
     } else {
       this.logger.log(`Queue "${queue}" recovered: ${measure} ${reading} <= ${threshold}`);
-      await this.bus.emit(new QueueRecovered(queue, measure, reading, threshold));
+      await this.emit(new QueueRecovered(queue, measure, reading, threshold));
     }
     await this.store.set(key, isBusy ? BUSY : 'ok', STATE_TTL_MS);
   }
