@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import type { Subscription } from 'rxjs';
 import { EventBus } from '../bus/event-bus.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
@@ -31,12 +30,6 @@ export interface QueueReading {
   readonly oldestWaitingMs: number;
 }
 
-/** @internal Receives what `EventMetrics` records, as it records it (the Prometheus export). */
-export interface MetricsSink {
-  emitted(event: string): void;
-  attempt(record: AttemptRecord): void;
-}
-
 /**
  * Counters and timings of this process's events: emits per event name; attempts of queued
  * listeners (and of in-process ones with `metrics: { inProcess: true }`) per event, listener and
@@ -50,9 +43,8 @@ export interface MetricsSink {
  */
 @Injectable()
 export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
-  private readonly store: MetricsStore;
-  private readonly sinks: MetricsSink[] = [];
-  private emits: Subscription | undefined;
+  /** @internal What is counted (the Prometheus export reads it at scrape time). */
+  readonly store: MetricsStore;
 
   constructor(
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
@@ -86,11 +78,7 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (!this.options.metrics.isEnabled) return;
-    this.emits = this.bus.stream().subscribe((event) => {
-      const label = this.store.eventLabel(event.name);
-      this.store.emitted(label);
-      for (const sink of this.sinks) sink.emitted(label);
-    });
+    this.bus.observeEmits((event) => this.store.emitted(event.name));
     const record = this.store.measured.bind(this.store);
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<symbol, unknown> | undefined;
@@ -101,7 +89,7 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.emits?.unsubscribe();
+    this.bus.observeEmits(undefined);
   }
 
   /** Everything counted by this process since it started (or since `reset()`), as plain objects. */
@@ -150,15 +138,8 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
     return this.transport.history(queue, minutes);
   }
 
-  /** @internal The Prometheus export registers here. */
-  addSink(sink: MetricsSink): void {
-    this.sinks.push(sink);
-  }
-
   private record(record: AttemptRecord): void {
-    const labelled = { ...record, event: this.store.eventLabel(record.event) };
-    this.store.attempt(labelled);
-    for (const sink of this.sinks) sink.attempt(labelled);
+    this.store.attempt(record);
   }
 
   /** Times each queued attempt and counts how it ended (see `queuedOutcome`). */

@@ -23,6 +23,25 @@ export interface AttemptRecord {
   readonly waitMs?: number;
 }
 
+/**
+ * The outcome of one attempt as one word (Prometheus's `outcome` label): `success`, `failure`
+ * (in-process), `retry`, `timeout` (timed out, with another attempt to come), `dead`, `released`.
+ */
+export function runOutcome(record: AttemptRecord): string {
+  switch (record.outcome) {
+    case 'handled':
+      return 'success';
+    case 'deadLettered':
+      return 'dead';
+    case 'released':
+      return 'released';
+    case 'retried':
+      return record.isTimedOut ? 'timeout' : 'retry';
+    default:
+      return record.isTimedOut ? 'timeout' : 'failure';
+  }
+}
+
 /** The label events past the cap are counted under. */
 export const OTHER_EVENT = 'other';
 
@@ -48,8 +67,11 @@ function count(into: Counts, record: AttemptRecord): void {
   if (record.isTimedOut) into.timedOut++;
 }
 
-class Timed {
+/** @internal The running totals of one listener or queue, read by the Prometheus export. */
+export class Timed {
   readonly counts = counts();
+  /** Attempts by `runOutcome`. */
+  readonly outcomes: Record<string, number> = {};
   readonly duration = new DurationHistogram();
   wait: DurationHistogram | undefined;
   readonly throughput: ThroughputWindow;
@@ -63,6 +85,8 @@ class Timed {
 
   add(record: AttemptRecord, now: number): void {
     count(this.counts, record);
+    const outcome = runOutcome(record);
+    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
     this.duration.record(record.durationMs);
     if (record.waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(record.waitMs);
     this.throughput.add(now);
@@ -156,6 +180,16 @@ export class MetricsStore {
       queues: view(this.queues),
       measures,
     };
+  }
+
+  /** @internal Emits by event label. */
+  emits(): IterableIterator<[string, { readonly emitted: number }]> {
+    return this.events.entries();
+  }
+
+  /** @internal Listeners by id, with their totals. */
+  listenerTotals(): IterableIterator<[string, Timed]> {
+    return this.listeners.entries();
   }
 
   reset(): void {

@@ -3,26 +3,15 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import type * as PromClient from 'prom-client';
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
 import { DURATION_BUCKETS_MS } from './duration-histogram.js';
-import type { EventMetrics, MetricsSink, QueueReading } from './event-metrics.js';
+import type { EventMetrics, QueueReading } from './event-metrics.js';
 import type { ResolvedMetricsOptions } from './metrics.options.js';
-import type { AttemptRecord } from './metrics-store.js';
 
 type Prometheus = NonNullable<ResolvedMetricsOptions['prometheus']>;
-
-/** The Prometheus `outcome` label of an attempt: one per attempt. */
-function outcomeLabel(record: AttemptRecord): string {
-  switch (record.outcome) {
-    case 'handled':
-      return 'success';
-    case 'deadLettered':
-      return 'dead';
-    case 'released':
-      return 'released';
-    case 'retried':
-      return record.isTimedOut ? 'timeout' : 'retry';
-    default:
-      return record.isTimedOut ? 'timeout' : 'failure';
-  }
+type Labels = Record<string, string | number>;
+interface Value {
+  readonly value: number;
+  readonly labels: Labels;
+  readonly metricName?: string;
 }
 
 /**
@@ -41,81 +30,130 @@ async function loadPromClient(): Promise<typeof PromClient> {
 }
 
 /**
+ * A metric whose values are read when the registry is scraped: nothing is done per event (a
+ * prom-client `inc` or `observe` with labels costs about a microsecond, more than an in-process
+ * emit). prom-client accepts any object with `name` and `get()`.
+ */
+function collected(
+  name: string,
+  help: string,
+  type: 'counter' | 'gauge' | 'histogram',
+  values: () => Value[] | Promise<Value[]>,
+): PromClient.Metric {
+  return {
+    name,
+    help,
+    type,
+    async get() {
+      return { name, help, type, values: await values(), aggregator: 'sum' };
+    },
+    reset() {},
+  } as unknown as PromClient.Metric;
+}
+
+/**
  * `forRoot({ metrics: { prometheus } })`: registers the library's metrics on a prom-client
  * registry and, with `path`, serves that registry on the app's HTTP server. Counters and the
- * duration histogram are fed as `EventMetrics` records; queue gauges are read from the transport
- * at scrape time (cached `cacheMs`). Labels carry names only, never ids or payloads.
+ * duration histogram are read from `EventMetrics` at scrape time; queue gauges from the transport
+ * (cached `cacheMs`). Labels carry names only, never ids or payloads.
  */
-export class PrometheusExporter implements MetricsSink, OnModuleInit, OnApplicationShutdown {
+export class PrometheusExporter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EventsPrometheus');
   private readonly names: string[] = [];
-  private readonly emittedTotal: PromClient.Counter<'event'>;
-  private readonly runs: PromClient.Counter<'listener' | 'queue' | 'outcome'>;
-  private readonly durations: PromClient.Histogram<'listener' | 'queue'>;
   private cached: { at: number; readings: Promise<Record<string, QueueReading>> } | undefined;
 
   private constructor(
-    prom: typeof PromClient,
     private readonly options: Prometheus,
     private readonly registry: PromClient.Registry,
     private readonly metrics: EventMetrics,
     private readonly http: HttpAdapterHost,
   ) {
     const p = options.prefix;
-    const registers = [registry];
-    this.emittedTotal = new prom.Counter({
-      name: `${p}emitted_total`,
-      help: 'Events emitted (delivered by this process), by event name',
-      labelNames: ['event'],
-      registers,
-    });
-    this.runs = new prom.Counter({
-      name: `${p}listener_runs_total`,
-      help: 'Listener attempts by outcome (success, failure, retry, timeout, dead, released)',
-      labelNames: ['listener', 'queue', 'outcome'],
-      registers,
-    });
-    this.durations = new prom.Histogram({
-      name: `${p}listener_duration_seconds`,
-      help: 'Handler time of listener attempts',
-      labelNames: ['listener', 'queue'],
-      buckets: DURATION_BUCKETS_MS.map((ms) => ms / 1000),
-      registers,
-    });
-    const read = (): Promise<Record<string, QueueReading>> => this.readings();
-    new prom.Gauge({
-      name: `${p}queue_jobs`,
-      help: 'Jobs of each queue by state (every process), read from the transport at scrape time',
-      labelNames: ['queue', 'state'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const [queue, r] of Object.entries(await read())) {
-          for (const state of ['waiting', 'delayed', 'active', 'dead'] as const) {
-            this.set({ queue, state }, r[state]);
-          }
-        }
-      },
-    });
-    new prom.Gauge({
-      name: `${p}queue_lag_seconds`,
-      help: 'How long the oldest waiting job of each queue has been ready to run',
-      labelNames: ['queue'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const [queue, r] of Object.entries(await read())) {
-          this.set({ queue }, r.oldestWaitingMs / 1000);
-        }
-      },
-    });
-    this.names = ['emitted_total', 'listener_runs_total', 'listener_duration_seconds']
-      .concat(['queue_jobs', 'queue_lag_seconds'])
-      .map((name) => `${p}${name}`);
+    const store = metrics.store;
+    const register = (metric: PromClient.Metric): void => {
+      registry.registerMetric(metric);
+      this.names.push((metric as unknown as { name: string }).name);
+    };
+    register(
+      collected(
+        `${p}emitted_total`,
+        'Events emitted by this process, by event name',
+        'counter',
+        () => [...store.emits()].map(([event, e]) => ({ labels: { event }, value: e.emitted })),
+      ),
+    );
+    register(
+      collected(
+        `${p}listener_runs_total`,
+        'Listener attempts by outcome (success, failure, retry, timeout, dead, released)',
+        'counter',
+        () =>
+          [...store.listenerTotals()].flatMap(([listener, t]) =>
+            Object.entries(t.outcomes).map(([outcome, value]) => ({
+              labels: { listener, queue: t.queue ?? '', outcome },
+              value,
+            })),
+          ),
+      ),
+    );
+    const histogram = `${p}listener_duration_seconds`;
+    register(
+      collected(histogram, 'Handler time of listener attempts', 'histogram', () =>
+        [...store.listenerTotals()].flatMap(([listener, t]) => {
+          const labels = { listener, queue: t.queue ?? '' };
+          const h = t.duration;
+          let cumulative = 0;
+          const buckets: Value[] = DURATION_BUCKETS_MS.map((ms, i) => {
+            cumulative += h.counts[i];
+            return {
+              metricName: `${histogram}_bucket`,
+              labels: { ...labels, le: ms / 1000 },
+              value: cumulative,
+            };
+          });
+          return [
+            ...buckets,
+            {
+              metricName: `${histogram}_bucket`,
+              labels: { ...labels, le: '+Inf' },
+              value: h.count,
+            },
+            { metricName: `${histogram}_sum`, labels, value: h.sumMs / 1000 },
+            { metricName: `${histogram}_count`, labels, value: h.count },
+          ];
+        }),
+      ),
+    );
+    register(
+      collected(
+        `${p}queue_jobs`,
+        'Jobs of each queue by state (every process), read from the transport at scrape time',
+        'gauge',
+        async () =>
+          Object.entries(await this.readings()).flatMap(([queue, r]) =>
+            (['waiting', 'delayed', 'active', 'dead'] as const).map((state) => ({
+              labels: { queue, state },
+              value: r[state],
+            })),
+          ),
+      ),
+    );
+    register(
+      collected(
+        `${p}queue_lag_seconds`,
+        'How long the oldest waiting job of each queue has been ready to run',
+        'gauge',
+        async () =>
+          Object.entries(await this.readings()).map(([queue, r]) => ({
+            labels: { queue },
+            value: r.oldestWaitingMs / 1000,
+          })),
+      ),
+    );
   }
 
   /**
-   * The exporter of these options, its metrics registered and fed by `metrics`.
+   * The exporter of these options, its metrics registered on the registry.
    * @throws MissingPeerDependencyError when `prom-client` is not installed.
    */
   static async create(
@@ -125,21 +163,7 @@ export class PrometheusExporter implements MetricsSink, OnModuleInit, OnApplicat
   ): Promise<PrometheusExporter> {
     const prom = await loadPromClient();
     const registry = (options.registry as PromClient.Registry | undefined) ?? prom.register;
-    const exporter = new PrometheusExporter(prom, options, registry, metrics, http);
-    metrics.addSink(exporter);
-    return exporter;
-  }
-
-  emitted(event: string): void {
-    this.emittedTotal.inc({ event });
-  }
-
-  attempt(record: AttemptRecord): void {
-    const queue = record.queue ?? '';
-    this.runs.inc({ listener: record.listener, queue, outcome: outcomeLabel(record) });
-    if (record.outcome !== 'released') {
-      this.durations.observe({ listener: record.listener, queue }, record.durationMs / 1000);
-    }
+    return new PrometheusExporter(options, registry, metrics, http);
   }
 
   /** Serves the registry at `path` on the app's HTTP server (express or fastify). */
