@@ -671,8 +671,9 @@ function metricsCostSection(all) {
     '### Cost of metrics (issue 16)',
     '',
     'Each mode against `metrics: false` in the same run (medians; + is slower). The default ' +
-      'counts emits (one `bus.stream()` subscriber) and queued attempts; `inProcess: true` also ' +
-      'times every in-process call; Prometheus feeds prom-client on each of them.',
+      'counts emits (one hook where the bus delivers an event) and queued attempts; ' +
+      '`inProcess: true` also times every in-process call; Prometheus reads those totals at ' +
+      'scrape time (nothing per event).',
     '',
     '| case | `metrics: false` (ns) | default (ns) | default cost | `inProcess` + Prometheus (ns) | its cost |',
     '|---|--:|--:|--:|--:|--:|',
