@@ -29,6 +29,9 @@ import {
   observabilityProviders,
 } from './observability/observability.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
+import { EventScheduler } from './scheduling/event.scheduler.js';
+import { EventVersions } from './scheduling/event-versions.js';
+import { UpcasterExplorer } from './scheduling/upcaster.explorer.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
@@ -74,10 +77,13 @@ const providers: Provider[] = [
   EventBus,
   EventSchemasRegistrar,
   EventFacadeBinding,
+  EventVersions,
+  UpcasterExplorer,
   ListenerExplorer,
   Worker,
   EventsServerBinding,
   EventQueues,
+  EventScheduler,
   ...eventStoreProviders,
   ...observabilityProviders,
 ];

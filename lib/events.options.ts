@@ -29,6 +29,8 @@ import {
   type ReplicationOptions,
   type ResolvedReplicationOptions,
 } from './redis/redis-replication.options.js';
+import { resolveSchedules } from './scheduling/schedule-declarations.js';
+import type { ScheduleDeclaration } from './scheduling/schedule.types.js';
 
 export type {
   QueueDefaults,
@@ -128,6 +130,12 @@ export interface EventsModuleOptions {
    * @default undefined (no monitor)
    */
   monitor?: MonitorOptions;
+  /**
+   * Scheduled events declared at boot (each with an `id`; see `bus.schedule`): stored in the
+   * transport unless the same schedule is there already, so restarts keep its due time.
+   * @default []
+   */
+  schedules?: ScheduleDeclaration[];
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -147,6 +155,7 @@ export interface ResolvedEventsOptions {
   readonly asyncContext: boolean;
   readonly metrics: ResolvedMetricsOptions;
   readonly monitor: ResolvedMonitorOptions | undefined;
+  readonly schedules: readonly ScheduleDeclaration[];
 }
 
 const OPTION_NAMES = [
@@ -165,6 +174,7 @@ const OPTION_NAMES = [
   'schemas',
   'metrics',
   'monitor',
+  'schedules',
   'isGlobal',
 ] as const;
 
@@ -277,5 +287,6 @@ export function resolveEventsOptions(
     asyncContext,
     metrics: resolveMetricsOptions(options.metrics),
     monitor: resolveMonitorOptions(options.monitor),
+    schedules: resolveSchedules(options.schedules),
   };
 }

@@ -209,3 +209,21 @@ export {
   type EventsHealthOptions,
   type EventsHealthDetails,
 } from './observability/events-health.indicator.js';
+
+// Scheduled events, conditional emits (issue #21)
+export { InvalidScheduleError } from './errors/invalid-schedule.error.js';
+export type { EmitCondition, ConditionalEmit, ScheduleEmit } from './bus/emit-condition.js';
+export {
+  SCHEDULE_ID_KEY,
+  SCHEDULED_FOR_KEY,
+  type MisfirePolicy,
+  type ScheduleDeclaration,
+  type ScheduleOptions,
+  type ScheduleRule,
+  type ScheduleSummary,
+} from './scheduling/schedule.types.js';
+export { nextOccurrence } from './scheduling/occurrences.js';
+export type { ScheduleStore } from './scheduling/schedule-store.interface.js';
+export { Upcaster } from './scheduling/upcaster.decorator.js';
+export { UpcasterChainError } from './errors/upcaster-chain.error.js';
+export { UpcastFailedError } from './errors/upcast-failed.error.js';

@@ -8,6 +8,7 @@ import { UserListeners } from './users/user.listeners.js';
 import { UsersDemo } from './users/users.demo.js';
 import { UsersService } from './users/users.service.js';
 import { OrderHistory, orderStreamId } from './order-history.js';
+import { OrderPlacedUpcasters, ReportListeners } from './reports/report.listeners.js';
 
 @Module({
   imports: [
@@ -16,6 +17,10 @@ import { OrderHistory, orderStreamId } from './order-history.js';
       worker: { concurrency: { emails: 2 } },
       // Every order event is appended to the (in-memory) event store, one stream per order.
       store: { record: ['order.*'], streamId: orderStreamId },
+      // Stored in the transport and emitted once across every running app (Redis: by its clock).
+      schedules: [
+        { id: 'sales-report', name: 'report.sales', data: { period: 'daily' }, every: 1000 },
+      ],
     }),
   ],
   providers: [
@@ -27,6 +32,8 @@ import { OrderHistory, orderStreamId } from './order-history.js';
     UserListeners,
     UsersDemo,
     OrderHistory,
+    ReportListeners,
+    OrderPlacedUpcasters,
   ],
 })
 export class AppModule {}

@@ -12,6 +12,8 @@ declare module 'nestjs-events' {
     'order.paid': OrderPayload;
     'order.shipped': OrderShipped;
     'discount.requested': { customer: string };
+    'order.placed': { orderId: string; total: number; currency: string };
+    'report.sales': { period: string };
     'user.registered': UserRegistered;
     'user.save': NewUser;
     // What `bus.around('user.save', ...)` emits, asserted by the sample's tests.

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventMetrics, EventQueues } from 'nestjs-events';
+import { EventBus, EventMetrics, EventQueues } from 'nestjs-events';
 import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
+import { ReportListeners } from './reports/report.listeners.js';
 
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, {
@@ -31,6 +32,9 @@ async function main(): Promise<void> {
   logger.log(
     `rebuilt from ${rebuilt.events} stored events: ${history.timeline(order.orderId).join(', ')}`,
   );
+
+  await app.get(ReportListeners).firstReport;
+  logger.log(`schedules: ${(await app.get(EventBus).schedules()).map((s) => s.id).join(', ')}`);
 
   // Waits until every queued job (retries included) has completed or gone to dead letters.
   await queues.drain();

@@ -4,6 +4,7 @@ import type { ListenerRegistry, ResolvedListeners } from '../discovery/listener.
 import type { EventValidators } from '../middleware/event-validators.js';
 import type { EmitOptions } from './emit-options.js';
 import { createEnvelope, withData } from './event-envelope.factory.js';
+import { classVersion } from '../scheduling/event-versions.js';
 
 /** One emit, checked and resolved: what every later step of the emit is handed. */
 export interface PreparedEmit {
@@ -22,6 +23,8 @@ export interface PreparedEmit {
  */
 export class EmitPreparer {
   private readonly classNames = new WeakMap<Function, string>();
+  /** @internal The current version of a named event, once any event is versioned (upcasters). */
+  versionOf: ((name: string) => number) | undefined;
 
   constructor(
     private readonly registry: ListenerRegistry,
@@ -45,6 +48,7 @@ export class EmitPreparer {
     // What the caller gave: what a queue carries (the schema runs again in the worker).
     let input: unknown;
     let pending: Promise<unknown> | undefined;
+    let version = 1;
     if (typeof nameOrEvent === 'string') {
       name = nameOrEvent;
       listeners = this.registry.resolveEmitted(name);
@@ -65,10 +69,13 @@ export class EmitPreparer {
       listeners = this.registry.resolve(name);
       input = data = nameOrEvent;
       options = dataOrOptions as EmitOptions | undefined;
+      // One static read: the class is a named event class (checked just above).
+      version = classVersion((nameOrEvent as { constructor?: Function }).constructor);
     }
+    if (this.versionOf !== undefined) version = Math.max(version, this.versionOf(name));
     // A check below may throw first: the caller then never awaits the schema's verdict.
     pending?.catch(noop);
-    const envelope = createEnvelope(name, data, options, input);
+    const envelope = createEnvelope(name, data, options, input, version);
     if (pending === undefined) return { envelope, listeners, options };
     return pending.then((value) => ({
       envelope: withData(envelope, value, input),

@@ -31,8 +31,10 @@ import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
+import { ScheduledEmits } from './scheduled-emits.js';
+import type { EmitCondition } from './emit-condition.js';
 
-export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor };
+export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor, EmitCondition };
 
 /** What `bus.listeners()` reports of each listener. */
 export interface ListenerSummary {
@@ -48,11 +50,11 @@ export interface ListenerSummary {
  * and exposes every event as an RxJS stream.
  */
 @Injectable()
-export class EventBus implements OnApplicationShutdown {
+export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   private readonly failures = new EmitFailures();
   private readonly dispatcher: InProcessDispatcher;
   private readonly validators = new EventValidators();
-  private readonly preparer: EmitPreparer;
+  protected readonly preparer: EmitPreparer;
   private readonly delivery: EventDelivery;
   private readonly dynamic: DynamicListeners;
   private bulkHost: BulkEmitHost | undefined;
@@ -65,6 +67,7 @@ export class EventBus implements OnApplicationShutdown {
     @Inject(EVENT_RECORDER)
     private readonly recorder: EventRecorder | null = null,
   ) {
+    super();
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
     this.preparer = new EmitPreparer(registry, this.validators);
     this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher);

@@ -22,6 +22,7 @@ export function createEnvelope(
   data: unknown,
   options: EmitOptions | undefined,
   input: unknown = data,
+  version = 1,
 ): EventEnvelope {
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
@@ -56,7 +57,11 @@ export function createEnvelope(
   } else if (options.inProcessOnly !== true) {
     throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
   }
-  return withData({ id, name, data, metadata, timestamp }, data, input);
+  const envelope =
+    version === 1
+      ? { id, name, data, metadata, timestamp }
+      : { id, name, data, metadata, timestamp, version };
+  return withData(envelope, data, input);
 }
 
 /**

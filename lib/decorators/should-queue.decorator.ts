@@ -82,9 +82,15 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
    * @default undefined
    */
   onFailed?: ((this: This, event: E, error: unknown) => unknown) | string;
+  /**
+   * Decides per event whether the job is queued at all (called at emit time with the provider as
+   * `this`; false: no job, the listener does not run for that event). One that throws fails the
+   * emit before anything is stored. @default undefined (always queued)
+   */
+  when?: (this: This, event: E) => boolean;
 }
 
-const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed'];
+const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed', 'when'];
 
 /** Validates `@ShouldQueue` options at class definition time. */
 export function assertShouldQueueOptions(
@@ -109,6 +115,9 @@ export function assertShouldQueueOptions(
   if (o.backoff !== undefined) assertBackoff(`@ShouldQueue backoff on ${where}`, o.backoff);
   if (o.delay !== undefined) assertInteger(`@ShouldQueue delay on ${where}`, o.delay, 0);
   if (o.timeout !== undefined) assertInteger(`@ShouldQueue timeout on ${where}`, o.timeout, 0);
+  if (o.when !== undefined && typeof o.when !== 'function') {
+    throw new InvalidOptionError(`@ShouldQueue when on ${where}`, o.when, 'a function');
+  }
   if (
     o.onFailed !== undefined &&
     typeof o.onFailed !== 'function' &&

@@ -29,6 +29,8 @@ export interface ResolvedQueueOptions {
   readonly timeout: number;
   /** The failure hook, already bound to its provider. */
   readonly onFailed?: (event: EventEnvelope, error: unknown) => unknown;
+  /** `@ShouldQueue({ when })`, bound to its provider: false skips the job of that event. */
+  readonly when?: (event: EventEnvelope) => boolean;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

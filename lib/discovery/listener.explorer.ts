@@ -181,6 +181,7 @@ export class ListenerExplorer implements OnModuleInit {
       delay: options.delay ?? 0,
       timeout: options.timeout ?? defaults.timeout,
       onFailed,
+      ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
     };
   }
 

@@ -15,6 +15,12 @@ export interface EventEnvelope<T = unknown, N extends string = string> {
   readonly metadata: Readonly<Record<string, string>>;
   /** Milliseconds since the epoch, when the event was emitted. */
   readonly timestamp: number;
+  /**
+   * The version of the event's shape: a class's `static eventVersion`, or one past the last
+   * `@Upcaster` of its name. Absent means 1. Listeners see the current version (older events are
+   * upcast where they are read).
+   */
+  readonly version?: number;
   /** The attempt number (from 1) when a queued listener runs it; absent in-process. */
   readonly attempt?: number;
 }

@@ -38,6 +38,8 @@ interface WireEnvelope {
   at?: number;
   /** Format 0.1 only: `data` was an instance of the event's class. */
   isClass?: 1;
+  /** The event's version (`EventEnvelope.version`), written only when past 1. */
+  ver?: number;
 }
 
 const REDUCERS: Record<string, (value: unknown) => unknown> = {
@@ -95,13 +97,18 @@ export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): st
   const json =
     `{"v":${PAYLOAD_FORMAT},"id":${JSON.stringify(envelope.id)},` +
     `"name":${JSON.stringify(envelope.name)},"metadata":${JSON.stringify(envelope.metadata)},` +
-    `"at":${envelope.timestamp},${body}}`;
+    `"at":${envelope.timestamp},${versionField(envelope.version)}${body}}`;
   // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json);
     if (bytes > maxBytes) throw new PayloadTooLargeError(envelope.name, bytes, maxBytes);
   }
   return json;
+}
+
+/** `"ver":N,` for a version past 1 (version 1 is written as no field: older readers agree). */
+function versionField(version: number | undefined): string {
+  return version === undefined || version === 1 ? '' : `"ver":${version},`;
 }
 
 function dropProto(key: string, value: unknown): unknown {
@@ -161,7 +168,11 @@ export function deserializeEnvelope(
   else if (wire.dv !== undefined) data = readData(wire.dv, eventClass);
   else if ('data' in wire) data = wire.data;
   else throw new MalformedJobError('no data (neither "data" nor "dv")');
-  return { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp };
+  const envelope = { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp };
+  if (wire.ver === undefined) return envelope;
+  if (!Number.isSafeInteger(wire.ver) || wire.ver < 1)
+    throw new MalformedJobError(`a bad event version (${JSON.stringify(wire.ver)})`);
+  return { ...envelope, version: wire.ver };
 }
 
 /** Format 2: devalue's flattened data, with our two revivers. */

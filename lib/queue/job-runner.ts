@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
+import { NEWER_VERSION, readVersion, type EventReader } from '../scheduling/event-versions.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
@@ -65,12 +66,15 @@ export class JobRunner {
     private readonly settler: JobSettler,
     private readonly registry: ListenerRegistry,
     private readonly inFlight: InFlight,
-    private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'>,
+    private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'> &
+      Partial<Pick<ResolvedWorkerOptions, 'versionWaitMs'>>,
     /** The schema of an event name (`forRoot`, `bus.addValidator`); class events bring theirs. */
     private readonly schemaOf: SchemaLookup,
     /** Where `EventsClient` events are served: whether another app runs an unknown listener. */
     private readonly elsewhere: () =>
       ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
+    /** Brings an older event to its current version (`EventVersions.read`), once any is versioned. */
+    private readonly versions: () => EventReader | undefined = () => undefined,
   ) {}
 
   /**
@@ -144,6 +148,13 @@ export class JobRunner {
       const message = error instanceof MalformedJobError ? error.message : String(error);
       return this.settler.deadLetter(job, { reason: 'malformed', message });
     }
+    const read = this.versions();
+    if (read !== undefined) {
+      const current = readVersion(read, envelope);
+      if (current === NEWER_VERSION) return this.newerVersion(job, envelope);
+      if ('reason' in current) return this.settler.deadLetter(job, current);
+      envelope = current;
+    }
     const listener = this.registry.get(job.listener);
     if (!listener?.queue) return this.unknownListener(job);
     // The job carries what the emit's schema accepted: the schema runs again here and the handler
@@ -184,6 +195,22 @@ export class JobRunner {
       return this.fail(listener, event, job, error);
     }
     this.ackLater(job);
+  }
+
+  /**
+   * An event of a version newer than this app's upcasters know (a newer producer, during a
+   * rolling deploy): put back, its attempt not counted, for an up-to-date worker, until
+   * `worker.versionWaitMs` after it was stored; then dead-lettered (reason `unknown_version`).
+   */
+  private newerVersion(job: ReservedJob, envelope: EventEnvelope): Promise<void> {
+    const waitMs = this.options.versionWaitMs ?? 0;
+    const leftMs = job.enqueuedAt > 0 ? waitMs - (Date.now() - job.enqueuedAt) : 0;
+    if (leftMs > 0) return this.settler.release(job, Math.min(leftMs, UNKNOWN_LISTENER_RECHECK_MS));
+    const message = `Event "${envelope.name}" is at version ${envelope.version}, newer than this application knows`;
+    this.logger.error(
+      `Queue "${job.queue}": job ${job.id} dead-lettered: ${message} (after worker.versionWaitMs)`,
+    );
+    return this.settler.deadLetter(job, { reason: 'unknown_version', message });
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
 import type { QueueMinute } from './queue-history.js';
+import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
 
 /**
  * Storage of queued jobs, in queue language. The worker owns policy (tries, backoff, timeouts,
@@ -11,6 +12,8 @@ export interface QueueTransport {
   readonly kind: string;
   /** Whether jobs survive a process restart. */
   readonly isDurable: boolean;
+  /** Where `bus.schedule` keeps schedules (a transport without one keeps them in memory). */
+  readonly schedules?: ScheduleStore;
 
   /**
    * Stores the jobs of one emit (or of one `emitMany`), all or none: across queues where the

@@ -46,7 +46,7 @@ export class QueueProducer {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
     const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
-    return listeners.map((listener) => ({
+    return queuedWhen(envelope, listeners).map((listener) => ({
       id: `${envelope.id}:${listener.id}`,
       queue: listener.queue!.queue,
       listener: listener.id,
@@ -61,4 +61,14 @@ export class QueueProducer {
   store(jobs: readonly NewJob[]): Promise<void> {
     return this.transport.enqueue(jobs);
   }
+}
+
+/** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */
+function queuedWhen(
+  envelope: EventEnvelope,
+  listeners: readonly ListenerDefinition[],
+): readonly ListenerDefinition[] {
+  return listeners.some((l) => l.queue?.when !== undefined)
+    ? listeners.filter((l) => l.queue?.when === undefined || l.queue.when(envelope))
+    : listeners;
 }

@@ -32,6 +32,13 @@ export interface WorkerOptions {
    * @default 60000
    */
   longRunningWarningMs?: number;
+  /**
+   * How long (ms, from when the job was stored) a job of an event version newer than this app
+   * knows (its upcasters) is put back for an up-to-date worker before it is dead-lettered with
+   * reason `unknown_version`. Its attempts are not counted meanwhile.
+   * @default 300000 (5 minutes)
+   */
+  versionWaitMs?: number;
 }
 
 /** Defaults for queued listeners, overridden per listener by `@ShouldQueue`. */
@@ -66,9 +73,10 @@ export interface ResolvedWorkerOptions {
   readonly shutdownTimeout: number;
   readonly unknownListenerGraceMs: number;
   readonly longRunningWarningMs: number;
+  readonly versionWaitMs: number;
 }
 
-const WORKER_DURATIONS = ['unknownListenerGraceMs', 'longRunningWarningMs'];
+const WORKER_DURATIONS = ['unknownListenerGraceMs', 'longRunningWarningMs', 'versionWaitMs'];
 
 export function resolveWorker(value: unknown): ResolvedWorkerOptions {
   const defaults: ResolvedWorkerOptions = {
@@ -78,6 +86,7 @@ export function resolveWorker(value: unknown): ResolvedWorkerOptions {
     shutdownTimeout: 10_000,
     unknownListenerGraceMs: 5 * 60_000,
     longRunningWarningMs: 60_000,
+    versionWaitMs: 5 * 60_000,
   };
   const names = ['concurrency', 'queues', 'shutdownTimeout', ...WORKER_DURATIONS];
   if (value === undefined || value === true) return defaults;
@@ -123,6 +132,8 @@ export function resolveWorker(value: unknown): ResolvedWorkerOptions {
   assertInteger('worker.unknownListenerGraceMs', unknownListenerGraceMs, 0);
   const longRunningWarningMs = worker.longRunningWarningMs ?? defaults.longRunningWarningMs;
   assertInteger('worker.longRunningWarningMs', longRunningWarningMs, 0);
+  const versionWaitMs = worker.versionWaitMs ?? defaults.versionWaitMs;
+  assertInteger('worker.versionWaitMs', versionWaitMs, 0);
   return {
     enabled: true,
     concurrency,
@@ -130,6 +141,7 @@ export function resolveWorker(value: unknown): ResolvedWorkerOptions {
     shutdownTimeout,
     unknownListenerGraceMs,
     longRunningWarningMs,
+    versionWaitMs,
   };
 }
 

@@ -22,6 +22,7 @@ import { QueueLoop } from './queue-loop.js';
 import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { ReservedJob } from './queue-job.js';
+import type { EventReader } from '../scheduling/event-versions.js';
 
 const SHUTDOWN = Symbol('shutdown');
 /** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
@@ -82,6 +83,8 @@ export class Worker
    * or the bus's (which also has those of `bus.addValidator`) once `EventSchemasRegistrar` set it.
    */
   schemaOf: SchemaLookup = (name) => this.options.schemas.get(name);
+  /** @internal Set once an event is versioned (`UpcasterExplorer`): upcasts what the worker reads. */
+  readEvent: EventReader | undefined;
 
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
@@ -97,6 +100,7 @@ export class Worker
       options.worker,
       (name) => this.schemaOf(name),
       () => this.unknownListener,
+      () => this.readEvent,
     );
   }
 

@@ -84,6 +84,9 @@ export abstract class EventStore implements OnApplicationShutdown {
   private readonly watchers = new Set<() => void>();
   private readonly subscriptions = new Set<StoreSubscription>();
 
+  private upcast: ((envelope: EventEnvelope) => EventEnvelope) | undefined;
+  private versionOf: ((name: string) => number) | undefined;
+
   protected constructor(options: EventStoreBaseOptions = {}) {
     this.pageSize = options.pageSize ?? 500;
     assertOptionalInteger('store.pageSize', this.pageSize, 1);
@@ -116,7 +119,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     }
     const now = Date.now();
     const prepared = list.map((event, index) =>
-      prepareEvent(event, index, now, this.maxPayloadBytes),
+      prepareEvent(event, index, now, this.maxPayloadBytes, this.versionOf),
     );
     return this.appendPrepared(streamId, prepared, expected);
   }
@@ -326,8 +329,21 @@ export abstract class EventStore implements OnApplicationShutdown {
   /** Called when the first subscription starts watching and when the last one stops. */
   protected watching(_isWatched: boolean): void {}
 
+  /**
+   * @internal Appends carry the current version of their event and reads are upcast to it (set at
+   * boot once an event is versioned).
+   */
+  upcastWith(
+    upcast: (envelope: EventEnvelope) => EventEnvelope,
+    versionOf: (name: string) => number,
+  ): void {
+    this.upcast = upcast;
+    this.versionOf = versionOf;
+  }
+
   protected decode<T>(row: StoredRow): StoredEvent<T> {
-    const envelope = deserializeEnvelope(row.payload, this.eventClass) as EventEnvelope<T>;
+    let envelope = deserializeEnvelope(row.payload, this.eventClass) as EventEnvelope<T>;
+    if (this.upcast !== undefined) envelope = this.upcast(envelope) as EventEnvelope<T>;
     return {
       ...envelope,
       streamId: row.streamId,

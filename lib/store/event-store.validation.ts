@@ -105,6 +105,7 @@ export function prepareEvent(
   index: number,
   now: number,
   maxPayloadBytes: number,
+  versionOf?: (name: string) => number,
 ): PreparedEvent {
   const where = `events[${index}]`;
   if (event === null || typeof event !== 'object') {
@@ -140,7 +141,9 @@ export function prepareEvent(
       if (key !== '__proto__') metadata[key] = value;
     }
   }
+  const version = versionOf?.(event.name) ?? 1;
   const envelope: EventEnvelope = { id, name: event.name, data: event.data, metadata, timestamp };
+  if (version !== 1) Object.assign(envelope, { version });
   return {
     id,
     name: event.name,

@@ -4,6 +4,7 @@ import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport } from '../queue-transport.interface.js';
 import {
+  countFailed,
   countsOf,
   emptyInPlace,
   findJob,
@@ -17,6 +18,7 @@ import {
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { MinuteRing, type QueueMinute } from '../queue-history.js';
+import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
 
 /** Options of the embedded transport. */
 export interface MemoryQueueTransportOptions {
@@ -42,6 +44,7 @@ export interface MemoryQueueTransportOptions {
 export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   readonly kind = 'memory';
   readonly isDurable = false;
+  readonly schedules = new MemoryScheduleStore();
   private readonly logger = new Logger(MemoryQueueTransport.name);
   private readonly byName = new Map<string, MemoryQueue>();
   private readonly drainTimeoutMs: number;
@@ -164,8 +167,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.owned(job);
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
-    q.failed++;
-    q.history.add(Date.now(), 0, 1);
+    countFailed(q);
     if (delayMs > 0) this.delay(stored, Date.now() + delayMs);
     else this.ready(stored);
     this.settled();
@@ -184,10 +186,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
     q.active.delete(job.id);
-    if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') {
-      q.failed++;
-      q.history.add(Date.now(), 0, 1);
-    }
+    if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
     q.dead.push({
       id: job.id,
       queue: job.queue,

@@ -26,6 +26,16 @@ export class RedisKeys {
   }
 
   /**
+   * The keys of scheduled events (`bus.schedule`), in one hash tag of their own: a hash of
+   * records by schedule id, a sorted set of due times (a lease's end while an app emits one), a
+   * hash of the occurrences in flight.
+   */
+  get schedules(): { readonly records: string; readonly due: string; readonly inFlight: string } {
+    const base = `${this.prefix}:{${this.prefix}:schedules}`;
+    return { records: `${base}:records`, due: `${base}:due`, inFlight: `${base}:in-flight` };
+  }
+
+  /**
    * The key that remembers, for `dedupeWindowMs`, that a deduplicated emit stored this job
    * (string `1` with a TTL), in its queue's hash tag.
    */

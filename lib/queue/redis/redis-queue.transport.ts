@@ -17,6 +17,7 @@ import { RedisJobListing } from './redis-job-listing.js';
 import { RedisQueueAdmin } from './redis-queue-admin.js';
 import { RedisQueueContext, type Client } from './redis-queue.context.js';
 import { RedisReserver } from './redis-reserver.js';
+import { RedisScheduleStore } from './redis-schedule.store.js';
 import { defineScripts } from './redis-scripts.js';
 import { RedisSettler } from './redis-settler.js';
 
@@ -40,6 +41,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly admin: RedisQueueAdmin;
   private readonly listing: RedisJobListing;
   private readonly pauses: RedisPauses;
+  private scheduleStore: RedisScheduleStore | undefined;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
     this.ctx = new RedisQueueContext(client, factory, options);
@@ -52,6 +54,10 @@ export class RedisQueueTransport implements QueueTransport {
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
     this.listing = new RedisJobListing(this.ctx, this.deadLetters);
+  }
+
+  get schedules(): RedisScheduleStore {
+    return (this.scheduleStore ??= new RedisScheduleStore(this.ctx));
   }
 
   /** This process's consumer name in every queue's group. */
