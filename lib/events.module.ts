@@ -34,6 +34,8 @@ import { EventVersions } from './scheduling/event-versions.js';
 import { UpcasterExplorer } from './scheduling/upcaster.explorer.js';
 import { COORDINATION_STORE, type CoordinationStore } from './middleware/coordination.store.js';
 import { MemoryCoordinationStore } from './middleware/memory-coordination.store.js';
+import { EVENT_TRACER } from './tracing/event-tracer.js';
+import { tracingProviders } from './tracing/tracing.providers.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
 // breaks Jest's ESM mode ("request for '@nestjs/common' is not in cache"). Dynamic imports are
 // kept for optional peers only (@nestjs/microservices, pg).
@@ -86,6 +88,7 @@ const providers: Provider[] = [
   EventScheduler,
   ...eventStoreProviders,
   ...observabilityProviders,
+  ...tracingProviders,
 ];
 
 /**
@@ -107,6 +110,7 @@ const providers: Provider[] = [
     COORDINATION_STORE,
     ...eventStoreExports,
     ...observabilityExports,
+    EVENT_TRACER,
   ],
 })
 export class EventsModule extends ConfigurableModuleClass {

@@ -31,6 +31,16 @@ import {
 } from './redis/redis-replication.options.js';
 import { resolveSchedules } from './scheduling/schedule-declarations.js';
 import type { ScheduleDeclaration } from './scheduling/schedule.types.js';
+import {
+  resolveTracing,
+  type ResolvedTracingOptions,
+  type TracingOptions,
+} from './tracing/tracing.options.js';
+import {
+  resolveCorrelation,
+  type CorrelationOptions,
+  type ResolvedCorrelationOptions,
+} from './http/correlation.options.js';
 
 export type {
   QueueDefaults,
@@ -136,6 +146,20 @@ export interface EventsModuleOptions {
    * @default []
    */
   schedules?: ScheduleDeclaration[];
+  /**
+   * OpenTelemetry spans through `@opentelemetry/api` (an optional peer): a PRODUCER span per emit
+   * that stores queued jobs, a CONSUMER span per queued attempt, the trace context carried in
+   * `metadata`. Left out: on when the package is installed (a no-op without an SDK); `true` or
+   * `{ tracerName }`: on, and a missing package fails the boot; `false`: off.
+   * @default on when `@opentelemetry/api` is installed
+   */
+  tracing?: boolean | TracingOptions;
+  /**
+   * What `EventCorrelationInterceptor` reads from HTTP requests: `{ header }`, the header that
+   * carries the correlation id (echoed in the response).
+   * @default { header: 'X-Correlation-ID' }
+   */
+  correlation?: CorrelationOptions;
 }
 
 /** The options after defaults, environment and validation: what the rest of the library injects. */
@@ -156,6 +180,8 @@ export interface ResolvedEventsOptions {
   readonly metrics: ResolvedMetricsOptions;
   readonly monitor: ResolvedMonitorOptions | undefined;
   readonly schedules: readonly ScheduleDeclaration[];
+  readonly tracing: ResolvedTracingOptions;
+  readonly correlation: ResolvedCorrelationOptions;
 }
 
 const OPTION_NAMES = [
@@ -175,6 +201,8 @@ const OPTION_NAMES = [
   'metrics',
   'monitor',
   'schedules',
+  'tracing',
+  'correlation',
   'isGlobal',
 ] as const;
 
@@ -288,5 +316,7 @@ export function resolveEventsOptions(
     metrics: resolveMetricsOptions(options.metrics),
     monitor: resolveMonitorOptions(options.monitor),
     schedules: resolveSchedules(options.schedules),
+    tracing: resolveTracing(options.tracing),
+    correlation: resolveCorrelation(options.correlation),
   };
 }

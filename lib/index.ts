@@ -227,3 +227,8 @@ export type { ScheduleStore } from './scheduling/schedule-store.interface.js';
 export { Upcaster } from './scheduling/upcaster.decorator.js';
 export { UpcasterChainError } from './errors/upcaster-chain.error.js';
 export { UpcastFailedError } from './errors/upcast-failed.error.js';
+// Tracing, correlation from HTTP and logging options (observability, issue #16)
+export type { TracingOptions } from './tracing/tracing.options.js';
+export type { CorrelationOptions } from './http/correlation.options.js';
+export { EventCorrelationInterceptor } from './http/event-correlation.interceptor.js';
+export type { LoggingOptions } from './middleware/logging.options.js';

@@ -33,6 +33,7 @@ import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
 import { ScheduledEmits } from './scheduled-emits.js';
 import type { EmitCondition } from './emit-condition.js';
+import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
 export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor, EmitCondition };
 
@@ -66,11 +67,12 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     @Optional()
     @Inject(EVENT_RECORDER)
     private readonly recorder: EventRecorder | null = null,
+    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
   ) {
     super();
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
     this.preparer = new EmitPreparer(registry, this.validators);
-    this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher);
+    this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher, tracer);
     this.dynamic = new DynamicListeners(registry);
   }
 

@@ -6,6 +6,7 @@ import type { QueueProducer } from '../queue/queue.producer.js';
 import type { EventRecorder } from '../store/event.recorder.js';
 import type { EmitOptions } from './emit-options.js';
 import type { InProcessDispatcher } from './in-process.dispatcher.js';
+import type { EventTracer } from '../tracing/event-tracer.js';
 
 /** How the caller waits: `emit` for stored jobs, `emitAsync` also for in-process listeners. */
 export type DeliveryKind = 'emit' | 'emitAsync' | 'until';
@@ -39,6 +40,7 @@ export class EventDelivery {
     private readonly producer: QueueProducer,
     private readonly recorder: EventRecorder | null,
     private readonly dispatcher: InProcessDispatcher,
+    private readonly tracer: EventTracer | null = null,
   ) {}
 
   /**
@@ -110,6 +112,25 @@ export class EventDelivery {
       return new Promise((resolve, reject) => held.push(() => later().then(resolve, reject)));
     }
     if (this.interceptor?.(envelope, kind, options)) return Promise.resolve(undefined);
+    // An emit that sends jobs is traced (a PRODUCER span, its context in the jobs' metadata);
+    // its in-process listeners then run inside that span.
+    if (this.tracer !== null && listeners.queued.length > 0) {
+      return this.tracer.send(
+        envelope,
+        listeners.queued.map((listener) => listener.queue!.queue),
+        () => this.store(envelope, options, kind, listeners),
+      );
+    }
+    return this.store(envelope, options, kind, listeners);
+  }
+
+  /** Records and stores a bound, not intercepted emit, then runs its in-process half. */
+  private store(
+    envelope: EventEnvelope,
+    options: EmitOptions | undefined,
+    kind: DeliveryKind,
+    listeners: ResolvedListeners,
+  ): Promise<unknown[] | undefined> {
     const delay = options?.delay ?? 0;
     // An explicit id makes the emit safe to retry: the transport stores its jobs once.
     const isDeduplicated = options?.id !== undefined;

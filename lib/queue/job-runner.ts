@@ -17,6 +17,8 @@ import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
 import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
+import type { EventTracer, TracedAttempt } from '../tracing/event-tracer.js';
+import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -75,6 +77,8 @@ export class JobRunner {
       ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
     /** Brings an older event to its current version (`EventVersions.read`), once any is versioned. */
     private readonly versions: () => EventReader | undefined = () => undefined,
+    /** Spans of attempts (`forRoot({ tracing })`), when on. */
+    private readonly tracer: EventTracer | null = null,
   ) {}
 
   /**
@@ -177,12 +181,13 @@ export class JobRunner {
       );
     }
     try {
+      const run = (): Promise<unknown> | undefined => this.run(listener, event, job, controller);
+      const tracer = this.tracer;
+      const traced = tracer === null ? run : () => tracer.process(event, attemptOf(job), run);
       const running =
         this.observer === undefined
-          ? this.run(listener, event, job, controller)
-          : this.observer.observe(job, event, listener, () =>
-              this.run(listener, event, job, controller),
-            );
+          ? traced()
+          : this.observer.observe(job, event, listener, traced);
       if (running !== undefined) await running;
     } catch (error) {
       if (controller.reason === SHUTDOWN_REASON) {
@@ -324,18 +329,17 @@ export class JobRunner {
     const options = listener.queue!;
     const isFinal = isFinalFailure(error, job.attempt, options.tries);
     const reason = failureReason(error);
-    const message = error instanceof Error ? error.message : String(error);
+    // The fields of `Logging`'s lines, so a log platform reads both the same way.
+    const fields = attemptFields(event, listener.id, job.attempt, job.queue);
+    fields.tries = options.tries;
     if (!isFinal) {
       const delayMs = backoffDelay(options.backoff, job.attempt);
-      this.logger.warn(
-        `Listener ${listener.id} failed attempt ${job.attempt}/${options.tries} on "${event.name}" (${event.id}), retry in ${delayMs} ms: ${message}`,
-      );
+      Object.assign(fields, { outcome: 'retry', retryMs: delayMs, error: errorField(error) });
+      this.logger.warn(toLogfmt(fields));
       return this.settler.retry(job, delayMs, failureOf(reason, error));
     }
-    this.logger.error(
-      `Listener ${listener.id} failed for good on "${event.name}" (${event.id}) after ${job.attempt} attempt(s): ${message}`,
-      error instanceof Error ? error.stack : undefined,
-    );
+    Object.assign(fields, { outcome: 'dead', reason, error: errorField(error) });
+    this.logger.error(toLogfmt(fields), error instanceof Error ? error.stack : undefined);
     await this.settler.deadLetter(job, failureOf(reason, error));
     if (options.onFailed) {
       try {
@@ -345,6 +349,10 @@ export class JobRunner {
       }
     }
   }
+}
+
+function attemptOf(job: ReservedJob): TracedAttempt {
+  return { jobId: job.id, queue: job.queue, listener: job.listener, attempt: job.attempt };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
@@ -23,6 +24,7 @@ import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { ReservedJob } from './queue-job.js';
 import type { EventReader } from '../scheduling/event-versions.js';
+import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
 const SHUTDOWN = Symbol('shutdown');
 /** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
@@ -91,6 +93,7 @@ export class Worker
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
     private readonly registry: ListenerRegistry,
     private readonly container: ModulesContainer,
+    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
     this.runner = new JobRunner(
@@ -101,6 +104,7 @@ export class Worker
       (name) => this.schemaOf(name),
       () => this.unknownListener,
       () => this.readEvent,
+      tracer,
     );
   }
 

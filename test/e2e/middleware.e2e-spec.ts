@@ -186,7 +186,8 @@ describe('middleware (embedded transport)', () => {
       await settled(queues, 'mw');
       const lines = [...log.mock.calls, ...warn.mock.calls]
         .map((c) => String(c[0]))
-        .filter((l) => l.startsWith('event='));
+        // Logging's lines (the worker's own lines share their fields, without durationMs).
+        .filter((l) => l.startsWith('event=') && l.includes(' durationMs='));
       const of = (listener: string) =>
         lines.filter((l) => l.includes(`listener=BehaviourListeners.${listener} `));
       expect(of('skipInProcess')).toEqual([

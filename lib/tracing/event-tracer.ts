@@ -1,0 +1,41 @@
+import type { EventEnvelope } from '../event/event-envelope.js';
+
+/** DI token of the `EventTracer` of the application (`null` when tracing is off or unavailable). */
+export const EVENT_TRACER = Symbol('EVENT_TRACER');
+
+/** What the consumer span of one queued attempt is told about it. */
+export interface TracedAttempt {
+  readonly jobId: string;
+  readonly queue: string;
+  readonly listener: string;
+  readonly attempt: number;
+}
+
+/**
+ * @internal Spans of the event bus, behind the library's own types: the OpenTelemetry adapter
+ * (`opentelemetry.adapter.ts`) is its one implementation and the only file that loads the peer.
+ */
+export interface EventTracer {
+  /**
+   * Runs `store` (what stores an emit's queued jobs) in a PRODUCER span `send <event>`, whose
+   * trace context is first written into `envelope.metadata` (`traceparent`, `tracestate`), so
+   * that every job of the emit carries it. The span is the child of the active span, else of the
+   * trace context the envelope inherited (an HTTP request's, a handled event's).
+   */
+  send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R>;
+  /**
+   * Runs one attempt of a queued listener in a CONSUMER span `process <event>`, the child of the
+   * trace context its envelope carries; a failure is recorded on it with an error status.
+   * `run` returns `undefined` when the attempt was over when it returned.
+   */
+  process(
+    event: EventEnvelope,
+    attempt: TracedAttempt,
+    run: () => Promise<unknown> | undefined,
+  ): Promise<unknown> | undefined;
+  /**
+   * The trace context of incoming request headers (`traceparent`, `tracestate`), as metadata an
+   * event context starts with; `{}` when the headers carry none.
+   */
+  incoming(headers: Readonly<Record<string, unknown>>): Record<string, string>;
+}

@@ -1,0 +1,173 @@
+import type * as OpenTelemetry from '@opentelemetry/api';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
+import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
+import type { EventTracer, TracedAttempt } from './event-tracer.js';
+import type { ResolvedTracingOptions } from './tracing.options.js';
+
+// The one file that loads `@opentelemetry/api` (an optional peer): only the types above name it,
+// and they stay inside this file (nothing it exports mentions them).
+
+/** Metadata keys of the W3C trace context, replaced (never inherited) on every traced emit. */
+const TRACE_KEYS = ['traceparent', 'tracestate'] as const;
+
+/**
+ * Loads `@opentelemetry/api` and returns the tracer of the bus, or `null` when the package is
+ * missing and tracing was not asked for explicitly.
+ *
+ * @param system the `messaging.system` attribute: `redis` or `memory`
+ * @throws MissingPeerDependencyError when `tracing` is set and the package is missing.
+ */
+export async function loadOpenTelemetryTracer(
+  options: ResolvedTracingOptions,
+  system: string,
+): Promise<EventTracer | null> {
+  let api: typeof OpenTelemetry;
+  try {
+    api = await import('@opentelemetry/api');
+  } catch (error) {
+    if (!options.isRequired) return null;
+    throw new MissingPeerDependencyError('tracing', '@opentelemetry/api', { cause: error });
+  }
+  return new OpenTelemetryTracer(api, options.tracerName, system);
+}
+
+class OpenTelemetryTracer implements EventTracer {
+  constructor(
+    private readonly api: typeof OpenTelemetry,
+    private readonly tracerName: string,
+    private readonly system: string,
+  ) {}
+
+  // Read for every span, not cached: the SDK may register its provider after the app started.
+  private get tracer(): OpenTelemetry.Tracer {
+    return this.api.trace.getTracer(this.tracerName);
+  }
+
+  send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R> {
+    const { trace, context, propagation, SpanKind, ROOT_CONTEXT } = this.api;
+    const active = context.active();
+    const parent =
+      trace.getSpan(active) === undefined
+        ? propagation.extract(ROOT_CONTEXT, envelope.metadata)
+        : active;
+    const distinct = [...new Set(queues)];
+    const span = this.tracer.startSpan(
+      `send ${envelope.name}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          ...this.common('send', envelope, distinct.length === 1 ? distinct[0] : undefined),
+          'messaging.batch.message_count': queues.length,
+          'nestjs_events.queues': distinct,
+        },
+      },
+      parent,
+    );
+    const spanContext = trace.setSpan(parent, span);
+    // Written in place: the metadata object is this emit's own (made by createEnvelope) and
+    // nothing has seen it yet; every job, listener and the caller then see the same context.
+    const metadata = envelope.metadata as Record<string, string>;
+    for (const key of TRACE_KEYS) delete metadata[key];
+    propagation.inject(spanContext, metadata);
+    return this.within(span, spanContext, store) as Promise<R>;
+  }
+
+  process(
+    event: EventEnvelope,
+    attempt: TracedAttempt,
+    run: () => Promise<unknown> | undefined,
+  ): Promise<unknown> | undefined {
+    const { trace, propagation, SpanKind, ROOT_CONTEXT } = this.api;
+    const parent = propagation.extract(ROOT_CONTEXT, event.metadata);
+    const span = this.tracer.startSpan(
+      `process ${event.name}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          ...this.common('process', event, attempt.queue),
+          'nestjs_events.listener': attempt.listener,
+          'nestjs_events.attempt': attempt.attempt,
+          'nestjs_events.job.id': attempt.jobId,
+        },
+      },
+      parent,
+    );
+    return this.within(span, trace.setSpan(parent, span), run);
+  }
+
+  /** Runs `fn` with `span` active and ends the span when it is over (as failed if it failed). */
+  private within<R>(
+    span: OpenTelemetry.Span,
+    spanContext: OpenTelemetry.Context,
+    fn: () => Promise<R> | undefined,
+  ): Promise<R> | undefined {
+    let running: Promise<R> | undefined;
+    try {
+      running = this.api.context.with(spanContext, fn);
+    } catch (error) {
+      this.fail(span, error);
+      throw error;
+    }
+    if (running === undefined) {
+      span.end();
+      return undefined;
+    }
+    return running.then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        this.fail(span, error);
+        throw error;
+      },
+    );
+  }
+
+  incoming(headers: Readonly<Record<string, unknown>>): Record<string, string> {
+    const { trace, propagation, ROOT_CONTEXT } = this.api;
+    const extracted = propagation.extract(ROOT_CONTEXT, headers);
+    const spanContext = trace.getSpanContext(extracted);
+    if (spanContext === undefined || !trace.isSpanContextValid(spanContext)) return {};
+    const metadata: Record<string, string> = {};
+    propagation.inject(extracted, metadata);
+    return metadata;
+  }
+
+  private common(
+    operation: 'send' | 'process',
+    event: EventEnvelope,
+    queue: string | undefined,
+  ): OpenTelemetry.Attributes {
+    const attributes: OpenTelemetry.Attributes = {
+      'messaging.system': this.system,
+      'messaging.operation.type': operation,
+      'messaging.operation.name': operation,
+      'messaging.message.id': event.id,
+      'nestjs_events.event': event.name,
+    };
+    if (queue !== undefined) attributes['messaging.destination.name'] = queue;
+    const correlationId = event.metadata.correlationId;
+    if (correlationId !== undefined) {
+      attributes['messaging.message.conversation_id'] = correlationId;
+    }
+    return attributes;
+  }
+
+  /** Ends `span` as failed, unless the attempt was only handed back (`context.release`). */
+  private fail(span: OpenTelemetry.Span, error: unknown): void {
+    if (error instanceof ReleaseJobSignal) {
+      span.setAttribute('nestjs_events.released_ms', error.delayMs);
+    } else {
+      const exception = error instanceof Error ? error : String(error);
+      span.recordException(exception);
+      span.setAttribute('error.type', error instanceof Error ? error.name : typeof error);
+      span.setStatus({
+        code: this.api.SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+    span.end();
+  }
+}
