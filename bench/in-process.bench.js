@@ -21,6 +21,7 @@ import {
   OnEvent as NestOnEvent,
 } from '@nestjs/event-emitter';
 import EventEmitter2Module from 'eventemitter2';
+import { Registry } from 'prom-client';
 import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const { EventEmitter2 } = EventEmitter2Module;
@@ -281,6 +282,21 @@ const SUBJECTS = [
       if (!c.isAsync || c.isQueued) return { skip: 'same code path as the default' };
       return setupOurs(c, { asyncContext: false });
     },
+  },
+  {
+    id: 'oursNoMetrics',
+    label: 'nestjs-events with `metrics: false`',
+    isVariant: true,
+    // Issue 16: the baseline of the metrics cost (the default counts emits and queued attempts).
+    setup: (c) => setupOurs(c, { metrics: false }),
+  },
+  {
+    id: 'oursObserved',
+    label: 'nestjs-events with `metrics: { inProcess: true, prometheus }`',
+    isVariant: true,
+    // Every in-process call timed, and fed to prom-client counters and a histogram.
+    setup: (c) =>
+      setupOurs(c, { metrics: { inProcess: true, prometheus: { registry: new Registry() } } }),
   },
 ];
 
@@ -547,9 +563,9 @@ function targetRows(all) {
   const get = (caseId, subjectId) => all.get(caseId).get(subjectId);
   const times = (x) => `${x.toFixed(2)}×`;
   const rows = [];
-  const add = (issue, label, caseId, peerId, ok, fmt = fmtSpeedup) => {
+  const add = (issue, label, caseId, peerId, ok, fmt = fmtSpeedup, oursId = 'ours') => {
     const peer = get(caseId, peerId);
-    const ours = get(caseId, 'ours');
+    const ours = get(caseId, oursId);
     if (peer.skip || ours.skip) return;
     rows.push({ issue, label, ours, peer, fmt, ok });
   };
@@ -595,6 +611,18 @@ function targetRows(all) {
     );
     add(2, `${c.title.toLowerCase()}: faster than \`@nestjs/cqrs\``, c.id, 'cqrs', (x) => x > 1);
   }
+  // Issue 16: with in-process timing and Prometheus on, still faster in every case.
+  for (const c of CASES) {
+    add(
+      16,
+      `${c.title.toLowerCase()}, \`metrics: { inProcess: true, prometheus }\`: faster than \`@nestjs/event-emitter\` (wildcard)`,
+      c.id,
+      'nestWildcard',
+      (x) => x > 1,
+      fmtSpeedup,
+      'oursObserved',
+    );
+  }
   for (const id of ['exact1000', 'wildcard1000']) {
     // Cost relative to one listener: one-listener time / 1,000-pattern time, so ≥ 1/1.3.
     rows.push({
@@ -634,6 +662,36 @@ function targetsSection(all) {
     '',
     missed === 0 ? '**Every target met.**' : `**${missed} of ${rows.length} targets MISSED.**`,
   );
+  return lines.join('\n');
+}
+
+/** Issue 16: what metrics cost per emit, against `metrics: false` in the same run. */
+function metricsCostSection(all) {
+  const lines = [
+    '### Cost of metrics (issue 16)',
+    '',
+    'Each mode against `metrics: false` in the same run (medians; + is slower). The default ' +
+      'counts emits (one hook where the bus delivers an event) and queued attempts; ' +
+      '`inProcess: true` also times every in-process call; Prometheus reads those totals at ' +
+      'scrape time (nothing per event).',
+    '',
+    '| case | `metrics: false` (ns) | default (ns) | default cost | `inProcess` + Prometheus (ns) | its cost |',
+    '|---|--:|--:|--:|--:|--:|',
+  ];
+  const cost = (ns, base) => `${ns >= base ? '+' : ''}${(((ns - base) / base) * 100).toFixed(1)}%`;
+  for (const c of CASES) {
+    const results = all.get(c.id);
+    const [off, ours, observed] = ['oursNoMetrics', 'ours', 'oursObserved'].map((id) =>
+      results.get(id),
+    );
+    if (off.skip || ours.skip || observed.skip) continue;
+    lines.push(
+      `| ${c.title} | ${fmtNs(off.ns)} | ${fmtNs(ours.ns)} | ${cost(ours.ns, off.ns)} | ${fmtNs(observed.ns)} | ${cost(observed.ns, off.ns)} |`,
+    );
+    log(
+      `metrics cost (${c.id}): default ${cost(ours.ns, off.ns)}, inProcess+prometheus ${cost(observed.ns, off.ns)}`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -708,6 +766,8 @@ async function main() {
     summarySection(all),
     '',
     targetsSection(all),
+    '',
+    metricsCostSection(all),
     '',
     ...CASES.flatMap((c) => [caseSection(c, all.get(c.id)), '']),
   ];

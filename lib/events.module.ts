@@ -24,6 +24,10 @@ import { Worker } from './queue/worker.js';
 import { EventSchemasRegistrar } from './event/event-schemas.registrar.js';
 import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
+import {
+  observabilityExports,
+  observabilityProviders,
+} from './observability/observability.providers.js';
 import { EventFacadeBinding } from './testing/event-facade.binding.js';
 import { EventScheduler } from './scheduling/event.scheduler.js';
 import { EventVersions } from './scheduling/event-versions.js';
@@ -91,6 +95,7 @@ const providers: Provider[] = [
   EventQueues,
   EventScheduler,
   ...eventStoreProviders,
+  ...observabilityProviders,
   ...tracingProviders,
   ...sagaProviders,
   EventOutbox,
@@ -114,6 +119,7 @@ const providers: Provider[] = [
     QUEUE_TRANSPORT,
     COORDINATION_STORE,
     ...eventStoreExports,
+    ...observabilityExports,
     EVENT_TRACER,
     ...sagaExports,
     EVENTS_CLOCK,

@@ -15,6 +15,16 @@ import {
 } from './queue/worker.options.js';
 import type { EventMiddlewareRef } from './middleware/event-middleware.interface.js';
 import {
+  resolveMetricsOptions,
+  type MetricsOptions,
+  type ResolvedMetricsOptions,
+} from './observability/metrics.options.js';
+import {
+  resolveMonitorOptions,
+  type MonitorOptions,
+  type ResolvedMonitorOptions,
+} from './observability/queue-monitor.options.js';
+import {
   resolveReplication,
   type ReplicationOptions,
   type ResolvedReplicationOptions,
@@ -136,6 +146,18 @@ export interface EventsModuleOptions {
    */
   outbox?: OutboxOptions;
   /**
+   * What `EventMetrics` records (emits and queued attempts; in-process calls with
+   * `inProcess: true`), and the Prometheus export. `false` records nothing.
+   * @default { inProcess: false, maxEventLabels: 500 }
+   */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Backlog alerts: thresholds per queue, read every `intervalMs` by one process at a time, which
+   * emits `QueueBusy` once when one is passed and `QueueRecovered` once when back under it.
+   * @default undefined (no monitor)
+   */
+  monitor?: MonitorOptions;
+  /**
    * Scheduled events declared at boot (each with an `id`; see `bus.schedule`): stored in the
    * transport unless the same schedule is there already, so restarts keep its due time.
    * @default []
@@ -175,6 +197,8 @@ export interface ResolvedEventsOptions {
   readonly schemas: ReadonlyMap<string, EventSchema>;
   readonly asyncContext: boolean;
   readonly outbox: ResolvedOutboxOptions | undefined;
+  readonly metrics: ResolvedMetricsOptions;
+  readonly monitor: ResolvedMonitorOptions | undefined;
   readonly schedules: readonly ScheduleDeclaration[];
   readonly tracing: ResolvedTracingOptions;
   readonly correlation: ResolvedCorrelationOptions;
@@ -196,6 +220,8 @@ const OPTION_NAMES = [
   'store',
   'schemas',
   'outbox',
+  'metrics',
+  'monitor',
   'schedules',
   'tracing',
   'correlation',
@@ -317,6 +343,8 @@ export function resolveEventsOptions(
     schemas: resolveSchemas(options.schemas),
     asyncContext,
     outbox: resolveOutboxOptions(options.outbox),
+    metrics: resolveMetricsOptions(options.metrics),
+    monitor: resolveMonitorOptions(options.monitor),
     schedules: resolveSchedules(options.schedules),
     tracing: resolveTracing(options.tracing),
     correlation: resolveCorrelation(options.correlation),

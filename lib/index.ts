@@ -198,6 +198,27 @@ export { OutboxError } from './errors/outbox.error.js';
 export { OutboxNotConfiguredError } from './errors/outbox-not-configured.error.js';
 export { InvalidTransactionError } from './errors/invalid-transaction.error.js';
 export { TransactionRolledBackError } from './errors/transaction-rolled-back.error.js';
+// Observability: metrics (EventMetrics, @Measure), backlog monitor, Prometheus, health
+export { EventMetrics, type QueueReading } from './observability/event-metrics.js';
+export { Measure } from './observability/measure.decorator.js';
+export type {
+  MetricsSnapshot,
+  EventNameMetrics,
+  ListenerMetrics,
+  MeasureMetrics,
+  OutcomeCounts,
+} from './observability/metrics-snapshot.js';
+export type { DurationSummary } from './observability/duration-histogram.js';
+export type { MetricsOptions, PrometheusOptions } from './observability/metrics.options.js';
+export type { QueueMinute } from './queue/queue-history.js';
+export { QueueBusy, QueueRecovered, type QueueMeasure } from './observability/queue.events.js';
+export type { MonitorOptions, QueueThresholds } from './observability/queue-monitor.options.js';
+export {
+  EventsHealthIndicator,
+  type EventsHealthOptions,
+  type EventsHealthDetails,
+} from './observability/events-health.indicator.js';
+
 // Scheduled events, conditional emits (issue #21)
 export { InvalidScheduleError } from './errors/invalid-schedule.error.js';
 export type { EmitCondition, ConditionalEmit, ScheduleEmit } from './bus/emit-condition.js';

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventBus, EventQueues, SagaManager } from 'nestjs-events';
+import { EventBus, EventMetrics, EventQueues, SagaManager } from 'nestjs-events';
 import { AppModule } from './app.module.js';
 import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
@@ -65,6 +65,18 @@ async function main(): Promise<void> {
       `dead letter ${dead.id}: ${dead.reason} after ${dead.attempts} attempts (${dead.error})`,
     );
   }
+  // What this process did, from EventMetrics (queued listeners: attempts, retries, dead letters).
+  const snapshot = app.get(EventMetrics).snapshot();
+  for (const [listener, m] of Object.entries(snapshot.listeners)) {
+    logger.log(
+      `metrics ${listener}: handled ${m.handled}, retried ${m.retried}, dead ${m.deadLettered}, avg ${m.avgLatencyMs} ms, p99 ${m.duration.p99Ms} ms`,
+    );
+  }
+  logger.log(
+    `metrics emitted: ${Object.entries(snapshot.events)
+      .map(([name, e]) => `${name} ${e.emitted}`)
+      .join(', ')}`,
+  );
   await app.close();
 }
 

@@ -422,6 +422,11 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     this.delivery.bind();
   }
 
+  /** @internal Calls `observer` with every event this bus delivers (`EventMetrics`). */
+  observeEmits(observer: ((event: EventEnvelope) => void) | undefined): void {
+    this.delivery.onPublish = observer;
+  }
+
   /** @internal The test facade's hook. */
   setInterceptor(interceptor: DispatchInterceptor | undefined): void {
     this.delivery.interceptor = interceptor;

@@ -32,6 +32,8 @@ export class EventDelivery {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** The test facade's hook. */
   interceptor: DispatchInterceptor | undefined;
+  /** @internal Told of every delivered event (`EventMetrics` counts emits). */
+  onPublish: ((event: EventEnvelope) => void) | undefined;
 
   constructor(
     private readonly registry: ListenerRegistry,
@@ -175,6 +177,7 @@ export class EventDelivery {
   }
 
   publish(envelope: EventEnvelope): void {
+    if (this.onPublish !== undefined) this.onPublish(envelope);
     if (this.subject.observed) this.subject.next(envelope);
   }
 

@@ -44,9 +44,12 @@ export class ListenerRegistry {
   private readonly cache = new Map<string, ResolvedListeners>();
   private readonly classes = new Map<string, Function>();
   private seq = 0;
+  /** @internal Wraps each listener as it is added (`EventMetrics` times in-process calls). */
+  wrap: ((definition: ListenerDefinition) => ListenerDefinition) | undefined;
 
   /** Registers a listener under all its patterns. @throws DuplicateListenerError on an id clash. */
   add(definition: ListenerDefinition): void {
+    if (this.wrap !== undefined) definition = this.wrap(definition);
     const aliases = definition.aliases ?? [];
     for (const id of [definition.id, ...aliases]) {
       if (this.byId.has(id) || this.byAlias.has(id)) throw new DuplicateListenerError(id);

@@ -10,13 +10,13 @@ import type { ResolvedWorkerOptions } from './worker.options.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
-import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { AttemptAbort } from './attempt-abort.js';
 import { backoffDelay } from './backoff.js';
 import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
+import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
 import type { EventTracer, TracedAttempt } from '../tracing/event-tracer.js';
 import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.js';
 
@@ -61,6 +61,8 @@ export class JobRunner {
 
   /** Listener ids already warned about as unknown (one warning each). */
   private readonly warnedUnknown = new Set<string>();
+  /** @internal Told of every handler call (metrics), set through `Worker.observeAttempts`. */
+  observer: AttemptObserver | undefined;
 
   constructor(
     private readonly settler: JobSettler,
@@ -179,12 +181,13 @@ export class JobRunner {
       );
     }
     try {
+      const run = (): Promise<unknown> | undefined => this.run(listener, event, job, controller);
+      const tracer = this.tracer;
+      const traced = tracer === null ? run : () => tracer.process(event, attemptOf(job), run);
       const running =
-        this.tracer === null
-          ? this.run(listener, event, job, controller)
-          : this.tracer.process(event, attemptOf(job), () =>
-              this.run(listener, event, job, controller),
-            );
+        this.observer === undefined
+          ? traced()
+          : this.observer.observe(job, event, listener, traced);
       if (running !== undefined) await running;
     } catch (error) {
       if (controller.reason === SHUTDOWN_REASON) {
@@ -324,13 +327,8 @@ export class JobRunner {
     error: unknown,
   ): Promise<void> {
     const options = listener.queue!;
-    const isFinal = error instanceof UnrecoverableError || job.attempt >= options.tries;
-    const reason =
-      error instanceof UnrecoverableError
-        ? 'unrecoverable'
-        : error instanceof JobTimeoutError
-          ? 'timeout'
-          : 'failed';
+    const isFinal = isFinalFailure(error, job.attempt, options.tries);
+    const reason = failureReason(error);
     // The fields of `Logging`'s lines, so a log platform reads both the same way.
     const fields = attemptFields(event, listener.id, job.attempt, job.queue);
     fields.tries = options.tries;

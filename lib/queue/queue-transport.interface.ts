@@ -1,5 +1,6 @@
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
+import type { QueueMinute } from './queue-history.js';
 import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
 
 /** What `QueueTransport.watch` reports: a job entering a queue, or its dead letters. */
@@ -58,6 +59,13 @@ export interface QueueTransport {
 
   /** Counts by state. */
   counts(queue: string): Promise<QueueCounts>;
+  /** How long (ms) the oldest job waiting to start has been ready; undefined when none waits. */
+  oldestWaitingAge(queue: string): Promise<number | undefined>;
+  /**
+   * Attempts completed and failed per minute over the last `minutes` (at most 1440), oldest
+   * first, counted by every worker of the queue; kept by the transport in bounded memory.
+   */
+  history(queue: string, minutes: number): Promise<QueueMinute[]>;
   /** Queues that hold or held jobs. */
   queues(): Promise<string[]>;
   /** A page of dead jobs, oldest first: skipping `offset`, after the dead job `after` when given. */

@@ -15,6 +15,7 @@ import type { ResolvedEventsOptions } from '../events.options.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { SchemaLookup } from '../event/event-schema.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
+import type { AttemptObserver } from './attempt-outcome.js';
 import { InFlight } from './in-flight.js';
 import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
 import { JobSettler } from './job-settler.js';
@@ -105,6 +106,18 @@ export class Worker
       () => this.readEvent,
       tracer,
     );
+  }
+
+  /** `running`, `stopped` (shutdown began), `off` (`worker: false`) or `idle` (not started yet). */
+  get state(): 'running' | 'stopped' | 'off' | 'idle' {
+    if (this.stopping.signal.aborted) return 'stopped';
+    if (this.isStarted) return 'running';
+    return this.options.worker.enabled || this.isServerOwned ? 'idle' : 'off';
+  }
+
+  /** @internal Tells `observer` of every handler call of this worker (`EventMetrics`). */
+  observeAttempts(observer: AttemptObserver | undefined): void {
+    this.runner.observer = observer;
   }
 
   /** The queues this process works on. */

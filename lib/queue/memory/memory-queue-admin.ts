@@ -137,3 +137,9 @@ export function emptyInPlace(q: MemoryQueue): void {
   q.completed = 0;
   q.failed = 0;
 }
+
+/** A failed attempt: counted, and in this minute's history. */
+export function countFailed(q: MemoryQueue): void {
+  q.failed++;
+  q.history.add(Date.now(), 0, 1);
+}

@@ -5,6 +5,7 @@ import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import {
+  countFailed,
   countsOf,
   emptyInPlace,
   findJob,
@@ -18,6 +19,7 @@ import {
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import { MemoryWatchers, watchedJob } from './memory-watchers.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
+import { MinuteRing, type QueueMinute } from '../queue-history.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
 
 /** Options of the embedded transport. */
@@ -164,6 +166,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.owned(job);
     q.active.delete(job.id);
     q.completed++;
+    q.history.add(Date.now(), 1, 0);
     this.settled();
   }
 
@@ -171,7 +174,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.owned(job);
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
-    q.failed++;
+    countFailed(q);
     if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
     else this.ready(stored);
     this.settled();
@@ -190,7 +193,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
     q.active.delete(job.id);
-    if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') q.failed++;
+    if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
     const dead: DeadJob = {
       id: job.id,
       queue: job.queue,
@@ -223,6 +226,15 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async queues(): Promise<string[]> {
     return [...this.byName.keys()].sort();
+  }
+
+  async oldestWaitingAge(queue: string): Promise<number | undefined> {
+    const oldest = this.byName.get(queue)?.waiting[0];
+    return oldest && Math.max(0, Date.now() - (oldest.readyAt ?? oldest.enqueuedAt));
+  }
+
+  async history(queue: string, minutes: number): Promise<QueueMinute[]> {
+    return this.queue(queue).history.read(Date.now(), minutes);
   }
 
   async listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
@@ -338,6 +350,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         dead: [],
         completed: 0,
         failed: 0,
+        history: new MinuteRing(),
         waiters: new Set(),
         isConsumed: false,
       };
@@ -367,6 +380,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   private ready(job: StoredJob): void {
     const q = this.queue(job.queue);
+    job.readyAt = Date.now();
     q.waiting.push(job);
     const [wake] = q.waiters;
     wake?.();

@@ -1,4 +1,5 @@
 import type { DeadJob } from '../queue-job.js';
+import type { MinuteRing } from '../queue-history.js';
 
 /** A job held by the embedded transport. */
 export interface StoredJob {
@@ -12,6 +13,8 @@ export interface StoredJob {
   receipt: number;
   /** When the current attempt was handed to a worker (ms). */
   reservedAt?: number;
+  /** When it last became ready to run (ms). */
+  readyAt?: number;
 }
 
 /** One queue of the embedded transport. */
@@ -23,6 +26,8 @@ export interface MemoryQueue {
   readonly dead: DeadJob[];
   completed: number;
   failed: number;
+  /** Completed and failed attempts per minute, the last 24 hours. */
+  readonly history: MinuteRing;
   readonly waiters: Set<() => void>;
   /** Whether a worker of this process reads this queue: only then can close drain it. */
   isConsumed: boolean;

@@ -26,3 +26,24 @@ local function fields(stream, entry)
   return out
 end
 `;
+
+/**
+ * `tally(stats, completed, failed)` (needs NOW): adds to this minute's slot of the queue's history,
+ * a ring of 1440 fields `m:<minute % 1440>` = `<minute>:<completed>:<failed>` in the stats hash. A
+ * slot written on an earlier day is overwritten, so the hash never holds more than a day.
+ */
+export const TALLY = `
+local function tally(stats, completed, failed)
+  local minute = math.floor(now() / 60000)
+  local field = 'm:' .. (minute % 1440)
+  local was = redis.call('HGET', stats, field)
+  if was then
+    local m, c, f = string.match(was, '^(%d+):(%d+):(%d+)$')
+    if tonumber(m) == minute then
+      completed = completed + tonumber(c)
+      failed = failed + tonumber(f)
+    end
+  end
+  redis.call('HSET', stats, field, string.format('%d:%d:%d', minute, completed, failed))
+end
+`;

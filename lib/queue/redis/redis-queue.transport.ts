@@ -5,6 +5,7 @@ import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-conn
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
+import { lastMinutes, type QueueMinute } from '../queue-history.js';
 import { RedisBlockingReaders } from './redis-blocking-readers.js';
 import { RedisDeadLetters } from './redis-dead-letters.js';
 import { RedisEnqueuer } from './redis-enqueuer.js';
@@ -103,6 +104,30 @@ export class RedisQueueTransport implements QueueTransport {
       return { waiting, delayed, active, completed, failed, dead };
     } catch (error) {
       throw transportError(`counting queue "${queue}"`, error);
+    }
+  }
+
+  async oldestWaitingAge(queue: string): Promise<number | undefined> {
+    const k = this.ctx.state(queue).keys;
+    try {
+      const age = await this.ctx.client.eventsOldestWaiting(k.stream, GROUP_NAME);
+      return age < 0 ? undefined : age;
+    } catch (error) {
+      throw transportError(`reading the oldest waiting job of queue "${queue}"`, error);
+    }
+  }
+
+  async history(queue: string, minutes: number): Promise<QueueMinute[]> {
+    const k = this.ctx.state(queue).keys;
+    try {
+      const [now, ...slots] = await this.ctx.client.eventsHistory(k.stats, minutes);
+      const first = Math.floor(now / 60_000) - minutes + 1;
+      return lastMinutes(now, minutes, (minute) => {
+        const [tag, completed, failed] = (slots[minute - first] ?? '').split(':').map(Number);
+        return tag === minute ? [completed, failed] : [0, 0];
+      });
+    } catch (error) {
+      throw transportError(`reading the history of queue "${queue}"`, error);
     }
   }
 

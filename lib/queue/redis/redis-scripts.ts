@@ -13,7 +13,8 @@ import {
   SWEEP_STARTED,
   SWEEP_STARTED_SCRIPT,
 } from './redis-inspect-scripts.js';
-import { NOW, OWNS } from './redis-lua.js';
+import { NOW, OWNS, TALLY } from './redis-lua.js';
+import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
 import { STORE_SCRIPT } from './redis-store-scripts.js';
 
 /**
@@ -46,7 +47,7 @@ export const SCRIPT_ID_BATCH = 1000;
  *       delivery count).
  * Returns: a list with, per pair, 1 (acknowledged, deleted, counted completed) or 0 (stale).
  */
-export const ACK_SCRIPT = `${OWNS}
+export const ACK_SCRIPT = `${OWNS}${NOW}${TALLY}
 local limit = 1000
 local held, complete = {}, false
 local range = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], limit, ARGV[2])
@@ -73,6 +74,7 @@ if #acked > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(acked))
   redis.call('XDEL', KEYS[1], unpack(acked))
   redis.call('HINCRBY', KEYS[2], 'completed', #acked)
+  tally(KEYS[2], #acked, 0)
 end
 return out
 `;
@@ -101,12 +103,15 @@ return out
  *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt.
  * Returns: 1 done, 0 stale.
  */
-export const REQUEUE_SCRIPT = `${OWNS}${NOW}
+export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local f = fields(KEYS[1], ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
-if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) end
+if ARGV[7] == '1' then
+  redis.call('HINCRBY', KEYS[3], 'failed', 1)
+  tally(KEYS[3], 0, 1)
+end
 if f then
   local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
   if tonumber(ARGV[5]) > 0 then
@@ -125,12 +130,15 @@ return 1
  *       7 error message, 8 stack, 9 failed at (ms), 10 '1' to count a failed attempt.
  * Returns: 1 done, 0 stale.
  */
-export const DEAD_LETTER_SCRIPT = `${OWNS}
+export const DEAD_LETTER_SCRIPT = `${OWNS}${NOW}${TALLY}
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local f = fields(KEYS[1], ARGV[3]) or {}
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
-if ARGV[10] == '1' then redis.call('HINCRBY', KEYS[3], 'failed', 1) end
+if ARGV[10] == '1' then
+  redis.call('HINCRBY', KEYS[3], 'failed', 1)
+  tally(KEYS[3], 0, 1)
+end
 local dead = redis.call('XADD', KEYS[2], '*', 'id', f.id or ARGV[3], 'l', f.l or '',
   'p', f.p or '', 'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8],
   'f', ARGV[9])
@@ -238,6 +246,8 @@ export interface ScriptCommands {
   eventsObliterate(...keysThenArgv: Arg[]): Promise<[number, string | number]>;
   eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
+  eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
+  eventsOldestWaiting(stream: string, group: string): Promise<number>;
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number }> = {
@@ -259,6 +269,8 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 7 },
   eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
+  eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },
+  eventsOldestWaiting: { lua: OLDEST_WAITING_SCRIPT, numberOfKeys: 1 },
 };
 
 /**

@@ -1,0 +1,173 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { EventBus } from '../bus/event-bus.js';
+import { ListenerRegistry } from '../discovery/listener.registry.js';
+import type { ListenerDefinition } from '../discovery/listener-definition.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
+import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
+import type { ResolvedEventsOptions } from '../events.options.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import { assertInteger, assertName } from '../option-assertions.js';
+import type { AttemptObserver } from '../queue/attempt-outcome.js';
+import { HISTORY_MINUTES, type QueueMinute } from '../queue/queue-history.js';
+import type { ReservedJob } from '../queue/queue-job.js';
+import type { QueueTransport } from '../queue/queue-transport.interface.js';
+import { Worker } from '../queue/worker.js';
+import { queuedOutcome } from './attempt-classifier.js';
+import { timedListener } from './in-process-timing.js';
+import { MEASURE_RECORDER, MEASURED_CLASS_METADATA } from './measure.decorator.js';
+import type { MetricsSnapshot } from './metrics-snapshot.js';
+import { MetricsStore, type AttemptRecord } from './metrics-store.js';
+import { timeCall } from './time-call.js';
+
+/** One queue as `EventMetrics.queues()` reads it from the transport (shared by every process). */
+export interface QueueReading {
+  readonly waiting: number;
+  readonly delayed: number;
+  readonly active: number;
+  readonly dead: number;
+  /** How long (ms) the oldest waiting job has been ready to run; 0 when none waits. */
+  readonly oldestWaitingMs: number;
+}
+
+/**
+ * Counters and timings of this process's events: emits per event name; attempts of queued
+ * listeners (and of in-process ones with `metrics: { inProcess: true }`) per event, listener and
+ * queue, with handler durations (p50/p95/p99), emit-to-start waits and last-minute throughput;
+ * `@Measure` methods. Queue depths and per-minute history come from the transport, shared by
+ * every process.
+ *
+ * @example
+ * const snapshot = metrics.snapshot();
+ * snapshot.listeners['OrderListeners.sendConfirmation'].avgLatencyMs;
+ */
+@Injectable()
+export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
+  /** @internal What is counted (the Prometheus export reads it at scrape time). */
+  readonly store: MetricsStore;
+
+  constructor(
+    @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
+    @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
+    private readonly registry: ListenerRegistry,
+    private readonly worker: Worker,
+    private readonly bus: EventBus,
+    private readonly discovery: DiscoveryService,
+  ) {
+    const metrics = options.metrics;
+    this.store = new MetricsStore(metrics.maxEventLabels);
+    if (!metrics.isEnabled) return;
+    // Set here, before any init hook: the explorer registers listeners in its `onModuleInit`.
+    if (metrics.inProcess) {
+      registry.wrap = (definition) =>
+        definition.queue === undefined
+          ? timedListener(definition, (listener, event, durationMs, isFailed) =>
+              this.record({
+                event: event.name,
+                listener: listener.id,
+                queue: undefined,
+                outcome: isFailed ? 'failed' : 'handled',
+                isTimedOut: false,
+                durationMs,
+              }),
+            )
+          : definition;
+    }
+    worker.observeAttempts(this.observer);
+  }
+
+  onModuleInit(): void {
+    if (!this.options.metrics.isEnabled) return;
+    this.bus.observeEmits((event) => this.store.emitted(event.name));
+    const record = this.store.measured.bind(this.store);
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<symbol, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      if (Reflect.getMetadata(MEASURED_CLASS_METADATA, instance.constructor) !== true) continue;
+      Object.defineProperty(instance, MEASURE_RECORDER, { value: record, configurable: true });
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.bus.observeEmits(undefined);
+  }
+
+  /** Everything counted by this process since it started (or since `reset()`), as plain objects. */
+  snapshot(): MetricsSnapshot {
+    return this.store.snapshot();
+  }
+
+  /** Forgets every counter and timing of this process (tests). Transport counts are kept. */
+  reset(): void {
+    this.store.reset();
+  }
+
+  /**
+   * Each queue's jobs by state and the age of its oldest waiting job, read from the transport
+   * (every process's jobs): the queues that hold or held jobs, and those of this app's listeners.
+   */
+  async queues(): Promise<Record<string, QueueReading>> {
+    const names = new Set(await this.transport.queues());
+    for (const listener of this.registry.all()) if (listener.queue) names.add(listener.queue.queue);
+    const readings = await Promise.all(
+      [...names].sort().map(async (queue) => {
+        const [counts, oldest] = await Promise.all([
+          this.transport.counts(queue),
+          this.transport.oldestWaitingAge(queue),
+        ]);
+        const { waiting, delayed, active, dead } = counts;
+        return [queue, { waiting, delayed, active, dead, oldestWaitingMs: oldest ?? 0 }] as const;
+      }),
+    );
+    return Object.fromEntries(readings);
+  }
+
+  /**
+   * A queue's completed and failed attempts per minute (every worker of the queue), oldest
+   * first, for the last `minutes` (at most 1440: the transport keeps 24 hours).
+   *
+   * @throws InvalidOptionError for a bad queue name or `minutes` outside 1..1440.
+   */
+  history(queue: string, options: { minutes?: number } = {}): Promise<QueueMinute[]> {
+    assertName('queue', queue);
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('history options', options, 'an object such as { minutes: 60 }');
+    }
+    const minutes = options.minutes ?? 60;
+    assertInteger('minutes', minutes, 1, HISTORY_MINUTES);
+    return this.transport.history(queue, minutes);
+  }
+
+  private record(record: AttemptRecord): void {
+    this.store.attempt(record);
+  }
+
+  /** Times each queued attempt and counts how it ended (see `queuedOutcome`). */
+  private readonly observer: AttemptObserver = {
+    observe: (job, event, listener, run) =>
+      timeCall(run, (durationMs, isFailed, error) =>
+        this.recordQueued(job, event, listener, durationMs, isFailed, error),
+      ) as Promise<unknown> | undefined,
+  };
+
+  private recordQueued(
+    job: ReservedJob,
+    event: EventEnvelope,
+    listener: ListenerDefinition,
+    durationMs: number,
+    isFailed: boolean,
+    error: unknown,
+  ): void {
+    const outcome = queuedOutcome(job, listener, isFailed, error);
+    if (outcome === undefined) return;
+    this.record({
+      event: event.name,
+      listener: listener.id,
+      queue: job.queue,
+      ...outcome,
+      durationMs,
+      // First attempts only: a retry's wait is its backoff, not the queue's lag.
+      waitMs: job.attempt === 1 ? Math.max(0, Date.now() - durationMs - job.enqueuedAt) : undefined,
+    });
+  }
+}

@@ -1,0 +1,215 @@
+import { DurationHistogram } from './duration-histogram.js';
+import type {
+  EventNameMetrics,
+  ListenerMetrics,
+  MeasureMetrics,
+  MetricsSnapshot,
+  OutcomeCounts,
+} from './metrics-snapshot.js';
+import { ThroughputWindow } from './throughput-window.js';
+
+/** How one attempt ended, as the store counts it. */
+export type AttemptOutcome = 'handled' | 'retried' | 'deadLettered' | 'failed' | 'released';
+
+/** One attempt of a listener (in-process: `queue` unset, never retried). */
+export interface AttemptRecord {
+  readonly event: string;
+  readonly listener: string;
+  readonly queue: string | undefined;
+  readonly outcome: AttemptOutcome;
+  readonly isTimedOut: boolean;
+  readonly durationMs: number;
+  /** Queued, first attempts: ms from when the job was stored to the handler's start. */
+  readonly waitMs?: number;
+}
+
+/**
+ * The outcome of one attempt as one word (Prometheus's `outcome` label): `success`, `failure`
+ * (in-process), `retry`, `timeout` (timed out, with another attempt to come), `dead`, `released`.
+ */
+export function runOutcome(record: AttemptRecord): string {
+  switch (record.outcome) {
+    case 'handled':
+      return 'success';
+    case 'deadLettered':
+      return 'dead';
+    case 'released':
+      return 'released';
+    case 'retried':
+      return record.isTimedOut ? 'timeout' : 'retry';
+    default:
+      return record.isTimedOut ? 'timeout' : 'failure';
+  }
+}
+
+/** The label events past the cap are counted under. */
+export const OTHER_EVENT = 'other';
+
+type Counts = { -readonly [K in keyof OutcomeCounts]: number };
+
+function counts(): Counts {
+  return { handled: 0, failed: 0, retried: 0, timedOut: 0, deadLettered: 0, released: 0 };
+}
+
+function count(into: Counts, record: AttemptRecord): void {
+  switch (record.outcome) {
+    case 'handled':
+      into.handled++;
+      break;
+    case 'released':
+      into.released++;
+      break;
+    default:
+      into.failed++;
+      if (record.outcome === 'retried') into.retried++;
+      else if (record.outcome === 'deadLettered') into.deadLettered++;
+  }
+  if (record.isTimedOut) into.timedOut++;
+}
+
+/** @internal The running totals of one listener or queue, read by the Prometheus export. */
+export class Timed {
+  readonly counts = counts();
+  /** Attempts by `runOutcome`. */
+  readonly outcomes: Record<string, number> = {};
+  readonly duration = new DurationHistogram();
+  wait: DurationHistogram | undefined;
+  readonly throughput: ThroughputWindow;
+
+  constructor(
+    readonly queue: string | undefined,
+    since: number,
+  ) {
+    this.throughput = new ThroughputWindow(since);
+  }
+
+  add(record: AttemptRecord, now: number): void {
+    count(this.counts, record);
+    const outcome = runOutcome(record);
+    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+    this.duration.record(record.durationMs);
+    if (record.waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(record.waitMs);
+    this.throughput.add(now);
+  }
+
+  view(now: number): ListenerMetrics {
+    const duration = this.duration.summary();
+    return {
+      ...(this.queue === undefined ? {} : { queue: this.queue }),
+      ...this.counts,
+      duration,
+      avgLatencyMs: duration.avgMs,
+      ...(this.wait === undefined ? {} : { wait: this.wait.summary() }),
+      throughputPerSec: this.throughput.perSecond(now),
+    };
+  }
+}
+
+class Measured {
+  calls = 0;
+  errors = 0;
+  readonly duration = new DurationHistogram();
+  readonly throughput: ThroughputWindow;
+
+  constructor(since: number) {
+    this.throughput = new ThroughputWindow(since);
+  }
+}
+
+/**
+ * The counters behind `EventMetrics`: plain maps in this process, bounded (event names past
+ * `maxEventLabels` share one entry; listeners, queues and measures are declared in code).
+ */
+export class MetricsStore {
+  since = Date.now();
+  private events = new Map<string, Counts & { emitted: number }>();
+  private listeners = new Map<string, Timed>();
+  private queues = new Map<string, Timed>();
+  private measures = new Map<string, Measured>();
+
+  constructor(private readonly maxEventLabels: number) {}
+
+  /** The name an event is counted under: itself, or `other` once the cap is reached. */
+  eventLabel(name: string): string {
+    return this.events.has(name) || this.events.size < this.maxEventLabels ? name : OTHER_EVENT;
+  }
+
+  emitted(name: string): void {
+    this.event(name).emitted++;
+  }
+
+  attempt(record: AttemptRecord): void {
+    const now = Date.now();
+    count(this.event(record.event), record);
+    this.timed(this.listeners, record.listener, record.queue).add(record, now);
+    if (record.queue !== undefined)
+      this.timed(this.queues, record.queue, record.queue).add(record, now);
+  }
+
+  measured(name: string, durationMs: number, isError: boolean): void {
+    let measured = this.measures.get(name);
+    if (measured === undefined) this.measures.set(name, (measured = new Measured(this.since)));
+    measured.calls++;
+    if (isError) measured.errors++;
+    measured.duration.record(durationMs);
+    measured.throughput.add(Date.now());
+  }
+
+  snapshot(): MetricsSnapshot {
+    const now = Date.now();
+    const view = (map: Map<string, Timed>): Record<string, ListenerMetrics> =>
+      Object.fromEntries([...map].map(([key, timed]) => [key, timed.view(now)]));
+    const measures: Record<string, MeasureMetrics> = {};
+    for (const [name, m] of this.measures) {
+      const duration = m.duration.summary();
+      measures[name] = {
+        calls: m.calls,
+        errors: m.errors,
+        duration,
+        avgLatencyMs: duration.avgMs,
+        throughputPerSec: m.throughput.perSecond(now),
+      };
+    }
+    const events: Record<string, EventNameMetrics> = {};
+    for (const [name, c] of this.events) events[name] = { ...c };
+    return {
+      since: this.since,
+      takenAt: now,
+      events,
+      listeners: view(this.listeners),
+      queues: view(this.queues),
+      measures,
+    };
+  }
+
+  /** @internal Emits by event label. */
+  emits(): IterableIterator<[string, { readonly emitted: number }]> {
+    return this.events.entries();
+  }
+
+  /** @internal Listeners by id, with their totals. */
+  listenerTotals(): IterableIterator<[string, Timed]> {
+    return this.listeners.entries();
+  }
+
+  reset(): void {
+    this.since = Date.now();
+    this.events = new Map();
+    this.listeners = new Map();
+    this.queues = new Map();
+    this.measures = new Map();
+  }
+
+  private event(name: string): Counts & { emitted: number } {
+    const label = this.eventLabel(name);
+    let c = this.events.get(label);
+    if (c === undefined) this.events.set(label, (c = { ...counts(), emitted: 0 }));
+    return c;
+  }
+
+  private timed(map: Map<string, Timed>, key: string, queue: string | undefined): Timed {
+    let timed = map.get(key);
+    if (timed === undefined) map.set(key, (timed = new Timed(queue, this.since)));
+    return timed;
+  }
+}
