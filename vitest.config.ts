@@ -22,5 +22,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most suites wait on Redis, PostgreSQL and child processes, not on the CPU: three files at
+    // once keep the 2-core CI machine busy (one at a time took twice as long).
+    maxWorkers: 3,
   },
 });

@@ -30,6 +30,12 @@ export async function openOutboxConnection(
     pool = new pg.Pool({ connectionString: options.connection, max: 10 });
     const logger = new Logger('EventOutbox');
     pool.on('error', (error) => logger.warn(`Idle PostgreSQL connection failed: ${error.message}`));
+    // A checked-out client has no pool listener: a connection the server ends while it is out
+    // (a restart, a dropped database) would otherwise be an uncaught 'error' event. Its query, if
+    // any, still rejects; the pool discards the client when it is released.
+    pool.on('connect', (client) =>
+      client.on('error', (error) => logger.warn(`PostgreSQL connection failed: ${error.message}`)),
+    );
   } else {
     pool = options.connection as Pool;
   }

