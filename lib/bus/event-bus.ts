@@ -13,7 +13,6 @@ import type {
   UntypedOnly,
 } from '../event/event-map.js';
 import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
-import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
@@ -34,19 +33,18 @@ import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
 import type { OutboxBusPort, OutboxRouter } from './outbox-port.js';
 import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.js';
 import { ScheduledEmits } from './scheduled-emits.js';
+import { hasListeners, summarizeListeners, type ListenerSummary } from './listener-summary.js';
 import type { EmitCondition } from './emit-condition.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
-export type { EmitOptions, EmitManyItem, DynamicListener, DispatchInterceptor, EmitCondition };
-
-/** What `bus.listeners()` reports of each listener. */
-export interface ListenerSummary {
-  readonly id: string;
-  readonly patterns: readonly string[];
-  readonly priority: number;
-  readonly isQueued: boolean;
-  readonly queue?: string;
-}
+export type {
+  EmitOptions,
+  EmitManyItem,
+  DynamicListener,
+  DispatchInterceptor,
+  EmitCondition,
+  ListenerSummary,
+};
 
 /**
  * Emits events to in-process listeners (`@OnEvent`) and queued listeners (`@ShouldQueue`),
@@ -394,27 +392,12 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
 
   /** Whether any listener (in-process or queued) matches the event name. */
   hasListeners(name: string): boolean {
-    assertEventName(name);
-    const { inProcess, queued } = this.registry.resolve(name);
-    return inProcess.length + queued.length > 0;
+    return hasListeners(this.registry, name);
   }
 
   /** Every registered listener, or those matching `name`, in call order. */
   listeners(name?: string): ListenerSummary[] {
-    let list: readonly ListenerDefinition[];
-    if (name === undefined) list = this.registry.all();
-    else {
-      assertEventName(name);
-      const { inProcess, queued } = this.registry.resolve(name);
-      list = [...inProcess, ...queued];
-    }
-    return list.map((l) => ({
-      id: l.id,
-      patterns: l.patterns,
-      priority: l.priority,
-      isQueued: !!l.queue,
-      queue: l.queue?.queue,
-    }));
+    return summarizeListeners(this.registry, name);
   }
 
   /** @internal Called by the explorer once listeners are registered: delivers what was held. */
