@@ -30,8 +30,12 @@ import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
-import type { OutboxBusPort, OutboxRouter } from './outbox-port.js';
-import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.js';
+import {
+  outboxBusPort,
+  routeToOutbox,
+  type OutboxBusPort,
+  type OutboxRouter,
+} from './outbox-port.js';
 import { ScheduledEmits } from './scheduled-emits.js';
 import { hasListeners, summarizeListeners, type ListenerSummary } from './listener-summary.js';
 import type { EmitCondition } from './emit-condition.js';
@@ -126,7 +130,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   private send(prepared: PreparedEmit): Promise<EventEnvelope> {
     // One cheap check when no outbox is configured and no `transaction` option is given.
     if (this.outbox !== undefined || prepared.options?.transaction !== undefined) {
-      const routed = this.toOutbox(prepared, 'emit');
+      const routed = routeToOutbox(this.outbox, this.failures, prepared, 'emit');
       if (routed !== undefined) return routed;
     }
     const { envelope, listeners, options } = prepared;
@@ -145,39 +149,10 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     return this.failures.watch(delivered, envelope, envelope.name, envelope.id);
   }
 
-  /**
-   * An emit inside a transaction becomes an outbox row (see lib/outbox/): `emit` resolves to the
-   * envelope once the row is written, `emitAsync` to the results of its `afterCommit: false`
-   * listeners. `undefined` when the emit belongs to no transaction.
-   */
-  private toOutbox(prepared: PreparedEmit, kind: 'emit'): Promise<EventEnvelope> | undefined;
-  private toOutbox(prepared: PreparedEmit, kind: 'emitAsync'): Promise<unknown[]> | undefined;
-  private toOutbox(
-    prepared: PreparedEmit,
-    kind: 'emit' | 'emitAsync',
-  ): Promise<EventEnvelope | unknown[]> | undefined {
-    const { envelope } = prepared;
-    let routed: Promise<unknown[]> | undefined;
-    try {
-      if (this.outbox === undefined)
-        throw new OutboxNotConfiguredError('The transaction emit option');
-      routed = this.outbox.route(prepared, kind);
-    } catch (error) {
-      return this.failures.refused(error, envelope.name, envelope.id);
-    }
-    if (routed === undefined || kind === 'emitAsync') return routed;
-    return this.failures.watch(routed, envelope, envelope.name, envelope.id);
-  }
-
   /** @internal Called by the outbox (lib/outbox/) once: emits in a transaction go to it. */
   attachOutbox(router: OutboxRouter): OutboxBusPort {
     this.outbox = router;
-    return {
-      intercepted: (envelope, options) =>
-        this.delivery.interceptor?.(envelope, 'emit', options) === true,
-      runCommitted: (envelope, listeners, dueAt) =>
-        void this.delivery.runStored(envelope, listeners, 'emit', dueAt),
-    };
+    return outboxBusPort(this.delivery);
   }
 
   /**
@@ -246,7 +221,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
    */
   private collect(prepared: PreparedEmit): Promise<unknown[]> {
     if (this.outbox !== undefined || prepared.options?.transaction !== undefined) {
-      const routed = this.toOutbox(prepared, 'emitAsync');
+      const routed = routeToOutbox(this.outbox, this.failures, prepared, 'emitAsync');
       if (routed !== undefined) return routed;
     }
     const { envelope, listeners, options } = prepared;

@@ -29,6 +29,7 @@ import {
   toAllFilter,
 } from './event-store.validation.js';
 import { StoreSubscription } from './event-subscription.js';
+import { allPages, streamPages, type PageSource } from './store-pages.js';
 
 /** Options every event store backend accepts. */
 export interface EventStoreBaseOptions {
@@ -175,7 +176,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     if (options.backwards !== undefined && typeof options.backwards !== 'boolean') {
       throw new InvalidOptionError('backwards', options.backwards, 'a boolean');
     }
-    return this.streamPages<T>(streamId, options);
+    return streamPages<T>(this.pages(), streamId, options);
   }
 
   /**
@@ -195,7 +196,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     assertOptionalInteger('toPosition', options.toPosition, 1);
     assertOptionalInteger('limit', options.limit, 1);
     const filter = toAllFilter(options);
-    return this.allPages<T>(options.fromPosition ?? 1, filter, options.limit);
+    return allPages<T>(this.pages(), options.fromPosition ?? 1, filter, options.limit);
   }
 
   /**
@@ -352,6 +353,17 @@ export abstract class EventStore implements OnApplicationShutdown {
     };
   }
 
+  /** What the page readers of `store-pages.ts` need of this store. */
+  private pages(): PageSource {
+    return {
+      pageSize: this.pageSize,
+      readStreamRows: (streamId, low, high, backwards, limit) =>
+        this.readStreamRows(streamId, low, high, backwards, limit),
+      readAllRows: (fromPosition, filter, limit) => this.readAllRows(fromPosition, filter, limit),
+      decode: (row) => this.decode(row),
+    };
+  }
+
   private watch(wake: () => void): () => void {
     this.watchers.add(wake);
     if (this.watchers.size === 1) this.watching(true);
@@ -367,45 +379,5 @@ export abstract class EventStore implements OnApplicationShutdown {
       nextPosition: page.nextPosition,
       isEnd: page.isEnd,
     } satisfies AllPage;
-  }
-
-  private async *streamPages<T>(
-    streamId: string,
-    options: ReadStreamOptions,
-  ): AsyncIterableIterator<StoredEvent<T>> {
-    const backwards = options.backwards === true;
-    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    // Forwards: from fromVersion up to toVersion. Backwards: from fromVersion down to toVersion.
-    let low = backwards ? (options.toVersion ?? 1) : (options.fromVersion ?? 1);
-    let high = backwards
-      ? (options.fromVersion ?? Number.MAX_SAFE_INTEGER)
-      : (options.toVersion ?? Number.MAX_SAFE_INTEGER);
-    while (remaining > 0 && low <= high) {
-      const want = Math.min(this.pageSize, remaining);
-      const rows = await this.readStreamRows(streamId, low, high, backwards, want);
-      for (const row of rows) yield this.decode<T>(row);
-      remaining -= rows.length;
-      if (rows.length < want) return;
-      const last = rows[rows.length - 1].version;
-      if (backwards) high = last - 1;
-      else low = last + 1;
-    }
-  }
-
-  private async *allPages<T>(
-    fromPosition: number,
-    filter: AllFilter,
-    limit: number | undefined,
-  ): AsyncIterableIterator<StoredEvent<T>> {
-    let position = fromPosition;
-    let remaining = limit ?? Number.POSITIVE_INFINITY;
-    while (remaining > 0) {
-      const want = Math.min(this.pageSize, remaining);
-      const page = await this.readAllRows(position, filter, want);
-      for (const row of page.rows) yield this.decode<T>(row);
-      remaining -= page.rows.length;
-      if (page.isEnd) return;
-      position = page.nextPosition;
-    }
   }
 }

@@ -1,5 +1,6 @@
 import { StaleJobError } from '../../errors/transport.error.js';
 import type { DeadJob, ReservedJob } from '../queue-job.js';
+import type { StoredQueuedJob } from '../queued-job.js';
 
 /** Splits a receipt (`entry/deliveries`) into its stream entry id and delivery count. */
 export function parseReceipt(job: ReservedJob): [string, string] {
@@ -84,5 +85,19 @@ export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJ
     stack: f.get('s') || undefined,
     enqueuedAt: Number(f.get('t')) || 0,
     failedAt: Number(f.get('f')) || 0,
+  };
+}
+
+/** A stream entry not yet delivered, as listings and watchers show it. */
+export function toWaitingJob(queue: string, entry: string, fields: string[]): StoredQueuedJob {
+  const job = toJob(queue, entry, 0, fields);
+  return {
+    id: job.id,
+    queue,
+    listener: job.listener,
+    state: 'waiting',
+    payload: job.payload,
+    attemptsMade: job.attempt,
+    enqueuedAt: job.enqueuedAt,
   };
 }

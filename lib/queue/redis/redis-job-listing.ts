@@ -1,7 +1,7 @@
 import type { DeadJob } from '../queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { RedisDeadLetters } from './redis-dead-letters.js';
-import { toJob } from './redis-entries.js';
+import { toJob, toWaitingJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP, type QueueKeys } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
@@ -40,7 +40,7 @@ export class RedisJobListing {
         'COUNT',
         offset + limit,
       )) as Entry[];
-      return entries.slice(offset).map(([entry, fields]) => this.live(queue, entry, fields));
+      return entries.slice(offset).map(([entry, fields]) => toWaitingJob(queue, entry, fields));
     } catch (error) {
       throw transportError(`listing ${state} jobs of "${queue}"`, error);
     }
@@ -63,7 +63,7 @@ export class RedisJobListing {
         const found = page.find(([entry, fields]) => toJob(queue, entry, 0, fields).id === id);
         if (found) {
           const [active] = await this.active(queue, k, 0, 1, found[0]);
-          return active ?? this.live(queue, found[0], found[1]);
+          return active ?? toWaitingJob(queue, found[0], found[1]);
         }
         if (page.length < SCAN_PAGE) break;
         start = `(${page[page.length - 1][0]}`;
@@ -93,19 +93,6 @@ export class RedisJobListing {
       if (group.get('name') === GROUP) return `(${String(group.get('last-delivered-id'))}`;
     }
     return '-';
-  }
-
-  private live(queue: string, entry: string, fields: string[]): StoredQueuedJob {
-    const job = toJob(queue, entry, 0, fields);
-    return {
-      id: job.id,
-      queue,
-      listener: job.listener,
-      state: 'waiting',
-      payload: job.payload,
-      attemptsMade: job.attempt,
-      enqueuedAt: job.enqueuedAt,
-    };
   }
 
   private async delayed(

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
-import { toDeadJob, toJob } from './redis-entries.js';
+import { toDeadJob, toWaitingJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { MAX_BLOCK_MS, type RedisQueueContext } from './redis-queue.context.js';
 
@@ -88,19 +88,7 @@ export class RedisWatcher {
             this.report(onEntry, { type: 'dead', job: toDeadJob(queue, entry, fields) });
           } else {
             streamFrom = entry;
-            const job = toJob(queue, entry, 0, fields);
-            this.report(onEntry, {
-              type: 'job',
-              job: {
-                id: job.id,
-                queue,
-                listener: job.listener,
-                state: 'waiting',
-                payload: job.payload,
-                attemptsMade: job.attempt,
-                enqueuedAt: job.enqueuedAt,
-              },
-            });
+            this.report(onEntry, { type: 'job', job: toWaitingJob(queue, entry, fields) });
           }
         }
       }
