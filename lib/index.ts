@@ -118,6 +118,9 @@ export { EventsError } from './errors/events.error.js';
 export { InvalidEventNameError } from './errors/invalid-event-name.error.js';
 export { InvalidPatternError } from './errors/invalid-pattern.error.js';
 export { InvalidOptionError } from './errors/invalid-option.error.js';
+export { InvalidGroupError } from './errors/invalid-group.error.js';
+export type { GroupOptions, GroupRateLimit, GroupSelector } from './queue/flow/group-options.js';
+export type { QueueGroup } from './queue/flow/queue-group.js';
 export {
   EventsServerMismatchError,
   type EventsServerDifference,

@@ -31,4 +31,10 @@ export interface EmitOptions {
    * @default the event's `metadata.aggregateId`, else no ordering
    */
   orderingKey?: string;
+  /**
+   * The group of this emit's jobs for the listeners that have one (`@ShouldQueue({ group })`),
+   * instead of what their `group` option gives. A non-empty string of at most 128 bytes.
+   * @default what each listener's `group` option gives
+   */
+  group?: string;
 }

@@ -143,9 +143,15 @@ export class EventDelivery {
     const stored =
       listeners.queued.length > 0
         ? recorded === undefined
-          ? this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated)
+          ? this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated, options?.group)
           : recorded.then(() =>
-              this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated),
+              this.producer.enqueue(
+                envelope,
+                listeners.queued,
+                delay,
+                isDeduplicated,
+                options?.group,
+              ),
             )
         : recorded;
     if (stored === undefined) {

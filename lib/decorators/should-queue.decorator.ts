@@ -9,6 +9,11 @@ import type {
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
+import {
+  assertGroupOptions,
+  GROUP_OPTION_KEYS,
+  type GroupOptions,
+} from '../queue/flow/group-options.js';
 
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */
 export type QueueFailureHook<T = unknown> = (event: EventEnvelope<T>, error: unknown) => unknown;
@@ -62,7 +67,7 @@ export type InferredShouldQueueDecorator<M, T> = ClassDecorator &
   ((target: T, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void);
 
 /** Options of `@ShouldQueue`; what is left out comes from `forRoot({ defaults })`. */
-export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
+export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> extends GroupOptions<E> {
   /** The queue that stores this listener's jobs. @default defaults.queue ('default') */
   queue?: string;
   /** Attempts in total, the first included. @default defaults.tries (1) */
@@ -90,7 +95,16 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
   when?: (this: This, event: E) => boolean;
 }
 
-const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed', 'when'];
+const KEYS = [
+  'queue',
+  'tries',
+  'backoff',
+  'delay',
+  'timeout',
+  'onFailed',
+  'when',
+  ...GROUP_OPTION_KEYS,
+];
 
 /** Validates `@ShouldQueue` options at class definition time. */
 export function assertShouldQueueOptions(
@@ -115,6 +129,7 @@ export function assertShouldQueueOptions(
   if (o.backoff !== undefined) assertBackoff(`@ShouldQueue backoff on ${where}`, o.backoff);
   if (o.delay !== undefined) assertInteger(`@ShouldQueue delay on ${where}`, o.delay, 0);
   if (o.timeout !== undefined) assertInteger(`@ShouldQueue timeout on ${where}`, o.timeout, 0);
+  assertGroupOptions(o, where);
   if (o.when !== undefined && typeof o.when !== 'function') {
     throw new InvalidOptionError(`@ShouldQueue when on ${where}`, o.when, 'a function');
   }

@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerInfo } from '../middleware/event-middleware.interface.js';
 import type { BackoffOption } from '../queue/backoff.js';
+import type { ResolvedGroupOptions } from '../queue/flow/group-options.js';
 
 /** The second argument of every listener call. */
 export interface ListenerContext {
@@ -36,6 +37,11 @@ export interface ResolvedQueueOptions {
   readonly onFailed?: (event: EventEnvelope, error: unknown) => unknown;
   /** `@ShouldQueue({ when })`, bound to its provider: false skips the job of that event. */
   readonly when?: (event: EventEnvelope) => boolean;
+  /**
+   * Fair scheduling across groups (`@ShouldQueue({ group })`); the listeners without a group on
+   * a queue where another has one get the default group.
+   */
+  readonly group?: ResolvedGroupOptions;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

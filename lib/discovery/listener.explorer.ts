@@ -21,6 +21,7 @@ import type {
   ResolvedQueueOptions,
 } from './listener-definition.js';
 import { ListenerRegistry } from './listener.registry.js';
+import { resolveGroupOptions, type GroupOptions } from '../queue/flow/group-options.js';
 
 /**
  * Finds every `@OnEvent` method of every provider at module init, before any other module's
@@ -183,6 +184,7 @@ export class ListenerExplorer implements OnModuleInit {
       timeout: options.timeout ?? defaults.timeout,
       onFailed,
       ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
+      group: resolveGroupOptions(options as GroupOptions<never>, instance),
     };
   }
 

@@ -44,6 +44,8 @@ export class ListenerRegistry {
   private readonly cache = new Map<string, ResolvedListeners>();
   private readonly classes = new Map<string, Function>();
   private seq = 0;
+  /** Queues with a grouped listener, by how many such listeners they have. */
+  private readonly groupedQueues = new Map<string, number>();
   /** @internal Wraps each listener as it is added (`EventMetrics` times in-process calls). */
   wrap: ((definition: ListenerDefinition) => ListenerDefinition) | undefined;
 
@@ -64,7 +66,14 @@ export class ListenerRegistry {
     for (const eventClass of definition.eventClasses) {
       this.classes.set(getEventClassName(eventClass), eventClass);
     }
+    const grouped = definition.queue?.group && definition.queue.queue;
+    if (grouped) this.groupedQueues.set(grouped, (this.groupedQueues.get(grouped) ?? 0) + 1);
     this.cache.clear();
+  }
+
+  /** Whether a listener of `queue` has a group: then every job of the queue gets one. */
+  isGrouped(queue: string): boolean {
+    return this.groupedQueues.has(queue);
   }
 
   /** Removes a listener by id; returns whether it was registered. */
@@ -74,6 +83,12 @@ export class ListenerRegistry {
     for (const pattern of entry.definition.patterns) this.trie.remove(pattern, entry);
     this.byId.delete(id);
     for (const alias of entry.definition.aliases ?? []) this.byAlias.delete(alias);
+    const grouped = entry.definition.queue?.group && entry.definition.queue.queue;
+    if (grouped) {
+      const left = (this.groupedQueues.get(grouped) ?? 1) - 1;
+      if (left > 0) this.groupedQueues.set(grouped, left);
+      else this.groupedQueues.delete(grouped);
+    }
     this.cache.clear();
     return true;
   }

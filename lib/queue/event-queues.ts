@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QUEUE_TRANSPORT } from '../events.constants.js';
 import { assertInteger, assertName } from '../option-assertions.js';
+import { MAX_GROUP_BYTES } from './flow/group-options.js';
+import type { QueueGroup } from './flow/queue-group.js';
 import { DrainTimeoutError } from '../errors/drain-timeout.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnknownQueueError } from '../errors/unknown-queue.error.js';
@@ -190,6 +192,40 @@ export class EventQueues {
     await this.transport.resume(queue);
   }
 
+  /**
+   * A page of the queue's groups (`@ShouldQueue({ group })`) sorted by id: those with jobs
+   * waiting, slots held, or a pause. @default offset 0, limit 50 @throws UnknownQueueError
+   */
+  async groups(
+    queue: string,
+    page: { offset?: number; limit?: number } = {},
+  ): Promise<QueueGroup[]> {
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? 50;
+    assertInteger('offset', offset, 0);
+    assertInteger('limit', limit, 1, 10_000);
+    await this.assertKnown(queue);
+    return this.transport.groups(queue, offset, limit);
+  }
+
+  /**
+   * Pauses one group of a queue: workers of every process start none of its jobs (running ones
+   * finish) while the other groups go on. Lasts until `resumeGroup` (on Redis, across restarts).
+   * @throws UnknownQueueError
+   */
+  async pauseGroup(queue: string, group: string): Promise<void> {
+    assertGroupId(group);
+    await this.assertKnown(queue);
+    await this.transport.pauseGroup(queue, group);
+  }
+
+  /** Lets workers start a paused group's jobs again. @throws UnknownQueueError */
+  async resumeGroup(queue: string, group: string): Promise<void> {
+    assertGroupId(group);
+    await this.assertKnown(queue);
+    await this.transport.resumeGroup(queue, group);
+  }
+
   /** Whether the queue is paused. @throws UnknownQueueError */
   async isPaused(queue: string): Promise<boolean> {
     await this.assertKnown(queue);
@@ -261,5 +297,16 @@ export class EventQueues {
     for (const listener of this.registry.all()) if (listener.queue?.queue === queue) return;
     const known = await this.known();
     if (!known.includes(queue)) throw new UnknownQueueError(queue, known);
+  }
+}
+
+/** A group id: a non-empty string of at most 128 bytes. */
+function assertGroupId(group: unknown): asserts group is string {
+  if (typeof group !== 'string' || group === '' || Buffer.byteLength(group) > MAX_GROUP_BYTES) {
+    throw new InvalidOptionError(
+      'group',
+      group,
+      `a non-empty string of at most ${MAX_GROUP_BYTES} bytes`,
+    );
   }
 }

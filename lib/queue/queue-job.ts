@@ -1,3 +1,5 @@
+import type { JobGroup } from './flow/group-options.js';
+
 /** A job to store: one queued listener's share of one emitted event. */
 export interface NewJob {
   /** Unique per (event, listener): `<eventId>:<listenerId>`. */
@@ -15,6 +17,8 @@ export interface NewJob {
    * stored again (the emit resolves as if it had been).
    */
   readonly isDeduplicated?: boolean;
+  /** Its group, on a queue with groups (fair order, group concurrency and rate limit). */
+  readonly group?: JobGroup;
 }
 
 /** A job handed to a worker for one attempt. */
@@ -29,6 +33,8 @@ export interface ReservedJob {
   readonly enqueuedAt: number;
   /** The transport's handle on this delivery; settling with a stale receipt is refused. */
   readonly receipt: string;
+  /** Its group id, on a queue with groups. */
+  readonly group?: string;
 }
 
 /** Why a job ended in dead letters. */

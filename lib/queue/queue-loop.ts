@@ -44,6 +44,11 @@ export class QueueLoop {
     private readonly inFlight: InFlight,
     /** Longest a job waits in read-ahead for a slot before it goes back to the queue (ms). */
     private readonly maxAheadMs: number,
+    /**
+     * A queue with groups: no read-ahead, so that a job starts when it is taken (a take is
+     * where fair order, slots and rate limits are decided).
+     */
+    private readonly isGrouped = false,
   ) {}
 
   /** Runs until `signal` fires, then puts the jobs read ahead back. */
@@ -86,7 +91,9 @@ export class QueueLoop {
     let fetching: Promise<void> | undefined;
     const fetch = async (max: number): Promise<void> => {
       try {
-        const jobs = await this.transport.reserve(queue, max, signal);
+        const jobs = this.isGrouped
+          ? await this.transport.reserve(queue, max, signal, { isGrouped: true })
+          : await this.transport.reserve(queue, max, signal);
         failures = 0;
         const now = performance.now();
         for (const job of jobs) {
@@ -142,7 +149,10 @@ export class QueueLoop {
         expiry.unref();
       }
       if (!fetching) {
-        const extra = samples < READ_AHEAD_AFTER || isAheadStale ? 0 : readAhead(limit, averageMs);
+        const extra =
+          samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped
+            ? 0
+            : readAhead(limit, averageMs);
         const wanted = limit - mine.size + extra - ahead.length;
         // Read again when the jobs at hand run low: before they run out when reading ahead.
         if (wanted > 0 && ahead.length <= extra / 2) fetching = fetch(wanted);

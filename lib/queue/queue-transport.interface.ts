@@ -2,11 +2,21 @@ import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './qu
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
 import type { QueueMinute } from './queue-history.js';
 import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
+import type { QueueGroup } from './flow/queue-group.js';
 
 /** What `QueueTransport.watch` reports: a job entering a queue, or its dead letters. */
 export type WatchedEntry =
   | { readonly type: 'job'; readonly job: StoredQueuedJob }
   | { readonly type: 'dead'; readonly job: DeadJob };
+
+/** How a worker reads a queue. */
+export interface ReserveOptions {
+  /**
+   * A listener of the queue has a group (`@ShouldQueue({ group })`): take jobs in fair order
+   * across groups, honouring group slots and rate limits.
+   */
+  readonly isGrouped?: boolean;
+}
 
 /** A running `QueueTransport.watch`. */
 export interface QueueWatch {
@@ -36,7 +46,12 @@ export interface QueueTransport {
    * Takes up to `max` ready jobs of `queue` for this worker, in stored order. Waits while there is
    * none; resolves with `[]` once `signal` fires.
    */
-  reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]>;
+  reserve(
+    queue: string,
+    max: number,
+    signal: AbortSignal,
+    options?: ReserveOptions,
+  ): Promise<ReservedJob[]>;
 
   /** The attempt succeeded: the job is done. @throws StaleJobError if the job was reclaimed. */
   ack(job: ReservedJob): Promise<void>;
@@ -92,6 +107,11 @@ export interface QueueTransport {
   ): Promise<StoredQueuedJob[]>;
   /** One job by id, live or dead; undefined when the queue holds no such job. */
   getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined>;
+  /** A page of the queue's groups (with jobs, slots held, or paused), by id. */
+  groups(queue: string, offset: number, limit: number): Promise<QueueGroup[]>;
+  /** Workers of every process stop starting jobs of one group (running ones finish). */
+  pauseGroup(queue: string, group: string): Promise<void>;
+  resumeGroup(queue: string, group: string): Promise<void>;
   /** Workers of every process stop taking jobs of the queue (running ones finish). */
   pause(queue: string): Promise<void>;
   /** Workers take jobs of the queue again. */

@@ -5,6 +5,8 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
 import { wireEnvelope } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
+import { ListenerRegistry } from '../discovery/listener.registry.js';
+import { DEFAULT_GROUP_OPTIONS, jobGroup } from './flow/group-options.js';
 import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 
@@ -14,6 +16,7 @@ export class QueueProducer {
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
+    private readonly registry: ListenerRegistry,
   ) {}
 
   /**
@@ -21,40 +24,54 @@ export class QueueProducer {
    * `isDeduplicated` (the emit passed its own `id`): jobs already stored for this event id within
    * `dedupeWindowMs` are not stored again.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError synchronously.
+   * `group` (the emit's option) overrides the group of grouped listeners.
+   *
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidGroupError synchronously.
    */
   enqueue(
     envelope: EventEnvelope,
     listeners: readonly ListenerDefinition[],
     delayMs: number,
     isDeduplicated = false,
+    group?: string,
   ): Promise<void> {
-    return this.transport.enqueue(this.jobsOf(envelope, listeners, delayMs, isDeduplicated));
+    return this.transport.enqueue(this.jobsOf(envelope, listeners, delayMs, isDeduplicated, group));
   }
 
   /**
    * The jobs of one emitted event, one per queued listener, its payload serialized now.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidGroupError.
    */
   jobsOf(
     envelope: EventEnvelope,
     listeners: readonly ListenerDefinition[],
     delayMs: number,
     isDeduplicated: boolean,
+    group?: string,
   ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
     const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
-    return queuedWhen(envelope, listeners).map((listener) => ({
-      id: `${envelope.id}:${listener.id}`,
-      queue: listener.queue!.queue,
-      listener: listener.id,
-      payload,
-      delayMs: delayMs + listener.queue!.delay,
-      eventId: envelope.id,
-      isDeduplicated,
-    }));
+    return queuedWhen(envelope, listeners).map((listener) => {
+      const queue = listener.queue!;
+      const job: NewJob = {
+        id: `${envelope.id}:${listener.id}`,
+        queue: queue.queue,
+        listener: listener.id,
+        payload,
+        delayMs: delayMs + queue.delay,
+        eventId: envelope.id,
+        isDeduplicated,
+      };
+      // Ungrouped queues pay one Map lookup per job here, nothing more.
+      const groupOptions =
+        queue.group ?? (this.registry.isGrouped(queue.queue) ? DEFAULT_GROUP_OPTIONS : undefined);
+      if (groupOptions === undefined) return job;
+      // The emit's group applies to grouped listeners only, not to the default group's.
+      const override = queue.group ? group : undefined;
+      return { ...job, group: jobGroup(groupOptions, listener.id, envelope, override) };
+    });
   }
 
   /** Stores jobs built by `jobsOf` (of one or many events) in one transport batch. */

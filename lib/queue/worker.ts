@@ -160,6 +160,7 @@ export class Worker
         this.settler,
         this.inFlight,
         Math.min(READ_AHEAD_MAX_WAIT_MS, Math.floor(this.options.visibilityTimeout / 2)),
+        this.registry.isGrouped(queue),
       );
       this.loops.push(loop.run(this.stopping.signal));
     }

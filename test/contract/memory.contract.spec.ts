@@ -6,3 +6,6 @@ import { runEventQueuesContract } from './event-queues.contract.js';
 
 runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
+import { runGroupContract } from './queue-groups.contract.js';
+
+runGroupContract({ name: 'memory', options: () => ({}) });

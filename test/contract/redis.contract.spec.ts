@@ -1,6 +1,7 @@
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
+import { runGroupContract } from './queue-groups.contract.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 let server: RedisServer;
@@ -39,4 +40,16 @@ runEmitManyContract({
     await bulk?.stop();
   },
   options: () => ({ redis: bulk.url, prefix: `bulk-${process.pid}-${++seq}` }),
+});
+
+let grouped: RedisServer;
+runGroupContract({
+  name: 'redis',
+  beforeAll: async () => {
+    grouped = await startRedisServer();
+  },
+  afterAll: async () => {
+    await grouped?.stop();
+  },
+  options: () => ({ redis: grouped.url, prefix: `groups-${process.pid}-${++seq}` }),
 });

@@ -57,7 +57,7 @@ function view(
 function all(q: MemoryQueue, queue: string, state: LiveJobState): StoredQueuedJob[] {
   switch (state) {
     case 'waiting':
-      return q.waiting.map((job) => view(job, queue, state));
+      return [...q.groups.jobs(), ...q.waiting].map((job) => view(job, queue, state));
     case 'delayed':
       return q.delayed.map(({ dueAt, job }) => view(job, queue, state, { runAt: dueAt }));
     case 'active': {
@@ -99,7 +99,7 @@ export function findJob(
 /** The counts of one queue. */
 export function countsOf(q: MemoryQueue): QueueCounts {
   return {
-    waiting: q.waiting.length,
+    waiting: q.waiting.length + q.groups.waiting,
     delayed: q.delayed.length,
     active: q.active.size,
     completed: q.completed,
@@ -131,6 +131,7 @@ export function revived(dead: DeadJob, now: number): StoredJob {
 /** Empties a queue in place (a worker waiting on this object keeps working with it). */
 export function emptyInPlace(q: MemoryQueue): void {
   q.waiting.length = 0;
+  q.groups.clear();
   q.delayed.length = 0;
   q.dead.length = 0;
   q.active.clear();

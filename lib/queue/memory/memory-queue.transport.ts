@@ -21,6 +21,8 @@ import { MemoryWatchers, watchedJob } from './memory-watchers.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { MinuteRing, type QueueMinute } from '../queue-history.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
+import { MemoryGroups } from '../flow/memory-groups.js';
+import type { QueueGroup } from '../flow/queue-group.js';
 
 /** Options of the embedded transport. */
 export interface MemoryQueueTransportOptions {
@@ -131,8 +133,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
     const q = this.queue(queue);
     q.isConsumed = true;
-    const take = (): ReservedJob[] =>
-      q.waiting.splice(0, max).map((job) => {
+    const take = (): ReservedJob[] => {
+      const grouped = q.groups.hasReady() ? q.groups.take(max) : [];
+      return [...grouped, ...q.waiting.splice(0, max - grouped.length)].map((job) => {
         job.attempts++;
         job.receipt = ++this.receipts;
         job.reservedAt = Date.now();
@@ -145,10 +148,13 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
           attempt: job.attempts,
           enqueuedAt: job.enqueuedAt,
           receipt: String(job.receipt),
+          ...(job.group && { group: job.group.id }),
         };
       });
+    };
     const isPaused = (): boolean => this.paused.has(queue);
-    if ((q.waiting.length > 0 && !isPaused()) || signal.aborted || this.isClosed)
+    const isReady = q.waiting.length > 0 || q.groups.hasReady();
+    if ((isReady && !isPaused()) || signal.aborted || this.isClosed)
       return Promise.resolve(signal.aborted || isPaused() ? [] : take());
     return new Promise((resolve) => {
       const wake = (): void => {
@@ -164,6 +170,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async ack(job: ReservedJob): Promise<void> {
     const q = this.owned(job);
+    this.settleGroup(q, job, false);
     q.active.delete(job.id);
     q.completed++;
     q.history.add(Date.now(), 1, 0);
@@ -173,6 +180,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async retry(job: ReservedJob, delayMs: number, _failure: JobFailure): Promise<void> {
     const q = this.owned(job);
     const stored = q.active.get(job.id)!;
+    this.settleGroup(q, job, true);
     q.active.delete(job.id);
     countFailed(q);
     if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
@@ -183,6 +191,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async release(job: ReservedJob, delayMs: number): Promise<void> {
     const q = this.owned(job);
     const stored = q.active.get(job.id)!;
+    this.settleGroup(q, job, false);
+    // Never started: back to the head of its group, where it was taken from.
+    stored.toHead = true;
     q.active.delete(job.id);
     stored.attempts--;
     if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
@@ -192,6 +203,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
+    this.settleGroup(q, job, false);
     q.active.delete(job.id);
     if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
     const dead: DeadJob = {
@@ -222,6 +234,18 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async counts(queue: string): Promise<QueueCounts> {
     return countsOf(this.queue(queue));
+  }
+
+  async groups(queue: string, offset: number, limit: number): Promise<QueueGroup[]> {
+    return this.queue(queue).groups.list(offset, limit);
+  }
+
+  async pauseGroup(queue: string, group: string): Promise<void> {
+    this.queue(queue).groups.pause(group);
+  }
+
+  async resumeGroup(queue: string, group: string): Promise<void> {
+    this.queue(queue).groups.resume(group);
   }
 
   async queues(): Promise<string[]> {
@@ -295,9 +319,10 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     if (!force && (q.waiters.size > 0 || q.active.size > 0)) {
       throw new QueueInUseError(queue, 'a worker of this process');
     }
-    const jobs = q.waiting.length + q.delayed.length + q.dead.length;
+    const jobs = q.waiting.length + q.groups.waiting + q.delayed.length + q.dead.length;
     this.paused.delete(queue);
     if (q.waiters.size === 0) {
+      q.groups.stop();
       this.byName.delete(queue);
       return jobs;
     }
@@ -325,11 +350,13 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const dropped: string[] = [];
     let total = 0;
     for (const [name, q] of this.byName) {
-      const count = q.waiting.length + q.delayed.length + q.active.size;
+      q.groups.stop();
+      const waiting = q.waiting.length + q.groups.waiting;
+      const count = waiting + q.delayed.length + q.active.size;
       if (count === 0) continue;
       total += count;
       dropped.push(
-        `"${name}": ${q.waiting.length} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
+        `"${name}": ${waiting} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
       );
     }
     if (total > 0) {
@@ -343,7 +370,11 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private queue(name: string): MemoryQueue {
     let q = this.byName.get(name);
     if (!q) {
+      const waiters = new Set<() => void>();
+      // A group that may start again wakes one reader.
+      const onReady = (): void => [...waiters][0]?.();
       q = {
+        groups: new MemoryGroups<StoredJob>(onReady, () => this.clock.now()),
         waiting: [],
         delayed: [],
         active: new Map(),
@@ -351,7 +382,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         completed: 0,
         failed: 0,
         history: new MinuteRing(),
-        waiters: new Set(),
+        waiters,
         isConsumed: false,
       };
       this.byName.set(name, q);
@@ -361,7 +392,8 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   private hasReadyWork(): boolean {
     for (const q of this.byName.values()) {
-      if (q.isConsumed && (q.waiting.length > 0 || q.active.size > 0)) return true;
+      const waiting = q.waiting.length + q.groups.waiting;
+      if (q.isConsumed && (waiting > 0 || q.active.size > 0)) return true;
     }
     return false;
   }
@@ -369,6 +401,12 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   /** An attempt ended (acked, retried, released, dead): wakes `drain` to look again. */
   private settled(): void {
     for (const done of [...this.settledWaiters]) done();
+  }
+
+  /** Frees the job's group slot (or keeps it through a retry's backoff, see `MemoryGroups`). */
+  private settleGroup(q: MemoryQueue, job: ReservedJob, isRetry: boolean): void {
+    const stored = q.active.get(job.id);
+    if (stored?.group) q.groups.settle(stored, isRetry);
   }
 
   private owned(job: ReservedJob): MemoryQueue {
@@ -381,7 +419,8 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private ready(job: StoredJob): void {
     const q = this.queue(job.queue);
     job.readyAt = Date.now();
-    q.waiting.push(job);
+    if (job.group) q.groups.add(job);
+    else q.waiting.push(job);
     const [wake] = q.waiters;
     wake?.();
     if (this.watchers.has(job.queue)) this.watchers.notify(job.queue, watchedJob(job));

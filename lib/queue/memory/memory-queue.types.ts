@@ -1,8 +1,9 @@
 import type { DeadJob } from '../queue-job.js';
 import type { MinuteRing } from '../queue-history.js';
+import type { GroupedJob, MemoryGroups } from '../flow/memory-groups.js';
 
 /** A job held by the embedded transport. */
-export interface StoredJob {
+export interface StoredJob extends GroupedJob {
   readonly id: string;
   readonly queue: string;
   readonly listener: string;
@@ -29,6 +30,8 @@ export interface MemoryQueue {
   /** Completed and failed attempts per minute, the last 24 hours. */
   readonly history: MinuteRing;
   readonly waiters: Set<() => void>;
+  /** Ready jobs of groups (`@ShouldQueue({ group })`), apart from `waiting`. */
+  readonly groups: MemoryGroups<StoredJob>;
   /** Whether a worker of this process reads this queue: only then can close drain it. */
   isConsumed: boolean;
 }

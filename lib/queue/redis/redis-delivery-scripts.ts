@@ -1,3 +1,4 @@
+import { GROUP_LUA } from './redis-group-lua.js';
 import { NOW } from './redis-lua.js';
 
 /* The scripts that bring jobs to workers: delayed jobs, their promotion, reclaims. */
@@ -14,17 +15,25 @@ return 1
 `;
 
 /**
- * Moves due delayed jobs to the stream's tail, in due order; "due" on Redis's clock.
+ * Moves due delayed jobs to the stream's tail, in due order; "due" on Redis's clock. A grouped
+ * job (member with \`g\`) goes to its group instead: at its head when it holds a slot (a retry
+ * of a group with \`groupConcurrency\`), else at its tail.
  * KEYS: 1 delayed, 2 stream.
  * ARGV: 1 most jobs to move.
  * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1, Redis now (ms) }.
  */
-export const PROMOTE_SCRIPT = `${NOW}
+export const PROMOTE_SCRIPT = `${NOW}${GROUP_LUA}
 local at = now()
+local base = string.sub(KEYS[2], 1, #KEYS[2] - 7)
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
   local ok, job = pcall(cjson.decode, member)
-  if ok and type(job) == 'table' then
+  if ok and type(job) == 'table' and job.g then
+    local spec = nil
+    if job.gw then spec = { w = job.gw, c = job.gc, rm = job.grm, rd = job.grd } end
+    pushGroupJob(base, tostring(job.g), { id = job.id, l = job.l, p = job.p, a = job.a, t = job.t,
+      s = job.s }, spec, job.s == '1')
+  elseif ok and type(job) == 'table' then
     redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
       'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'))
   else

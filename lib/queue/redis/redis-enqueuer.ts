@@ -75,7 +75,7 @@ export class RedisEnqueuer {
     }
     const now = Date.now();
     const [only] = jobs;
-    if (jobs.length === 1 && only.delayMs <= 0) {
+    if (jobs.length === 1 && only.delayMs <= 0 && only.group === undefined) {
       // The hot path: the single-job emits of this tick go to Redis in one script call per queue
       // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
@@ -141,6 +141,12 @@ export class RedisEnqueuer {
       if (job.delayMs > 0) {
         argv.push(position(queueKeys.delayed), seen, 'd');
         argv.push(Math.ceil(job.delayMs), delayedMember(job, now), '');
+      } else if (job.group) {
+        const { id, weight, concurrency, rateMax, rateMs } = job.group;
+        const member = { id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) };
+        const spec = { w: weight, c: concurrency, rm: rateMax, rd: rateMs };
+        argv.push(position(queueKeys.groupReady), seen, 'g');
+        argv.push(JSON.stringify(member), id, JSON.stringify(spec));
       } else {
         argv.push(position(queueKeys.stream), seen, 's', job.id, job.listener, job.payload);
       }
@@ -324,5 +330,16 @@ function replicationMessage(
 
 /** A delayed job as its sorted-set member. */
 function delayedMember(job: NewJob, now: number): string {
-  return JSON.stringify({ id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) });
+  const member = { id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) };
+  const group = job.group;
+  if (group === undefined) return JSON.stringify(member);
+  // A grouped job keeps its group and its settings through the delay (see PROMOTE_SCRIPT).
+  return JSON.stringify({
+    ...member,
+    g: group.id,
+    gw: String(group.weight),
+    gc: String(group.concurrency),
+    grm: String(group.rateMax),
+    grd: String(group.rateMs),
+  });
 }

@@ -39,6 +39,7 @@ export function toJob(
   let payload = '';
   let prior = 0;
   let enqueuedAt = 0;
+  let group: string | undefined;
   for (let i = 0; i + 1 < (fields?.length ?? 0); i += 2) {
     const value = fields[i + 1];
     switch (fields[i]) {
@@ -57,9 +58,12 @@ export function toJob(
       case 't':
         enqueuedAt = Number(value) || 0;
         break;
+      case 'g':
+        group = value;
+        break;
     }
   }
-  return {
+  const job: ReservedJob = {
     id,
     queue,
     listener,
@@ -68,6 +72,7 @@ export function toJob(
     enqueuedAt,
     receipt: `${entry}/${deliveries}`,
   };
+  return group === undefined ? job : { ...job, group };
 }
 
 /** Reads a dead-letter stream entry into a dead job. */

@@ -22,6 +22,10 @@ export class RedisKeys {
       deadIndex: `${base}:dead-index`,
       started: `${base}:started`,
       paused: `${base}:paused`,
+      base,
+      groupReady: `${base}:g:ready`,
+      groupWake: `${base}:g:wake`,
+      groupWaiting: `${base}:g:waiting`,
     };
   }
 
@@ -60,6 +64,14 @@ export interface QueueKeys {
   readonly started: string;
   /** String, present while the queue is paused. */
   readonly paused: string;
+  /** What every key of the queue starts with (the group scripts derive their keys from it). */
+  readonly base: string;
+  /** List: the rotation of groups that can start a job (see `redis-group-lua.ts`). */
+  readonly groupReady: string;
+  /** List holding one token while grouped jobs may be ready: wakes a blocked reader. */
+  readonly groupWake: string;
+  /** Counter of the grouped jobs waiting in their groups. */
+  readonly groupWaiting: string;
 }
 
 /** The consumer group every worker of a queue reads through. */

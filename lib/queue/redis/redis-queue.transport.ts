@@ -3,7 +3,13 @@ import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
 import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
-import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
+import type {
+  QueueTransport,
+  QueueWatch,
+  ReserveOptions,
+  WatchedEntry,
+} from '../queue-transport.interface.js';
+import type { QueueGroup } from '../flow/queue-group.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import { lastMinutes, type QueueMinute } from '../queue-history.js';
 import { RedisBlockingReaders } from './redis-blocking-readers.js';
@@ -11,6 +17,7 @@ import { RedisDeadLetters } from './redis-dead-letters.js';
 import { RedisEnqueuer } from './redis-enqueuer.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP_NAME } from './redis-keys.js';
+import { RedisGroups } from './redis-groups.js';
 import { RedisPauses } from './redis-pauses.js';
 import { RedisPromoter } from './redis-promoter.js';
 import { RedisJobListing } from './redis-job-listing.js';
@@ -43,6 +50,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly listing: RedisJobListing;
   private readonly pauses: RedisPauses;
   private readonly watcher: RedisWatcher;
+  private readonly groupsOf: RedisGroups;
   private scheduleStore: RedisScheduleStore | undefined;
 
   constructor(client: Client, factory: RedisConnectionFactory, options: ResolvedEventsOptions) {
@@ -51,8 +59,9 @@ export class RedisQueueTransport implements QueueTransport {
     const promoter = new RedisPromoter(this.ctx, readers);
     this.enqueuer = new RedisEnqueuer(this.ctx, promoter);
     this.pauses = new RedisPauses(this.ctx, readers);
-    this.reserver = new RedisReserver(this.ctx, readers, promoter, this.pauses);
-    this.settler = new RedisSettler(this.ctx, promoter);
+    this.groupsOf = new RedisGroups(this.ctx, readers);
+    this.reserver = new RedisReserver(this.ctx, readers, promoter, this.pauses, this.groupsOf);
+    this.settler = new RedisSettler(this.ctx, promoter, this.groupsOf);
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
     this.listing = new RedisJobListing(this.ctx, this.deadLetters);
@@ -72,8 +81,25 @@ export class RedisQueueTransport implements QueueTransport {
     return this.enqueuer.enqueue(jobs);
   }
 
-  reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
-    return this.reserver.reserve(queue, max, signal);
+  reserve(
+    queue: string,
+    max: number,
+    signal: AbortSignal,
+    options?: ReserveOptions,
+  ): Promise<ReservedJob[]> {
+    return this.reserver.reserve(queue, max, signal, options?.isGrouped === true);
+  }
+
+  groups(queue: string, offset: number, limit: number): Promise<QueueGroup[]> {
+    return this.groupsOf.list(queue, offset, limit);
+  }
+
+  pauseGroup(queue: string, group: string): Promise<void> {
+    return this.groupsOf.pause(queue, group, true);
+  }
+
+  resumeGroup(queue: string, group: string): Promise<void> {
+    return this.groupsOf.pause(queue, group, false);
   }
 
   ack(job: ReservedJob): Promise<void> {
@@ -99,9 +125,11 @@ export class RedisQueueTransport implements QueueTransport {
   async counts(queue: string): Promise<QueueCounts> {
     const k = this.ctx.state(queue).keys;
     try {
-      const [waiting, delayed, active, completed, failed, dead] =
-        await this.ctx.client.eventsCounts(k.stream, k.delayed, k.stats, k.dead, GROUP_NAME);
-      return { waiting, delayed, active, completed, failed, dead };
+      const [[waiting, delayed, active, completed, failed, dead], grouped] = await Promise.all([
+        this.ctx.client.eventsCounts(k.stream, k.delayed, k.stats, k.dead, GROUP_NAME),
+        this.groupsOf.waiting(queue),
+      ]);
+      return { waiting: waiting + grouped, delayed, active, completed, failed, dead };
     } catch (error) {
       throw transportError(`counting queue "${queue}"`, error);
     }

@@ -6,6 +6,7 @@ import { toJob } from './redis-entries.js';
 import { isNoGroupError, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPauses } from './redis-pauses.js';
+import type { RedisGroups } from './redis-groups.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import {
   MAX_BLOCK_MS,
@@ -38,9 +39,16 @@ export class RedisReserver {
     private readonly readers: RedisBlockingReaders,
     private readonly promoter: RedisPromoter,
     private readonly pauses: RedisPauses,
+    private readonly groups: RedisGroups,
   ) {}
 
-  async reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
+  /** `isGrouped`: the queue has groups, read in fair order through `RedisGroups`. */
+  async reserve(
+    queue: string,
+    max: number,
+    signal: AbortSignal,
+    isGrouped = false,
+  ): Promise<ReservedJob[]> {
     const q = this.ctx.state(queue);
     while (!signal.aborted && !this.ctx.isClosed) {
       let worker: Client | undefined;
@@ -53,12 +61,18 @@ export class RedisReserver {
         if (now >= q.promoteAt) await this.promoter.promote(q, now);
         if (now >= q.reclaimAt && now >= this.ctx.reclaimHoldUntil) {
           const reclaimed = await this.reclaim(q, max, now);
-          if (reclaimed.length > 0) return this.hold(reclaimed);
+          if (reclaimed.length > 0) {
+            // A reclaimed grouped job keeps its group's slot (its lease outlives the timeout).
+            if (isGrouped) await this.groups.extend(reclaimed);
+            return this.hold(reclaimed);
+          }
         }
         now = Date.now();
         const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, q.promoteAt - now, q.reclaimAt - now));
         if (this.pauses.isKnownPaused(q)) continue;
-        const jobs = await this.read(q, max, blockMs, signal);
+        const jobs = isGrouped
+          ? await this.groups.take(q, max, blockMs, signal)
+          : await this.read(q, max, blockMs, signal);
         if (jobs.length > 0) return this.hold(jobs);
       } catch (error) {
         if (this.ctx.isClosed || signal.aborted) return [];

@@ -14,6 +14,14 @@ import {
   SWEEP_STARTED_SCRIPT,
 } from './redis-inspect-scripts.js';
 import { NOW, OWNS, TALLY } from './redis-lua.js';
+import { GROUP_LUA } from './redis-group-lua.js';
+import {
+  GROUP_EXTEND_SCRIPT,
+  GROUP_LIST_SCRIPT,
+  GROUP_PAUSE_SCRIPT,
+  GROUP_SETTLE_SCRIPT,
+  GROUP_TAKE_SCRIPT,
+} from './redis-group-scripts.js';
 import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
 import { STORE_SCRIPT } from './redis-store-scripts.js';
 
@@ -100,10 +108,12 @@ return out
  * stream's tail, or later through the delayed set.
  * KEYS: 1 stream, 2 delayed, 3 stats.
  * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 delay (ms, from Redis's clock; 0 = now),
- *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt.
+ *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt; for a
+ *       grouped job (entry with \`g\`): 8 '1' to keep its slot through the delay, 9 lease (ms),
+ *       10 '1' to go back to the head of its group (else its tail).
  * Returns: 1 done, 0 stale.
  */
-export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}
+export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}${GROUP_LUA}
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local f = fields(KEYS[1], ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
@@ -112,7 +122,23 @@ if ARGV[7] == '1' then
   redis.call('HINCRBY', KEYS[3], 'failed', 1)
   tally(KEYS[3], 0, 1)
 end
-if f then
+if f and f.g then
+  local base, g, delay = string.sub(KEYS[1], 1, #KEYS[1] - 7), f.g, tonumber(ARGV[5])
+  local holds = ARGV[8] == '1' and meta(base, g, 'c') > 0
+  local slots = gq(base, g, 'slots')
+  if holds then redis.call('ZADD', slots, now() + delay + tonumber(ARGV[9]), f.id or ARGV[3])
+  else redis.call('ZREM', slots, f.id or ARGV[3]) end
+  if delay > 0 then
+    redis.call('ZADD', KEYS[2], now() + delay, cjson.encode(groupMember(f, ARGV[3], ARGV[6],
+      holds, base)))
+    enter(base, g, now())
+    tidy(base, g)
+  else
+    local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
+    if holds then job.s = '1' end
+    pushGroupJob(base, g, job, nil, holds or ARGV[10] == '1')
+  end
+elseif f then
   local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
   if tonumber(ARGV[5]) > 0 then
     redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[5]), cjson.encode(job))
@@ -248,6 +274,18 @@ export interface ScriptCommands {
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
   eventsOldestWaiting(stream: string, group: string): Promise<number>;
+  eventsGroupTake(
+    ready: string,
+    stream: string,
+    ...argv: Arg[]
+  ): Promise<[[string, string[]][], string, number]>;
+  eventsGroupSettle(ready: string, ...argv: Arg[]): Promise<number>;
+  eventsGroupExtend(ready: string, ...argv: Arg[]): Promise<number>;
+  eventsGroupPause(ready: string, ...argv: Arg[]): Promise<number>;
+  eventsGroupList(
+    ready: string,
+    ...argv: Arg[]
+  ): Promise<[string, number, number, number, string][]>;
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number }> = {
@@ -271,6 +309,11 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
   eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },
   eventsOldestWaiting: { lua: OLDEST_WAITING_SCRIPT, numberOfKeys: 1 },
+  eventsGroupTake: { lua: GROUP_TAKE_SCRIPT, numberOfKeys: 2 },
+  eventsGroupSettle: { lua: GROUP_SETTLE_SCRIPT, numberOfKeys: 1 },
+  eventsGroupExtend: { lua: GROUP_EXTEND_SCRIPT, numberOfKeys: 1 },
+  eventsGroupPause: { lua: GROUP_PAUSE_SCRIPT, numberOfKeys: 1 },
+  eventsGroupList: { lua: GROUP_LIST_SCRIPT, numberOfKeys: 1 },
 };
 
 /**

@@ -4,6 +4,7 @@ import type { JobFailure, ReservedJob } from '../queue-job.js';
 import { compareEntryIds, parseReceipt } from './redis-entries.js';
 import { assertSettled, settleError, STALE, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
+import type { RedisGroups } from './redis-groups.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
 import { RedisReplicas } from './redis-replicas.js';
@@ -24,6 +25,7 @@ export class RedisSettler {
   constructor(
     private readonly ctx: RedisQueueContext,
     private readonly promoter: RedisPromoter,
+    private readonly groups: RedisGroups,
   ) {
     const replication = ctx.options.replication;
     if (replication?.settles) this.replicas = new RedisReplicas(() => ctx.worker, replication);
@@ -64,6 +66,7 @@ export class RedisSettler {
     await this.requeue(job, delayMs, job.attempt, true);
   }
 
+  /** A released grouped job goes back to the head of its group, its slot freed. */
   async release(job: ReservedJob, delayMs: number): Promise<void> {
     await this.requeue(job, delayMs, job.attempt - 1, false);
   }
@@ -97,6 +100,7 @@ export class RedisSettler {
     }
     this.ctx.noteReleased(entry);
     assertSettled(code, job.id);
+    if (job.group !== undefined) await this.groups.settle([job]);
   }
 
   async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
@@ -118,7 +122,11 @@ export class RedisSettler {
       }
     }
     try {
-      return (await Promise.all(calls)).flat();
+      const lost = (await Promise.all(calls)).flat();
+      if (jobs.some((job) => job.group !== undefined)) {
+        await this.groups.extend(jobs.filter((job) => !lost.includes(job)));
+      }
+      return lost;
     } catch (error) {
       // Other workers' heartbeats may be failing too: their jobs are not abandoned.
       this.ctx.noteOutage();
@@ -195,6 +203,10 @@ export class RedisSettler {
         Math.max(0, Math.ceil(delayMs)),
         attemptsMade,
         isFailure ? '1' : '0',
+        // Grouped jobs: a retry keeps its slot (groupConcurrency), a release goes to the head.
+        isFailure ? '1' : '0',
+        this.groups.leaseMs,
+        isFailure ? '0' : '1',
       );
       await Promise.all([written, this.replicated(written, [job.id])]);
       code = await written;
@@ -234,6 +246,8 @@ export class RedisSettler {
           );
           const ids = batch.map((a) => a.job.id);
           const [codes] = await Promise.all([written, this.replicated(written, ids)]);
+          const grouped = batch.filter((a, i) => a.job.group !== undefined && codes[i] !== STALE);
+          if (grouped.length > 0) await this.groups.settle(grouped.map((a) => a.job));
           batch.forEach((a, i) => {
             this.ctx.noteReleased(args[2 * i]);
             if (codes[i] === STALE) a.reject(new StaleJobError(a.job.id));

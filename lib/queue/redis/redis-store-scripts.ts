@@ -1,3 +1,4 @@
+import { GROUP_LUA } from './redis-group-lua.js';
 import { NOW } from './redis-lua.js';
 
 /*
@@ -14,14 +15,16 @@ import { NOW } from './redis-lua.js';
  *       delayed sets of the jobs, and their "seen" keys (deduplicated emits only).
  * ARGV: 1 enqueued at (ms, stored as `t`), 2 dedupe window (ms), 3 position of the queue index in
  *       KEYS (0 = none), 4 count n of queue names to add to it, then n queue names, then per job
- *       6 values: position of its stream or delayed set in KEYS, position of its seen key (0 =
- *       not deduplicated), kind ('s' stream, 'd' delayed), then for 's': job id, listener,
- *       payload; for 'd': delay (ms, on Redis's clock), member (JSON {id, l, p, a, t}), ''.
+ *       6 values: position of its stream, delayed set or group rotation in KEYS, position of its
+ *       seen key (0 = not deduplicated), kind ('s' stream, 'd' delayed, 'g' group), then for
+ *       's': job id, listener, payload; for 'd': delay (ms, on Redis's clock), member (JSON
+ *       {id, l, p, a, t}, with g, gw, gc, grm, grd for a grouped job), ''; for 'g': member (JSON
+ *       {id, l, p, a, t}), group id, spec (JSON {w, c, rm, rd}).
  * Returns: the number of jobs stored (jobs whose seen key existed are skipped), or an error
  *          reply (WRONGTYPE ...) when a key holds another type, with nothing written.
  */
 export const STORE_SCRIPT = `#!lua
-${NOW}
+${NOW}${GROUP_LUA}
 local index, names = tonumber(ARGV[3]), tonumber(ARGV[4])
 local first = 5 + names
 local function check(key, want)
@@ -40,7 +43,8 @@ for i = first, #ARGV, 6 do
   local at = ARGV[i]
   if not checked[at] then
     checked[at] = true
-    refused = check(KEYS[tonumber(at)], ARGV[i + 2] == 's' and 'stream' or 'zset')
+    local kind = ARGV[i + 2]
+    refused = check(KEYS[tonumber(at)], kind == 's' and 'stream' or kind == 'g' and 'list' or 'zset')
   end
 end
 if refused then return redis.error_reply(refused) end
@@ -55,6 +59,10 @@ for i = first, #ARGV, 6 do
     if ARGV[i + 2] == 's' then
       redis.call('XADD', key, '*', 'id', ARGV[i + 3], 'l', ARGV[i + 4], 'p', ARGV[i + 5],
         't', ARGV[1])
+    elseif ARGV[i + 2] == 'g' then
+      -- The group rotation's key is \`<base>:g:ready\`.
+      pushGroupJob(string.sub(key, 1, #key - 8), ARGV[i + 4], cjson.decode(ARGV[i + 3]),
+        cjson.decode(ARGV[i + 5]), false)
     else
       clock = clock or now()
       redis.call('ZADD', key, clock + tonumber(ARGV[i + 3]), ARGV[i + 4])

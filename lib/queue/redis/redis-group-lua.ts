@@ -1,0 +1,111 @@
+/*
+ * Lua helpers of the group scripts (prepended to a script's text, after NOW). The keys of a
+ * queue's groups share its hash tag; a script derives them from the queue's base (`prefix:{tag}`),
+ * all in the slot of the key it was called with.
+ *
+ * Per queue: `g:ready` list (the rotation: groups that can start a job, the head's turn),
+ * `g:limited` zset (groups over their rate limit or with every slot held, scored by when to look
+ * again), `g:state` hash (group -> 'r' in the rotation, 'l' in limited; absent: neither),
+ * `g:credit` hash (starts in the current turn), `g:paused` set, `g:index` zset (groups with jobs,
+ * slots or a pause, by id), `g:waiting` counter, `g:wake` list (one token wakes a blocked reader).
+ * Per group: `gq:<id>:jobs` list of JSON {id, l, p, a, t, s} (s '1': holds a slot already),
+ * `gq:<id>:meta` hash (w weight, c concurrency, rm/rd rate max and window), `gq:<id>:slots` zset
+ * (job id -> lease end, ms), `gq:<id>:starts` list (recent start times, rate limited groups).
+ */
+export const GROUP_LUA = `
+local function gkey(base, s) return base .. ':g:' .. s end
+local function gq(base, id, s) return base .. ':gq:' .. id .. ':' .. s end
+local function meta(base, id, field)
+  return tonumber(redis.call('HGET', gq(base, id, 'meta'), field) or '0') or 0
+end
+local function wake(base)
+  local key = gkey(base, 'wake')
+  if redis.call('LLEN', key) == 0 then redis.call('RPUSH', key, '1') end
+end
+-- When every slot is held: when the first lease ends; nil when a slot is free.
+local function fullUntil(base, id, at)
+  local c = meta(base, id, 'c')
+  if c <= 0 then return nil end
+  local slots = gq(base, id, 'slots')
+  redis.call('ZREMRANGEBYSCORE', slots, '-inf', at)
+  if redis.call('ZCARD', slots) < c then return nil end
+  return tonumber(redis.call('ZRANGE', slots, 0, 0, 'WITHSCORES')[2])
+end
+-- Over its rate limit: when it may start again; nil when it may start now.
+local function rateUntil(base, id, at)
+  local rm = meta(base, id, 'rm')
+  if rm <= 0 then return nil end
+  local starts = gq(base, id, 'starts')
+  if redis.call('LLEN', starts) < rm then return nil end
+  local oldest = tonumber(redis.call('LINDEX', starts, 0))
+  local free = oldest + meta(base, id, 'rd')
+  if free <= at then return nil end
+  return free
+end
+local function headHoldsSlot(base, id)
+  local raw = redis.call('LINDEX', gq(base, id, 'jobs'), 0)
+  if not raw then return false end
+  local ok, job = pcall(cjson.decode, raw)
+  return ok and type(job) == 'table' and job.s == '1'
+end
+-- Leaves the rotation and limited (state cleared); the caller decides where it goes.
+local function leave(base, id)
+  local state = redis.call('HGET', gkey(base, 'state'), id)
+  if state == 'r' then redis.call('LREM', gkey(base, 'ready'), 1, id)
+  elseif state == 'l' then redis.call('ZREM', gkey(base, 'limited'), id) end
+  redis.call('HDEL', gkey(base, 'state'), id)
+  redis.call('HDEL', gkey(base, 'credit'), id)
+end
+-- Drops an empty group's keys: memory returns to baseline when groups empty.
+local function tidy(base, id)
+  if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then return end
+  if redis.call('ZCARD', gq(base, id, 'slots')) > 0 then return end
+  leave(base, id)
+  redis.call('DEL', gq(base, id, 'meta'))
+  if redis.call('SISMEMBER', gkey(base, 'paused'), id) == 0 then
+    redis.call('ZREM', gkey(base, 'index'), id)
+  end
+end
+-- Puts a group where it belongs: the rotation when it can start a job, else limited (until its
+-- limit or first lease ends), else nowhere (empty or paused).
+local function enter(base, id, at)
+  local state = redis.call('HGET', gkey(base, 'state'), id)
+  if state == 'r' then return end
+  if state == 'l' then leave(base, id) end
+  if redis.call('LLEN', gq(base, id, 'jobs')) == 0 then return end
+  if redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1 then return end
+  local untilAt = nil
+  if not headHoldsSlot(base, id) then untilAt = fullUntil(base, id, at) end
+  local rate = rateUntil(base, id, at)
+  if rate and (not untilAt or rate > untilAt) then untilAt = rate end
+  if untilAt then
+    redis.call('ZADD', gkey(base, 'limited'), untilAt, id)
+    redis.call('HSET', gkey(base, 'state'), id, 'l')
+    return
+  end
+  redis.call('RPUSH', gkey(base, 'ready'), id)
+  redis.call('HSET', gkey(base, 'state'), id, 'r')
+  wake(base)
+end
+-- Stores a ready job in its group (spec fields from a member or ARGV), at the head or the tail.
+local function pushGroupJob(base, id, job, spec, atHead)
+  if spec then
+    redis.call('HSET', gq(base, id, 'meta'), 'w', spec.w or '1', 'c', spec.c or '0',
+      'rm', spec.rm or '0', 'rd', spec.rd or '0')
+  end
+  local member = cjson.encode(job)
+  if atHead then redis.call('LPUSH', gq(base, id, 'jobs'), member)
+  else redis.call('RPUSH', gq(base, id, 'jobs'), member) end
+  redis.call('INCR', gkey(base, 'waiting'))
+  redis.call('ZADD', gkey(base, 'index'), 0, id)
+  enter(base, id, now())
+end
+-- A delayed member of a grouped job: its group and spec, kept through the delay.
+local function groupMember(f, id, a, holds, base)
+  local m = { id = f.id or id, l = f.l or '', p = f.p or '', a = a, t = f.t or '0', g = f.g }
+  local known = redis.call('HGETALL', gq(base, f.g, 'meta'))
+  for i = 1, #known, 2 do m['g' .. known[i]] = known[i + 1] end
+  if holds then m.s = '1' end
+  return m
+end
+`;

@@ -1,0 +1,156 @@
+import { GROUP_LUA } from './redis-group-lua.js';
+import { NOW } from './redis-lua.js';
+
+/*
+ * The scripts of queues with groups (see GROUP_LUA for the keys). A grouped job waits in its
+ * group's list; the take script moves the jobs it chooses to the stream and reads them through
+ * the consumer group at once, so from then on a job is an ordinary stream entry: visibility
+ * timeout, reclaim, heartbeats, fencing by receipt, acks and dead letters as for any job. Its
+ * entry carries `g` (the group id). A group's slot is a lease (2 x visibility timeout), renewed by
+ * heartbeats and freed when the job settles, or when its worker died and nobody renews it.
+ */
+
+/**
+ * Takes up to `max` jobs in fair order: round-robin over the groups in the rotation (a group of
+ * weight w keeps its turn for w starts), skipping groups that cannot start (they leave the
+ * rotation), then reads them (and any other new entry, up to `max`) for this consumer.
+ * KEYS: 1 rotation list (g:ready), 2 stream.
+ * ARGV: 1 base, 2 consumer group, 3 consumer, 4 max, 5 lease (ms).
+ * Returns: { entries as XREADGROUP gives them ({ {id, fields}... }), due time of the earliest
+ *            limited group (ms, string) or '-1', Redis now (ms) }.
+ */
+export const GROUP_TAKE_SCRIPT = `${NOW}${GROUP_LUA}
+local base, max, lease = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
+local at = now()
+local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIMIT', 0, 100)
+for _, id in ipairs(back) do enter(base, id, at) end
+local taken, budget = 0, max + 100
+while taken < max and budget > 0 do
+  budget = budget - 1
+  local id = redis.call('LINDEX', KEYS[1], 0)
+  if not id then break end
+  local jobs = gq(base, id, 'jobs')
+  local raw = redis.call('LINDEX', jobs, 0)
+  if not raw or redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1 then
+    redis.call('LPOP', KEYS[1])
+    redis.call('HDEL', gkey(base, 'state'), id)
+    redis.call('HDEL', gkey(base, 'credit'), id)
+    tidy(base, id)
+  else
+    local ok, job = pcall(cjson.decode, raw)
+    if not ok or type(job) ~= 'table' then job = { id = 'unreadable-group-job', p = raw } end
+    local untilAt = nil
+    if job.s ~= '1' then untilAt = fullUntil(base, id, at) end
+    local rate = rateUntil(base, id, at)
+    if rate and (not untilAt or rate > untilAt) then untilAt = rate end
+    if untilAt then
+      redis.call('LPOP', KEYS[1])
+      redis.call('HDEL', gkey(base, 'credit'), id)
+      redis.call('ZADD', gkey(base, 'limited'), untilAt, id)
+      redis.call('HSET', gkey(base, 'state'), id, 'l')
+    else
+      redis.call('LPOP', jobs)
+      redis.call('DECR', gkey(base, 'waiting'))
+      redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
+      local rm = meta(base, id, 'rm')
+      if rm > 0 then
+        local starts = gq(base, id, 'starts')
+        redis.call('RPUSH', starts, at)
+        redis.call('LTRIM', starts, -rm, -1)
+        redis.call('PEXPIRE', starts, meta(base, id, 'rd'))
+      end
+      redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+        'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
+        'g', id)
+      taken = taken + 1
+      local credit = redis.call('HINCRBY', gkey(base, 'credit'), id, 1)
+      if redis.call('LLEN', jobs) == 0 then
+        redis.call('LPOP', KEYS[1])
+        redis.call('HDEL', gkey(base, 'state'), id)
+        redis.call('HDEL', gkey(base, 'credit'), id)
+      elseif credit >= math.max(1, meta(base, id, 'w')) then
+        redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
+        redis.call('HDEL', gkey(base, 'credit'), id)
+      end
+    end
+  end
+end
+local read = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', max, 'STREAMS',
+  KEYS[2], '>')
+local entries = {}
+if read and read[1] then entries = read[1][2] end
+-- Other workers may take the rest: pass the wake token on.
+if redis.call('LLEN', KEYS[1]) > 0 then wake(base) end
+local first = redis.call('ZRANGE', gkey(base, 'limited'), 0, 0, 'WITHSCORES')
+return { entries, first[2] or '-1', at }
+`;
+
+/**
+ * A grouped job's attempt ended (acknowledged, dead-lettered): frees its slots and puts the
+ * groups back in the rotation when they can start again.
+ * KEYS: 1 rotation list (g:ready, for routing).
+ * ARGV: 1 base, then pairs (group id, job id).
+ * Returns: the number of pairs.
+ */
+export const GROUP_SETTLE_SCRIPT = `${NOW}${GROUP_LUA}
+local base, at = ARGV[1], now()
+for i = 2, #ARGV, 2 do
+  redis.call('ZREM', gq(base, ARGV[i], 'slots'), ARGV[i + 1])
+  enter(base, ARGV[i], at)
+  tidy(base, ARGV[i])
+end
+return (#ARGV - 1) / 2
+`;
+
+/**
+ * Renews the slot leases of running grouped jobs (heartbeats, reclaims).
+ * KEYS: 1 rotation list (g:ready, for routing).
+ * ARGV: 1 base, 2 lease (ms), then pairs (group id, job id).
+ * Returns: the number of pairs.
+ */
+export const GROUP_EXTEND_SCRIPT = `${NOW}${GROUP_LUA}
+local base, untilAt = ARGV[1], now() + tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
+  redis.call('ZADD', gq(base, ARGV[i], 'slots'), untilAt, ARGV[i + 1])
+  redis.call('ZADD', gkey(base, 'index'), 0, ARGV[i])
+end
+return (#ARGV - 2) / 2
+`;
+
+/**
+ * Pauses or resumes one group: a paused group leaves the rotation when a take meets it.
+ * KEYS: 1 rotation list (g:ready, for routing).
+ * ARGV: 1 base, 2 group id, 3 '1' pause, '0' resume.
+ * Returns: 1.
+ */
+export const GROUP_PAUSE_SCRIPT = `${NOW}${GROUP_LUA}
+local base, id = ARGV[1], ARGV[2]
+if ARGV[3] == '1' then
+  redis.call('SADD', gkey(base, 'paused'), id)
+  redis.call('ZADD', gkey(base, 'index'), 0, id)
+else
+  redis.call('SREM', gkey(base, 'paused'), id)
+  enter(base, id, now())
+  tidy(base, id)
+end
+return 1
+`;
+
+/**
+ * A page of the queue's groups, by id.
+ * KEYS: 1 rotation list (g:ready, for routing).
+ * ARGV: 1 base, 2 offset, 3 limit.
+ * Returns: a list of { id, waiting, active, paused (1/0), limited until (ms, string) or '' }.
+ */
+export const GROUP_LIST_SCRIPT = `${NOW}${GROUP_LUA}
+local base, at = ARGV[1], now()
+local offset, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local ids = redis.call('ZRANGE', gkey(base, 'index'), offset, offset + limit - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  local active = redis.call('ZCOUNT', gq(base, id, 'slots'), '(' .. at, '+inf')
+  out[#out + 1] = { id, redis.call('LLEN', gq(base, id, 'jobs')), active,
+    redis.call('SISMEMBER', gkey(base, 'paused'), id), tostring(rateUntil(base, id, at) or '') }
+end
+return out
+`;
