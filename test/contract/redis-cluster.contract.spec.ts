@@ -1,6 +1,7 @@
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
+import { runGroupContract } from './queue-groups.contract.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;
@@ -52,5 +53,21 @@ runEmitManyContract({
   options: () => ({
     redis: { cluster: bulk.startupNodes },
     prefix: `cluster-bulk-${process.pid}-${++seq}`,
+  }),
+});
+
+let grouped: RedisCluster;
+// Groups on a cluster: the group scripts derive their keys from the queue's base, in its slot.
+runGroupContract({
+  name: 'redis cluster',
+  beforeAll: async () => {
+    grouped = await startRedisCluster();
+  },
+  afterAll: async () => {
+    await grouped?.stop();
+  },
+  options: () => ({
+    redis: { cluster: grouped.startupNodes },
+    prefix: `cluster-groups-${process.pid}-${++seq}`,
   }),
 });

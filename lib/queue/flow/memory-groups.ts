@@ -101,10 +101,12 @@ export class MemoryGroups<J extends GroupedJob> {
 
   /**
    * The attempt of a job of the group ended: its slot is freed, unless `keepSlot` (a retry with
-   * `groupConcurrency` keeps it through its backoff, so the group stays serial).
+   * `groupConcurrency` keeps it through its backoff, so the group stays serial). Ungrouped
+   * jobs are left alone.
    */
-  settle(job: J, keepSlot: boolean): void {
-    const g = this.groups.get(job.group!.id);
+  settle(job: J | undefined, keepSlot: boolean): void {
+    if (job?.group === undefined) return;
+    const g = this.groups.get(job.group.id);
     if (!g) return;
     if (keepSlot && g.spec.concurrency > 0) {
       job.holdsSlot = true;

@@ -2,6 +2,48 @@ import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import type { DeadJob, QueueCounts } from '../queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
+import { MemoryGroups } from '../flow/memory-groups.js';
+import { MinuteRing } from '../queue-history.js';
+
+/** A new, empty queue of the embedded transport. */
+export function newMemoryQueue(now: () => number): MemoryQueue {
+  const waiters = new Set<() => void>();
+  // A group that may start again wakes one reader.
+  const onReady = (): void => [...waiters][0]?.();
+  return {
+    groups: new MemoryGroups<StoredJob>(onReady, now),
+    waiting: [],
+    delayed: [],
+    active: new Map(),
+    dead: [],
+    completed: 0,
+    failed: 0,
+    history: new MinuteRing(),
+    waiters,
+    isConsumed: false,
+  };
+}
+
+/** Stops the queues' timers; the warning about the jobs they drop at shutdown, if any. */
+export function droppedJobs(byName: ReadonlyMap<string, MemoryQueue>): string | undefined {
+  const dropped: string[] = [];
+  let total = 0;
+  for (const [name, q] of byName) {
+    q.groups.stop();
+    const waiting = q.waiting.length + q.groups.waiting;
+    const count = waiting + q.delayed.length + q.active.size;
+    if (count === 0) continue;
+    total += count;
+    dropped.push(
+      `"${name}": ${waiting} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
+    );
+  }
+  if (total === 0) return undefined;
+  return (
+    `${total} job(s) dropped at shutdown (the embedded transport keeps jobs in memory only; ` +
+    `use Redis to keep them): ${dropped.join('; ')}`
+  );
+}
 
 /** A page of dead jobs: after the dead job `after` when given, then skipping `offset`. */
 export function pageDead(

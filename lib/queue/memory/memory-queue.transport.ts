@@ -1,5 +1,5 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { systemClock, type ClockTimer, type EventsClock } from '../clock.js';
+import { systemClock, type EventsClock } from '../clock.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
@@ -7,10 +7,12 @@ import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transpor
 import {
   countFailed,
   countsOf,
+  droppedJobs,
   emptyInPlace,
   findJob,
   forgetDead,
   listJobs,
+  newMemoryQueue,
   pageDead,
   pruneDead,
   revived,
@@ -18,10 +20,10 @@ import {
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import { MemoryWatchers, watchedJob } from './memory-watchers.js';
+import { MemoryDelays } from './memory-delays.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
-import { MinuteRing, type QueueMinute } from '../queue-history.js';
+import type { QueueMinute } from '../queue-history.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
-import { MemoryGroups } from '../flow/memory-groups.js';
 import type { QueueGroup } from '../flow/queue-group.js';
 
 /** Options of the embedded transport. */
@@ -59,8 +61,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private readonly seen = new Map<string, number>();
   /** Called on every settled attempt while `drain` waits. */
   private readonly settledWaiters = new Set<() => void>();
-  private timer: ClockTimer | undefined;
-  private timerDueAt = Infinity;
+  private readonly delays: MemoryDelays;
   private readonly clock: EventsClock;
   private receipts = 0;
   private isClosed = false;
@@ -71,6 +72,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
     this.clock = options.clock ?? systemClock;
+    this.delays = new MemoryDelays(this.clock, this.byName, (job) => this.ready(job));
   }
 
   /**
@@ -170,7 +172,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async ack(job: ReservedJob): Promise<void> {
     const q = this.owned(job);
-    this.settleGroup(q, job, false);
+    q.groups.settle(q.active.get(job.id), false);
     q.active.delete(job.id);
     q.completed++;
     q.history.add(Date.now(), 1, 0);
@@ -180,7 +182,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async retry(job: ReservedJob, delayMs: number, _failure: JobFailure): Promise<void> {
     const q = this.owned(job);
     const stored = q.active.get(job.id)!;
-    this.settleGroup(q, job, true);
+    q.groups.settle(stored, true);
     q.active.delete(job.id);
     countFailed(q);
     if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
@@ -191,7 +193,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async release(job: ReservedJob, delayMs: number): Promise<void> {
     const q = this.owned(job);
     const stored = q.active.get(job.id)!;
-    this.settleGroup(q, job, false);
+    q.groups.settle(q.active.get(job.id), false);
     // Never started: back to the head of its group, where it was taken from.
     stored.toHead = true;
     q.active.delete(job.id);
@@ -203,7 +205,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
-    this.settleGroup(q, job, false);
+    q.groups.settle(q.active.get(job.id), false);
     q.active.delete(job.id);
     if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
     const dead: DeadJob = {
@@ -343,48 +345,17 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.delays.stop();
     for (const q of this.byName.values()) for (const wake of [...q.waiters]) wake();
     for (const done of [...this.settledWaiters]) done();
-    const dropped: string[] = [];
-    let total = 0;
-    for (const [name, q] of this.byName) {
-      q.groups.stop();
-      const waiting = q.waiting.length + q.groups.waiting;
-      const count = waiting + q.delayed.length + q.active.size;
-      if (count === 0) continue;
-      total += count;
-      dropped.push(
-        `"${name}": ${waiting} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
-      );
-    }
-    if (total > 0) {
-      this.logger.warn(
-        `${total} job(s) dropped at shutdown (the embedded transport keeps jobs in memory only; ` +
-          `use Redis to keep them): ${dropped.join('; ')}`,
-      );
-    }
+    const dropped = droppedJobs(this.byName);
+    if (dropped !== undefined) this.logger.warn(dropped);
   }
 
   private queue(name: string): MemoryQueue {
     let q = this.byName.get(name);
     if (!q) {
-      const waiters = new Set<() => void>();
-      // A group that may start again wakes one reader.
-      const onReady = (): void => [...waiters][0]?.();
-      q = {
-        groups: new MemoryGroups<StoredJob>(onReady, () => this.clock.now()),
-        waiting: [],
-        delayed: [],
-        active: new Map(),
-        dead: [],
-        completed: 0,
-        failed: 0,
-        history: new MinuteRing(),
-        waiters,
-        isConsumed: false,
-      };
+      q = newMemoryQueue(() => this.clock.now());
       this.byName.set(name, q);
     }
     return q;
@@ -401,12 +372,6 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   /** An attempt ended (acked, retried, released, dead): wakes `drain` to look again. */
   private settled(): void {
     for (const done of [...this.settledWaiters]) done();
-  }
-
-  /** Frees the job's group slot (or keeps it through a retry's backoff, see `MemoryGroups`). */
-  private settleGroup(q: MemoryQueue, job: ReservedJob, isRetry: boolean): void {
-    const stored = q.active.get(job.id);
-    if (stored?.group) q.groups.settle(stored, isRetry);
   }
 
   private owned(job: ReservedJob): MemoryQueue {
@@ -427,33 +392,6 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   private delay(job: StoredJob, dueAt: number): void {
-    const delayed = this.queue(job.queue).delayed;
-    let i = delayed.length;
-    while (i > 0 && delayed[i - 1].dueAt > dueAt) i--;
-    delayed.splice(i, 0, { dueAt, job });
-    this.schedule(dueAt);
-  }
-
-  private schedule(dueAt: number): void {
-    if (this.isClosed || dueAt >= this.timerDueAt) return;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.timerDueAt = dueAt;
-    this.timer = this.clock.setTimeout(
-      () => this.promoteDue(),
-      Math.max(0, dueAt - this.clock.now()),
-    );
-  }
-
-  /** Moves due delayed jobs to their queues, then waits for the next one. */
-  private promoteDue(): void {
-    this.timer = undefined;
-    this.timerDueAt = Infinity;
-    const now = this.clock.now();
-    let next = Infinity;
-    for (const q of this.byName.values()) {
-      while (q.delayed.length > 0 && q.delayed[0].dueAt <= now) this.ready(q.delayed.shift()!.job);
-      if (q.delayed.length > 0) next = Math.min(next, q.delayed[0].dueAt);
-    }
-    if (next !== Infinity) this.schedule(next);
+    this.delays.add(this.queue(job.queue), job, dueAt);
   }
 }
