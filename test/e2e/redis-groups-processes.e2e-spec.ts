@@ -1,0 +1,133 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
+import { createTestApp } from '../support/create-test-app.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+import {
+  compileLibrary,
+  killAll,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../fixtures/processes/worker-processes.js';
+
+/**
+ * The producer side: the worker processes' listener (same id, same group settings: a job carries
+ * its group's settings from the emit), without running it.
+ */
+function producerListener(groupConcurrency: number): Function {
+  @Injectable()
+  class GroupListener {
+    @OnEvent('tenant.job')
+    @ShouldQueue({
+      queue: 'tenants',
+      group: (e: EventEnvelope<{ tenant: string }>) => e.data.tenant,
+      groupConcurrency,
+    })
+    handle(): void {}
+  }
+  return GroupListener;
+}
+
+let server: RedisServer;
+let redis: Redis;
+let seq = 0;
+let lib: string;
+const children: WorkerProcess[] = [];
+const apps: INestApplicationContext[] = [];
+
+beforeAll(async () => {
+  lib = compileLibrary();
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+}, 120_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+afterEach(async () => {
+  killAll(children);
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function worker(
+  prefix: string,
+  env: { groupConcurrency: number; visibilityMs?: number; handlerMs?: number; hang?: string },
+): Promise<WorkerProcess> {
+  const w = await startWorkerProcess('./group-worker.mjs', {
+    EVENTS_LIB: lib,
+    REDIS_URL: server.url,
+    PREFIX: prefix,
+    CONCURRENCY: '4',
+    GROUP_CONCURRENCY: String(env.groupConcurrency),
+    VISIBILITY_MS: String(env.visibilityMs ?? 5000),
+    HANDLER_MS: String(env.handlerMs ?? 10),
+    HANG: env.hang ?? '',
+  });
+  children.push(w);
+  return w;
+}
+
+async function producer(prefix: string, groupConcurrency: number) {
+  const app = await createTestApp(
+    { providers: [producerListener(groupConcurrency) as never] },
+    { redis: server.url, prefix, worker: false },
+  );
+  apps.push(app);
+  return { bus: app.get(EventBus), queues: app.get(EventQueues) };
+}
+
+const done = (prefix: string) => redis.lrange(`${prefix}:test:done`, 0, -1);
+
+describe('Redis groups across worker processes', () => {
+  it('never runs more than groupConcurrency jobs of a group at once over three processes', async () => {
+    const prefix = `gc2-${++seq}`;
+    const { bus } = await producer(prefix, 2);
+    for (let i = 0; i < 20; i++) {
+      for (const tenant of ['a', 'b', 'c']) await bus.emit('tenant.job', { tenant, i });
+    }
+    await Promise.all([0, 1, 2].map(() => worker(prefix, { groupConcurrency: 2, handlerMs: 25 })));
+    await waitFor(async () => (await done(prefix)).length === 60, { timeoutMs: 30_000 });
+    const max = await redis.hgetall(`${prefix}:test:max`);
+    // At most 2 at once; 12 slots over three processes let each group reach its 2.
+    expect(Object.values(max).map(Number)).toEqual([2, 2, 2]);
+  }, 60_000);
+
+  it('with groupConcurrency 1, finishes each group in emit order although some jobs fail and retry', async () => {
+    const prefix = `gc1-${++seq}`;
+    const { bus } = await producer(prefix, 1);
+    for (let i = 0; i < 10; i++) {
+      for (const tenant of ['a', 'b']) {
+        await bus.emit('tenant.job', { tenant, i, fail: i === 3 || i === 6 });
+      }
+    }
+    await Promise.all([0, 1, 2].map(() => worker(prefix, { groupConcurrency: 1 })));
+    await waitFor(async () => (await done(prefix)).length === 20, { timeoutMs: 30_000 });
+    const finished = await done(prefix);
+    for (const tenant of ['a', 'b']) {
+      const order = finished.filter((job) => job.startsWith(`${tenant}:`));
+      expect(order).toEqual(Array.from({ length: 10 }, (_, i) => `${tenant}:${i}`));
+    }
+    expect(Object.values(await redis.hgetall(`${prefix}:test:max`)).map(Number)).toEqual([1, 1]);
+  }, 60_000);
+
+  it('frees the slot of a worker killed with -9 after the visibility timeout: nothing lost, order kept', async () => {
+    const prefix = `kill-${++seq}`;
+    const { bus, queues } = await producer(prefix, 1);
+    const stuck = await worker(prefix, { groupConcurrency: 1, visibilityMs: 600, hang: 'k:0' });
+    for (let i = 0; i < 5; i++) await bus.emit('tenant.job', { tenant: 'k', i });
+    await waitFor(async () =>
+      (await redis.lrange(`${prefix}:test:started`, 0, -1)).includes('k:0:1'),
+    );
+    stuck.child.kill('SIGKILL');
+    await stuck.exited;
+    await worker(prefix, { groupConcurrency: 1, visibilityMs: 600 });
+    await waitFor(async () => (await done(prefix)).length === 5, { timeoutMs: 30_000 });
+    expect(await done(prefix)).toEqual(['k:0', 'k:1', 'k:2', 'k:3', 'k:4']);
+    // The group went on only once the dead worker's job was reclaimed (after its timeout).
+    const started = await redis.lrange(`${prefix}:test:started`, 0, -1);
+    expect(started.slice(0, 3)).toEqual(['k:0:1', 'k:0:2', 'k:1:1']);
+    await waitFor(async () => (await queues.groups('tenants')).length === 0);
+  }, 60_000);
+});
