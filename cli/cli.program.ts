@@ -3,6 +3,7 @@ import { EventsError, InvalidOptionError, UnknownQueueError } from 'nestjs-event
 import type { CliOutput } from './cli.output.js';
 import { registerAppCommands } from './commands/app.commands.js';
 import { registerDeadCommands } from './commands/dead.commands.js';
+import { registerGroupCommands } from './commands/group.commands.js';
 import { registerMakeCommands } from './commands/make.commands.js';
 import { registerQueueCommands } from './commands/queue.commands.js';
 import { registerTailCommand } from './commands/tail.command.js';
@@ -26,6 +27,7 @@ export function createProgram(io: CliOutput): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   registerQueueCommands(program, io);
+  registerGroupCommands(program, io);
   registerDeadCommands(program, io);
   registerTailCommand(program, io);
   registerAppCommands(program, io);
