@@ -269,6 +269,21 @@ export function runGroupContract(target: ContractTarget): void {
       expect((await queues.counts('bad')).waiting).toBe(1);
     });
 
+    it('counts grouped jobs as waiting, and obliterate removes them with their groups', async () => {
+      const { bus, queues } = await start({ worker: false });
+      await queues.pauseGroup('pair', 'Z');
+      for (let i = 0; i < 3; i++) await bus.emit('pair.item', { key: `K${i % 2}`, i });
+      expect((await queues.counts('pair')).waiting).toBe(3);
+      expect((await queues.groups('pair')).map((g) => [g.id, g.waiting])).toEqual([
+        ['K0', 2],
+        ['K1', 1],
+        ['Z', 0],
+      ]);
+      expect(await queues.obliterate('pair', { force: true })).toBe(3);
+      expect((await queues.counts('pair')).waiting).toBe(0);
+      expect(await queues.groups('pair')).toEqual([]);
+    });
+
     it('refuses bad group options at decoration time', () => {
       const decorate = (options: object) => () => {
         class Bad {

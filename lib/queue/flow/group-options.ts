@@ -140,9 +140,15 @@ export function jobGroup(
     try {
       id = options.select(event);
     } catch (error) {
-      throw new InvalidGroupError(listener, event.name, error, 'its group function threw', {
-        cause: error,
-      });
+      throw new InvalidGroupError(
+        listener,
+        event.name,
+        errorText(error),
+        'its group function threw',
+        {
+          cause: error,
+        },
+      );
     }
   }
   if (typeof id !== 'string' || id === '' || Buffer.byteLength(id) > MAX_GROUP_BYTES) {
@@ -158,9 +164,15 @@ export function jobGroup(
     try {
       weight = (weight as (groupId: string) => unknown)(id);
     } catch (error) {
-      throw new InvalidGroupError(listener, event.name, error, 'its groupWeight function threw', {
-        cause: error,
-      });
+      throw new InvalidGroupError(
+        listener,
+        event.name,
+        errorText(error),
+        'its groupWeight function threw',
+        {
+          cause: error,
+        },
+      );
     }
   }
   if (
@@ -183,4 +195,9 @@ export function jobGroup(
     rateMax: options.rateLimit?.max ?? 0,
     rateMs: options.rateLimit?.durationMs ?? 0,
   };
+}
+
+/** What a throwing selector threw, for the error message. */
+function errorText(error: unknown): unknown {
+  return error instanceof Error ? `${error.name}: ${error.message}` : error;
 }

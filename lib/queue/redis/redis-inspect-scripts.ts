@@ -93,8 +93,9 @@ return #entries
 `;
 
 /**
- * Removes every key of a queue, unless (without force) a consumer of its group interacted with
- * Redis within the given window (a worker is reading it).
+ * Removes every key of a queue, its groups' included (see redis-group-lua.ts), unless (without
+ * force) a consumer of its group interacted with Redis within the given window (a worker is
+ * reading it).
  * KEYS: 1 stream, 2 delayed, 3 dead, 4 stats, 5 dead index, 6 started, 7 paused.
  * ARGV: 1 group, 2 window (ms), 3 '1' to force.
  * Returns: { 1, jobs removed } or { 0, name of an active consumer }.
@@ -112,6 +113,16 @@ if ARGV[3] ~= '1' then
 end
 local jobs = redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('XLEN', KEYS[3])
 redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+-- The queue's groups: the stream's key is \`<base>:stream\`.
+local base = string.sub(KEYS[1], 1, #KEYS[1] - 7)
+for _, id in ipairs(redis.call('ZRANGE', base .. ':g:index', 0, -1)) do
+  local g = base .. ':gq:' .. id .. ':'
+  jobs = jobs + redis.call('LLEN', g .. 'jobs')
+  redis.call('UNLINK', g .. 'jobs', g .. 'meta', g .. 'slots', g .. 'starts')
+end
+for _, name in ipairs({ 'ready', 'limited', 'state', 'credit', 'paused', 'index', 'waiting', 'wake' }) do
+  redis.call('UNLINK', base .. ':g:' .. name)
+end
 return { 1, jobs }
 `;
 
