@@ -247,7 +247,8 @@ export class RedisSettler {
           const ids = batch.map((a) => a.job.id);
           const [codes] = await Promise.all([written, this.replicated(written, ids)]);
           const grouped = batch.filter((a, i) => a.job.group !== undefined && codes[i] !== STALE);
-          if (grouped.length > 0) await this.groups.settle(grouped.map((a) => a.job));
+          // Not awaited: the acks are done; a slot freed a moment later only delays its group.
+          if (grouped.length > 0) void this.groups.settle(grouped.map((a) => a.job));
           batch.forEach((a, i) => {
             this.ctx.noteReleased(args[2 * i]);
             if (codes[i] === STALE) a.reject(new StaleJobError(a.job.id));
