@@ -6,6 +6,7 @@
 //   npm run build && node bench/groups.bench.js        (EVENTS=20000 CONCURRENCY=10 by default)
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
+import { URL } from 'node:url';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
