@@ -12,12 +12,13 @@ import { OutboxOrders } from './orders/outbox-orders.js';
 import { OrderPlacedUpcasters, ReportListeners } from './reports/report.listeners.js';
 import { OrderFulfilmentSaga } from './orders/order-fulfilment.saga.js';
 import { Warehouse } from './orders/warehouse.js';
+import { TenantMailListeners } from './tenants/tenant-mail.listeners.js';
 
 @Module({
   imports: [
     // No redis option and no EVENTS_REDIS_URL: the embedded in-memory transport.
     EventsModule.forRoot({
-      worker: { concurrency: { emails: 2 } },
+      worker: { concurrency: { emails: 2, 'tenant-mail': 1 } },
       // Every order event is appended to the (in-memory) event store, one stream per order.
       store: { record: ['order.*'], streamId: orderStreamId },
       // The transactional outbox, only when a PostgreSQL database is given.
@@ -42,6 +43,7 @@ import { Warehouse } from './orders/warehouse.js';
     OrderPlacedUpcasters,
     Warehouse,
     OrderFulfilmentSaga,
+    TenantMailListeners,
   ],
 })
 export class AppModule {}

@@ -27,5 +27,7 @@ declare module 'nestjs-events' {
     'saga.fulfilment.compensated': { sagaId: string; state: unknown; error?: string };
     'shop.order.placed': OrderPlaced;
     'user.signup': Signup;
+    // Tenant fairness (tenants/tenant-mail.listeners.ts).
+    'tenant.mail': { n: number };
   }
 }

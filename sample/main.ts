@@ -7,6 +7,7 @@ import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
 import { OutboxOrders } from './orders/outbox-orders.js';
 import { ReportListeners } from './reports/report.listeners.js';
+import { TenantMailListeners } from './tenants/tenant-mail.listeners.js';
 
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, {
@@ -54,6 +55,10 @@ async function main(): Promise<void> {
       `saga fulfilment ${input.orderId}: ${outcome.status}${outcome.error ? ` (${outcome.error})` : ''}`,
     );
   }
+
+  // Tenant fairness: acme floods 20 mails, globex's 3 still start at once, interleaved.
+  const started = await app.get(TenantMailListeners).flood();
+  logger.log(`tenant mails in start order: ${started.join(' ')}`);
 
   // Waits until every queued job (retries included) has completed or gone to dead letters.
   await queues.drain();
