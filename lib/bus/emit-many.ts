@@ -194,6 +194,7 @@ function deliver(host: BulkEmitHost, events: readonly BulkEvent[]): Promise<void
         listeners.queued,
         delay,
         isDeduplicated,
+        event.options?.group,
       ))
         jobs.push(job);
     }

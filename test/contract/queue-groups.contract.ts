@@ -266,7 +266,12 @@ export function runGroupContract(target: ContractTarget): void {
       await expect(bus.emit('bad.item', { g: 'ok' }, { group: '' })).rejects.toBeInstanceOf(
         InvalidGroupError,
       );
-      expect((await queues.counts('bad')).waiting).toBe(1);
+      await bus.emitMany([{ name: 'bad.item', data: { g: 'throw' }, options: { group: 'ok' } }]);
+      await expect(
+        bus.emitMany([{ name: 'bad.item', data: { g: 'throw' } }]),
+      ).rejects.toBeInstanceOf(InvalidGroupError);
+      expect((await queues.counts('bad')).waiting).toBe(2);
+      expect(await queues.groups('bad')).toMatchObject([{ id: 'ok', waiting: 2 }]);
     });
 
     it('counts grouped jobs as waiting, and obliterate removes them with their groups', async () => {
