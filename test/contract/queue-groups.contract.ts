@@ -284,6 +284,10 @@ export function runGroupContract(target: ContractTarget): void {
         ['K1', 1],
         ['Z', 0],
       ]);
+      const listed = await queues.listJobs('pair', 'waiting');
+      expect(listed.map((j) => (j.payload?.data as Item).i)).toEqual([0, 2, 1]);
+      const page = await queues.listJobs('pair', 'waiting', { offset: 1, limit: 1 });
+      expect(page.map((j) => (j.payload?.data as Item).i)).toEqual([2]);
       expect(await queues.obliterate('pair', { force: true })).toBe(3);
       expect((await queues.counts('pair')).waiting).toBe(0);
       expect(await queues.groups('pair')).toEqual([]);

@@ -152,9 +152,11 @@ export class MemoryGroups<J extends GroupedJob> {
       });
   }
 
-  /** Every waiting job, group by group (for listings and shutdown counts). */
+  /** Every waiting job, group by group (by id), each in its order (for listings). */
   jobs(): J[] {
-    return [...this.groups.values()].flatMap((g) => g.jobs);
+    return [...this.groups.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .flatMap((g) => g.jobs);
   }
 
   /** Drops every waiting job and group (obliterate). */

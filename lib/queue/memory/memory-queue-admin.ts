@@ -99,7 +99,8 @@ function view(
 function all(q: MemoryQueue, queue: string, state: LiveJobState): StoredQueuedJob[] {
   switch (state) {
     case 'waiting':
-      return [...q.groups.jobs(), ...q.waiting].map((job) => view(job, queue, state));
+      // As on Redis: ungrouped jobs, then those of groups, group by group (by id).
+      return [...q.waiting, ...q.groups.jobs()].map((job) => view(job, queue, state));
     case 'delayed':
       return q.delayed.map(({ dueAt, job }) => view(job, queue, state, { runAt: dueAt }));
     case 'active': {

@@ -154,3 +154,28 @@ for _, id in ipairs(ids) do
 end
 return out
 `;
+
+/**
+ * A page of the jobs waiting in the queue's groups, group by group (by id), each in its order.
+ * KEYS: 1 rotation list (g:ready, for routing).
+ * ARGV: 1 base, 2 jobs to skip, 3 most jobs.
+ * Returns: the members (JSON {id, l, p, a, t, s}).
+ */
+export const GROUP_WAITING_SCRIPT = `${NOW}${GROUP_LUA}
+local base, skip, want = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', gkey(base, 'index'), 0, -1)) do
+  if want <= 0 then break end
+  local key = gq(base, id, 'jobs')
+  local n = redis.call('LLEN', key)
+  if skip >= n then
+    skip = skip - n
+  else
+    local items = redis.call('LRANGE', key, skip, skip + want - 1)
+    for _, member in ipairs(items) do out[#out + 1] = member end
+    want = want - #items
+    skip = 0
+  end
+end
+return out
+`;

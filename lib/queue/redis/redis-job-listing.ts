@@ -40,7 +40,18 @@ export class RedisJobListing {
         'COUNT',
         offset + limit,
       )) as Entry[];
-      return entries.slice(offset).map(([entry, fields]) => toWaitingJob(queue, entry, fields));
+      const waiting = entries
+        .slice(offset)
+        .map(([entry, fields]) => toWaitingJob(queue, entry, fields));
+      if (waiting.length >= limit) return waiting;
+      // Then the jobs waiting in groups (`@ShouldQueue({ group })`), group by group.
+      const members = await this.ctx.client.eventsGroupWaiting(
+        k.groupReady,
+        k.base,
+        Math.max(0, offset - entries.length),
+        limit - waiting.length,
+      );
+      return [...waiting, ...members.map((member) => toGroupedJob(queue, member))];
     } catch (error) {
       throw transportError(`listing ${state} jobs of "${queue}"`, error);
     }
@@ -195,4 +206,23 @@ export class RedisJobListing {
     });
     return jobs;
   }
+}
+
+/** A job waiting in its group (a JSON member), as listings show it; never throws. */
+function toGroupedJob(queue: string, member: string): StoredQueuedJob {
+  let job: Record<string, unknown> = {};
+  try {
+    job = JSON.parse(member) as Record<string, unknown>;
+  } catch {
+    // Unreadable: listed with its raw text as payload.
+  }
+  return {
+    id: typeof job.id === 'string' ? job.id : '',
+    queue,
+    listener: typeof job.l === 'string' ? job.l : '',
+    state: 'waiting',
+    payload: typeof job.p === 'string' ? job.p : member,
+    attemptsMade: Number(job.a) || 0,
+    enqueuedAt: Number(job.t) || 0,
+  };
 }

@@ -21,6 +21,7 @@ import {
   GROUP_PAUSE_SCRIPT,
   GROUP_SETTLE_SCRIPT,
   GROUP_TAKE_SCRIPT,
+  GROUP_WAITING_SCRIPT,
 } from './redis-group-scripts.js';
 import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
 import { STORE_SCRIPT } from './redis-store-scripts.js';
@@ -282,6 +283,7 @@ export interface ScriptCommands {
   eventsGroupSettle(ready: string, ...argv: Arg[]): Promise<number>;
   eventsGroupExtend(ready: string, ...argv: Arg[]): Promise<number>;
   eventsGroupPause(ready: string, ...argv: Arg[]): Promise<number>;
+  eventsGroupWaiting(ready: string, ...argv: Arg[]): Promise<string[]>;
   eventsGroupList(
     ready: string,
     ...argv: Arg[]
@@ -314,6 +316,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsGroupExtend: { lua: GROUP_EXTEND_SCRIPT, numberOfKeys: 1 },
   eventsGroupPause: { lua: GROUP_PAUSE_SCRIPT, numberOfKeys: 1 },
   eventsGroupList: { lua: GROUP_LIST_SCRIPT, numberOfKeys: 1 },
+  eventsGroupWaiting: { lua: GROUP_WAITING_SCRIPT, numberOfKeys: 1 },
 };
 
 /**
