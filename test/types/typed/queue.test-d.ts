@@ -35,6 +35,19 @@ export class QueuedListeners {
     return e;
   }
 
+  // @ShouldQueue({ group }): the group function gets the same envelope as onFailed.
+  @OnEvent('order.created')
+  @ShouldQueue<'order.created'>({
+    group: (e) => {
+      expectTypeOf(e).toEqualTypeOf<Created>();
+      return e.data.id;
+    },
+    groupWeight: (tenant) => (tenant.startsWith('vip') ? 3 : 1),
+  })
+  grouped(e: Created) {
+    return e;
+  }
+
   @OnEvent('order.created')
   @ShouldQueue<'order.created'>({
     // @ts-expect-error onFailed sees the mapped payload
