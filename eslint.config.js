@@ -39,6 +39,7 @@ export default tseslint.config(
         location: 'readonly',
         fetch: 'readonly',
         EventSource: 'readonly',
+        URL: 'readonly',
       },
     },
   },

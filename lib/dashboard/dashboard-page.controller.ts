@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Get, Header, Inject } from '@nestjs/common';
+import { Get, Header, Inject, Req } from '@nestjs/common';
 import { SagaManager } from '../sagas/saga.manager.js';
 import { DASHBOARD_CSRF_HEADER, DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import type { ResolvedDashboardOptions } from './dashboard.options.js';
@@ -15,7 +15,7 @@ function asset(name: string): string {
  */
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-  "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "img-src 'self' data:; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
 
 /** Serves the dashboard page and its script and style (mounted at `path`). */
 export class DashboardPageController {
@@ -33,8 +33,12 @@ export class DashboardPageController {
   @Header('content-security-policy', CSP)
   @Header('cache-control', 'no-store')
   @Header('x-content-type-options', 'nosniff')
-  page(): string {
+  page(@Req() request: { originalUrl?: string; url?: string }): string {
+    // Relative links resolve against the page's own URL (global prefix included), with or
+    // without its trailing slash.
+    const path = (request.originalUrl ?? request.url ?? '/').split('?')[0].replace(/\/*$/, '/');
     return this.html
+      .replace('{{base}}', escapeAttribute(path))
       .replace('{{readOnly}}', String(this.options.isReadOnly))
       .replace('{{sagas}}', String(this.sagas.names().length > 0))
       .replace('{{csrfHeader}}', DASHBOARD_CSRF_HEADER);
@@ -55,4 +59,8 @@ export class DashboardPageController {
   dashboardStyle(): string {
     return this.style;
   }
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

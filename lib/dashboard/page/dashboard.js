@@ -2,7 +2,7 @@
 // Every value from the server is written with textContent (never parsed as HTML).
 
 const body = document.body;
-const base = location.pathname.endsWith('/') ? location.pathname : `${location.pathname}/`;
+const base = new URL(document.baseURI).pathname;
 const isReadOnly = body.dataset.readOnly === 'true';
 const hasSagas = body.dataset.sagas === 'true';
 const csrfHeader = body.dataset.csrfHeader;
@@ -36,7 +36,7 @@ function status(text, isError = false) {
   node.style.color = isError ? '#feb2b2' : '';
 }
 
-const time = (ms) => new Date(ms).toLocaleTimeString();
+const time = (ms) => new Date(ms).toTimeString().slice(0, 8);
 const duration = (ms) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 const q = (name) => encodeURIComponent(name);
 
@@ -54,7 +54,7 @@ async function mutate(path, method, confirmText) {
   if (confirmText && !(await confirmAction(confirmText))) return;
   try {
     await api(path, method);
-    await Promise.all([loadQueues(), loadDead()]);
+    await Promise.all([loadQueues(), loadDead(), loadChart()]);
   } catch (error) {
     status(error.message, true);
   }
@@ -176,7 +176,14 @@ function deadItem(queue, job) {
         `${job.event?.name ?? '(unparsed)'} · ${job.listener} · ${job.attempts} attempt(s) · ` +
         `${job.reason} · queued ${time(job.enqueuedAt)} · died ${time(job.failedAt)} · ${job.id}`,
     }),
-    job.stackHead ? el('pre', { class: 'stack', textContent: job.stackHead }) : undefined,
+    job.stackHead
+      ? el(
+          'details',
+          {},
+          el('summary', { textContent: 'stack' }),
+          el('pre', { class: 'stack', textContent: job.stackHead }),
+        )
+      : undefined,
     el('pre', { class: 'payload', textContent: payload }),
     actions,
   );
