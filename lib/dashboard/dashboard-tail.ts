@@ -1,7 +1,8 @@
 import { Logger, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { EventBus } from '../bus/event-bus.js';
-import { parsePattern } from '../discovery/pattern-trie.js';
+import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
 import type { EventQueues } from '../queue/event-queues.js';
 import type { RedactPaths } from './dashboard-views.js';
 import { deadJobView } from './dashboard-views.js';
@@ -21,12 +22,15 @@ export function dashboardTail(
   redact: RedactPaths,
 ): Observable<MessageEvent> {
   if (pattern !== undefined) parsePattern(pattern, 'the tail filter');
-  const local = bus.stream(pattern);
+  const matches = pattern === undefined ? undefined : compilePattern(pattern);
+  // Unfiltered and untyped: an app's event map types `stream(pattern)` by its own names only.
+  const local: Observable<EventEnvelope> = bus.stream();
   return new Observable<MessageEvent>((subscriber) => {
     const controller = new AbortController();
-    const subscription = local.subscribe((event) =>
-      subscriber.next({ data: { type: 'emit', event: showEvent(event, redact) } }),
-    );
+    const subscription = local.subscribe((event) => {
+      if (matches && !matches(event.name)) return;
+      subscriber.next({ data: { type: 'emit', event: showEvent(event, redact) } });
+    });
     const follow = async (): Promise<void> => {
       const activity = await queues.watch({ pattern, signal: controller.signal });
       subscriber.next({ data: { type: 'ready' } });

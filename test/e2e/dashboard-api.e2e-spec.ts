@@ -1,7 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_CSRF_HEADER, EventBus, EventQueues } from 'nestjs-events';
+import { DASHBOARD_CSRF_HEADER, EventBus, EventQueues, SagaManager } from 'nestjs-events';
+import { FourStepSaga, SagaEvents, SagaProbe } from '../fixtures/saga.fixtures.js';
 import {
   DASHBOARD_TOKEN,
   ReceiptMailer,
@@ -42,8 +43,11 @@ describe('EventsDashboardModule: the JSON API', () => {
     app = other = undefined;
   });
 
-  async function start(options?: Parameters<typeof startDashboardApp>[2]): Promise<void> {
-    app = await startDashboardApp(redis.url, `dash-api-${++n}`, options);
+  async function start(
+    options?: Parameters<typeof startDashboardApp>[2],
+    providers?: Parameters<typeof startDashboardApp>[3],
+  ): Promise<void> {
+    app = await startDashboardApp(redis.url, `dash-api-${++n}`, options, providers);
     base = `${await app.getUrl()}/events`;
   }
 
@@ -296,5 +300,17 @@ describe('EventsDashboardModule: the JSON API', () => {
     ]);
     await reader.cancel();
     await reading.catch(() => undefined);
+  });
+
+  it('lists sagas with their input and state redacted, when the app defines some', async () => {
+    await start({ auth: () => true, redact: ['n'] }, [SagaProbe, SagaEvents, FourStepSaga]);
+    const outcome = await app!.get(SagaManager).execute('four', { n: 7 });
+    expect(outcome.status).toBe('completed');
+    const { status, json } = await call('api/sagas?name=four&status=completed');
+    expect(status).toBe(200);
+    const [saga] = json.sagas as { name: string; status: string; input: { json: string } }[];
+    expect(saga).toMatchObject({ name: 'four', status: 'completed' });
+    expect(JSON.parse(saga.input.json)).toEqual({ n: '[redacted]' });
+    expect((await call('api/sagas?status=lost')).status).toBe(400);
   });
 });
