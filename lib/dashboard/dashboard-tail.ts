@@ -8,10 +8,15 @@ import type { RedactPaths } from './dashboard-views.js';
 import { deadJobView } from './dashboard-views.js';
 import { showEvent } from './payload-view.js';
 
+/** Emits and jobs shown per second and connection; the rest is counted (`skipped`). */
+export const TAIL_MESSAGES_PER_SECOND = 50;
+
 /**
  * The live tail as server-sent events: this process's emits (`emit`), and the jobs entering a
  * queue (`job`) or its dead letters (`dead`) in every process, filtered by `pattern`. The first
- * message (`ready`) comes once every queue is watched: what is emitted after it is shown.
+ * message (`ready`) comes once every queue is watched: what is emitted after it is shown. Dead
+ * letters are always sent; emits and jobs up to `TAIL_MESSAGES_PER_SECOND`, then a `skipped`
+ * count each second.
  *
  * @throws InvalidPatternError at once (before any response is sent) for a bad pattern.
  */
@@ -27,8 +32,25 @@ export function dashboardTail(
   const local: Observable<EventEnvelope> = bus.stream();
   return new Observable<MessageEvent>((subscriber) => {
     const controller = new AbortController();
+    // A person reads a few lines a second: past the budget, events are counted, not shaped into
+    // messages, so an open tail costs the app little however busy its queues are.
+    let sent = 0;
+    let skipped = 0;
+    const admit = (): boolean => {
+      if (sent < TAIL_MESSAGES_PER_SECOND) {
+        sent++;
+        return true;
+      }
+      skipped++;
+      return false;
+    };
+    const budget = setInterval(() => {
+      if (skipped > 0) subscriber.next({ data: { type: 'skipped', count: skipped } });
+      sent = skipped = 0;
+    }, 1000);
+    budget.unref();
     const subscription = local.subscribe((event) => {
-      if (matches && !matches(event.name)) return;
+      if ((matches && !matches(event.name)) || !admit()) return;
       subscriber.next({ data: { type: 'emit', event: showEvent(event, redact) } });
     });
     const follow = async (): Promise<void> => {
@@ -39,6 +61,7 @@ export function dashboardTail(
           subscriber.next({ data: { type: 'dead', job: deadJobView(item.job, redact) } });
           continue;
         }
+        if (!admit()) continue;
         const { payload, rawPayload: _raw, ...job } = item.job;
         subscriber.next({
           data: { type: 'job', job: { ...job, event: payload && showEvent(payload, redact) } },
@@ -51,6 +74,7 @@ export function dashboardTail(
       subscriber.next({ data: { type: 'error', message: 'Watching the queues failed.' } });
     });
     return () => {
+      clearInterval(budget);
       subscription.unsubscribe();
       controller.abort();
     };

@@ -261,47 +261,6 @@ describe('EventsDashboardModule: the JSON API', () => {
     );
   });
 
-  it('tails local emits and the jobs of another process, filtered by pattern', async () => {
-    await start();
-    other = await startDashboardApp(redis.url, `dash-api-${n}`, { auth: () => true });
-    const response = await fetch(`${base}/api/tail?pattern=order.placed`, { headers: AUTH });
-    expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const messages: {
-      type: string;
-      event?: { name: string };
-      job?: { event: { data: { json: string } } };
-    }[] = [];
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = '';
-    const reading = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffered += value;
-        const blocks = buffered.split('\n\n');
-        buffered = blocks.pop() ?? '';
-        for (const block of blocks) {
-          const data = block.split('\n').find((line) => line.startsWith('data: '));
-          if (data) messages.push(JSON.parse(data.slice(6)));
-        }
-      }
-    })();
-    await waitFor(() => messages.some((m) => m.type === 'ready'));
-    await app!.get(EventBus).emit('order.shipped', { id: 'skip' });
-    await app!.get(EventBus).emit('order.placed', { id: 'here' });
-    await other.get(EventBus).emit('order.placed', { id: 'there' });
-    await waitFor(() => messages.filter((m) => m.type === 'dead').length === 2);
-    const jobs = messages
-      .filter((m) => m.type === 'job')
-      .map((m) => JSON.parse(m.job!.event.data.json).id);
-    expect(jobs.sort()).toEqual(['here', 'there']);
-    expect(messages.filter((m) => m.type === 'emit').map((m) => m.event?.name)).toEqual([
-      'order.placed',
-    ]);
-    await reader.cancel();
-    await reading.catch(() => undefined);
-  });
-
   it('lists sagas with their input and state redacted, when the app defines some', async () => {
     await start({ auth: () => true, redact: ['n'] }, [SagaProbe, SagaEvents, FourStepSaga]);
     const outcome = await app!.get(SagaManager).execute('four', { n: 7 });

@@ -196,6 +196,12 @@ function button(label, name, onClick) {
 }
 
 // The live tail: server-sent events, filtered by a pattern, with pause.
+function addTailLine(line) {
+  const list = $('#tail');
+  list.prepend(line);
+  while (list.children.length > 200) list.lastElementChild.remove();
+}
+
 let source;
 function startTail() {
   source?.close();
@@ -206,20 +212,25 @@ function startTail() {
     const item = JSON.parse(message.data);
     if (item.type === 'ready') return void ($('#tail-state').textContent = 'live');
     if (item.type === 'error') return void ($('#tail-state').textContent = item.message);
-    if (state.paused)
-      return void ($('#tail-state').textContent = `paused (${++state.missed} missed)`);
+    if (state.paused) {
+      state.missed += item.type === 'skipped' ? item.count : 1;
+      return void ($('#tail-state').textContent = `paused (${state.missed} missed)`);
+    }
+    if (item.type === 'skipped') {
+      const text = `… ${item.count} more in the last second (the tail shows 50 a second)`;
+      return void addTailLine(el('li', { 'data-type': 'skipped', textContent: text }));
+    }
     const event = item.type === 'emit' ? item.event : item.job.event;
     const where =
       item.type === 'emit' ? 'emitted here' : `${item.job.queue} · ${item.job.listener}`;
-    const line = el(
-      'li',
-      { 'data-type': item.type },
-      el('span', { class: `kind kind-${item.type}`, textContent: item.type }),
-      ` ${time(event?.timestamp ?? Date.now())} ${event?.name ?? '(unparsed)'} · ${where} · ${event?.data.json ?? ''}`,
+    addTailLine(
+      el(
+        'li',
+        { 'data-type': item.type },
+        el('span', { class: `kind kind-${item.type}`, textContent: item.type }),
+        ` ${time(event?.timestamp ?? Date.now())} ${event?.name ?? '(unparsed)'} · ${where} · ${event?.data.json ?? ''}`,
+      ),
     );
-    const list = $('#tail');
-    list.prepend(line);
-    while (list.children.length > 200) list.lastElementChild.remove();
   };
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED)
