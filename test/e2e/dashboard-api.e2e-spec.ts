@@ -1,14 +1,14 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DASHBOARD_CSRF_HEADER, EventBus, EventQueues, SagaManager } from 'nestjs-events';
 import { FourStepSaga, SagaEvents, SagaProbe } from '../fixtures/saga.fixtures.js';
 import {
   DASHBOARD_TOKEN,
+  dashboardApps,
   ReceiptMailer,
   startDashboardApp,
 } from '../fixtures/dashboard.fixtures.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** A guard class as `auth`: made a provider of the dashboard module. */
@@ -25,29 +25,15 @@ const MUTATE = { ...AUTH, [DASHBOARD_CSRF_HEADER]: '1' };
 
 /** The dashboard's JSON API through a real Express app and a redis-server of the test's own. */
 describe('EventsDashboardModule: the JSON API', () => {
-  let redis: RedisServer;
+  const apps = dashboardApps('api');
   let app: INestApplication | undefined;
-  let other: INestApplication | undefined;
   let base = '';
-  let n = 0;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-  afterEach(async () => {
-    await other?.close();
-    await app?.close();
-    app = other = undefined;
-  });
 
   async function start(
     options?: Parameters<typeof startDashboardApp>[2],
     providers?: Parameters<typeof startDashboardApp>[3],
   ): Promise<void> {
-    app = await startDashboardApp(redis.url, `dash-api-${++n}`, options, providers);
+    app = await apps.start(apps.prefix(), options, providers);
     base = `${await app.getUrl()}/events`;
   }
 

@@ -1,8 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventBus } from 'nestjs-events';
-import { DASHBOARD_TOKEN, startDashboardApp } from '../fixtures/dashboard.fixtures.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { DASHBOARD_TOKEN, dashboardApps } from '../fixtures/dashboard.fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** One message of the tail. */
@@ -49,27 +47,12 @@ async function openTail(
 
 /** The dashboard's live tail (server-sent events) through a real Express app and redis-server. */
 describe('EventsDashboardModule: the live tail', () => {
-  let redis: RedisServer;
-  let app: INestApplication | undefined;
-  let other: INestApplication | undefined;
-  let n = 0;
-
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-  afterEach(async () => {
-    await other?.close();
-    await app?.close();
-    app = other = undefined;
-  });
+  const apps = dashboardApps('tail');
 
   it('tails local emits and the jobs of another process, filtered by pattern', async () => {
-    const prefix = `dash-tail-${++n}`;
-    app = await startDashboardApp(redis.url, prefix);
-    other = await startDashboardApp(redis.url, prefix, { auth: () => true });
+    const prefix = apps.prefix();
+    const app = await apps.start(prefix);
+    const other = await apps.start(prefix, { auth: () => true });
     const tail = await openTail(`${await app.getUrl()}/events/api/tail?pattern=order.placed`);
     await app.get(EventBus).emit('order.shipped', { id: 'skip' });
     await app.get(EventBus).emit('order.placed', { id: 'here' });
@@ -87,7 +70,7 @@ describe('EventsDashboardModule: the live tail', () => {
   });
 
   it('shows 50 events a second and counts the rest', async () => {
-    app = await startDashboardApp(redis.url, `dash-tail-${++n}`);
+    const app = await apps.start(apps.prefix());
     const tail = await openTail(`${await app.getUrl()}/events/api/tail?pattern=user.*`);
     const bus = app.get(EventBus);
     for (let i = 0; i < 300; i++) await bus.emit('user.signup', { i });
