@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from 'nestjs-events';
 import { DASHBOARD_TOKEN, dashboardApps } from '../fixtures/dashboard.fixtures.js';
@@ -82,5 +83,23 @@ describe('EventsDashboardModule: the live tail', () => {
     expect(skipped()).toBeGreaterThan(0);
     expect(shown()).toBeGreaterThanOrEqual(50);
     await tail.close();
+  });
+
+  it('closes its queue watch when the page goes away', async () => {
+    const app = await apps.start(apps.prefix());
+    const admin = new Redis(apps.url());
+    try {
+      const watching = async () =>
+        ((await admin.client('LIST')) as string)
+          .split('\n')
+          .filter((line) => line.includes(':watch:receipts')).length;
+      expect(await watching()).toBe(0);
+      const tail = await openTail(`${await app.getUrl()}/events/api/tail`);
+      expect(await watching()).toBe(1);
+      await tail.close();
+      await waitFor(async () => (await watching()) === 0, { message: 'the watch to close' });
+    } finally {
+      admin.disconnect();
+    }
   });
 });
