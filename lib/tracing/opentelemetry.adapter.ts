@@ -2,7 +2,7 @@ import type * as OpenTelemetry from '@opentelemetry/api';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
-import type { EventTracer, TracedAttempt } from './event-tracer.js';
+import type { EventTracer, TracedAttempt, TracedSend } from './event-tracer.js';
 import type { ResolvedTracingOptions } from './tracing.options.js';
 
 // The one file that loads `@opentelemetry/api` (an optional peer): only the types above name it,
@@ -45,6 +45,37 @@ class OpenTelemetryTracer implements EventTracer {
   }
 
   send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R> {
+    const { span, spanContext } = this.open(envelope, queues);
+    return this.within(span, spanContext, store) as Promise<R>;
+  }
+
+  sendMany<R>(sends: readonly TracedSend[], store: () => Promise<R>): Promise<R> {
+    const spans = sends.map((s) => this.open(s.envelope, s.queues).span);
+    // One batch stores every event's jobs: each span ends with it, as it ends.
+    let stored: Promise<R>;
+    try {
+      stored = store();
+    } catch (error) {
+      for (const span of spans) this.fail(span, error);
+      throw error;
+    }
+    return stored.then(
+      (value) => {
+        for (const span of spans) span.end();
+        return value;
+      },
+      (error: unknown) => {
+        for (const span of spans) this.fail(span, error);
+        throw error;
+      },
+    );
+  }
+
+  /** Starts the PRODUCER span of an emit and writes its trace context into the envelope. */
+  private open(
+    envelope: EventEnvelope,
+    queues: readonly string[],
+  ): { span: OpenTelemetry.Span; spanContext: OpenTelemetry.Context } {
     const { trace, context, propagation, SpanKind, ROOT_CONTEXT } = this.api;
     const active = context.active();
     const parent =
@@ -70,7 +101,7 @@ class OpenTelemetryTracer implements EventTracer {
     const metadata = envelope.metadata as Record<string, string>;
     for (const key of TRACE_KEYS) delete metadata[key];
     propagation.inject(spanContext, metadata);
-    return this.within(span, spanContext, store) as Promise<R>;
+    return { span, spanContext };
   }
 
   process(
