@@ -11,6 +11,9 @@ import type { ResolvedTracingOptions } from './tracing.options.js';
 /** Metadata keys of the W3C trace context, replaced (never inherited) on every traced emit. */
 const TRACE_KEYS = ['traceparent', 'tracestate'] as const;
 
+/** How many parent contexts a tracer keeps (then it starts over). */
+const PARENTS_KEPT = 512;
+
 /**
  * Loads `@opentelemetry/api` and returns the tracer of the bus, or `null` when the package is
  * missing and tracing was not asked for explicitly.
@@ -39,9 +42,35 @@ class OpenTelemetryTracer implements EventTracer {
     private readonly system: string,
   ) {}
 
-  // Read for every span, not cached: the SDK may register its provider after the app started.
+  private cachedTracer: OpenTelemetry.Tracer | undefined;
+  /** Parent contexts of the trace contexts met last (see `parentOf`). */
+  private parents = new Map<string, OpenTelemetry.Context>();
+
+  // Asked once: before an SDK registers its provider the API hands out a proxy tracer that
+  // delegates to it once it exists, so an SDK started after the app still gets every span.
   private get tracer(): OpenTelemetry.Tracer {
-    return this.api.trace.getTracer(this.tracerName);
+    return (this.cachedTracer ??= this.api.trace.getTracer(this.tracerName));
+  }
+
+  /**
+   * The context a consumer span is the child of: the trace context of the event's metadata.
+   * Parsing `traceparent` (a regular expression and hex checks) is a good part of a span's cost,
+   * and the jobs of one emit (one per queued listener, and their retries) carry the same one:
+   * the contexts (immutable) of the last few hundred are kept.
+   */
+  private parentOf(metadata: Readonly<Record<string, string>>): OpenTelemetry.Context {
+    const traceparent = metadata.traceparent;
+    const { propagation, ROOT_CONTEXT } = this.api;
+    if (traceparent === undefined) return propagation.extract(ROOT_CONTEXT, metadata);
+    const tracestate = metadata.tracestate;
+    const key = tracestate === undefined ? traceparent : `${traceparent} ${tracestate}`;
+    let parent = this.parents.get(key);
+    if (parent === undefined) {
+      parent = propagation.extract(ROOT_CONTEXT, metadata);
+      if (this.parents.size >= PARENTS_KEPT) this.parents = new Map();
+      this.parents.set(key, parent);
+    }
+    return parent;
   }
 
   send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R> {
@@ -82,17 +111,9 @@ class OpenTelemetryTracer implements EventTracer {
       trace.getSpan(active) === undefined
         ? propagation.extract(ROOT_CONTEXT, envelope.metadata)
         : active;
-    const distinct = [...new Set(queues)];
     const span = this.tracer.startSpan(
       `send ${envelope.name}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          ...this.common('send', envelope, distinct.length === 1 ? distinct[0] : undefined),
-          'messaging.batch.message_count': queues.length,
-          'nestjs_events.queues': distinct,
-        },
-      },
+      { kind: SpanKind.PRODUCER, attributes: this.sendAttributes(envelope, queues) },
       parent,
     );
     const spanContext = trace.setSpan(parent, span);
@@ -109,22 +130,29 @@ class OpenTelemetryTracer implements EventTracer {
     attempt: TracedAttempt,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined {
-    const { trace, propagation, SpanKind, ROOT_CONTEXT } = this.api;
-    const parent = propagation.extract(ROOT_CONTEXT, event.metadata);
+    const parent = this.parentOf(event.metadata);
+    // One object, written directly: the SDK copies (and checks) every attribute of every span.
+    const attributes: OpenTelemetry.Attributes = {
+      'messaging.system': this.system,
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.message.id': event.id,
+      'nestjs_events.event': event.name,
+      'messaging.destination.name': attempt.queue,
+      'nestjs_events.listener': attempt.listener,
+      'nestjs_events.attempt': attempt.attempt,
+      'nestjs_events.job.id': attempt.jobId,
+    };
+    const correlationId = event.metadata.correlationId;
+    if (correlationId !== undefined) {
+      attributes['messaging.message.conversation_id'] = correlationId;
+    }
     const span = this.tracer.startSpan(
       `process ${event.name}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          ...this.common('process', event, attempt.queue),
-          'nestjs_events.listener': attempt.listener,
-          'nestjs_events.attempt': attempt.attempt,
-          'nestjs_events.job.id': attempt.jobId,
-        },
-      },
+      { kind: this.api.SpanKind.CONSUMER, attributes },
       parent,
     );
-    return this.within(span, trace.setSpan(parent, span), run);
+    return this.within(span, this.api.trace.setSpan(parent, span), run);
   }
 
   /** Runs `fn` with `span` active and ends the span when it is over (as failed if it failed). */
@@ -166,20 +194,23 @@ class OpenTelemetryTracer implements EventTracer {
     return metadata;
   }
 
-  private common(
-    operation: 'send' | 'process',
-    event: EventEnvelope,
-    queue: string | undefined,
+  private sendAttributes(
+    envelope: EventEnvelope,
+    queues: readonly string[],
   ): OpenTelemetry.Attributes {
+    // Most emits send to one queue: no set to build then.
+    const distinct = queues.length === 1 ? (queues as string[]) : [...new Set(queues)];
     const attributes: OpenTelemetry.Attributes = {
       'messaging.system': this.system,
-      'messaging.operation.type': operation,
-      'messaging.operation.name': operation,
-      'messaging.message.id': event.id,
-      'nestjs_events.event': event.name,
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.message.id': envelope.id,
+      'nestjs_events.event': envelope.name,
+      'messaging.batch.message_count': queues.length,
+      'nestjs_events.queues': distinct,
     };
-    if (queue !== undefined) attributes['messaging.destination.name'] = queue;
-    const correlationId = event.metadata.correlationId;
+    if (distinct.length === 1) attributes['messaging.destination.name'] = distinct[0];
+    const correlationId = envelope.metadata.correlationId;
     if (correlationId !== undefined) {
       attributes['messaging.message.conversation_id'] = correlationId;
     }
