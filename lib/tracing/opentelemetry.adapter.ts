@@ -11,9 +11,6 @@ import type { ResolvedTracingOptions } from './tracing.options.js';
 /** Metadata keys of the W3C trace context, replaced (never inherited) on every traced emit. */
 const TRACE_KEYS = ['traceparent', 'tracestate'] as const;
 
-/** How many parent contexts a tracer keeps (then it starts over). */
-const PARENTS_KEPT = 512;
-
 /**
  * Loads `@opentelemetry/api` and returns the tracer of the bus, or `null` when the package is
  * missing and tracing was not asked for explicitly.
@@ -43,34 +40,11 @@ class OpenTelemetryTracer implements EventTracer {
   ) {}
 
   private cachedTracer: OpenTelemetry.Tracer | undefined;
-  /** Parent contexts of the trace contexts met last (see `parentOf`). */
-  private parents = new Map<string, OpenTelemetry.Context>();
 
   // Asked once: before an SDK registers its provider the API hands out a proxy tracer that
   // delegates to it once it exists, so an SDK started after the app still gets every span.
   private get tracer(): OpenTelemetry.Tracer {
     return (this.cachedTracer ??= this.api.trace.getTracer(this.tracerName));
-  }
-
-  /**
-   * The context a consumer span is the child of: the trace context of the event's metadata.
-   * Parsing `traceparent` (a regular expression and hex checks) is a good part of a span's cost,
-   * and the jobs of one emit (one per queued listener, and their retries) carry the same one:
-   * the contexts (immutable) of the last few hundred are kept.
-   */
-  private parentOf(metadata: Readonly<Record<string, string>>): OpenTelemetry.Context {
-    const traceparent = metadata.traceparent;
-    const { propagation, ROOT_CONTEXT } = this.api;
-    if (traceparent === undefined) return propagation.extract(ROOT_CONTEXT, metadata);
-    const tracestate = metadata.tracestate;
-    const key = tracestate === undefined ? traceparent : `${traceparent} ${tracestate}`;
-    let parent = this.parents.get(key);
-    if (parent === undefined) {
-      parent = propagation.extract(ROOT_CONTEXT, metadata);
-      if (this.parents.size >= PARENTS_KEPT) this.parents = new Map();
-      this.parents.set(key, parent);
-    }
-    return parent;
   }
 
   send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R> {
@@ -130,7 +104,7 @@ class OpenTelemetryTracer implements EventTracer {
     attempt: TracedAttempt,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined {
-    const parent = this.parentOf(event.metadata);
+    const parent = this.api.propagation.extract(this.api.ROOT_CONTEXT, event.metadata);
     // One object, written directly: the SDK copies (and checks) every attribute of every span.
     const attributes: OpenTelemetry.Attributes = {
       'messaging.system': this.system,
