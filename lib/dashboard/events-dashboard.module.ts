@@ -28,7 +28,8 @@ function mounted<T>(base: Type<T>, path: string): Type<T> {
  * A dashboard of the queues on the app's HTTP server: a page (queues, per-minute chart, dead
  * letters with retry, forget and purge, live tail, listeners, sagas) and the JSON API under it,
  * built on `EventQueues`, `EventMetrics`, `EventBus` and `SagaManager`. Needs
- * `EventsModule.forRoot`. Every asset comes from the package: no CDN, no outside request.
+ * `EventsModule.forRoot` (global, its default). Every asset comes from the package: no CDN, no
+ * outside request.
  */
 @Module({})
 export class EventsDashboardModule {

@@ -169,6 +169,13 @@ describe('EventsDashboardModule: the JSON API', () => {
     expect(tail.status).toBe(400);
     expect(tail.json.message).toContain('order..x');
     expect((await call('api/sagas')).status).toBe(404);
+    for (const path of [
+      'api/queues/%E0%A4%A/dead',
+      'api/queues/a%20b/dead',
+      'api/tail?pattern=a&pattern=b',
+    ]) {
+      expect((await call(path)).status, path).toBe(400);
+    }
     expect((await call('api/queues')).status).toBe(200);
   });
 
