@@ -22,11 +22,6 @@ export class OutboxTransaction {
   readonly rows: WrittenRow[] = [];
   private readonly writes = new Set<Promise<unknown>>();
   private firstFailure: { error: unknown } | undefined;
-  /**
-   * Whether a row written in it already carries the commit's NOTIFY (one per transaction is
-   * enough; a caller-managed client gets one per row, as its commits are not seen here).
-   */
-  isNotified = false;
   /** Set once committed or rolled back: emits from code that outlived it are not written to it. */
   isClosed = false;
 

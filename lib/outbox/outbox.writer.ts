@@ -51,8 +51,11 @@ export class OutboxWriter implements OutboxRouter {
     const delayMs = options?.delay ?? 0;
     const record = this.recordIn?.(envelope);
     const { inside } = transactionListeners(prepared.listeners);
-    // Issued now, so rows follow emit order even when emits are not awaited.
-    const inserted = tx.query(tx.isNotified ? this.sql.insert : this.sql.insertAndNotify, [
+    // Issued now, so rows follow emit order even when emits are not awaited. Only rows of a
+    // caller-managed transaction announce the commit: a NOTIFY makes PostgreSQL serialize
+    // commits (a lock held through the WAL flush), and the rows of a managed one are dispatched
+    // here after commit; relays find those of a writer that died by polling.
+    const inserted = tx.query(tx.isManaged ? this.sql.insert : this.sql.insertAndNotify, [
       envelope.id,
       envelope.name,
       payload,
@@ -60,7 +63,6 @@ export class OutboxWriter implements OutboxRouter {
       delayMs,
       tx.isManaged ? null : this.writerId,
     ]);
-    tx.isNotified = tx.isManaged;
     // The event store's append rides the same transaction: recorded if, and only if, it commits.
     const appended = record?.(tx.query);
     const written = Promise.all([inserted, appended]).then(async ([rows]) => {
