@@ -46,6 +46,7 @@ import {
 } from './transaction-clients.js';
 import { typeOrmAdapter } from './adapters/typeorm.adapter.js';
 import { prismaAdapter } from './adapters/prisma.adapter.js';
+import { mikroOrmAdapter } from './adapters/mikro-orm.adapter.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidTransactionError } from '../errors/invalid-transaction.error.js';
 
@@ -54,6 +55,7 @@ const ADAPTERS: readonly TransactionClientAdapter[] = [
   pgClientAdapter,
   typeOrmAdapter,
   prismaAdapter,
+  mikroOrmAdapter,
 ];
 
 /** What the outbox holds once configured. */
@@ -141,7 +143,9 @@ export class EventOutbox
   /**
    * The same in a transaction of your ORM, which commits it: a TypeORM `DataSource` (or
    * `EntityManager`), whose `transaction` hands `fn` the transaction's `EntityManager`, or a
-   * `PrismaClient`, whose `$transaction` hands it the interactive transaction client. Emits
+   * `PrismaClient`, whose `$transaction` hands it the interactive transaction client, or a
+   * `MikroORM` (or its `EntityManager`), whose `em.transactional` hands it a forked
+   * `EntityManager` (flushed before the commit). Emits
    * inside are written through the ORM's connection, in its transaction.
    *
    * @example
@@ -167,7 +171,7 @@ export class EventOutbox
     if (adapter?.run === undefined) {
       throw new InvalidTransactionError(
         fnOrOrm,
-        'a TypeORM DataSource or EntityManager, or a PrismaClient, to start a transaction with',
+        'a TypeORM DataSource or EntityManager, a PrismaClient, or a MikroORM or its EntityManager, to start a transaction with',
       );
     }
     let tx: OutboxTransaction | undefined;
@@ -175,7 +179,11 @@ export class EventOutbox
     try {
       result = (await adapter.run(fnOrOrm, async (handle) => {
         tx = new OutboxTransaction(handle, queryOfHandle(handle, ADAPTERS), true);
-        return this.runInside(tx, () => fn(handle));
+        return this.runInside(tx, async () => {
+          const inner = await fn(handle);
+          await adapter.flush?.(handle);
+          return inner;
+        });
       })) as R;
     } finally {
       if (tx) tx.isClosed = true;
@@ -278,6 +286,11 @@ export class EventOutbox
   async onApplicationShutdown(): Promise<void> {
     const connection = this.configured?.connection;
     if (connection?.ownsPool) await connection.pool.end().catch(() => undefined);
+  }
+
+  /** Whether `forRoot({ outbox })` configured the outbox. */
+  get isConfigured(): boolean {
+    return this.configured !== undefined;
   }
 
   /** The relay of this app (`undefined` with `relay: false` or no outbox), for tests and tools. */

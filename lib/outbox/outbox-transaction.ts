@@ -76,3 +76,8 @@ export function currentTransaction(): OutboxTransaction | undefined {
 export function runInTransaction<R>(tx: OutboxTransaction, fn: () => R): R {
   return storage.run(tx, fn);
 }
+
+/** Runs `fn` outside any transaction: its emits go the usual way, not to the outbox. */
+export function outsideTransaction<R>(fn: () => R): R {
+  return storage.exit(fn);
+}

@@ -1,6 +1,7 @@
-import { EntitySchema, MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { EntitySchema, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import { describe, expect, it } from 'vitest';
 import { InvalidTransactionError } from 'nestjs-events';
+import { openMikroOrm } from '../support/orm-sources.js';
 import { idsOf as ids, ormOutboxSuite } from '../support/outbox-orm.js';
 import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
@@ -18,8 +19,7 @@ describe.skipIf(skipPostgres)('transactional outbox with MikroORM', () => {
   let orm: MikroORM;
   const suite = ormOutboxSuite({
     async open(url) {
-      orm = await MikroORM.init({ clientUrl: url, entities: [OrderEntity], debug: false });
-      await orm.schema.createSchema();
+      orm = await openMikroOrm(url, [OrderEntity]);
     },
     close: () => orm?.close(true),
   });

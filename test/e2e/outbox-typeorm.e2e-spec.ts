@@ -1,6 +1,7 @@
-import { DataSource, EntitySchema, type EntityManager } from 'typeorm';
+import { EntitySchema, type DataSource, type EntityManager } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { InvalidTransactionError } from 'nestjs-events';
+import { openTypeOrm } from '../support/orm-sources.js';
 import { idsOf as ids, ormOutboxSuite } from '../support/outbox-orm.js';
 import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
@@ -19,13 +20,7 @@ describe.skipIf(skipPostgres)('transactional outbox with TypeORM', () => {
   let dataSource: DataSource;
   const suite = ormOutboxSuite({
     async open(url) {
-      dataSource = new DataSource({
-        type: 'postgres',
-        url,
-        entities: [OrderEntity],
-        synchronize: true,
-      });
-      await dataSource.initialize();
+      dataSource = await openTypeOrm(url, [OrderEntity]);
       await dataSource.query('CREATE TABLE audit (order_id text NOT NULL)');
     },
     close: () => dataSource?.destroy(),

@@ -80,6 +80,7 @@ export const mikroOrmAdapter: TransactionClientAdapter = {
     };
   },
   starts: (handle) => isOrm(handle) || isEntityManager(handle),
+  flush: (tx) => (tx as MikroOrmEntityManager).flush(),
   run: (handle, fn) =>
     (isOrm(handle) ? handle.em : (handle as MikroOrmEntityManager)).transactional((em) => fn(em)),
 };
