@@ -1,7 +1,16 @@
 import { EntitySchema as MikroSchema, type MikroORM } from '@mikro-orm/postgresql';
 import { EntitySchema as TypeOrmSchema, type DataSource } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { EntityEvents, EventOutbox, ListenersFailedError } from 'nestjs-events';
+import {
+  AfterSave,
+  EntityEvents,
+  EventOutbox,
+  InvalidOptionError,
+  InvalidPatternError,
+  ListenersFailedError,
+  OutboxNotConfiguredError,
+} from 'nestjs-events';
+import { createTestApp } from '../support/create-test-app.js';
 import { openMikroOrm, openTypeOrm } from '../support/orm-sources.js';
 import { ormOutboxSuite, type OrmOutboxSuite } from '../support/outbox-orm.js';
 import { skipPostgres } from '../support/postgres.js';
@@ -98,6 +107,32 @@ describe.skipIf(skipPostgres)('entity lifecycle events with TypeORM', () => {
     },
     ids: async () => (await dataSource.getRepository(OrderEntity).find()).map((o) => o.id).sort(),
     source: () => dataSource,
+  });
+
+  it('names events with eventName, only for the entities given; refuses an unknown source', async () => {
+    const seen: string[] = [];
+    const eventName = (entity: string, action: string) => `shop.${entity}.${action}`;
+    for (const entities of [['Invoice'], ['Order']]) {
+      const { app, bus } = await suite.boot();
+      bus.on('shop.**', (event) => void seen.push(event.name));
+      app.get(EntityEvents).attach(dataSource, { eventName, entities });
+      expect(() => app.get(EntityEvents).attach({})).toThrow(InvalidOptionError);
+    }
+    await dataSource.getRepository(OrderEntity).save({ id: 'named', total: 1 });
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual(['shop.Order.saving', 'shop.Order.saved']);
+  });
+});
+
+describe('entity lifecycle events: bad input', () => {
+  it('refuses attach without the outbox, an unknown source, and a decorator without an entity', async () => {
+    const app = await createTestApp({ providers: [] });
+    try {
+      expect(() => app.get(EntityEvents).attach({})).toThrow(OutboxNotConfiguredError);
+    } finally {
+      await app.close();
+    }
+    expect(() => AfterSave('' as never)).toThrow(InvalidPatternError);
   });
 });
 
