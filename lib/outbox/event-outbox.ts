@@ -10,7 +10,6 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import { EventBus } from '../bus/event-bus.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
@@ -31,6 +30,7 @@ import { OutboxCommitter } from './outbox.committer.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
 import { OutboxRelay, type RelayPool } from './outbox.relay.js';
 import { OutboxSql } from './outbox-sql.js';
+import { runPoolTransaction } from './pool-transaction.js';
 import {
   currentTransaction,
   OutboxTransaction,
@@ -197,30 +197,12 @@ export class EventOutbox
     configured: Configured,
     fn: (client: OutboxClient) => Promise<R> | R,
   ): Promise<R> {
-    const pool = this.connection(configured).pool;
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw new OutboxError(`Cannot open an outbox transaction: ${String(error)}`, {
-        cause: error,
-      });
-    }
-    const tx = new OutboxTransaction(client, pgClientAdapter.queryOf(client), true);
-    let result: R;
-    try {
-      await client.query('BEGIN');
-      result = await this.runInside(tx, () => fn(client));
-      await client.query('COMMIT');
-    } catch (error) {
-      tx.isClosed = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
-      throw error;
-    }
-    tx.isClosed = true;
-    client.release();
-    await this.committerOf(configured).dispatch(tx.rows);
+    const { result, rows } = await runPoolTransaction(
+      this.connection(configured).pool,
+      configured.sql,
+      (tx, client) => this.runInside(tx, () => fn(client)),
+    );
+    await this.committerOf(configured).dispatch(rows);
     return result;
   }
 

@@ -13,6 +13,15 @@ export interface WrittenRow {
   readonly delayMs: number;
 }
 
+/** A row of a transaction on the outbox's own pool, written with its COMMIT. */
+export interface DeferredRow {
+  /** The insert's values: event id, name, payload, ordering key, delay, writer. */
+  readonly values: readonly (string | number | null)[];
+  readonly envelope: EventEnvelope;
+  readonly orderingKey: string | null;
+  readonly delayMs: number;
+}
+
 /**
  * One database transaction that emits write to: the client the app's queries run on (given to
  * `afterCommit: false` listeners as `context.transaction`), how the outbox runs SQL on it, the
@@ -29,11 +38,21 @@ export class OutboxTransaction {
    * @param isManaged true when `EventOutbox.transaction` commits it (and dispatches its rows
    *   after commit); false for a transaction the caller commits (`{ transaction: client }`).
    */
+  /**
+   * Set on transactions of the outbox's own pool: their rows are inserted by the statement that
+   * commits (`INSERT ...; COMMIT`, one round trip instead of one per emit plus the COMMIT).
+   * Nothing reads them back before: `afterCommit: false` listeners get the event, not the row.
+   */
+  readonly deferred: DeferredRow[] | undefined;
+
   constructor(
     readonly client: unknown,
     readonly query: OutboxQuery,
     readonly isManaged: boolean,
-  ) {}
+    defersRows = false,
+  ) {
+    this.deferred = defersRows ? [] : undefined;
+  }
 
   /** The first failure inside the transaction, if any. */
   get failure(): { error: unknown } | undefined {
