@@ -118,6 +118,7 @@ export { EventsError } from './errors/events.error.js';
 export { InvalidEventNameError } from './errors/invalid-event-name.error.js';
 export { InvalidPatternError } from './errors/invalid-pattern.error.js';
 export { InvalidOptionError } from './errors/invalid-option.error.js';
+export { InvalidTagsError } from './errors/invalid-tags.error.js';
 export {
   EventsServerMismatchError,
   type EventsServerDifference,

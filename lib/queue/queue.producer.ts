@@ -3,6 +3,7 @@ import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
+import { tagsOf } from '../event/event-tags.js';
 import { wireEnvelope } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { NewJob } from './queue-job.js';
@@ -21,7 +22,7 @@ export class QueueProducer {
    * `isDeduplicated` (the emit passed its own `id`): jobs already stored for this event id within
    * `dedupeWindowMs` are not stored again.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError synchronously.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError synchronously.
    */
   enqueue(
     envelope: EventEnvelope,
@@ -33,9 +34,10 @@ export class QueueProducer {
   }
 
   /**
-   * The jobs of one emitted event, one per queued listener, its payload serialized now.
+   * The jobs of one emitted event, one per queued listener, its payload serialized now with the
+   * tags of a class event (`tags()`), which its jobs and dead letters keep.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError.
    */
   jobsOf(
     envelope: EventEnvelope,
@@ -45,7 +47,11 @@ export class QueueProducer {
   ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
-    const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
+    const payload = serializeEnvelope(
+      wireEnvelope(envelope),
+      this.options.maxPayloadBytes,
+      tagsOf(envelope.name, envelope.data),
+    );
     return queuedWhen(envelope, listeners).map((listener) => ({
       id: `${envelope.id}:${listener.id}`,
       queue: listener.queue!.queue,
