@@ -77,7 +77,8 @@ export function addEventMapEntry(
     outer +
     source.slice(body.close);
   const importLine = `import type { ${className} } from '${specifier}';\n`;
-  const imports = [...edited.matchAll(/^import\s[\s\S]*?from\s+['"][^'"]+['"];?[ \t]*\n/gm)];
+  // Import declarations, side-effect ones (`import 'reflect-metadata';`) included.
+  const imports = [...edited.matchAll(/^import\s(?:[\s\S]*?from\s+)?['"][^'"]+['"];?[ \t]*\n/gm)];
   const last = imports.at(-1);
   const at = last ? (last.index ?? 0) + last[0].length : 0;
   return edited.slice(0, at) + importLine + edited.slice(at);
