@@ -1,13 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import {
-  EventBus,
-  EventName,
-  EventQueues,
-  OnEvent,
-  ShouldQueue,
-  type EventEnvelope,
-} from 'nestjs-events';
+import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
+import { MailBounced } from '../fixtures/mail-bounced.event.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { runCli } from '../support/cli-runner.js';
 import { useCliFixture } from '../support/cli-fixture.js';
@@ -19,15 +13,6 @@ class FailingMailer {
   @ShouldQueue({ queue: 'emails', tries: 1 })
   send(_event: EventEnvelope) {
     throw new Error('smtp down');
-  }
-}
-
-@EventName('mail.bounced')
-class MailBounced {
-  constructor(readonly tenant: string) {}
-
-  tags(): string[] {
-    return [`tenant:${this.tenant}`];
   }
 }
 
@@ -111,14 +96,14 @@ describe(
       const human = await cli('dead:list', 'emails', '--tag', 'tenant:acme');
       expect(human.code).toBe(0);
       expect(human.stdout).toMatch(
-        /mail\.bounced\s+FailingMailer\.send\s+1\s+failed\s+\S+\s+tenant:acme\s+smtp down/,
+        /mail\.bounced\s+FailingMailer\.send\s+1\s+failed\s+\S+\s+tenant:acme,bounce\s+smtp down/,
       );
       expect(human.stdout.trim().split('\n')).toHaveLength(3);
       const json = await cli('dead:list', 'emails', '--tag', 'tenant:acme', '--json');
       expect(json.code).toBe(0);
       const listed = JSON.parse(json.stdout) as { id: string; tags: string[] }[];
       expect(listed.map((job) => job.id)).toEqual(acme.map((job) => job.id));
-      expect(listed[0].tags).toEqual(['tenant:acme']);
+      expect(listed[0].tags).toEqual(['tenant:acme', 'bounce']);
       const paged = await cli(
         'dead:list',
         'emails',

@@ -1,14 +1,8 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EventBus,
-  EventName,
-  EventQueues,
-  OnEvent,
-  ShouldQueue,
-  type EventEnvelope,
-} from 'nestjs-events';
+import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
+import { MailBounced } from '../fixtures/mail-bounced.event.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
@@ -18,15 +12,6 @@ class FailingMailer {
   @ShouldQueue({ queue: 'emails', tries: 1 })
   send(_event: EventEnvelope) {
     throw new Error('smtp down');
-  }
-}
-
-@EventName('mail.bounced')
-class MailBounced {
-  constructor(readonly tenant: string) {}
-
-  tags(): string[] {
-    return [`tenant:${this.tenant}`, 'bounce'];
   }
 }
 
