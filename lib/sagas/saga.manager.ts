@@ -56,7 +56,11 @@ export class SagaManager {
     @Inject(EVENTS_CLOCK) clock: EventsClock,
   ) {
     this.eventClass = (name) => registry.eventClass(name);
-    const jobs = new SagaJobs(transport, options.maxPayloadBytes);
+    const jobs = new SagaJobs(
+      transport,
+      options.maxPayloadBytes,
+      options.replication !== undefined,
+    );
     this.transitions = new SagaTransitions(store, jobs, bus, this.eventClass, clock);
     this.engine = new SagaEngine(this.transitions, options.maxPayloadBytes, this.eventClass);
   }
@@ -199,9 +203,8 @@ export class SagaManager {
     const record = await this.require(id);
     if (record.status !== 'failed') throw new SagaStatusError(id, record.status, 'retry', 'failed');
     const saga = this.catalog.resolve(record.name);
-    const next = await this.transitions.write(record, { status: 'compensating' });
+    const next = await this.transitions.advance(saga, record, { status: 'compensating' });
     if (next === undefined) throw new SagaStatusError(id, 'changing', 'retry', 'failed');
-    await this.transitions.enqueueCurrent(saga, next);
   }
 
   /**
