@@ -21,16 +21,7 @@ interface SagaCommands {
     at: number,
     version: number,
   ): Promise<number>;
-  sagaUpdate(
-    record: string,
-    active: string,
-    id: string,
-    json: string,
-    expected: number,
-    version: number,
-    at: number,
-    finished: number,
-  ): Promise<number>;
+  sagaUpdate(record: string, active: string, ...argv: (string | number)[]): Promise<number>;
   sagaAdvance(
     record: string,
     active: string,
@@ -101,12 +92,7 @@ export class RedisSagaStore implements SagaStore {
       c.sagaUpdate(
         this.key(record.id),
         `${this.tag}:active`,
-        record.id,
-        JSON.stringify(record),
-        expectedVersion,
-        record.version,
-        record.updatedAt,
-        FINISHED.includes(record.status) ? 1 : 0,
+        ...this.writeArgs(record, expectedVersion),
       ),
     );
     return done === 1;
@@ -127,12 +113,7 @@ export class RedisSagaStore implements SagaStore {
         this.queueKeys.queues,
         this.queueKeys.queue(job.queue).stream,
         this.queueKeys.seen(job.queue, job.id),
-        record.id,
-        JSON.stringify(record),
-        expectedVersion,
-        record.version,
-        record.updatedAt,
-        FINISHED.includes(record.status) ? 1 : 0,
+        ...this.writeArgs(record, expectedVersion),
         job.queue,
         job.id,
         job.listener,
@@ -184,6 +165,13 @@ export class RedisSagaStore implements SagaStore {
     return replies.flatMap(([, json]) =>
       typeof json === 'string' ? [JSON.parse(json) as SagaRecord] : [],
     );
+  }
+
+  /** ARGV 1-6 of the update scripts. */
+  private writeArgs(record: SagaRecord, expectedVersion: number): (string | number)[] {
+    const finished = FINISHED.includes(record.status) ? 1 : 0;
+    const json = JSON.stringify(record);
+    return [record.id, json, expectedVersion, record.version, record.updatedAt, finished];
   }
 
   private key(id: string): string {
