@@ -27,8 +27,14 @@ import {
   type SagaStatus,
 } from './saga-definition.js';
 
-/** How often `execute` reads the saga while it has heard nothing (another process may end it). */
+/**
+ * When `execute` first reads the saga again while it has heard nothing (another process may end
+ * it); each later read waits twice as long, up to `EXECUTE_POLL_MAX_MS`. A saga this process ends
+ * wakes it at once: the reads are only for endings elsewhere, and thousands of sagas awaited at
+ * once would otherwise spend the Redis link (and this event loop) on reads that find nothing.
+ */
 const EXECUTE_POLL_MS = 250;
+const EXECUTE_POLL_MAX_MS = 2_000;
 
 /**
  * Starts orchestrated sagas and looks after them: `start`, `execute`, `get`, `list`, `abort` and
@@ -137,17 +143,22 @@ export class SagaManager {
     options: { id?: string } = {},
   ): Promise<SagaOutcome<S>> {
     const id = await this.start(saga, input, options);
-    for (;;) {
+    for (let pollMs = EXECUTE_POLL_MS; ; pollMs = Math.min(pollMs * 2, EXECUTE_POLL_MAX_MS)) {
+      const { ended } = this.transitions;
+      let done = (): void => undefined;
       const woken = new Promise<void>((resolve) => {
-        const timer = setTimeout(done, EXECUTE_POLL_MS);
-        function done(): void {
+        const timer = setTimeout(() => done(), pollMs);
+        done = () => {
           clearTimeout(timer);
+          ended.off(id, done);
           resolve();
-        }
-        this.transitions.ended.once(id, done);
+        };
+        ended.once(id, done);
       });
       const info = await this.get<unknown, S>(id);
       if (info && FINISHED.includes(info.status)) {
+        // No timer or listener outlives the call.
+        done();
         return {
           status: info.status as SagaOutcome['status'],
           state: info.state,
