@@ -121,6 +121,7 @@ export { InvalidOptionError } from './errors/invalid-option.error.js';
 export { InvalidGroupError } from './errors/invalid-group.error.js';
 export type { GroupOptions, GroupRateLimit, GroupSelector } from './queue/flow/group-options.js';
 export type { QueueGroup } from './queue/flow/queue-group.js';
+export { InvalidTagsError } from './errors/invalid-tags.error.js';
 export {
   EventsServerMismatchError,
   type EventsServerDifference,

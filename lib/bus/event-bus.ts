@@ -329,6 +329,20 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     return this.validators.add(name, validator as EventValidator);
   }
 
+  /**
+   * @internal Runs `check` on every class event at emit, before anything is stored or any
+   * listener runs: one that throws refuses the emit with its error (broadcasting checks the
+   * channels of `broadcastOn()` this way). Returns the remover.
+   */
+  addInstanceCheck(check: (event: object) => void): () => void {
+    const checks = this.preparer.instanceChecks;
+    checks.push(check);
+    return () => {
+      const at = checks.indexOf(check);
+      if (at !== -1) checks.splice(at, 1);
+    };
+  }
+
   /** @internal The schema of events named `name`, for the worker (see `EventSchemasRegistrar`). */
   schemaOf(name: string): EventSchema | undefined {
     return this.validators.schemaOf(name);

@@ -3,6 +3,7 @@ import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
+import { tagsOf } from '../event/event-tags.js';
 import { wireEnvelope } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
@@ -29,7 +30,8 @@ export class QueueProducer {
    *
    * `group` (the emit's option) overrides the group of grouped listeners.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidGroupError synchronously.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError, InvalidGroupError
+   *   synchronously.
    */
   enqueue(
     envelope: EventEnvelope,
@@ -42,9 +44,10 @@ export class QueueProducer {
   }
 
   /**
-   * The jobs of one emitted event, one per queued listener, its payload serialized now.
+   * The jobs of one emitted event, one per queued listener, its payload serialized now with the
+   * tags of a class event (`tags()`), which its jobs and dead letters keep.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidGroupError.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError, InvalidGroupError.
    */
   jobsOf(
     envelope: EventEnvelope,
@@ -55,7 +58,11 @@ export class QueueProducer {
   ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
-    const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
+    const payload = serializeEnvelope(
+      wireEnvelope(envelope),
+      this.options.maxPayloadBytes,
+      tagsOf(envelope.name, envelope.data),
+    );
     return this.queuedWhen(envelope, listeners).map((listener) => {
       const queue = listener.queue!;
       const job: NewJob = {

@@ -1,11 +1,11 @@
+import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
+import { runEventQueuesContract } from './event-queues.contract.js';
+import { runGroupContract } from './queue-groups.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 
 runQueueContract({ name: 'memory', options: () => ({}) });
-import { runEventQueuesContract } from './event-queues.contract.js';
-
 runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
-import { runGroupContract } from './queue-groups.contract.js';
-
+runDeadTagsContract({ name: 'memory', options: () => ({}) });
 runGroupContract({ name: 'memory', options: () => ({}) });

@@ -1,3 +1,4 @@
+import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -52,4 +53,16 @@ runGroupContract({
     await grouped?.stop();
   },
   options: () => ({ redis: grouped.url, prefix: `groups-${process.pid}-${++seq}` }),
+});
+
+let tagged: RedisServer;
+runDeadTagsContract({
+  name: 'redis',
+  beforeAll: async () => {
+    tagged = await startRedisServer();
+  },
+  afterAll: async () => {
+    await tagged?.stop();
+  },
+  options: () => ({ redis: tagged.url, prefix: `tags-${process.pid}-${++seq}` }),
 });
