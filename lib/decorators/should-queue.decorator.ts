@@ -9,6 +9,11 @@ import type {
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
+import {
+  assertFlowOptions,
+  FLOW_OPTION_KEYS,
+  type SingletonOptions,
+} from '../queue/flow/flow-options.js';
 
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */
 export type QueueFailureHook<T = unknown> = (event: EventEnvelope<T>, error: unknown) => unknown;
@@ -88,9 +93,24 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
    * emit before anything is stored. @default undefined (always queued)
    */
   when?: (this: This, event: E) => boolean;
+  /**
+   * One running job per key across every worker: a new job of a key that runs is skipped
+   * (`mode: 'skip'`) or cancels the running one (`mode: 'cancel'`). See "Flow control" in the README.
+   * @default undefined (no singleton)
+   */
+  singleton?: SingletonOptions<E>;
 }
 
-const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed', 'when'];
+const KEYS = [
+  'queue',
+  'tries',
+  'backoff',
+  'delay',
+  'timeout',
+  'onFailed',
+  'when',
+  ...FLOW_OPTION_KEYS,
+];
 
 /** Validates `@ShouldQueue` options at class definition time. */
 export function assertShouldQueueOptions(
@@ -129,6 +149,7 @@ export function assertShouldQueueOptions(
       'a function or a method name',
     );
   }
+  assertFlowOptions(o, where);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerInfo } from '../middleware/event-middleware.interface.js';
 import type { BackoffOption } from '../queue/backoff.js';
+import type { SingletonOptions } from '../queue/flow/flow-options.js';
 
 /** The second argument of every listener call. */
 export interface ListenerContext {
@@ -36,6 +37,8 @@ export interface ResolvedQueueOptions {
   readonly onFailed?: (event: EventEnvelope, error: unknown) => unknown;
   /** `@ShouldQueue({ when })`, bound to its provider: false skips the job of that event. */
   readonly when?: (event: EventEnvelope) => boolean;
+  /** `@ShouldQueue({ singleton })`: one running job per key. */
+  readonly singleton?: SingletonOptions;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

@@ -183,6 +183,9 @@ export class ListenerExplorer implements OnModuleInit {
       timeout: options.timeout ?? defaults.timeout,
       onFailed,
       ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
+      ...(options.singleton && {
+        singleton: options.singleton as ResolvedQueueOptions['singleton'],
+      }),
     };
   }
 

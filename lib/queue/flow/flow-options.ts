@@ -1,0 +1,81 @@
+import type { EventEnvelope } from '../../event/event-envelope.js';
+import { InvalidOptionError } from '../../errors/invalid-option.error.js';
+
+/**
+ * `@ShouldQueue({ singleton })`: at most one job of a key runs at a time, across every worker.
+ * `key` is a function of the event (`(e) => e.data.userId`), or a fixed string (one job of the
+ * listener at a time).
+ */
+export interface SingletonOptions<E = EventEnvelope> {
+  readonly key: string | ((event: E) => string);
+  /**
+   * `skip`: a job whose key has a running job is not run (dropped at emit, or acknowledged
+   * without running when it starts). `cancel`: it aborts the running job (its `signal` fires
+   * with a `JobCancelledError`, the job is acknowledged) and runs.
+   */
+  readonly mode: 'skip' | 'cancel';
+}
+
+/** The flow-control options of `@ShouldQueue`, validated by `assertFlowOptions`. */
+export const FLOW_OPTION_KEYS = ['singleton'] as const;
+
+/** Throws an `InvalidOptionError` naming the option and `where` unless the flow options are valid. */
+export function assertFlowOptions(o: Readonly<Record<string, unknown>>, where: string): void {
+  if (o.singleton !== undefined) assertSingleton(o.singleton, `@ShouldQueue singleton on ${where}`);
+}
+
+function assertSingleton(value: unknown, option: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(option, value, "{ key, mode: 'skip' | 'cancel' }");
+  }
+  const { key, mode, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw new InvalidOptionError(
+      `${option}.${unknown}`,
+      rest[unknown],
+      'no such option (allowed: key, mode)',
+    );
+  }
+  assertKey(`${option}.key`, key);
+  if (mode !== 'skip' && mode !== 'cancel') {
+    throw new InvalidOptionError(`${option}.mode`, mode, "'skip' or 'cancel'");
+  }
+}
+
+/** A flow key: a non-empty string, or a function of the event. */
+export function assertKey(option: string, key: unknown): void {
+  if (
+    (typeof key === 'string' && key.length > 0 && key.length <= 128) ||
+    typeof key === 'function'
+  ) {
+    return;
+  }
+  throw new InvalidOptionError(
+    option,
+    key,
+    'a non-empty string of at most 128 characters, or a function (event) => string',
+  );
+}
+
+/** The key of `event` for a listener's flow option; a bad result is a typed error naming both. */
+export function resolveFlowKey(
+  key: string | ((event: EventEnvelope) => string),
+  event: EventEnvelope,
+  option: string,
+): string {
+  let value: unknown;
+  try {
+    value = typeof key === 'function' ? key(event) : key;
+  } catch (error) {
+    throw new InvalidOptionError(option, error, 'a key function that does not throw');
+  }
+  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > 128) {
+    throw new InvalidOptionError(
+      option,
+      value,
+      'a key function returning a non-empty string of at most 128 bytes',
+    );
+  }
+  return value;
+}
