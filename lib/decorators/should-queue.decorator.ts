@@ -12,6 +12,7 @@ import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
 import {
   assertFlowOptions,
   FLOW_OPTION_KEYS,
+  type CancelOnOptions,
   type SingletonOptions,
 } from '../queue/flow/flow-options.js';
 
@@ -99,6 +100,12 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
    * @default undefined (no singleton)
    */
   singleton?: SingletonOptions<E>;
+  /**
+   * A later event named `event` cancels this listener's jobs that `match(job, event)`: waiting and
+   * delayed ones are removed, running ones aborted. See "Flow control" in the README.
+   * @default undefined
+   */
+  cancelOn?: CancelOnOptions<E>;
 }
 
 const KEYS = [

@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerInfo } from '../middleware/event-middleware.interface.js';
 import type { BackoffOption } from '../queue/backoff.js';
-import type { SingletonOptions } from '../queue/flow/flow-options.js';
+import type { CancelOnOptions, SingletonOptions } from '../queue/flow/flow-options.js';
 
 /** The second argument of every listener call. */
 export interface ListenerContext {
@@ -39,6 +39,8 @@ export interface ResolvedQueueOptions {
   readonly when?: (event: EventEnvelope) => boolean;
   /** `@ShouldQueue({ singleton })`: one running job per key. */
   readonly singleton?: SingletonOptions;
+  /** `@ShouldQueue({ cancelOn })`: a later matching event cancels jobs. */
+  readonly cancelOn?: CancelOnOptions;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

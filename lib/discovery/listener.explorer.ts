@@ -186,6 +186,7 @@ export class ListenerExplorer implements OnModuleInit {
       ...(options.singleton && {
         singleton: options.singleton as ResolvedQueueOptions['singleton'],
       }),
+      ...(options.cancelOn && { cancelOn: options.cancelOn as ResolvedQueueOptions['cancelOn'] }),
     };
   }
 

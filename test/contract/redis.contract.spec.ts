@@ -1,3 +1,4 @@
+import { runFlowRemovalContract } from './flow-removal.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -39,4 +40,16 @@ runEmitManyContract({
     await bulk?.stop();
   },
   options: () => ({ redis: bulk.url, prefix: `bulk-${process.pid}-${++seq}` }),
+});
+
+let flow: RedisServer;
+runFlowRemovalContract({
+  name: 'redis',
+  beforeAll: async () => {
+    flow = await startRedisServer();
+  },
+  afterAll: async () => {
+    await flow?.stop();
+  },
+  options: () => ({ redis: flow.url, prefix: `flow-${process.pid}-${++seq}` }),
 });

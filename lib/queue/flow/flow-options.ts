@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../../event/event-envelope.js';
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
+import { parsePattern } from '../../discovery/pattern-trie.js';
 
 /**
  * `@ShouldQueue({ singleton })`: at most one job of a key runs at a time, across every worker.
@@ -16,12 +17,46 @@ export interface SingletonOptions<E = EventEnvelope> {
   readonly mode: 'skip' | 'cancel';
 }
 
+/**
+ * `@ShouldQueue({ cancelOn })`: a later event named `event` (a pattern) cancels this listener's
+ * jobs for which `match(job, event)` is true: waiting and delayed ones are removed, running ones
+ * aborted (`JobCancelledError`).
+ */
+export interface CancelOnOptions<E = EventEnvelope> {
+  readonly event: string;
+  readonly match: (job: E, event: EventEnvelope) => boolean;
+}
+
 /** The flow-control options of `@ShouldQueue`, validated by `assertFlowOptions`. */
-export const FLOW_OPTION_KEYS = ['singleton'] as const;
+export const FLOW_OPTION_KEYS = ['singleton', 'cancelOn'] as const;
 
 /** Throws an `InvalidOptionError` naming the option and `where` unless the flow options are valid. */
 export function assertFlowOptions(o: Readonly<Record<string, unknown>>, where: string): void {
   if (o.singleton !== undefined) assertSingleton(o.singleton, `@ShouldQueue singleton on ${where}`);
+  if (o.cancelOn !== undefined) assertCancelOn(o.cancelOn, `@ShouldQueue cancelOn on ${where}`);
+}
+
+function assertCancelOn(value: unknown, option: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(option, value, '{ event, match: (job, event) => boolean }');
+  }
+  const { event, match, ...rest } = value as Record<string, unknown>;
+  assertNoOther(option, rest, 'event, match');
+  parsePattern(event, `${option}.event`);
+  if (typeof match !== 'function') {
+    throw new InvalidOptionError(`${option}.match`, match, 'a function (job, event) => boolean');
+  }
+}
+
+function assertNoOther(option: string, rest: Record<string, unknown>, allowed: string): void {
+  const other = Object.keys(rest)[0];
+  if (other !== undefined) {
+    throw new InvalidOptionError(
+      `${option}.${other}`,
+      rest[other],
+      `no such option (allowed: ${allowed})`,
+    );
+  }
 }
 
 function assertSingleton(value: unknown, option: string): void {
@@ -29,14 +64,7 @@ function assertSingleton(value: unknown, option: string): void {
     throw new InvalidOptionError(option, value, "{ key, mode: 'skip' | 'cancel' }");
   }
   const { key, mode, ...rest } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) {
-    throw new InvalidOptionError(
-      `${option}.${unknown}`,
-      rest[unknown],
-      'no such option (allowed: key, mode)',
-    );
-  }
+  assertNoOther(option, rest, 'key, mode');
   assertKey(`${option}.key`, key);
   if (mode !== 'skip' && mode !== 'cancel') {
     throw new InvalidOptionError(`${option}.mode`, mode, "'skip' or 'cancel'");

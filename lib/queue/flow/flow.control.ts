@@ -1,14 +1,18 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { EVENTS_OPTIONS } from '../../events.constants.js';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../../events.constants.js';
 import type { ResolvedEventsOptions } from '../../events.options.js';
 import type { EventEnvelope } from '../../event/event-envelope.js';
+import { EventBus } from '../../bus/event-bus.js';
 import type { ListenerDefinition } from '../../discovery/listener-definition.js';
+import { ListenerRegistry } from '../../discovery/listener.registry.js';
 import { COORDINATION_STORE, type CoordinationStore } from '../../middleware/coordination.store.js';
 import type { AttemptAbort } from '../attempt-abort.js';
 import type { NewJob, ReservedJob } from '../queue-job.js';
+import type { QueueTransport } from '../queue-transport.interface.js';
 import { QueueProducer } from '../queue.producer.js';
 import { Worker } from '../worker.js';
 import type { AttemptGate, JobAdmission } from './attempt-gate.js';
+import { CancelOnGate } from './cancel-on.gate.js';
 import { SingletonGate } from './singleton.gate.js';
 
 /** Longest wait (ms) before a running job sees that another process cancelled it. */
@@ -16,22 +20,29 @@ const MAX_POLL_MS = 500;
 
 /**
  * Flow control of queued listeners (`@ShouldQueue({ singleton, cancelOn })`): hooks into the
- * producer (at emit) and the worker (around an attempt), on the coordination store, so it works
- * alike on both transports and across worker processes.
+ * producer (at emit), the bus (cancelOn events) and the worker (around an attempt), on the
+ * coordination store, so it works alike on both transports and across worker processes.
  */
 @Injectable()
-export class FlowControl implements AttemptGate, JobAdmission, OnModuleInit {
+export class FlowControl
+  implements AttemptGate, JobAdmission, OnModuleInit, OnApplicationBootstrap
+{
   private readonly singletons: SingletonGate;
+  private readonly cancels: CancelOnGate;
 
   constructor(
     @Inject(COORDINATION_STORE) store: CoordinationStore,
     @Inject(EVENTS_OPTIONS) options: ResolvedEventsOptions,
+    @Inject(QUEUE_TRANSPORT) transport: QueueTransport,
+    private readonly registry: ListenerRegistry,
     private readonly worker: Worker,
     private readonly producer: QueueProducer,
+    private readonly bus: EventBus,
   ) {
     const leaseMs = options.visibilityTimeout;
     const pollMs = Math.max(20, Math.min(MAX_POLL_MS, Math.floor(leaseMs / 3)));
     this.singletons = new SingletonGate(store, leaseMs, pollMs);
+    this.cancels = new CancelOnGate(store, transport, (name) => registry.eventClass(name), pollMs);
   }
 
   onModuleInit(): void {
@@ -39,11 +50,22 @@ export class FlowControl implements AttemptGate, JobAdmission, OnModuleInit {
     this.producer.flow = this;
   }
 
+  /** Listeners are registered by now (`ListenerExplorer.onModuleInit`): subscribe their cancelOn events. */
+  onApplicationBootstrap(): void {
+    for (const listener of this.registry.all()) {
+      const cancelOn = listener.queue?.cancelOn;
+      if (cancelOn === undefined) continue;
+      // An in-process listener: its failure is logged with the event, and fails `emitAsync`.
+      this.bus.on(cancelOn.event, (event: EventEnvelope) => this.cancels.cancel(listener, event));
+    }
+  }
+
   applies(listener: ListenerDefinition): boolean;
   applies(jobs: readonly NewJob[]): boolean;
   applies(what: ListenerDefinition | readonly NewJob[]): boolean {
     if (Array.isArray(what)) return what.some((job: NewJob) => job.singleton !== undefined);
-    return (what as ListenerDefinition).queue?.singleton !== undefined;
+    const queue = (what as ListenerDefinition).queue;
+    return queue?.singleton !== undefined || queue?.cancelOn !== undefined;
   }
 
   admit(jobs: readonly NewJob[]): Promise<NewJob[]> {
@@ -57,6 +79,12 @@ export class FlowControl implements AttemptGate, JobAdmission, OnModuleInit {
     controller: AttemptAbort,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> {
-    return this.singletons.around(listener, event, job, controller, run);
+    const queue = listener.queue;
+    const single =
+      queue?.singleton === undefined
+        ? run
+        : () => this.singletons.around(listener, event, job, controller, run);
+    if (queue?.cancelOn === undefined) return Promise.resolve(single());
+    return this.cancels.around(job, controller, single);
   }
 }
