@@ -44,7 +44,11 @@ export {
   type HookEventOf,
   type HookThisOf,
 } from './decorators/should-queue.decorator.js';
-export type { CancelOnOptions, SingletonOptions } from './queue/flow/flow-options.js';
+export type {
+  CancelOnOptions,
+  DebounceOptions,
+  SingletonOptions,
+} from './queue/flow/flow-options.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
 

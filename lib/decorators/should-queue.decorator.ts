@@ -13,6 +13,7 @@ import {
   assertFlowOptions,
   FLOW_OPTION_KEYS,
   type CancelOnOptions,
+  type DebounceOptions,
   type SingletonOptions,
 } from '../queue/flow/flow-options.js';
 
@@ -106,6 +107,12 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
    * @default undefined
    */
   cancelOn?: CancelOnOptions<E>;
+  /**
+   * One run per key after `delayMs` without a new event of the key, with the last event, never
+   * later than `maxDelayMs` after the first. See "Flow control" in the README.
+   * @default undefined
+   */
+  debounce?: DebounceOptions<E>;
 }
 
 const KEYS = [

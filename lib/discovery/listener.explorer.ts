@@ -187,6 +187,7 @@ export class ListenerExplorer implements OnModuleInit {
         singleton: options.singleton as ResolvedQueueOptions['singleton'],
       }),
       ...(options.cancelOn && { cancelOn: options.cancelOn as ResolvedQueueOptions['cancelOn'] }),
+      ...(options.debounce && { debounce: options.debounce as ResolvedQueueOptions['debounce'] }),
     };
   }
 

@@ -19,6 +19,8 @@ export interface NewJob {
   readonly isDeduplicated?: boolean;
   /** @internal The listener's singleton key for this event (flow control at emit; not stored). */
   readonly singleton?: SingletonClaim;
+  /** @internal The listener's debounce key for this event (flow control at emit; not stored). */
+  readonly debounce?: string;
 }
 
 /** A job handed to a worker for one attempt. */

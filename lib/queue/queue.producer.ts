@@ -9,6 +9,7 @@ import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { JobAdmission } from './flow/attempt-gate.js';
 import { singletonKey } from './flow/singleton.gate.js';
+import { debounceKey } from './flow/debounce.gate.js';
 
 /** Turns emitted events into one job per queued listener and stores them in one batch. */
 @Injectable()
@@ -62,6 +63,7 @@ export class QueueProducer {
       ...(listener.queue!.singleton && {
         singleton: { key: singletonKey(listener, envelope), mode: listener.queue!.singleton.mode },
       }),
+      ...(listener.queue!.debounce && { debounce: debounceKey(listener, envelope) }),
     }));
   }
 

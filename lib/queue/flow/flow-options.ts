@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../../event/event-envelope.js';
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import { parsePattern } from '../../discovery/pattern-trie.js';
+import { assertInteger } from '../../option-assertions.js';
 
 /**
  * `@ShouldQueue({ singleton })`: at most one job of a key runs at a time, across every worker.
@@ -27,13 +28,55 @@ export interface CancelOnOptions<E = EventEnvelope> {
   readonly match: (job: E, event: EventEnvelope) => boolean;
 }
 
+/**
+ * `@ShouldQueue({ debounce })`: one run per key after `delayMs` without a new event of the key,
+ * with the last event; never later than `maxDelayMs` after the key's first event.
+ */
+export interface DebounceOptions<E = EventEnvelope> {
+  readonly key: string | ((event: E) => string);
+  /** Quiet time (ms) after the last event. */
+  readonly delayMs: number;
+  /** Longest wait (ms) from the first event of a window; >= `delayMs`. @default undefined (none) */
+  readonly maxDelayMs?: number;
+}
+
 /** The flow-control options of `@ShouldQueue`, validated by `assertFlowOptions`. */
-export const FLOW_OPTION_KEYS = ['singleton', 'cancelOn'] as const;
+export const FLOW_OPTION_KEYS = ['singleton', 'cancelOn', 'debounce'] as const;
 
 /** Throws an `InvalidOptionError` naming the option and `where` unless the flow options are valid. */
 export function assertFlowOptions(o: Readonly<Record<string, unknown>>, where: string): void {
   if (o.singleton !== undefined) assertSingleton(o.singleton, `@ShouldQueue singleton on ${where}`);
   if (o.cancelOn !== undefined) assertCancelOn(o.cancelOn, `@ShouldQueue cancelOn on ${where}`);
+  if (o.debounce !== undefined) assertDebounce(o.debounce, `@ShouldQueue debounce on ${where}`);
+  assertCombination(o, where);
+}
+
+/**
+ * Options that cannot share a listener: a debounced job is one of many events, so it is neither
+ * a singleton (the debounce already runs one per key) nor delayed by `delay` (its window is).
+ */
+function assertCombination(o: Readonly<Record<string, unknown>>, where: string): void {
+  if (o.debounce === undefined) return;
+  for (const other of ['singleton', 'delay']) {
+    if (o[other] !== undefined) {
+      throw new InvalidOptionError(
+        `@ShouldQueue debounce on ${where}`,
+        o.debounce,
+        `no ${other} on the same listener (see the README's table of flow options that combine)`,
+      );
+    }
+  }
+}
+
+function assertDebounce(value: unknown, option: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError(option, value, '{ key, delayMs, maxDelayMs? }');
+  }
+  const { key, delayMs, maxDelayMs, ...rest } = value as Record<string, unknown>;
+  assertNoOther(option, rest, 'key, delayMs, maxDelayMs');
+  assertKey(`${option}.key`, key);
+  assertInteger(`${option}.delayMs`, delayMs, 1);
+  if (maxDelayMs !== undefined) assertInteger(`${option}.maxDelayMs`, maxDelayMs, delayMs);
 }
 
 function assertCancelOn(value: unknown, option: string): void {

@@ -13,6 +13,7 @@ import { QueueProducer } from '../queue.producer.js';
 import { Worker } from '../worker.js';
 import type { AttemptGate, JobAdmission } from './attempt-gate.js';
 import { CancelOnGate } from './cancel-on.gate.js';
+import { DebounceGate } from './debounce.gate.js';
 import { SingletonGate } from './singleton.gate.js';
 
 /** Longest wait (ms) before a running job sees that another process cancelled it. */
@@ -29,6 +30,7 @@ export class FlowControl
 {
   private readonly singletons: SingletonGate;
   private readonly cancels: CancelOnGate;
+  private readonly debounces: DebounceGate;
 
   constructor(
     @Inject(COORDINATION_STORE) store: CoordinationStore,
@@ -42,6 +44,7 @@ export class FlowControl
     const leaseMs = options.visibilityTimeout;
     const pollMs = Math.max(20, Math.min(MAX_POLL_MS, Math.floor(leaseMs / 3)));
     this.singletons = new SingletonGate(store, leaseMs, pollMs);
+    this.debounces = new DebounceGate(store);
     this.cancels = new CancelOnGate(store, transport, (name) => registry.eventClass(name), pollMs);
   }
 
@@ -63,13 +66,20 @@ export class FlowControl
   applies(listener: ListenerDefinition): boolean;
   applies(jobs: readonly NewJob[]): boolean;
   applies(what: ListenerDefinition | readonly NewJob[]): boolean {
-    if (Array.isArray(what)) return what.some((job: NewJob) => job.singleton !== undefined);
+    if (Array.isArray(what)) {
+      return what.some((job: NewJob) => job.singleton !== undefined || job.debounce !== undefined);
+    }
     const queue = (what as ListenerDefinition).queue;
-    return queue?.singleton !== undefined || queue?.cancelOn !== undefined;
+    return (
+      queue?.singleton !== undefined ||
+      queue?.cancelOn !== undefined ||
+      queue?.debounce !== undefined
+    );
   }
 
-  admit(jobs: readonly NewJob[]): Promise<NewJob[]> {
-    return this.singletons.admit(jobs);
+  async admit(jobs: readonly NewJob[]): Promise<NewJob[]> {
+    const debounced = await this.debounces.admit(jobs, (id) => this.registry.get(id));
+    return this.singletons.admit(debounced);
   }
 
   around(
@@ -84,7 +94,11 @@ export class FlowControl
       queue?.singleton === undefined
         ? run
         : () => this.singletons.around(listener, event, job, controller, run);
-    if (queue?.cancelOn === undefined) return Promise.resolve(single());
-    return this.cancels.around(job, controller, single);
+    const debounced =
+      queue?.debounce === undefined
+        ? single
+        : () => this.debounces.around(listener, event, job, () => Promise.resolve(single()));
+    if (queue?.cancelOn === undefined) return Promise.resolve(debounced());
+    return this.cancels.around(job, controller, debounced);
   }
 }
