@@ -49,6 +49,7 @@ export type {
   DebounceOptions,
   SingletonOptions,
 } from './queue/flow/flow-options.js';
+export type { FlowSummary } from './queue/flow/flow-summary.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
 
