@@ -72,7 +72,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     @Optional()
     @Inject(EVENT_RECORDER)
     private readonly recorder: EventRecorder | null = null,
-    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
+    @Optional() @Inject(EVENT_TRACER) private readonly tracer: EventTracer | null = null,
   ) {
     super();
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
@@ -178,6 +178,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     return {
       producer: this.producer,
       recorder: this.recorder,
+      tracer: this.tracer,
       envelope: (nameOrEvent, data, options) => {
         const prepared = this.preparer.prepare(nameOrEvent, data, options);
         return prepared instanceof Promise ? prepared.then((p) => p.envelope) : prepared.envelope;

@@ -17,6 +17,7 @@ import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventVersions } from '../scheduling/event-versions.js';
 import { EventStore } from '../store/event-store.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
@@ -91,6 +92,7 @@ export class EventOutbox
     private readonly registry: ListenerRegistry,
     producer: QueueProducer,
     private readonly store: EventStore,
+    private readonly versions: EventVersions,
     @Optional() @Inject(EVENT_RECORDER) recorder: EventRecorder | null = null,
   ) {
     if (options.outbox === undefined) return;
@@ -265,6 +267,7 @@ export class EventOutbox
       configured.dispatcher,
       this.markerOf(configured),
       (name) => this.registry.eventClass(name),
+      (envelope) => this.versions.upcast(envelope),
       () => configured.writer.hasExternalWrites,
     );
     configured.relay.start();

@@ -16,6 +16,8 @@ import { debounceKey } from './flow/debounce.gate.js';
 export class QueueProducer {
   /** @internal Flow control at emit (`FlowControl`), once set. */
   flow: JobAdmission | undefined;
+  /** @internal Told of each job `@ShouldQueue({ when })` declined (`EventMetrics` counts them). */
+  onSkip: ((envelope: EventEnvelope, listener: ListenerDefinition) => void) | undefined;
 
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
@@ -52,7 +54,7 @@ export class QueueProducer {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
     const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
-    return queuedWhen(envelope, listeners).map((listener) => ({
+    return this.queuedWhen(envelope, listeners).map((listener) => ({
       id: `${envelope.id}:${listener.id}`,
       queue: listener.queue!.queue,
       listener: listener.id,
@@ -73,14 +75,17 @@ export class QueueProducer {
     if (flow === undefined || !flow.applies(jobs)) return this.transport.enqueue(jobs);
     return flow.admit(jobs).then((kept) => this.transport.enqueue(kept));
   }
-}
 
-/** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */
-function queuedWhen(
-  envelope: EventEnvelope,
-  listeners: readonly ListenerDefinition[],
-): readonly ListenerDefinition[] {
-  return listeners.some((l) => l.queue?.when !== undefined)
-    ? listeners.filter((l) => l.queue?.when === undefined || l.queue.when(envelope))
-    : listeners;
+  /** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */
+  private queuedWhen(
+    envelope: EventEnvelope,
+    listeners: readonly ListenerDefinition[],
+  ): readonly ListenerDefinition[] {
+    if (!listeners.some((l) => l.queue?.when !== undefined)) return listeners;
+    return listeners.filter((l) => {
+      if (l.queue?.when === undefined || l.queue.when(envelope)) return true;
+      this.onSkip?.(envelope, l);
+      return false;
+    });
+  }
 }

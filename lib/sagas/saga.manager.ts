@@ -11,6 +11,7 @@ import { assertInteger } from '../option-assertions.js';
 import { MAX_EVENT_ID_LENGTH } from '../bus/event-envelope.factory.js';
 import { createEventId } from '../event/event-id.js';
 import { EVENTS_CLOCK, type EventsClock } from '../queue/clock.js';
+import { EventVersions } from '../scheduling/event-versions.js';
 import { SAGA_STORE } from './saga.constants.js';
 import type { SagaStore } from './saga.store.js';
 import { SagaCatalog } from './saga.catalog.js';
@@ -54,11 +55,17 @@ export class SagaManager {
     bus: EventBus,
     registry: ListenerRegistry,
     @Inject(EVENTS_CLOCK) clock: EventsClock,
+    versions: EventVersions,
   ) {
     this.eventClass = (name) => registry.eventClass(name);
     const jobs = new SagaJobs(transport, options.maxPayloadBytes);
     this.transitions = new SagaTransitions(store, jobs, bus, this.eventClass, clock);
-    this.engine = new SagaEngine(this.transitions, options.maxPayloadBytes, this.eventClass);
+    this.engine = new SagaEngine(
+      this.transitions,
+      options.maxPayloadBytes,
+      this.eventClass,
+      (event) => versions.upcast(event),
+    );
   }
 
   /**
