@@ -73,20 +73,20 @@ describe.each([
   it('runs once per key, with the last event, after the quiet time', async () => {
     const app = await start(options());
     const bus = app.get(EventBus);
-    const emitted: number[] = [];
-    for (const n of [1, 2, 3]) {
-      await bus.emit('doc.edited', { doc: 'a', n });
-      emitted.push(Date.now());
-    }
-    await bus.emit('doc.edited', { doc: 'b', n: 1 });
-    const lastA = emitted[2];
+    // One emitMany: the key's three events reach the store within one call, well inside the
+    // quiet time, without depending on how fast separate emits follow each other.
+    const before = Date.now();
+    await bus.emitMany([
+      { name: 'doc.edited', data: { doc: 'a', n: 1 } },
+      { name: 'doc.edited', data: { doc: 'a', n: 2 } },
+      { name: 'doc.edited', data: { doc: 'a', n: 3 } },
+      { name: 'doc.edited', data: { doc: 'b', n: 1 } },
+    ]);
     await idle(app);
     const runs = app.get(Indexer).runs;
-    // The emits came within the quiet time of each other (checked, not assumed).
-    expect(emitted[2] - emitted[0]).toBeLessThan(QUIET_MS);
     expect(runs.map(({ doc, n }) => `${doc}${n}`).sort()).toEqual(['a3', 'b1']);
     const runA = runs.find((r) => r.doc === 'a');
-    expect(runA!.at - lastA).toBeGreaterThanOrEqual(QUIET_MS - 50);
+    expect(runA!.at - before).toBeGreaterThanOrEqual(QUIET_MS - 50);
     const counts = await app.get(EventQueues).counts('index');
     expect(counts).toMatchObject({ dead: 0, failed: 0 });
   });
@@ -104,9 +104,9 @@ describe.each([
       },
       { timeoutMs: 20_000, intervalMs: 50, message: 'a run while events keep coming' },
     );
-    // Neither the first event run at once, nor a run only after the events stopped.
+    // The run came while events kept coming (the loop above), and not the first event at once:
+    // the latest event of the window when it closed (possibly the one just emitted).
     expect(indexer.runs[0].n).toBeGreaterThan(1);
-    expect(indexer.runs[0].n).toBeLessThan(n);
   });
 });
 
