@@ -329,3 +329,9 @@ export { UnknownNotificationChannelError } from './errors/unknown-notification-c
 
 // Command line and queue watch (issue 17)
 export type { QueueActivity, WatchOptions } from './queue/queue-watch.js';
+export { EventsDashboardModule } from './dashboard/events-dashboard.module.js';
+export type {
+  EventsDashboardOptions,
+  DashboardAuthFunction,
+} from './dashboard/dashboard.options.js';
+export { DASHBOARD_CSRF_HEADER } from './dashboard/dashboard.constants.js';

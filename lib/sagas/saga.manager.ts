@@ -161,6 +161,14 @@ export class SagaManager {
     }
   }
 
+  /** The names of the orchestrated sagas this app defines, sorted. */
+  names(): string[] {
+    return this.catalog
+      .all()
+      .map((saga) => saga.name)
+      .sort();
+  }
+
   /** A saga by id, or undefined. */
   async get<I = unknown, S = unknown>(id: string): Promise<SagaInfo<I, S> | undefined> {
     const record = await this.store.get(id);
