@@ -183,6 +183,11 @@ export class ListenerExplorer implements OnModuleInit {
       timeout: options.timeout ?? defaults.timeout,
       onFailed,
       ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
+      ...(options.singleton && {
+        singleton: options.singleton as ResolvedQueueOptions['singleton'],
+      }),
+      ...(options.cancelOn && { cancelOn: options.cancelOn as ResolvedQueueOptions['cancelOn'] }),
+      ...(options.debounce && { debounce: options.debounce as ResolvedQueueOptions['debounce'] }),
     };
   }
 
