@@ -185,6 +185,11 @@ export class ListenerExplorer implements OnModuleInit {
       onFailed,
       ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
       group: resolveGroupOptions(options as GroupOptions<never>, instance),
+      ...(options.singleton && {
+        singleton: options.singleton as ResolvedQueueOptions['singleton'],
+      }),
+      ...(options.cancelOn && { cancelOn: options.cancelOn as ResolvedQueueOptions['cancelOn'] }),
+      ...(options.debounce && { debounce: options.debounce as ResolvedQueueOptions['debounce'] }),
     };
   }
 

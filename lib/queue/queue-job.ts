@@ -1,4 +1,5 @@
 import type { JobGroup } from './flow/group-options.js';
+import type { SingletonClaim } from './flow/singleton.gate.js';
 
 /** A job to store: one queued listener's share of one emitted event. */
 export interface NewJob {
@@ -19,6 +20,10 @@ export interface NewJob {
   readonly isDeduplicated?: boolean;
   /** Its group, on a queue with groups (fair order, group concurrency and rate limit). */
   readonly group?: JobGroup;
+  /** @internal The listener's singleton key for this event (flow control at emit; not stored). */
+  readonly singleton?: SingletonClaim;
+  /** @internal The listener's debounce key for this event (flow control at emit; not stored). */
+  readonly debounce?: string;
 }
 
 /** A job handed to a worker for one attempt. */

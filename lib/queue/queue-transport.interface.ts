@@ -1,6 +1,7 @@
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
 import type { QueueMinute } from './queue-history.js';
+import type { PayloadMatch, RemovedJobs } from './flow/job-removal.js';
 import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
 import type { QueueGroup } from './flow/queue-group.js';
 
@@ -121,6 +122,11 @@ export interface QueueTransport {
   /** Workers of every process stop starting jobs of one group (running ones finish). */
   pauseGroup(queue: string, group: string): Promise<void>;
   resumeGroup(queue: string, group: string): Promise<void>;
+  /**
+   * Removes the waiting and delayed jobs of `listener` whose serialized payload `matches` (a scan
+   * of the queue), and returns the ids of its matching running jobs (`cancelOn`).
+   */
+  removeMatching(queue: string, listener: string, matches: PayloadMatch): Promise<RemovedJobs>;
   /** Workers of every process stop taking jobs of the queue (running ones finish). */
   pause(queue: string): Promise<void>;
   /** Workers take jobs of the queue again. */

@@ -10,10 +10,15 @@ import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { DEFAULT_GROUP_OPTIONS, jobGroup } from './flow/group-options.js';
 import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
+import type { JobAdmission } from './flow/attempt-gate.js';
+import { singletonKey } from './flow/singleton.gate.js';
+import { debounceKey } from './flow/debounce.gate.js';
 
 /** Turns emitted events into one job per queued listener and stores them in one batch. */
 @Injectable()
 export class QueueProducer {
+  /** @internal Flow control at emit (`FlowControl`), once set. */
+  flow: JobAdmission | undefined;
   /** @internal Told of each job `@ShouldQueue({ when })` declined (`EventMetrics` counts them). */
   onSkip: ((envelope: EventEnvelope, listener: ListenerDefinition) => void) | undefined;
 
@@ -40,7 +45,7 @@ export class QueueProducer {
     isDeduplicated = false,
     group?: string,
   ): Promise<void> {
-    return this.transport.enqueue(this.jobsOf(envelope, listeners, delayMs, isDeduplicated, group));
+    return this.store(this.jobsOf(envelope, listeners, delayMs, isDeduplicated, group));
   }
 
   /**
@@ -73,6 +78,10 @@ export class QueueProducer {
         delayMs: delayMs + queue.delay,
         eventId: envelope.id,
         isDeduplicated,
+        ...(queue.singleton && {
+          singleton: { key: singletonKey(listener, envelope), mode: queue.singleton.mode },
+        }),
+        ...(queue.debounce && { debounce: debounceKey(listener, envelope) }),
       };
       // Ungrouped queues pay one Map lookup per job here, nothing more.
       const groupOptions =
@@ -86,7 +95,9 @@ export class QueueProducer {
 
   /** Stores jobs built by `jobsOf` (of one or many events) in one transport batch. */
   store(jobs: readonly NewJob[]): Promise<void> {
-    return this.transport.enqueue(jobs);
+    const flow = this.flow;
+    if (flow === undefined || !flow.applies(jobs)) return this.transport.enqueue(jobs);
+    return flow.admit(jobs).then((kept) => this.transport.enqueue(kept));
   }
 
   /** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */

@@ -1,4 +1,5 @@
 import { runDeadTagsContract } from './dead-tags.contract.js';
+import { runFlowRemovalContract } from './flow-removal.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runGroupContract } from './queue-groups.contract.js';
@@ -9,3 +10,4 @@ runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
 runDeadTagsContract({ name: 'memory', options: () => ({}) });
 runGroupContract({ name: 'memory', options: () => ({}) });
+runFlowRemovalContract({ name: 'memory', options: () => ({}) });

@@ -1,9 +1,33 @@
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
-import type { DeadJob, QueueCounts } from '../queue-job.js';
+import type { DeadJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import { MemoryGroups } from '../flow/memory-groups.js';
 import { MinuteRing } from '../queue-history.js';
+
+/**
+ * Hands up to `max` ready jobs to a worker: those of groups first (in fair order), then the
+ * ungrouped ones, each with a new receipt.
+ */
+export function takeReady(q: MemoryQueue, max: number, receipt: () => number): ReservedJob[] {
+  const grouped = q.groups.hasReady() ? q.groups.take(max) : [];
+  return [...grouped, ...q.waiting.splice(0, max - grouped.length)].map((job) => {
+    job.attempts++;
+    job.receipt = receipt();
+    job.reservedAt = Date.now();
+    q.active.set(job.id, job);
+    return {
+      id: job.id,
+      queue: job.queue,
+      listener: job.listener,
+      payload: job.payload,
+      attempt: job.attempts,
+      enqueuedAt: job.enqueuedAt,
+      receipt: String(job.receipt),
+      ...(job.group && { group: job.group.id }),
+    };
+  });
+}
 
 /** A new, empty queue of the embedded transport. */
 export function newMemoryQueue(now: () => number): MemoryQueue {

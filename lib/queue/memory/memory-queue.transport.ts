@@ -9,6 +9,7 @@ import {
   countFailed,
   countsOf,
   droppedJobs,
+  takeReady,
   emptyInPlace,
   findJob,
   forgetDead,
@@ -22,6 +23,8 @@ import {
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import { MemoryWatchers, watchedJob } from './memory-watchers.js';
 import { MemoryDelays } from './memory-delays.js';
+import { removeMatching } from './memory-job-removal.js';
+import type { PayloadMatch, RemovedJobs } from '../flow/job-removal.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { QueueMinute } from '../queue-history.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
@@ -128,7 +131,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         this.seen.set(key, now + this.dedupeWindowMs);
       }
       const stored: StoredJob = { ...job, enqueuedAt: now, attempts: 0, receipt: 0 };
-      if (job.delayMs > 0) this.delay(stored, now + job.delayMs);
+      if (job.delayMs > 0) this.delays.add(this.queue(stored.queue), stored, now + job.delayMs);
       else this.ready(stored);
     }
   }
@@ -136,25 +139,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
     const q = this.queue(queue);
     q.isConsumed = true;
-    const take = (): ReservedJob[] => {
-      const grouped = q.groups.hasReady() ? q.groups.take(max) : [];
-      return [...grouped, ...q.waiting.splice(0, max - grouped.length)].map((job) => {
-        job.attempts++;
-        job.receipt = ++this.receipts;
-        job.reservedAt = Date.now();
-        q.active.set(job.id, job);
-        return {
-          id: job.id,
-          queue: job.queue,
-          listener: job.listener,
-          payload: job.payload,
-          attempt: job.attempts,
-          enqueuedAt: job.enqueuedAt,
-          receipt: String(job.receipt),
-          ...(job.group && { group: job.group.id }),
-        };
-      });
-    };
+    const take = (): ReservedJob[] => takeReady(q, max, () => ++this.receipts);
     const isPaused = (): boolean => this.paused.has(queue);
     const isReady = q.waiting.length > 0 || q.groups.hasReady();
     if ((isReady && !isPaused()) || signal.aborted || this.isClosed)
@@ -186,7 +171,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.groups.settle(stored, true);
     q.active.delete(job.id);
     countFailed(q);
-    if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
+    if (delayMs > 0) this.delays.add(this.queue(stored.queue), stored, this.clock.now() + delayMs);
     else this.ready(stored);
     this.settled();
   }
@@ -199,7 +184,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     stored.toHead = true;
     q.active.delete(job.id);
     stored.attempts--;
-    if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
+    if (delayMs > 0) this.delays.add(this.queue(stored.queue), stored, this.clock.now() + delayMs);
     else this.ready(stored);
     this.settled();
   }
@@ -312,6 +297,14 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   /** Takes effect at once: a worker waiting on the queue stays asleep. */
+  async removeMatching(
+    queue: string,
+    listener: string,
+    matches: PayloadMatch,
+  ): Promise<RemovedJobs> {
+    return removeMatching(this.byName.get(queue), listener, matches);
+  }
+
   async pause(queue: string): Promise<void> {
     this.queue(queue);
     this.paused.add(queue);
@@ -401,9 +394,5 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const [wake] = q.waiters;
     wake?.();
     if (this.watchers.has(job.queue)) this.watchers.notify(job.queue, watchedJob(job));
-  }
-
-  private delay(job: StoredJob, dueAt: number): void {
-    this.delays.add(this.queue(job.queue), job, dueAt);
   }
 }
