@@ -55,11 +55,16 @@ export class FlowControl
 
   /** Listeners are registered by now (`ListenerExplorer.onModuleInit`): subscribe their cancelOn events. */
   onApplicationBootstrap(): void {
+    // Patterns from decorators, checked there: untyped by the application's event map.
+    const on = this.bus.on.bind(this.bus) as (
+      pattern: string,
+      listener: (event: EventEnvelope) => unknown,
+    ) => () => void;
     for (const listener of this.registry.all()) {
       const cancelOn = listener.queue?.cancelOn;
       if (cancelOn === undefined) continue;
       // An in-process listener: its failure is logged with the event, and fails `emitAsync`.
-      this.bus.on(cancelOn.event, (event: EventEnvelope) => this.cancels.cancel(listener, event));
+      on(cancelOn.event, (event: EventEnvelope) => this.cancels.cancel(listener, event));
     }
   }
 
