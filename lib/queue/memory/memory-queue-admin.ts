@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
-import type { DeadJob, QueueCounts } from '../queue-job.js';
+import type { DeadJob, JobFailure, QueueCounts, ReservedJob } from '../queue-job.js';
+import { MinuteRing } from '../queue-history.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 
@@ -142,4 +143,60 @@ export function emptyInPlace(q: MemoryQueue): void {
 export function countFailed(q: MemoryQueue): void {
   q.failed++;
   q.history.add(Date.now(), 0, 1);
+}
+
+/** A new, empty queue. */
+export function newMemoryQueue(): MemoryQueue {
+  return {
+    waiting: [],
+    delayed: [],
+    active: new Map(),
+    dead: [],
+    completed: 0,
+    failed: 0,
+    history: new MinuteRing(),
+    waiters: new Set(),
+    isConsumed: false,
+  };
+}
+
+/** How long (ms) the queue's oldest waiting job has been ready; undefined when none waits. */
+export function oldestWaitingAge(q: MemoryQueue, now: number): number | undefined {
+  const oldest = q.waiting[0];
+  return oldest && Math.max(0, now - (oldest.readyAt ?? oldest.enqueuedAt));
+}
+
+/** A reserved job as a dead job, failed at `now`. */
+export function deadJobOf(job: ReservedJob, failure: JobFailure, now: number): DeadJob {
+  return {
+    id: job.id,
+    queue: job.queue,
+    listener: job.listener,
+    payload: job.payload,
+    attempts: job.attempt,
+    reason: failure.reason,
+    error: failure.message,
+    stack: failure.stack,
+    enqueuedAt: job.enqueuedAt,
+    failedAt: now,
+  };
+}
+
+/** The warning that names the jobs a closing transport drops, by queue; undefined when none. */
+export function droppedAtClose(byName: ReadonlyMap<string, MemoryQueue>): string | undefined {
+  const dropped: string[] = [];
+  let total = 0;
+  for (const [name, q] of byName) {
+    const count = q.waiting.length + q.delayed.length + q.active.size;
+    if (count === 0) continue;
+    total += count;
+    dropped.push(
+      `"${name}": ${q.waiting.length} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
+    );
+  }
+  if (total === 0) return undefined;
+  return (
+    `${total} job(s) dropped at shutdown (the embedded transport keeps jobs in memory only; ` +
+    `use Redis to keep them): ${dropped.join('; ')}`
+  );
 }

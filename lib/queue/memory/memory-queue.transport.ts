@@ -1,5 +1,7 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { systemClock, type ClockTimer, type EventsClock } from '../clock.js';
+import { systemClock, type EventsClock } from '../clock.js';
+import { MemoryDelays } from './memory-delays.js';
+import { MemoryDrain } from './memory-drain.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
@@ -7,19 +9,23 @@ import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transpor
 import {
   countFailed,
   countsOf,
+  deadJobOf,
+  droppedAtClose,
   emptyInPlace,
   findJob,
   forgetDead,
   listJobs,
+  newMemoryQueue,
+  oldestWaitingAge,
   pageDead,
   pruneDead,
   revived,
   takeDead,
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
-import { MemoryWatchers, watchedJob } from './memory-watchers.js';
+import { MemoryWatchers } from './memory-watchers.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
-import { MinuteRing, type QueueMinute } from '../queue-history.js';
+import type { QueueMinute } from '../queue-history.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
 
 /** Options of the embedded transport. */
@@ -55,11 +61,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private readonly dedupeWindowMs: number;
   /** Deduplicated job ids stored, with when they may be stored again (ms), oldest first. */
   private readonly seen = new Map<string, number>();
-  /** Called on every settled attempt while `drain` waits. */
-  private readonly settledWaiters = new Set<() => void>();
-  private timer: ClockTimer | undefined;
-  private timerDueAt = Infinity;
+  private readonly drainer = new MemoryDrain();
   private readonly clock: EventsClock;
+  private readonly delays: MemoryDelays;
   private receipts = 0;
   private isClosed = false;
   private readonly paused = new Set<string>();
@@ -69,6 +73,11 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
     this.clock = options.clock ?? systemClock;
+    this.delays = new MemoryDelays(
+      this.clock,
+      () => this.byName.values(),
+      (job) => this.ready(job),
+    );
   }
 
   /**
@@ -85,21 +94,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
    * retries are not waited for. Resolves to whether everything ready was done.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.hasReadyWork()) {
-      const leftMs = deadline - Date.now();
-      if (leftMs <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.settledWaiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, leftMs);
-        this.settledWaiters.add(done);
-      });
-    }
-    return true;
+    return this.drainer.until(() => this.byName.values(), timeoutMs);
   }
 
   async enqueue(jobs: readonly NewJob[]): Promise<void> {
@@ -123,7 +118,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         this.seen.set(key, now + this.dedupeWindowMs);
       }
       const stored: StoredJob = { ...job, enqueuedAt: now, attempts: 0, receipt: 0 };
-      if (job.delayMs > 0) this.delay(stored, now + job.delayMs);
+      if (job.delayMs > 0) this.delays.add(this.queue(job.queue), stored, now + job.delayMs);
       else this.ready(stored);
     }
   }
@@ -167,7 +162,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.active.delete(job.id);
     q.completed++;
     q.history.add(Date.now(), 1, 0);
-    this.settled();
+    this.drainer.settled();
   }
 
   async retry(job: ReservedJob, delayMs: number, _failure: JobFailure): Promise<void> {
@@ -175,9 +170,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
     countFailed(q);
-    if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
+    if (delayMs > 0) this.delays.add(q, stored, this.clock.now() + delayMs);
     else this.ready(stored);
-    this.settled();
+    this.drainer.settled();
   }
 
   async release(job: ReservedJob, delayMs: number): Promise<void> {
@@ -185,30 +180,19 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const stored = q.active.get(job.id)!;
     q.active.delete(job.id);
     stored.attempts--;
-    if (delayMs > 0) this.delay(stored, this.clock.now() + delayMs);
+    if (delayMs > 0) this.delays.add(q, stored, this.clock.now() + delayMs);
     else this.ready(stored);
-    this.settled();
+    this.drainer.settled();
   }
 
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
     q.active.delete(job.id);
     if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
-    const dead: DeadJob = {
-      id: job.id,
-      queue: job.queue,
-      listener: job.listener,
-      payload: job.payload,
-      attempts: job.attempt,
-      reason: failure.reason,
-      error: failure.message,
-      stack: failure.stack,
-      enqueuedAt: job.enqueuedAt,
-      failedAt: Date.now(),
-    };
+    const dead = deadJobOf(job, failure, Date.now());
     q.dead.push(dead);
     this.watchers.notify(job.queue, { type: 'dead', job: dead });
-    this.settled();
+    this.drainer.settled();
   }
 
   async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
@@ -229,8 +213,8 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   async oldestWaitingAge(queue: string): Promise<number | undefined> {
-    const oldest = this.byName.get(queue)?.waiting[0];
-    return oldest && Math.max(0, Date.now() - (oldest.readyAt ?? oldest.enqueuedAt));
+    const q = this.byName.get(queue);
+    return q && oldestWaitingAge(q, Date.now());
   }
 
   async history(queue: string, minutes: number): Promise<QueueMinute[]> {
@@ -318,57 +302,17 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.delays.stop();
     for (const q of this.byName.values()) for (const wake of [...q.waiters]) wake();
-    for (const done of [...this.settledWaiters]) done();
-    const dropped: string[] = [];
-    let total = 0;
-    for (const [name, q] of this.byName) {
-      const count = q.waiting.length + q.delayed.length + q.active.size;
-      if (count === 0) continue;
-      total += count;
-      dropped.push(
-        `"${name}": ${q.waiting.length} waiting, ${q.delayed.length} delayed, ${q.active.size} running`,
-      );
-    }
-    if (total > 0) {
-      this.logger.warn(
-        `${total} job(s) dropped at shutdown (the embedded transport keeps jobs in memory only; ` +
-          `use Redis to keep them): ${dropped.join('; ')}`,
-      );
-    }
+    this.drainer.settled();
+    const dropped = droppedAtClose(this.byName);
+    if (dropped) this.logger.warn(dropped);
   }
 
   private queue(name: string): MemoryQueue {
     let q = this.byName.get(name);
-    if (!q) {
-      q = {
-        waiting: [],
-        delayed: [],
-        active: new Map(),
-        dead: [],
-        completed: 0,
-        failed: 0,
-        history: new MinuteRing(),
-        waiters: new Set(),
-        isConsumed: false,
-      };
-      this.byName.set(name, q);
-    }
+    if (!q) this.byName.set(name, (q = newMemoryQueue()));
     return q;
-  }
-
-  private hasReadyWork(): boolean {
-    for (const q of this.byName.values()) {
-      if (q.isConsumed && (q.waiting.length > 0 || q.active.size > 0)) return true;
-    }
-    return false;
-  }
-
-  /** An attempt ended (acked, retried, released, dead): wakes `drain` to look again. */
-  private settled(): void {
-    for (const done of [...this.settledWaiters]) done();
   }
 
   private owned(job: ReservedJob): MemoryQueue {
@@ -384,37 +328,6 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.waiting.push(job);
     const [wake] = q.waiters;
     wake?.();
-    if (this.watchers.has(job.queue)) this.watchers.notify(job.queue, watchedJob(job));
-  }
-
-  private delay(job: StoredJob, dueAt: number): void {
-    const delayed = this.queue(job.queue).delayed;
-    let i = delayed.length;
-    while (i > 0 && delayed[i - 1].dueAt > dueAt) i--;
-    delayed.splice(i, 0, { dueAt, job });
-    this.schedule(dueAt);
-  }
-
-  private schedule(dueAt: number): void {
-    if (this.isClosed || dueAt >= this.timerDueAt) return;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.timerDueAt = dueAt;
-    this.timer = this.clock.setTimeout(
-      () => this.promoteDue(),
-      Math.max(0, dueAt - this.clock.now()),
-    );
-  }
-
-  /** Moves due delayed jobs to their queues, then waits for the next one. */
-  private promoteDue(): void {
-    this.timer = undefined;
-    this.timerDueAt = Infinity;
-    const now = this.clock.now();
-    let next = Infinity;
-    for (const q of this.byName.values()) {
-      while (q.delayed.length > 0 && q.delayed[0].dueAt <= now) this.ready(q.delayed.shift()!.job);
-      if (q.delayed.length > 0) next = Math.min(next, q.delayed[0].dueAt);
-    }
-    if (next !== Infinity) this.schedule(next);
+    this.watchers.jobReady(job);
   }
 }
