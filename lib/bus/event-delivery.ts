@@ -143,9 +143,21 @@ export class EventDelivery {
     const stored =
       listeners.queued.length > 0
         ? recorded === undefined
-          ? this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated)
+          ? this.producer.enqueue(
+              envelope,
+              listeners.queued,
+              delay,
+              isDeduplicated,
+              options?.priority,
+            )
           : recorded.then(() =>
-              this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated),
+              this.producer.enqueue(
+                envelope,
+                listeners.queued,
+                delay,
+                isDeduplicated,
+                options?.priority,
+              ),
             )
         : recorded;
     if (stored === undefined) {

@@ -9,6 +9,7 @@ import type {
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
+import { assertPriority } from '../queue/job-priority.js';
 
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */
 export type QueueFailureHook<T = unknown> = (event: EventEnvelope<T>, error: unknown) => unknown;
@@ -88,9 +89,31 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
    * emit before anything is stored. @default undefined (always queued)
    */
   when?: (this: This, event: E) => boolean;
+  /**
+   * From -10 to 10: while a job of a higher priority waits in the queue, no job of a lower one
+   * starts; equal priorities start in emit order. An emit's `priority` option, then the event
+   * class's `static readonly priority`, win over this one. @default 0
+   */
+  priority?: number;
+  /**
+   * Lifts a waiting job of this listener by one priority level per this many ms it has waited,
+   * so that low priorities cannot starve behind a steady flow of higher ones.
+   * @default undefined (no aging)
+   */
+  priorityAgingMs?: number;
 }
 
-const KEYS = ['queue', 'tries', 'backoff', 'delay', 'timeout', 'onFailed', 'when'];
+const KEYS = [
+  'queue',
+  'tries',
+  'backoff',
+  'delay',
+  'timeout',
+  'onFailed',
+  'when',
+  'priority',
+  'priorityAgingMs',
+];
 
 /** Validates `@ShouldQueue` options at class definition time. */
 export function assertShouldQueueOptions(
@@ -115,6 +138,10 @@ export function assertShouldQueueOptions(
   if (o.backoff !== undefined) assertBackoff(`@ShouldQueue backoff on ${where}`, o.backoff);
   if (o.delay !== undefined) assertInteger(`@ShouldQueue delay on ${where}`, o.delay, 0);
   if (o.timeout !== undefined) assertInteger(`@ShouldQueue timeout on ${where}`, o.timeout, 0);
+  if (o.priority !== undefined) assertPriority(`@ShouldQueue priority on ${where}`, o.priority);
+  if (o.priorityAgingMs !== undefined) {
+    assertInteger(`@ShouldQueue priorityAgingMs on ${where}`, o.priorityAgingMs, 1);
+  }
   if (o.when !== undefined && typeof o.when !== 'function') {
     throw new InvalidOptionError(`@ShouldQueue when on ${where}`, o.when, 'a function');
   }

@@ -36,6 +36,10 @@ export interface ResolvedQueueOptions {
   readonly onFailed?: (event: EventEnvelope, error: unknown) => unknown;
   /** `@ShouldQueue({ when })`, bound to its provider: false skips the job of that event. */
   readonly when?: (event: EventEnvelope) => boolean;
+  /** `@ShouldQueue({ priority })`; 0 when absent. */
+  readonly priority?: number;
+  /** `@ShouldQueue({ priorityAgingMs })`. */
+  readonly priorityAgingMs?: number;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

@@ -15,6 +15,10 @@ export interface NewJob {
    * stored again (the emit resolves as if it had been).
    */
   readonly isDeduplicated?: boolean;
+  /** From -10 to 10, higher first (see `@ShouldQueue({ priority })`). @default 0 */
+  readonly priority?: number;
+  /** Lifts the job one level per this many ms it waits (see `priorityAgingMs`). */
+  readonly priorityAgingMs?: number;
 }
 
 /** A job handed to a worker for one attempt. */

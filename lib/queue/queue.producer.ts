@@ -28,8 +28,11 @@ export class QueueProducer {
     listeners: readonly ListenerDefinition[],
     delayMs: number,
     isDeduplicated = false,
+    priority?: number,
   ): Promise<void> {
-    return this.transport.enqueue(this.jobsOf(envelope, listeners, delayMs, isDeduplicated));
+    return this.transport.enqueue(
+      this.jobsOf(envelope, listeners, delayMs, isDeduplicated, priority),
+    );
   }
 
   /**
@@ -42,19 +45,27 @@ export class QueueProducer {
     listeners: readonly ListenerDefinition[],
     delayMs: number,
     isDeduplicated: boolean,
+    priority?: number,
   ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
     const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
-    return queuedWhen(envelope, listeners).map((listener) => ({
-      id: `${envelope.id}:${listener.id}`,
-      queue: listener.queue!.queue,
-      listener: listener.id,
-      payload,
-      delayMs: delayMs + listener.queue!.delay,
-      eventId: envelope.id,
-      isDeduplicated,
-    }));
+    return queuedWhen(envelope, listeners).map((listener) => {
+      const queue = listener.queue!;
+      const job: NewJob = {
+        id: `${envelope.id}:${listener.id}`,
+        queue: queue.queue,
+        listener: listener.id,
+        payload,
+        delayMs: delayMs + queue.delay,
+        eventId: envelope.id,
+        isDeduplicated,
+      };
+      // The emit's priority (its option, or its class's) wins over the listener's.
+      const level = priority ?? queue.priority;
+      if (!level && !queue.priorityAgingMs) return job;
+      return { ...job, priority: level ?? 0, priorityAgingMs: queue.priorityAgingMs };
+    });
   }
 
   /** Stores jobs built by `jobsOf` (of one or many events) in one transport batch. */

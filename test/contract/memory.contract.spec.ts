@@ -1,3 +1,4 @@
+import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 
@@ -6,3 +7,4 @@ import { runEventQueuesContract } from './event-queues.contract.js';
 
 runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
+runPriorityContract({ name: 'memory', options: () => ({}) });

@@ -1,3 +1,4 @@
+import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -39,4 +40,16 @@ runEmitManyContract({
     await bulk?.stop();
   },
   options: () => ({ redis: bulk.url, prefix: `bulk-${process.pid}-${++seq}` }),
+});
+
+let prioritized: RedisServer;
+runPriorityContract({
+  name: 'redis',
+  beforeAll: async () => {
+    prioritized = await startRedisServer();
+  },
+  afterAll: async () => {
+    await prioritized?.stop();
+  },
+  options: () => ({ redis: prioritized.url, prefix: `prio-${process.pid}-${++seq}` }),
 });

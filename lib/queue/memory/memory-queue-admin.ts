@@ -132,6 +132,7 @@ export function revived(dead: DeadJob, now: number): StoredJob {
 /** Empties a queue in place (a worker waiting on this object keeps working with it). */
 export function emptyInPlace(q: MemoryQueue): void {
   q.waiting.length = 0;
+  q.agingWaiting = 0;
   q.delayed.length = 0;
   q.dead.length = 0;
   q.active.clear();
@@ -149,6 +150,7 @@ export function countFailed(q: MemoryQueue): void {
 export function newMemoryQueue(): MemoryQueue {
   return {
     waiting: [],
+    agingWaiting: 0,
     delayed: [],
     active: new Map(),
     dead: [],

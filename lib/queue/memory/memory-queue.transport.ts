@@ -2,6 +2,7 @@ import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type EventsClock } from '../clock.js';
 import { MemoryDelays } from './memory-delays.js';
 import { MemoryDrain } from './memory-drain.js';
+import { addWaiting, takeWaiting } from './memory-priority.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
@@ -127,7 +128,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.queue(queue);
     q.isConsumed = true;
     const take = (): ReservedJob[] =>
-      q.waiting.splice(0, max).map((job) => {
+      takeWaiting(q, max, Date.now()).map((job) => {
         job.attempts++;
         job.receipt = ++this.receipts;
         job.reservedAt = Date.now();
@@ -325,7 +326,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private ready(job: StoredJob): void {
     const q = this.queue(job.queue);
     job.readyAt = Date.now();
-    q.waiting.push(job);
+    addWaiting(q, job);
     const [wake] = q.waiters;
     wake?.();
     this.watchers.jobReady(job);

@@ -1,4 +1,5 @@
 import { NOW } from './redis-lua.js';
+import { STAGE } from './redis-priority-scripts.js';
 
 /* The scripts that bring jobs to workers: delayed jobs, their promotion, reclaims. */
 
@@ -15,16 +16,22 @@ return 1
 
 /**
  * Moves due delayed jobs to the stream's tail, in due order; "due" on Redis's clock.
- * KEYS: 1 delayed, 2 stream.
+ * A job of a priority other than 0 (`q`) goes to its level instead (see redis-priority-scripts).
+ * KEYS: 1 delayed, 2 stream, 3 priority levels.
  * ARGV: 1 most jobs to move.
- * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1, Redis now (ms) }.
+ * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1, Redis now (ms),
+ *            number of priority levels holding jobs }.
  */
-export const PROMOTE_SCRIPT = `${NOW}
+export const PROMOTE_SCRIPT = `${NOW}${STAGE}
 local at = now()
+local staged = false
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
   local ok, job = pcall(cjson.decode, member)
-  if ok and type(job) == 'table' then
+  if ok and type(job) == 'table' and job.q and (tostring(job.q) ~= '0' or tostring(job.g) ~= '0') then
+    stage(KEYS[3], job, at)
+    staged = true
+  elseif ok and type(job) == 'table' then
     redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
       'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'))
   else
@@ -33,8 +40,9 @@ for _, member in ipairs(due) do
   end
   redis.call('ZREM', KEYS[1], member)
 end
+if staged then wake(KEYS[3], KEYS[2]) end
 local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return { #due, nextDue[2] or '-1', at }
+return { #due, nextDue[2] or '-1', at, redis.call('ZCARD', KEYS[3]) }
 `;
 
 /**

@@ -75,7 +75,7 @@ export class RedisEnqueuer {
     }
     const now = Date.now();
     const [only] = jobs;
-    if (jobs.length === 1 && only.delayMs <= 0) {
+    if (jobs.length === 1 && only.delayMs <= 0 && !isPrioritized(only)) {
       // The hot path: the single-job emits of this tick go to Redis in one script call per queue
       // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
@@ -141,6 +141,9 @@ export class RedisEnqueuer {
       if (job.delayMs > 0) {
         argv.push(position(queueKeys.delayed), seen, 'd');
         argv.push(Math.ceil(job.delayMs), delayedMember(job, now), '');
+      } else if (isPrioritized(job)) {
+        argv.push(position(queueKeys.levels), seen, 'q');
+        argv.push(stagedMember(job), position(queueKeys.stream), '');
       } else {
         argv.push(position(queueKeys.stream), seen, 's', job.id, job.listener, job.payload);
       }
@@ -324,5 +327,21 @@ function replicationMessage(
 
 /** A delayed job as its sorted-set member. */
 function delayedMember(job: NewJob, now: number): string {
-  return JSON.stringify({ id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) });
+  const member = { id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) };
+  return JSON.stringify(isPrioritized(job) ? { ...member, ...levelOf(job) } : member);
+}
+
+/** Whether a job waits in a priority level rather than in the stream (see redis-priority-scripts). */
+function isPrioritized(job: NewJob): boolean {
+  return (job.priority ?? 0) !== 0 || job.priorityAgingMs !== undefined;
+}
+
+/** A job's level fields: `q` its priority, `g` its aging period (ms, '0' for none). */
+function levelOf(job: NewJob): { q: string; g: string } {
+  return { q: String(job.priority ?? 0), g: String(job.priorityAgingMs ?? 0) };
+}
+
+/** A job stored in its priority level (its ready time `r` and enqueue time `t` set by Redis). */
+function stagedMember(job: NewJob): string {
+  return JSON.stringify({ id: job.id, l: job.listener, p: job.payload, a: '0', ...levelOf(job) });
 }

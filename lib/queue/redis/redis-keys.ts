@@ -22,6 +22,7 @@ export class RedisKeys {
       deadIndex: `${base}:dead-index`,
       started: `${base}:started`,
       paused: `${base}:paused`,
+      levels: `${base}:levels`,
     };
   }
 
@@ -60,6 +61,12 @@ export interface QueueKeys {
   readonly started: string;
   /** String, present while the queue is paused. */
   readonly paused: string;
+  /**
+   * Sorted set of the priority levels that hold waiting jobs; each level's jobs are in the list
+   * `<levels>:<level>`, and `<levels>:woken` flags a wake-up entry in the stream
+   * (see redis-priority-scripts.ts).
+   */
+  readonly levels: string;
 }
 
 /** The consumer group every worker of a queue reads through. */

@@ -1,3 +1,4 @@
+import { RedisPriorityReader } from './redis-priority-reader.js';
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
@@ -51,7 +52,13 @@ export class RedisQueueTransport implements QueueTransport {
     const promoter = new RedisPromoter(this.ctx, readers);
     this.enqueuer = new RedisEnqueuer(this.ctx, promoter);
     this.pauses = new RedisPauses(this.ctx, readers);
-    this.reserver = new RedisReserver(this.ctx, readers, promoter, this.pauses);
+    this.reserver = new RedisReserver(
+      this.ctx,
+      readers,
+      promoter,
+      this.pauses,
+      new RedisPriorityReader(this.ctx),
+    );
     this.settler = new RedisSettler(this.ctx, promoter);
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
@@ -100,7 +107,14 @@ export class RedisQueueTransport implements QueueTransport {
     const k = this.ctx.state(queue).keys;
     try {
       const [waiting, delayed, active, completed, failed, dead] =
-        await this.ctx.client.eventsCounts(k.stream, k.delayed, k.stats, k.dead, GROUP_NAME);
+        await this.ctx.client.eventsCounts(
+          k.stream,
+          k.delayed,
+          k.stats,
+          k.dead,
+          k.levels,
+          GROUP_NAME,
+        );
       return { waiting, delayed, active, completed, failed, dead };
     } catch (error) {
       throw transportError(`counting queue "${queue}"`, error);

@@ -6,6 +6,7 @@ import { toJob } from './redis-entries.js';
 import { isNoGroupError, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPauses } from './redis-pauses.js';
+import type { RedisPriorityReader } from './redis-priority-reader.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import {
   MAX_BLOCK_MS,
@@ -38,6 +39,7 @@ export class RedisReserver {
     private readonly readers: RedisBlockingReaders,
     private readonly promoter: RedisPromoter,
     private readonly pauses: RedisPauses,
+    private readonly priorities: RedisPriorityReader,
   ) {}
 
   async reserve(queue: string, max: number, signal: AbortSignal): Promise<ReservedJob[]> {
@@ -129,7 +131,7 @@ export class RedisReserver {
         `Queue "${q.name}": reclaimed ${entries.length} job(s) pending over ${visibility} ms (a worker died or froze)`,
       );
     }
-    return entries.map(([entry, deliveries, fields]) =>
+    return (await this.priorities.withoutWakeUps(q, entries)).map(([entry, deliveries, fields]) =>
       toJob(q.name, entry, Number(deliveries), fields),
     );
   }
@@ -178,6 +180,11 @@ export class RedisReserver {
     blockMs: number,
     signal: AbortSignal,
   ): Promise<ReservedJob[]> {
+    if (q.isPrioritized) {
+      // Jobs wait in priority levels: the take script hands the best; none left, block below.
+      const taken = await this.priorities.take(q, max);
+      if (taken.length > 0 || signal.aborted) return taken;
+    }
     const reader = await this.readers.reader(q);
     await this.ctx.whenReady(reader, signal);
     const startedAt = Date.now();
@@ -208,7 +215,7 @@ export class RedisReserver {
       // A read that ended far past its block waited in a stalled Redis (or a stalled process).
       if (Date.now() - startedAt > blockMs + STALL_MS) this.ctx.noteOutage();
       if (!reply?.[0]) return [];
-      return reply[0][1].map(([entry, fields]) => toJob(q.name, entry, 1, fields));
+      return await this.priorities.sift(q, reply[0][1], max);
     } catch (error) {
       // The slot moved to another node (resharding, failover): read from its new owner next.
       if (q.readerNode !== undefined && /^(MOVED|ASK|CLUSTERDOWN)/.test((error as Error).message)) {

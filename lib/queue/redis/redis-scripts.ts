@@ -16,6 +16,7 @@ import {
 import { NOW, OWNS, TALLY } from './redis-lua.js';
 import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
 import { STORE_SCRIPT } from './redis-store-scripts.js';
+import { STAGE, TAKE_SCRIPT } from './redis-priority-scripts.js';
 
 /**
  * Most ids a script call carries when its script unpacks them (`unpack` stops near 8,000 values):
@@ -98,12 +99,14 @@ return out
 /**
  * Puts a job back for another attempt (retry) or without counting this one (release): now at the
  * stream's tail, or later through the delayed set.
- * KEYS: 1 stream, 2 delayed, 3 stats.
+ * A prioritized job (field `q`, a level other than 0 or an aging period `g`) goes back to its
+ * level rather than the stream.
+ * KEYS: 1 stream, 2 delayed, 3 stats, 4 priority levels.
  * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 delay (ms, from Redis's clock; 0 = now),
  *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt.
  * Returns: 1 done, 0 stale.
  */
-export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}
+export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}${STAGE}
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local f = fields(KEYS[1], ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
@@ -113,9 +116,13 @@ if ARGV[7] == '1' then
   tally(KEYS[3], 0, 1)
 end
 if f then
-  local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
+  local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0',
+    q = f.q, g = f.g }
   if tonumber(ARGV[5]) > 0 then
     redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[5]), cjson.encode(job))
+  elseif f.q and (f.q ~= '0' or (f.g or '0') ~= '0') then
+    stage(KEYS[4], job, now())
+    wake(KEYS[4], KEYS[1])
   else
     redis.call('XADD', KEYS[1], '*', 'id', job.id, 'l', job.l, 'p', job.p, 'a', job.a, 't', job.t)
   end
@@ -217,7 +224,13 @@ export interface ScriptCommands {
   /** `numberOfKeys`, then the keys, then ARGV (see STORE_SCRIPT). */
   eventsStore(numberOfKeys: number, ...keysThenArgv: Arg[]): Promise<number>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
-  eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
+  eventsRequeue(
+    stream: string,
+    delayed: string,
+    stats: string,
+    levels: string,
+    ...argv: Arg[]
+  ): Promise<number>;
   eventsDeadLetter(
     stream: string,
     dead: string,
@@ -227,7 +240,12 @@ export interface ScriptCommands {
   ): Promise<number>;
   eventsHeartbeat(stream: string, started: string, ...argv: Arg[]): Promise<number[]>;
   eventsDelay(delayed: string, delayMs: number, member: string): Promise<number>;
-  eventsPromote(delayed: string, stream: string, max: number): Promise<[number, string, number]>;
+  eventsPromote(
+    delayed: string,
+    stream: string,
+    levels: string,
+    max: number,
+  ): Promise<[number, string, number, number]>;
   eventsReclaim(
     stream: string,
     ...argv: Arg[]
@@ -237,8 +255,14 @@ export interface ScriptCommands {
     delayed: string,
     stats: string,
     dead: string,
+    levels: string,
     group: string,
   ): Promise<number[]>;
+  eventsTake(
+    stream: string,
+    levels: string,
+    ...argv: Arg[]
+  ): Promise<[number, [string, string[]][]]>;
   eventsRetryDead(dead: string, stream: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
   eventsPurgeDead(dead: string, deadIndex: string): Promise<number>;
   eventsForgetDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
@@ -255,18 +279,19 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   // Keys vary with the emit: the caller passes their count first.
   eventsStore: { lua: STORE_SCRIPT },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
-  eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
+  eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 4 },
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 4 },
   eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 2 },
-  eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 2 },
+  eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 3 },
   eventsDelay: { lua: DELAY_SCRIPT, numberOfKeys: 1 },
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
-  eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 4 },
+  eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 5 },
+  eventsTake: { lua: TAKE_SCRIPT, numberOfKeys: 2 },
   eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 3 },
   eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 2 },
-  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 7 },
+  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 8 },
   eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
   eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },

@@ -1,4 +1,5 @@
 import { NOW } from './redis-lua.js';
+import { STAGE } from './redis-priority-scripts.js';
 
 /*
  * The script that stores the jobs of one emit all or none (one call per emit on a standalone
@@ -15,13 +16,15 @@ import { NOW } from './redis-lua.js';
  * ARGV: 1 enqueued at (ms, stored as `t`), 2 dedupe window (ms), 3 position of the queue index in
  *       KEYS (0 = none), 4 count n of queue names to add to it, then n queue names, then per job
  *       6 values: position of its stream or delayed set in KEYS, position of its seen key (0 =
- *       not deduplicated), kind ('s' stream, 'd' delayed), then for 's': job id, listener,
- *       payload; for 'd': delay (ms, on Redis's clock), member (JSON {id, l, p, a, t}), ''.
+ *       not deduplicated), kind ('s' stream, 'd' delayed, 'q' priority level), then for 's':
+ *       job id, listener, payload; for 'd': delay (ms, on Redis's clock), member (JSON {id, l,
+ *       p, a, t} plus q, g for a prioritized job), ''; for 'q' (the first position is then the
+ *       levels key): member (JSON {id, l, p, a, q, g}), position of the stream in KEYS, ''.
  * Returns: the number of jobs stored (jobs whose seen key existed are skipped), or an error
  *          reply (WRONGTYPE ...) when a key holds another type, with nothing written.
  */
 export const STORE_SCRIPT = `#!lua
-${NOW}
+${NOW}${STAGE}
 local index, names = tonumber(ARGV[3]), tonumber(ARGV[4])
 local first = 5 + names
 local function check(key, want)
@@ -42,12 +45,13 @@ for i = first, #ARGV, 6 do
     checked[at] = true
     refused = check(KEYS[tonumber(at)], ARGV[i + 2] == 's' and 'stream' or 'zset')
   end
+  if not refused and ARGV[i + 2] == 'q' then refused = check(KEYS[tonumber(ARGV[i + 4])], 'stream') end
 end
 if refused then return redis.error_reply(refused) end
 if index > 0 and names > 0 then
   redis.call('SADD', KEYS[index], unpack(ARGV, 5, 4 + names))
 end
-local stored, clock = 0, nil
+local stored, clock, woken = 0, nil, {}
 for i = first, #ARGV, 6 do
   local seen = tonumber(ARGV[i + 1])
   if seen == 0 or redis.call('SET', KEYS[seen], '1', 'NX', 'PX', ARGV[2]) then
@@ -55,6 +59,12 @@ for i = first, #ARGV, 6 do
     if ARGV[i + 2] == 's' then
       redis.call('XADD', key, '*', 'id', ARGV[i + 3], 'l', ARGV[i + 4], 'p', ARGV[i + 5],
         't', ARGV[1])
+    elseif ARGV[i + 2] == 'q' then
+      clock = clock or now()
+      local job = cjson.decode(ARGV[i + 3])
+      job.t = ARGV[1]
+      stage(key, job, clock)
+      woken[ARGV[i + 4]] = key
     else
       clock = clock or now()
       redis.call('ZADD', key, clock + tonumber(ARGV[i + 3]), ARGV[i + 4])
@@ -62,5 +72,6 @@ for i = first, #ARGV, 6 do
     stored = stored + 1
   end
 end
+for stream, levels in pairs(woken) do wake(levels, KEYS[tonumber(stream)]) end
 return stored
 `;
