@@ -85,6 +85,13 @@ export function runPriorityContract(target: ContractTarget): void {
         await bus.emit('prio.job', { tag: `high-${i}` }, { priority: 5 });
       }
       expect((await queues.counts('prio')).waiting).toBe(200);
+      // Listed in the order they will start; each found by id.
+      const listed = await queues.listJobs('prio', 'waiting', { offset: 99, limit: 2 });
+      expect(listed.map((job) => (job.payload?.data as { tag: string }).tag)).toEqual([
+        'high-99',
+        'low-0',
+      ]);
+      expect(await queues.getJob('prio', listed[0].id)).toMatchObject({ state: 'waiting' });
       await queues.resume('prio');
       await waitFor(() => probe.callsOf('prio').length === 200);
       expect(probe.maxRunning('prio')).toBe(1);

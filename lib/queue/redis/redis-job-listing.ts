@@ -5,6 +5,7 @@ import { toJob, toWaitingJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP, type QueueKeys } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
+import { isWakeUp, listWaiting } from './redis-staged-listing.js';
 
 /** Entries read per round trip by `getJob`'s scans. */
 const SCAN_PAGE = 1000;
@@ -38,9 +39,10 @@ export class RedisJobListing {
         await this.afterDelivered(k),
         '+',
         'COUNT',
-        offset + limit,
+        // One wake-up entry at most (see redis-priority-scripts.ts) is no job.
+        offset + limit + 1,
       )) as Entry[];
-      return entries.slice(offset).map(([entry, fields]) => toWaitingJob(queue, entry, fields));
+      return await listWaiting(this.ctx.client, queue, k, entries, offset, limit);
     } catch (error) {
       throw transportError(`listing ${state} jobs of "${queue}"`, error);
     }
@@ -60,7 +62,9 @@ export class RedisJobListing {
           'COUNT',
           SCAN_PAGE,
         )) as Entry[];
-        const found = page.find(([entry, fields]) => toJob(queue, entry, 0, fields).id === id);
+        const found = page.find(
+          (entry) => !isWakeUp(entry) && toJob(queue, entry[0], 0, entry[1]).id === id,
+        );
         if (found) {
           const [active] = await this.active(queue, k, 0, 1, found[0]);
           return active ?? toWaitingJob(queue, found[0], found[1]);
@@ -73,7 +77,8 @@ export class RedisJobListing {
         const found = (await this.delayed(queue, k, at, SCAN_PAGE)).find((job) => job.id === id);
         if (found) return found;
       }
-      return undefined;
+      const staged = await listWaiting(this.ctx.client, queue, k, [], 0, Number.MAX_SAFE_INTEGER);
+      return staged.find((job) => job.id === id);
     } catch (error) {
       throw transportError(`finding job ${id} of "${queue}"`, error);
     }
