@@ -25,6 +25,7 @@ return 1
 export const PROMOTE_SCRIPT = `${NOW}${STAGE}
 local at = now()
 local staged = false
+local wasEmpty = redis.call('EXISTS', KEYS[3]) == 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
   local ok, job = pcall(cjson.decode, member)
@@ -40,7 +41,7 @@ for _, member in ipairs(due) do
   end
   redis.call('ZREM', KEYS[1], member)
 end
-if staged then wake(KEYS[3], KEYS[2]) end
+if staged and wasEmpty then wake(KEYS[3], KEYS[2]) end
 local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return { #due, nextDue[2] or '-1', at, redis.call('ZCARD', KEYS[3]) }
 `;

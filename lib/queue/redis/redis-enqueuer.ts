@@ -21,8 +21,11 @@ interface PendingAdds {
   /** The stream, plus a marker for the batch of deduplicated emits. */
   readonly key: string;
   readonly stream: string;
+  readonly levels: string;
   /** Emits that passed their own id: stored by the store script, which skips those seen. */
   readonly isDeduplicated: boolean;
+  /** Stored by the store script (deduplicated or prioritized emits), not the add script. */
+  readonly isStored: boolean;
   readonly now: number;
   readonly args: (string | number)[];
   readonly waiters: Waiter[];
@@ -75,20 +78,22 @@ export class RedisEnqueuer {
     }
     const now = Date.now();
     const [only] = jobs;
-    if (jobs.length === 1 && only.delayMs <= 0 && !isPrioritized(only)) {
+    if (jobs.length === 1 && only.delayMs <= 0) {
       // The hot path: the single-job emits of this tick go to Redis in one script call per queue
       // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
-        const stream = this.ctx.state(only.queue).keys.stream;
+        const { stream, levels } = this.ctx.state(only.queue).keys;
         const isDeduplicated = only.isDeduplicated === true;
-        const key = isDeduplicated ? `${stream}\u0000seen` : stream;
+        // Deduplicated and prioritized emits batch apart, through the store script.
+        const isStored = isDeduplicated || isPrioritized(only);
+        const key = isStored ? `${stream}\u0000${isDeduplicated ? 'seen' : 'levels'}` : stream;
         let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
-          batch = { key, stream, isDeduplicated, now, args: [], waiters: [] };
+          batch = { key, stream, levels, isDeduplicated, isStored, now, args: [], waiters: [] };
           this.adds.set(key, batch);
         }
-        if (!isDeduplicated) batch.args.push(only.id, only.listener, only.payload, now);
+        if (!isStored) batch.args.push(only.id, only.listener, only.payload, now);
         batch.waiters.push({ job: only, resolve, reject });
         if (!this.isAddScheduled) {
           this.isAddScheduled = true;
@@ -224,14 +229,14 @@ export class RedisEnqueuer {
 
   private async sendAdds(batch: PendingAdds): Promise<void> {
     if (this.adds.get(batch.key) === batch) this.adds.delete(batch.key);
-    // Deduplicated emits: one store script call, all or none (one stream: what refuses one job
+    // Deduplicated or prioritized emits: one store script call, all or none (one queue: what refuses one job
     // refuses them all); skipped jobs count as stored.
-    const written: Promise<number[]> = batch.isDeduplicated
+    const written: Promise<number[]> = batch.isStored
       ? this.store(
           batch.waiters.map((w) => w.job),
           batch.now,
         ).then(() => batch.waiters.map(() => 1))
-      : this.ctx.client.eventsAdd(batch.stream, ...batch.args);
+      : this.ctx.client.eventsAdd(batch.stream, batch.levels, ...batch.args);
     const acknowledged = this.replicas?.afterWrite();
     let codes: number[];
     let replicas = Infinity;

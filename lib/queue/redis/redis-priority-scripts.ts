@@ -10,8 +10,8 @@ import { NOW } from './redis-lua.js';
  * job is a pending stream entry like any other: visibility timeout, reclaim, heartbeats, receipts
  * and dead letters do not change. While any level is staged, the stream's undelivered entries
  * (priority 0) are moved to level 0 first, so nothing jumps ahead of a higher job.
- * Storing a staged job adds one wake-up entry (field `w`) to the stream, at most one at a time
- * (flag `<levels>:woken`), so that a reader blocked on the stream looks again.
+ * Staging jobs into empty levels adds one wake-up entry (field `w`) to the stream, at most one at
+ * a time (flag `<levels>:woken`), so that a reader blocked on the stream looks again.
  * Every key a script builds from `<levels>` shares the queue's hash tag (one cluster slot).
  */
 
@@ -20,15 +20,21 @@ import { NOW } from './redis-lua.js';
  * level's list, ready since `at` (ms). `restage(levels, entry)`: a stream entry back to its
  * level (a wake-up entry is dropped). `sweep(levels, stream, consumer)`: every undelivered entry
  * of the stream back to its level. `wake(levels, stream)`: unless a wake-up entry is there
- * already, sweeps, then adds one, so that it is the first entry a plain read meets.
+ * already, sweeps, then adds one, so that it is the first entry a plain read meets. Called when
+ * a script staged jobs into levels that were empty before it: while levels hold jobs, new
+ * priority-0 jobs wait in level 0 too (add script), readers take through the take script, and a
+ * reader of another process that still reads the stream learns it at its next promote check
+ * (within a second), with nothing in the stream to take meanwhile.
  */
 export const STAGE = `
 local function stage(levels, job, at)
   local level = tostring(tonumber(job.q) or 0)
   job.q = level
   job.r = tostring(at)
-  redis.call('RPUSH', levels .. ':' .. level, cjson.encode(job))
-  redis.call('ZADD', levels, tonumber(level), level)
+  -- The set lists a level exactly while its list holds jobs.
+  if redis.call('RPUSH', levels .. ':' .. level, cjson.encode(job)) == 1 then
+    redis.call('ZADD', levels, tonumber(level), level)
+  end
 end
 local function restage(levels, entry)
   local raw, f = entry[2] or {}, {}
@@ -111,13 +117,15 @@ sweep(levels, stream, consumer)
 local at = now()
 local names = redis.call('ZREVRANGE', levels, 0, -1)
 local heads = {}
-local function head(level)
-  local raw = redis.call('LINDEX', levels .. ':' .. level, 0)
-  if not raw then return nil end
+local function decode(raw, level)
   local ok, job = pcall(cjson.decode, raw)
   if ok and type(job) == 'table' then return job end
   -- Unreadable: still delivered, so that a worker dead-letters it with a reason.
   return { id = 'unreadable-priority-job', l = '', p = raw, q = level }
+end
+local function head(level)
+  local raw = redis.call('LINDEX', levels .. ':' .. level, 0)
+  return raw and decode(raw, level) or nil
 end
 for _, level in ipairs(names) do heads[level] = head(level) end
 local delivered = 0
@@ -134,12 +142,27 @@ while delivered < most do
     end
   end
   if best == nil then break end
-  local job = heads[best]
-  redis.call('LPOP', levels .. ':' .. best)
-  redis.call('XADD', stream, '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
-    'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-    'q', tostring(job.q or best), 'g', tostring(job.g or '0'))
-  delivered = delivered + 1
+  -- Without aging at the head of another level, the best level stays best until it is empty:
+  -- its jobs go in one LPOP. Otherwise one job, and the heads are compared again.
+  local isAging = false
+  for _, level in ipairs(names) do
+    if level ~= best and heads[level] and (tonumber(heads[level].g) or 0) > 0 then isAging = true end
+  end
+  local list, batch = levels .. ':' .. best, { heads[best] }
+  if isAging or most - delivered == 1 then
+    redis.call('LPOP', list)
+  else
+    batch = {}
+    for _, raw in ipairs(redis.call('LPOP', list, most - delivered)) do
+      batch[#batch + 1] = decode(raw, best)
+    end
+  end
+  for _, job in ipairs(batch) do
+    redis.call('XADD', stream, '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
+      'q', tostring(job.q or best), 'g', tostring(job.g or '0'))
+  end
+  delivered = delivered + #batch
   heads[best] = head(best)
   if not heads[best] then redis.call('ZREM', levels, best) end
 end

@@ -81,13 +81,23 @@ return out
 `;
 
 /**
- * Stores the single-job emits of one tick in one call (what one emit does: one XADD each).
- * KEYS: 1 stream.
+ * Stores the single-job emits of one tick in one call (what one emit does: one XADD each). While
+ * jobs of other priorities wait (the levels key exists), these wait behind them in level 0.
+ * KEYS: 1 stream, 2 priority levels.
  * ARGV: quadruples (job id, listener, payload, enqueued at ms).
  * Returns: a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
  */
-export const ADD_SCRIPT = `
+export const ADD_SCRIPT = `${NOW}${STAGE}
 local out = {}
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local at = now()
+  for i = 1, #ARGV, 4 do
+    stage(KEYS[2], { id = ARGV[i], l = ARGV[i + 1], p = ARGV[i + 2], a = '0', t = ARGV[i + 3],
+      q = '0' }, at)
+    out[#out + 1] = 1
+  end
+  return out
+end
 for i = 1, #ARGV, 4 do
   local added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'l', ARGV[i + 1],
     'p', ARGV[i + 2], 't', ARGV[i + 3])
@@ -121,8 +131,9 @@ if f then
   if tonumber(ARGV[5]) > 0 then
     redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[5]), cjson.encode(job))
   elseif f.q and (f.q ~= '0' or (f.g or '0') ~= '0') then
+    local wasEmpty = redis.call('EXISTS', KEYS[4]) == 0
     stage(KEYS[4], job, now())
-    wake(KEYS[4], KEYS[1])
+    if wasEmpty then wake(KEYS[4], KEYS[1]) end
   else
     redis.call('XADD', KEYS[1], '*', 'id', job.id, 'l', job.l, 'p', job.p, 'a', job.a, 't', job.t)
   end
@@ -220,7 +231,7 @@ type Arg = string | number;
 
 /** The scripts as commands on a client (after `defineScripts`). */
 export interface ScriptCommands {
-  eventsAdd(stream: string, ...argv: Arg[]): Promise<number[]>;
+  eventsAdd(stream: string, levels: string, ...argv: Arg[]): Promise<number[]>;
   /** `numberOfKeys`, then the keys, then ARGV (see STORE_SCRIPT). */
   eventsStore(numberOfKeys: number, ...keysThenArgv: Arg[]): Promise<number>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
@@ -275,7 +286,7 @@ export interface ScriptCommands {
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number }> = {
-  eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 1 },
+  eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 2 },
   // Keys vary with the emit: the caller passes their count first.
   eventsStore: { lua: STORE_SCRIPT },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },

@@ -63,8 +63,11 @@ for i = first, #ARGV, 6 do
       clock = clock or now()
       local job = cjson.decode(ARGV[i + 3])
       job.t = ARGV[1]
+      -- Per stream: its levels key when they were empty before this call (wake), else false.
+      if woken[ARGV[i + 4]] == nil then
+        woken[ARGV[i + 4]] = redis.call('EXISTS', key) == 0 and key
+      end
       stage(key, job, clock)
-      woken[ARGV[i + 4]] = key
     else
       clock = clock or now()
       redis.call('ZADD', key, clock + tonumber(ARGV[i + 3]), ARGV[i + 4])
@@ -72,6 +75,8 @@ for i = first, #ARGV, 6 do
     stored = stored + 1
   end
 end
-for stream, levels in pairs(woken) do wake(levels, KEYS[tonumber(stream)]) end
+for stream, levels in pairs(woken) do
+  if levels then wake(levels, KEYS[tonumber(stream)]) end
+end
 return stored
 `;
