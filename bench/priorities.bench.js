@@ -152,12 +152,12 @@ try {
   );
   out.push('');
   out.push(
-    '| concurrency | ours, no priorities (jobs/s) | ours, prioritized (jobs/s) | BullMQ, prioritized (jobs/s) | prioritized vs BullMQ | prioritized vs ours unprioritized | commands/job (ours, prioritized) | commands/job (BullMQ) |',
+    '| concurrency | ours, no priorities (jobs/s) | ours, prioritized (jobs/s) | BullMQ, prioritized (jobs/s) | prioritized vs BullMQ | prioritized vs ours unprioritized | commands/job (ours, none / prioritized) | commands/job (BullMQ) |',
   );
   out.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { c, plain, prioritized, bull } of rows) {
     out.push(
-      `| ${c} | ${fmt(plain.rate)} | ${fmt(prioritized.rate)} | ${fmt(bull.rate)} | ${(prioritized.rate / bull.rate).toFixed(2)}× | ${((prioritized.rate / plain.rate) * 100).toFixed(0)}% | ${prioritized.perJob.toFixed(1)} | ${bull.perJob.toFixed(1)} |`,
+      `| ${c} | ${fmt(plain.rate)} | ${fmt(prioritized.rate)} | ${fmt(bull.rate)} | ${(prioritized.rate / bull.rate).toFixed(2)}× | ${((prioritized.rate / plain.rate) * 100).toFixed(0)}% | ${plain.perJob.toFixed(1)} / ${prioritized.perJob.toFixed(1)} | ${bull.perJob.toFixed(1)} |`,
     );
   }
   out.push('');

@@ -164,8 +164,7 @@ function checkItem(host: BulkEmitHost, value: EmitManyItem, i: number): BulkEven
       options = { ...options, priority };
     }
     envelope = host.envelope(item.event, options, undefined);
-  }
-  else if (typeof item.name === 'string') envelope = host.envelope(item.name, item.data, options);
+  } else if (typeof item.name === 'string') envelope = host.envelope(item.name, item.data, options);
   else throw new InvalidOptionError(`events[${i}]`, item, ITEM_SHAPE);
   if (envelope instanceof Promise)
     return { envelope: placeholder(item), validated: envelope, options };

@@ -16,7 +16,11 @@ export function assertPriority(option: string, value: unknown): asserts value is
  * A waiting job's priority now: its own, lifted by one level per `agingMs` it has waited (never
  * past the highest), so that a low priority cannot starve.
  */
-export function agedPriority(priority: number, agingMs: number | undefined, waitedMs: number): number {
+export function agedPriority(
+  priority: number,
+  agingMs: number | undefined,
+  waitedMs: number,
+): number {
   if (!agingMs || waitedMs < agingMs) return priority;
   return Math.min(MAX_PRIORITY, priority + Math.floor(waitedMs / agingMs));
 }

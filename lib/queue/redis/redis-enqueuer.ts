@@ -7,6 +7,7 @@ import type { RedisPromoter } from './redis-promoter.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
 import { RedisReplicas } from './redis-replicas.js';
 import { STORE_SCRIPT } from './redis-store-scripts.js';
+import { delayedMember, isPrioritized, stagedMember } from './redis-members.js';
 
 /** Single-job emits per script call. */
 const ADD_BATCH = 500;
@@ -328,25 +329,4 @@ function replicationMessage(
     ? 're-emitting with the same id stores nothing twice'
     : 'pass { id } to emit to make a retry safe';
   return `Redis transport: event ${eventId} was stored on the primary, but ${count} of ${required} replica(s) acknowledged it within replication.timeoutMs (${timeoutMs} ms): a failover now could lose it. Outcome unknown; ${retry}.`;
-}
-
-/** A delayed job as its sorted-set member. */
-function delayedMember(job: NewJob, now: number): string {
-  const member = { id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) };
-  return JSON.stringify(isPrioritized(job) ? { ...member, ...levelOf(job) } : member);
-}
-
-/** Whether a job waits in a priority level rather than in the stream (see redis-priority-scripts). */
-function isPrioritized(job: NewJob): boolean {
-  return (job.priority ?? 0) !== 0 || job.priorityAgingMs !== undefined;
-}
-
-/** A job's level fields: `q` its priority, `g` its aging period (ms, '0' for none). */
-function levelOf(job: NewJob): { q: string; g: string } {
-  return { q: String(job.priority ?? 0), g: String(job.priorityAgingMs ?? 0) };
-}
-
-/** A job stored in its priority level (its ready time `r` and enqueue time `t` set by Redis). */
-function stagedMember(job: NewJob): string {
-  return JSON.stringify({ id: job.id, l: job.listener, p: job.payload, a: '0', ...levelOf(job) });
 }

@@ -15,7 +15,7 @@ import {
 } from './redis-inspect-scripts.js';
 import { NOW, OWNS, TALLY } from './redis-lua.js';
 import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
-import { STORE_SCRIPT } from './redis-store-scripts.js';
+import { ADD_SCRIPT, STORE_SCRIPT } from './redis-store-scripts.js';
 import { STAGE, TAKE_SCRIPT } from './redis-priority-scripts.js';
 
 /**
@@ -76,32 +76,6 @@ if #acked > 0 then
   redis.call('XDEL', KEYS[1], unpack(acked))
   redis.call('HINCRBY', KEYS[2], 'completed', #acked)
   tally(KEYS[2], #acked, 0)
-end
-return out
-`;
-
-/**
- * Stores the single-job emits of one tick in one call (what one emit does: one XADD each). While
- * jobs of other priorities wait (the levels key exists), these wait behind them in level 0.
- * KEYS: 1 stream, 2 priority levels.
- * ARGV: quadruples (job id, listener, payload, enqueued at ms).
- * Returns: a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
- */
-export const ADD_SCRIPT = `${NOW}${STAGE}
-local out = {}
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  local at = now()
-  for i = 1, #ARGV, 4 do
-    stage(KEYS[2], { id = ARGV[i], l = ARGV[i + 1], p = ARGV[i + 2], a = '0', t = ARGV[i + 3],
-      q = '0' }, at)
-    out[#out + 1] = 1
-  end
-  return out
-end
-for i = 1, #ARGV, 4 do
-  local added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'l', ARGV[i + 1],
-    'p', ARGV[i + 2], 't', ARGV[i + 3])
-  if type(added) == 'table' and added.err then out[#out + 1] = 0 else out[#out + 1] = 1 end
 end
 return out
 `;

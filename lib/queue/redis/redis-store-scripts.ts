@@ -80,3 +80,29 @@ for stream, levels in pairs(woken) do
 end
 return stored
 `;
+
+/**
+ * Stores the single-job emits of one tick in one call (what one emit does: one XADD each). While
+ * jobs of other priorities wait (the levels key exists), these wait behind them in level 0.
+ * KEYS: 1 stream, 2 priority levels.
+ * ARGV: quadruples (job id, listener, payload, enqueued at ms).
+ * Returns: a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
+ */
+export const ADD_SCRIPT = `${NOW}${STAGE}
+local out = {}
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local at = now()
+  for i = 1, #ARGV, 4 do
+    stage(KEYS[2], { id = ARGV[i], l = ARGV[i + 1], p = ARGV[i + 2], a = '0', t = ARGV[i + 3],
+      q = '0' }, at)
+    out[#out + 1] = 1
+  end
+  return out
+end
+for i = 1, #ARGV, 4 do
+  local added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'l', ARGV[i + 1],
+    'p', ARGV[i + 2], 't', ARGV[i + 3])
+  if type(added) == 'table' and added.err then out[#out + 1] = 0 else out[#out + 1] = 1 end
+end
+return out
+`;
