@@ -7,6 +7,7 @@ import {
   type ListenerDefinition,
 } from './listener-definition.js';
 import { PatternTrie } from './pattern-trie.js';
+import { isSystemEvent, isSystemPattern } from '../event/system-events.js';
 
 /** The listeners of one event name, split by how they run, each list in call order. */
 export interface ResolvedListeners {
@@ -96,7 +97,11 @@ export class ListenerRegistry {
   }
 
   private match(name: string): ResolvedListeners {
-    const entries = this.trie.match(name);
+    let entries = this.trie.match(name);
+    // The library's own events reach only listeners that name them (see system-events.ts).
+    if (isSystemEvent(name)) {
+      entries = entries.filter((e) => e.definition.patterns.some(isSystemPattern));
+    }
     let resolved = EMPTY;
     if (entries.length > 0) {
       entries.sort((a, b) => b.definition.priority - a.definition.priority || a.seq - b.seq);

@@ -1,3 +1,5 @@
+import { SYSTEM_EVENT_PREFIX } from '../event/system-events.js';
+
 /** What `Notifier.notify` is given. */
 export interface NotificationRequest<T = unknown> {
   /** Channel names (`email`, `push`, `broadcast`, `webhook`, ...): one queued job each. */
@@ -27,5 +29,5 @@ export interface NotificationSender {
 
 /** The event one channel's job travels as. */
 export function notificationEventName(channel: string): string {
-  return `nestjs-events.notify.${channel}`;
+  return `${SYSTEM_EVENT_PREFIX}notify.${channel}`;
 }

@@ -345,12 +345,14 @@ export abstract class EventStore implements OnApplicationShutdown {
   protected decode<T>(row: StoredRow): StoredEvent<T> {
     let envelope = deserializeEnvelope(row.payload, this.eventClass) as EventEnvelope<T>;
     if (this.upcast !== undefined) envelope = this.upcast(envelope) as EventEnvelope<T>;
-    return {
+    const stored = {
       ...envelope,
       streamId: row.streamId,
       version: row.version,
       position: row.position,
-    };
+    } as { -readonly [K in keyof StoredEvent<T>]: StoredEvent<T>[K] };
+    if (envelope.version !== undefined) stored.eventVersion = envelope.version;
+    return stored;
   }
 
   /** What the page readers of `store-pages.ts` need of this store. */

@@ -60,8 +60,13 @@ export type AppendableEvent = IsTypedEvents extends true
 export interface StoredEvent<T = unknown, N extends string = string> extends EventEnvelope<T, N> {
   /** The stream it belongs to. */
   readonly streamId: string;
-  /** Its version in the stream: 1 for the first event, then one more per event. */
+  /**
+   * Its version in the stream: 1 for the first event, then one more per event. (The envelope's
+   * `version`, the version of the event's shape, is `eventVersion` here.)
+   */
   readonly version: number;
+  /** The version of the event's shape (the envelope's `version`): absent means 1. */
+  readonly eventVersion?: number;
   /** Its place in the whole store: starts at 1, only grows, one per event. */
   readonly position: number;
 }

@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
 import { compilePattern } from '../discovery/pattern-trie.js';
+import { isSystemEvent } from '../event/system-events.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventStore } from './event-store.js';
 import type { PreparedEvent } from './event-store.types.js';
@@ -89,10 +90,10 @@ export class EventRecorder {
   }
 
   private matches(name: string): boolean {
-    if (this.patterns === undefined) return true;
+    if (this.patterns === undefined) return !isSystemEvent(name);
     let matched = this.decided.get(name);
     if (matched === undefined) {
-      matched = this.patterns.some((match) => match(name));
+      matched = !isSystemEvent(name) && this.patterns.some((match) => match(name));
       if (this.decided.size >= MAX_CACHED_NAMES) this.decided.clear();
       this.decided.set(name, matched);
     }

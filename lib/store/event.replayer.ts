@@ -160,10 +160,7 @@ export class EventReplayer {
         listeners = [...inProcess, ...queued].filter((l) => chosen.ids.has(l.id));
         byName.set(stored.name, listeners);
       }
-      const envelope: EventEnvelope = {
-        ...stored,
-        metadata: { ...stored.metadata, replayed: 'true' },
-      };
+      const envelope = replayedEnvelope(stored);
       for (const listener of listeners) {
         if (listener.filter !== undefined && !listener.filter(envelope)) continue;
         try {
@@ -245,4 +242,17 @@ async function* filterStream(
   keep: (event: StoredEvent) => boolean,
 ): AsyncIterableIterator<StoredEvent> {
   for await (const event of source) if (keep(event)) yield event;
+}
+
+/** The envelope a stored event is replayed as: its own fields, marked `replayed`. */
+function replayedEnvelope(stored: StoredEvent): EventEnvelope {
+  const envelope: { -readonly [K in keyof EventEnvelope]: EventEnvelope[K] } = {
+    id: stored.id,
+    name: stored.name,
+    data: stored.data,
+    metadata: { ...stored.metadata, replayed: 'true' },
+    timestamp: stored.timestamp,
+  };
+  if (stored.eventVersion !== undefined) envelope.version = stored.eventVersion;
+  return envelope;
 }

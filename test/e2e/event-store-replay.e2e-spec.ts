@@ -34,6 +34,8 @@ class OrderSummaries {
   orders = new Map<string, { status: string; items: number }>();
   replayedSeen = 0;
   failOn: string | undefined;
+  /** The envelope `version` (the event's shape) each shipped event came with. */
+  shippedVersions: (number | undefined)[] = [];
 
   @OnEvent(['order.placed', 'order.item.added', 'order.cancelled'])
   @Replayable()
@@ -56,6 +58,7 @@ class OrderSummaries {
   shipped(event: EventEnvelope<OrderShipped>): void {
     // Replayed class events are instances again.
     if (!(event.data instanceof OrderShipped)) throw new Error('not rehydrated');
+    this.shippedVersions.push(event.version);
     const current = this.orders.get(event.data.orderId)!;
     this.orders.set(event.data.orderId, { ...current, status: 'shipped' });
   }
@@ -182,6 +185,8 @@ describe('EventReplayer and aggregates', () => {
     expect(result).toMatchObject({ isComplete: true, events: 32, deliveries: 32, checkpoint: 45 });
     expect(progress.map((p) => p.events)).toEqual([10, 20, 30, 32]);
     expect(progress.at(-1)!.headPosition).toBe(44);
+    // Replayed envelopes keep the event's shape version, not the stream version of the event.
+    expect(summaries.shippedVersions.slice(4)).toEqual(summaries.shippedVersions.slice(0, 4));
   });
 
   it('delivers only to the listeners chosen by class, method or id', async () => {

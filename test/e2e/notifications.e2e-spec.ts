@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  EventBus,
   EventFacade,
+  EventStore,
   EventQueues,
   EventsNotificationsModule,
   NotificationChannel,
@@ -101,6 +103,26 @@ describe('Notifications', () => {
       { id, channel: 'push', template: 'welcome', to: 'u1', data: { name: 'Ann' } },
     ]);
     expect(await app.get(EventQueues).listDead('notifications')).toEqual([]);
+  });
+
+  it("is the library's own event: '**' listeners and the event store do not see it", async () => {
+    app = await createTestApp(
+      { imports: [EventsNotificationsModule.forRoot({ channels: [EmailChannel, PushChannel] })] },
+      { store: { record: true } },
+    );
+    const seen: string[] = [];
+    const explicit: string[] = [];
+    const bus = app.get(EventBus);
+    bus.on('**', (event) => void seen.push(event.name));
+    bus.on('nestjs-events.**', (event) => void explicit.push(event.name));
+    await app.get(Notifier).notify({ channels: ['email'], template: 'welcome', to: 'u1' });
+    await bus.emit('user.signed-up', { id: 'u1' });
+    await waitFor(() => app!.get(EmailChannel).sent.length === 1);
+    expect(seen).toEqual(['user.signed-up']);
+    expect(explicit).toEqual(['nestjs-events.notify.email']);
+    const recorded: string[] = [];
+    for await (const event of app.get(EventStore).readAll()) recorded.push(event.name);
+    expect(recorded).toEqual(['user.signed-up']);
   });
 
   it('webhook: a signed JSON POST, retried after a 500', async () => {
