@@ -4,6 +4,7 @@ import {
   EventBus,
   EventQueues,
   OnEvent,
+  QUEUE_TRANSPORT,
   ShouldQueue,
   type EventEnvelope,
   type ListenerContext,
@@ -74,7 +75,14 @@ export function runPriorityContract(target: ContractTarget): void {
         await target.options(),
       );
       apps.push(app);
-      return { bus: app.get(EventBus), probe: app.get(QueueProbe), queues: app.get(EventQueues) };
+      return {
+        bus: app.get(EventBus),
+        probe: app.get(QueueProbe),
+        queues: app.get(EventQueues),
+        transport: app.get<{ oldestWaitingAge(queue: string): Promise<number | undefined> }>(
+          QUEUE_TRANSPORT,
+        ),
+      };
     }
 
     it('starts every higher job before any lower one, each priority in emit order', async () => {
@@ -122,6 +130,15 @@ export function runPriorityContract(target: ContractTarget): void {
         '-3/4',
         '-10/8',
       ]);
+    });
+
+    it('reports how long the oldest prioritized job has waited', async () => {
+      const { bus, queues, transport } = await start();
+      await queues.pause('prio');
+      const storedAt = Date.now();
+      await bus.emit('prio.job', { tag: 'high' }, { priority: 3 });
+      await waitFor(async () => ((await transport.oldestWaitingAge('prio')) ?? -1) >= 30);
+      expect(Date.now() - storedAt).toBeGreaterThanOrEqual(30);
     });
 
     it('puts a delayed job in its priority when it becomes due', async () => {

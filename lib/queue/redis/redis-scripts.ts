@@ -256,7 +256,7 @@ export interface ScriptCommands {
   eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
-  eventsOldestWaiting(stream: string, group: string): Promise<number>;
+  eventsOldestWaiting(stream: string, levels: string, group: string): Promise<number>;
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number }> = {
@@ -280,7 +280,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
   eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },
-  eventsOldestWaiting: { lua: OLDEST_WAITING_SCRIPT, numberOfKeys: 1 },
+  eventsOldestWaiting: { lua: OLDEST_WAITING_SCRIPT, numberOfKeys: 2 },
 };
 
 /**
