@@ -149,7 +149,7 @@ export class RedisEnqueuer {
         argv.push(Math.ceil(job.delayMs), delayedMember(job, now), '');
       } else if (isPrioritized(job)) {
         argv.push(position(queueKeys.levels), seen, 'q');
-        argv.push(stagedMember(job), position(queueKeys.stream), '');
+        argv.push(stagedMember(job, now), position(queueKeys.stream), job.priority ?? 0);
       } else {
         argv.push(position(queueKeys.stream), seen, 's', job.id, job.listener, job.payload);
       }

@@ -18,7 +18,8 @@ function levelOf(job: NewJob): { q: string; g: string } {
   return { q: String(job.priority ?? 0), g: String(job.priorityAgingMs ?? 0) };
 }
 
-/** A job stored in its priority level (its ready time `r` and enqueue time `t` set by Redis). */
-export function stagedMember(job: NewJob): string {
-  return JSON.stringify({ id: job.id, l: job.listener, p: job.payload, a: '0', ...levelOf(job) });
+/** A job stored in its priority level, enqueued at `now` (its ready time `r` is Redis's). */
+export function stagedMember(job: NewJob, now: number): string {
+  const { id, listener: l, payload: p } = job;
+  return JSON.stringify({ id, l, p, a: '0', t: String(now), ...levelOf(job) });
 }

@@ -17,7 +17,8 @@ import { NOW } from './redis-lua.js';
 
 /**
  * `stage(levels, job, at)`: puts a job (a table of strings; `q` its level) at the tail of its
- * level's list, ready since `at` (ms). `restage(levels, entry)`: a stream entry back to its
+ * level's list, ready since `at` (ms); `stageEncoded(levels, level, json, at)` the same for a
+ * job already in JSON (without `r`). `restage(levels, entry)`: a stream entry back to its
  * level (a wake-up entry is dropped). `sweep(levels, stream, consumer)`: every undelivered entry
  * of the stream back to its level. `wake(levels, stream)`: unless a wake-up entry is there
  * already, sweeps, then adds one, so that it is the first entry a plain read meets. Called when
@@ -27,14 +28,21 @@ import { NOW } from './redis-lua.js';
  * (within a second), with nothing in the stream to take meanwhile.
  */
 export const STAGE = `
+local function push(levels, level, member)
+  -- The set lists a level exactly while its list holds jobs.
+  if redis.call('RPUSH', levels .. ':' .. level, member) == 1 then
+    redis.call('ZADD', levels, tonumber(level), level)
+  end
+end
 local function stage(levels, job, at)
   local level = tostring(tonumber(job.q) or 0)
   job.q = level
   job.r = tostring(at)
-  -- The set lists a level exactly while its list holds jobs.
-  if redis.call('RPUSH', levels .. ':' .. level, cjson.encode(job)) == 1 then
-    redis.call('ZADD', levels, tonumber(level), level)
-  end
+  push(levels, level, cjson.encode(job))
+end
+local function stageEncoded(levels, level, json, at)
+  -- JSON written by the process, ending with '}': its ready time appended, no decoding.
+  push(levels, level, string.sub(json, 1, -2) .. ',"r":"' .. at .. '"}')
 end
 local function restage(levels, entry)
   local raw, f = entry[2] or {}, {}

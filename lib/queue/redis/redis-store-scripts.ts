@@ -19,7 +19,7 @@ import { STAGE } from './redis-priority-scripts.js';
  *       not deduplicated), kind ('s' stream, 'd' delayed, 'q' priority level), then for 's':
  *       job id, listener, payload; for 'd': delay (ms, on Redis's clock), member (JSON {id, l,
  *       p, a, t} plus q, g for a prioritized job), ''; for 'q' (the first position is then the
- *       levels key): member (JSON {id, l, p, a, q, g}), position of the stream in KEYS, ''.
+ *       levels key): member (JSON {id, l, p, a, t, q, g}), position of the stream in KEYS, level.
  * Returns: the number of jobs stored (jobs whose seen key existed are skipped), or an error
  *          reply (WRONGTYPE ...) when a key holds another type, with nothing written.
  */
@@ -61,13 +61,11 @@ for i = first, #ARGV, 6 do
         't', ARGV[1])
     elseif ARGV[i + 2] == 'q' then
       clock = clock or now()
-      local job = cjson.decode(ARGV[i + 3])
-      job.t = ARGV[1]
       -- Per stream: its levels key when they were empty before this call (wake), else false.
       if woken[ARGV[i + 4]] == nil then
         woken[ARGV[i + 4]] = redis.call('EXISTS', key) == 0 and key
       end
-      stage(key, job, clock)
+      stageEncoded(key, ARGV[i + 5], ARGV[i + 3], clock)
     else
       clock = clock or now()
       redis.call('ZADD', key, clock + tonumber(ARGV[i + 3]), ARGV[i + 4])
