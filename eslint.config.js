@@ -30,4 +30,17 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // The dashboard page's own script runs in the browser.
+    files: ['lib/dashboard/page/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        URL: 'readonly',
+      },
+    },
+  },
 );

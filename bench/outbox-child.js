@@ -36,7 +36,8 @@ function timedPool() {
         const query = client.query.bind(client);
         client.query = (text, ...rest) => {
           const result = query(text, ...rest);
-          if (text !== 'COMMIT') return result;
+          // The outbox commits a transaction with its rows: `INSERT ...; COMMIT`.
+          if (typeof text !== 'string' || !/^(INSERT .*; )?COMMIT$/s.test(text)) return result;
           return result.then((value) => {
             if (client.benchEvent !== undefined) commitAt.set(client.benchEvent, performance.now());
             client.benchEvent = undefined;

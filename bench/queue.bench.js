@@ -6,6 +6,10 @@
 // Throughput: N events emitted (up to 1,000 in flight) and handled by a no-op handler; the clock
 // runs from the first emit to the last handler completion. Latency: emit -> handler start at a
 // steady rate. Commands per event: INFO commandstats deltas (commands run inside Lua included).
+// The cost of observability, in the same run: nestjs-events as configured by default (metrics on,
+// OpenTelemetry API without an SDK: no spans), with metrics and tracing off, and last (the SDK is
+// registered globally, so nothing runs after it) with metrics on and tracing on through an SDK
+// whose exporter drops every span.
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +17,10 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startRedis } from './redis-server.js';
 import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
@@ -88,18 +96,42 @@ class Sink {
   Injectable()(Sink);
 }
 
-async function eventsApp(url, prefix, concurrency) {
+/** What each nestjs-events row adds to `forRoot` (see the header). */
+const VARIANTS = {
+  default: {},
+  off: { metrics: false, tracing: false },
+  traced: { tracing: true },
+};
+
+/** Registers an OpenTelemetry SDK as an app would, its exporter dropping every span. */
+function registerTracingSdk() {
+  const dropAll = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropAll)] }),
+  );
+}
+
+async function eventsApp(url, prefix, concurrency, variant = 'default') {
   class BenchModule {}
   Module({
-    imports: [EventsModule.forRoot({ redis: url, prefix, worker: { concurrency } })],
+    imports: [
+      EventsModule.forRoot({ redis: url, prefix, worker: { concurrency }, ...VARIANTS[variant] }),
+    ],
     providers: [Sink],
   })(BenchModule);
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
   return { app, bus: app.get(EventBus), sink: app.get(Sink) };
 }
 
-async function eventsThroughput(url, concurrency) {
-  const { app, bus, sink } = await eventsApp(url, `bench-t${concurrency}`, concurrency);
+async function eventsThroughput(url, concurrency, variant = 'default') {
+  const { app, bus, sink } = await eventsApp(
+    url,
+    `bench-t${concurrency}-${variant}`,
+    concurrency,
+    variant,
+  );
   sink.reset(N);
   await resetStats();
   const start = performance.now();
@@ -258,13 +290,21 @@ try {
   for (const c of CONCURRENCIES) {
     log(`nestjs-events, concurrency ${c}`);
     const ours = await eventsThroughput(redis.url, c);
+    log(`nestjs-events, metrics and tracing off, concurrency ${c}`);
+    const off = await eventsThroughput(redis.url, c, 'off');
     log(`BullMQ, concurrency ${c}`);
     const bull = await bullThroughput(redis.url, redis.port, c);
-    rows.push({ c, ours, bull });
+    rows.push({ c, ours, off, bull });
   }
   log(`latency at ${RATE}/s for ${LATENCY_SECONDS} s`);
   const oursLatency = await eventsLatency(redis.url);
   const bullLatencies = await bullLatency(redis.url, redis.port);
+  // Last: the SDK stays registered for the rest of the process.
+  registerTracingSdk();
+  for (const row of rows) {
+    log(`nestjs-events, metrics and tracing on (SDK), concurrency ${row.c}`);
+    row.traced = await eventsThroughput(redis.url, row.c, 'traced');
+  }
 
   const out = [];
   out.push('## Queue: nestjs-events on Redis vs BullMQ vs raw ioredis');
@@ -280,6 +320,20 @@ try {
   for (const { c, ours, bull } of rows) {
     out.push(
       `| ${c} | ${fmt(ours.rate)} | ${fmt(bull.rate)} | ${(ours.rate / bull.rate).toFixed(2)}× | ${((ours.rate / raw.rate) * 100).toFixed(0)}% | ${ours.perEvent.toFixed(1)} | ${bull.perEvent.toFixed(1)} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    'The cost of observability (same run, same Redis): the default above (metrics on, `@opentelemetry/api` installed without an SDK), everything off, and metrics with tracing on through an SDK whose exporter drops every span (`BatchSpanProcessor`).',
+  );
+  out.push('');
+  out.push(
+    '| concurrency | metrics + tracing off (events/s) | default (events/s) | metrics + tracing on, SDK (events/s) | traced vs off | traced vs BullMQ |',
+  );
+  out.push('|---:|---:|---:|---:|---:|---:|');
+  for (const { c, ours, off, traced, bull } of rows) {
+    out.push(
+      `| ${c} | ${fmt(off.rate)} | ${fmt(ours.rate)} | ${fmt(traced.rate)} | ${(traced.rate / off.rate).toFixed(2)}× | ${(traced.rate / bull.rate).toFixed(2)}× |`,
     );
   }
   out.push('');

@@ -39,6 +39,7 @@ import { tracingProviders } from './tracing/tracing.providers.js';
 import { sagaExports, sagaProviders } from './sagas/sagas.providers.js';
 import { EVENTS_CLOCK, systemClock, type EventsClock } from './queue/clock.js';
 import { EventOutbox } from './outbox/event-outbox.js';
+import { EntityEvents } from './outbox/entity-events/entity-events.js';
 // Static on purpose: ioredis is a dependency, and a dynamic import of the library's own modules
 // breaks Jest's ESM mode ("request for '@nestjs/common' is not in cache"). Dynamic imports are
 // kept for optional peers only (@nestjs/microservices, pg).
@@ -99,6 +100,7 @@ const providers: Provider[] = [
   ...tracingProviders,
   ...sagaProviders,
   EventOutbox,
+  EntityEvents,
 ];
 
 /**
@@ -124,6 +126,7 @@ const providers: Provider[] = [
     ...sagaExports,
     EVENTS_CLOCK,
     EventOutbox,
+    EntityEvents,
   ],
 })
 export class EventsModule extends ConfigurableModuleClass {

@@ -118,6 +118,7 @@ export { EventsError } from './errors/events.error.js';
 export { InvalidEventNameError } from './errors/invalid-event-name.error.js';
 export { InvalidPatternError } from './errors/invalid-pattern.error.js';
 export { InvalidOptionError } from './errors/invalid-option.error.js';
+export { InvalidTagsError } from './errors/invalid-tags.error.js';
 export {
   EventsServerMismatchError,
   type EventsServerDifference,
@@ -191,6 +192,16 @@ export { EventsExceptionFilter, toHttpException } from './http/events-exception.
 
 // Transactional outbox (PostgreSQL): EventOutbox, its options, migration and errors.
 export { EventOutbox } from './outbox/event-outbox.js';
+// Entity lifecycle events through the outbox (TypeORM, MikroORM).
+export { EntityEvents } from './outbox/entity-events/entity-events.js';
+export type { EntityEventsOptions } from './outbox/entity-events/entity-event.emitter.js';
+export type { EntityAction, EntityRef } from './event/entity-event-name.js';
+export {
+  BeforeSave,
+  AfterSave,
+  BeforeRemove,
+  AfterRemove,
+} from './decorators/entity-event.decorator.js';
 export type { OutboxOptions, OutboxPool } from './outbox/outbox.options.js';
 export type { OutboxClient } from './outbox/transaction-clients.js';
 export { OUTBOX_MIGRATION_SQL, outboxMigrationSql } from './outbox/outbox-schema.js';
@@ -322,3 +333,9 @@ export { UnknownNotificationChannelError } from './errors/unknown-notification-c
 
 // Command line and queue watch (issue 17)
 export type { QueueActivity, WatchOptions } from './queue/queue-watch.js';
+export { EventsDashboardModule } from './dashboard/events-dashboard.module.js';
+export type {
+  EventsDashboardOptions,
+  DashboardAuthFunction,
+} from './dashboard/dashboard.options.js';
+export { DASHBOARD_CSRF_HEADER } from './dashboard/dashboard.constants.js';

@@ -7,6 +7,7 @@ import { OrdersService } from './orders/orders.service.js';
 import { OrderHistory } from './order-history.js';
 import { OutboxOrders } from './orders/outbox-orders.js';
 import { ReportListeners } from './reports/report.listeners.js';
+import { storeJobOfPreviousRelease } from './reports/previous-release.js';
 
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule, {
@@ -15,6 +16,9 @@ async function main(): Promise<void> {
   const logger = new Logger('Sample');
   const orders = app.get(OrdersService);
   const queues = app.get(EventQueues);
+
+  // A v1 job from the previous release, as a rolling deploy leaves it: its listener gets v2.
+  await storeJobOfPreviousRelease(app, { orderId: 'o-0999', total: 12 });
 
   const order = { orderId: 'o-1001', customer: 'ada', total: 42.5 };
   await orders.placeOrder(order);

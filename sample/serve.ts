@@ -3,12 +3,13 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ShopModule } from './broadcast/shop.module.js';
 
-/** `npm run sample:serve`: the broadcasting sample on PORT (default 3000). */
+/** `npm run sample:serve`: the broadcasting sample on PORT (default 3000), dashboard at /events. */
 async function main(): Promise<void> {
   const app = await NestFactory.create(ShopModule, { logger: ['log', 'warn', 'error'] });
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');
-  new Logger('Sample').log(`listening on ${await app.getUrl()}`);
+  const url = await app.getUrl();
+  new Logger('Sample').log(`listening on ${url} (dashboard: ${url}/events)`);
 }
 
 main().catch((error: unknown) => {

@@ -21,23 +21,28 @@ export function registerDeadCommands(program: Command, io: CliOutput): void {
     .option('--offset <n>', 'skip this many', integerAtLeast(0), 0)
     .option('--limit <n>', 'list at most this many', integerAtLeast(1), 50)
     .option('--after <id>', 'start after this dead job (the last id of the previous page)')
+    .option('--tag <tag>', "only the jobs whose event's tags() gave this tag")
     .option('--json', 'print JSON')
     .action(async (queue: string, opts, command: Command) => {
       await withContext(openEventsContext(connectionOf(command)), async (app) => {
-        const jobs = await app
-          .get(EventQueues)
-          .listDead(queue, { offset: opts.offset, limit: opts.limit, after: opts.after });
+        const jobs = await app.get(EventQueues).listDead(queue, {
+          offset: opts.offset,
+          limit: opts.limit,
+          after: opts.after,
+          tag: opts.tag,
+        });
         if (opts.json) {
           io.out.write(`${toJson(jobs.map(deadJson))}\n`);
           return;
         }
         if (jobs.length === 0) {
-          io.out.write(`No dead jobs in "${queue}".\n`);
+          const tagged = opts.tag === undefined ? '' : ` tagged "${opts.tag}"`;
+          io.out.write(`No dead jobs${tagged} in "${queue}".\n`);
           return;
         }
         io.out.write(
           table(
-            ['ID', 'EVENT', 'LISTENER', 'ATTEMPTS', 'REASON', 'FAILED AT', 'ERROR'],
+            ['ID', 'EVENT', 'LISTENER', 'ATTEMPTS', 'REASON', 'FAILED AT', 'TAGS', 'ERROR'],
             jobs.map((job) => [
               job.id,
               job.payload?.name ?? '?',
@@ -45,6 +50,7 @@ export function registerDeadCommands(program: Command, io: CliOutput): void {
               String(job.attempts),
               job.reason,
               isoTime(job.failedAt),
+              job.tags.join(',') || '-',
               oneLine(job.error),
             ]),
           ),

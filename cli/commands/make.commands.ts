@@ -38,7 +38,9 @@ function report(io: CliOutput, files: readonly GeneratedFile[]): void {
 export function registerMakeCommands(program: Command, io: CliOutput): void {
   program
     .command('make:event')
-    .description('write <path>/<name>.event.ts: a class event with its static eventName')
+    .description(
+      'write <path>/<name>.event.ts: a class event with its static eventName (and its entry in the typed event map, when the project has one)',
+    )
     .argument('<class>', 'PascalCase class name, e.g. OrderShipped')
     .option('--name <event>', 'the event name (default: the class name dotted, order.shipped)')
     .option('--path <dir>', 'directory, from the project root', 'src')

@@ -40,6 +40,7 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Broadcasting');
   private server: Promise<IoServer> | undefined;
   private redis: RedisConnectionFactory | undefined;
+  private subscriptions: ChannelSubscriptions | undefined;
 
   constructor(
     @Inject(BROADCASTING_OPTIONS) private readonly options: ResolvedBroadcastingOptions,
@@ -77,7 +78,13 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
       this.guardCommands(sub, 'subscriber');
       io.adapter(await createRedisAdapter(pub, sub, `${this.events.prefix}:broadcast`));
     }
-    const subscriptions = new ChannelSubscriptions(io, this.authorizers, this.logger);
+    const subscriptions = new ChannelSubscriptions(
+      io,
+      this.authorizers,
+      this.logger,
+      this.events.redis !== undefined,
+    );
+    this.subscriptions = subscriptions;
     io.use((socket, next) => void this.authenticate(socket).then(() => next()));
     io.on('connection', (socket) => subscriptions.connect(socket));
     const http = this.adapterHost?.httpAdapter?.getHttpServer() as unknown;
@@ -128,6 +135,7 @@ export class BroadcastGateway implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.subscriptions?.close();
     if (server) {
       const io = await server.catch(() => undefined);
       if (io) await closeIoServer(io);

@@ -5,7 +5,12 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { BROADCAST_JOB_EVENT } from './broadcasting.constants.js';
 import { Broadcaster } from './broadcaster.js';
 import { internalEmits, OnInternalEvent } from './internal-events.js';
-import { planBroadcast, type BroadcastMessage } from './should-broadcast.js';
+import {
+  channelsOf,
+  isShouldBroadcast,
+  planBroadcast,
+  type BroadcastMessage,
+} from './should-broadcast.js';
 
 /**
  * Turns emitted `ShouldBroadcast` events into broadcasts, through the bus's public API: an
@@ -16,6 +21,9 @@ import { planBroadcast, type BroadcastMessage } from './should-broadcast.js';
 @Injectable()
 export class BroadcastRelay implements OnModuleInit, OnModuleDestroy {
   private off: (() => void) | undefined;
+  private offCheck: (() => void) | undefined;
+  /** The channels of each event checked at emit, until its relay reads them. */
+  private readonly checked = new WeakMap<object, readonly string[] | null>();
 
   constructor(
     private readonly bus: EventBus,
@@ -24,15 +32,22 @@ export class BroadcastRelay implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.off ??= this.bus.on('**', (event) => this.relay(event));
+    // A bad channel refuses the emit itself (`emit` and `emitAsync` reject with
+    // InvalidChannelNameError), before its jobs are stored or any listener runs.
+    this.offCheck ??= this.bus.addInstanceCheck((event) => {
+      if (isShouldBroadcast(event)) this.checked.set(event, channelsOf(event));
+    });
   }
 
-  /**
-   * @throws InvalidChannelNameError when `broadcastOn()` names a bad channel (the emit logs it;
-   *   `emitAsync` rejects with it).
-   */
   private relay(envelope: EventEnvelope): Promise<unknown> | undefined {
     if (envelope.name === BROADCAST_JOB_EVENT) return undefined;
-    const plan = planBroadcast(envelope);
+    const event = envelope.data;
+    let checked: readonly string[] | null | undefined;
+    if (typeof event === 'object' && event !== null) {
+      checked = this.checked.get(event);
+      this.checked.delete(event);
+    }
+    const plan = planBroadcast(envelope, checked);
     if (plan === undefined) return undefined;
     if (!plan.isQueued) return this.broadcaster.send(plan.message);
     return internalEmits(this.bus).emit(BROADCAST_JOB_EVENT, plan.message);
@@ -40,7 +55,9 @@ export class BroadcastRelay implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.off?.();
+    this.offCheck?.();
     this.off = undefined;
+    this.offCheck = undefined;
   }
 }
 

@@ -30,8 +30,14 @@ export class ChannelSubscriptions {
     io: IoServer,
     private readonly authorizers: ChannelAuthorizers,
     private readonly logger: Logger,
+    isClustered: boolean,
   ) {
-    this.presence = new PresenceMembers(io);
+    this.presence = new PresenceMembers(io, isClustered, logger);
+  }
+
+  /** Stops the presence checks. */
+  close(): void {
+    this.presence.sweeper?.close();
   }
 
   connect(socket: IoSocket): void {

@@ -1,23 +1,40 @@
+import type { Logger } from '@nestjs/common';
 import type { IoServer, IoSocket } from './socket-io.peer.js';
+import { PresenceSweeper, type PresenceEntry } from './presence.sweeper.js';
 
 /**
  * Members of presence channels, read from the sockets in the channel's room on every instance
  * (`fetchSockets` through the adapter): nothing is stored apart from the sockets themselves, so
- * the members of an instance that dies go with its sockets. A member with several sockets (tabs)
- * is listed once, and joins and leaves once.
+ * the members of an instance that dies go with its sockets (with several instances, the
+ * `PresenceSweeper` of each survivor announces them leaving). A member with several sockets
+ * (tabs) is listed once, and joins and leaves once.
  */
 export class PresenceMembers {
-  constructor(private readonly io: IoServer) {}
+  /** Across instances only (the in-memory adapter has no server-side events). */
+  readonly sweeper: PresenceSweeper | undefined;
+
+  constructor(
+    private readonly io: IoServer,
+    isClustered: boolean,
+    logger: Logger,
+  ) {
+    this.sweeper = isClustered
+      ? new PresenceSweeper(io, (channel) => this.entries(channel), logger)
+      : undefined;
+  }
 
   /** Adds the socket to the channel with its member info; resolves to every member. */
   async join(socket: IoSocket, channel: string, member: object): Promise<unknown[]> {
     const key = memberKey(member, socket.id);
     const isFirst = !(await this.keysIn(channel, socket.id)).has(key);
     socket.data.presence = { ...socket.data.presence, [channel]: member };
+    socket.data.instance = this.sweeper?.instance;
     await socket.join(channel);
-    const members = await this.members(channel);
+    const entries = await this.entries(channel);
+    const members = distinct(entries);
     socket.emit('presence:here', { channel, members });
     if (isFirst) socket.to(channel).emit('presence:joining', { channel, member });
+    this.sweeper?.joined(channel, { key, member, instance: this.sweeper.instance }, entries);
     return members;
   }
 
@@ -37,17 +54,16 @@ export class PresenceMembers {
     }
   }
 
-  /** The distinct members of a channel, in the order their sockets were found. */
-  async members(channel: string): Promise<unknown[]> {
-    const byKey = new Map<string, unknown>();
+  /** The members of a channel's sockets on every instance, one entry per socket. */
+  async entries(channel: string): Promise<PresenceEntry[]> {
+    const entries: PresenceEntry[] = [];
     for (const remote of await this.io.in(channel).fetchSockets()) {
       const member = remote.data.presence?.[channel];
       if (member !== undefined) {
-        const key = memberKey(member, remote.id);
-        if (!byKey.has(key)) byKey.set(key, member);
+        entries.push({ key: memberKey(member, remote.id), member, instance: remote.data.instance });
       }
     }
-    return [...byKey.values()];
+    return entries;
   }
 
   private async announceLeaving(channel: string, member: unknown, socketId: string): Promise<void> {
@@ -71,4 +87,11 @@ export class PresenceMembers {
 function memberKey(member: unknown, socketId: string): string {
   const id = (member as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? `id:${id}` : `socket:${socketId}`;
+}
+
+/** The distinct members of entries, in the order their sockets were found. */
+function distinct(entries: readonly PresenceEntry[]): unknown[] {
+  const byKey = new Map<string, unknown>();
+  for (const { key, member } of entries) if (!byKey.has(key)) byKey.set(key, member);
+  return [...byKey.values()];
 }

@@ -50,19 +50,32 @@ export function isShouldBroadcast(value: unknown): value is ShouldBroadcast {
 }
 
 /**
+ * The wire names of the channels a `ShouldBroadcast` event goes to, checked; null when
+ * `broadcastWhen()` is false.
+ *
+ * @throws InvalidChannelNameError when `broadcastOn()` names a bad channel.
+ */
+export function channelsOf(event: ShouldBroadcast): string[] | null {
+  if (event.broadcastWhen && event.broadcastWhen() === false) return null;
+  const on = event.broadcastOn();
+  const list = (Array.isArray(on) ? on : [on]) as (ChannelRef | string)[];
+  return [...new Set(list.map((c) => toChannelRef(c).name))];
+}
+
+/**
  * What a `ShouldBroadcast` envelope sends, or undefined when it does not broadcast.
+ * `checked`: what `channelsOf` found when the emit was checked (the event's methods run once).
  *
  * @throws InvalidChannelNameError when `broadcastOn()` names a bad channel.
  */
 export function planBroadcast(
   envelope: EventEnvelope,
+  checked?: readonly string[] | null,
 ): { message: BroadcastMessage; isQueued: boolean } | undefined {
   const event = envelope.data;
   if (!isShouldBroadcast(event)) return undefined;
-  if (event.broadcastWhen && event.broadcastWhen() === false) return undefined;
-  const on = event.broadcastOn();
-  const list = (Array.isArray(on) ? on : [on]) as (ChannelRef | string)[];
-  const channels = [...new Set(list.map((c) => toChannelRef(c).name))];
+  const channels = checked === undefined ? channelsOf(event) : checked;
+  if (channels === null) return undefined;
   const except = envelope.metadata[SOCKET_ID_METADATA];
   const message: BroadcastMessage = {
     channels,

@@ -24,6 +24,8 @@ export interface IoSocketData {
   user?: unknown;
   /** Presence channels joined, with the member info the authorizer returned. */
   presence?: Record<string, unknown>;
+  /** The instance holding the socket (presence across instances). */
+  instance?: string;
 }
 
 export interface IoSocket {
@@ -47,11 +49,19 @@ export interface IoBroadcast {
 export interface IoServer {
   use(fn: (socket: IoSocket, next: (error?: Error) => void) => void): unknown;
   on(event: 'connection', listener: (socket: IoSocket) => void): unknown;
+  /** A server-side event from another instance (`serverSideEmit`). */
+  on(event: string, listener: (...args: never[]) => void): unknown;
   to(room: string | string[]): IoBroadcast;
   in(room: string | string[]): IoBroadcast;
   adapter(factory: unknown): unknown;
   attach(server: unknown): unknown;
-  readonly local: { disconnectSockets(close: boolean): void };
+  serverSideEmit(event: string, payload: unknown): unknown;
+  /** Resolves with one answer per other instance; rejects when one does not answer in time. */
+  serverSideEmitWithAck(event: string): Promise<unknown[]>;
+  readonly local: {
+    disconnectSockets(close: boolean): void;
+    to(room: string): { emit(event: string, payload: unknown): unknown };
+  };
   readonly engine: { close(): void };
   of(namespace: string): { readonly adapter: { close?(): unknown } };
 }

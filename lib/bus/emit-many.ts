@@ -11,6 +11,7 @@ import type { ResolvedListeners } from '../discovery/listener.registry.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { NewJob } from '../queue/queue-job.js';
 import type { QueueProducer } from '../queue/queue.producer.js';
+import type { EventTracer, TracedSend } from '../tracing/event-tracer.js';
 import type { EventRecorder } from '../store/event.recorder.js';
 import type { EmitOptions } from './emit-options.js';
 
@@ -49,6 +50,8 @@ export interface BulkEvent {
 export interface BulkEmitHost {
   readonly producer: QueueProducer;
   readonly recorder: EventRecorder | null;
+  /** Traces the batch (a PRODUCER span per event with jobs); `null` when tracing is off. */
+  readonly tracer: EventTracer | null;
   /**
    * Builds and checks the envelope as `emit` does; throws its typed errors. A promise when the
    * event's schema is async (it rejects with `EventValidationError`).
@@ -185,7 +188,6 @@ function placeholder(item: Record<string, unknown>): EventEnvelope {
  * rejects when storing fails (nothing run).
  */
 function deliver(host: BulkEmitHost, events: readonly BulkEvent[]): Promise<void> {
-  const jobs: NewJob[] = [];
   const kept: BulkEvent[] = [];
   const now = Date.now();
   for (const event of events) {
@@ -194,18 +196,33 @@ function deliver(host: BulkEmitHost, events: readonly BulkEvent[]): Promise<void
     const delay = event.options?.delay ?? 0;
     event.listeners = listeners;
     event.dueAt = delay > 0 ? now + delay : 0;
-    if (listeners.queued.length > 0) {
-      const isDeduplicated = event.options?.id !== undefined;
-      for (const job of host.producer.jobsOf(
-        event.envelope,
-        listeners.queued,
-        delay,
-        isDeduplicated,
-        event.options?.priority,
-      ))
-        jobs.push(job);
-    }
     kept.push(event);
+  }
+  const tracer = host.tracer;
+  if (tracer === null) return store(host, kept);
+  // Traced as `emit` is: the trace context goes into each event's metadata before its jobs
+  // (and its record) are serialized.
+  const sends: TracedSend[] = [];
+  for (const e of kept) {
+    const queued = e.listeners!.queued;
+    if (queued.length > 0) {
+      sends.push({ envelope: e.envelope, queues: queued.map((l) => l.queue!.queue) });
+    }
+  }
+  return sends.length === 0 ? store(host, kept) : tracer.sendMany(sends, () => store(host, kept));
+}
+
+/** Records and stores the jobs of the kept events in one batch, then runs their in-process half. */
+function store(host: BulkEmitHost, kept: readonly BulkEvent[]): Promise<void> {
+  const jobs: NewJob[] = [];
+  for (const event of kept) {
+    const queued = event.listeners!.queued;
+    if (queued.length === 0) continue;
+    const isDeduplicated = event.options?.id !== undefined;
+    const delay = event.options?.delay ?? 0;
+    const priority = event.options?.priority;
+    for (const job of host.producer.jobsOf(event.envelope, queued, delay, isDeduplicated, priority))
+      jobs.push(job);
   }
   const run = (): void => {
     for (const e of kept) host.runStored(e.envelope, e.listeners!, e.dueAt!);

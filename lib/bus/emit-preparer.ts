@@ -26,6 +26,8 @@ export class EmitPreparer {
   private readonly classNames = new WeakMap<Function, string>();
   /** @internal The current version of a named event, once any event is versioned (upcasters). */
   versionOf: ((name: string) => number) | undefined;
+  /** Checks of every class event, run at prepare (see `EventBus.addInstanceCheck`). */
+  readonly instanceChecks: ((event: object) => void)[] = [];
 
   constructor(
     private readonly registry: ListenerRegistry,
@@ -66,6 +68,7 @@ export class EmitPreparer {
     } else {
       name = this.classEventName(nameOrEvent);
       const checked = this.validators.checkInstance(name, nameOrEvent as object);
+      for (const check of this.instanceChecks) check(nameOrEvent as object);
       if (checked instanceof Promise) pending = checked.then(() => nameOrEvent);
       listeners = this.registry.resolve(name);
       input = data = nameOrEvent;

@@ -72,7 +72,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     @Optional()
     @Inject(EVENT_RECORDER)
     private readonly recorder: EventRecorder | null = null,
-    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
+    @Optional() @Inject(EVENT_TRACER) private readonly tracer: EventTracer | null = null,
   ) {
     super();
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
@@ -178,6 +178,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     return {
       producer: this.producer,
       recorder: this.recorder,
+      tracer: this.tracer,
       envelope: (nameOrEvent, data, options) => {
         const prepared = this.preparer.prepare(nameOrEvent, data, options);
         return prepared instanceof Promise ? prepared.then((p) => p.envelope) : prepared.envelope;
@@ -326,6 +327,20 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   ): () => void {
     assertEventName(name);
     return this.validators.add(name, validator as EventValidator);
+  }
+
+  /**
+   * @internal Runs `check` on every class event at emit, before anything is stored or any
+   * listener runs: one that throws refuses the emit with its error (broadcasting checks the
+   * channels of `broadcastOn()` this way). Returns the remover.
+   */
+  addInstanceCheck(check: (event: object) => void): () => void {
+    const checks = this.preparer.instanceChecks;
+    checks.push(check);
+    return () => {
+      const at = checks.indexOf(check);
+      if (at !== -1) checks.splice(at, 1);
+    };
   }
 
   /** @internal The schema of events named `name`, for the worker (see `EventSchemasRegistrar`). */

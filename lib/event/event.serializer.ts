@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { defaultStringifyOperations, stringify, unflatten } from 'devalue';
 import type { EventEnvelope } from './event-envelope.js';
 import { eventClassOf, getEventClassName } from './event-name.js';
+import { TAGS_PREFIX } from './event-tags.js';
 import {
   assertSerializable,
   inspectPayload,
@@ -23,7 +24,8 @@ export const PAYLOAD_FORMAT = 2;
 /**
  * Format 2: `{"v":2,"id","name","metadata","at",...}` then either `"data"`, plain JSON when that
  * carries the payload unchanged (readable and queryable in the store), or `"dv"`, devalue's JSON
- * (Date, BigInt, Map, Set, undefined, typed arrays, cycles, event classes). The timestamp is
+ * (Date, BigInt, Map, Set, undefined, typed arrays, cycles, event classes). A tagged event's
+ * queued jobs carry `"tags"` right after `"v"` (readers that do not know it ignore it). The timestamp is
  * `at`, not `timestamp`, so a worker of 0.1 refuses the job as malformed (dead letter, retryable
  * after the upgrade) rather than misreading it.
  */
@@ -40,6 +42,8 @@ interface WireEnvelope {
   isClass?: 1;
   /** The event's version (`EventEnvelope.version`), written only when past 1. */
   ver?: number;
+  /** The tags of a class event's queued jobs (`tags()`), when it has some. */
+  tags?: string[];
 }
 
 const REDUCERS: Record<string, (value: unknown) => unknown> = {
@@ -74,11 +78,16 @@ const STRINGIFY_OPTIONS = {
 
 /**
  * The JSON text a queued job or a stored event carries: the envelope with its `data` as emitted
- * (see `assertSerializable` for what is carried). Refuses, rather than silently changes, the rest.
+ * (see `assertSerializable` for what is carried), and the event's `tags` when given (checked by
+ * `tagsOf`). Refuses, rather than silently changes, the rest.
  *
  * @throws UnserializablePayloadError, PayloadTooLargeError
  */
-export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): string {
+export function serializeEnvelope(
+  envelope: EventEnvelope,
+  maxBytes: number,
+  tags?: readonly string[],
+): string {
   let body: string;
   if (inspectPayload(envelope.name, envelope.data)) {
     body = `"data":${JSON.stringify(envelope.data)}`;
@@ -94,8 +103,12 @@ export function serializeEnvelope(envelope: EventEnvelope, maxBytes: number): st
       );
     }
   }
+  const head =
+    tags === undefined || tags.length === 0
+      ? `{"v":${PAYLOAD_FORMAT},`
+      : `${TAGS_PREFIX}${JSON.stringify(tags)},`;
   const json =
-    `{"v":${PAYLOAD_FORMAT},"id":${JSON.stringify(envelope.id)},` +
+    `${head}"id":${JSON.stringify(envelope.id)},` +
     `"name":${JSON.stringify(envelope.name)},"metadata":${JSON.stringify(envelope.metadata)},` +
     `"at":${envelope.timestamp},${versionField(envelope.version)}${body}}`;
   // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.

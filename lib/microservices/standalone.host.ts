@@ -3,6 +3,7 @@ import { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { createRedisQueueTransport } from '../queue/redis/redis-queue.transport.js';
 import { Worker } from '../queue/worker.js';
+import { loadOpenTelemetryTracer } from '../tracing/opentelemetry.adapter.js';
 import type { EventsServerHost } from './events-server.link.js';
 import { InboundFanOut } from './inbound.fan-out.js';
 
@@ -17,10 +18,14 @@ export async function createStandaloneHost(
   options: ResolvedEventsOptions,
   lateListenerWindowMs: number,
 ): Promise<EventsServerHost> {
+  // Spans as in an `EventsModule` worker: when `@opentelemetry/api` is installed.
+  const tracer = options.tracing.isEnabled
+    ? await loadOpenTelemetryTracer(options.tracing, 'redis')
+    : null;
   const transport = await createRedisQueueTransport(options);
   const registry = new ListenerRegistry();
   // No Nest module tree to hook into: the server's close() drains the worker (see `stop`).
-  const worker = new Worker(transport, options, registry, new ModulesContainer());
+  const worker = new Worker(transport, options, registry, new ModulesContainer(), tracer);
   let fanOut: InboundFanOut;
   try {
     fanOut = await InboundFanOut.connect(

@@ -12,6 +12,7 @@ import type { AttemptObserver } from '../queue/attempt-outcome.js';
 import { HISTORY_MINUTES, type QueueMinute } from '../queue/queue-history.js';
 import type { ReservedJob } from '../queue/queue-job.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
+import { QueueProducer } from '../queue/queue.producer.js';
 import { Worker } from '../queue/worker.js';
 import { queuedOutcome } from './attempt-classifier.js';
 import { timedListener } from './in-process-timing.js';
@@ -53,6 +54,7 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
     private readonly worker: Worker,
     private readonly bus: EventBus,
     private readonly discovery: DiscoveryService,
+    producer: QueueProducer,
   ) {
     const metrics = options.metrics;
     this.store = new MetricsStore(metrics.maxEventLabels);
@@ -74,6 +76,7 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
           : definition;
     }
     worker.observeAttempts(this.observer);
+    producer.onSkip = (_event, listener) => this.store.skipped(listener.id, listener.queue!.queue);
   }
 
   onModuleInit(): void {

@@ -26,6 +26,8 @@ export interface EventNameMetrics extends OutcomeCounts {
 export interface ListenerMetrics extends OutcomeCounts {
   /** The queue, for a queued listener. */
   readonly queue?: string;
+  /** Jobs not queued because `@ShouldQueue({ when })` returned false (never attempts). */
+  readonly skipped: number;
   /** Handler time of each attempt (through its middleware). */
   readonly duration: DurationSummary;
   /** Mean handler time (`duration.avgMs`). */

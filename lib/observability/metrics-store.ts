@@ -73,6 +73,8 @@ export class Timed {
   /** Attempts by `runOutcome`. */
   readonly outcomes: Record<string, number> = {};
   readonly duration = new DurationHistogram();
+  /** Jobs `@ShouldQueue({ when })` declined: never queued, so not attempts. */
+  skipped = 0;
   wait: DurationHistogram | undefined;
   readonly throughput: ThroughputWindow;
 
@@ -97,6 +99,7 @@ export class Timed {
     return {
       ...(this.queue === undefined ? {} : { queue: this.queue }),
       ...this.counts,
+      skipped: this.skipped,
       duration,
       avgLatencyMs: duration.avgMs,
       ...(this.wait === undefined ? {} : { wait: this.wait.summary() }),
@@ -144,6 +147,12 @@ export class MetricsStore {
     this.timed(this.listeners, record.listener, record.queue).add(record, now);
     if (record.queue !== undefined)
       this.timed(this.queues, record.queue, record.queue).add(record, now);
+  }
+
+  /** A job of `listener` that `@ShouldQueue({ when })` declined for an event. */
+  skipped(listener: string, queue: string): void {
+    this.timed(this.listeners, listener, queue).skipped++;
+    this.timed(this.queues, queue, queue).skipped++;
   }
 
   measured(name: string, durationMs: number, isError: boolean): void {

@@ -96,6 +96,20 @@ export class PrometheusExporter implements OnModuleInit, OnApplicationShutdown {
           ),
       ),
     );
+    register(
+      collected(
+        `${p}listener_skipped_total`,
+        'Jobs of queued listeners not queued because @ShouldQueue({ when }) declined the event',
+        'counter',
+        () =>
+          [...store.listenerTotals()]
+            .filter(([, t]) => t.skipped > 0)
+            .map(([listener, t]) => ({
+              labels: { listener, queue: t.queue ?? '' },
+              value: t.skipped,
+            })),
+      ),
+    );
     const histogram = `${p}listener_duration_seconds`;
     register(
       collected(histogram, 'Handler time of listener attempts', 'histogram', () =>

@@ -10,13 +10,13 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import { EventBus } from '../bus/event-bus.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import { EventVersions } from '../scheduling/event-versions.js';
 import { EventStore } from '../store/event-store.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
@@ -31,6 +31,7 @@ import { OutboxCommitter } from './outbox.committer.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
 import { OutboxRelay, type RelayPool } from './outbox.relay.js';
 import { OutboxSql } from './outbox-sql.js';
+import { runPoolTransaction } from './pool-transaction.js';
 import {
   currentTransaction,
   OutboxTransaction,
@@ -46,6 +47,7 @@ import {
 } from './transaction-clients.js';
 import { typeOrmAdapter } from './adapters/typeorm.adapter.js';
 import { prismaAdapter } from './adapters/prisma.adapter.js';
+import { mikroOrmAdapter } from './adapters/mikro-orm.adapter.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { InvalidTransactionError } from '../errors/invalid-transaction.error.js';
 
@@ -54,6 +56,7 @@ const ADAPTERS: readonly TransactionClientAdapter[] = [
   pgClientAdapter,
   typeOrmAdapter,
   prismaAdapter,
+  mikroOrmAdapter,
 ];
 
 /** What the outbox holds once configured. */
@@ -91,6 +94,7 @@ export class EventOutbox
     private readonly registry: ListenerRegistry,
     producer: QueueProducer,
     private readonly store: EventStore,
+    private readonly versions: EventVersions,
     @Optional() @Inject(EVENT_RECORDER) recorder: EventRecorder | null = null,
   ) {
     if (options.outbox === undefined) return;
@@ -141,7 +145,9 @@ export class EventOutbox
   /**
    * The same in a transaction of your ORM, which commits it: a TypeORM `DataSource` (or
    * `EntityManager`), whose `transaction` hands `fn` the transaction's `EntityManager`, or a
-   * `PrismaClient`, whose `$transaction` hands it the interactive transaction client. Emits
+   * `PrismaClient`, whose `$transaction` hands it the interactive transaction client, or a
+   * `MikroORM` (or its `EntityManager`), whose `em.transactional` hands it a forked
+   * `EntityManager` (flushed before the commit). Emits
    * inside are written through the ORM's connection, in its transaction.
    *
    * @example
@@ -167,7 +173,7 @@ export class EventOutbox
     if (adapter?.run === undefined) {
       throw new InvalidTransactionError(
         fnOrOrm,
-        'a TypeORM DataSource or EntityManager, or a PrismaClient, to start a transaction with',
+        'a TypeORM DataSource or EntityManager, a PrismaClient, or a MikroORM or its EntityManager, to start a transaction with',
       );
     }
     let tx: OutboxTransaction | undefined;
@@ -175,7 +181,11 @@ export class EventOutbox
     try {
       result = (await adapter.run(fnOrOrm, async (handle) => {
         tx = new OutboxTransaction(handle, queryOfHandle(handle, ADAPTERS), true);
-        return this.runInside(tx, () => fn(handle));
+        return this.runInside(tx, async () => {
+          const inner = await fn(handle);
+          await adapter.flush?.(handle);
+          return inner;
+        });
       })) as R;
     } finally {
       if (tx) tx.isClosed = true;
@@ -189,30 +199,12 @@ export class EventOutbox
     configured: Configured,
     fn: (client: OutboxClient) => Promise<R> | R,
   ): Promise<R> {
-    const pool = this.connection(configured).pool;
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw new OutboxError(`Cannot open an outbox transaction: ${String(error)}`, {
-        cause: error,
-      });
-    }
-    const tx = new OutboxTransaction(client, pgClientAdapter.queryOf(client), true);
-    let result: R;
-    try {
-      await client.query('BEGIN');
-      result = await this.runInside(tx, () => fn(client));
-      await client.query('COMMIT');
-    } catch (error) {
-      tx.isClosed = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
-      throw error;
-    }
-    tx.isClosed = true;
-    client.release();
-    await this.committerOf(configured).dispatch(tx.rows);
+    const { result, rows } = await runPoolTransaction(
+      this.connection(configured).pool,
+      configured.sql,
+      (tx, client) => this.runInside(tx, () => fn(client)),
+    );
+    await this.committerOf(configured).dispatch(rows);
     return result;
   }
 
@@ -265,6 +257,7 @@ export class EventOutbox
       configured.dispatcher,
       this.markerOf(configured),
       (name) => this.registry.eventClass(name),
+      (envelope) => this.versions.upcast(envelope),
       () => configured.writer.hasExternalWrites,
     );
     configured.relay.start();
@@ -278,6 +271,11 @@ export class EventOutbox
   async onApplicationShutdown(): Promise<void> {
     const connection = this.configured?.connection;
     if (connection?.ownsPool) await connection.pool.end().catch(() => undefined);
+  }
+
+  /** Whether `forRoot({ outbox })` configured the outbox. */
+  get isConfigured(): boolean {
+    return this.configured !== undefined;
   }
 
   /** The relay of this app (`undefined` with `relay: false` or no outbox), for tests and tools. */

@@ -70,6 +70,23 @@ SELECT t.id::text AS id, t.payload, t.ordering_key, t.delay_ms,
   }
 
   /**
+   * Inserts rows and commits, in one simple-protocol round trip (which takes no parameters: the
+   * values are quoted by `literal`, the driver's `escapeLiteral`). Returns each row's id and event id.
+   */
+  insertAndCommit(
+    rows: readonly (readonly (string | number | null)[])[],
+    literal: (value: string) => string,
+  ): string {
+    const tuples = rows.map(
+      (values) => `(${values.map((v) => (v === null ? 'NULL' : literal(String(v)))).join(', ')})`,
+    );
+    return (
+      `INSERT INTO ${this.names.table} (event_id, name, payload, ordering_key, delay_ms, writer) ` +
+      `VALUES ${tuples.join(', ')} RETURNING id::text AS id, event_id; COMMIT`
+    );
+  }
+
+  /**
    * Opens a claim's transaction. Its commit does not wait for the disk: a mark lost in a crash
    * only means the row is dispatched again, which at-least-once delivery allows.
    */

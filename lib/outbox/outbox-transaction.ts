@@ -13,6 +13,15 @@ export interface WrittenRow {
   readonly delayMs: number;
 }
 
+/** A row of a transaction on the outbox's own pool, written with its COMMIT. */
+export interface DeferredRow {
+  /** The insert's values: event id, name, payload, ordering key, delay, writer. */
+  readonly values: readonly (string | number | null)[];
+  readonly envelope: EventEnvelope;
+  readonly orderingKey: string | null;
+  readonly delayMs: number;
+}
+
 /**
  * One database transaction that emits write to: the client the app's queries run on (given to
  * `afterCommit: false` listeners as `context.transaction`), how the outbox runs SQL on it, the
@@ -22,11 +31,6 @@ export class OutboxTransaction {
   readonly rows: WrittenRow[] = [];
   private readonly writes = new Set<Promise<unknown>>();
   private firstFailure: { error: unknown } | undefined;
-  /**
-   * Whether a row written in it already carries the commit's NOTIFY (one per transaction is
-   * enough; a caller-managed client gets one per row, as its commits are not seen here).
-   */
-  isNotified = false;
   /** Set once committed or rolled back: emits from code that outlived it are not written to it. */
   isClosed = false;
 
@@ -34,11 +38,21 @@ export class OutboxTransaction {
    * @param isManaged true when `EventOutbox.transaction` commits it (and dispatches its rows
    *   after commit); false for a transaction the caller commits (`{ transaction: client }`).
    */
+  /**
+   * Set on transactions of the outbox's own pool: their rows are inserted by the statement that
+   * commits (`INSERT ...; COMMIT`, one round trip instead of one per emit plus the COMMIT).
+   * Nothing reads them back before: `afterCommit: false` listeners get the event, not the row.
+   */
+  readonly deferred: DeferredRow[] | undefined;
+
   constructor(
     readonly client: unknown,
     readonly query: OutboxQuery,
     readonly isManaged: boolean,
-  ) {}
+    defersRows = false,
+  ) {
+    this.deferred = defersRows ? [] : undefined;
+  }
 
   /** The first failure inside the transaction, if any. */
   get failure(): { error: unknown } | undefined {
@@ -80,4 +94,9 @@ export function currentTransaction(): OutboxTransaction | undefined {
 /** Runs `fn` with `tx` as the current transaction of everything it starts. */
 export function runInTransaction<R>(tx: OutboxTransaction, fn: () => R): R {
   return storage.run(tx, fn);
+}
+
+/** Runs `fn` outside any transaction: its emits go the usual way, not to the outbox. */
+export function outsideTransaction<R>(fn: () => R): R {
+  return storage.exit(fn);
 }

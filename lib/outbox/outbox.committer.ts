@@ -5,15 +5,30 @@ import { inKeyOrder } from './outbox-order.js';
 import type { OutboxSql } from './outbox-sql.js';
 import type { OutboxQuery, WrittenRow } from './outbox-transaction.js';
 
+/** Rows of commits waiting for the dispatch in flight, and how to tell their callers. */
+interface Waiting {
+  readonly rows: WrittenRow[];
+  readonly done: (() => void)[];
+}
+
+/** Row ids are bigints as text: numeric order is insertion order. */
+const byId = (a: WrittenRow, b: WrittenRow) =>
+  a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /**
  * The committing process's dispatch: right after COMMIT it dispatches the transaction's rows
  * (their envelopes are still in memory: nothing to read back) and marks them. Rows whose ordering
  * key has an earlier row still waiting, and all rows when the transport fails, are left to a
  * relay. Marks are batched, and the claims of relays never take a row younger than `handoffMs`,
  * so a row is dispatched here without a lock.
+ *
+ * Commits that arrive while a dispatch is in flight are dispatched together once it is done: one
+ * ordering check and one transport batch for all of them, instead of one round trip per commit.
  */
 export class OutboxCommitter {
   private readonly logger = new Logger('EventOutbox');
+  private waiting: Waiting | undefined;
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly sql: OutboxSql,
@@ -24,12 +39,32 @@ export class OutboxCommitter {
     private readonly leaveToRelay: () => void,
   ) {}
 
-  /** Never throws: the transaction is committed whatever happens here. */
-  async dispatch(rows: readonly WrittenRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  /** Resolves once the rows were dispatched (or left to a relay). Never rejects. */
+  dispatch(rows: readonly WrittenRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    const waiting = (this.waiting ??= { rows: [], done: [] });
+    waiting.rows.push(...rows);
+    const settled = new Promise<void>((resolve) => waiting.done.push(resolve));
+    this.inFlight ??= this.drain();
+    return settled;
+  }
+
+  private async drain(): Promise<void> {
+    for (let batch = this.waiting; batch !== undefined; batch = this.waiting) {
+      this.waiting = undefined;
+      await this.dispatchNow(batch.rows);
+      for (const done of batch.done) done();
+    }
+    this.inFlight = undefined;
+  }
+
+  /** Never throws: the transactions are committed whatever happens here. */
+  private async dispatchNow(rows: WrittenRow[]): Promise<void> {
     try {
       let eligible: readonly WrittenRow[] = rows;
       if (rows.some((r) => r.orderingKey !== null)) {
+        // Rows of several commits: within a key, dispatched in the order they were written.
+        rows.sort(byId);
         const ids = rows.map((r) => r.id);
         const found = (await this.query(this.sql.blocked, [
           ids,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { deserializeEnvelope } from '../event/event.serializer.js';
 import { backoffDelay } from '../queue/backoff.js';
+import type { EventEnvelope } from '../event/event-envelope.js';
 import type { CommittedEvent, OutboxDispatcher } from './outbox.dispatcher.js';
 import type { OutboxMarker } from './outbox.marker.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
@@ -53,6 +54,8 @@ export class OutboxRelay {
     private readonly dispatcher: OutboxDispatcher,
     private readonly marker: OutboxMarker,
     private readonly eventClass: (name: string) => Function | undefined,
+    /** Brings a row written by an older producer to its event's current version (upcasters). */
+    private readonly upcast: (envelope: EventEnvelope) => EventEnvelope,
     /** Whether this process wrote rows in transactions it does not commit itself. */
     private readonly hasExternalWrites: () => boolean,
   ) {}
@@ -155,12 +158,12 @@ export class OutboxRelay {
       )) {
         try {
           events.push({
-            envelope: deserializeEnvelope(row.payload, this.eventClass),
+            envelope: this.upcast(deserializeEnvelope(row.payload, this.eventClass)),
             delayMs: row.delay_ms,
           });
           done.push(row.id);
         } catch (error) {
-          // Unreadable: marked failed with its reason, and the batch goes on.
+          // Unreadable, or an upcaster threw: marked failed with its reason; the batch goes on.
           this.failedRows++;
           settled++;
           this.logger.error(`Outbox row ${row.id} cannot be read: ${String(error)}`);

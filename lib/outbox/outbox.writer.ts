@@ -51,18 +51,29 @@ export class OutboxWriter implements OutboxRouter {
     const delayMs = options?.delay ?? 0;
     const record = this.recordIn?.(envelope);
     const { inside } = transactionListeners(prepared.listeners);
-    // Issued now, so rows follow emit order even when emits are not awaited.
-    const inserted = tx.query(tx.isNotified ? this.sql.insert : this.sql.insertAndNotify, [
+    const values = [
       envelope.id,
       envelope.name,
       payload,
       orderingKey,
       delayMs,
       tx.isManaged ? null : this.writerId,
-    ]);
-    tx.isNotified = tx.isManaged;
+    ] as const;
     // The event store's append rides the same transaction: recorded if, and only if, it commits.
     const appended = record?.(tx.query);
+    if (tx.deferred !== undefined) {
+      // Written with the COMMIT, in one round trip (see `OutboxTransaction.deferred`).
+      tx.deferred.push({ values, envelope, orderingKey, delayMs });
+      const written = Promise.resolve(appended).then(() =>
+        inside.inProcess.length === 0 ? [] : runInside(envelope, inside, tx, kind),
+      );
+      return tx.track(written);
+    }
+    // Issued now, so rows follow emit order even when emits are not awaited. Only rows of a
+    // caller-managed transaction announce the commit: a NOTIFY makes PostgreSQL serialize
+    // commits (a lock held through the WAL flush), and the rows of a managed one are dispatched
+    // here after commit; relays find those of a writer that died by polling.
+    const inserted = tx.query(tx.isManaged ? this.sql.insert : this.sql.insertAndNotify, values);
     const written = Promise.all([inserted, appended]).then(async ([rows]) => {
       const id = (rows[0] as { id: string }).id;
       if (tx.isManaged) tx.rows.push({ id, envelope, orderingKey, delayMs });

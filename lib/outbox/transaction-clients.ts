@@ -13,6 +13,11 @@ export interface TransactionClientAdapter {
   starts?(handle: object): boolean;
   /** Runs `fn` in a new transaction of the ORM, committed (or rolled back) by the ORM. */
   run?(handle: object, fn: (tx: object) => Promise<unknown>): Promise<unknown>;
+  /**
+   * Writes what the ORM still holds (MikroORM's unit of work) once the callback of `run`
+   * resolved, still inside its transaction, so emits of the ORM's hooks join it.
+   */
+  flush?(tx: object): Promise<void>;
 }
 
 /** The client `EventOutbox.transaction` hands to its callback (a `pg` `PoolClient`). */

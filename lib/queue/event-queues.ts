@@ -58,26 +58,31 @@ export class EventQueues {
   }
 
   /**
-   * Dead jobs of a queue, oldest first, each with its event parsed (`payload`). Page with
-   * `after`, the id of the last job of the previous page: on Redis that costs O(limit) however
-   * deep the page. `offset` skips jobs (after `after` when both are given) and costs
-   * O(offset + limit).
+   * Dead jobs of a queue, oldest first, each with its event parsed (`payload`) and its `tags`.
+   * Page with `after`, the id of the last job of the previous page: on Redis that costs O(limit)
+   * however deep the page. `offset` skips jobs (after `after` when both are given) and costs
+   * O(offset + limit). `tag` lists only the jobs whose event's `tags()` gave it, oldest first
+   * (same millisecond: by job id); on Redis through a per-tag index, O(log n + limit) for
+   * `offset` and `after` alike.
    * @default offset 0, limit 50
    * @throws UnknownQueueError
-   * @throws InvalidOptionError when `after` is not the id of a job in the dead letters (it was
-   *   retried or deleted since: start again from the first page).
+   * @throws InvalidOptionError when `after` is not the id of a job in the dead letters (with
+   *   `tag`: of a job with that tag); it was retried or deleted since: start again.
    */
   async listDead(
     queue: string,
-    page: { offset?: number; limit?: number; after?: string } = {},
+    page: { offset?: number; limit?: number; after?: string; tag?: string } = {},
   ): Promise<DeadJob[]> {
     const offset = page.offset ?? 0;
     const limit = page.limit ?? 50;
     assertInteger('offset', offset, 0);
     assertInteger('limit', limit, 1, 10_000);
     if (page.after !== undefined) assertId('after', page.after);
+    if (page.tag !== undefined && (typeof page.tag !== 'string' || page.tag.length === 0)) {
+      throw new InvalidOptionError('tag', page.tag, 'a non-empty string');
+    }
     await this.assertKnown(queue);
-    const stored = await this.transport.listDead(queue, offset, limit, page.after);
+    const stored = await this.transport.listDead(queue, offset, limit, page.after, page.tag);
     return stored.map((job) => parseDeadJob(job, (name) => this.registry.eventClass(name)));
   }
 

@@ -68,8 +68,17 @@ export interface QueueTransport {
   history(queue: string, minutes: number): Promise<QueueMinute[]>;
   /** Queues that hold or held jobs. */
   queues(): Promise<string[]>;
-  /** A page of dead jobs, oldest first: skipping `offset`, after the dead job `after` when given. */
-  listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]>;
+  /**
+   * A page of dead jobs, oldest first: skipping `offset`, after the dead job `after` when given;
+   * only those whose event carried `tag` when given (`after` is then a job with that tag).
+   */
+  listDead(
+    queue: string,
+    offset: number,
+    limit: number,
+    after?: string,
+    tag?: string,
+  ): Promise<DeadJob[]>;
   /** Moves dead jobs back to the queue for a new round of attempts; returns how many. */
   retryDead(queue: string, id: string | 'all'): Promise<number>;
   /** Deletes every dead job of the queue; returns how many. */

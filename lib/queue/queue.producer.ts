@@ -3,6 +3,7 @@ import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
+import { tagsOf } from '../event/event-tags.js';
 import { wireEnvelope } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { NewJob } from './queue-job.js';
@@ -11,6 +12,9 @@ import type { QueueTransport } from './queue-transport.interface.js';
 /** Turns emitted events into one job per queued listener and stores them in one batch. */
 @Injectable()
 export class QueueProducer {
+  /** @internal Told of each job `@ShouldQueue({ when })` declined (`EventMetrics` counts them). */
+  onSkip: ((envelope: EventEnvelope, listener: ListenerDefinition) => void) | undefined;
+
   constructor(
     @Inject(QUEUE_TRANSPORT) private readonly transport: QueueTransport,
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
@@ -21,7 +25,7 @@ export class QueueProducer {
    * `isDeduplicated` (the emit passed its own `id`): jobs already stored for this event id within
    * `dedupeWindowMs` are not stored again.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError synchronously.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError synchronously.
    */
   enqueue(
     envelope: EventEnvelope,
@@ -36,9 +40,10 @@ export class QueueProducer {
   }
 
   /**
-   * The jobs of one emitted event, one per queued listener, its payload serialized now.
+   * The jobs of one emitted event, one per queued listener, its payload serialized now with the
+   * tags of a class event (`tags()`), which its jobs and dead letters keep.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError.
    */
   jobsOf(
     envelope: EventEnvelope,
@@ -49,8 +54,12 @@ export class QueueProducer {
   ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
-    const payload = serializeEnvelope(wireEnvelope(envelope), this.options.maxPayloadBytes);
-    return queuedWhen(envelope, listeners).map((listener) => {
+    const payload = serializeEnvelope(
+      wireEnvelope(envelope),
+      this.options.maxPayloadBytes,
+      tagsOf(envelope.name, envelope.data),
+    );
+    return this.queuedWhen(envelope, listeners).map((listener) => {
       const queue = listener.queue!;
       const job: NewJob = {
         id: `${envelope.id}:${listener.id}`,
@@ -72,14 +81,17 @@ export class QueueProducer {
   store(jobs: readonly NewJob[]): Promise<void> {
     return this.transport.enqueue(jobs);
   }
-}
 
-/** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */
-function queuedWhen(
-  envelope: EventEnvelope,
-  listeners: readonly ListenerDefinition[],
-): readonly ListenerDefinition[] {
-  return listeners.some((l) => l.queue?.when !== undefined)
-    ? listeners.filter((l) => l.queue?.when === undefined || l.queue.when(envelope))
-    : listeners;
+  /** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */
+  private queuedWhen(
+    envelope: EventEnvelope,
+    listeners: readonly ListenerDefinition[],
+  ): readonly ListenerDefinition[] {
+    if (!listeners.some((l) => l.queue?.when !== undefined)) return listeners;
+    return listeners.filter((l) => {
+      if (l.queue?.when === undefined || l.queue.when(envelope)) return true;
+      this.onSkip?.(envelope, l);
+      return false;
+    });
+  }
 }

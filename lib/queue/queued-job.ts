@@ -29,6 +29,8 @@ export interface QueuedJob extends Omit<StoredQueuedJob, 'payload'> {
   readonly payload: EventEnvelope | undefined;
   /** The payload as stored. */
   readonly rawPayload: string;
+  /** The tags its event's `tags()` gave when it was emitted (empty when none). */
+  readonly tags: readonly string[];
 }
 
 /** What `EventQueues.getJob` finds: a live job, or a dead one (`state: 'dead'`). */

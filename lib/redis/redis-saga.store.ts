@@ -3,34 +3,13 @@ import { TransportError } from '../errors/transport.error.js';
 import type { RedisConnectionFactory } from './redis-connection.factory.js';
 import { FINISHED, type SagaRecord } from '../sagas/saga-definition.js';
 import { matchesFilter, type SagaFilter, type SagaStore } from '../sagas/saga.store.js';
-
-/*
- * Layout: every key shares the hash tag `{<prefix>:sagas}` (the scripts run on Redis Cluster).
- * - `…:r:<id>`   hash: `v` (version), `j` (the record as JSON)
- * - `…:all`      sorted set of every saga id by creation time (`list`)
- * - `…:active`   sorted set of the sagas not finished, by last write (the sweeper)
- */
-
-/** KEYS: record, all, active. ARGV: id, json, createdAt. Returns 1 stored, 0 the id exists. */
-const CREATE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', '0', 'j', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-return 1
-`;
-
-/**
- * KEYS: record, active. ARGV: id, json, expected version, new version, updatedAt, finished (1/0).
- * Returns 1 written, 0 the stored version differs (or the saga is gone).
- */
-const UPDATE_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[4], 'j', ARGV[2])
-if ARGV[6] == '1' then redis.call('ZREM', KEYS[2], ARGV[1])
-else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1]) end
-return 1
-`;
+import type { NewJob } from '../queue/queue-job.js';
+import { RedisKeys } from '../queue/redis/redis-keys.js';
+import {
+  SAGA_ADVANCE_SCRIPT,
+  SAGA_CREATE_SCRIPT,
+  SAGA_UPDATE_SCRIPT,
+} from './redis-saga-scripts.js';
 
 interface SagaCommands {
   sagaCreate(
@@ -40,16 +19,16 @@ interface SagaCommands {
     id: string,
     json: string,
     at: number,
+    version: number,
   ): Promise<number>;
-  sagaUpdate(
+  sagaUpdate(record: string, active: string, ...argv: (string | number)[]): Promise<number>;
+  sagaAdvance(
     record: string,
     active: string,
-    id: string,
-    json: string,
-    expected: number,
-    version: number,
-    at: number,
-    finished: number,
+    index: string,
+    stream: string,
+    seen: string,
+    ...argv: (string | number)[]
   ): Promise<number>;
 }
 
@@ -58,17 +37,31 @@ type Client = Redis & SagaCommands;
 /** Records read per round trip by `list` and the sweeper. */
 const PAGE = 200;
 
-/** Sagas in Redis, shared by every process on the same Redis and prefix. */
+/**
+ * Sagas in Redis, shared by every process on the same Redis and prefix. On a standalone Redis
+ * (the transport's), a transition and its next job are one script call (`updateWithJob`); on a
+ * Redis Cluster the saga keys and the queue's keys are in different slots, so the two are written
+ * one after the other and the sweeper stores a job lost in between.
+ */
 export class RedisSagaStore implements SagaStore {
   readonly kind = 'redis';
+  readonly updateWithJob:
+    ((record: SagaRecord, expectedVersion: number, job: NewJob) => Promise<boolean>) | undefined;
   private client: Promise<Client> | undefined;
   private readonly tag: string;
+  private readonly queueKeys: RedisKeys;
 
+  /** @param dedupeWindowMs how long a stored job's id is remembered (the transport's option) */
   constructor(
     private readonly factory: RedisConnectionFactory,
     prefix: string,
+    private readonly dedupeWindowMs: number,
   ) {
     this.tag = `{${prefix}:sagas}`;
+    this.queueKeys = new RedisKeys(prefix);
+    this.updateWithJob = factory.isCluster
+      ? undefined
+      : (record, expectedVersion, job) => this.advance(record, expectedVersion, job);
   }
 
   async create(record: SagaRecord): Promise<boolean> {
@@ -81,6 +74,7 @@ export class RedisSagaStore implements SagaStore {
         record.id,
         JSON.stringify(record),
         record.createdAt,
+        record.version,
       ),
     );
     return done === 1;
@@ -98,12 +92,34 @@ export class RedisSagaStore implements SagaStore {
       c.sagaUpdate(
         this.key(record.id),
         `${this.tag}:active`,
-        record.id,
-        JSON.stringify(record),
-        expectedVersion,
-        record.version,
-        record.updatedAt,
-        FINISHED.includes(record.status) ? 1 : 0,
+        ...this.writeArgs(record, expectedVersion),
+      ),
+    );
+    return done === 1;
+  }
+
+  /** `update`, plus storing `job` on its queue's stream, all or nothing (see SAGA_ADVANCE_SCRIPT). */
+  private async advance(
+    record: SagaRecord,
+    expectedVersion: number,
+    job: NewJob,
+  ): Promise<boolean> {
+    const c = await this.connection();
+    // The job's id names the saga version: a transition retried after an error stores it once.
+    const done = await this.call(`update with job ${job.id}`, () =>
+      c.sagaAdvance(
+        this.key(record.id),
+        `${this.tag}:active`,
+        this.queueKeys.queues,
+        this.queueKeys.queue(job.queue).stream,
+        this.queueKeys.seen(job.queue, job.id),
+        ...this.writeArgs(record, expectedVersion),
+        job.queue,
+        job.id,
+        job.listener,
+        job.payload,
+        Date.now(),
+        this.dedupeWindowMs,
       ),
     );
     return done === 1;
@@ -151,6 +167,13 @@ export class RedisSagaStore implements SagaStore {
     );
   }
 
+  /** ARGV 1-6 of the update scripts. */
+  private writeArgs(record: SagaRecord, expectedVersion: number): (string | number)[] {
+    const finished = FINISHED.includes(record.status) ? 1 : 0;
+    const json = JSON.stringify(record);
+    return [record.id, json, expectedVersion, record.version, record.updatedAt, finished];
+  }
+
   private key(id: string): string {
     return `${this.tag}:r:${id}`;
   }
@@ -158,8 +181,9 @@ export class RedisSagaStore implements SagaStore {
   private connection(): Promise<Client> {
     this.client ??= this.factory.create('command', 'sagas').then(
       (client) => {
-        client.defineCommand('sagaCreate', { numberOfKeys: 3, lua: CREATE_SCRIPT });
-        client.defineCommand('sagaUpdate', { numberOfKeys: 2, lua: UPDATE_SCRIPT });
+        client.defineCommand('sagaCreate', { numberOfKeys: 3, lua: SAGA_CREATE_SCRIPT });
+        client.defineCommand('sagaUpdate', { numberOfKeys: 2, lua: SAGA_UPDATE_SCRIPT });
+        client.defineCommand('sagaAdvance', { numberOfKeys: 5, lua: SAGA_ADVANCE_SCRIPT });
         return client as Client;
       },
       (error: unknown) => {

@@ -6,6 +6,7 @@ import type {
   ResolvedQueueOptions,
 } from '../discovery/listener-definition.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
+import type { NewJob } from '../queue/queue-job.js';
 import type { ResolvedSaga } from './saga-definition.js';
 
 /**
@@ -61,12 +62,31 @@ export function sagaListener(
  * twice.
  */
 export class SagaJobs {
+  /**
+   * Whether the saga store may store these jobs itself, in the write of the saga
+   * (`SagaStore.updateWithJob`): on a Redis transport without `replication` (an emit with it
+   * waits for replicas; the store's script does not).
+   */
+  readonly isSharedWrite: boolean;
+
   constructor(
     private readonly transport: QueueTransport,
     private readonly maxPayloadBytes: number,
-  ) {}
+    isReplicated: boolean,
+  ) {
+    this.isSharedWrite = transport.kind === 'redis' && !isReplicated;
+  }
 
   enqueue(saga: ResolvedSaga, kind: SagaJobKind, data: SagaJobData, delayMs = 0): Promise<void> {
+    return this.store(this.job(saga, kind, data, delayMs));
+  }
+
+  store(job: NewJob): Promise<void> {
+    return this.transport.enqueue([job]);
+  }
+
+  /** A saga job, ready to store. */
+  job(saga: ResolvedSaga, kind: SagaJobKind, data: SagaJobData, delayMs = 0): NewJob {
     const listener = sagaListenerId(saga.name, kind, data.index);
     const id = `${data.sagaId}:${data.version}:${kind}`;
     const payload = serializeEnvelope(
@@ -79,16 +99,14 @@ export class SagaJobs {
       },
       this.maxPayloadBytes,
     );
-    return this.transport.enqueue([
-      {
-        id: `${id}:${listener}`,
-        queue: saga.queue,
-        listener,
-        payload,
-        delayMs,
-        eventId: id,
-        isDeduplicated: true,
-      },
-    ]);
+    return {
+      id: `${id}:${listener}`,
+      queue: saga.queue,
+      listener,
+      payload,
+      delayMs,
+      eventId: id,
+      isDeduplicated: true,
+    };
   }
 }

@@ -5,6 +5,7 @@ import type { UntypedEmits } from '../bus/around.js';
 import type { EventsClock } from '../queue/clock.js';
 import type { SagaStore } from './saga.store.js';
 import type { SagaJobs } from './saga-jobs.js';
+import type { NewJob } from '../queue/queue-job.js';
 import { decodeSagaData } from './saga-codec.js';
 import {
   FINISHED,
@@ -21,10 +22,12 @@ export type SagaPatch = Partial<
 };
 
 /**
- * Writes saga transitions: a record at the next version (refused when another write came first),
- * then the job of what comes next, then the lifecycle event of a saga that ended. The job is
- * stored after the record: a process that dies in between leaves a saga with no job, which the
- * sweeper finds (its job ids are deduplicated, so enqueueing twice stores one).
+ * Writes saga transitions: a record at the next version (refused when another write came first)
+ * with the job of what comes next, then the lifecycle event of a saga that ended. A job due now
+ * is stored in the record's own atomic write when the store can (`SagaStore.updateWithJob`);
+ * otherwise (a delayed job, a Redis Cluster, another store) after the record: a process that dies
+ * in between leaves a saga with no job, which the sweeper finds (job ids are deduplicated, so
+ * enqueueing twice stores one).
  */
 export class SagaTransitions {
   private readonly logger = new Logger('Sagas');
@@ -43,15 +46,36 @@ export class SagaTransitions {
 
   /** The record after `patch`, stored if `record` is still the stored version; else undefined. */
   async write(record: SagaRecord, patch: SagaPatch): Promise<SagaRecord | undefined> {
+    const next = this.next(record, patch);
+    return (await this.store.update(next, record.version)) ? next : undefined;
+  }
+
+  /** `write`, and the job the saga then needs (see the class comment); undefined if refused. */
+  async advance(
+    saga: ResolvedSaga,
+    record: SagaRecord,
+    patch: SagaPatch,
+  ): Promise<SagaRecord | undefined> {
+    const next = this.next(record, patch);
+    const job = this.jobOf(saga, next);
+    const { store } = this;
+    if (job?.delayMs === 0 && store.updateWithJob && this.jobs.isSharedWrite) {
+      return (await store.updateWithJob(next, record.version, job)) ? next : undefined;
+    }
+    if (!(await store.update(next, record.version))) return undefined;
+    if (job !== undefined) await this.jobs.store(job);
+    return next;
+  }
+
+  private next(record: SagaRecord, patch: SagaPatch): SagaRecord {
     const { history, ...rest } = patch;
-    const next: SagaRecord = {
+    return {
       ...record,
       ...rest,
       history: history ? [...record.history, history] : record.history,
       version: record.version + 1,
       updatedAt: this.clock.now(),
     };
-    return (await this.store.update(next, record.version)) ? next : undefined;
   }
 
   /**
@@ -72,27 +96,31 @@ export class SagaTransitions {
     const step = saga.steps[index];
     const inbox = patch.inbox ?? record.inbox;
     const isWaiting = step.waitFor !== undefined && inbox[index] === undefined;
-    const next = await this.write(record, {
+    return this.advance(saga, record, {
       ...patch,
       status: isWaiting ? 'waiting' : 'running',
       step: index,
     });
-    if (next === undefined) return undefined;
-    await this.enqueueCurrent(saga, next);
-    return next;
   }
 
   /** Stores the job a saga in this state needs (also what the sweeper calls). */
   async enqueueCurrent(saga: ResolvedSaga, record: SagaRecord): Promise<void> {
+    const job = this.jobOf(saga, record);
+    if (job !== undefined) await this.jobs.store(job);
+  }
+
+  /** The job a saga in this state needs: none when it ended or waits with no timeout. */
+  private jobOf(saga: ResolvedSaga, record: SagaRecord): NewJob | undefined {
     const data = { sagaId: record.id, version: record.version, index: record.step };
-    if (record.status === 'running') return this.jobs.enqueue(saga, 'step', data);
-    if (record.status === 'compensating') return this.jobs.enqueue(saga, 'undo', data);
+    if (record.status === 'running') return this.jobs.job(saga, 'step', data);
+    if (record.status === 'compensating') return this.jobs.job(saga, 'undo', data);
     if (record.status === 'waiting') {
       const timeout = saga.steps[record.step].timeout;
-      if (timeout === 0) return;
+      if (timeout === 0) return undefined;
       const dueIn = Math.max(0, record.updatedAt + timeout - this.clock.now());
-      return this.jobs.enqueue(saga, 'wait', data, dueIn);
+      return this.jobs.job(saga, 'wait', data, dueIn);
     }
+    return undefined;
   }
 
   /**
@@ -112,9 +140,7 @@ export class SagaTransitions {
       if (done) await this.finished(saga, done);
       return done;
     }
-    const next = await this.write(record, { ...patch, status: 'compensating', step: index });
-    if (next) await this.enqueueCurrent(saga, next);
-    return next;
+    return this.advance(saga, record, { ...patch, status: 'compensating', step: index });
   }
 
   /** A saga that reached `completed`, `compensated` or `failed`: its lifecycle event. */

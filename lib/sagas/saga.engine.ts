@@ -34,6 +34,8 @@ export class SagaEngine {
     private readonly transitions: SagaTransitions,
     private readonly maxPayloadBytes: number,
     private readonly eventClass: (name: string) => Function | undefined,
+    /** Brings an event kept in a saga's inbox (maybe before an upcaster was deployed) up to date. */
+    private readonly upcast: (event: EventEnvelope) => EventEnvelope = (event) => event,
   ) {}
 
   private get store() {
@@ -59,7 +61,7 @@ export class SagaEngine {
     if (record === undefined) return;
     const step = saga.steps[data.index];
     const inbox = record.inbox[data.index];
-    const event = inbox === undefined ? undefined : decodeEvent(inbox, this.eventClass);
+    const event = inbox === undefined ? undefined : this.inboxEvent(inbox);
     const state = await this.call(saga, record, step.method, context, event);
     await this.transitions.forward(saga, record, data.index + 1, {
       data: state,
@@ -186,6 +188,16 @@ export class SagaEngine {
       if (written) return;
     }
     throw new Error(`Saga "${sagaId}": "${event.name}" lost ${MAX_CONFLICTS} write races in a row`);
+  }
+
+  /** An event of the inbox at its current version; an upcaster's failure fails the step for good. */
+  private inboxEvent(inbox: string): EventEnvelope {
+    const event = decodeEvent(inbox, this.eventClass);
+    try {
+      return this.upcast(event);
+    } catch (error) {
+      throw new UnrecoverableError(messageOf(error), { cause: error });
+    }
   }
 
   /** Calls a step or compensation method; resolves with the state to store. */

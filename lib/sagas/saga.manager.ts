@@ -11,6 +11,7 @@ import { assertInteger } from '../option-assertions.js';
 import { MAX_EVENT_ID_LENGTH } from '../bus/event-envelope.factory.js';
 import { createEventId } from '../event/event-id.js';
 import { EVENTS_CLOCK, type EventsClock } from '../queue/clock.js';
+import { EventVersions } from '../scheduling/event-versions.js';
 import { SAGA_STORE } from './saga.constants.js';
 import type { SagaStore } from './saga.store.js';
 import { SagaCatalog } from './saga.catalog.js';
@@ -27,8 +28,14 @@ import {
   type SagaStatus,
 } from './saga-definition.js';
 
-/** How often `execute` reads the saga while it has heard nothing (another process may end it). */
+/**
+ * When `execute` first reads the saga again while it has heard nothing (another process may end
+ * it); each later read waits twice as long, up to `EXECUTE_POLL_MAX_MS`. A saga this process ends
+ * wakes it at once: the reads are only for endings elsewhere, and thousands of sagas awaited at
+ * once would otherwise spend the Redis link (and this event loop) on reads that find nothing.
+ */
 const EXECUTE_POLL_MS = 250;
+const EXECUTE_POLL_MAX_MS = 2_000;
 
 /**
  * Starts orchestrated sagas and looks after them: `start`, `execute`, `get`, `list`, `abort` and
@@ -54,11 +61,21 @@ export class SagaManager {
     bus: EventBus,
     registry: ListenerRegistry,
     @Inject(EVENTS_CLOCK) clock: EventsClock,
+    versions: EventVersions,
   ) {
     this.eventClass = (name) => registry.eventClass(name);
-    const jobs = new SagaJobs(transport, options.maxPayloadBytes);
+    const jobs = new SagaJobs(
+      transport,
+      options.maxPayloadBytes,
+      options.replication !== undefined,
+    );
     this.transitions = new SagaTransitions(store, jobs, bus, this.eventClass, clock);
-    this.engine = new SagaEngine(this.transitions, options.maxPayloadBytes, this.eventClass);
+    this.engine = new SagaEngine(
+      this.transitions,
+      options.maxPayloadBytes,
+      this.eventClass,
+      (event) => versions.upcast(event),
+    );
   }
 
   /**
@@ -133,17 +150,22 @@ export class SagaManager {
     options: { id?: string } = {},
   ): Promise<SagaOutcome<S>> {
     const id = await this.start(saga, input, options);
-    for (;;) {
+    for (let pollMs = EXECUTE_POLL_MS; ; pollMs = Math.min(pollMs * 2, EXECUTE_POLL_MAX_MS)) {
+      const { ended } = this.transitions;
+      let done = (): void => undefined;
       const woken = new Promise<void>((resolve) => {
-        const timer = setTimeout(done, EXECUTE_POLL_MS);
-        function done(): void {
+        const timer = setTimeout(() => done(), pollMs);
+        done = () => {
           clearTimeout(timer);
+          ended.off(id, done);
           resolve();
-        }
-        this.transitions.ended.once(id, done);
+        };
+        ended.once(id, done);
       });
       const info = await this.get<unknown, S>(id);
       if (info && FINISHED.includes(info.status)) {
+        // No timer or listener outlives the call.
+        done();
         return {
           status: info.status as SagaOutcome['status'],
           state: info.state,
@@ -152,6 +174,14 @@ export class SagaManager {
       }
       await woken;
     }
+  }
+
+  /** The names of the orchestrated sagas this app defines, sorted. */
+  names(): string[] {
+    return this.catalog
+      .all()
+      .map((saga) => saga.name)
+      .sort();
   }
 
   /** A saga by id, or undefined. */
@@ -199,9 +229,8 @@ export class SagaManager {
     const record = await this.require(id);
     if (record.status !== 'failed') throw new SagaStatusError(id, record.status, 'retry', 'failed');
     const saga = this.catalog.resolve(record.name);
-    const next = await this.transitions.write(record, { status: 'compensating' });
+    const next = await this.transitions.advance(saga, record, { status: 'compensating' });
     if (next === undefined) throw new SagaStatusError(id, 'changing', 'retry', 'failed');
-    await this.transitions.enqueueCurrent(saga, next);
   }
 
   /**

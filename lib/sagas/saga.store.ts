@@ -1,3 +1,4 @@
+import type { NewJob } from '../queue/queue-job.js';
 import type { SagaRecord, SagaStatus } from './saga-definition.js';
 
 /** Which sagas `list` returns. */
@@ -20,6 +21,16 @@ export interface SagaStore {
   get(id: string): Promise<SagaRecord | undefined>;
   /** Replaces the saga if its stored version is `expectedVersion`; whether it did. */
   update(record: SagaRecord, expectedVersion: number): Promise<boolean>;
+  /**
+   * `update`, and storing the saga's next job on the transport in the same atomic write (job
+   * deduplicated by id). Only a store that shares the transport's storage has it (Redis,
+   * standalone); without it, the record is written first, then the job.
+   */
+  readonly updateWithJob?: (
+    record: SagaRecord,
+    expectedVersion: number,
+    job: NewJob,
+  ) => Promise<boolean>;
   /** Sagas by creation time, oldest first. */
   list(filter: SagaFilter): Promise<SagaRecord[]>;
   /** Sagas not finished whose last write is older than `before` (ms since the epoch). */

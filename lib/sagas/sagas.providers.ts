@@ -30,7 +30,7 @@ async function createSagaStore(options: ResolvedEventsOptions): Promise<SagaStor
       `${options.prefix}:sagas`,
       options.redisCommandTimeout,
     );
-    return new RedisSagaStore(factory, options.prefix);
+    return new RedisSagaStore(factory, options.prefix, options.dedupeWindowMs);
   }
   const postgres = options.sagas.postgres ?? options.store.postgres;
   if (postgres === undefined) {

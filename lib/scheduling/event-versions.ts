@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import { UpcastFailedError } from '../errors/upcast-failed.error.js';
 import { UpcasterChainError } from '../errors/upcaster-chain.error.js';
 
 /** An upcaster: an older version's data in, the next version's data out. */
@@ -110,6 +111,22 @@ export class EventVersions {
       data = chain[v - 1](data, { ...envelope, data, version: v });
     }
     return { ...envelope, data, version: current };
+  }
+
+  /**
+   * A stored or relayed event at its current version (kept as it is when newer than this app
+   * knows): what the event store, the outbox relay and saga inboxes hand on.
+   *
+   * @throws UpcastFailedError naming the event id when an upcaster throws.
+   */
+  upcast(envelope: EventEnvelope): EventEnvelope {
+    if (this.currents.size === 0 && (envelope.version ?? 1) === 1) return envelope;
+    try {
+      const read = this.read(envelope);
+      return read === NEWER_VERSION ? envelope : read;
+    } catch (error) {
+      throw new UpcastFailedError(envelope.id, envelope.name, envelope.version ?? 1, error);
+    }
   }
 }
 

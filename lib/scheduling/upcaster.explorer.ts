@@ -2,11 +2,9 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { EventBus } from '../bus/event-bus.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
-import type { EventEnvelope } from '../event/event-envelope.js';
-import { UpcastFailedError } from '../errors/upcast-failed.error.js';
 import { EventStore } from '../store/event-store.js';
 import { Worker } from '../queue/worker.js';
-import { EventVersions, NEWER_VERSION, type UpcastFn } from './event-versions.js';
+import { EventVersions, type UpcastFn } from './event-versions.js';
 import { UPCASTER_METADATA, type UpcasterMetadata } from './upcaster.decorator.js';
 
 /**
@@ -55,18 +53,8 @@ export class UpcasterExplorer implements OnModuleInit {
     this.bus.useVersions((name) => this.versions.current(name));
     this.worker.readEvent = (envelope) => this.versions.read(envelope);
     this.store.upcastWith(
-      (envelope) => this.readStored(envelope),
+      (envelope) => this.versions.upcast(envelope),
       (name) => this.versions.current(name),
     );
-  }
-
-  /** A stored event at its current version (as stored when newer than this app knows). */
-  private readStored(envelope: EventEnvelope): EventEnvelope {
-    try {
-      const read = this.versions.read(envelope);
-      return read === NEWER_VERSION ? envelope : read;
-    } catch (error) {
-      throw new UpcastFailedError(envelope.id, envelope.name, envelope.version ?? 1, error);
-    }
   }
 }

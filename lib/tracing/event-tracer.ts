@@ -11,6 +11,12 @@ export interface TracedAttempt {
   readonly attempt: number;
 }
 
+/** One event of a traced `emitMany`, and the queues its jobs go to. */
+export interface TracedSend {
+  readonly envelope: EventEnvelope;
+  readonly queues: readonly string[];
+}
+
 /**
  * @internal Spans of the event bus, behind the library's own types: the OpenTelemetry adapter
  * (`opentelemetry.adapter.ts`) is its one implementation and the only file that loads the peer.
@@ -23,6 +29,12 @@ export interface EventTracer {
    * trace context the envelope inherited (an HTTP request's, a handled event's).
    */
   send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R>;
+  /**
+   * `send` for the events of one `emitMany`: a PRODUCER span `send <event>` per event that has
+   * queued jobs, its context written into that event's metadata, all children of the active span
+   * and all ended when `store` (one transport batch for every event) settles.
+   */
+  sendMany<R>(sends: readonly TracedSend[], store: () => Promise<R>): Promise<R>;
   /**
    * Runs one attempt of a queued listener in a CONSUMER span `process <event>`, the child of the
    * trace context its envelope carries; a failure is recorded on it with an error status.

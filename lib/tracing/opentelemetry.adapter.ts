@@ -2,7 +2,7 @@ import type * as OpenTelemetry from '@opentelemetry/api';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
-import type { EventTracer, TracedAttempt } from './event-tracer.js';
+import type { EventTracer, TracedAttempt, TracedSend } from './event-tracer.js';
 import type { ResolvedTracingOptions } from './tracing.options.js';
 
 // The one file that loads `@opentelemetry/api` (an optional peer): only the types above name it,
@@ -39,29 +39,55 @@ class OpenTelemetryTracer implements EventTracer {
     private readonly system: string,
   ) {}
 
-  // Read for every span, not cached: the SDK may register its provider after the app started.
+  private cachedTracer: OpenTelemetry.Tracer | undefined;
+
+  // Asked once: before an SDK registers its provider the API hands out a proxy tracer that
+  // delegates to it once it exists, so an SDK started after the app still gets every span.
   private get tracer(): OpenTelemetry.Tracer {
-    return this.api.trace.getTracer(this.tracerName);
+    return (this.cachedTracer ??= this.api.trace.getTracer(this.tracerName));
   }
 
   send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R> {
+    const { span, spanContext } = this.open(envelope, queues);
+    return this.within(span, spanContext, store) as Promise<R>;
+  }
+
+  sendMany<R>(sends: readonly TracedSend[], store: () => Promise<R>): Promise<R> {
+    const spans = sends.map((s) => this.open(s.envelope, s.queues).span);
+    // One batch stores every event's jobs: each span ends with it, as it ends.
+    let stored: Promise<R>;
+    try {
+      stored = store();
+    } catch (error) {
+      for (const span of spans) this.fail(span, error);
+      throw error;
+    }
+    return stored.then(
+      (value) => {
+        for (const span of spans) span.end();
+        return value;
+      },
+      (error: unknown) => {
+        for (const span of spans) this.fail(span, error);
+        throw error;
+      },
+    );
+  }
+
+  /** Starts the PRODUCER span of an emit and writes its trace context into the envelope. */
+  private open(
+    envelope: EventEnvelope,
+    queues: readonly string[],
+  ): { span: OpenTelemetry.Span; spanContext: OpenTelemetry.Context } {
     const { trace, context, propagation, SpanKind, ROOT_CONTEXT } = this.api;
     const active = context.active();
     const parent =
       trace.getSpan(active) === undefined
         ? propagation.extract(ROOT_CONTEXT, envelope.metadata)
         : active;
-    const distinct = [...new Set(queues)];
     const span = this.tracer.startSpan(
       `send ${envelope.name}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          ...this.common('send', envelope, distinct.length === 1 ? distinct[0] : undefined),
-          'messaging.batch.message_count': queues.length,
-          'nestjs_events.queues': distinct,
-        },
-      },
+      { kind: SpanKind.PRODUCER, attributes: this.sendAttributes(envelope, queues) },
       parent,
     );
     const spanContext = trace.setSpan(parent, span);
@@ -70,7 +96,7 @@ class OpenTelemetryTracer implements EventTracer {
     const metadata = envelope.metadata as Record<string, string>;
     for (const key of TRACE_KEYS) delete metadata[key];
     propagation.inject(spanContext, metadata);
-    return this.within(span, spanContext, store) as Promise<R>;
+    return { span, spanContext };
   }
 
   process(
@@ -78,22 +104,29 @@ class OpenTelemetryTracer implements EventTracer {
     attempt: TracedAttempt,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined {
-    const { trace, propagation, SpanKind, ROOT_CONTEXT } = this.api;
-    const parent = propagation.extract(ROOT_CONTEXT, event.metadata);
+    const parent = this.api.propagation.extract(this.api.ROOT_CONTEXT, event.metadata);
+    // One object, written directly: the SDK copies (and checks) every attribute of every span.
+    const attributes: OpenTelemetry.Attributes = {
+      'messaging.system': this.system,
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.message.id': event.id,
+      'nestjs_events.event': event.name,
+      'messaging.destination.name': attempt.queue,
+      'nestjs_events.listener': attempt.listener,
+      'nestjs_events.attempt': attempt.attempt,
+      'nestjs_events.job.id': attempt.jobId,
+    };
+    const correlationId = event.metadata.correlationId;
+    if (correlationId !== undefined) {
+      attributes['messaging.message.conversation_id'] = correlationId;
+    }
     const span = this.tracer.startSpan(
       `process ${event.name}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          ...this.common('process', event, attempt.queue),
-          'nestjs_events.listener': attempt.listener,
-          'nestjs_events.attempt': attempt.attempt,
-          'nestjs_events.job.id': attempt.jobId,
-        },
-      },
+      { kind: this.api.SpanKind.CONSUMER, attributes },
       parent,
     );
-    return this.within(span, trace.setSpan(parent, span), run);
+    return this.within(span, this.api.trace.setSpan(parent, span), run);
   }
 
   /** Runs `fn` with `span` active and ends the span when it is over (as failed if it failed). */
@@ -135,20 +168,23 @@ class OpenTelemetryTracer implements EventTracer {
     return metadata;
   }
 
-  private common(
-    operation: 'send' | 'process',
-    event: EventEnvelope,
-    queue: string | undefined,
+  private sendAttributes(
+    envelope: EventEnvelope,
+    queues: readonly string[],
   ): OpenTelemetry.Attributes {
+    // Most emits send to one queue: no set to build then.
+    const distinct = queues.length === 1 ? (queues as string[]) : [...new Set(queues)];
     const attributes: OpenTelemetry.Attributes = {
       'messaging.system': this.system,
-      'messaging.operation.type': operation,
-      'messaging.operation.name': operation,
-      'messaging.message.id': event.id,
-      'nestjs_events.event': event.name,
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.message.id': envelope.id,
+      'nestjs_events.event': envelope.name,
+      'messaging.batch.message_count': queues.length,
+      'nestjs_events.queues': distinct,
     };
-    if (queue !== undefined) attributes['messaging.destination.name'] = queue;
-    const correlationId = event.metadata.correlationId;
+    if (distinct.length === 1) attributes['messaging.destination.name'] = distinct[0];
+    const correlationId = envelope.metadata.correlationId;
     if (correlationId !== undefined) {
       attributes['messaging.message.conversation_id'] = correlationId;
     }

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OnEvent, Upcaster, type EventEnvelope } from 'nestjs-events';
+import { OnEvent, ShouldQueue, Upcaster, type EventEnvelope } from 'nestjs-events';
 
 /** The sales report, scheduled in `forRoot({ schedules })` (every second, to see it fire). */
 @Injectable()
@@ -16,6 +16,14 @@ export class ReportListeners {
       `${event.data.period} sales report (schedule ${event.metadata.scheduleId}, due ${due})`,
     );
     this.fired();
+  }
+
+  /** Queued: a job the previous release left (`order.placed` v1) arrives here upcast to v2. */
+  @OnEvent('order.placed')
+  @ShouldQueue({ queue: 'reports' })
+  onPlaced(event: EventEnvelope<{ orderId: string; total: number; currency: string }>): void {
+    const { orderId, total, currency } = event.data;
+    this.logger.log(`order.placed v${event.version ?? 1}: ${orderId} ${total} ${currency}`);
   }
 }
 

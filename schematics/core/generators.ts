@@ -1,5 +1,6 @@
 import { GeneratorInputError } from './generator-input.error.js';
 import { importPath, joinPath, type FileHost } from './file-host.js';
+import { addEventMapEntry, findEventMapFile } from './event-map-edit.js';
 import { addProvider, findNearestModule } from './module-edit.js';
 import {
   assertClassName,
@@ -64,13 +65,33 @@ function writeNew(host: FileHost, path: string, content: string, force: boolean)
   return { path, action: exists ? 'overwrite' : 'create' };
 }
 
-/** Writes `<path>/<kebab>.event.ts`: a class event with its `static readonly eventName`. */
+/**
+ * Writes `<path>/<kebab>.event.ts`: a class event with its `static readonly eventName`; and, when
+ * the project declares a typed event map (`interface EventMap` in `declare module
+ * 'nestjs-events'`), adds the event's entry to it (unless it has that name already).
+ */
 export function generateEvent(host: FileHost, options: EventGeneratorOptions): GeneratedFile[] {
   assertClassName('The event class', options.className);
   const eventName = options.eventName ?? dottedName(options.className);
   assertEventName(eventName);
   const file = joinPath(options.path ?? 'src', `${kebabCase(options.className)}.event.ts`);
-  return [writeNew(host, file, eventTemplate(options.className, eventName), !!options.force)];
+  const written = [
+    writeNew(host, file, eventTemplate(options.className, eventName), !!options.force),
+  ];
+  const map = findEventMapFile(host);
+  if (map !== undefined) {
+    const edited = addEventMapEntry(
+      host.read(map) ?? '',
+      eventName,
+      options.className,
+      importPath(map, file, importExtension(host)),
+    );
+    if (edited !== undefined) {
+      host.write(map, edited);
+      written.push({ path: map, action: 'update' });
+    }
+  }
+  return written;
 }
 
 /** The event class's file: `<kebab>.event.ts` anywhere under `root` (node_modules and dist aside). */

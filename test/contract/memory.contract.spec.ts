@@ -1,3 +1,4 @@
+import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -7,4 +8,5 @@ import { runEventQueuesContract } from './event-queues.contract.js';
 
 runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
+runDeadTagsContract({ name: 'memory', options: () => ({}) });
 runPriorityContract({ name: 'memory', options: () => ({}) });

@@ -1,3 +1,4 @@
+import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
@@ -40,6 +41,18 @@ runEmitManyContract({
     await bulk?.stop();
   },
   options: () => ({ redis: bulk.url, prefix: `bulk-${process.pid}-${++seq}` }),
+});
+
+let tagged: RedisServer;
+runDeadTagsContract({
+  name: 'redis',
+  beforeAll: async () => {
+    tagged = await startRedisServer();
+  },
+  afterAll: async () => {
+    await tagged?.stop();
+  },
+  options: () => ({ redis: tagged.url, prefix: `tags-${process.pid}-${++seq}` }),
 });
 
 let prioritized: RedisServer;

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { io } from 'socket.io-client';
 import { EventBus, type BroadcastPayload } from 'nestjs-events';
 import {
@@ -13,6 +13,7 @@ import {
   startWorkerProcess,
   type WorkerProcess,
 } from '../fixtures/processes/worker-processes.js';
+import { PresenceSweeper } from '../../lib/broadcasting/presence.sweeper.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -30,8 +31,8 @@ describe('Broadcasting instances that die, and a Redis that dies', () => {
     await redis.stop();
   });
 
-  it('the presence members of a killed instance are gone from the channel', async () => {
-    const prefix = 'dead-instance';
+  /** App `a` in this process, instance `b` in its own, and Bob's client connected to `b`. */
+  async function twoInstances(prefix: string) {
     const a = await apps.start({ redis: redis.url, prefix });
     const b = await startWorkerProcess('broadcast-instance.mjs', {
       EVENTS_LIB: lib,
@@ -45,6 +46,12 @@ describe('Broadcasting instances that die, and a Redis that dies', () => {
       auth: { token: 't-bob' },
       reconnection: false,
     });
+    return { a, b, bob };
+  }
+
+  it('the presence members of a killed instance are gone from the channel', async () => {
+    const prefix = 'dead-instance';
+    const { a, b, bob } = await twoInstances(prefix);
     try {
       const ann = await apps.client(a, 't-ann');
       const joining = record(ann, 'presence:joining');
@@ -61,6 +68,42 @@ describe('Broadcasting instances that die, and a Redis that dies', () => {
       ]);
     } finally {
       bob.disconnect();
+    }
+  });
+
+  it("the clients of the survivors hear presence:leaving once for a killed instance's member", async () => {
+    const prefix = 'dead-instance-leaving';
+    const checks = vi.spyOn(PresenceSweeper.prototype, 'check');
+    const { a, b, bob } = await twoInstances(prefix);
+    try {
+      const ann = await apps.client(a, 't-ann');
+      const leaving = record(ann, 'presence:leaving');
+      const joining = record(ann, 'presence:joining');
+      await subscribe(ann, 'presence-room.7');
+      expect((await subscribe(bob, 'presence-room.7')).members).toHaveLength(2);
+      await waitFor(() => joining.length === 1);
+
+      b.child.kill('SIGKILL');
+      await b.exited;
+      await waitFor(() => leaving.length === 1, {
+        message: 'presence:leaving for Bob',
+        timeoutMs: 20_000,
+      });
+      expect(leaving).toEqual([{ channel: 'presence-room.7', member: { id: 'u2', name: 'Bob' } }]);
+      // Two more full checks after it: nothing is announced twice.
+      const seen = checks.mock.calls.length;
+      await waitFor(() => checks.mock.calls.length >= seen + 2, {
+        message: 'two more checks',
+        timeoutMs: 20_000,
+      });
+      await Promise.all(checks.mock.results.map((r) => r.value as Promise<void>));
+      expect(leaving).toHaveLength(1);
+      expect((await subscribe(ann, 'presence-room.7')).members).toEqual([
+        { id: 'u1', name: 'Ann' },
+      ]);
+    } finally {
+      bob.disconnect();
+      checks.mockRestore();
     }
   });
 

@@ -1,9 +1,11 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
+import { MailBounced } from '../fixtures/mail-bounced.event.js';
 import { createTestApp } from '../support/create-test-app.js';
-import { runCli, ensureBuiltCli } from '../support/cli-runner.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { runCli } from '../support/cli-runner.js';
+import { useCliFixture } from '../support/cli-fixture.js';
+import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
 class FailingMailer {
@@ -19,39 +21,27 @@ describe(
   'nestjs-events CLI: queues and dead letters (the built binary against Redis)',
   { timeout: 120_000 },
   () => {
-    let server: RedisServer;
-    const apps: INestApplicationContext[] = [];
+    const fixture = useCliFixture();
     let seq = 0;
 
-    beforeAll(async () => {
-      ensureBuiltCli();
-      server = await startRedisServer();
-    }, 240_000);
-    afterAll(async () => {
-      await server?.stop();
-    });
-    afterEach(async () => {
-      await Promise.all(apps.splice(0).map((app) => app.close()));
-    });
-
-    /** `n` dead jobs in "emails" under a new prefix; the app (no worker left) inspects the result. */
-    async function seed(n: number) {
+    /**
+     * `n` dead jobs in "emails" under a new prefix (`bounced` more, tagged by tenant, after them);
+     * the app (no worker left) inspects the result.
+     */
+    async function seed(n: number, bounced: string[] = []) {
       const prefix = `cli-${++seq}`;
-      const worker = await createTestApp(
-        { providers: [FailingMailer] },
-        { redis: server.url, prefix },
-      );
+      const { url } = fixture.server;
+      const worker = await createTestApp({ providers: [FailingMailer] }, { redis: url, prefix });
       for (let i = 0; i < n; i++) await worker.get(EventBus).emit('mail.sent', { i });
+      for (const tenant of bounced) await worker.get(EventBus).emit(new MailBounced(tenant));
       await worker.get(EventQueues).drain();
       await worker.close();
-      const app = await createTestApp(
+      const app = await fixture.app(
         { providers: [FailingMailer] },
-        { redis: server.url, prefix, worker: false },
+        { redis: url, prefix, worker: false },
       );
-      apps.push(app);
       const queues = app.get(EventQueues);
-      const cli = (...args: string[]) =>
-        runCli(['--redis', server.url, '--prefix', prefix, ...args]);
+      const cli = (...args: string[]) => fixture.cli(prefix, ...args);
       return { prefix, queues, cli, dead: await queues.listDead('emails') };
     }
 
@@ -80,7 +70,7 @@ describe(
       expect(human.code).toBe(0);
       for (const job of dead) expect(human.stdout).toContain(job.id);
       expect(human.stdout).toMatch(
-        /mail\.sent\s+FailingMailer\.send\s+1\s+failed\s+\S+\s+smtp down/,
+        /mail\.sent\s+FailingMailer\.send\s+1\s+failed\s+\S+\s+-\s+smtp down/,
       );
       const page = await cli('dead:list', 'emails', '--offset', '1', '--limit', '1', '--json');
       expect(page.code).toBe(0);
@@ -97,6 +87,54 @@ describe(
         dead[1].id,
         dead[2].id,
       ]);
+    });
+
+    it('dead:list --tag: only the dead jobs whose event carried the tag, shown with their tags', async () => {
+      const { cli, dead } = await seed(1, ['acme', 'globex', 'acme']);
+      const acme = dead.filter((job) => job.tags.includes('tenant:acme'));
+      expect(acme).toHaveLength(2);
+      const human = await cli('dead:list', 'emails', '--tag', 'tenant:acme');
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(
+        /mail\.bounced\s+FailingMailer\.send\s+1\s+failed\s+\S+\s+tenant:acme,bounce\s+smtp down/,
+      );
+      expect(human.stdout.trim().split('\n')).toHaveLength(3);
+      const json = await cli('dead:list', 'emails', '--tag', 'tenant:acme', '--json');
+      expect(json.code).toBe(0);
+      const listed = JSON.parse(json.stdout) as { id: string; tags: string[] }[];
+      expect(listed.map((job) => job.id)).toEqual(acme.map((job) => job.id));
+      expect(listed[0].tags).toEqual(['tenant:acme', 'bounce']);
+      const paged = await cli(
+        'dead:list',
+        'emails',
+        '--tag',
+        'tenant:acme',
+        '--offset',
+        '1',
+        '--json',
+      );
+      expect(JSON.parse(paged.stdout).map((job: { id: string }) => job.id)).toEqual([acme[1].id]);
+      const none = await cli('dead:list', 'emails', '--tag', 'tenant:initech');
+      expect(none).toMatchObject({ code: 0 });
+      expect(none.stdout).toContain('No dead jobs tagged "tenant:initech" in "emails".');
+    });
+
+    it('queue:obliterate: refused while a worker reads the queue (exit 1), --in-use forces it', async () => {
+      const prefix = `cli-${++seq}`;
+      const { url } = fixture.server;
+      const app = await fixture.app({ providers: [FailingMailer] }, { redis: url, prefix });
+      await app.get(EventBus).emit('mail.sent', { i: 0 });
+      await app.get(EventBus).emit('mail.later', { i: 1 }, { delay: 60_000 });
+      const queues = app.get(EventQueues);
+      await waitFor(async () => (await queues.counts('emails')).dead === 1);
+      const refused = await fixture.cli(prefix, 'queue:obliterate', 'emails', '--force');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^QueueInUseError: .*"emails"/m);
+      expect(await queues.counts('emails')).toMatchObject({ delayed: 1, dead: 1 });
+      const forced = await fixture.cli(prefix, 'queue:obliterate', 'emails', '--force', '--in-use');
+      expect(forced).toMatchObject({ code: 0 });
+      expect(forced.stdout).toContain('Obliterated "emails": 2 job(s) removed.');
+      expect(await queues.counts('emails')).toMatchObject({ waiting: 0, delayed: 0, dead: 0 });
     });
 
     it('dead:retry: by id (unknown ids exit 1) and --all', async () => {
@@ -191,7 +229,7 @@ describe(
     it('EVENTS_REDIS_URL and EVENTS_PREFIX connect it as --redis and --prefix do', async () => {
       const { prefix } = await seed(1);
       const run = await runCli(['queues', '--json'], {
-        EVENTS_REDIS_URL: server.url,
+        EVENTS_REDIS_URL: fixture.server.url,
         EVENTS_PREFIX: prefix,
       });
       expect(run.code).toBe(0);

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuiltCli, runCli } from '../support/cli-runner.js';
@@ -96,5 +96,31 @@ describe('nestjs-events CLI: make:event and make:listener', { timeout: 180_000 }
     expect(wildcard.code).toBe(2);
     expect(noEvent.code).toBe(2);
     expect(noEvent.stderr).toContain('no-such-event.event.ts is nowhere');
+  });
+
+  it("make:event adds the event to the project's typed event map; the project still compiles", async () => {
+    const mapFile = join(project, 'src/event-map.ts');
+    writeFileSync(
+      mapFile,
+      "import type { OrderShipped } from './order-shipped.event.js';\n\n" +
+        "declare module 'nestjs-events' {\n  interface EventMap {\n" +
+        "    'order.shipped': OrderShipped;\n  }\n}\n",
+    );
+    const run = await cli('make:event', 'ParcelLost', '--path', 'src/parcels');
+    expect(run).toMatchObject({
+      code: 0,
+      stdout: 'CREATE src/parcels/parcel-lost.event.ts\nUPDATE src/event-map.ts\n',
+    });
+    const map = readFileSync(mapFile, 'utf8');
+    expect(map).toContain("import type { ParcelLost } from './parcels/parcel-lost.event.js';");
+    expect(map).toContain(
+      "    'order.shipped': OrderShipped;\n    'parcel.lost': ParcelLost;\n  }",
+    );
+    const again = await cli('make:event', 'ParcelLost', '--path', 'src/parcels', '--force');
+    expect(again.stdout).toBe('OVERWRITE src/parcels/parcel-lost.event.ts\n');
+    expect(readFileSync(mapFile, 'utf8')).toBe(map);
+    const tsc = await typecheckProject(project);
+    expect(tsc.output).toBe('');
+    expect(tsc.code).toBe(0);
   });
 });

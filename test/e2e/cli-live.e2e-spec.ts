@@ -1,13 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
-import { createTestApp } from '../support/create-test-app.js';
-import { ensureBuiltCli, runCli, spawnCli } from '../support/cli-runner.js';
+import { runCli, spawnCli } from '../support/cli-runner.js';
+import { useCliFixture } from '../support/cli-fixture.js';
 import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
@@ -23,32 +22,26 @@ describe(
   'nestjs-events CLI: tail, listeners, replay (the built binary)',
   { timeout: 120_000 },
   () => {
-    let server: RedisServer;
-    const apps: INestApplicationContext[] = [];
-
-    beforeAll(async () => {
-      ensureBuiltCli();
-      server = await startRedisServer();
-    }, 240_000);
-    afterAll(async () => {
-      await server?.stop();
-    });
-    afterEach(async () => {
-      await Promise.all(apps.splice(0).map((app) => app.close()));
-    });
+    const fixture = useCliFixture();
 
     it('tail prints the jobs and dead letters of events emitted after it started, filtered by pattern', async () => {
       const prefix = 'cli-tail';
-      const app = await createTestApp(
+      const app = await fixture.app(
         { providers: [FailingOrders] },
-        { redis: server.url, prefix },
+        { redis: fixture.server.url, prefix },
       );
-      apps.push(app);
       const bus = app.get(EventBus);
       await bus.emit('order.placed', { n: 0 }); // before the tail: not shown
       await app.get(EventQueues).drain();
 
-      const tail = spawnCli(['--redis', server.url, '--prefix', prefix, 'tail', 'order.shipped']);
+      const tail = spawnCli([
+        '--redis',
+        fixture.server.url,
+        '--prefix',
+        prefix,
+        'tail',
+        'order.shipped',
+      ]);
       let stdout = '';
       let stderr = '';
       tail.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -79,15 +72,14 @@ describe(
 
     it('tail --json prints one parsable object per line', async () => {
       const prefix = 'cli-tail-json';
-      const producer = await createTestApp(
+      const producer = await fixture.app(
         { providers: [FailingOrders] },
-        { redis: server.url, prefix, worker: false },
+        { redis: fixture.server.url, prefix, worker: false },
       );
-      apps.push(producer);
       await producer.get(EventBus).emit('order.placed', { n: 6 }); // makes the queue known
       const tail = spawnCli([
         '--redis',
-        server.url,
+        fixture.server.url,
         '--prefix',
         prefix,
         'tail',
@@ -170,8 +162,7 @@ describe(
       });
 
       it('replay --app --to <Listener>: delivers the stored events, with progress and a result', async () => {
-        const recorder = await createTestApp({}, { store: { postgres: db.url, record: true } });
-        apps.push(recorder);
+        const recorder = await fixture.app({}, { store: { postgres: db.url, record: true } });
         const bus = recorder.get(EventBus);
         for (let n = 1; n <= 3; n++) await bus.emit('order.placed', { n });
         await bus.emit('invoice.paid', { n: 4 });

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   EventBus,
+  EventMetrics,
   InvalidOptionError,
   OnEvent,
   ShouldQueue,
@@ -71,6 +73,30 @@ describe('conditional emits', () => {
     await bus.emit('order.placed', { id: 'last', total: 1000 });
     await waitFor(() => orders.queued.length === 3);
     expect(orders.queued.sort()).toEqual(['big', 'edge', 'last']);
+  });
+
+  it('counts the jobs when declined per listener and queue, in the snapshot and in Prometheus', async () => {
+    const registry = new Registry();
+    const app = await apps.start(
+      { providers: [Orders] },
+      { metrics: { prometheus: { registry } } },
+    );
+    const bus = app.get(EventBus);
+    await bus.emit('order.placed', { id: 'small', total: 5 });
+    await bus.emitMany([
+      { name: 'order.placed', data: { id: 'tiny', total: 1 } },
+      { name: 'order.placed', data: { id: 'big', total: 500 } },
+    ]);
+    await waitFor(() => app.get(Orders).queued.length === 1);
+    const snapshot = app.get(EventMetrics).snapshot();
+    expect(snapshot.listeners['Orders.onLarge']).toMatchObject({ skipped: 2, handled: 1 });
+    expect(snapshot.queues['large-orders']).toMatchObject({ skipped: 2, handled: 1 });
+    const skipped = (await registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'nestjs_events_listener_skipped_total',
+    );
+    expect(skipped?.values).toEqual([
+      { labels: { listener: 'Orders.onLarge', queue: 'large-orders' }, value: 2 },
+    ]);
   });
 
   it('refuses a when that is not a function', () => {

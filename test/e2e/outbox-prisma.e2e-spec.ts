@@ -1,47 +1,24 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus, EventOutbox, InvalidTransactionError } from 'nestjs-events';
-import { createTestApp } from '../support/create-test-app.js';
-import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { InvalidTransactionError } from 'nestjs-events';
+import { idsOf as ids, ormOutboxSuite } from '../support/outbox-orm.js';
+import { skipPostgres } from '../support/postgres.js';
 import {
   createPrismaClient,
   type TestPrismaClient,
   type TestPrismaTx,
 } from '../support/prisma-client.js';
 import { waitFor } from '../support/wait-for.js';
-import { OrderListeners } from '../fixtures/outbox.fixtures.js';
 
 describe.skipIf(skipPostgres)('transactional outbox with Prisma', () => {
-  let database: TestDatabase;
   let prisma: TestPrismaClient;
-  const apps: INestApplicationContext[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    prisma = await createPrismaClient(database.url);
-    await prisma.$queryRawUnsafe('CREATE TABLE orders (id text PRIMARY KEY)');
-  }, 60_000);
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
+  const suite = ormOutboxSuite({
+    async open(url) {
+      prisma = await createPrismaClient(url);
+      await prisma.$queryRawUnsafe('CREATE TABLE orders (id text PRIMARY KEY)');
+    },
+    close: () => prisma?.$disconnect(),
   });
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.drop();
-  });
-
-  const boot = async () => {
-    const app = await createTestApp(
-      { providers: [OrderListeners] },
-      { outbox: { connection: database.url, pollIntervalMs: 50 } },
-    );
-    apps.push(app);
-    return {
-      bus: app.get(EventBus),
-      outbox: app.get(EventOutbox),
-      orders: app.get(OrderListeners),
-    };
-  };
-  const ids = (events: { data: unknown }[]) => events.map((e) => (e.data as { id: string }).id);
+  const boot = () => suite.boot();
 
   it('joins $transaction: delivered after its commit, nothing after its rollback', async () => {
     const { bus, outbox, orders } = await boot();

@@ -1,11 +1,11 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { DataSource, EntitySchema, type EntityManager } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus, EventOutbox, InvalidTransactionError } from 'nestjs-events';
-import { createTestApp } from '../support/create-test-app.js';
-import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
+import { EntitySchema, type DataSource, type EntityManager } from 'typeorm';
+import { describe, expect, it } from 'vitest';
+import { InvalidTransactionError } from 'nestjs-events';
+import { openTypeOrm } from '../support/orm-sources.js';
+import { idsOf as ids, ormOutboxSuite } from '../support/outbox-orm.js';
+import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
-import { AuditListener, OrderListeners } from '../fixtures/outbox.fixtures.js';
+import { AuditListener } from '../fixtures/outbox.fixtures.js';
 
 interface Order {
   id: string;
@@ -17,44 +17,17 @@ const OrderEntity = new EntitySchema<Order>({
 });
 
 describe.skipIf(skipPostgres)('transactional outbox with TypeORM', () => {
-  let database: TestDatabase;
   let dataSource: DataSource;
-  const apps: INestApplicationContext[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = new DataSource({
-      type: 'postgres',
-      url: database.url,
-      entities: [OrderEntity],
-      synchronize: true,
-    });
-    await dataSource.initialize();
-    await dataSource.query('CREATE TABLE audit (order_id text NOT NULL)');
+  const suite = ormOutboxSuite({
+    async open(url) {
+      dataSource = await openTypeOrm(url, [OrderEntity]);
+      await dataSource.query('CREATE TABLE audit (order_id text NOT NULL)');
+    },
+    close: () => dataSource?.destroy(),
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await database?.drop();
-  });
-
-  const boot = async () => {
-    const app = await createTestApp(
-      { providers: [OrderListeners, AuditListener] },
-      { outbox: { connection: database.url, pollIntervalMs: 50 } },
-    );
-    apps.push(app);
-    return {
-      bus: app.get(EventBus),
-      outbox: app.get(EventOutbox),
-      orders: app.get(OrderListeners),
-    };
-  };
+  const boot = () => suite.boot([AuditListener]);
   const orderIds = async () =>
     (await dataSource.getRepository(OrderEntity).find()).map((o) => o.id).sort();
-  const ids = (events: { data: unknown }[]) => events.map((e) => (e.data as { id: string }).id);
 
   it("joins DataSource.transaction: delivered after the ORM's commit, nothing after its rollback", async () => {
     const { bus, outbox, orders } = await boot();

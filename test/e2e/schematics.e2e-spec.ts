@@ -71,6 +71,44 @@ describe('schematics: nest g -c nestjs-events event | listener', { timeout: 120_
     expect(tsc.code).toBe(0);
   });
 
+  it("event adds its entry to the project's typed event map, once, with a type import", async () => {
+    const tree = workspace();
+    tree.create(
+      'src/types/events.ts',
+      "import type { Plain } from '../plain.js';\n\n" +
+        "declare module 'nestjs-events' {\n" +
+        '  interface EventMap {\n' +
+        "    'plain.done': Plain;\n" +
+        '  }\n' +
+        '}\n',
+    );
+    let out = await runner.runSchematic('event', { name: 'OrderShipped', path: 'orders' }, tree);
+    const map = out.readContent('/src/types/events.ts');
+    expect(map).toBe(
+      "import type { Plain } from '../plain.js';\n" +
+        "import type { OrderShipped } from '../orders/order-shipped.event.js';\n\n" +
+        "declare module 'nestjs-events' {\n" +
+        '  interface EventMap {\n' +
+        "    'plain.done': Plain;\n" +
+        "    'order.shipped': OrderShipped;\n" +
+        '  }\n' +
+        '}\n',
+    );
+    out = await runner.runSchematic(
+      'event',
+      { name: 'OrderShipped', path: 'orders', force: true },
+      out,
+    );
+    expect(out.readContent('/src/types/events.ts')).toBe(map);
+    // No map in the project: nothing but the event file.
+    const plain = await runner.runSchematic('event', { name: 'OrderShipped' }, workspace());
+    expect(plain.files.sort()).toEqual([
+      '/package.json',
+      '/src/app.module.ts',
+      '/src/order-shipped.event.ts',
+    ]);
+  });
+
   it('refuses a class name that is not PascalCase and an existing file without force', async () => {
     await expect(
       runner.runSchematic('event', { name: 'order_shipped' }, workspace()),

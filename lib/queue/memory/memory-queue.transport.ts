@@ -5,6 +5,7 @@ import { MemoryDrain } from './memory-drain.js';
 import { addWaiting, takeWaiting } from './memory-priority.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
+import { tagsOfPayload } from '../../event/event-tags.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import {
@@ -222,8 +223,19 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     return this.queue(queue).history.read(Date.now(), minutes);
   }
 
-  async listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
-    return pageDead(this.queue(queue).dead, offset, limit, after);
+  async listDead(
+    queue: string,
+    offset: number,
+    limit: number,
+    after?: string,
+    tag?: string,
+  ): Promise<DeadJob[]> {
+    const dead = this.queue(queue).dead;
+    // O(dead jobs) with a tag: the embedded transport holds few, and each untagged one costs a
+    // prefix test.
+    const chosen =
+      tag === undefined ? dead : dead.filter((d) => tagsOfPayload(d.payload).includes(tag));
+    return pageDead(chosen, offset, limit, after);
   }
 
   async retryDead(queue: string, id: string): Promise<number> {

@@ -24,8 +24,9 @@ return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
 
 /**
  * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail, and
- * drops them from the dead index.
- * KEYS: 1 dead, 2 stream, 3 dead index.
+ * drops them from the dead index and their tags' indexes. Everything happens in Redis: a job's
+ * fields are copied from its dead entry into a new stream entry, with no round trip per job.
+ * KEYS: 1 dead, 2 stream, 3 dead index (and its tag keys, in the same hash tag).
  * ARGV: 1 now (ms), then 2 'first' and 3 how many (the oldest); or 2 'job' and 3 a job id (found
  *       through the index); or 2.. dead entry ids.
  * Returns: the number of jobs moved; -1 for a job id missing from an index that does not cover
@@ -46,30 +47,50 @@ else
     if found[1] then entries[#entries + 1] = found[1] end
   end
 end
-if #entries == 0 then return 0 end
+local count = #entries
+if count == 0 then return 0 end
+local stream, now, index = KEYS[2], ARGV[1], KEYS[3]
 local moved, jobs = {}, {}
-for _, entry in ipairs(entries) do
-  local raw, f = entry[2], {}
-  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  redis.call('XADD', KEYS[2], '*', 'id', f.id or entry[1], 'l', f.l or '', 'p', f.p or '',
-    'a', '0', 't', ARGV[1])
-  moved[#moved + 1] = entry[1]
-  jobs[#jobs + 1] = f.id or entry[1]
+for n = 1, count do
+  local entry = entries[n]
+  local raw = entry[2]
+  local id, l, p, g = entry[1], '', '', nil
+  for i = 1, #raw, 2 do
+    local key = raw[i]
+    if key == 'id' then id = raw[i + 1]
+    elseif key == 'l' then l = raw[i + 1]
+    elseif key == 'p' then p = raw[i + 1]
+    elseif key == 'g' then g = raw[i + 1] end
+  end
+  redis.call('XADD', stream, '*', 'id', id, 'l', l, 'p', p, 'a', '0', 't', now)
+  if g then untag(index, g, id) end
+  moved[n] = entry[1]
+  jobs[n] = id
 end
--- One call each (callers send at most SCRIPT_ID_BATCH ids; 'first' takes at most 1,000).
-redis.call('XDEL', KEYS[1], unpack(moved))
-redis.call('HDEL', KEYS[3], unpack(jobs))
-return #entries
+if ARGV[2] == 'first' then
+  -- The oldest entries, contiguous from the start: trimming below the next id removes exactly
+  -- them (whole stream nodes at once, cheaper than deleting ids one by one).
+  local ms, seq = string.match(moved[count], '^(%d+)-(%d+)$')
+  redis.call('XTRIM', KEYS[1], 'MINID', ms .. '-' .. string.format('%d', tonumber(seq) + 1))
+else
+  redis.call('XDEL', KEYS[1], unpack(moved))
+end
+-- At most SCRIPT_ID_BATCH ids per HDEL (unpack stops near 8,000 values).
+for i = 1, count, 1000 do
+  redis.call('HDEL', index, unpack(jobs, i, math.min(i + 999, count)))
+end
+return count
 `;
 
 /**
- * Deletes the dead-letter stream and its index without blocking Redis (UNLINK frees memory in
- * the background).
- * KEYS: 1 dead, 2 dead index.
+ * Deletes the dead-letter stream, its index and its tag indexes without blocking Redis (UNLINK
+ * frees memory in the background).
+ * KEYS: 1 dead, 2 dead index (and its tag keys, in the same hash tag).
  * Returns: the number of dead jobs deleted.
  */
-export const PURGE_DEAD_SCRIPT = `
+export const PURGE_DEAD_SCRIPT = `${DEAD_INDEX}
 local length = redis.call('XLEN', KEYS[1])
+dropTags(KEYS[2])
 redis.call('UNLINK', KEYS[1], KEYS[2])
 return length
 `;

@@ -21,11 +21,31 @@ export class RedisDeadLetters {
 
   /**
    * A page of dead jobs, oldest first: after the dead job `after` (O(limit)), or skipping
-   * `offset` (O(offset + limit)).
+   * `offset` (O(offset + limit)); with `tag`, through that tag's sorted set (O(log n + limit)).
    */
-  async listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
+  async listDead(
+    queue: string,
+    offset: number,
+    limit: number,
+    after?: string,
+    tag?: string,
+  ): Promise<DeadJob[]> {
     const k = this.ctx.state(queue).keys;
     try {
+      if (tag !== undefined) {
+        const [code, entries] = await this.ctx.client.eventsListDeadTagged(
+          k.dead,
+          k.deadIndex,
+          tag,
+          offset,
+          limit,
+          after ?? '',
+        );
+        if (code < 0) {
+          throw new InvalidOptionError('after', after, `the id of a dead job tagged "${tag}"`);
+        }
+        return entries.map(([entry, fields]) => toDeadJob(queue, entry, fields));
+      }
       let start = '-';
       if (after !== undefined) {
         const entry = await this.entryOf(k, after);

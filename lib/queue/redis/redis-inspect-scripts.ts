@@ -7,6 +7,12 @@ import { NOW } from './redis-lua.js';
  * is not dead; `false` when the index does not know it but does not cover the whole dead stream
  * (entries written before the index existed: the caller scans for it).
  * `unindex(index, job, entry)`: drops the job from the index if it points at that entry.
+ * Tags (see RedisKeys.deadTags): a sorted set per tag, `<index>:tag:<tag>` (job ids scored by the
+ * millisecond they died), and the set `<index>:tags` of tags that have one; a dead entry keeps its
+ * tags in field `g` (joined by newlines: tags hold no control character).
+ * `fieldOf(entry, name)`: a field of a stream entry `{ id, fields }`, or nil.
+ * `untag(index, tags, job)`: drops the job from the sorted set of each of its tags (`g`).
+ * `dropTags(index)`: deletes every tag's sorted set and the set of tags.
  */
 export const DEAD_INDEX = `
 local function deadEntry(dead, index, job)
@@ -26,6 +32,25 @@ local function jobIdOf(entry)
   local raw = entry[2]
   for i = 1, #raw, 2 do if raw[i] == 'id' then return raw[i + 1] end end
   return entry[1]
+end
+local function fieldOf(entry, name)
+  local raw = entry[2]
+  for i = 1, #raw, 2 do if raw[i] == name then return raw[i + 1] end end
+  return nil
+end
+local function untag(index, tags, job)
+  if not tags or tags == '' then return end
+  for tag in string.gmatch(tags, '[^\\n]+') do
+    local key = index .. ':tag:' .. tag
+    redis.call('ZREM', key, job)
+    if redis.call('EXISTS', key) == 0 then redis.call('SREM', index .. ':tags', tag) end
+  end
+end
+local function dropTags(index)
+  for _, tag in ipairs(redis.call('SMEMBERS', index .. ':tags')) do
+    redis.call('UNLINK', index .. ':tag:' .. tag)
+  end
+  redis.call('UNLINK', index .. ':tags')
 end
 `;
 
@@ -71,6 +96,7 @@ end
 if not found then return 0 end
 redis.call('XDEL', KEYS[1], found[1])
 unindex(KEYS[2], jobIdOf(found), found[1])
+untag(KEYS[2], fieldOf(found, 'g'), jobIdOf(found))
 return 1
 `;
 
@@ -88,6 +114,7 @@ local entries = redis.call('XRANGE', KEYS[1], '-', tostring(cutoff - 1), 'COUNT'
 for _, entry in ipairs(entries) do
   redis.call('XDEL', KEYS[1], entry[1])
   unindex(KEYS[2], jobIdOf(entry), entry[1])
+  untag(KEYS[2], fieldOf(entry, 'g'), jobIdOf(entry))
 end
 return #entries
 `;
@@ -95,12 +122,13 @@ return #entries
 /**
  * Removes every key of a queue, unless (without force) a consumer of its group interacted with
  * Redis within the given window (a worker is reading it).
- * KEYS: 1 stream, 2 delayed, 3 dead, 4 stats, 5 dead index, 6 started, 7 paused, 8 levels
- *       (with its lists `<levels>:-10` .. `<levels>:10` and `<levels>:woken`).
+ * KEYS: 1 stream, 2 delayed, 3 dead, 4 stats, 5 dead index, 6 started, 7 paused (and the tag
+ *       keys of the dead index, in the same hash tag), 8 levels (with its lists `<levels>:-10`
+ *       .. `<levels>:10` and `<levels>:woken`).
  * ARGV: 1 group, 2 window (ms), 3 '1' to force.
  * Returns: { 1, jobs removed } or { 0, name of an active consumer }.
  */
-export const OBLITERATE_SCRIPT = `
+export const OBLITERATE_SCRIPT = `${DEAD_INDEX}
 if ARGV[3] ~= '1' then
   local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
   if type(consumers) == 'table' and not consumers.err then
@@ -117,9 +145,35 @@ for _, level in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do
   redis.call('UNLINK', KEYS[8] .. ':' .. level)
 end
 if redis.call('EXISTS', KEYS[8] .. ':woken') == 1 then jobs = jobs - 1 end
+dropTags(KEYS[5])
 redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8],
   KEYS[8] .. ':woken')
 return { 1, jobs }
+`;
+
+/**
+ * A page of the dead jobs with one tag, oldest first, through the tag's sorted set:
+ * O(log n + limit) however deep.
+ * KEYS: 1 dead, 2 dead index (and the tag's sorted set, in the same hash tag).
+ * ARGV: 1 tag, 2 offset, 3 limit, 4 the job to start after ('' = from the first).
+ * Returns: { 0, entries } (stream entries { id, fields }), or { -1, {} } when the job to start
+ *          after has no dead entry with that tag.
+ */
+export const LIST_DEAD_TAGGED_SCRIPT = `
+local key = KEYS[2] .. ':tag:' .. ARGV[1]
+local start = tonumber(ARGV[2])
+if ARGV[4] ~= '' then
+  local rank = redis.call('ZRANK', key, ARGV[4])
+  if not rank then return { -1, {} } end
+  start = start + rank + 1
+end
+local out = {}
+for _, job in ipairs(redis.call('ZRANGE', key, start, start + tonumber(ARGV[3]) - 1)) do
+  local entry = redis.call('HGET', KEYS[2], job)
+  local found = entry and redis.call('XRANGE', KEYS[1], entry, entry)[1]
+  if found then out[#out + 1] = found end
+end
+return { 0, out }
 `;
 
 /**

@@ -55,7 +55,12 @@ export interface QueueKeys {
   readonly dead: string;
   /** Hash of counters: `completed`, `failed`. */
   readonly stats: string;
-  /** Hash: job id -> its entry id in the dead stream (O(1) retry, forget, paging cursor). */
+  /**
+   * Hash: job id -> its entry id in the dead stream (O(1) retry, forget, paging cursor). Tagged
+   * dead jobs are also indexed by tag under it: `<deadIndex>:tag:<tag>` (sorted set of job ids
+   * by the millisecond they died) and `<deadIndex>:tags` (set of the tags that have one). Those
+   * names are made by the Lua scripts (tags vary per job), in this queue's hash tag.
+   */
   readonly deadIndex: string;
   /** Hash: `entry/deliveries` -> when that delivery started (ms), for jobs alive at a heartbeat. */
   readonly started: string;

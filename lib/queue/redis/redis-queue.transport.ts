@@ -153,8 +153,14 @@ export class RedisQueueTransport implements QueueTransport {
     }
   }
 
-  listDead(queue: string, offset: number, limit: number, after?: string): Promise<DeadJob[]> {
-    return this.deadLetters.listDead(queue, offset, limit, after);
+  listDead(
+    queue: string,
+    offset: number,
+    limit: number,
+    after?: string,
+    tag?: string,
+  ): Promise<DeadJob[]> {
+    return this.deadLetters.listDead(queue, offset, limit, after, tag);
   }
 
   retryDead(queue: string, id: string): Promise<number> {

@@ -8,6 +8,7 @@ import {
 import { DELAY_SCRIPT, PROMOTE_SCRIPT, RECLAIM_SCRIPT } from './redis-delivery-scripts.js';
 import {
   FORGET_DEAD_SCRIPT,
+  LIST_DEAD_TAGGED_SCRIPT,
   OBLITERATE_SCRIPT,
   PRUNE_DEAD_SCRIPT,
   SWEEP_STARTED,
@@ -31,8 +32,9 @@ export const SCRIPT_ID_BATCH = 1000;
  *
  * Stream entry fields: id (job id), l (listener), p (payload), a (attempts made before this
  * entry), t (first enqueued, ms). Dead entries add r (reason), e (error), s (stack), f (failed at,
- * ms), and `a` there is the number of attempts made. Delayed members are JSON {id, l, p, a, t},
- * all strings.
+ * ms), g (tags, newline-joined, when the event has some), and `a` there is the number of
+ * attempts made. Delayed members are JSON {id, l, p, a, t}, all strings. A tagged event's tags
+ * ride in its payload (see `serializeEnvelope`); only dead entries copy them out, for the index.
  *
  * A receipt is (entry id, delivery count): a settle is refused unless the entry is still pending
  * for this consumer with exactly that delivery count, so a worker whose job was reclaimed (the
@@ -116,10 +118,12 @@ return 1
 `;
 
 /**
- * Moves a job to the dead-letter stream, indexed by job id.
- * KEYS: 1 stream, 2 dead, 3 stats, 4 dead index.
+ * Moves a job to the dead-letter stream, indexed by job id, and by tag when its event has tags
+ * (sorted set per tag, see DEAD_INDEX).
+ * KEYS: 1 stream, 2 dead, 3 stats, 4 dead index (and its tag keys, in the same hash tag).
  * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 attempts made, 6 reason,
- *       7 error message, 8 stack, 9 failed at (ms), 10 '1' to count a failed attempt.
+ *       7 error message, 8 stack, 9 failed at (ms), 10 '1' to count a failed attempt, 11 tags
+ *       joined by newlines ('' = none).
  * Returns: 1 done, 0 stale.
  */
 export const DEAD_LETTER_SCRIPT = `${OWNS}${NOW}${TALLY}
@@ -131,10 +135,22 @@ if ARGV[10] == '1' then
   redis.call('HINCRBY', KEYS[3], 'failed', 1)
   tally(KEYS[3], 0, 1)
 end
-local dead = redis.call('XADD', KEYS[2], '*', 'id', f.id or ARGV[3], 'l', f.l or '',
-  'p', f.p or '', 'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8],
-  'f', ARGV[9])
-redis.call('HSET', KEYS[4], f.id or ARGV[3], dead)
+local job = f.id or ARGV[3]
+local dead
+if ARGV[11] and ARGV[11] ~= '' then
+  dead = redis.call('XADD', KEYS[2], '*', 'id', job, 'l', f.l or '', 'p', f.p or '',
+    'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9],
+    'g', ARGV[11])
+  local died = tonumber(string.match(dead, '^(%d+)'))
+  for tag in string.gmatch(ARGV[11], '[^\\n]+') do
+    redis.call('ZADD', KEYS[4] .. ':tag:' .. tag, died, job)
+    redis.call('SADD', KEYS[4] .. ':tags', tag)
+  end
+else
+  dead = redis.call('XADD', KEYS[2], '*', 'id', job, 'l', f.l or '', 'p', f.p or '',
+    'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9])
+end
+redis.call('HSET', KEYS[4], job, dead)
 return 1
 `;
 
@@ -253,6 +269,11 @@ export interface ScriptCommands {
   eventsForgetDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
   eventsPruneDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
   eventsObliterate(...keysThenArgv: Arg[]): Promise<[number, string | number]>;
+  eventsListDeadTagged(
+    dead: string,
+    deadIndex: string,
+    ...argv: Arg[]
+  ): Promise<[number, [string, string[]][]]>;
   eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
@@ -277,6 +298,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 8 },
+  eventsListDeadTagged: { lua: LIST_DEAD_TAGGED_SCRIPT, numberOfKeys: 2 },
   eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
   eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },

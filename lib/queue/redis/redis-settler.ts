@@ -1,3 +1,4 @@
+import { tagsOfPayload } from '../../event/event-tags.js';
 import { SettleOutcomeUnknownError } from '../../errors/settle-outcome-unknown.error.js';
 import { StaleJobError } from '../../errors/transport.error.js';
 import type { JobFailure, ReservedJob } from '../queue-job.js';
@@ -89,6 +90,7 @@ export class RedisSettler {
         failure.stack ?? '',
         Date.now(),
         isFailure ? '1' : '0',
+        tagsOfPayload(job.payload).join('\n'),
       );
       await Promise.all([written, this.replicated(written, [job.id])]);
       code = await written;

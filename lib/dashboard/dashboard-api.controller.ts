@@ -1,0 +1,169 @@
+import {
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Sse,
+  type MessageEvent,
+} from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { EventBus } from '../bus/event-bus.js';
+import type { ListenerSummary } from '../bus/listener-summary.js';
+import { EventMetrics } from '../observability/event-metrics.js';
+import { EventQueues } from '../queue/event-queues.js';
+import type { QueueMinute } from '../queue/queue-history.js';
+import { SagaManager } from '../sagas/saga.manager.js';
+import type { SagaStatus } from '../sagas/saga-definition.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
+import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
+import type { ResolvedDashboardOptions } from './dashboard.options.js';
+import { dashboardTail } from './dashboard-tail.js';
+import {
+  deadJobView,
+  lastWholeMinute,
+  queryInteger,
+  sagaView,
+  type DeadJobView,
+  type QueueRow,
+} from './dashboard-views.js';
+
+const SAGA_STATUSES = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed'];
+
+/**
+ * The dashboard's JSON API (mounted under `<path>/api` by `EventsDashboardModule`), built on
+ * `EventQueues`, `EventMetrics`, `EventBus` and `SagaManager` only. Guarded and given its error
+ * mapping by the module.
+ */
+export class DashboardApiController {
+  constructor(
+    @Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
+    private readonly queues: EventQueues,
+    private readonly metrics: EventMetrics,
+    private readonly bus: EventBus,
+    private readonly sagas: SagaManager,
+  ) {}
+
+  /** Every queue: counts, pause, lag and the last whole minute's throughput. */
+  @Get('api/queues')
+  async listQueues(): Promise<{ queues: QueueRow[] }> {
+    const [counts, readings] = await Promise.all([this.queues.counts(), this.metrics.queues()]);
+    const queues = await Promise.all(
+      Object.entries(counts).map(async ([name, c]) => {
+        const [isPaused, history] = await Promise.all([
+          this.queues.isPaused(name),
+          this.metrics.history(name, { minutes: 2 }),
+        ]);
+        const lagMs = readings[name]?.oldestWaitingMs ?? 0;
+        return { name, counts: c, isPaused, lagMs, lastMinute: lastWholeMinute(history) };
+      }),
+    );
+    return { queues };
+  }
+
+  /** A queue's completed and failed attempts per minute (`?minutes`, default 60). */
+  @Get('api/queues/:queue/history')
+  async history(
+    @Param('queue') queue: string,
+    @Query('minutes') minutes?: string,
+  ): Promise<{ queue: string; minutes: QueueMinute[] }> {
+    const count = queryInteger('minutes', minutes) ?? 60;
+    await this.queues.counts(queue);
+    return { queue, minutes: await this.metrics.history(queue, { minutes: count }) };
+  }
+
+  /** A page of dead letters (`?offset&limit`, default 0 and 50) and how many there are. */
+  @Get('api/queues/:queue/dead')
+  async dead(
+    @Param('queue') queue: string,
+    @Query('offset') offset?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ queue: string; total: number; offset: number; jobs: DeadJobView[] }> {
+    const page = {
+      offset: queryInteger('offset', offset) ?? 0,
+      limit: queryInteger('limit', limit),
+    };
+    const jobs = await this.queues.listDead(queue, page);
+    const { dead } = await this.queues.counts(queue);
+    const shown = jobs.map((job) => deadJobView(job, this.options.redact));
+    return { queue, total: dead, offset: page.offset, jobs: shown };
+  }
+
+  @Post('api/queues/:queue/dead/retry-all')
+  @HttpCode(200)
+  async retryAll(@Param('queue') queue: string): Promise<{ retried: number }> {
+    return { retried: await this.queues.retryDead(queue, 'all') };
+  }
+
+  @Post('api/queues/:queue/dead/:id/retry')
+  @HttpCode(200)
+  async retry(
+    @Param('queue') queue: string,
+    @Param('id') id: string,
+  ): Promise<{ retried: number }> {
+    const retried = await this.queues.retryDead(queue, id);
+    if (retried === 0) throw notFound(`No dead job "${id}" in queue "${queue}".`);
+    return { retried };
+  }
+
+  @Delete('api/queues/:queue/dead/:id')
+  async forget(
+    @Param('queue') queue: string,
+    @Param('id') id: string,
+  ): Promise<{ forgotten: number }> {
+    if (!(await this.queues.forgetDead(queue, id))) {
+      throw notFound(`No dead job "${id}" in queue "${queue}".`);
+    }
+    return { forgotten: 1 };
+  }
+
+  @Delete('api/queues/:queue/dead')
+  async purge(@Param('queue') queue: string): Promise<{ purged: number }> {
+    return { purged: await this.queues.purgeDead(queue) };
+  }
+
+  @Get('api/listeners')
+  listeners(): { listeners: ListenerSummary[] } {
+    return { listeners: this.bus.listeners() };
+  }
+
+  /** Server-sent events: local emits, jobs and dead letters of every process (`?pattern`). */
+  @Sse('api/tail')
+  tail(@Query('pattern') pattern?: string): Observable<MessageEvent> {
+    if (pattern !== undefined && typeof pattern !== 'string') {
+      throw new InvalidOptionError('pattern', pattern, 'one event name pattern');
+    }
+    return dashboardTail(this.bus, this.queues, pattern || undefined, this.options.redact);
+  }
+
+  /** Sagas, oldest first (`?name&status&offset&limit`); 404 when the app defines none. */
+  @Get('api/sagas')
+  async listSagas(
+    @Query('name') name?: string,
+    @Query('status') status?: string,
+    @Query('offset') offset?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ sagas: ReturnType<typeof sagaView>[] }> {
+    if (this.sagas.names().length === 0) throw notFound('This app defines no saga.');
+    if (name !== undefined && typeof name !== 'string') {
+      throw new InvalidOptionError('name', name, 'one saga name');
+    }
+    if (status !== undefined && !SAGA_STATUSES.includes(status)) {
+      throw new InvalidOptionError('status', status, SAGA_STATUSES.join(', '));
+    }
+    const sagas = await this.sagas.list({
+      name,
+      status: status as SagaStatus | undefined,
+      offset: queryInteger('offset', offset),
+      limit: queryInteger('limit', limit) ?? 50,
+    });
+    return { sagas: sagas.map((saga) => sagaView(saga, this.options.redact)) };
+  }
+}
+
+function notFound(message: string): NotFoundException {
+  return new NotFoundException({ statusCode: 404, error: 'Not Found', message });
+}

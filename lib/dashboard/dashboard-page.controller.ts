@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { Get, Header, Inject, Req } from '@nestjs/common';
+import { SagaManager } from '../sagas/saga.manager.js';
+import { DASHBOARD_CSRF_HEADER, DASHBOARD_OPTIONS } from './dashboard.constants.js';
+import type { ResolvedDashboardOptions } from './dashboard.options.js';
+
+/** The page's files, shipped beside this module (the build copies `page/` into `dist/`). */
+function asset(name: string): string {
+  return readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');
+}
+
+/**
+ * Nothing but this origin: the page loads its own script and style and talks to its own API,
+ * so a request elsewhere (or an injected inline script) is refused by the browser.
+ */
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  "img-src 'self' data:; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
+
+/** Serves the dashboard page and its script and style (mounted at `path`). */
+export class DashboardPageController {
+  private readonly html = asset('index.html');
+  private readonly script = asset('dashboard.js');
+  private readonly style = asset('dashboard.css');
+
+  constructor(
+    @Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
+    private readonly sagas: SagaManager,
+  ) {}
+
+  @Get()
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', CSP)
+  @Header('cache-control', 'no-store')
+  @Header('x-content-type-options', 'nosniff')
+  page(@Req() request: { originalUrl?: string; url?: string }): string {
+    // Relative links resolve against the page's own URL (global prefix included), with or
+    // without its trailing slash.
+    const path = (request.originalUrl ?? request.url ?? '/').split('?')[0].replace(/\/*$/, '/');
+    return this.html
+      .replace('{{base}}', escapeAttribute(path))
+      .replace('{{readOnly}}', String(this.options.isReadOnly))
+      .replace('{{sagas}}', String(this.sagas.names().length > 0))
+      .replace('{{csrfHeader}}', DASHBOARD_CSRF_HEADER);
+  }
+
+  @Get('assets/dashboard.js')
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('cache-control', 'no-cache')
+  @Header('x-content-type-options', 'nosniff')
+  dashboardScript(): string {
+    return this.script;
+  }
+
+  @Get('assets/dashboard.css')
+  @Header('content-type', 'text/css; charset=utf-8')
+  @Header('cache-control', 'no-cache')
+  @Header('x-content-type-options', 'nosniff')
+  dashboardStyle(): string {
+    return this.style;
+  }
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

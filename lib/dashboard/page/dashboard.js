@@ -1,0 +1,325 @@
+// The events dashboard page: plain browser JavaScript, no dependency, no outside request.
+// Every value from the server is written with textContent (never parsed as HTML).
+
+const body = document.body;
+const base = new URL(document.baseURI).pathname;
+const isReadOnly = body.dataset.readOnly === 'true';
+const hasSagas = body.dataset.sagas === 'true';
+const csrfHeader = body.dataset.csrfHeader;
+const $ = (selector) => document.querySelector(selector);
+
+const state = { queue: undefined, deadOffset: 0, deadLimit: 20, paused: false, missed: 0 };
+
+async function api(path, method = 'GET') {
+  const headers = method === 'GET' ? {} : { [csrfHeader]: '1' };
+  const response = await fetch(`${base}api/${path}`, { method, headers });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : {};
+  if (!response.ok) throw new Error(json.message ?? `${response.status} ${response.statusText}`);
+  return json;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key.startsWith('data-')) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== undefined) node.append(child);
+  return node;
+}
+
+function status(text, isError = false) {
+  const node = $('#status');
+  node.textContent = text;
+  node.style.color = isError ? '#feb2b2' : '';
+}
+
+const time = (ms) => new Date(ms).toTimeString().slice(0, 8);
+const duration = (ms) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+const q = (name) => encodeURIComponent(name);
+
+function confirmAction(text) {
+  const dialog = $('#confirm');
+  $('#confirm-text').textContent = text;
+  dialog.returnValue = '';
+  dialog.showModal();
+  return new Promise((resolve) =>
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }),
+  );
+}
+
+async function mutate(path, method, confirmText) {
+  if (confirmText && !(await confirmAction(confirmText))) return;
+  try {
+    await api(path, method);
+    await Promise.all([loadQueues(), loadDead(), loadChart()]);
+  } catch (error) {
+    status(error.message, true);
+  }
+}
+
+// Queues: counts, lag and throughput, every second.
+async function loadQueues() {
+  const { queues } = await api('queues');
+  if (state.queue === undefined || !queues.some((row) => row.name === state.queue)) {
+    selectQueue((queues.find((row) => row.counts.dead > 0) ?? queues[0])?.name);
+  }
+  const rows = queues.map((row) => {
+    const c = row.counts;
+    const cells = [
+      ['name', row.name + (row.isPaused ? ' (paused)' : '')],
+      ['waiting', c.waiting],
+      ['delayed', c.delayed],
+      ['active', c.active],
+      ['completed', c.completed],
+      ['failed', c.failed],
+      ['dead', c.dead],
+      ['lag', duration(row.lagMs)],
+      ['throughput', `${row.lastMinute.completed} / ${row.lastMinute.failed}`],
+    ].map(([col, value]) => el('td', { 'data-col': col, textContent: String(value) }));
+    const tr = el('tr', { 'data-queue': row.name }, ...cells);
+    if (row.name === state.queue) tr.classList.add('selected');
+    tr.addEventListener('click', () => selectQueue(row.name));
+    return tr;
+  });
+  $('#queues tbody').replaceChildren(...rows);
+}
+
+function selectQueue(name) {
+  if (name === state.queue) return;
+  state.queue = name;
+  state.deadOffset = 0;
+  for (const node of document.querySelectorAll('.queue-name')) node.textContent = name ?? '—';
+  for (const tr of document.querySelectorAll('#queues tbody tr')) {
+    tr.classList.toggle('selected', tr.dataset.queue === name);
+  }
+  loadDead().catch(report);
+  loadChart().catch(report);
+}
+
+// Per-minute completed and failed attempts of the last hour, as an inline SVG bar chart.
+async function loadChart() {
+  if (state.queue === undefined) return $('#chart').replaceChildren();
+  const { minutes } = await api(`queues/${q(state.queue)}/history?minutes=60`);
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attrs, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const width = 600;
+  const height = 140;
+  const top = 10;
+  const bottom = 20;
+  const max = Math.max(1, ...minutes.map((m) => m.completed + m.failed));
+  const slot = width / minutes.length;
+  const scale = (height - top - bottom) / max;
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img' });
+  chart.append(svg('title', {}, `Completed and failed per minute, last hour (max ${max})`));
+  chart.append(svg('line', { x1: 0, x2: width, y1: height - bottom, y2: height - bottom }));
+  chart.append(svg('text', { x: 2, y: top }, String(max)));
+  minutes.forEach((m, i) => {
+    const x = i * slot + 1;
+    const completed = m.completed * scale;
+    const failed = m.failed * scale;
+    const base = height - bottom;
+    const tip = `${time(m.at)}: ${m.completed} completed, ${m.failed} failed`;
+    const bar = (cls, y, h) => {
+      const rect = svg('rect', { class: cls, x, y, width: slot - 2, height: h });
+      rect.append(svg('title', {}, tip));
+      return rect;
+    };
+    if (completed > 0) chart.append(bar('completed', base - completed, completed));
+    if (failed > 0) chart.append(bar('failed', base - completed - failed, failed));
+    if (i % 15 === 0) chart.append(svg('text', { x, y: height - 5 }, time(m.at).slice(0, 5)));
+  });
+  $('#chart').replaceChildren(chart);
+}
+
+// Dead letters of the selected queue, with retry, forget, retry all and purge.
+async function loadDead() {
+  if (state.queue === undefined) return $('#dead').replaceChildren();
+  const queue = state.queue;
+  const page = await api(
+    `queues/${q(queue)}/dead?offset=${state.deadOffset}&limit=${state.deadLimit}`,
+  );
+  if (queue !== state.queue) return;
+  $('#dead-total').textContent = String(page.total);
+  $('#dead-prev').disabled = state.deadOffset === 0;
+  $('#dead-next').disabled = state.deadOffset + page.jobs.length >= page.total;
+  $('#retry-all').disabled = page.total === 0;
+  $('#purge').disabled = page.total === 0;
+  $('#dead').replaceChildren(...page.jobs.map((job) => deadItem(queue, job)));
+}
+
+function deadItem(queue, job) {
+  const shownData = job.event ? job.event.data : job.raw;
+  const payload = shownData.json + (shownData.isTruncated ? '\n… (cut at 10 KiB)' : '');
+  const actions = el(
+    'div',
+    { class: 'actions mutation' },
+    button('Retry', 'retry', () => mutate(`queues/${q(queue)}/dead/${q(job.id)}/retry`, 'POST')),
+    button('Forget', 'forget', () =>
+      mutate(`queues/${q(queue)}/dead/${q(job.id)}`, 'DELETE', `Forget dead job ${job.id}?`),
+    ),
+  );
+  return el(
+    'li',
+    { 'data-id': job.id },
+    el('div', { class: 'error', textContent: job.error }),
+    el('div', {
+      class: 'meta',
+      textContent:
+        `${job.event?.name ?? '(unparsed)'} · ${job.listener} · ${job.attempts} attempt(s) · ` +
+        `${job.reason} · queued ${time(job.enqueuedAt)} · died ${time(job.failedAt)} · ${job.id}`,
+    }),
+    job.stackHead
+      ? el(
+          'details',
+          {},
+          el('summary', { textContent: 'stack' }),
+          el('pre', { class: 'stack', textContent: job.stackHead }),
+        )
+      : undefined,
+    el('pre', { class: 'payload', textContent: payload }),
+    actions,
+  );
+}
+
+function button(label, name, onClick) {
+  const node = el('button', { type: 'button', textContent: label, 'data-action': name });
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+// The live tail: server-sent events, filtered by a pattern, with pause.
+function addTailLine(line) {
+  const list = $('#tail');
+  list.prepend(line);
+  while (list.children.length > 200) list.lastElementChild.remove();
+}
+
+let source;
+function startTail() {
+  source?.close();
+  const pattern = $('#tail-pattern').value.trim();
+  $('#tail-state').textContent = 'connecting…';
+  source = new EventSource(`${base}api/tail${pattern ? `?pattern=${q(pattern)}` : ''}`);
+  source.onmessage = (message) => {
+    const item = JSON.parse(message.data);
+    if (item.type === 'ready') return void ($('#tail-state').textContent = 'live');
+    if (item.type === 'error') return void ($('#tail-state').textContent = item.message);
+    if (state.paused) {
+      state.missed += item.type === 'skipped' ? item.count : 1;
+      return void ($('#tail-state').textContent = `paused (${state.missed} missed)`);
+    }
+    if (item.type === 'skipped') {
+      const text = `… ${item.count} more in the last second (the tail shows 50 a second)`;
+      return void addTailLine(el('li', { 'data-type': 'skipped', textContent: text }));
+    }
+    const event = item.type === 'emit' ? item.event : item.job.event;
+    const where =
+      item.type === 'emit' ? 'emitted here' : `${item.job.queue} · ${item.job.listener}`;
+    addTailLine(
+      el(
+        'li',
+        { 'data-type': item.type },
+        el('span', { class: `kind kind-${item.type}`, textContent: item.type }),
+        ` ${time(event?.timestamp ?? Date.now())} ${event?.name ?? '(unparsed)'} · ${where} · ${event?.data.json ?? ''}`,
+      ),
+    );
+  };
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED)
+      $('#tail-state').textContent = 'stopped (bad pattern?)';
+    else $('#tail-state').textContent = 'reconnecting…';
+  };
+}
+
+async function loadListeners() {
+  const { listeners } = await api('listeners');
+  const rows = listeners.map((l) =>
+    el(
+      'tr',
+      { 'data-listener': l.id },
+      el('td', { textContent: l.id }),
+      el('td', { textContent: l.patterns.join(', ') }),
+      el('td', { textContent: String(l.priority) }),
+      el('td', { textContent: l.queue ?? 'in-process' }),
+    ),
+  );
+  $('#listeners tbody').replaceChildren(...rows);
+}
+
+async function loadSagas() {
+  const { sagas } = await api('sagas?limit=50');
+  const rows = sagas.map((s) =>
+    el(
+      'tr',
+      {},
+      ...[s.id, s.name, s.status, s.step ?? '', time(s.updatedAt)].map((v) =>
+        el('td', { textContent: v }),
+      ),
+    ),
+  );
+  $('#sagas tbody').replaceChildren(...rows);
+}
+
+function report(error) {
+  status(error.message, true);
+}
+
+function every(ms, task) {
+  const run = () =>
+    task()
+      .catch(report)
+      .finally(() => setTimeout(run, ms));
+  setTimeout(run, ms);
+}
+
+$('#retry-all').addEventListener('click', () =>
+  mutate(
+    `queues/${q(state.queue)}/dead/retry-all`,
+    'POST',
+    `Retry every dead job of ${state.queue}?`,
+  ),
+);
+$('#purge').addEventListener('click', () =>
+  mutate(`queues/${q(state.queue)}/dead`, 'DELETE', `Delete every dead job of ${state.queue}?`),
+);
+$('#dead-prev').addEventListener('click', () => {
+  state.deadOffset = Math.max(0, state.deadOffset - state.deadLimit);
+  loadDead().catch(report);
+});
+$('#dead-next').addEventListener('click', () => {
+  state.deadOffset += state.deadLimit;
+  loadDead().catch(report);
+});
+$('#tail-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('#tail').replaceChildren();
+  startTail();
+});
+$('#tail-pause').addEventListener('click', () => {
+  state.paused = !state.paused;
+  state.missed = 0;
+  $('#tail-pause').textContent = state.paused ? 'Resume' : 'Pause';
+  $('#tail-state').textContent = state.paused ? 'paused' : 'live';
+});
+
+async function start() {
+  if (hasSagas) $('#sagas-view').hidden = false;
+  await Promise.all([loadQueues(), loadListeners(), hasSagas ? loadSagas() : undefined]);
+  startTail();
+  every(1000, loadQueues);
+  every(5000, () => ($('#confirm').open ? Promise.resolve() : loadDead()));
+  every(10000, loadChart);
+  if (hasSagas) every(5000, loadSagas);
+  status(isReadOnly ? 'read-only' : 'live');
+  body.dataset.ready = 'true';
+}
+
+start().catch(report);

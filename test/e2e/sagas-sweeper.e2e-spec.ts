@@ -1,0 +1,162 @@
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SagaManager, TransportError } from 'nestjs-events';
+import { QUEUE_TRANSPORT } from '../../lib/events.constants.js';
+import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
+import type { NewJob } from '../../lib/queue/queue-job.js';
+import { RedisKeys } from '../../lib/queue/redis/redis-keys.js';
+import { encodeSagaData } from '../../lib/sagas/saga-codec.js';
+import { SAGA_STORE } from '../../lib/sagas/saga.constants.js';
+import type { SagaStore } from '../../lib/sagas/saga.store.js';
+import { SagaSweeper } from '../../lib/sagas/saga.sweeper.js';
+import { transportApps } from '../support/transport-apps.js';
+import { waitFor } from '../support/wait-for.js';
+import { FourStepSaga, SagaEvents, SagaProbe } from '../fixtures/saga.fixtures.js';
+
+const ONE_MINUTE = 60_000;
+
+function silenceLogs() {
+  vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  return () => vi.restoreAllMocks();
+}
+
+async function startApp(apps: ReturnType<typeof transportApps>) {
+  // No sweeper timer: each test sweeps by hand, so a sweep is never the reason a saga moved.
+  const app = await apps.start(
+    { providers: [SagaProbe, SagaEvents, FourStepSaga] },
+    { sagas: { sweepInterval: 0, sweepAfter: ONE_MINUTE } },
+  );
+  return {
+    sagas: app.get(SagaManager),
+    probe: app.get(SagaProbe),
+    store: app.get<SagaStore>(SAGA_STORE),
+    sweeper: app.get(SagaSweeper),
+    transport: app.get<QueueTransport>(QUEUE_TRANSPORT),
+  };
+}
+
+describe.each(['memory', 'redis'] as const)('Saga sweeper on %s', (kind) => {
+  const apps = transportApps(kind, 'saga-sweeper');
+  beforeEach(silenceLogs);
+
+  it('stores the missing job of a saga whose state advanced without it, once', async () => {
+    const { sagas, probe, store, sweeper } = await startApp(apps);
+    // A process wrote step c's state and died before storing c's job: nothing drives the saga.
+    const at = Date.now() - 2 * ONE_MINUTE;
+    const data = encodeSagaData(
+      'four',
+      'lost',
+      { input: { n: 1 }, state: { a: 1, b: 1 } },
+      'state',
+      1e6,
+    );
+    const history = ['a', 'b'].map((step) => ({ step, outcome: 'completed' as const, at }));
+    expect(
+      await store.create({
+        id: 'lost',
+        name: 'four',
+        status: 'running',
+        step: 2,
+        version: 3,
+        data,
+        history,
+        inbox: {},
+        createdAt: at,
+        updatedAt: at,
+      }),
+    ).toBe(true);
+
+    // Two sweeps before the worker can have moved the saga on: the job is stored once.
+    expect(await sweeper.sweep()).toBe(1);
+    await sweeper.sweep();
+    await waitFor(async () => (await sagas.get('lost'))?.status === 'completed');
+    expect(await sweeper.sweep()).toBe(0);
+
+    expect(probe.calls).toEqual(['c', 'd']);
+    expect(probe.attemptsOf('lost', 'c')).toEqual([1]);
+    expect(probe.attemptsOf('lost', 'd')).toEqual([1]);
+    const info = await sagas.get('lost');
+    expect(info?.state).toEqual({ a: 1, b: 1, c: 1, d: 1 });
+    expect(info?.history.map((h) => h.step)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('leaves alone a saga idle for less than sweepAfter, and a saga that ended', async () => {
+    const { sagas, probe, store, sweeper } = await startApp(apps);
+    await sagas.execute(FourStepSaga, { n: 1 }, { id: 'done' });
+    const data = encodeSagaData('four', 'fresh', { input: { n: 1 }, state: {} }, 'state', 1e6);
+    const now = Date.now();
+    await store.create({
+      id: 'fresh',
+      name: 'four',
+      status: 'running',
+      step: 0,
+      version: 1,
+      data,
+      history: [],
+      inbox: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    expect(await sweeper.sweep()).toBe(0);
+    expect(probe.calls).toEqual(['a', 'b', 'c', 'd']);
+    expect((await sagas.get('fresh'))?.status).toBe('running');
+  });
+});
+
+describe('Saga transitions on Redis: the state and its next job in one write', () => {
+  const apps = transportApps('redis', 'saga-atomic');
+  let admin: Redis | undefined;
+  beforeEach(silenceLogs);
+  afterEach(() => {
+    admin?.disconnect();
+    admin = undefined;
+  });
+
+  it('a transport that fails between the two writes cannot leave a saga advanced without its job', async () => {
+    const { sagas, probe, transport } = await startApp(apps);
+    // Storing a step job apart from its saga's write fails: only a job written with the saga
+    // itself gets stored. Two separate writes would leave each saga advanced with no job.
+    const enqueue = transport.enqueue.bind(transport);
+    vi.spyOn(transport, 'enqueue').mockImplementation((jobs: readonly NewJob[]) =>
+      jobs.some((job) => job.listener.startsWith('saga:four:step:'))
+        ? Promise.reject(new TransportError('connection lost after the saga was written'))
+        : enqueue(jobs),
+    );
+    const ids = Array.from({ length: 10 }, (_, i) => `s${i}`);
+    await Promise.all(ids.map((id) => sagas.start(FourStepSaga, { n: 1 }, { id })));
+    for (const id of ids) {
+      await waitFor(async () => (await sagas.get(id))?.status === 'completed');
+      for (const step of ['a', 'b', 'c', 'd']) expect(probe.attemptsOf(id, step)).toEqual([1]);
+    }
+  });
+
+  it('writes neither the state nor the job when the job cannot be stored', async () => {
+    const { sagas, probe, sweeper } = await startApp(apps);
+    const prefix = apps.prefix!;
+    admin = new Redis(apps.server!.url);
+    // The saga queue's stream holds a string: the job's XADD would fail.
+    const stream = new RedisKeys(prefix).queue('sagas').stream;
+    await admin.set(stream, 'not a stream');
+    await expect(sagas.start(FourStepSaga, { n: 1 }, { id: 'refused' })).rejects.toThrow(
+      /WRONGTYPE/,
+    );
+    // The saga is as `create` left it (version 0), not at version 1 with no job.
+    expect(await admin.hget(`{${prefix}:sagas}:r:refused`, 'v')).toBe('0');
+
+    await admin.del(stream);
+    await admin.hset(`{${prefix}:sagas}:r:refused`, 'j', await idleRecord(admin, prefix));
+    await admin.zadd(`{${prefix}:sagas}:active`, Date.now() - 2 * ONE_MINUTE, 'refused');
+    expect(await sweeper.sweep()).toBe(1);
+    await waitFor(async () => (await sagas.get('refused'))?.status === 'completed');
+    expect(probe.calls).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+/** The stored record of saga `refused`, made idle for two minutes (for the sweeper). */
+async function idleRecord(admin: Redis, prefix: string): Promise<string> {
+  const json = await admin.hget(`{${prefix}:sagas}:r:refused`, 'j');
+  const at = Date.now() - 2 * ONE_MINUTE;
+  return JSON.stringify({ ...(JSON.parse(json!) as object), updatedAt: at });
+}
