@@ -132,6 +132,21 @@ export function runPriorityContract(target: ContractTarget): void {
       ]);
     });
 
+    it('orders the jobs of one emitMany by priority, into an empty queue', async () => {
+      const { bus, probe, queues } = await start();
+      await queues.pause('prio');
+      await bus.emitMany(
+        [1, 5, 3, 5, 0].map((priority, i) => ({
+          name: 'prio.job',
+          data: { tag: `${priority}/${i}` },
+          options: { priority },
+        })),
+      );
+      await queues.resume('prio');
+      await waitFor(() => probe.callsOf('prio').length === 5);
+      expect(tags(probe, 'prio')).toEqual(['5/1', '5/3', '3/2', '1/0', '0/4']);
+    });
+
     it('reports how long the oldest prioritized job has waited', async () => {
       const { bus, queues, transport } = await start();
       await queues.pause('prio');

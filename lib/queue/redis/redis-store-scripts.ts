@@ -1,4 +1,5 @@
 import { NOW } from './redis-lua.js';
+import { CONSUMER_GROUP } from './redis-keys.js';
 import { STAGE } from './redis-priority-scripts.js';
 
 /*
@@ -51,7 +52,35 @@ if refused then return redis.error_reply(refused) end
 if index > 0 and names > 0 then
   redis.call('SADD', KEYS[index], unpack(ARGV, 5, 4 + names))
 end
-local stored, clock, woken = 0, nil, {}
+-- Prioritized jobs go straight to the stream, in priority order, when nothing else waits in their
+-- queue (no level holds jobs, every stream entry was read, no plain job and no negative priority
+-- in this call, so that a later priority-0 job may follow them): the order of the stream is then
+-- their order. Otherwise they wait in their levels.
+local plain = {}
+for i = first, #ARGV, 6 do
+  if ARGV[i + 2] == 's' then plain[ARGV[i]] = true end
+  if ARGV[i + 2] == 'q' and tonumber(ARGV[i + 5]) < 0 then plain[ARGV[i + 4]] = true end
+end
+local function isDrained(stream)
+  local top = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if not top[1] then return true end
+  local groups = redis.pcall('XINFO', 'GROUPS', stream)
+  if type(groups) ~= 'table' or groups.err then return false end
+  for _, g in ipairs(groups) do
+    local name, delivered
+    for k = 1, #g, 2 do
+      if g[k] == 'name' then name = g[k + 1] elseif g[k] == 'last-delivered-id' then delivered = g[k + 1] end
+    end
+    if name == '${CONSUMER_GROUP}' and delivered then
+      local dm, ds = string.match(delivered, '^(%d+)-(%d+)$')
+      local tm, ts = string.match(top[1][1], '^(%d+)-(%d+)$')
+      dm, ds, tm, ts = tonumber(dm), tonumber(ds), tonumber(tm), tonumber(ts)
+      return dm > tm or (dm == tm and ds >= ts)
+    end
+  end
+  return false
+end
+local stored, clock, woken, direct = 0, nil, {}, {}
 for i = first, #ARGV, 6 do
   local seen = tonumber(ARGV[i + 1])
   if seen == 0 or redis.call('SET', KEYS[seen], '1', 'NX', 'PX', ARGV[2]) then
@@ -59,7 +88,14 @@ for i = first, #ARGV, 6 do
     if ARGV[i + 2] == 's' then
       redis.call('XADD', key, '*', 'id', ARGV[i + 3], 'l', ARGV[i + 4], 'p', ARGV[i + 5],
         't', ARGV[1])
+    elseif ARGV[i + 2] == 'q' and direct[ARGV[i + 4]] ~= false and (direct[ARGV[i + 4]]
+        or not plain[ARGV[i + 4]] and redis.call('EXISTS', key) == 0
+          and isDrained(KEYS[tonumber(ARGV[i + 4])])) then
+      local list = direct[ARGV[i + 4]] or {}
+      direct[ARGV[i + 4]] = list
+      list[#list + 1] = { level = tonumber(ARGV[i + 5]), n = i, json = ARGV[i + 3] }
     elseif ARGV[i + 2] == 'q' then
+      direct[ARGV[i + 4]] = false
       clock = clock or now()
       -- Per stream: its levels key when they were empty before this call (wake), else false.
       if woken[ARGV[i + 4]] == nil then
@@ -71,6 +107,16 @@ for i = first, #ARGV, 6 do
       redis.call('ZADD', key, clock + tonumber(ARGV[i + 3]), ARGV[i + 4])
     end
     stored = stored + 1
+  end
+end
+for stream, list in pairs(direct) do
+  if list then
+    table.sort(list, function(x, y) return x.level > y.level or (x.level == y.level and x.n < y.n) end)
+    for _, entry in ipairs(list) do
+      local job = cjson.decode(entry.json)
+      redis.call('XADD', KEYS[tonumber(stream)], '*', 'id', job.id, 'l', job.l, 'p', job.p,
+        'a', '0', 't', job.t, 'q', job.q, 'g', job.g)
+    end
   end
 end
 for stream, levels in pairs(woken) do
