@@ -21,6 +21,7 @@ import { MemoryQueueTransport } from './queue/memory/memory-queue.transport.js';
 import { QueueProducer } from './queue/queue.producer.js';
 import type { QueueTransport } from './queue/queue-transport.interface.js';
 import { Worker } from './queue/worker.js';
+import { FlowControl } from './queue/flow/flow.control.js';
 import { EventSchemasRegistrar } from './event/event-schemas.registrar.js';
 import { EventsServerBinding } from './microservices/events-server.binding.js';
 import { eventStoreExports, eventStoreProviders } from './store/event-store.providers.js';
@@ -92,6 +93,7 @@ const providers: Provider[] = [
   UpcasterExplorer,
   ListenerExplorer,
   Worker,
+  FlowControl,
   EventsServerBinding,
   EventQueues,
   EventScheduler,

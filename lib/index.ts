@@ -44,6 +44,12 @@ export {
   type HookEventOf,
   type HookThisOf,
 } from './decorators/should-queue.decorator.js';
+export type {
+  CancelOnOptions,
+  DebounceOptions,
+  SingletonOptions,
+} from './queue/flow/flow-options.js';
+export type { FlowSummary } from './queue/flow/flow-summary.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
 
@@ -134,6 +140,7 @@ export { SettleOutcomeUnknownError } from './errors/settle-outcome-unknown.error
 export { EmitOutcomeUnknownError } from './errors/emit-outcome-unknown.error.js';
 export { ReplicationTimeoutError } from './errors/replication-timeout.error.js';
 export { LostOwnershipError } from './errors/lost-ownership.error.js';
+export { JobCancelledError } from './errors/job-cancelled.error.js';
 export { UnsupportedRequestError } from './errors/unsupported-request.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
 export { EventAssertionError } from './errors/event-assertion.error.js';

@@ -1,6 +1,7 @@
 import { assertEventName } from '../event/event-name.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
+import { summarizeFlow, type FlowSummary } from '../queue/flow/flow-summary.js';
 
 /** What `bus.listeners()` reports of each listener. */
 export interface ListenerSummary {
@@ -9,6 +10,8 @@ export interface ListenerSummary {
   readonly priority: number;
   readonly isQueued: boolean;
   readonly queue?: string;
+  /** Flow-control options of a queued listener (`singleton`, `cancelOn`, `debounce`), when set. */
+  readonly flow?: FlowSummary;
 }
 
 /** Whether any listener (in-process or queued) matches the event name. */
@@ -27,11 +30,15 @@ export function summarizeListeners(registry: ListenerRegistry, name?: string): L
     const { inProcess, queued } = registry.resolve(name);
     list = [...inProcess, ...queued];
   }
-  return list.map((l) => ({
-    id: l.id,
-    patterns: l.patterns,
-    priority: l.priority,
-    isQueued: !!l.queue,
-    queue: l.queue?.queue,
-  }));
+  return list.map((l) => {
+    const flow = summarizeFlow(l.queue);
+    return {
+      id: l.id,
+      patterns: l.patterns,
+      priority: l.priority,
+      isQueued: !!l.queue,
+      queue: l.queue?.queue,
+      ...(flow && { flow }),
+    };
+  });
 }

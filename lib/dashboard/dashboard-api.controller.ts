@@ -23,9 +23,12 @@ import { DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import type { ResolvedDashboardOptions } from './dashboard.options.js';
 import { dashboardTail } from './dashboard-tail.js';
 import {
+  DEAD_PAGE,
+  MAX_DEAD_PAGE,
   deadJobView,
   lastWholeMinute,
   queryInteger,
+  queryTag,
   sagaView,
   type DeadJobView,
   type QueueRow,
@@ -75,21 +78,42 @@ export class DashboardApiController {
     return { queue, minutes: await this.metrics.history(queue, { minutes: count }) };
   }
 
-  /** A page of dead letters (`?offset&limit`, default 0 and 50) and how many there are. */
+  /**
+   * A page of dead letters (`?offset&limit`, default 0 and 50; `?tag` keeps the jobs whose
+   * event's `tags()` gave it), how many the queue holds and whether more follow this page.
+   */
   @Get('api/queues/:queue/dead')
   async dead(
     @Param('queue') queue: string,
     @Query('offset') offset?: string,
     @Query('limit') limit?: string,
-  ): Promise<{ queue: string; total: number; offset: number; jobs: DeadJobView[] }> {
+    @Query('tag') tag?: string,
+  ): Promise<{
+    queue: string;
+    total: number;
+    offset: number;
+    tag: string | undefined;
+    hasMore: boolean;
+    jobs: DeadJobView[];
+  }> {
     const page = {
       offset: queryInteger('offset', offset) ?? 0,
-      limit: queryInteger('limit', limit),
+      limit: queryInteger('limit', limit) ?? DEAD_PAGE,
+      tag: queryTag(tag),
     };
-    const jobs = await this.queues.listDead(queue, page);
+    // One more than asked: whether a next page exists (a tag's count is not kept).
+    const probe = page.limit >= 1 && page.limit < MAX_DEAD_PAGE ? page.limit + 1 : page.limit;
+    const jobs = await this.queues.listDead(queue, { ...page, limit: probe });
     const { dead } = await this.queues.counts(queue);
-    const shown = jobs.map((job) => deadJobView(job, this.options.redact));
-    return { queue, total: dead, offset: page.offset, jobs: shown };
+    const shown = jobs.slice(0, page.limit).map((job) => deadJobView(job, this.options.redact));
+    return {
+      queue,
+      total: dead,
+      offset: page.offset,
+      tag: page.tag,
+      hasMore: jobs.length > page.limit,
+      jobs: shown,
+    };
   }
 
   @Post('api/queues/:queue/dead/retry-all')

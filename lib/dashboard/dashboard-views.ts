@@ -30,6 +30,8 @@ export interface DeadJobView {
   readonly stackHead: string | undefined;
   readonly enqueuedAt: number;
   readonly failedAt: number;
+  /** The tags of its event (`tags()` of a class event). */
+  readonly tags: readonly string[];
   /** The event, or undefined when its payload does not parse (then `raw` shows it). */
   readonly event: ShownEvent | undefined;
   readonly raw: ShownValue | undefined;
@@ -48,6 +50,7 @@ export function deadJobView(job: DeadJob, redact: RedactPaths): DeadJobView {
     stackHead: job.stack?.split('\n').slice(0, STACK_LINES).join('\n'),
     enqueuedAt: job.enqueuedAt,
     failedAt: job.failedAt,
+    tags: job.tags,
     event: job.payload && showEvent(job.payload, redact),
     // An unparsed payload cannot be redacted field by field: only its size is shown.
     raw: job.payload ? undefined : shown(`[${job.rawPayload.length} characters, not parsed]`),
@@ -68,6 +71,19 @@ function shownData(value: unknown, redact: RedactPaths): ShownValue {
 export function lastWholeMinute(history: readonly QueueMinute[]): QueueRow['lastMinute'] {
   const minute = history.length >= 2 ? history[history.length - 2] : undefined;
   return { completed: minute?.completed ?? 0, failed: minute?.failed ?? 0 };
+}
+
+/** Dead letters per page when `limit` is not given, and the most one page may ask for. */
+export const DEAD_PAGE = 50;
+export const MAX_DEAD_PAGE = 10_000;
+
+/** The `tag` query parameter: undefined when absent; empty or repeated is refused (400). */
+export function queryTag(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || raw.length === 0) {
+    throw new InvalidOptionError('tag', raw, 'one non-empty tag');
+  }
+  return raw;
 }
 
 /**

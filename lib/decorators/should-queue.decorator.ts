@@ -10,6 +10,13 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
 import { assertPriority } from '../queue/job-priority.js';
+import {
+  assertFlowOptions,
+  FLOW_OPTION_KEYS,
+  type CancelOnOptions,
+  type DebounceOptions,
+  type SingletonOptions,
+} from '../queue/flow/flow-options.js';
 
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */
 export type QueueFailureHook<T = unknown> = (event: EventEnvelope<T>, error: unknown) => unknown;
@@ -101,6 +108,24 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> {
    * @default undefined (no aging)
    */
   priorityAgingMs?: number;
+  /**
+   * One running job per key across every worker: a new job of a key that runs is skipped
+   * (`mode: 'skip'`) or cancels the running one (`mode: 'cancel'`). See "Flow control" in the README.
+   * @default undefined (no singleton)
+   */
+  singleton?: SingletonOptions<E>;
+  /**
+   * A later event named `event` cancels this listener's jobs that `match(job, event)`: waiting and
+   * delayed ones are removed, running ones aborted. See "Flow control" in the README.
+   * @default undefined
+   */
+  cancelOn?: CancelOnOptions<E>;
+  /**
+   * One run per key after `delayMs` without a new event of the key, with the last event, never
+   * later than `maxDelayMs` after the first. See "Flow control" in the README.
+   * @default undefined
+   */
+  debounce?: DebounceOptions<E>;
 }
 
 const KEYS = [
@@ -113,6 +138,7 @@ const KEYS = [
   'when',
   'priority',
   'priorityAgingMs',
+  ...FLOW_OPTION_KEYS,
 ];
 
 /** Validates `@ShouldQueue` options at class definition time. */
@@ -156,6 +182,7 @@ export function assertShouldQueueOptions(
       'a function or a method name',
     );
   }
+  assertFlowOptions(o, where);
 }
 
 /**

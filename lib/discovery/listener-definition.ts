@@ -1,6 +1,11 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerInfo } from '../middleware/event-middleware.interface.js';
 import type { BackoffOption } from '../queue/backoff.js';
+import type {
+  CancelOnOptions,
+  DebounceOptions,
+  SingletonOptions,
+} from '../queue/flow/flow-options.js';
 
 /** The second argument of every listener call. */
 export interface ListenerContext {
@@ -40,6 +45,12 @@ export interface ResolvedQueueOptions {
   readonly priority?: number;
   /** `@ShouldQueue({ priorityAgingMs })`. */
   readonly priorityAgingMs?: number;
+  /** `@ShouldQueue({ singleton })`: one running job per key. */
+  readonly singleton?: SingletonOptions;
+  /** `@ShouldQueue({ cancelOn })`: a later matching event cancels jobs. */
+  readonly cancelOn?: CancelOnOptions;
+  /** `@ShouldQueue({ debounce })`: one run per key after a quiet time. */
+  readonly debounce?: DebounceOptions;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

@@ -185,6 +185,11 @@ export class ListenerExplorer implements OnModuleInit {
       ...(options.priority && { priority: options.priority }),
       ...(options.priorityAgingMs && { priorityAgingMs: options.priorityAgingMs }),
       ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
+      ...(options.singleton && {
+        singleton: options.singleton as ResolvedQueueOptions['singleton'],
+      }),
+      ...(options.cancelOn && { cancelOn: options.cancelOn as ResolvedQueueOptions['cancelOn'] }),
+      ...(options.debounce && { debounce: options.debounce as ResolvedQueueOptions['debounce'] }),
     };
   }
 

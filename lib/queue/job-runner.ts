@@ -19,6 +19,8 @@ import type { JobSettler } from './job-settler.js';
 import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
 import type { EventTracer, TracedAttempt } from '../tracing/event-tracer.js';
 import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.js';
+import { JobCancelledError } from '../errors/job-cancelled.error.js';
+import type { AttemptGate } from './flow/attempt-gate.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -63,6 +65,8 @@ export class JobRunner {
   private readonly warnedUnknown = new Set<string>();
   /** @internal Told of every handler call (metrics), set through `Worker.observeAttempts`. */
   observer: AttemptObserver | undefined;
+  /** @internal Flow control around attempts (`FlowControl`), set through `Worker.useFlow`. */
+  flow: AttemptGate | undefined;
 
   constructor(
     private readonly settler: JobSettler,
@@ -181,7 +185,12 @@ export class JobRunner {
       );
     }
     try {
-      const run = (): Promise<unknown> | undefined => this.run(listener, event, job, controller);
+      const flow = this.flow;
+      const direct = (): Promise<unknown> | undefined => this.run(listener, event, job, controller);
+      const run =
+        flow === undefined || !flow.applies(listener)
+          ? direct
+          : () => flow.around(listener, event, job, controller, direct);
       const tracer = this.tracer;
       const traced = tracer === null ? run : () => tracer.process(event, attemptOf(job), run);
       const running =
@@ -196,6 +205,8 @@ export class JobRunner {
       }
       // Another worker holds the job now: its outcome is theirs to settle.
       if (controller.reason instanceof LostOwnershipError) return;
+      // Cancelled by flow control (singleton, cancelOn): done, not retried.
+      if (controller.reason instanceof JobCancelledError) return this.settler.ack(job);
       if (error instanceof ReleaseJobSignal) return this.settler.release(job, error.delayMs);
       return this.fail(listener, event, job, error);
     }

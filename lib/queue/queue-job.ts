@@ -1,3 +1,5 @@
+import type { SingletonClaim } from './flow/singleton.gate.js';
+
 /** A job to store: one queued listener's share of one emitted event. */
 export interface NewJob {
   /** Unique per (event, listener): `<eventId>:<listenerId>`. */
@@ -19,6 +21,10 @@ export interface NewJob {
   readonly priority?: number;
   /** Lifts the job one level per this many ms it waits (see `priorityAgingMs`). */
   readonly priorityAgingMs?: number;
+  /** @internal The listener's singleton key for this event (flow control at emit; not stored). */
+  readonly singleton?: SingletonClaim;
+  /** @internal The listener's debounce key for this event (flow control at emit; not stored). */
+  readonly debounce?: string;
 }
 
 /** A job handed to a worker for one attempt. */

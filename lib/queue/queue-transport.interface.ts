@@ -1,6 +1,7 @@
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from './queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from './queued-job.js';
 import type { QueueMinute } from './queue-history.js';
+import type { PayloadMatch, RemovedJobs } from './flow/job-removal.js';
 import type { ScheduleStore } from '../scheduling/schedule-store.interface.js';
 
 /** What `QueueTransport.watch` reports: a job entering a queue, or its dead letters. */
@@ -101,6 +102,11 @@ export interface QueueTransport {
   ): Promise<StoredQueuedJob[]>;
   /** One job by id, live or dead; undefined when the queue holds no such job. */
   getJob(queue: string, id: string): Promise<StoredQueuedJob | DeadJob | undefined>;
+  /**
+   * Removes the waiting and delayed jobs of `listener` whose serialized payload `matches` (a scan
+   * of the queue), and returns the ids of its matching running jobs (`cancelOn`).
+   */
+  removeMatching(queue: string, listener: string, matches: PayloadMatch): Promise<RemovedJobs>;
   /** Workers of every process stop taking jobs of the queue (running ones finish). */
   pause(queue: string): Promise<void>;
   /** Workers take jobs of the queue again. */

@@ -8,10 +8,15 @@ import { wireEnvelope } from '../event/event-schema.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
+import type { JobAdmission } from './flow/attempt-gate.js';
+import { singletonKey } from './flow/singleton.gate.js';
+import { debounceKey } from './flow/debounce.gate.js';
 
 /** Turns emitted events into one job per queued listener and stores them in one batch. */
 @Injectable()
 export class QueueProducer {
+  /** @internal Flow control at emit (`FlowControl`), once set. */
+  flow: JobAdmission | undefined;
   /** @internal Told of each job `@ShouldQueue({ when })` declined (`EventMetrics` counts them). */
   onSkip: ((envelope: EventEnvelope, listener: ListenerDefinition) => void) | undefined;
 
@@ -34,9 +39,7 @@ export class QueueProducer {
     isDeduplicated = false,
     priority?: number,
   ): Promise<void> {
-    return this.transport.enqueue(
-      this.jobsOf(envelope, listeners, delayMs, isDeduplicated, priority),
-    );
+    return this.store(this.jobsOf(envelope, listeners, delayMs, isDeduplicated, priority));
   }
 
   /**
@@ -69,6 +72,10 @@ export class QueueProducer {
         delayMs: delayMs + queue.delay,
         eventId: envelope.id,
         isDeduplicated,
+        ...(queue.singleton && {
+          singleton: { key: singletonKey(listener, envelope), mode: queue.singleton.mode },
+        }),
+        ...(queue.debounce && { debounce: debounceKey(listener, envelope) }),
       };
       // The emit's priority (its option, or its class's) wins over the listener's.
       const level = priority ?? queue.priority;
@@ -79,7 +86,9 @@ export class QueueProducer {
 
   /** Stores jobs built by `jobsOf` (of one or many events) in one transport batch. */
   store(jobs: readonly NewJob[]): Promise<void> {
-    return this.transport.enqueue(jobs);
+    const flow = this.flow;
+    if (flow === undefined || !flow.applies(jobs)) return this.transport.enqueue(jobs);
+    return flow.admit(jobs).then((kept) => this.transport.enqueue(kept));
   }
 
   /** The listeners whose `@ShouldQueue({ when })` takes this event (all of them, as a rule). */

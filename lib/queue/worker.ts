@@ -23,6 +23,7 @@ import { QueueLoop } from './queue-loop.js';
 import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { ReservedJob } from './queue-job.js';
+import type { AttemptGate } from './flow/attempt-gate.js';
 import type { EventReader } from '../scheduling/event-versions.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
@@ -118,6 +119,11 @@ export class Worker
   /** @internal Tells `observer` of every handler call of this worker (`EventMetrics`). */
   observeAttempts(observer: AttemptObserver | undefined): void {
     this.runner.observer = observer;
+  }
+
+  /** @internal Flow control around every attempt (`FlowControl`). */
+  useFlow(gate: AttemptGate): void {
+    this.runner.flow = gate;
   }
 
   /** The queues this process works on. */

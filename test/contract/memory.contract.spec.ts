@@ -1,4 +1,5 @@
 import { runDeadTagsContract } from './dead-tags.contract.js';
+import { runFlowRemovalContract } from './flow-removal.contract.js';
 import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -9,4 +10,5 @@ import { runEventQueuesContract } from './event-queues.contract.js';
 runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
 runDeadTagsContract({ name: 'memory', options: () => ({}) });
+runFlowRemovalContract({ name: 'memory', options: () => ({}) });
 runPriorityContract({ name: 'memory', options: () => ({}) });

@@ -1,4 +1,5 @@
 import { runDeadTagsContract } from './dead-tags.contract.js';
+import { runFlowRemovalContract } from './flow-removal.contract.js';
 import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
@@ -53,6 +54,17 @@ runDeadTagsContract({
     await tagged?.stop();
   },
   options: () => ({ redis: tagged.url, prefix: `tags-${process.pid}-${++seq}` }),
+});
+let flow: RedisServer;
+runFlowRemovalContract({
+  name: 'redis',
+  beforeAll: async () => {
+    flow = await startRedisServer();
+  },
+  afterAll: async () => {
+    await flow?.stop();
+  },
+  options: () => ({ redis: flow.url, prefix: `flow-${process.pid}-${++seq}` }),
 });
 
 let prioritized: RedisServer;

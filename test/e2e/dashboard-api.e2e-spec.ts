@@ -8,6 +8,7 @@ import {
   dashboardApps,
   ReceiptMailer,
   startDashboardApp,
+  ReceiptResent,
 } from '../fixtures/dashboard.fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -136,6 +137,28 @@ describe('EventsDashboardModule: the JSON API', () => {
     expect(big[0].event.data.isTruncated).toBe(true);
     expect(Buffer.byteLength(big[0].event.data.json)).toBeLessThanOrEqual(10 * 1024);
     expect(Buffer.byteLength(big[0].event.data.json)).toBeGreaterThan(10 * 1024 - 4);
+  });
+
+  it("filters dead letters by their event's tags (?tag=) and shows the tags", async () => {
+    await start({ auth: () => true });
+    const bus = app!.get(EventBus);
+    await bus.emit(new ReceiptResent('r1', true));
+    await bus.emit(new ReceiptResent('r2', false));
+    await bus.emit(new ReceiptResent('r3', true));
+    await waitFor(async () => (await app!.get(EventQueues).counts('receipts')).dead === 3);
+    const vip = await call('api/queues/receipts/dead?tag=vip');
+    const jobs = vip.json.jobs as { tags: string[]; error: string }[];
+    expect(jobs.map((job) => job.error)).toEqual(['cannot resend r1', 'cannot resend r3']);
+    expect(jobs[0].tags).toEqual(['vip', 'order:r1']);
+    expect(vip.json).toMatchObject({ tag: 'vip', hasMore: false });
+    const first = await call('api/queues/receipts/dead?tag=vip&limit=1');
+    expect(first.json).toMatchObject({ hasMore: true });
+    const one = await call(`api/queues/receipts/dead?tag=${encodeURIComponent('order:r2')}`);
+    expect((one.json.jobs as { error: string }[]).map((job) => job.error)).toEqual([
+      'cannot resend r2',
+    ]);
+    expect((await call('api/queues/receipts/dead?tag=vip&tag=x')).status).toBe(400);
+    expect((await call('api/queues/receipts/dead?tag=')).status).toBe(400);
   });
 
   it('answers bad input with 400 and unknown queues or jobs with 404, as JSON', async () => {

@@ -145,6 +145,16 @@ describe('the dashboard page in Chromium', () => {
     await page.locator('#chart-view').screenshot({ path: `${SHOTS}chart.png` });
   });
 
+  it('filters the dead letters by tag', async () => {
+    await expect.poll(() => deadItems().count()).toBe(2);
+    await page.locator('#dead-tag').fill('no-such-tag');
+    await page.locator('#dead-tag').press('Enter');
+    await expect.poll(() => deadItems().count()).toBe(0);
+    await page.locator('#dead-tag').fill('');
+    await page.locator('#dead-tag').press('Enter');
+    await expect.poll(() => deadItems().count()).toBe(2);
+  });
+
   it('Purge empties the dead letters once confirmed (not when cancelled)', async () => {
     await expect.poll(() => deadItems().count()).toBe(2);
     await page.locator('#purge').click();

@@ -8,7 +8,14 @@ const hasSagas = body.dataset.sagas === 'true';
 const csrfHeader = body.dataset.csrfHeader;
 const $ = (selector) => document.querySelector(selector);
 
-const state = { queue: undefined, deadOffset: 0, deadLimit: 20, paused: false, missed: 0 };
+const state = {
+  queue: undefined,
+  deadOffset: 0,
+  deadLimit: 20,
+  deadTag: '',
+  paused: false,
+  missed: 0,
+};
 
 async function api(path, method = 'GET') {
   const headers = method === 'GET' ? {} : { [csrfHeader]: '1' };
@@ -144,12 +151,13 @@ async function loadDead() {
   if (state.queue === undefined) return $('#dead').replaceChildren();
   const queue = state.queue;
   const page = await api(
-    `queues/${q(queue)}/dead?offset=${state.deadOffset}&limit=${state.deadLimit}`,
+    `queues/${q(queue)}/dead?offset=${state.deadOffset}&limit=${state.deadLimit}` +
+      (state.deadTag ? `&tag=${q(state.deadTag)}` : ''),
   );
   if (queue !== state.queue) return;
   $('#dead-total').textContent = String(page.total);
   $('#dead-prev').disabled = state.deadOffset === 0;
-  $('#dead-next').disabled = state.deadOffset + page.jobs.length >= page.total;
+  $('#dead-next').disabled = !page.hasMore;
   $('#retry-all').disabled = page.total === 0;
   $('#purge').disabled = page.total === 0;
   $('#dead').replaceChildren(...page.jobs.map((job) => deadItem(queue, job)));
@@ -174,7 +182,8 @@ function deadItem(queue, job) {
       class: 'meta',
       textContent:
         `${job.event?.name ?? '(unparsed)'} · ${job.listener} · ${job.attempts} attempt(s) · ` +
-        `${job.reason} · queued ${time(job.enqueuedAt)} · died ${time(job.failedAt)} · ${job.id}`,
+        `${job.reason} · queued ${time(job.enqueuedAt)} · died ${time(job.failedAt)} · ${job.id}` +
+        (job.tags.length > 0 ? ` · tags: ${job.tags.join(', ')}` : ''),
     }),
     job.stackHead
       ? el(
@@ -290,6 +299,11 @@ $('#retry-all').addEventListener('click', () =>
 $('#purge').addEventListener('click', () =>
   mutate(`queues/${q(state.queue)}/dead`, 'DELETE', `Delete every dead job of ${state.queue}?`),
 );
+$('#dead-tag').addEventListener('change', (event) => {
+  state.deadTag = event.target.value.trim();
+  state.deadOffset = 0;
+  loadDead().catch(report);
+});
 $('#dead-prev').addEventListener('click', () => {
   state.deadOffset = Math.max(0, state.deadOffset - state.deadLimit);
   loadDead().catch(report);

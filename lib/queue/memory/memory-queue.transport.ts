@@ -26,6 +26,8 @@ import {
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import { MemoryWatchers } from './memory-watchers.js';
+import { removeMatching } from './memory-job-removal.js';
+import type { PayloadMatch, RemovedJobs } from '../flow/job-removal.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { QueueMinute } from '../queue-history.js';
 import { MemoryScheduleStore } from '../../scheduling/memory-schedule.store.js';
@@ -271,6 +273,14 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   /** Takes effect at once: a worker waiting on the queue stays asleep. */
+  async removeMatching(
+    queue: string,
+    listener: string,
+    matches: PayloadMatch,
+  ): Promise<RemovedJobs> {
+    return removeMatching(this.byName.get(queue), listener, matches);
+  }
+
   async pause(queue: string): Promise<void> {
     this.queue(queue);
     this.paused.add(queue);

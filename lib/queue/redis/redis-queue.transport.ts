@@ -15,6 +15,8 @@ import { CONSUMER_GROUP as GROUP_NAME } from './redis-keys.js';
 import { RedisPauses } from './redis-pauses.js';
 import { RedisPromoter } from './redis-promoter.js';
 import { RedisJobListing } from './redis-job-listing.js';
+import { RedisJobRemoval } from './redis-job-removal.js';
+import type { PayloadMatch, RemovedJobs } from '../flow/job-removal.js';
 import { RedisQueueAdmin } from './redis-queue-admin.js';
 import { RedisQueueContext, type Client } from './redis-queue.context.js';
 import { RedisReserver } from './redis-reserver.js';
@@ -42,6 +44,7 @@ export class RedisQueueTransport implements QueueTransport {
   private readonly deadLetters: RedisDeadLetters;
   private readonly admin: RedisQueueAdmin;
   private readonly listing: RedisJobListing;
+  private readonly removal: RedisJobRemoval;
   private readonly pauses: RedisPauses;
   private readonly watcher: RedisWatcher;
   private scheduleStore: RedisScheduleStore | undefined;
@@ -63,6 +66,7 @@ export class RedisQueueTransport implements QueueTransport {
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
     this.listing = new RedisJobListing(this.ctx, this.deadLetters);
+    this.removal = new RedisJobRemoval(this.ctx);
     this.watcher = new RedisWatcher(this.ctx);
   }
 
@@ -97,6 +101,10 @@ export class RedisQueueTransport implements QueueTransport {
 
   deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     return this.settler.deadLetter(job, failure);
+  }
+
+  removeMatching(queue: string, listener: string, matches: PayloadMatch): Promise<RemovedJobs> {
+    return this.removal.removeMatching(queue, listener, matches);
   }
 
   heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {

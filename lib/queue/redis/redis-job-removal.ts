@@ -1,0 +1,120 @@
+import type { PayloadMatch, RemovedJobs } from '../flow/job-removal.js';
+import { toJob } from './redis-entries.js';
+import { transportError } from './redis-errors.js';
+import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
+import type { RedisQueueContext } from './redis-queue.context.js';
+
+/** Entries (or delayed members) read per round trip of the scan. */
+const SCAN_PAGE = 1000;
+
+/**
+ * Removes stream entries that no worker has taken, and delayed members, atomically: an entry
+ * delivered since the scan (pending) stays and is reported.
+ * KEYS: 1 stream, 2 delayed.
+ * ARGV: 1 group, 2 how many entry ids follow, then the entry ids, then the delayed members.
+ * Returns: { removed count, entry ids left because they are pending... }.
+ */
+const REMOVE_SCRIPT = `
+local count = tonumber(ARGV[2])
+local removed, pending = 0, {}
+for i = 3, 2 + count do
+  local found = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if type(found) == 'table' and not found.err and found[1] then
+    pending[#pending + 1] = ARGV[i]
+  else
+    removed = removed + redis.call('XDEL', KEYS[1], ARGV[i])
+  end
+end
+for i = 3 + count, #ARGV do
+  removed = removed + redis.call('ZREM', KEYS[2], ARGV[i])
+end
+local out = { removed }
+for _, entry in ipairs(pending) do out[#out + 1] = entry end
+return out
+`;
+
+type Entry = [string, string[]];
+type RemovalClient = RedisQueueContext['client'] & {
+  eventsRemoveMatching(
+    stream: string,
+    delayed: string,
+    group: string,
+    count: string,
+    ...rest: string[]
+  ): Promise<[number, ...string[]]>;
+};
+
+/**
+ * `removeMatching` of the Redis transport (cancelOn): scans the queue's stream (waiting and
+ * pending entries: acknowledged ones are deleted) and its delayed set, O(jobs in the queue) in
+ * pages of 1000, then removes what matched in one script.
+ */
+export class RedisJobRemoval {
+  private isDefined = false;
+
+  constructor(private readonly ctx: RedisQueueContext) {}
+
+  async removeMatching(
+    queue: string,
+    listener: string,
+    matches: PayloadMatch,
+  ): Promise<RemovedJobs> {
+    const k = this.ctx.state(queue).keys;
+    const client = this.client();
+    try {
+      const entries = new Map<string, string>();
+      let start = '-';
+      for (;;) {
+        const page = (await client.xrange(k.stream, start, '+', 'COUNT', SCAN_PAGE)) as Entry[];
+        for (const [entry, fields] of page) {
+          const job = toJob(queue, entry, 0, fields);
+          if (job.listener === listener && matches(job.payload)) entries.set(entry, job.id);
+        }
+        if (page.length < SCAN_PAGE) break;
+        start = `(${page[page.length - 1][0]}`;
+      }
+      const members: string[] = [];
+      for (let at = 0; ; at += SCAN_PAGE) {
+        const page = await client.zrange(k.delayed, String(at), String(at + SCAN_PAGE - 1));
+        for (const member of page) {
+          if (isMatch(member, listener, matches)) members.push(member);
+        }
+        if (page.length < SCAN_PAGE) break;
+      }
+      if (entries.size === 0 && members.length === 0) return { removed: 0, running: [] };
+      const [removed, ...pending] = await client.eventsRemoveMatching(
+        k.stream,
+        k.delayed,
+        GROUP,
+        String(entries.size),
+        ...entries.keys(),
+        ...members,
+      );
+      return {
+        removed: Number(removed),
+        running: pending.map((entry) => entries.get(entry) ?? entry),
+      };
+    } catch (error) {
+      throw transportError(`removing jobs of ${listener} from "${queue}"`, error);
+    }
+  }
+
+  private client(): RemovalClient {
+    const client = this.ctx.client as RemovalClient;
+    if (!this.isDefined) {
+      client.defineCommand('eventsRemoveMatching', { numberOfKeys: 2, lua: REMOVE_SCRIPT });
+      this.isDefined = true;
+    }
+    return client;
+  }
+}
+
+/** A delayed member (`{ id, l, p, a, t }` JSON) of `listener` whose payload matches. */
+function isMatch(member: string, listener: string, matches: PayloadMatch): boolean {
+  try {
+    const parsed = JSON.parse(member) as { l?: unknown; p?: unknown };
+    return parsed.l === listener && typeof parsed.p === 'string' && matches(parsed.p);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,144 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
+import { createTestApp } from '../support/create-test-app.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+import {
+  compileLibrary,
+  killAll,
+  startWorkerProcess,
+  type WorkerProcess,
+} from '../fixtures/processes/worker-processes.js';
+
+type Job = EventEnvelope<{ key: string; n: number; crash?: boolean }>;
+const key = (e: Job): string => e.data.key;
+
+/** The producer side: the listener ids and options of `flow-worker.mjs`, run there, not here. */
+@Injectable()
+class FlowListener {
+  @OnEvent('flow.skip')
+  @ShouldQueue({ queue: 'flow', tries: 3, singleton: { key, mode: 'skip' } })
+  skip(): void {}
+
+  @OnEvent('flow.cancel')
+  @ShouldQueue({ queue: 'flow', tries: 3, singleton: { key, mode: 'cancel' } })
+  cancel(): void {}
+}
+
+let server: RedisServer;
+let redis: Redis;
+let lib: string;
+let seq = 0;
+const children: WorkerProcess[] = [];
+const apps: INestApplicationContext[] = [];
+
+beforeAll(async () => {
+  lib = compileLibrary();
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+}, 120_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+afterEach(async () => {
+  killAll(children);
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function setup(
+  visibilityMs: number,
+): Promise<{ prefix: string; bus: EventBus; app: INestApplicationContext }> {
+  const prefix = `flowp-${++seq}`;
+  for (let i = 0; i < 2; i++) {
+    children.push(
+      await startWorkerProcess('./flow-worker.mjs', {
+        EVENTS_LIB: lib,
+        REDIS_URL: server.url,
+        PREFIX: prefix,
+        VISIBILITY_MS: String(visibilityMs),
+      }),
+    );
+  }
+  const app = await createTestApp(
+    { providers: [FlowListener] },
+    { redis: server.url, prefix, visibilityTimeout: visibilityMs, worker: false },
+  );
+  apps.push(app);
+  return { prefix, bus: app.get(EventBus), app };
+}
+
+const list = (k: string): Promise<string[]> => redis.lrange(k, 0, -1);
+
+describe('Singletons across worker processes (redis)', () => {
+  it("mode 'cancel': an emit in another process aborts the job running in a worker process, which is not retried", async () => {
+    const { prefix, bus, app } = await setup(3000);
+    await bus.emit('flow.cancel', { key: 'a', n: 1 });
+    await waitFor(async () => (await list(`${prefix}:test:started`)).length === 1, {
+      message: 'job 1 started',
+    });
+    await bus.emit('flow.cancel', { key: 'a', n: 2 });
+    await waitFor(async () => (await list(`${prefix}:test:aborted`)).length === 1, {
+      message: 'job 1 aborted',
+    });
+    expect(await list(`${prefix}:test:aborted`)).toEqual(['1 JobCancelledError']);
+    await waitFor(async () => (await list(`${prefix}:test:started`)).length === 2, {
+      message: 'job 2 started',
+    });
+    await redis.rpush(`${prefix}:test:release:2`, 'go');
+    await waitFor(async () => (await list(`${prefix}:test:done`)).length === 1, {
+      message: 'job 2 done',
+    });
+    const queues = app.get(EventQueues);
+    await waitFor(async () => (await queues.counts('flow')).active === 0, { message: 'acked' });
+    const started = (await list(`${prefix}:test:started`)).map((s) =>
+      s.split(' ').slice(0, 2).join(' '),
+    );
+    expect(started).toEqual(['1 1', '2 1']);
+    const counts = await queues.counts('flow');
+    expect(counts).toMatchObject({ waiting: 0, delayed: 0, dead: 0, failed: 0 });
+  }, 60_000);
+
+  it('a worker killed (SIGKILL) while it holds a key keeps it until the visibility timeout: jobs of the key are skipped, then the key frees', async () => {
+    const visibilityMs = 4000;
+    const { prefix, bus } = await setup(visibilityMs);
+    await bus.emit('flow.skip', { key: 'k', n: 1, crash: true });
+    await waitFor(async () => (await list(`${prefix}:test:started`)).length === 1, {
+      message: 'job 1 started',
+    });
+    const [, , pid] = (await list(`${prefix}:test:started`))[0].split(' ');
+    const crashed = children.find((c) => String(c.child.pid) === pid);
+    expect(crashed).toBeDefined();
+    await crashed!.exited;
+    const killedAt = Date.now();
+    // Within the lease of the dead worker: the key is still held.
+    await bus.emit('flow.skip', { key: 'k', n: 2 });
+    // The job itself comes back after the visibility timeout, on the surviving worker.
+    await waitFor(async () => (await list(`${prefix}:test:started`)).length === 2, {
+      timeoutMs: 30_000,
+      message: 'job 1 reclaimed',
+    });
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(visibilityMs / 2);
+    await redis.rpush(`${prefix}:test:release:1`, 'go');
+    await waitFor(async () => (await list(`${prefix}:test:done`)).length === 1, {
+      message: 'job 1 done',
+    });
+    await waitFor(
+      async () => (await redis.exists(`${prefix}:mw:singleton:FlowListener.skip:k`)) === 0,
+      {
+        message: 'key released',
+      },
+    );
+    await bus.emit('flow.skip', { key: 'k', n: 3 });
+    await waitFor(async () => (await list(`${prefix}:test:started`)).length === 3, {
+      message: 'job 3 started',
+    });
+    await redis.rpush(`${prefix}:test:release:3`, 'go');
+    const started = (await list(`${prefix}:test:started`)).map((s) =>
+      s.split(' ').slice(0, 2).join(' '),
+    );
+    expect(started).toEqual(['1 1', '1 2', '3 1']);
+  }, 90_000);
+});
