@@ -9,6 +9,7 @@ import {
   type EventEnvelope,
   type ListenerContext,
 } from 'nestjs-events';
+import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { waitFor } from '../support/wait-for.js';
 import { QueueProbe } from '../fixtures/queue-probe.js';
@@ -145,6 +146,42 @@ export function runPriorityContract(target: ContractTarget): void {
       await queues.resume('prio');
       await waitFor(() => probe.callsOf('prio').length === 5);
       expect(tags(probe, 'prio')).toEqual(['5/1', '5/3', '3/2', '2/4', '1/0']);
+    });
+
+    it('removes matching prioritized jobs (cancelOn) and keeps the others in order', async () => {
+      const app = await createTestApp({}, { ...(await target.options()), worker: false });
+      apps.push(app);
+      const transport = app.get<QueueTransport>(QUEUE_TRANSPORT);
+      const job = (id: string, tag: string, priority: number) => ({
+        id,
+        queue: 'removal',
+        listener: 'L',
+        payload: JSON.stringify({ tag }),
+        delayMs: 0,
+        priority,
+      });
+      // One at a time: after the first, the queue holds a job, so the next ones wait in levels.
+      for (const [id, tag, priority] of [
+        ['a', 'x', 0],
+        ['b', 'x', 3],
+        ['c', 'y', 3],
+        ['d', 'x', -2],
+        ['e', 'y', -2],
+      ] as const) {
+        await transport.enqueue([job(id, tag, priority)]);
+      }
+      const isX = (payload: string): boolean =>
+        (JSON.parse(payload) as { tag: string }).tag === 'x';
+      expect(await transport.removeMatching('removal', 'L', isX)).toEqual({
+        removed: 3,
+        running: [],
+      });
+      expect((await transport.counts('removal')).waiting).toBe(2);
+      const controller = new AbortController();
+      const taken = await transport.reserve('removal', 5, controller.signal);
+      expect(taken.map((j) => j.id)).toEqual(['c', 'e']);
+      for (const j of taken) await transport.ack(j);
+      controller.abort();
     });
 
     it('reports how long the oldest prioritized job has waited', async () => {

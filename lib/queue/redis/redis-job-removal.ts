@@ -8,16 +8,17 @@ import type { RedisQueueContext } from './redis-queue.context.js';
 const SCAN_PAGE = 1000;
 
 /**
- * Removes stream entries that no worker has taken, and delayed members, atomically: an entry
- * delivered since the scan (pending) stays and is reported.
- * KEYS: 1 stream, 2 delayed.
- * ARGV: 1 group, 2 how many entry ids follow, then the entry ids, then the delayed members.
+ * Removes stream entries that no worker has taken, delayed members and jobs waiting in priority
+ * levels, atomically: an entry delivered since the scan (pending) stays and is reported.
+ * KEYS: 1 stream, 2 delayed, 3 priority levels (lists `<levels>:<level>`).
+ * ARGV: 1 group, 2 how many entry ids follow, 3 how many delayed members follow them, then the
+ *       entry ids, the delayed members, then pairs (level, member of its list).
  * Returns: { removed count, entry ids left because they are pending... }.
  */
 const REMOVE_SCRIPT = `
-local count = tonumber(ARGV[2])
+local count, delayed = tonumber(ARGV[2]), tonumber(ARGV[3])
 local removed, pending = 0, {}
-for i = 3, 2 + count do
+for i = 4, 3 + count do
   local found = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if type(found) == 'table' and not found.err and found[1] then
     pending[#pending + 1] = ARGV[i]
@@ -25,8 +26,14 @@ for i = 3, 2 + count do
     removed = removed + redis.call('XDEL', KEYS[1], ARGV[i])
   end
 end
-for i = 3 + count, #ARGV do
+for i = 4 + count, 3 + count + delayed do
   removed = removed + redis.call('ZREM', KEYS[2], ARGV[i])
+end
+for i = 4 + count + delayed, #ARGV, 2 do
+  local list = KEYS[3] .. ':' .. ARGV[i]
+  removed = removed + redis.call('LREM', list, 1, ARGV[i + 1])
+  -- The set lists a level exactly while its list holds jobs.
+  if redis.call('LLEN', list) == 0 then redis.call('ZREM', KEYS[3], ARGV[i]) end
 end
 local out = { removed }
 for _, entry in ipairs(pending) do out[#out + 1] = entry end
@@ -38,8 +45,10 @@ type RemovalClient = RedisQueueContext['client'] & {
   eventsRemoveMatching(
     stream: string,
     delayed: string,
+    levels: string,
     group: string,
     count: string,
+    delayedCount: string,
     ...rest: string[]
   ): Promise<[number, ...string[]]>;
 };
@@ -81,14 +90,33 @@ export class RedisJobRemoval {
         }
         if (page.length < SCAN_PAGE) break;
       }
-      if (entries.size === 0 && members.length === 0) return { removed: 0, running: [] };
+      const staged: string[] = [];
+      for (const level of await client.zrange(k.levels, '0', '-1')) {
+        for (let at = 0; ; at += SCAN_PAGE) {
+          const page = await client.lrange(
+            `${k.levels}:${level}`,
+            String(at),
+            String(at + SCAN_PAGE - 1),
+          );
+          for (const member of page) {
+            if (isMatch(member, listener, matches)) staged.push(level, member);
+          }
+          if (page.length < SCAN_PAGE) break;
+        }
+      }
+      if (entries.size === 0 && members.length === 0 && staged.length === 0) {
+        return { removed: 0, running: [] };
+      }
       const [removed, ...pending] = await client.eventsRemoveMatching(
         k.stream,
         k.delayed,
+        k.levels,
         GROUP,
         String(entries.size),
+        String(members.length),
         ...entries.keys(),
         ...members,
+        ...staged,
       );
       return {
         removed: Number(removed),
@@ -102,14 +130,14 @@ export class RedisJobRemoval {
   private client(): RemovalClient {
     const client = this.ctx.client as RemovalClient;
     if (!this.isDefined) {
-      client.defineCommand('eventsRemoveMatching', { numberOfKeys: 2, lua: REMOVE_SCRIPT });
+      client.defineCommand('eventsRemoveMatching', { numberOfKeys: 3, lua: REMOVE_SCRIPT });
       this.isDefined = true;
     }
     return client;
   }
 }
 
-/** A delayed member (`{ id, l, p, a, t }` JSON) of `listener` whose payload matches. */
+/** A delayed or staged member (`{ id, l, p, ... }` JSON) of `listener` whose payload matches. */
 function isMatch(member: string, listener: string, matches: PayloadMatch): boolean {
   try {
     const parsed = JSON.parse(member) as { l?: unknown; p?: unknown };
