@@ -1,3 +1,4 @@
+import { classPriority } from '../queue/job-priority.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type {
   EmitPayload,
@@ -154,13 +155,19 @@ function checkItem(host: BulkEmitHost, value: EmitManyItem, i: number): BulkEven
   if (item === null || typeof item !== 'object') {
     throw new InvalidOptionError(`events[${i}]`, item, ITEM_SHAPE);
   }
-  const options = item.options as EmitOptions | undefined;
+  let options = item.options as EmitOptions | undefined;
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new InvalidOptionError(`events[${i}].options`, options, 'an object of emit options');
   }
   let envelope: EventEnvelope | Promise<EventEnvelope>;
-  if ('event' in item) envelope = host.envelope(item.event, options, undefined);
-  else if (typeof item.name === 'string') envelope = host.envelope(item.name, item.data, options);
+  if ('event' in item) {
+    const priority = classPriority(item.event);
+    // The item's own option wins over its class's priority.
+    if (priority !== undefined && options?.priority === undefined) {
+      options = { ...options, priority };
+    }
+    envelope = host.envelope(item.event, options, undefined);
+  } else if (typeof item.name === 'string') envelope = host.envelope(item.name, item.data, options);
   else throw new InvalidOptionError(`events[${i}]`, item, ITEM_SHAPE);
   if (envelope instanceof Promise)
     return { envelope: placeholder(item), validated: envelope, options };
@@ -213,8 +220,13 @@ function store(host: BulkEmitHost, kept: readonly BulkEvent[]): Promise<void> {
     if (queued.length === 0) continue;
     const isDeduplicated = event.options?.id !== undefined;
     const delay = event.options?.delay ?? 0;
-    const group = event.options?.group;
-    for (const job of host.producer.jobsOf(event.envelope, queued, delay, isDeduplicated, group))
+    for (const job of host.producer.jobsOf(
+      event.envelope,
+      queued,
+      delay,
+      isDeduplicated,
+      event.options,
+    ))
       jobs.push(job);
   }
   const run = (): void => {

@@ -37,4 +37,10 @@ export interface EmitOptions {
    * @default what each listener's `group` option gives
    */
   group?: string;
+  /**
+   * The priority (-10 to 10, higher first) of this event's queued jobs, over the event class's
+   * `static readonly priority` and `@ShouldQueue({ priority })`. In-process listeners ignore it.
+   * @default the class's, else each listener's
+   */
+  priority?: number;
 }

@@ -5,6 +5,7 @@ import type { EventValidators } from '../middleware/event-validators.js';
 import type { EmitOptions } from './emit-options.js';
 import { createEnvelope, withData } from './event-envelope.factory.js';
 import { classVersion } from '../scheduling/event-versions.js';
+import { classPriority } from '../queue/job-priority.js';
 
 /** One emit, checked and resolved: what every later step of the emit is handed. */
 export interface PreparedEmit {
@@ -74,6 +75,11 @@ export class EmitPreparer {
       options = dataOrOptions as EmitOptions | undefined;
       // One static read: the class is a named event class (checked just above).
       version = classVersion((nameOrEvent as { constructor?: Function }).constructor);
+      const priority = classPriority(nameOrEvent);
+      // The emit option wins; otherwise the class's priority travels as the emit's.
+      if (priority !== undefined && options?.priority === undefined) {
+        options = { ...options, priority };
+      }
     }
     if (this.versionOf !== undefined) version = Math.max(version, this.versionOf(name));
     // A check below may throw first: the caller then never awaits the schema's verdict.

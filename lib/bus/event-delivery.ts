@@ -137,21 +137,17 @@ export class EventDelivery {
     const dueAt = delay > 0 ? Date.now() + delay : 0;
     // Recording (`store.record`) serializes the payload now, so a bad one is refused before
     // anything runs, then appends; queued jobs are stored only once the event is in the store.
+    // A priority for a grouped queue is refused before the event is recorded.
+    this.producer.refusePriority(listeners.queued, options?.priority);
     const recorded = this.recorder === null ? undefined : this.recorder.record(envelope);
     // Queued jobs are serialized first: a payload they cannot carry is refused before any
     // listener runs or anything is stored.
     const stored =
       listeners.queued.length > 0
         ? recorded === undefined
-          ? this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated, options?.group)
+          ? this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated, options)
           : recorded.then(() =>
-              this.producer.enqueue(
-                envelope,
-                listeners.queued,
-                delay,
-                isDeduplicated,
-                options?.group,
-              ),
+              this.producer.enqueue(envelope, listeners.queued, delay, isDeduplicated, options),
             )
         : recorded;
     if (stored === undefined) {

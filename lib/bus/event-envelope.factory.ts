@@ -1,3 +1,4 @@
+import { assertPriority } from '../queue/job-priority.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
@@ -50,6 +51,7 @@ export function createEnvelope(
     metadata.correlationId ??= id;
   }
   if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
+  if (options?.priority !== undefined) assertPriority('priority', options.priority);
   // One payload contract: refused now whether or not a queued listener matches today. Checked
   // on what a queue would carry: the payload as given (a schema's input).
   if (options?.inProcessOnly === undefined || options.inProcessOnly === false) {

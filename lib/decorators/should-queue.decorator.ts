@@ -9,6 +9,7 @@ import type {
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertName, assertInteger } from '../option-assertions.js';
 import { assertBackoff, type BackoffOption } from '../queue/backoff.js';
+import { assertPriority } from '../queue/job-priority.js';
 import {
   assertGroupOptions,
   GROUP_OPTION_KEYS,
@@ -101,6 +102,18 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> extends G
    */
   when?: (this: This, event: E) => boolean;
   /**
+   * From -10 to 10: while a job of a higher priority waits in the queue, no job of a lower one
+   * starts; equal priorities start in emit order. An emit's `priority` option, then the event
+   * class's `static readonly priority`, win over this one. @default 0
+   */
+  priority?: number;
+  /**
+   * Lifts a waiting job of this listener by one priority level per this many ms it has waited,
+   * so that low priorities cannot starve behind a steady flow of higher ones.
+   * @default undefined (no aging)
+   */
+  priorityAgingMs?: number;
+  /**
    * One running job per key across every worker: a new job of a key that runs is skipped
    * (`mode: 'skip'`) or cancels the running one (`mode: 'cancel'`). See "Flow control" in the README.
    * @default undefined (no singleton)
@@ -129,6 +142,8 @@ const KEYS = [
   'onFailed',
   'when',
   ...GROUP_OPTION_KEYS,
+  'priority',
+  'priorityAgingMs',
   ...FLOW_OPTION_KEYS,
 ];
 
@@ -156,6 +171,10 @@ export function assertShouldQueueOptions(
   if (o.delay !== undefined) assertInteger(`@ShouldQueue delay on ${where}`, o.delay, 0);
   if (o.timeout !== undefined) assertInteger(`@ShouldQueue timeout on ${where}`, o.timeout, 0);
   assertGroupOptions(o, where);
+  if (o.priority !== undefined) assertPriority(`@ShouldQueue priority on ${where}`, o.priority);
+  if (o.priorityAgingMs !== undefined) {
+    assertInteger(`@ShouldQueue priorityAgingMs on ${where}`, o.priorityAgingMs, 1);
+  }
   if (o.when !== undefined && typeof o.when !== 'function') {
     throw new InvalidOptionError(`@ShouldQueue when on ${where}`, o.when, 'a function');
   }

@@ -47,6 +47,10 @@ export interface ResolvedQueueOptions {
    * a queue where another has one get the default group.
    */
   readonly group?: ResolvedGroupOptions;
+  /** `@ShouldQueue({ priority })`; 0 when absent. */
+  readonly priority?: number;
+  /** `@ShouldQueue({ priorityAgingMs })`. */
+  readonly priorityAgingMs?: number;
   /** `@ShouldQueue({ singleton })`: one running job per key. */
   readonly singleton?: SingletonOptions;
   /** `@ShouldQueue({ cancelOn })`: a later matching event cancels jobs. */

@@ -183,6 +183,8 @@ export class ListenerExplorer implements OnModuleInit {
       delay: options.delay ?? 0,
       timeout: options.timeout ?? defaults.timeout,
       onFailed,
+      ...(options.priority && { priority: options.priority }),
+      ...(options.priorityAgingMs && { priorityAgingMs: options.priorityAgingMs }),
       ...(options.when && { when: options.when.bind(instance) as ResolvedQueueOptions['when'] }),
       group: resolveGroupOptions(options as GroupOptions<never>, instance),
       ...(options.singleton && {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DuplicateListenerError } from '../errors/duplicate-listener.error.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertEventName, getEventClassName } from '../event/event-name.js';
 import {
   inProcessContext,
@@ -35,6 +36,13 @@ const EMPTY: ResolvedListeners = Object.freeze({
 // stream of distinct names from growing the cache without limit.
 const MAX_CACHED_NAMES = 10_000;
 
+/** Whether a queued listener gives a priority or a priority aging. */
+function isPrioritized(definition: ListenerDefinition): boolean {
+  return (
+    definition.queue?.priority !== undefined || definition.queue?.priorityAgingMs !== undefined
+  );
+}
+
 /** Every listener of the application, matched to event names through a pattern trie. */
 @Injectable()
 export class ListenerRegistry {
@@ -60,6 +68,7 @@ export class ListenerRegistry {
     if (aliases.includes(definition.id) || new Set(aliases).size !== aliases.length) {
       throw new DuplicateListenerError(definition.id);
     }
+    this.refuseMixedQueue(definition);
     const entry: Entry = { definition, seq: this.seq++, context: inProcessContext(definition.id) };
     for (const pattern of definition.patterns) this.trie.add(pattern, entry);
     this.byId.set(definition.id, entry);
@@ -70,6 +79,31 @@ export class ListenerRegistry {
     const grouped = definition.queue?.group && definition.queue.queue;
     if (grouped) this.groupedQueues.set(grouped, (this.groupedQueues.get(grouped) ?? 0) + 1);
     this.cache.clear();
+  }
+
+  /**
+   * A queue is either grouped or prioritized: refuses a listener with a priority (or aging) on a
+   * queue where another has a group, and the reverse.
+   *
+   * @throws InvalidOptionError naming both listeners and the queue.
+   */
+  private refuseMixedQueue(definition: ListenerDefinition): void {
+    const queue = definition.queue;
+    if (queue === undefined) return;
+    const isGrouped = queue.group !== undefined;
+    if (!isGrouped && !isPrioritized(definition)) return;
+    for (const { definition: other } of this.byId.values()) {
+      if (other.queue?.queue !== queue.queue) continue;
+      const clash = isGrouped ? isPrioritized(other) : other.queue.group !== undefined;
+      if (!clash) continue;
+      const [prioritized, grouped] = isGrouped ? [other, definition] : [definition, other];
+      throw new InvalidOptionError(
+        `@ShouldQueue priority on ${prioritized.id}`,
+        prioritized.queue!.priority ?? prioritized.queue!.priorityAgingMs,
+        `no priority: listener "${grouped.id}" has a group on the same queue "${queue.queue}" ` +
+          '(a queue is either grouped or prioritized)',
+      );
+    }
   }
 
   /** Whether a listener of `queue` has a group: then every job of the queue gets one. */

@@ -20,6 +20,10 @@ export interface NewJob {
   readonly isDeduplicated?: boolean;
   /** Its group, on a queue with groups (fair order, group concurrency and rate limit). */
   readonly group?: JobGroup;
+  /** From -10 to 10, higher first (see `@ShouldQueue({ priority })`). @default 0 */
+  readonly priority?: number;
+  /** Lifts the job one level per this many ms it waits (see `priorityAgingMs`). */
+  readonly priorityAgingMs?: number;
   /** @internal The listener's singleton key for this event (flow control at emit; not stored). */
   readonly singleton?: SingletonClaim;
   /** @internal The listener's debounce key for this event (flow control at emit; not stored). */

@@ -5,6 +5,8 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { serializeEnvelope } from '../event/event.serializer.js';
 import { tagsOf } from '../event/event-tags.js';
 import { wireEnvelope } from '../event/event-schema.js';
+import type { EmitOptions } from '../bus/emit-options.js';
+import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { DEFAULT_GROUP_OPTIONS, jobGroup } from './flow/group-options.js';
@@ -13,6 +15,9 @@ import type { QueueTransport } from './queue-transport.interface.js';
 import type { JobAdmission } from './flow/attempt-gate.js';
 import { singletonKey } from './flow/singleton.gate.js';
 import { debounceKey } from './flow/debounce.gate.js';
+
+/** The emit options that shape queued jobs. */
+export type JobOptions = Pick<EmitOptions, 'group' | 'priority'>;
 
 /** Turns emitted events into one job per queued listener and stores them in one batch. */
 @Injectable()
@@ -33,36 +38,39 @@ export class QueueProducer {
    * `isDeduplicated` (the emit passed its own `id`): jobs already stored for this event id within
    * `dedupeWindowMs` are not stored again.
    *
-   * `group` (the emit's option) overrides the group of grouped listeners.
+   * `options.group` (the emit's) overrides the group of grouped listeners; `options.priority`
+   * (the emit's, or its class's) the priority of the others.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError, InvalidGroupError
-   *   synchronously.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError, InvalidGroupError,
+   *   InvalidOptionError (a priority for a grouped queue) synchronously.
    */
   enqueue(
     envelope: EventEnvelope,
     listeners: readonly ListenerDefinition[],
     delayMs: number,
     isDeduplicated = false,
-    group?: string,
+    options?: JobOptions,
   ): Promise<void> {
-    return this.store(this.jobsOf(envelope, listeners, delayMs, isDeduplicated, group));
+    return this.store(this.jobsOf(envelope, listeners, delayMs, isDeduplicated, options));
   }
 
   /**
    * The jobs of one emitted event, one per queued listener, its payload serialized now with the
    * tags of a class event (`tags()`), which its jobs and dead letters keep.
    *
-   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError, InvalidGroupError.
+   * @throws UnserializablePayloadError, PayloadTooLargeError, InvalidTagsError, InvalidGroupError,
+   *   InvalidOptionError (a priority for a grouped queue).
    */
   jobsOf(
     envelope: EventEnvelope,
     listeners: readonly ListenerDefinition[],
     delayMs: number,
     isDeduplicated: boolean,
-    group?: string,
+    options?: JobOptions,
   ): NewJob[] {
     // A payload that went through a schema is stored as the schema accepted it (its input): the
     // worker runs the schema again and hands its output to the handler.
+    this.refusePriority(listeners, options?.priority);
     const payload = serializeEnvelope(
       wireEnvelope(envelope),
       this.options.maxPayloadBytes,
@@ -86,11 +94,36 @@ export class QueueProducer {
       // Ungrouped queues pay one Map lookup per job here, nothing more.
       const groupOptions =
         queue.group ?? (this.registry.isGrouped(queue.queue) ? DEFAULT_GROUP_OPTIONS : undefined);
-      if (groupOptions === undefined) return job;
-      // The emit's group applies to grouped listeners only, not to the default group's.
-      const override = queue.group ? group : undefined;
-      return { ...job, group: jobGroup(groupOptions, listener.id, envelope, override) };
+      if (groupOptions !== undefined) {
+        // The emit's group applies to grouped listeners only, not to the default group's.
+        const override = queue.group ? options?.group : undefined;
+        return { ...job, group: jobGroup(groupOptions, listener.id, envelope, override) };
+      }
+      // The emit's priority (its option, or its class's) wins over the listener's.
+      const level = options?.priority ?? queue.priority;
+      if (!level && !queue.priorityAgingMs) return job;
+      return { ...job, priority: level ?? 0, priorityAgingMs: queue.priorityAgingMs };
     });
+  }
+
+  /**
+   * Refuses an emit's priority (its option, or its class's) when one of its queued listeners sits
+   * on a grouped queue: a queue is either grouped or prioritized, never both.
+   *
+   * @throws InvalidOptionError naming the listener and its queue.
+   */
+  refusePriority(listeners: readonly ListenerDefinition[], priority: number | undefined): void {
+    if (priority === undefined) return;
+    for (const listener of listeners) {
+      const queue = listener.queue?.queue;
+      if (queue === undefined || !this.registry.isGrouped(queue)) continue;
+      throw new InvalidOptionError(
+        'priority',
+        priority,
+        `no priority: listener "${listener.id}" sits on queue "${queue}", which has groups ` +
+          '(groups and priorities do not combine on one queue)',
+      );
+    }
   }
 
   /** Stores jobs built by `jobsOf` (of one or many events) in one transport batch. */

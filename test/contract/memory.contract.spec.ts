@@ -1,5 +1,6 @@
 import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runFlowRemovalContract } from './flow-removal.contract.js';
+import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runGroupContract } from './queue-groups.contract.js';
@@ -11,3 +12,4 @@ runEmitManyContract({ name: 'memory', options: () => ({}) });
 runDeadTagsContract({ name: 'memory', options: () => ({}) });
 runGroupContract({ name: 'memory', options: () => ({}) });
 runFlowRemovalContract({ name: 'memory', options: () => ({}) });
+runPriorityContract({ name: 'memory', options: () => ({}) });

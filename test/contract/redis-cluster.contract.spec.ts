@@ -1,3 +1,4 @@
+import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -69,5 +70,21 @@ runGroupContract({
   options: () => ({
     redis: { cluster: grouped.startupNodes },
     prefix: `cluster-groups-${process.pid}-${++seq}`,
+  }),
+});
+
+let prioritized: RedisCluster;
+// Priorities on a cluster: the levels, their lists and the take script stay in the queue's slot.
+runPriorityContract({
+  name: 'redis cluster',
+  beforeAll: async () => {
+    prioritized = await startRedisCluster();
+  },
+  afterAll: async () => {
+    await prioritized?.stop();
+  },
+  options: () => ({
+    redis: { cluster: prioritized.startupNodes },
+    prefix: `cluster-prio-${process.pid}-${++seq}`,
   }),
 });

@@ -1,5 +1,6 @@
 import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runFlowRemovalContract } from './flow-removal.contract.js';
+import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
@@ -77,4 +78,16 @@ runFlowRemovalContract({
     await flow?.stop();
   },
   options: () => ({ redis: flow.url, prefix: `flow-${process.pid}-${++seq}` }),
+});
+
+let prioritized: RedisServer;
+runPriorityContract({
+  name: 'redis',
+  beforeAll: async () => {
+    prioritized = await startRedisServer();
+  },
+  afterAll: async () => {
+    await prioritized?.stop();
+  },
+  options: () => ({ redis: prioritized.url, prefix: `prio-${process.pid}-${++seq}` }),
 });

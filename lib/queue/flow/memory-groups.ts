@@ -159,6 +159,28 @@ export class MemoryGroups<J extends GroupedJob> {
       .flatMap((g) => g.jobs);
   }
 
+  /**
+   * Removes the waiting jobs that `matches` (cancelOn); returns how many. A removed job that held
+   * its group's slot (a retry) gives it back; a group left empty leaves the rotation.
+   */
+  remove(matches: (job: J) => boolean): number {
+    let removed = 0;
+    for (const g of [...this.groups.values()]) {
+      const kept = g.jobs.filter((job) => !matches(job));
+      const gone = g.jobs.length - kept.length;
+      if (gone === 0) continue;
+      for (const job of g.jobs) {
+        if (job.holdsSlot && matches(job)) g.active = Math.max(0, g.active - 1);
+      }
+      g.jobs.splice(0, g.jobs.length, ...kept);
+      removed += gone;
+      this.waiting -= gone;
+      if (g.jobs.length === 0) this.leave(g);
+      else this.makeReady(g);
+    }
+    return removed;
+  }
+
   /** Drops every waiting job and group (obliterate). */
   clear(): void {
     this.groups.clear();

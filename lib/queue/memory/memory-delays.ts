@@ -2,29 +2,35 @@ import type { ClockTimer, EventsClock } from '../clock.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 
 /**
- * Delayed jobs and scheduled retries of the embedded transport: kept sorted per queue, moved to
- * their queue by one timer set for the earliest due time.
+ * The delayed jobs of the embedded transport: one timer (on the transport's clock) for the
+ * earliest due job of every queue, which moves the due ones back to their queues.
  */
 export class MemoryDelays {
   private timer: ClockTimer | undefined;
   private timerDueAt = Infinity;
   private isStopped = false;
 
+  /**
+   * @param queues the queues to promote in (read at each promotion).
+   * @param onDue makes a due job ready again.
+   */
   constructor(
     private readonly clock: EventsClock,
-    private readonly byName: ReadonlyMap<string, MemoryQueue>,
-    private readonly ready: (job: StoredJob) => void,
+    private readonly queues: () => Iterable<MemoryQueue>,
+    private readonly onDue: (job: StoredJob) => void,
   ) {}
 
-  /** Keeps `job` in `q` until `dueAt` (ms, on the transport's clock). */
+  /** Keeps `job` in `q` until `dueAt` (ms on the clock). */
   add(q: MemoryQueue, job: StoredJob, dueAt: number): void {
     const delayed = q.delayed;
     let i = delayed.length;
+    // Sorted by due time, then insertion: equal due times keep their order.
     while (i > 0 && delayed[i - 1].dueAt > dueAt) i--;
     delayed.splice(i, 0, { dueAt, job });
     this.schedule(dueAt);
   }
 
+  /** Stops the timer for good (the transport closed). */
   stop(): void {
     this.isStopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
@@ -47,8 +53,8 @@ export class MemoryDelays {
     this.timerDueAt = Infinity;
     const now = this.clock.now();
     let next = Infinity;
-    for (const q of this.byName.values()) {
-      while (q.delayed.length > 0 && q.delayed[0].dueAt <= now) this.ready(q.delayed.shift()!.job);
+    for (const q of this.queues()) {
+      while (q.delayed.length > 0 && q.delayed[0].dueAt <= now) this.onDue(q.delayed.shift()!.job);
       if (q.delayed.length > 0) next = Math.min(next, q.delayed[0].dueAt);
     }
     if (next !== Infinity) this.schedule(next);

@@ -1,17 +1,19 @@
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
-import type { DeadJob, QueueCounts, ReservedJob } from '../queue-job.js';
+import type { DeadJob, JobFailure, QueueCounts, ReservedJob } from '../queue-job.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
 import { MemoryGroups } from '../flow/memory-groups.js';
 import { MinuteRing } from '../queue-history.js';
+import { takeWaiting } from './memory-priority.js';
 
 /**
  * Hands up to `max` ready jobs to a worker: those of groups first (in fair order), then the
- * ungrouped ones, each with a new receipt.
+ * ungrouped ones by priority, each with a new receipt. A queue is either grouped or prioritized.
  */
 export function takeReady(q: MemoryQueue, max: number, receipt: () => number): ReservedJob[] {
   const grouped = q.groups.hasReady() ? q.groups.take(max) : [];
-  return [...grouped, ...q.waiting.splice(0, max - grouped.length)].map((job) => {
+  const rest = grouped.length < max ? takeWaiting(q, max - grouped.length, Date.now()) : [];
+  return [...grouped, ...rest].map((job) => {
     job.attempts++;
     job.receipt = receipt();
     job.reservedAt = Date.now();
@@ -37,6 +39,7 @@ export function newMemoryQueue(now: () => number): MemoryQueue {
   return {
     groups: new MemoryGroups<StoredJob>(onReady, now),
     waiting: [],
+    agingWaiting: 0,
     delayed: [],
     active: new Map(),
     dead: [],
@@ -199,6 +202,7 @@ export function revived(dead: DeadJob, now: number): StoredJob {
 export function emptyInPlace(q: MemoryQueue): void {
   q.waiting.length = 0;
   q.groups.clear();
+  q.agingWaiting = 0;
   q.delayed.length = 0;
   q.dead.length = 0;
   q.active.clear();
@@ -210,4 +214,26 @@ export function emptyInPlace(q: MemoryQueue): void {
 export function countFailed(q: MemoryQueue): void {
   q.failed++;
   q.history.add(Date.now(), 0, 1);
+}
+
+/** How long (ms) the queue's oldest waiting job has been ready; undefined when none waits. */
+export function oldestWaitingAge(q: MemoryQueue, now: number): number | undefined {
+  const oldest = q.waiting[0];
+  return oldest && Math.max(0, now - (oldest.readyAt ?? oldest.enqueuedAt));
+}
+
+/** A reserved job as a dead job, failed at `now`. */
+export function deadJobOf(job: ReservedJob, failure: JobFailure, now: number): DeadJob {
+  return {
+    id: job.id,
+    queue: job.queue,
+    listener: job.listener,
+    payload: job.payload,
+    attempts: job.attempt,
+    reason: failure.reason,
+    error: failure.message,
+    stack: failure.stack,
+    enqueuedAt: job.enqueuedAt,
+    failedAt: now,
+  };
 }

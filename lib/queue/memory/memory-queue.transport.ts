@@ -1,5 +1,8 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { systemClock, type EventsClock } from '../clock.js';
+import { MemoryDelays } from './memory-delays.js';
+import { MemoryDrain } from './memory-drain.js';
+import { addWaiting } from './memory-priority.js';
 import { QueueInUseError } from '../../errors/queue-in-use.error.js';
 import { StaleJobError, TransportError } from '../../errors/transport.error.js';
 import { tagsOfPayload } from '../../event/event-tags.js';
@@ -8,6 +11,7 @@ import type { QueueTransport, QueueWatch, WatchedEntry } from '../queue-transpor
 import {
   countFailed,
   countsOf,
+  deadJobOf,
   droppedJobs,
   takeReady,
   emptyInPlace,
@@ -15,14 +19,14 @@ import {
   forgetDead,
   listJobs,
   newMemoryQueue,
+  oldestWaitingAge,
   pageDead,
   pruneDead,
   revived,
   takeDead,
 } from './memory-queue-admin.js';
 import type { MemoryQueue, StoredJob } from './memory-queue.types.js';
-import { MemoryWatchers, watchedJob } from './memory-watchers.js';
-import { MemoryDelays } from './memory-delays.js';
+import { MemoryWatchers } from './memory-watchers.js';
 import { removeMatching } from './memory-job-removal.js';
 import type { PayloadMatch, RemovedJobs } from '../flow/job-removal.js';
 import type { LiveJobState, StoredQueuedJob } from '../queued-job.js';
@@ -63,10 +67,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   private readonly dedupeWindowMs: number;
   /** Deduplicated job ids stored, with when they may be stored again (ms), oldest first. */
   private readonly seen = new Map<string, number>();
-  /** Called on every settled attempt while `drain` waits. */
-  private readonly settledWaiters = new Set<() => void>();
-  private readonly delays: MemoryDelays;
+  private readonly drainer = new MemoryDrain();
   private readonly clock: EventsClock;
+  private readonly delays: MemoryDelays;
   private receipts = 0;
   private isClosed = false;
   private readonly paused = new Set<string>();
@@ -76,7 +79,11 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.dedupeWindowMs = options.dedupeWindowMs ?? 3_600_000;
     this.clock = options.clock ?? systemClock;
-    this.delays = new MemoryDelays(this.clock, this.byName, (job) => this.ready(job));
+    this.delays = new MemoryDelays(
+      this.clock,
+      () => this.byName.values(),
+      (job) => this.ready(job),
+    );
   }
 
   /**
@@ -93,21 +100,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
    * retries are not waited for. Resolves to whether everything ready was done.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.hasReadyWork()) {
-      const leftMs = deadline - Date.now();
-      if (leftMs <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.settledWaiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, leftMs);
-        this.settledWaiters.add(done);
-      });
-    }
-    return true;
+    return this.drainer.until(() => this.byName.values(), timeoutMs);
   }
 
   async enqueue(jobs: readonly NewJob[]): Promise<void> {
@@ -131,7 +124,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
         this.seen.set(key, now + this.dedupeWindowMs);
       }
       const stored: StoredJob = { ...job, enqueuedAt: now, attempts: 0, receipt: 0 };
-      if (job.delayMs > 0) this.delays.add(this.queue(stored.queue), stored, now + job.delayMs);
+      if (job.delayMs > 0) this.delays.add(this.queue(job.queue), stored, now + job.delayMs);
       else this.ready(stored);
     }
   }
@@ -162,7 +155,7 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.active.delete(job.id);
     q.completed++;
     q.history.add(Date.now(), 1, 0);
-    this.settled();
+    this.drainer.settled();
   }
 
   async retry(job: ReservedJob, delayMs: number, _failure: JobFailure): Promise<void> {
@@ -171,9 +164,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.groups.settle(stored, true);
     q.active.delete(job.id);
     countFailed(q);
-    if (delayMs > 0) this.delays.add(this.queue(stored.queue), stored, this.clock.now() + delayMs);
+    if (delayMs > 0) this.delays.add(q, stored, this.clock.now() + delayMs);
     else this.ready(stored);
-    this.settled();
+    this.drainer.settled();
   }
 
   async release(job: ReservedJob, delayMs: number): Promise<void> {
@@ -184,9 +177,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     stored.toHead = true;
     q.active.delete(job.id);
     stored.attempts--;
-    if (delayMs > 0) this.delays.add(this.queue(stored.queue), stored, this.clock.now() + delayMs);
+    if (delayMs > 0) this.delays.add(q, stored, this.clock.now() + delayMs);
     else this.ready(stored);
-    this.settled();
+    this.drainer.settled();
   }
 
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
@@ -194,21 +187,10 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     q.groups.settle(q.active.get(job.id), false);
     q.active.delete(job.id);
     if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
-    const dead: DeadJob = {
-      id: job.id,
-      queue: job.queue,
-      listener: job.listener,
-      payload: job.payload,
-      attempts: job.attempt,
-      reason: failure.reason,
-      error: failure.message,
-      stack: failure.stack,
-      enqueuedAt: job.enqueuedAt,
-      failedAt: Date.now(),
-    };
+    const dead = deadJobOf(job, failure, Date.now());
     q.dead.push(dead);
     this.watchers.notify(job.queue, { type: 'dead', job: dead });
-    this.settled();
+    this.drainer.settled();
   }
 
   async heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]> {
@@ -241,8 +223,8 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
   }
 
   async oldestWaitingAge(queue: string): Promise<number | undefined> {
-    const oldest = this.byName.get(queue)?.waiting[0];
-    return oldest && Math.max(0, Date.now() - (oldest.readyAt ?? oldest.enqueuedAt));
+    const q = this.byName.get(queue);
+    return q && oldestWaitingAge(q, Date.now());
   }
 
   async history(queue: string, minutes: number): Promise<QueueMinute[]> {
@@ -352,31 +334,15 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     this.isClosed = true;
     this.delays.stop();
     for (const q of this.byName.values()) for (const wake of [...q.waiters]) wake();
-    for (const done of [...this.settledWaiters]) done();
+    this.drainer.settled();
     const dropped = droppedJobs(this.byName);
     if (dropped !== undefined) this.logger.warn(dropped);
   }
 
   private queue(name: string): MemoryQueue {
     let q = this.byName.get(name);
-    if (!q) {
-      q = newMemoryQueue(() => this.clock.now());
-      this.byName.set(name, q);
-    }
+    if (!q) this.byName.set(name, (q = newMemoryQueue(() => this.clock.now())));
     return q;
-  }
-
-  private hasReadyWork(): boolean {
-    for (const q of this.byName.values()) {
-      const waiting = q.waiting.length + q.groups.waiting;
-      if (q.isConsumed && (waiting > 0 || q.active.size > 0)) return true;
-    }
-    return false;
-  }
-
-  /** An attempt ended (acked, retried, released, dead): wakes `drain` to look again. */
-  private settled(): void {
-    for (const done of [...this.settledWaiters]) done();
   }
 
   private owned(job: ReservedJob): MemoryQueue {
@@ -390,9 +356,9 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
     const q = this.queue(job.queue);
     job.readyAt = Date.now();
     if (job.group) q.groups.add(job);
-    else q.waiting.push(job);
+    else addWaiting(q, job);
     const [wake] = q.waiters;
     wake?.();
-    if (this.watchers.has(job.queue)) this.watchers.notify(job.queue, watchedJob(job));
+    this.watchers.jobReady(job);
   }
 }

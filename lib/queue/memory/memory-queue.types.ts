@@ -16,11 +16,17 @@ export interface StoredJob extends GroupedJob {
   reservedAt?: number;
   /** When it last became ready to run (ms). */
   readyAt?: number;
+  /** From -10 to 10, higher first; absent is 0. */
+  readonly priority?: number;
+  readonly priorityAgingMs?: number;
 }
 
 /** One queue of the embedded transport. */
 export interface MemoryQueue {
+  /** Sorted by priority (higher first), then by when each became ready (see memory-priority). */
   readonly waiting: StoredJob[];
+  /** Waiting jobs with `priorityAgingMs`: while any waits, the order changes with time. */
+  agingWaiting: number;
   /** Sorted by due time, then insertion. */
   readonly delayed: { dueAt: number; job: StoredJob }[];
   readonly active: Map<string, StoredJob>;

@@ -39,6 +39,11 @@ export class MemoryWatchers {
     return this.byQueue.has(queue);
   }
 
+  /** Reports a job that became ready (built only when someone watches its queue). */
+  jobReady(job: StoredJob): void {
+    if (this.byQueue.has(job.queue)) this.notify(job.queue, watchedJob(job));
+  }
+
   /** Reports an entry; a throwing callback is logged and never reaches the transport. */
   notify(queue: string, entry: WatchedEntry): void {
     for (const onEntry of this.byQueue.get(queue) ?? []) {

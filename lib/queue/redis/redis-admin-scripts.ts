@@ -3,12 +3,17 @@ import { DEAD_INDEX } from './redis-inspect-scripts.js';
 
 /**
  * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
- * KEYS: 1 stream, 2 delayed, 3 stats, 4 dead.
+ * KEYS: 1 stream, 2 delayed, 3 stats, 4 dead, 5 priority levels (see redis-priority-scripts.ts).
  * ARGV: 1 group.
  * Returns: { waiting, delayed, active, completed, failed, dead }.
  */
 export const COUNTS_SCRIPT = `
 local length = redis.call('XLEN', KEYS[1])
+-- Jobs waiting in priority levels; a wake-up entry in the stream is no job.
+for _, level in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  length = length + redis.call('LLEN', KEYS[5] .. ':' .. level)
+end
+if redis.call('EXISTS', KEYS[5] .. ':woken') == 1 then length = length - 1 end
 local active = 0
 local summary = redis.pcall('XPENDING', KEYS[1], ARGV[1])
 if type(summary) == 'table' and not summary.err then active = summary[1] end

@@ -1,5 +1,6 @@
 import { GROUP_LUA } from './redis-group-lua.js';
 import { NOW } from './redis-lua.js';
+import { STAGE } from './redis-priority-scripts.js';
 
 /* The scripts that bring jobs to workers: delayed jobs, their promotion, reclaims. */
 
@@ -17,14 +18,18 @@ return 1
 /**
  * Moves due delayed jobs to the stream's tail, in due order; "due" on Redis's clock. A grouped
  * job (member with \`g\`) goes to its group instead: at its head when it holds a slot (a retry
- * of a group with \`groupConcurrency\`), else at its tail.
- * KEYS: 1 delayed, 2 stream.
+ * of a group with \`groupConcurrency\`), else at its tail. A job of a priority other than 0
+ * (\`q\`) goes to its level (see redis-priority-scripts).
+ * KEYS: 1 delayed, 2 stream, 3 priority levels.
  * ARGV: 1 most jobs to move.
- * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1, Redis now (ms) }.
+ * Returns: { jobs moved, due time (ms, as a string) of the next delayed job or -1, Redis now (ms),
+ *            number of priority levels holding jobs }.
  */
-export const PROMOTE_SCRIPT = `${NOW}${GROUP_LUA}
+export const PROMOTE_SCRIPT = `${NOW}${GROUP_LUA}${STAGE}
 local at = now()
 local base = string.sub(KEYS[2], 1, #KEYS[2] - 7)
+local staged = false
+local wasEmpty = redis.call('EXISTS', KEYS[3]) == 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
   local ok, job = pcall(cjson.decode, member)
@@ -33,6 +38,9 @@ for _, member in ipairs(due) do
     if job.gw then spec = { w = job.gw, c = job.gc, rm = job.grm, rd = job.grd } end
     pushGroupJob(base, tostring(job.g), { id = job.id, l = job.l, p = job.p, a = job.a, t = job.t,
       s = job.s }, spec, job.s == '1')
+  elseif ok and type(job) == 'table' and job.q and (tostring(job.q) ~= '0' or tostring(job.ag) ~= '0') then
+    stage(KEYS[3], job, at)
+    staged = true
   elseif ok and type(job) == 'table' then
     redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
       'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'))
@@ -42,8 +50,9 @@ for _, member in ipairs(due) do
   end
   redis.call('ZREM', KEYS[1], member)
 end
+if staged and wasEmpty then wakeLevels(KEYS[3], KEYS[2]) end
 local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return { #due, nextDue[2] or '-1', at }
+return { #due, nextDue[2] or '-1', at, redis.call('ZCARD', KEYS[3]) }
 `;
 
 /**

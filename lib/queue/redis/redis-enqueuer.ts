@@ -7,6 +7,7 @@ import type { RedisPromoter } from './redis-promoter.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
 import { RedisReplicas } from './redis-replicas.js';
 import { STORE_SCRIPT } from './redis-store-scripts.js';
+import { delayedMember, isPrioritized, stagedMember } from './redis-members.js';
 
 /** Single-job emits per script call. */
 const ADD_BATCH = 500;
@@ -21,8 +22,11 @@ interface PendingAdds {
   /** The stream, plus a marker for the batch of deduplicated emits. */
   readonly key: string;
   readonly stream: string;
+  readonly levels: string;
   /** Emits that passed their own id: stored by the store script, which skips those seen. */
   readonly isDeduplicated: boolean;
+  /** Stored by the store script (deduplicated or prioritized emits), not the add script. */
+  readonly isStored: boolean;
   readonly now: number;
   readonly args: (string | number)[];
   readonly waiters: Waiter[];
@@ -79,16 +83,18 @@ export class RedisEnqueuer {
       // The hot path: the single-job emits of this tick go to Redis in one script call per queue
       // (one more for those that passed their own id).
       return new Promise<void>((resolve, reject) => {
-        const stream = this.ctx.state(only.queue).keys.stream;
+        const { stream, levels } = this.ctx.state(only.queue).keys;
         const isDeduplicated = only.isDeduplicated === true;
-        const key = isDeduplicated ? `${stream}\u0000seen` : stream;
+        // Deduplicated and prioritized emits batch apart, through the store script.
+        const isStored = isDeduplicated || isPrioritized(only);
+        const key = isStored ? `${stream}\u0000${isDeduplicated ? 'seen' : 'levels'}` : stream;
         let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
-          batch = { key, stream, isDeduplicated, now, args: [], waiters: [] };
+          batch = { key, stream, levels, isDeduplicated, isStored, now, args: [], waiters: [] };
           this.adds.set(key, batch);
         }
-        if (!isDeduplicated) batch.args.push(only.id, only.listener, only.payload, now);
+        if (!isStored) batch.args.push(only.id, only.listener, only.payload, now);
         batch.waiters.push({ job: only, resolve, reject });
         if (!this.isAddScheduled) {
           this.isAddScheduled = true;
@@ -147,6 +153,9 @@ export class RedisEnqueuer {
         const spec = { w: weight, c: concurrency, rm: rateMax, rd: rateMs };
         argv.push(position(queueKeys.groupReady), seen, 'g');
         argv.push(JSON.stringify(member), id, JSON.stringify(spec));
+      } else if (isPrioritized(job)) {
+        argv.push(position(queueKeys.levels), seen, 'q');
+        argv.push(stagedMember(job, now), position(queueKeys.stream), job.priority ?? 0);
       } else {
         argv.push(position(queueKeys.stream), seen, 's', job.id, job.listener, job.payload);
       }
@@ -227,14 +236,14 @@ export class RedisEnqueuer {
 
   private async sendAdds(batch: PendingAdds): Promise<void> {
     if (this.adds.get(batch.key) === batch) this.adds.delete(batch.key);
-    // Deduplicated emits: one store script call, all or none (one stream: what refuses one job
+    // Deduplicated or prioritized emits: one store script call, all or none (one queue: what refuses one job
     // refuses them all); skipped jobs count as stored.
-    const written: Promise<number[]> = batch.isDeduplicated
+    const written: Promise<number[]> = batch.isStored
       ? this.store(
           batch.waiters.map((w) => w.job),
           batch.now,
         ).then(() => batch.waiters.map(() => 1))
-      : this.ctx.client.eventsAdd(batch.stream, ...batch.args);
+      : this.ctx.client.eventsAdd(batch.stream, batch.levels, ...batch.args);
     const acknowledged = this.replicas?.afterWrite();
     let codes: number[];
     let replicas = Infinity;
@@ -326,20 +335,4 @@ function replicationMessage(
     ? 're-emitting with the same id stores nothing twice'
     : 'pass { id } to emit to make a retry safe';
   return `Redis transport: event ${eventId} was stored on the primary, but ${count} of ${required} replica(s) acknowledged it within replication.timeoutMs (${timeoutMs} ms): a failover now could lose it. Outcome unknown; ${retry}.`;
-}
-
-/** A delayed job as its sorted-set member. */
-function delayedMember(job: NewJob, now: number): string {
-  const member = { id: job.id, l: job.listener, p: job.payload, a: '0', t: String(now) };
-  const group = job.group;
-  if (group === undefined) return JSON.stringify(member);
-  // A grouped job keeps its group and its settings through the delay (see PROMOTE_SCRIPT).
-  return JSON.stringify({
-    ...member,
-    g: group.id,
-    gw: String(group.weight),
-    gc: String(group.concurrency),
-    grm: String(group.rateMax),
-    grd: String(group.rateMs),
-  });
 }

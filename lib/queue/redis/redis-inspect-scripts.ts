@@ -124,7 +124,8 @@ return #entries
  * force) a consumer of its group interacted with Redis within the given window (a worker is
  * reading it).
  * KEYS: 1 stream, 2 delayed, 3 dead, 4 stats, 5 dead index, 6 started, 7 paused (and the tag
- *       keys of the dead index, in the same hash tag).
+ *       keys of the dead index, in the same hash tag), 8 levels (with its lists `<levels>:-10`
+ *       .. `<levels>:10` and `<levels>:woken`).
  * ARGV: 1 group, 2 window (ms), 3 '1' to force.
  * Returns: { 1, jobs removed } or { 0, name of an active consumer }.
  */
@@ -140,8 +141,14 @@ if ARGV[3] ~= '1' then
   end
 end
 local jobs = redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('XLEN', KEYS[3])
+for _, level in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do
+  jobs = jobs + redis.call('LLEN', KEYS[8] .. ':' .. level)
+  redis.call('UNLINK', KEYS[8] .. ':' .. level)
+end
+if redis.call('EXISTS', KEYS[8] .. ':woken') == 1 then jobs = jobs - 1 end
 dropTags(KEYS[5])
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8],
+  KEYS[8] .. ':woken')
 -- The queue's groups: the stream's key is \`<base>:stream\`.
 local base = string.sub(KEYS[1], 1, #KEYS[1] - 7)
 for _, id in ipairs(redis.call('ZRANGE', base .. ':g:index', 0, -1)) do

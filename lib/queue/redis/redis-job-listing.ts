@@ -5,6 +5,7 @@ import { toJob, toWaitingJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP, type QueueKeys } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
+import { isWakeUp, listWaiting } from './redis-staged-listing.js';
 
 /** Entries read per round trip by `getJob`'s scans. */
 const SCAN_PAGE = 1000;
@@ -38,20 +39,18 @@ export class RedisJobListing {
         await this.afterDelivered(k),
         '+',
         'COUNT',
-        offset + limit,
+        // One wake-up entry at most (see redis-priority-scripts.ts) is no job.
+        offset + limit + 1,
       )) as Entry[];
-      const waiting = entries
-        .slice(offset)
-        .map(([entry, fields]) => toWaitingJob(queue, entry, fields));
+      // The stream and the priority levels, then the jobs waiting in groups (`@ShouldQueue({
+      // group })`), group by group: a queue has levels or groups, never both.
+      const waiting = await listWaiting(this.ctx.client, queue, k, entries, offset, limit);
       if (waiting.length >= limit) return waiting;
-      // Then the jobs waiting in groups (`@ShouldQueue({ group })`), group by group.
-      const members = await this.ctx.client.eventsGroupWaiting(
-        k.groupReady,
-        k.base,
-        Math.max(0, offset - entries.length),
-        limit - waiting.length,
-      );
-      return [...waiting, ...members.map((member) => toGroupedJob(queue, member))];
+      const before = entries.filter((entry) => !isWakeUp(entry)).length;
+      return [
+        ...waiting,
+        ...(await this.grouped(queue, k, Math.max(0, offset - before), limit - waiting.length)),
+      ];
     } catch (error) {
       throw transportError(`listing ${state} jobs of "${queue}"`, error);
     }
@@ -71,7 +70,9 @@ export class RedisJobListing {
           'COUNT',
           SCAN_PAGE,
         )) as Entry[];
-        const found = page.find(([entry, fields]) => toJob(queue, entry, 0, fields).id === id);
+        const found = page.find(
+          (entry) => !isWakeUp(entry) && toJob(queue, entry[0], 0, entry[1]).id === id,
+        );
         if (found) {
           const [active] = await this.active(queue, k, 0, 1, found[0]);
           return active ?? toWaitingJob(queue, found[0], found[1]);
@@ -84,10 +85,26 @@ export class RedisJobListing {
         const found = (await this.delayed(queue, k, at, SCAN_PAGE)).find((job) => job.id === id);
         if (found) return found;
       }
-      return undefined;
+      const staged = await listWaiting(this.ctx.client, queue, k, [], 0, Number.MAX_SAFE_INTEGER);
+      const found = staged.find((job) => job.id === id);
+      if (found) return found;
+      // A bound Lua formats as an integer (Number.MAX_SAFE_INTEGER would print as 9.0e+15).
+      const grouped = await this.grouped(queue, k, 0, 1_000_000_000);
+      return grouped.find((job) => job.id === id);
     } catch (error) {
       throw transportError(`finding job ${id} of "${queue}"`, error);
     }
+  }
+
+  /** A page of the jobs waiting in the queue's groups, group by group. */
+  private async grouped(
+    queue: string,
+    k: QueueKeys,
+    offset: number,
+    limit: number,
+  ): Promise<StoredQueuedJob[]> {
+    const members = await this.ctx.client.eventsGroupWaiting(k.groupReady, k.base, offset, limit);
+    return members.map((member) => toGroupedJob(queue, member));
   }
 
   /** The first stream id not yet delivered to the group (every entry when there is no group). */

@@ -26,6 +26,7 @@ export class RedisKeys {
       groupReady: `${base}:g:ready`,
       groupWake: `${base}:g:wake`,
       groupWaiting: `${base}:g:waiting`,
+      levels: `${base}:levels`,
     };
   }
 
@@ -77,6 +78,12 @@ export interface QueueKeys {
   readonly groupWake: string;
   /** Counter of the grouped jobs waiting in their groups. */
   readonly groupWaiting: string;
+  /**
+   * Sorted set of the priority levels that hold waiting jobs; each level's jobs are in the list
+   * `<levels>:<level>`, and `<levels>:woken` flags a wake-up entry in the stream
+   * (see redis-priority-scripts.ts).
+   */
+  readonly levels: string;
 }
 
 /** The consumer group every worker of a queue reads through. */

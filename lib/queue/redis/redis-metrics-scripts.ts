@@ -22,8 +22,9 @@ return values
 /**
  * How long the oldest waiting job has been ready: the age of the first entry after the group's
  * last delivered one (entry ids are Redis's clock when the entry was written: when it became
- * ready, a retry or a promoted delayed job included).
- * KEYS: 1 stream.
+ * ready, a retry or a promoted delayed job included), or of the head of a priority level (its
+ * `r`, see redis-priority-scripts.ts) when that is older. A wake-up entry is no job.
+ * KEYS: 1 stream, 2 priority levels.
  * ARGV: 1 group.
  * Returns: its age in ms, or -1 when no job waits.
  */
@@ -40,8 +41,19 @@ if type(groups) == 'table' and not groups.err then
     if name == ARGV[1] and delivered then last = delivered end
   end
 end
-local first = redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', 1)
-if not first[1] then return -1 end
-local ms = tonumber(string.match(first[1][1], '^(%d+)'))
-return math.max(0, now() - ms)
+local oldest = nil
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', 2)) do
+  if not (e[2] and e[2][1] == 'w') then
+    oldest = tonumber(string.match(e[1], '^(%d+)'))
+    break
+  end
+end
+for _, level in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local raw = redis.call('LINDEX', KEYS[2] .. ':' .. level, 0)
+  local ok, job = pcall(cjson.decode, raw or '')
+  local r = ok and type(job) == 'table' and tonumber(job.r)
+  if r and (oldest == nil or r < oldest) then oldest = r end
+end
+if oldest == nil then return -1 end
+return math.max(0, now() - oldest)
 `;

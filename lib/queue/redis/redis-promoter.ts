@@ -13,11 +13,14 @@ export class RedisPromoter {
 
   /** Moves due jobs (due on Redis's clock) and plans the next look on this process's clock. */
   async promote(q: QueueState, now: number): Promise<void> {
-    const [moved, next, redisNow] = await this.ctx.worker.eventsPromote(
+    const [moved, next, redisNow, levels] = await this.ctx.worker.eventsPromote(
       q.keys.delayed,
       q.keys.stream,
+      q.keys.levels,
       PROMOTE_BATCH,
     );
+    // Jobs wait in priority levels (stored by any process): read through the take script.
+    q.isPrioritized = Number(levels) > 0;
     this.ctx.noteRedisTime(Number(redisNow));
     const nextDue = Number(next);
     const waitMs = nextDue >= 0 ? Math.max(0, nextDue - Number(redisNow)) : Infinity;

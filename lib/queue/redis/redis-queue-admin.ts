@@ -28,6 +28,7 @@ export class RedisQueueAdmin {
         k.deadIndex,
         k.started,
         k.paused,
+        k.levels,
         GROUP,
         Math.max(ACTIVE_WINDOW_MS, this.ctx.options.visibilityTimeout),
         force ? '1' : '0',

@@ -41,6 +41,8 @@ export interface QueueState {
   cleanedAt: number;
   /** End of the current blocking read, 0 when not reading. */
   blockUntil: number;
+  /** Jobs wait in priority levels: reads go through the take script (redis-priority-reader). */
+  isPrioritized: boolean;
   readonly acks: PendingAck[];
   isFlushing: boolean;
 }
@@ -172,6 +174,7 @@ export class RedisQueueContext {
         cursor: '0-0',
         cleanedAt: Date.now(),
         blockUntil: 0,
+        isPrioritized: false,
         acks: [],
         isFlushing: false,
       };

@@ -1,3 +1,4 @@
+import { RedisPriorityReader } from './redis-priority-reader.js';
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
@@ -63,7 +64,14 @@ export class RedisQueueTransport implements QueueTransport {
     this.enqueuer = new RedisEnqueuer(this.ctx, promoter);
     this.pauses = new RedisPauses(this.ctx, readers);
     this.groupsOf = new RedisGroups(this.ctx, readers);
-    this.reserver = new RedisReserver(this.ctx, readers, promoter, this.pauses, this.groupsOf);
+    this.reserver = new RedisReserver(
+      this.ctx,
+      readers,
+      promoter,
+      this.pauses,
+      this.groupsOf,
+      new RedisPriorityReader(this.ctx),
+    );
     this.settler = new RedisSettler(this.ctx, promoter, this.groupsOf);
     this.deadLetters = new RedisDeadLetters(this.ctx);
     this.admin = new RedisQueueAdmin(this.ctx);
@@ -134,7 +142,7 @@ export class RedisQueueTransport implements QueueTransport {
     const k = this.ctx.state(queue).keys;
     try {
       const [[waiting, delayed, active, completed, failed, dead], grouped] = await Promise.all([
-        this.ctx.client.eventsCounts(k.stream, k.delayed, k.stats, k.dead, GROUP_NAME),
+        this.ctx.client.eventsCounts(k.stream, k.delayed, k.stats, k.dead, k.levels, GROUP_NAME),
         this.groupsOf.waiting(queue),
       ]);
       return { waiting: waiting + grouped, delayed, active, completed, failed, dead };
@@ -146,7 +154,7 @@ export class RedisQueueTransport implements QueueTransport {
   async oldestWaitingAge(queue: string): Promise<number | undefined> {
     const k = this.ctx.state(queue).keys;
     try {
-      const age = await this.ctx.client.eventsOldestWaiting(k.stream, GROUP_NAME);
+      const age = await this.ctx.client.eventsOldestWaiting(k.stream, k.levels, GROUP_NAME);
       return age < 0 ? undefined : age;
     } catch (error) {
       throw transportError(`reading the oldest waiting job of queue "${queue}"`, error);

@@ -7,6 +7,7 @@ import { isNoGroupError, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPauses } from './redis-pauses.js';
 import type { RedisGroups } from './redis-groups.js';
+import type { RedisPriorityReader } from './redis-priority-reader.js';
 import type { RedisPromoter } from './redis-promoter.js';
 import {
   MAX_BLOCK_MS,
@@ -29,7 +30,10 @@ const CONSUMER_TTL_MS = 60 * 60 * 1000;
 
 /**
  * Hands jobs to this process's worker: reclaims entries other consumers left pending past the
- * visibility timeout, then reads new entries with a blocking read.
+ * visibility timeout, then reads new entries in one of three ways per queue: a grouped queue
+ * through the group take script (`RedisGroups`), a queue whose jobs wait in priority levels
+ * through the priority take script (`RedisPriorityReader`), any other with a plain blocking read.
+ * A queue is grouped or prioritized, never both (refused at boot and at emit).
  */
 export class RedisReserver {
   private readonly logger = new Logger(RedisReserver.name);
@@ -40,6 +44,7 @@ export class RedisReserver {
     private readonly promoter: RedisPromoter,
     private readonly pauses: RedisPauses,
     private readonly groups: RedisGroups,
+    private readonly priorities: RedisPriorityReader,
   ) {}
 
   /** `isGrouped`: the queue has groups, read in fair order through `RedisGroups`. */
@@ -143,7 +148,7 @@ export class RedisReserver {
         `Queue "${q.name}": reclaimed ${entries.length} job(s) pending over ${visibility} ms (a worker died or froze)`,
       );
     }
-    return entries.map(([entry, deliveries, fields]) =>
+    return (await this.priorities.withoutWakeUps(q, entries)).map(([entry, deliveries, fields]) =>
       toJob(q.name, entry, Number(deliveries), fields),
     );
   }
@@ -192,6 +197,11 @@ export class RedisReserver {
     blockMs: number,
     signal: AbortSignal,
   ): Promise<ReservedJob[]> {
+    if (q.isPrioritized) {
+      // Jobs wait in priority levels: the take script hands the best; none left, block below.
+      const taken = await this.priorities.take(q, max);
+      if (taken.length > 0 || signal.aborted) return taken;
+    }
     const reader = await this.readers.reader(q);
     await this.ctx.whenReady(reader, signal);
     const startedAt = Date.now();
@@ -222,7 +232,7 @@ export class RedisReserver {
       // A read that ended far past its block waited in a stalled Redis (or a stalled process).
       if (Date.now() - startedAt > blockMs + STALL_MS) this.ctx.noteOutage();
       if (!reply?.[0]) return [];
-      return reply[0][1].map(([entry, fields]) => toJob(q.name, entry, 1, fields));
+      return await this.priorities.sift(q, reply[0][1], max);
     } catch (error) {
       // The slot moved to another node (resharding, failover): read from its new owner next.
       if (q.readerNode !== undefined && /^(MOVED|ASK|CLUSTERDOWN)/.test((error as Error).message)) {

@@ -25,7 +25,8 @@ import {
   GROUP_WAITING_SCRIPT,
 } from './redis-group-scripts.js';
 import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
-import { STORE_SCRIPT } from './redis-store-scripts.js';
+import { ADD_SCRIPT, STORE_SCRIPT } from './redis-store-scripts.js';
+import { STAGE, TAKE_SCRIPT } from './redis-priority-scripts.js';
 
 /**
  * Most ids a script call carries when its script unpacks them (`unpack` stops near 8,000 values):
@@ -91,32 +92,18 @@ return out
 `;
 
 /**
- * Stores the single-job emits of one tick in one call (what one emit does: one XADD each).
- * KEYS: 1 stream.
- * ARGV: quadruples (job id, listener, payload, enqueued at ms).
- * Returns: a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
- */
-export const ADD_SCRIPT = `
-local out = {}
-for i = 1, #ARGV, 4 do
-  local added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'l', ARGV[i + 1],
-    'p', ARGV[i + 2], 't', ARGV[i + 3])
-  if type(added) == 'table' and added.err then out[#out + 1] = 0 else out[#out + 1] = 1 end
-end
-return out
-`;
-
-/**
  * Puts a job back for another attempt (retry) or without counting this one (release): now at the
  * stream's tail, or later through the delayed set.
- * KEYS: 1 stream, 2 delayed, 3 stats.
+ * A prioritized job (field `q`, a level other than 0 or an aging period `ag`) goes back to its
+ * level rather than the stream.
+ * KEYS: 1 stream, 2 delayed, 3 stats, 4 priority levels.
  * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 delay (ms, from Redis's clock; 0 = now),
  *       6 attempts made so far (stored as \`a\`), 7 '1' to count a failed attempt; for a
  *       grouped job (entry with \`g\`): 8 '1' to keep its slot through the delay, 9 lease (ms),
  *       10 '1' to go back to the head of its group (else its tail).
  * Returns: 1 done, 0 stale.
  */
-export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}${GROUP_LUA}
+export const REQUEUE_SCRIPT = `${OWNS}${NOW}${TALLY}${GROUP_LUA}${STAGE}
 if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
 local f = fields(KEYS[1], ARGV[3])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
@@ -142,9 +129,14 @@ if f and f.g then
     pushGroupJob(base, g, job, nil, holds or ARGV[10] == '1')
   end
 elseif f then
-  local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0' }
+  local job = { id = f.id or ARGV[3], l = f.l or '', p = f.p or '', a = ARGV[6], t = f.t or '0',
+    q = f.q, ag = f.ag }
   if tonumber(ARGV[5]) > 0 then
     redis.call('ZADD', KEYS[2], now() + tonumber(ARGV[5]), cjson.encode(job))
+  elseif f.q and (f.q ~= '0' or (f.ag or '0') ~= '0') then
+    local wasEmpty = redis.call('EXISTS', KEYS[4]) == 0
+    stage(KEYS[4], job, now())
+    if wasEmpty then wakeLevels(KEYS[4], KEYS[1]) end
   else
     redis.call('XADD', KEYS[1], '*', 'id', job.id, 'l', job.l, 'p', job.p, 'a', job.a, 't', job.t)
   end
@@ -256,11 +248,17 @@ type Arg = string | number;
 
 /** The scripts as commands on a client (after `defineScripts`). */
 export interface ScriptCommands {
-  eventsAdd(stream: string, ...argv: Arg[]): Promise<number[]>;
+  eventsAdd(stream: string, levels: string, ...argv: Arg[]): Promise<number[]>;
   /** `numberOfKeys`, then the keys, then ARGV (see STORE_SCRIPT). */
   eventsStore(numberOfKeys: number, ...keysThenArgv: Arg[]): Promise<number>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
-  eventsRequeue(stream: string, delayed: string, stats: string, ...argv: Arg[]): Promise<number>;
+  eventsRequeue(
+    stream: string,
+    delayed: string,
+    stats: string,
+    levels: string,
+    ...argv: Arg[]
+  ): Promise<number>;
   eventsDeadLetter(
     stream: string,
     dead: string,
@@ -270,7 +268,12 @@ export interface ScriptCommands {
   ): Promise<number>;
   eventsHeartbeat(stream: string, started: string, ...argv: Arg[]): Promise<number[]>;
   eventsDelay(delayed: string, delayMs: number, member: string): Promise<number>;
-  eventsPromote(delayed: string, stream: string, max: number): Promise<[number, string, number]>;
+  eventsPromote(
+    delayed: string,
+    stream: string,
+    levels: string,
+    max: number,
+  ): Promise<[number, string, number, number]>;
   eventsReclaim(
     stream: string,
     ...argv: Arg[]
@@ -280,8 +283,14 @@ export interface ScriptCommands {
     delayed: string,
     stats: string,
     dead: string,
+    levels: string,
     group: string,
   ): Promise<number[]>;
+  eventsTake(
+    stream: string,
+    levels: string,
+    ...argv: Arg[]
+  ): Promise<[number, [string, string[]][]]>;
   eventsRetryDead(dead: string, stream: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
   eventsPurgeDead(dead: string, deadIndex: string): Promise<number>;
   eventsForgetDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
@@ -295,7 +304,7 @@ export interface ScriptCommands {
   eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
-  eventsOldestWaiting(stream: string, group: string): Promise<number>;
+  eventsOldestWaiting(stream: string, levels: string, group: string): Promise<number>;
   eventsGroupTake(
     ready: string,
     stream: string,
@@ -312,27 +321,28 @@ export interface ScriptCommands {
 }
 
 const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number }> = {
-  eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 1 },
+  eventsAdd: { lua: ADD_SCRIPT, numberOfKeys: 2 },
   // Keys vary with the emit: the caller passes their count first.
   eventsStore: { lua: STORE_SCRIPT },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
-  eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 3 },
+  eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 4 },
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 4 },
   eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 2 },
-  eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 2 },
+  eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 3 },
   eventsDelay: { lua: DELAY_SCRIPT, numberOfKeys: 1 },
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
-  eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 4 },
+  eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 5 },
+  eventsTake: { lua: TAKE_SCRIPT, numberOfKeys: 2 },
   eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 3 },
   eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 2 },
-  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 7 },
+  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 8 },
   eventsListDeadTagged: { lua: LIST_DEAD_TAGGED_SCRIPT, numberOfKeys: 2 },
   eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
   eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },
-  eventsOldestWaiting: { lua: OLDEST_WAITING_SCRIPT, numberOfKeys: 1 },
+  eventsOldestWaiting: { lua: OLDEST_WAITING_SCRIPT, numberOfKeys: 2 },
   eventsGroupTake: { lua: GROUP_TAKE_SCRIPT, numberOfKeys: 2 },
   eventsGroupSettle: { lua: GROUP_SETTLE_SCRIPT, numberOfKeys: 1 },
   eventsGroupExtend: { lua: GROUP_EXTEND_SCRIPT, numberOfKeys: 1 },

@@ -198,6 +198,7 @@ export class RedisSettler {
         q.keys.stream,
         q.keys.delayed,
         q.keys.stats,
+        q.keys.levels,
         GROUP,
         this.ctx.consumer,
         entry,

@@ -88,6 +88,8 @@ export class RedisWatcher {
             this.report(onEntry, { type: 'dead', job: toDeadJob(queue, entry, fields) });
           } else {
             streamFrom = entry;
+            // A wake-up entry (a job stored in a priority level) holds no job.
+            if (fields?.[0] === 'w') continue;
             this.report(onEntry, { type: 'job', job: toWaitingJob(queue, entry, fields) });
           }
         }

@@ -1,0 +1,180 @@
+import { CONSUMER_GROUP } from './redis-keys.js';
+import { NOW } from './redis-lua.js';
+
+/*
+ * Priorities on Redis. A job of priority 0 goes to the queue's stream as always, so a queue that
+ * never sees another priority runs exactly as before. A job of another priority waits in the
+ * list of its level (`<levels>:<n>`, JSON {id, l, p, a, t, q, ag, r}), and the sorted set
+ * `<levels>` holds the levels whose list is not empty. The take script moves the best jobs into
+ * the stream and reads them through the consumer group in the same atomic call, so a delivered
+ * job is a pending stream entry like any other: visibility timeout, reclaim, heartbeats, receipts
+ * and dead letters do not change. While any level is staged, the stream's undelivered entries
+ * (priority 0) are moved to level 0 first, so nothing jumps ahead of a higher job.
+ * Staging jobs into empty levels adds one wake-up entry (field `w`) to the stream, at most one at
+ * a time (flag `<levels>:woken`), so that a reader blocked on the stream looks again.
+ * Every key a script builds from `<levels>` shares the queue's hash tag (one cluster slot).
+ */
+
+/**
+ * `stage(levels, job, at)`: puts a job (a table of strings; `q` its level) at the tail of its
+ * level's list, ready since `at` (ms); `stageEncoded(levels, level, json, at)` the same for a
+ * job already in JSON (without `r`). `restage(levels, entry)`: a stream entry back to its
+ * level (a wake-up entry is dropped). `sweep(levels, stream, consumer)`: every undelivered entry
+ * of the stream back to its level. `wakeLevels(levels, stream)`: unless a wake-up entry is there
+ * already, sweeps, then adds one, so that it is the first entry a plain read meets. Called when
+ * a script staged jobs into levels that were empty before it: while levels hold jobs, new
+ * priority-0 jobs wait in level 0 too (add script), readers take through the take script, and a
+ * reader of another process that still reads the stream learns it at its next promote check
+ * (within a second), with nothing in the stream to take meanwhile.
+ */
+export const STAGE = `
+local function push(levels, level, member)
+  -- The set lists a level exactly while its list holds jobs.
+  if redis.call('RPUSH', levels .. ':' .. level, member) == 1 then
+    redis.call('ZADD', levels, tonumber(level), level)
+  end
+end
+local function stage(levels, job, at)
+  local level = tostring(tonumber(job.q) or 0)
+  job.q = level
+  job.r = tostring(at)
+  push(levels, level, cjson.encode(job))
+end
+local function stageEncoded(levels, level, json, at)
+  -- JSON written by the process, ending with '}': its ready time appended, no decoding.
+  push(levels, level, string.sub(json, 1, -2) .. ',"r":"' .. at .. '"}')
+end
+local function restage(levels, entry)
+  local raw, f = entry[2] or {}, {}
+  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  if f.w ~= nil then
+    redis.call('DEL', levels .. ':woken')
+    return
+  end
+  stage(levels, { id = f.id or entry[1], l = f.l or '', p = f.p or '', a = f.a or '0',
+    t = f.t or '0', q = f.q or '0', ag = f.ag }, tonumber(string.match(entry[1], '^(%d+)')))
+end
+local function sweep(levels, stream, consumer)
+  while true do
+    local reply = redis.pcall('XREADGROUP', 'GROUP', '${CONSUMER_GROUP}', consumer, 'COUNT', 1000,
+      'STREAMS', stream, '>')
+    if type(reply) ~= 'table' or reply.err or not reply[1] then return end
+    local ids = {}
+    for _, e in ipairs(reply[1][2]) do
+      restage(levels, e)
+      ids[#ids + 1] = e[1]
+    end
+    redis.call('XACK', stream, '${CONSUMER_GROUP}', unpack(ids))
+    redis.call('XDEL', stream, unpack(ids))
+    if #ids < 1000 then return end
+  end
+end
+local function wakeLevels(levels, stream)
+  if redis.call('EXISTS', levels .. ':woken') == 1 then return end
+  -- The wake-up entry must come before any job a reader could take in stream order.
+  sweep(levels, stream, 'priority-sweep')
+  -- No trace of that consumer: it holds nothing, and would look like a reading worker.
+  redis.pcall('XGROUP', 'DELCONSUMER', stream, '${CONSUMER_GROUP}', 'priority-sweep')
+  redis.call('SET', levels .. ':woken', '1')
+  redis.call('XADD', stream, '*', 'w', '1')
+end
+`;
+
+/**
+ * Takes up to `most` jobs in priority order: highest level first (a job with `g` > 0 is lifted
+ * one level per `g` ms it has waited, up to 10), then the longest ready; delivers them through
+ * the consumer group (delivery count 1).
+ * KEYS: 1 stream, 2 levels.
+ * ARGV: 1 group, 2 consumer, 3 most jobs, then entry ids a blocking read just delivered to this
+ *       consumer from a wake-up entry on: taken back to their levels first (in order).
+ * Returns: { staged levels left, { { entry id, fields }... } delivered }.
+ */
+export const TAKE_SCRIPT = `${NOW}${STAGE}
+local stream, levels, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local most = tonumber(ARGV[3])
+local function read(count)
+  if count < 1 then return {} end
+  local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count,
+    'STREAMS', stream, '>')
+  if reply and reply[1] then return reply[1][2] end
+  return {}
+end
+local function drop(ids)
+  if #ids == 0 then return end
+  redis.call('XACK', stream, group, unpack(ids))
+  redis.call('XDEL', stream, unpack(ids))
+end
+local back = {}
+for i = 4, #ARGV do
+  local found = redis.call('XRANGE', stream, ARGV[i], ARGV[i])
+  if found[1] then restage(levels, found[1]) end
+  back[#back + 1] = ARGV[i]
+end
+drop(back)
+if redis.call('ZCARD', levels) == 0 then
+  -- Nothing staged: the stream in order, as without priorities (wake-up entries dropped).
+  local out, markers = {}, {}
+  for _, e in ipairs(read(most)) do
+    if e[2] and e[2][1] == 'w' then markers[#markers + 1] = e[1] else out[#out + 1] = e end
+  end
+  if #markers > 0 then redis.call('DEL', levels .. ':woken') end
+  drop(markers)
+  return { 0, out }
+end
+sweep(levels, stream, consumer)
+local at = now()
+local names = redis.call('ZREVRANGE', levels, 0, -1)
+local heads = {}
+local function decode(raw, level)
+  local ok, job = pcall(cjson.decode, raw)
+  if ok and type(job) == 'table' then return job end
+  -- Unreadable: still delivered, so that a worker dead-letters it with a reason.
+  return { id = 'unreadable-priority-job', l = '', p = raw, q = level }
+end
+local function head(level)
+  local raw = redis.call('LINDEX', levels .. ':' .. level, 0)
+  return raw and decode(raw, level) or nil
+end
+for _, level in ipairs(names) do heads[level] = head(level) end
+local delivered = 0
+while delivered < most do
+  local best, top, since = nil, 0, 0
+  for _, level in ipairs(names) do
+    local job = heads[level]
+    if job then
+      local lvl, r, g = tonumber(level), tonumber(job.r) or at, tonumber(job.ag) or 0
+      if g > 0 and at - r >= g then lvl = math.min(10, lvl + math.floor((at - r) / g)) end
+      if best == nil or lvl > top or (lvl == top and r < since) then
+        best, top, since = level, lvl, r
+      end
+    end
+  end
+  if best == nil then break end
+  -- Without aging at the head of another level, the best level stays best until it is empty:
+  -- its jobs go in one LPOP. Otherwise one job, and the heads are compared again.
+  local isAging = false
+  for _, level in ipairs(names) do
+    if level ~= best and heads[level] and (tonumber(heads[level].ag) or 0) > 0 then isAging = true end
+  end
+  local list, batch = levels .. ':' .. best, { heads[best] }
+  if isAging or most - delivered == 1 then
+    redis.call('LPOP', list)
+  else
+    batch = {}
+    for _, raw in ipairs(redis.call('LPOP', list, most - delivered)) do
+      batch[#batch + 1] = decode(raw, best)
+    end
+  end
+  for _, job in ipairs(batch) do
+    redis.call('XADD', stream, '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
+      'q', tostring(job.q or best), 'ag', tostring(job.ag or '0'))
+  end
+  delivered = delivered + #batch
+  heads[best] = head(best)
+  if not heads[best] then redis.call('ZREM', levels, best) end
+end
+-- Every undelivered entry was moved out above: the read returns exactly the jobs just added.
+local out = delivered > 0 and read(delivered) or {}
+return { redis.call('ZCARD', levels), out }
+`;
