@@ -111,3 +111,88 @@ describe('queue priorities through Nest (embedded transport)', () => {
     expect(() => decorate({ priority: -10, priorityAgingMs: 1000 })).not.toThrow();
   });
 });
+
+class TenantOrder {
+  static readonly eventName = 'tenant.order';
+  static readonly priority = 3;
+  constructor(readonly tenant: string) {}
+}
+
+@Injectable()
+class TenantListeners {
+  readonly heard: string[] = [];
+
+  @OnEvent(['tenant.mail', TenantOrder])
+  @ShouldQueue({ queue: 'tenants', group: (e: EventEnvelope<{ tenant: string }>) => e.data.tenant })
+  mail() {}
+
+  @OnEvent('tenant.mail')
+  hear(event: EventEnvelope<{ tenant: string }>) {
+    this.heard.push(event.data.tenant);
+  }
+}
+
+@Injectable()
+class RankedOnTenants {
+  @OnEvent('tenant.mail')
+  @ShouldQueue({ queue: 'tenants', priorityAgingMs: 1000 })
+  rank() {}
+}
+
+@Injectable()
+class GroupedOnShipments {
+  @OnEvent('shipment.named')
+  @ShouldQueue({ queue: 'shipments', group: 'tenantId' })
+  grouped() {}
+}
+
+describe('a queue is grouped or prioritized, never both', () => {
+  let app: INestApplicationContext | undefined;
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('fails the boot naming both listeners and the queue, whichever comes first', async () => {
+    const boots = [
+      [TenantListeners, RankedOnTenants],
+      [QueueProbe, ShipmentListeners, GroupedOnShipments],
+    ];
+    const messages: string[] = [];
+    for (const providers of boots) {
+      const booted = createTestApp({ providers });
+      await expect(booted).rejects.toBeInstanceOf(InvalidOptionError);
+      messages.push(String(((await booted.catch((e: unknown) => e)) as Error).message));
+    }
+    expect(messages[0]).toMatch(/RankedOnTenants\.rank.*TenantListeners\.mail.*"tenants"/);
+    expect(messages[1]).toMatch(
+      /ShipmentListeners\.ship.*GroupedOnShipments\.grouped.*"shipments"/,
+    );
+  });
+
+  it('refuses a priority (option or class) for a grouped queue at emit, storing nothing', async () => {
+    app = await createTestApp({ providers: [TenantListeners] });
+    const bus = app.get(EventBus);
+    const queues = app.get(EventQueues);
+    await queues.pause('tenants');
+    const refused = bus.emit('tenant.mail', { tenant: 'acme' }, { priority: 2 });
+    await expect(refused).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'priority' });
+    await expect(refused).rejects.toThrow(/TenantListeners\.mail.*"tenants".*groups/);
+    await expect(bus.emit(new TenantOrder('acme'))).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(
+      bus.emitMany([
+        { name: 'tenant.mail', data: { tenant: 'globex' } },
+        { name: 'tenant.mail', data: { tenant: 'acme' }, options: { priority: -1 } },
+      ]),
+    ).rejects.toBeInstanceOf(InvalidOptionError);
+    expect(await queues.counts('tenants')).toMatchObject({ waiting: 0, delayed: 0 });
+    expect(app.get(TenantListeners).heard).toEqual([]);
+    // Without a priority, the same emits go through.
+    await bus.emit('tenant.mail', { tenant: 'acme' });
+    expect(await queues.counts('tenants')).toMatchObject({ waiting: 1 });
+    expect(app.get(TenantListeners).heard).toEqual(['acme']);
+    await queues.resume('tenants');
+    await waitFor(async () => (await queues.counts('tenants')).completed === 1);
+  });
+});
