@@ -57,5 +57,37 @@ export function runFlowRemovalContract(target: ContractTarget): void {
       expect(await transport.removeMatching('none', 'L', isX)).toEqual({ removed: 0, running: [] });
       controller.abort();
     });
+
+    it('removes matching jobs waiting in groups; getJob and counts see the groups', async () => {
+      const app = await createTestApp({}, { ...(await target.options()), worker: false });
+      apps.push(app);
+      const transport = app.get<QueueTransport>(QUEUE_TRANSPORT);
+      const inGroup = (id: string, tag: string, group: string) => ({
+        ...job(id, 'L', tag),
+        group: { id: group, weight: 1, concurrency: 0, rateMax: 0, rateMs: 0 },
+      });
+      await transport.enqueue([
+        inGroup('a1', 'x', 'A'),
+        inGroup('a2', 'y', 'A'),
+        inGroup('b1', 'x', 'B'),
+        { ...inGroup('d1', 'x', 'B'), delayMs: 60_000 },
+      ]);
+      expect(await transport.counts('removal')).toMatchObject({ waiting: 3, delayed: 1 });
+      expect(await transport.getJob('removal', 'b1')).toMatchObject({ id: 'b1', state: 'waiting' });
+      const isX = (payload: string): boolean =>
+        (JSON.parse(payload) as { tag: string }).tag === 'x';
+      expect(await transport.removeMatching('removal', 'L', isX)).toEqual({
+        removed: 3,
+        running: [],
+      });
+      expect(await transport.counts('removal')).toMatchObject({ waiting: 1, delayed: 0 });
+      expect(await transport.getJob('removal', 'b1')).toBeUndefined();
+      // Group B is gone; A still runs its job.
+      expect((await transport.groups('removal', 0, 10)).map((g) => g.id)).toEqual(['A']);
+      const controller = new AbortController();
+      const next = await transport.reserve('removal', 5, controller.signal, { isGrouped: true });
+      expect(next.map((j) => j.id)).toEqual(['a2']);
+      controller.abort();
+    });
   });
 }
