@@ -118,4 +118,18 @@ describe.skipIf(skipPostgres)('entity lifecycle events with Prisma', () => {
     expect(seen).toEqual(['order.saving', 'order.saved']);
     expect(() => app.get(EntityEvents).extendPrisma({} as never)).toThrow(InvalidOptionError);
   });
+
+  it('joins EventOutbox.transaction over the extended client; only the entities given', async () => {
+    const { app, db, listeners, outbox } = await boot();
+    const others = app.get(EntityEvents).extendPrisma(prisma as never, {
+      entities: ['Invoice'],
+    }) as unknown as Db;
+    await others.order.create({ data: { id: 'o', total: 1 } });
+    await outbox.transaction(db, async (tx: Pick<Db, 'order'>) => {
+      await tx.order.update({ where: { id: 'o' }, data: { total: 2 } });
+    });
+    // Dispatched at once, after the commit of EventOutbox.transaction.
+    expect(totals(listeners.saved)).toEqual(['o=2']);
+    expect(listeners.saving).toEqual(['o']);
+  });
 });
