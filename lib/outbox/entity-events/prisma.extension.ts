@@ -24,6 +24,10 @@ interface QueryParams {
   readonly query: (args: unknown) => Promise<unknown>;
 }
 
+/** A model's delegate on a client: `order` for `Order`. */
+const delegateOf = (client: Client, model: string) =>
+  client[model.charAt(0).toLowerCase() + model.slice(1)] as Delegate;
+
 /** Set while a `$transaction([...])` of the extended client runs its queries. */
 const BATCH = Symbol('batch');
 
@@ -47,7 +51,7 @@ export function extendPrismaClient<T extends PrismaExtendable>(
 
   /** The query run through the transaction's client `tx`, its events around it. */
   async function write(tx: Client, { model, operation, args, query }: QueryParams) {
-    const delegate = tx[model.charAt(0).toLowerCase() + model.slice(1)] as Delegate;
+    const delegate = delegateOf(tx, model);
     const found = () =>
       args.where === undefined
         ? Promise.resolve(null)
@@ -79,9 +83,8 @@ export function extendPrismaClient<T extends PrismaExtendable>(
     }
     if (tx !== undefined) return write(tx, params);
     // Outside a transaction: the same query in one, so the write and its rows commit together.
-    const key = params.model.charAt(0).toLowerCase() + params.model.slice(1);
     return extended.$transaction((inner: Client) =>
-      (inner[key] as Delegate)[params.operation](params.args),
+      delegateOf(inner, params.model)[params.operation](params.args),
     );
   };
 
