@@ -7,7 +7,10 @@ import type {
   MappedEventName,
   TypedEventName,
 } from '../event/event-map.js';
-import type { ResolvedListeners } from '../discovery/listener.registry.js';
+import type { ListenerRegistry, ResolvedListeners } from '../discovery/listener.registry.js';
+import type { EmitFailures } from './emit-failures.js';
+import type { EmitPreparer } from './emit-preparer.js';
+import type { EventDelivery } from './event-delivery.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { NewJob } from '../queue/queue-job.js';
 import type { QueueProducer } from '../queue/queue.producer.js';
@@ -69,6 +72,37 @@ export interface BulkEmitHost {
   /** The in-process half of an emit whose jobs are stored: its listeners now, or at `dueAt`. */
   runStored(envelope: EventEnvelope, listeners: ResolvedListeners, dueAt: number): void;
   logFailure(error: unknown, name: string, id: string | undefined): void;
+}
+
+/** What the bus hands `bulkEmitHost`: its parts that `emitMany` works through. */
+export interface BulkEmitParts {
+  readonly producer: QueueProducer;
+  readonly recorder: EventRecorder | null;
+  readonly tracer: EventTracer | null;
+  readonly preparer: EmitPreparer;
+  readonly delivery: EventDelivery;
+  readonly registry: ListenerRegistry;
+  readonly failures: EmitFailures;
+}
+
+/** The bus as `emitMany` needs it. */
+export function bulkEmitHost(parts: BulkEmitParts): BulkEmitHost {
+  const { preparer, delivery, registry, failures } = parts;
+  return {
+    producer: parts.producer,
+    recorder: parts.recorder,
+    tracer: parts.tracer,
+    envelope: (nameOrEvent, data, options) => {
+      const prepared = preparer.prepare(nameOrEvent, data, options);
+      return prepared instanceof Promise ? prepared.then((p) => p.envelope) : prepared.envelope;
+    },
+    hold: (deliver) => delivery.hold(deliver),
+    intercept: (envelope, options) => delivery.interceptor?.(envelope, 'emit', options) === true,
+    resolve: (name) => registry.resolve(name),
+    runStored: (envelope, listeners, dueAt) =>
+      void delivery.runStored(envelope, listeners, 'emit', dueAt),
+    logFailure: (error, name, id) => failures.log(error, name, id),
+  };
 }
 
 const ITEM_SHAPE = 'an object { name, data?, options? } or { event, options? }';

@@ -27,12 +27,21 @@ export class EmitPreparer {
   /** @internal The current version of a named event, once any event is versioned (upcasters). */
   versionOf: ((name: string) => number) | undefined;
   /** Checks of every class event, run at prepare (see `EventBus.addInstanceCheck`). */
-  readonly instanceChecks: ((event: object) => void)[] = [];
+  private readonly instanceChecks: ((event: object) => void)[] = [];
 
   constructor(
     private readonly registry: ListenerRegistry,
     private readonly validators: EventValidators,
   ) {}
+
+  /** Adds a check run on every class event at prepare; returns its remover. */
+  addInstanceCheck(check: (event: object) => void): () => void {
+    this.instanceChecks.push(check);
+    return () => {
+      const at = this.instanceChecks.indexOf(check);
+      if (at !== -1) this.instanceChecks.splice(at, 1);
+    };
+  }
 
   /**
    * @throws typed errors (name, validation, options, payload), before anything is delivered. A

@@ -29,7 +29,7 @@ import { EmitFailures, nameOfEmit } from './emit-failures.js';
 import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
-import { emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
+import { bulkEmitHost, emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
 import {
   outboxBusPort,
   routeToOutbox,
@@ -170,27 +170,18 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
    * ]);
    */
   emitMany(events: readonly EmitManyItem[]): Promise<EventEnvelope[]> {
-    return emitMany((this.bulkHost ??= this.createBulkHost()), events);
-  }
-
-  /** What `emitMany` (its own file) needs of the bus. */
-  private createBulkHost(): BulkEmitHost {
-    return {
-      producer: this.producer,
-      recorder: this.recorder,
-      tracer: this.tracer,
-      envelope: (nameOrEvent, data, options) => {
-        const prepared = this.preparer.prepare(nameOrEvent, data, options);
-        return prepared instanceof Promise ? prepared.then((p) => p.envelope) : prepared.envelope;
-      },
-      hold: (deliver) => this.delivery.hold(deliver),
-      intercept: (envelope, options) =>
-        this.delivery.interceptor?.(envelope, 'emit', options) === true,
-      resolve: (name) => this.registry.resolve(name),
-      runStored: (envelope, listeners, dueAt) =>
-        void this.delivery.runStored(envelope, listeners, 'emit', dueAt),
-      logFailure: (error, name, id) => this.failures.log(error, name, id),
-    };
+    return emitMany(
+      (this.bulkHost ??= bulkEmitHost({
+        producer: this.producer,
+        recorder: this.recorder,
+        tracer: this.tracer,
+        preparer: this.preparer,
+        delivery: this.delivery,
+        registry: this.registry,
+        failures: this.failures,
+      })),
+      events,
+    );
   }
 
   /**
@@ -335,12 +326,7 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
    * channels of `broadcastOn()` this way). Returns the remover.
    */
   addInstanceCheck(check: (event: object) => void): () => void {
-    const checks = this.preparer.instanceChecks;
-    checks.push(check);
-    return () => {
-      const at = checks.indexOf(check);
-      if (at !== -1) checks.splice(at, 1);
-    };
+    return this.preparer.addInstanceCheck(check);
   }
 
   /** @internal The schema of events named `name`, for the worker (see `EventSchemasRegistrar`). */

@@ -129,6 +129,9 @@ describe('entity lifecycle events: bad input', () => {
     const app = await createTestApp({ providers: [] });
     try {
       expect(() => app.get(EntityEvents).attach({})).toThrow(OutboxNotConfiguredError);
+      expect(() => app.get(EntityEvents).extendPrisma({} as never)).toThrow(
+        OutboxNotConfiguredError,
+      );
     } finally {
       await app.close();
     }

@@ -14,7 +14,9 @@ describe.skipIf(skipPostgres)('transactional outbox with Prisma', () => {
   const suite = ormOutboxSuite({
     async open(url) {
       prisma = await createPrismaClient(url);
-      await prisma.$queryRawUnsafe('CREATE TABLE orders (id text PRIMARY KEY)');
+      await prisma.$queryRawUnsafe(
+        'CREATE TABLE orders (id text PRIMARY KEY, total integer NOT NULL DEFAULT 0)',
+      );
     },
     close: () => prisma?.$disconnect(),
   });

@@ -1,10 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const output = `${root}node_modules/.cache/nestjs-events-prisma`;
+const schema = 'test/fixtures/prisma/schema.prisma';
+
+/** No client yet, or one generated from an older schema. */
+const isStale = () =>
+  !existsSync(`${output}/index.js`) ||
+  statSync(`${output}/index.js`).mtimeMs < statSync(`${root}${schema}`).mtimeMs;
 
 /** What the tests use of a generated `PrismaClient`. */
 export interface TestPrismaClient {
@@ -27,15 +33,10 @@ export interface TestPrismaTx {
  * PRISMA_SCHEMA_ENGINE_BINARY at a stand-in skips the download.
  */
 export async function createPrismaClient(url: string): Promise<TestPrismaClient> {
-  if (!existsSync(`${output}/index.js`)) {
+  if (isStale()) {
     const generated = spawnSync(
       process.execPath,
-      [
-        `${root}node_modules/prisma/build/index.js`,
-        'generate',
-        '--schema',
-        'test/fixtures/prisma/schema.prisma',
-      ],
+      [`${root}node_modules/prisma/build/index.js`, 'generate', '--schema', schema],
       {
         cwd: root,
         env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' },

@@ -6,6 +6,7 @@ import { OutboxNotConfiguredError } from '../../errors/outbox-not-configured.err
 import { EventOutbox } from '../event-outbox.js';
 import { EntityEventEmitter, type EntityEventsOptions } from './entity-event.emitter.js';
 import { isMikroOrm, mikroOrmSubscriber } from './mikro-orm.subscriber.js';
+import { extendPrismaClient, isPrismaClient, type PrismaExtendable } from './prisma.extension.js';
 import { isTypeOrmDataSource, typeOrmSubscriber } from './typeorm.subscriber.js';
 
 /**
@@ -64,6 +65,26 @@ export class EntityEvents implements OnApplicationShutdown {
         'a TypeORM DataSource or a MikroORM instance',
       );
     }
+  }
+
+  /**
+   * A Prisma client whose `create`, `update`, `upsert` and `delete` emit the entity events (a
+   * client extension): use the client it returns. Each such query runs in an interactive
+   * transaction, the `$transaction` it is called in or one of its own.
+   *
+   * @example
+   * const db = entityEvents.extendPrisma(prisma); // then db.order.create(...) emits order.saved
+   */
+  extendPrisma<T extends PrismaExtendable>(prisma: T, options: EntityEventsOptions = {}): T {
+    if (!this.outbox.isConfigured) throw new OutboxNotConfiguredError('EntityEvents.extendPrisma');
+    if (typeof prisma !== 'object' || prisma === null || !isPrismaClient(prisma)) {
+      throw new InvalidOptionError('EntityEvents.extendPrisma client', prisma, 'a PrismaClient');
+    }
+    const emitter = new EntityEventEmitter(this.bus as unknown as UntypedEmits, options);
+    this.attached.set(emitter, () => {
+      emitter.isClosed = true;
+    });
+    return extendPrismaClient(prisma, emitter);
   }
 
   /** The ORMs outlive the app: their hooks stop emitting. */
