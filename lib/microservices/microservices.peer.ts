@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
 
 // `@nestjs/microservices` is an optional peer, and its types reach the public `.d.ts` files (the
@@ -25,18 +24,11 @@ type Loaded = Pick<Microservices, 'Server' | 'ClientProxy' | 'BaseRpcContext'>;
 /**
  * `@nestjs/microservices` is an optional peer: the library's entry point loads without it, and
  * `EventsServer` / `EventsClient` explain what to install when they are used without it.
- *
- * Loaded synchronously (`require` of an ES module, Node 20.19+): a top-level `await import()`
- * here would make the whole package an async module graph, which `require('nestjs-events')` (the
- * Nest CLI loading schematics) refuses with `ERR_REQUIRE_ASYNC_MODULE`. The base classes must
- * exist when `EventsServer` and `EventsClient` are defined, so a lazy load on first use cannot
- * give them.
  */
-function load(): Loaded {
+async function load(): Promise<Loaded> {
   try {
-    return createRequire(import.meta.url)('@nestjs/microservices') as Loaded;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
+    return await import('@nestjs/microservices');
+  } catch {
     const missing = (what: string) =>
       class {
         constructor() {
@@ -51,12 +43,7 @@ function load(): Loaded {
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
-}
-
-const loaded = load();
+const loaded = await load();
 // Annotated with the aliases above so the declarations never name the peer directly.
 export const Server: Microservices['Server'] = loaded.Server;
 export const ClientProxy: Microservices['ClientProxy'] = loaded.ClientProxy;

@@ -205,7 +205,9 @@ export class RedisReserver {
     const reader = await this.readers.reader(q);
     await this.ctx.whenReady(reader, signal);
     const startedAt = Date.now();
-    if (signal.aborted) return [];
+    // A pause of this process made while the reader was being got: its unblock found no read in
+    // flight, so this read must not start (nothing is taken here after pause() resolved).
+    if (signal.aborted || this.pauses.isKnownPaused(q)) return [];
     if (q.readerNode !== undefined && reader.status !== 'ready') {
       // A cluster node that stays down was replaced by a failover: find the slot's owner again.
       this.readers.drop(q, reader);
