@@ -100,10 +100,32 @@ try {
 }
 const base = rows[0].jobsPerSecond;
 const bull = rows.at(-1).jobsPerSecond;
+const verdict = (ok) => (ok ? 'met' : '**MISSED**');
+const lines = [
+  '## Tenant groups: nestjs-events on Redis vs BullMQ (no groups)',
+  '',
+  `${EVENTS.toLocaleString('en-US')} jobs stored while the queue is paused, then drained by one ` +
+    `worker at concurrency ${CONCURRENCY} to a no-op handler; one private redis-server.`,
+  '',
+  '| queue | jobs/s | vs our ungrouped queue | vs BullMQ | target |',
+  '|---|---:|---:|---:|---|',
+];
 for (const r of rows) {
-  console.log(
-    `${r.row.padEnd(24)} ${Math.round(r.jobsPerSecond).toString().padStart(7)} jobs/s` +
-      `  ${(r.jobsPerSecond / base).toFixed(2)}x ungrouped  ${(r.jobsPerSecond / bull).toFixed(2)}x BullMQ`,
+  const grouped = r.row.includes('group(s)');
+  const target = grouped
+    ? `>= 2x BullMQ: ${verdict(r.jobsPerSecond >= 2 * bull)}; >= 60% ungrouped: ` +
+      verdict(r.jobsPerSecond >= 0.6 * base)
+    : '';
+  lines.push(
+    `| ${r.row} | ${Math.round(r.jobsPerSecond).toLocaleString('en-US')} | ` +
+      `${Math.round((100 * r.jobsPerSecond) / base)}% | ${(r.jobsPerSecond / bull).toFixed(2)}x | ${target} |`,
   );
 }
-console.log(JSON.stringify({ events: EVENTS, concurrency: CONCURRENCY, rows }));
+const one = rows.find((r) => r.row === 'ours, 1 group(s)').jobsPerSecond;
+const many = rows.find((r) => r.row === 'ours, 10000 group(s)').jobsPerSecond;
+lines.push(
+  '',
+  `- cost per job, 10,000 groups vs 1 group: ${(one / many).toFixed(2)}x ` +
+    `(target <= 1.3x: ${verdict(one / many <= 1.3)})`,
+);
+console.log(lines.join('\n'));
