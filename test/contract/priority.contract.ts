@@ -133,6 +133,28 @@ export function runPriorityContract(target: ContractTarget): void {
       ]);
     });
 
+    it('keeps emit order within a level for jobs stored before any worker read the queue', async () => {
+      const options = await target.options();
+      // Two processes share the queue only on a shared transport.
+      if (options.redis === undefined) return;
+      const producer = await createTestApp(
+        { providers: [QueueProbe, PriorityListeners] },
+        { ...options, worker: false },
+      );
+      apps.push(producer);
+      const bus = producer.get(EventBus);
+      // 0/0 goes to the stream (no levels yet), before the consumer group exists.
+      const levels = [0, -3, 7, 0];
+      for (const [i, priority] of levels.entries()) {
+        await bus.emit('prio.job', { tag: `${priority}/${i}` }, { priority });
+      }
+      const worker = await createTestApp({ providers: [QueueProbe, PriorityListeners] }, options);
+      apps.push(worker);
+      const probe = worker.get(QueueProbe);
+      await waitFor(() => probe.callsOf('prio').length === levels.length);
+      expect(tags(probe, 'prio')).toEqual(['7/2', '0/0', '0/3', '-3/1']);
+    });
+
     it('orders the jobs of one emitMany by priority, into an empty queue', async () => {
       const { bus, probe, queues } = await start();
       await queues.pause('prio');

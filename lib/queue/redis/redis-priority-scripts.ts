@@ -20,7 +20,9 @@ import { NOW } from './redis-lua.js';
  * level's list, ready since `at` (ms); `stageEncoded(levels, level, json, at)` the same for a
  * job already in JSON (without `r`). `restage(levels, entry)`: a stream entry back to its
  * level (a wake-up entry is dropped). `sweep(levels, stream, consumer)`: every undelivered entry
- * of the stream back to its level. `wakeLevels(levels, stream)`: unless a wake-up entry is there
+ * of the stream back to its level (every entry while the stream has no consumer group yet: jobs
+ * emitted before any worker created it would otherwise stay ahead of the wake-up entry, and be
+ * staged behind later jobs of their level when a worker takes). `wakeLevels(levels, stream)`: unless a wake-up entry is there
  * already, sweeps, then adds one, so that it is the first entry a plain read meets. Called when
  * a script staged jobs into levels that were empty before it: while levels hold jobs, new
  * priority-0 jobs wait in level 0 too (add script), readers take through the take script, and a
@@ -54,10 +56,27 @@ local function restage(levels, entry)
   stage(levels, { id = f.id or entry[1], l = f.l or '', p = f.p or '', a = f.a or '0',
     t = f.t or '0', q = f.q or '0', ag = f.ag }, tonumber(string.match(entry[1], '^(%d+)')))
 end
+local function sweepUngrouped(levels, stream)
+  -- No consumer group yet (no worker of the queue created it, or Redis lost it): no entry was
+  -- delivered, and the group will be created from the stream's start, so every entry waits.
+  while true do
+    local entries = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1000)
+    if not entries[1] then return end
+    local ids = {}
+    for _, e in ipairs(entries) do
+      restage(levels, e)
+      ids[#ids + 1] = e[1]
+    end
+    redis.call('XDEL', stream, unpack(ids))
+  end
+end
 local function sweep(levels, stream, consumer)
   while true do
     local reply = redis.pcall('XREADGROUP', 'GROUP', '${CONSUMER_GROUP}', consumer, 'COUNT', 1000,
       'STREAMS', stream, '>')
+    if type(reply) == 'table' and reply.err and string.find(reply.err, 'NOGROUP', 1, true) then
+      return sweepUngrouped(levels, stream)
+    end
     if type(reply) ~= 'table' or reply.err or not reply[1] then return end
     local ids = {}
     for _, e in ipairs(reply[1][2]) do
