@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { TransportError } from '../errors/transport.error.js';
 import type { PostgresConnectionOptions } from '../store/event-store.options.js';
@@ -145,5 +146,11 @@ export async function createPostgresSagaStore(
     connectionString: config.connectionString,
     max: config.poolSize ?? 10,
   });
+  // An idle connection the server ends (a restart, a dropped database) is an 'error' of the pool:
+  // without a listener it would end the process. The pool discards the client; say so.
+  const logger = new Logger('SagaStore');
+  pool.on('error', (error: Error) =>
+    logger.warn(`Idle PostgreSQL connection failed: ${error.message}`),
+  );
   return new PostgresSagaStore(pool, true, schema, config.createSchema ?? true);
 }

@@ -28,6 +28,7 @@ describe.skipIf(skipPostgres)('transactional outbox: relays and retention', () =
   beforeAll(async () => {
     database = await createTestDatabase();
     admin = new pg.Pool({ connectionString: database.url, max: 5 });
+    admin.on('error', () => undefined); // idle connections ended by the drop
   });
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((a) => a.close()));

@@ -26,6 +26,7 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
   beforeAll(async () => {
     database = await createTestDatabase();
     admin = new pg.Pool({ connectionString: database.url, max: 2 });
+    admin.on('error', () => undefined); // idle connections ended by the drop
     await admin.query('CREATE TABLE orders (id text PRIMARY KEY)');
     await admin.query('CREATE TABLE audit (order_id text NOT NULL)');
   });
