@@ -9,6 +9,7 @@ import {
   Query,
   Sse,
   type MessageEvent,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { EventBus } from '../bus/event-bus.js';
@@ -41,7 +42,10 @@ const SAGA_STATUSES = ['running', 'waiting', 'compensating', 'completed', 'compe
  * `EventQueues`, `EventMetrics`, `EventBus` and `SagaManager` only. Guarded and given its error
  * mapping by the module.
  */
-export class DashboardApiController {
+export class DashboardApiController implements OnModuleDestroy {
+  /** Fires when the app shuts down: open tails end, so they never hold up `app.close()`. */
+  private readonly closing = new AbortController();
+
   constructor(
     @Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
     private readonly queues: EventQueues,
@@ -160,7 +164,17 @@ export class DashboardApiController {
     if (pattern !== undefined && typeof pattern !== 'string') {
       throw new InvalidOptionError('pattern', pattern, 'one event name pattern');
     }
-    return dashboardTail(this.bus, this.queues, pattern || undefined, this.options.redact);
+    return dashboardTail(
+      this.bus,
+      this.queues,
+      pattern || undefined,
+      this.options.redact,
+      this.closing.signal,
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.closing.abort();
   }
 
   /** Sagas, oldest first (`?name&status&offset&limit`); 404 when the app defines none. */

@@ -16,7 +16,8 @@ export const TAIL_MESSAGES_PER_SECOND = 50;
  * queue (`job`) or its dead letters (`dead`) in every process, filtered by `pattern`. The first
  * message (`ready`) comes once every queue is watched: what is emitted after it is shown. Dead
  * letters are always sent; emits and jobs up to `TAIL_MESSAGES_PER_SECOND`, then a `skipped`
- * count each second.
+ * count each second. `closing` (the app shutting down) ends the stream, so an open page never holds
+ * up `app.close()`.
  *
  * @throws InvalidPatternError at once (before any response is sent) for a bad pattern.
  */
@@ -25,6 +26,7 @@ export function dashboardTail(
   queues: EventQueues,
   pattern: string | undefined,
   redact: RedactPaths,
+  closing: AbortSignal,
 ): Observable<MessageEvent> {
   if (pattern !== undefined) parsePattern(pattern, 'the tail filter');
   const matches = pattern === undefined ? undefined : compilePattern(pattern);
@@ -32,6 +34,9 @@ export function dashboardTail(
   const local: Observable<EventEnvelope> = bus.stream();
   return new Observable<MessageEvent>((subscriber) => {
     const controller = new AbortController();
+    const end = (): void => subscriber.complete();
+    if (closing.aborted) return end();
+    closing.addEventListener('abort', end, { once: true });
     // A person reads a few lines a second: past the budget, events are counted, not shaped into
     // messages, so an open tail costs the app little however busy its queues are.
     let sent = 0;
@@ -74,6 +79,7 @@ export function dashboardTail(
       subscriber.next({ data: { type: 'error', message: 'Watching the queues failed.' } });
     });
     return () => {
+      closing.removeEventListener('abort', end);
       clearInterval(budget);
       subscription.unsubscribe();
       controller.abort();

@@ -1,7 +1,11 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { EventBus } from 'nestjs-events';
-import { DASHBOARD_TOKEN, dashboardApps } from '../fixtures/dashboard.fixtures.js';
+import { EventBus, EventQueues } from 'nestjs-events';
+import {
+  DASHBOARD_TOKEN,
+  dashboardApps,
+  startDashboardApp,
+} from '../fixtures/dashboard.fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** One message of the tail. */
@@ -55,15 +59,24 @@ describe('EventsDashboardModule: the live tail', () => {
     const app = await apps.start(prefix);
     const other = await apps.start(prefix, { auth: () => true });
     const tail = await openTail(`${await app.getUrl()}/events/api/tail?pattern=order.placed`);
+    // A tail shows what it sees: held in the queue until seen, a job cannot slip past it.
+    // Paused from each process: its own worker stops at once.
+    for (const each of [app, other]) await each.get(EventQueues).pause('receipts');
     await app.get(EventBus).emit('order.shipped', { id: 'skip' });
     await app.get(EventBus).emit('order.placed', { id: 'here' });
     await other.get(EventBus).emit('order.placed', { id: 'there' });
     const { messages } = tail;
-    await waitFor(() => messages.filter((m) => m.type === 'dead').length === 2);
-    const jobs = messages
-      .filter((m) => m.type === 'job')
-      .map((m) => (JSON.parse(m.job!.event.data.json) as { id: string }).id);
-    expect(jobs.sort()).toEqual(['here', 'there']);
+    const jobs = () =>
+      messages
+        .filter((m) => m.type === 'job')
+        .map((m) => (JSON.parse(m.job!.event.data.json) as { id: string }).id)
+        .sort();
+    await waitFor(() => jobs().length === 2, { message: 'both jobs in the tail' });
+    await app.get(EventQueues).resume('receipts');
+    await waitFor(() => messages.filter((m) => m.type === 'dead').length === 2, {
+      message: 'both dead letters in the tail',
+    });
+    expect(jobs()).toEqual(['here', 'there']);
     expect(messages.filter((m) => m.type === 'emit').map((m) => m.event?.name)).toEqual([
       'order.placed',
     ]);
@@ -83,6 +96,17 @@ describe('EventsDashboardModule: the live tail', () => {
     expect(skipped()).toBeGreaterThan(0);
     expect(shown()).toBeGreaterThanOrEqual(50);
     await tail.close();
+  });
+
+  it('ends an open tail when the app closes, so the page never holds up the shutdown', async () => {
+    const app = await startDashboardApp(apps.url(), apps.prefix());
+    const response = await fetch(`${await app.getUrl()}/events/api/tail`, {
+      headers: { authorization: DASHBOARD_TOKEN },
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await app.close();
+    for (;;) if ((await reader.read()).done) break;
   });
 
   it('closes its queue watch when the page goes away', async () => {

@@ -25,6 +25,62 @@ async function until(what: string, predicate: () => boolean): Promise<void> {
   }
 }
 
+/** How many fresh port pairs a node gets when another process took its port meanwhile. */
+const NODE_ATTEMPTS = 5;
+
+/**
+ * One cluster-enabled redis-server on free loopback ports, up and answering. The ports are free
+ * when asked for, yet another process (a parallel test file) may take one before the server
+ * binds it: the server then exits, and the node starts again on new ports.
+ */
+async function startNode(): Promise<ClusterNodeProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The cluster bus gets a free port of its own (the default, port + 10000, may be taken).
+    const busPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'nestjs-events-cluster-'));
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--cluster-port',
+        String(busPort),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '2000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+        '--loglevel',
+        'warning',
+        '--logfile',
+        join(dir, 'redis.log'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const node = { port, dir, child };
+    const isGone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    // Our own process answering, not another test's server that took the port.
+    const isOurs = (): boolean => cli(port, 'INFO', 'server').includes(`process_id:${child.pid}`);
+    await until(`node ${port} up or gone`, () => isGone() || isOurs());
+    if (!isGone()) return node;
+    rmSync(dir, { recursive: true, force: true });
+    if (attempt === NODE_ATTEMPTS)
+      throw new Error(`redis cluster: no node started in ${NODE_ATTEMPTS} attempts`);
+  }
+}
+
 /**
  * A Redis Cluster of the test's own: three masters (no replicas) on free loopback ports, each
  * in a temp directory with persistence off. Never the machine's shared Redis.
@@ -39,45 +95,7 @@ export class RedisCluster {
 
   /** Starts the three masters, creates the cluster, and resolves once every node says `ok`. */
   async start(masters = 3): Promise<void> {
-    for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      // The cluster bus gets a free port of its own (the default, port + 10000, may be taken).
-      const busPort = await freePort();
-      const dir = mkdtempSync(join(tmpdir(), 'nestjs-events-cluster-'));
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--cluster-port',
-          String(busPort),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, 'nodes.conf'),
-          '--cluster-node-timeout',
-          '2000',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--maxmemory-policy',
-          'noeviction',
-          '--loglevel',
-          'warning',
-          '--logfile',
-          join(dir, 'redis.log'),
-        ],
-        { stdio: 'ignore' },
-      );
-      this.nodes.push({ port, dir, child });
-    }
-    for (const node of this.nodes)
-      await until(`node ${node.port} up`, () => cli(node.port, 'PING').includes('PONG'));
+    for (let i = 0; i < masters; i++) this.nodes.push(await startNode());
     const created = spawnSync(
       'redis-cli',
       [

@@ -16,6 +16,16 @@ export interface RedisServerOptions {
   readonly args?: readonly string[];
 }
 
+/** How many free ports a first start tries. */
+const START_ATTEMPTS = 5;
+
+/** The server exited while starting (its port taken, most often). */
+class ServerExitedError extends Error {
+  constructor(code: number | null) {
+    super(`redis-server exited (${code}) at start`);
+  }
+}
+
 /** A free loopback TCP port, as the OS hands it out. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -60,7 +70,20 @@ export class RedisServer {
 
   /** Starts the server (on a new free port the first time) and resolves once it accepts clients. */
   async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
+    if (this.port !== 0) return this.spawn();
+    // A free port may be taken by a parallel test file before the server binds it: the server
+    // then exits, and the first start tries again on a new port.
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      try {
+        return await this.spawn();
+      } catch (error) {
+        if (attempt === START_ATTEMPTS || !(error instanceof ServerExitedError)) throw error;
+      }
+    }
+  }
+
+  private async spawn(): Promise<void> {
     const args = [
       '--port',
       String(this.port),
@@ -87,7 +110,7 @@ export class RedisServer {
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) at start`))),
+      child.once('exit', (code) => reject(new ServerExitedError(code))),
     );
     exited.catch(() => undefined);
     const deadline = Date.now() + 10_000;
