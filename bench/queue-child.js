@@ -65,6 +65,9 @@ async function ours(withWorker) {
         redis: env.REDIS_URL,
         prefix: env.PREFIX,
         worker: withWorker ? { concurrency: CONCURRENCY } : false,
+        // Profiling aid: TRACING=0 turns spans off (on by default with @opentelemetry/api).
+        ...(env.TRACING === '0' ? { tracing: false } : {}),
+        ...(env.ALS === '0' ? { asyncContext: false } : {}),
       }),
     ],
     providers: [Sink],
