@@ -277,11 +277,17 @@ export function runPriorityContract(target: ContractTarget): void {
       probe.set('prio', () => {
         if (isFailing) throw new Error('fails until retried from the dead letters');
       });
-      await bus.emit('prio.job', { tag: 'plain' });
-      await bus.emit('prio.job', { tag: 'low' }, { priority: -2 });
-      await bus.emit('prio.flaky', { tag: 'high' });
-      await bus.emit('prio.job', { tag: 'top' }, { priority: 8 });
-      await waitFor(async () => (await queues.counts('prio')).dead === 4);
+      // Each dies before the next is emitted: they die in emit order, not in priority order.
+      const emits = [
+        () => bus.emit('prio.job', { tag: 'plain' }),
+        () => bus.emit('prio.job', { tag: 'low' }, { priority: -2 }),
+        () => bus.emit('prio.flaky', { tag: 'high' }),
+        () => bus.emit('prio.job', { tag: 'top' }, { priority: 8 }),
+      ];
+      for (const [i, emit] of emits.entries()) {
+        await emit();
+        await waitFor(async () => (await queues.counts('prio')).dead === i + 1);
+      }
       isFailing = false;
       await queues.pause('prio');
       const before = probe.callsOf('prio').length;
