@@ -92,6 +92,9 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
     await bus.emit(new InvoiceDue('class'), { transaction });
   };
 
+  /** The start order of `emitLowThenHigh`'s jobs: class priority 7, option 5, then emit order. */
+  const BY_PRIORITY = ['class', 'high', 'low-0', 'low-1', 'low-2'];
+
   const startOrder = async (queues: EventQueues, listeners: RankedListeners) => {
     await waitFor(async () => (await queues.counts('outbox-ranked')).waiting === 5);
     await queues.resume('outbox-ranked');
@@ -102,13 +105,7 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
   it('keeps the priority of emits in EventOutbox.transaction (dispatched by the committer)', async () => {
     const { bus, outbox, queues, listeners } = await boot();
     await outbox.transaction(() => emitLowThenHigh(bus));
-    expect(await startOrder(queues, listeners)).toEqual([
-      'class',
-      'high',
-      'low-0',
-      'low-1',
-      'low-2',
-    ]);
+    expect(await startOrder(queues, listeners)).toEqual(BY_PRIORITY);
   });
 
   it('keeps the priority of emits in a transaction the caller commits (dispatched by the relay)', async () => {
@@ -125,13 +122,7 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
     } finally {
       client.release();
     }
-    expect(await startOrder(queues, listeners)).toEqual([
-      'class',
-      'high',
-      'low-0',
-      'low-1',
-      'low-2',
-    ]);
+    expect(await startOrder(queues, listeners)).toEqual(BY_PRIORITY);
   });
 
   it("keeps the emit's group for grouped listeners", async () => {
@@ -183,12 +174,6 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
       failed_at timestamptz, failure text)`);
     const { bus, outbox, queues, listeners } = await boot('legacy_outbox');
     await outbox.transaction(() => emitLowThenHigh(bus));
-    expect(await startOrder(queues, listeners)).toEqual([
-      'class',
-      'high',
-      'low-0',
-      'low-1',
-      'low-2',
-    ]);
+    expect(await startOrder(queues, listeners)).toEqual(BY_PRIORITY);
   });
 });
