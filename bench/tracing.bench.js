@@ -10,6 +10,7 @@
 // Redis queue: events/s, emit to handler completion (a PRODUCER span per emit, a CONSUMER span
 // per attempt); target: at least 3x BullMQ at each concurrency.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from './redis-server.js';
@@ -80,9 +81,9 @@ try {
   );
   out.push('');
   out.push(
-    '| concurrency | tracing off (events/s) | tracing on (events/s) | on vs off | BullMQ (jobs/s) | target: on ≥ 3× BullMQ |',
+    '| concurrency | tracing off (events/s) | tracing on (events/s) | on vs off | BullMQ (jobs/s) | target: on ≥ 3× BullMQ | CPU µs/event off / on / BullMQ |',
   );
-  out.push('|---:|---:|---:|---:|---:|---|');
+  out.push('|---:|---:|---:|---:|---:|---|---:|');
   for (const concurrency of CONCURRENCIES) {
     const run = (SUBJECT) =>
       child({
@@ -97,9 +98,16 @@ try {
     const on = await run('on');
     const bull = await run('bullmq');
     out.push(
-      `| ${concurrency} | ${fmt(off.rate)} | ${fmt(on.rate)} | ${ratio(on.rate, off.rate)} | ${fmt(bull.rate)} | ${verdict(on.rate >= 3 * bull.rate)} (${ratio(on.rate, bull.rate)}) |`,
+      `| ${concurrency} | ${fmt(off.rate)} | ${fmt(on.rate)} | ${ratio(on.rate, off.rate)} | ${fmt(bull.rate)} | ${verdict(on.rate >= 3 * bull.rate)} (${ratio(on.rate, bull.rate)}) | ${off.cpuUs.toFixed(1)} / ${on.cpuUs.toFixed(1)} / ${bull.cpuUs.toFixed(1)} |`,
     );
   }
+  out.push('');
+  out.push(
+    `CPU µs/event: CPU time of the subject's own process per event (producer and worker); redis-server's is not in it (BullMQ runs more of its work there, in Lua). Load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} on ${os.cpus().length} CPUs.`,
+  );
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {
