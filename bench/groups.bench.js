@@ -4,84 +4,28 @@
 // CONCURRENCY drains them to a no-op handler. Prints one line per row and a JSON summary.
 //
 //   npm run build && node bench/groups.bench.js        (EVENTS=20000 CONCURRENCY=10 by default)
-import 'reflect-metadata';
-import { performance } from 'node:perf_hooks';
-import { URL } from 'node:url';
-import { Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Queue, Worker } from 'bullmq';
-import { EventBus, EventQueues, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 import { startRedis } from './redis-server.js';
+import { bullmqDrain } from './bullmq-drain.js';
+import { oursDrain } from './ours-drain.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 20_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
 const BATCH = 1000;
 
 /** Our queue with `groups` groups (0: no group option at all). Resolves to jobs per second. */
-async function ours(url, prefix, groups) {
-  let handled = 0;
-  let resolveDone;
-  const done = new Promise((resolve) => (resolveDone = resolve));
-  class Sink {
-    handle() {
-      if (++handled === EVENTS) resolveDone();
-    }
-  }
-  const method = Object.getOwnPropertyDescriptor(Sink.prototype, 'handle');
+function ours(url, prefix, groups) {
   const group = groups > 0 ? { group: (e) => `tenant-${e.data.i % groups}` } : {};
-  ShouldQueue({ queue: 'bench', ...group })(Sink.prototype, 'handle', method);
-  OnEvent('bench.event')(Sink.prototype, 'handle', method);
-  Reflect.defineMetadata('design:paramtypes', [], Sink);
-  Injectable()(Sink);
-  class BenchModule {}
-  Module({
-    imports: [EventsModule.forRoot({ redis: url, prefix, worker: { concurrency: CONCURRENCY } })],
-    providers: [Sink],
-  })(BenchModule);
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  const bus = app.get(EventBus);
-  const queues = app.get(EventQueues);
-  await queues.pause('bench');
-  for (let from = 0; from < EVENTS; from += BATCH) {
-    await bus.emitMany(
-      Array.from({ length: BATCH }, (_, k) => ({ name: 'bench.event', data: { i: from + k } })),
-    );
-  }
-  const startedAt = performance.now();
-  await queues.resume('bench');
-  await done;
-  const seconds = (performance.now() - startedAt) / 1000;
-  await app.close();
-  return EVENTS / seconds;
+  return oursDrain(url, prefix, {
+    events: EVENTS,
+    concurrency: CONCURRENCY,
+    chunk: BATCH,
+    queueOptions: group,
+  });
 }
 
 /** BullMQ: addBulk, then one worker at CONCURRENCY. Resolves to jobs per second. */
-async function bullmq(url, prefix) {
-  const { hostname, port } = new URL(url);
-  const connection = { host: hostname, port: Number(port), maxRetriesPerRequest: null };
-  const queue = new Queue(prefix, { connection });
-  const opts = { removeOnComplete: true, removeOnFail: true };
-  for (let from = 0; from < EVENTS; from += BATCH) {
-    await queue.addBulk(
-      Array.from({ length: BATCH }, (_, k) => ({ name: 'job', data: { i: from + k }, opts })),
-    );
-  }
-  let handled = 0;
-  let resolveDone;
-  const done = new Promise((resolve) => (resolveDone = resolve));
-  const startedAt = performance.now();
-  const worker = new Worker(
-    prefix,
-    async () => {
-      if (++handled === EVENTS) resolveDone();
-    },
-    { connection, concurrency: CONCURRENCY },
-  );
-  await done;
-  const seconds = (performance.now() - startedAt) / 1000;
-  await worker.close();
-  await queue.close();
-  return EVENTS / seconds;
+function bullmq(url, prefix) {
+  return bullmqDrain(url, prefix, { events: EVENTS, concurrency: CONCURRENCY, chunk: BATCH });
 }
 
 const redis = await startRedis();

@@ -50,6 +50,7 @@ export type {
   SingletonOptions,
 } from './queue/flow/flow-options.js';
 export type { FlowSummary } from './queue/flow/flow-summary.js';
+export type { BatchOptions } from './queue/flow/batch-options.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';
 
@@ -144,6 +145,7 @@ export { EmitOutcomeUnknownError } from './errors/emit-outcome-unknown.error.js'
 export { ReplicationTimeoutError } from './errors/replication-timeout.error.js';
 export { LostOwnershipError } from './errors/lost-ownership.error.js';
 export { JobCancelledError } from './errors/job-cancelled.error.js';
+export { BatchItemsFailedError, type FailedBatchItem } from './errors/batch-items-failed.error.js';
 export { UnsupportedRequestError } from './errors/unsupported-request.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
 export { EventAssertionError } from './errors/event-assertion.error.js';

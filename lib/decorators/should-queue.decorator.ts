@@ -22,6 +22,7 @@ import {
   type DebounceOptions,
   type SingletonOptions,
 } from '../queue/flow/flow-options.js';
+import { assertBatchOptions, type BatchOptions } from '../queue/flow/batch-options.js';
 
 /** Called once after the last failed attempt of a queued listener, with the provider as `this`. */
 export type QueueFailureHook<T = unknown> = (event: EventEnvelope<T>, error: unknown) => unknown;
@@ -53,14 +54,17 @@ export type ShouldQueueDecorator<S, E> = IsTypedEvents extends true
 
 /**
  * The event `onFailed` gets when `@ShouldQueue` has no type argument: the first parameter of the
- * method it decorates (an envelope), else the untyped `EventEnvelope`.
+ * method it decorates (an envelope, or an array of them for a batched handler), else the untyped
+ * `EventEnvelope`.
  */
 export type HookEventOf<M> = M extends (event: infer A, ...rest: never[]) => unknown
   ? [A] extends [never]
     ? EventEnvelope
     : [A] extends [EventEnvelope<unknown, string>]
       ? A
-      : EventEnvelope
+      : [A] extends [readonly (infer I extends EventEnvelope<unknown, string>)[]]
+        ? I
+        : EventEnvelope
   : EventEnvelope;
 
 /** The provider a hook runs on: the instance for a method's (or a class's) decorator. */
@@ -131,6 +135,13 @@ export interface ShouldQueueOptions<E = EventEnvelope, This = unknown> extends G
    * @default undefined
    */
   debounce?: DebounceOptions<E>;
+  /**
+   * The handler gets an array of envelopes: up to `maxSize` jobs, or those that arrived within
+   * `maxWaitMs` of the first, per `key`. The batch succeeds or fails as a unit, unless the
+   * handler throws a `BatchItemsFailedError` naming the items that failed. See "Batched handlers"
+   * in the README. @default undefined (one event per call)
+   */
+  batch?: BatchOptions<E>;
 }
 
 const KEYS = [
@@ -145,6 +156,7 @@ const KEYS = [
   'priority',
   'priorityAgingMs',
   ...FLOW_OPTION_KEYS,
+  'batch',
 ];
 
 /** Validates `@ShouldQueue` options at class definition time. */
@@ -190,6 +202,7 @@ export function assertShouldQueueOptions(
     );
   }
   assertFlowOptions(o, where);
+  assertBatchOptions(o, where);
 }
 
 /**

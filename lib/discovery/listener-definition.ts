@@ -7,6 +7,7 @@ import type {
   DebounceOptions,
   SingletonOptions,
 } from '../queue/flow/flow-options.js';
+import type { BatchOptions } from '../queue/flow/batch-options.js';
 
 /** The second argument of every listener call. */
 export interface ListenerContext {
@@ -57,6 +58,8 @@ export interface ResolvedQueueOptions {
   readonly cancelOn?: CancelOnOptions;
   /** `@ShouldQueue({ debounce })`: one run per key after a quiet time. */
   readonly debounce?: DebounceOptions;
+  /** `@ShouldQueue({ batch })`: the handler gets an array of envelopes. */
+  readonly batch?: BatchOptions;
 }
 
 /** One registered listener: what discovery hands to the registry, free of Nest internals. */

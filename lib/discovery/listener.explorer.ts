@@ -22,6 +22,7 @@ import type {
 } from './listener-definition.js';
 import { ListenerRegistry } from './listener.registry.js';
 import { resolveGroupOptions, type GroupOptions } from '../queue/flow/group-options.js';
+import { bindBatchKey, type BatchOptions } from '../queue/flow/batch-options.js';
 
 /**
  * Finds every `@OnEvent` method of every provider at module init, before any other module's
@@ -192,6 +193,7 @@ export class ListenerExplorer implements OnModuleInit {
       }),
       ...(options.cancelOn && { cancelOn: options.cancelOn as ResolvedQueueOptions['cancelOn'] }),
       ...(options.debounce && { debounce: options.debounce as ResolvedQueueOptions['debounce'] }),
+      ...(options.batch && { batch: bindBatchKey(options.batch as BatchOptions, instance) }),
     };
   }
 

@@ -9,6 +9,7 @@ import {
 } from './listener-definition.js';
 import { PatternTrie } from './pattern-trie.js';
 import { isSystemEvent, isSystemPattern } from '../event/system-events.js';
+import { refuseBatchOnGroupedQueue } from '../queue/flow/batch-options.js';
 
 /** The listeners of one event name, split by how they run, each list in call order. */
 export interface ResolvedListeners {
@@ -90,6 +91,7 @@ export class ListenerRegistry {
   private refuseMixedQueue(definition: ListenerDefinition): void {
     const queue = definition.queue;
     if (queue === undefined) return;
+    refuseBatchOnGroupedQueue(definition, this.byId.values());
     const isGrouped = queue.group !== undefined;
     if (!isGrouped && !isPrioritized(definition)) return;
     for (const { definition: other } of this.byId.values()) {
@@ -104,6 +106,16 @@ export class ListenerRegistry {
           '(a queue is either grouped or prioritized)',
       );
     }
+  }
+
+  /** The largest `batch.maxSize` of the listeners of `queue`; 0 when none is batched. */
+  batchSize(queue: string): number {
+    let size = 0;
+    for (const { definition } of this.byId.values()) {
+      const batch = definition.queue?.queue === queue ? definition.queue.batch : undefined;
+      if (batch && batch.maxSize > size) size = batch.maxSize;
+    }
+    return size;
   }
 
   /** Whether a listener of `queue` has a group: then every job of the queue gets one. */

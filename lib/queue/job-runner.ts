@@ -134,8 +134,9 @@ export class JobRunner {
   /**
    * Acknowledges in the background: the job's slot is free as soon as its handler settled, and
    * the transport batches the ack with others. Shutdown waits for every ack (`settling`).
+   * @internal
    */
-  private ackLater(job: ReservedJob): void {
+  ackLater(job: ReservedJob): void {
     const settling = this.inFlight.settling;
     // One reaction for both outcomes (no catch/finally pair): this runs for every job.
     const acked: Promise<void> = this.settler.ack(job).then(
@@ -148,42 +149,61 @@ export class JobRunner {
     settling.set(acked, job);
   }
 
-  private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {
+  /**
+   * @internal Reads `job` for an attempt: its envelope (upcast, checked by its schema) and its
+   * listener. A job that cannot run is settled here (dead letters, or put back for another
+   * worker) and comes back as `{ settled }`. Only an async schema or upcaster costs a promise.
+   */
+  prepare(job: ReservedJob): PreparedJob | Promise<PreparedJob> {
     let envelope: EventEnvelope;
     try {
       envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
     } catch (error) {
       const message = error instanceof MalformedJobError ? error.message : String(error);
-      return this.settler.deadLetter(job, { reason: 'malformed', message });
+      return { settled: this.settler.deadLetter(job, { reason: 'malformed', message }) };
     }
     const read = this.versions();
     if (read !== undefined) {
       const current = readVersion(read, envelope);
-      if (current === NEWER_VERSION) return this.newerVersion(job, envelope);
-      if ('reason' in current) return this.settler.deadLetter(job, current);
+      if (current === NEWER_VERSION) return { settled: this.newerVersion(job, envelope) };
+      if ('reason' in current) return { settled: this.settler.deadLetter(job, current) };
       envelope = current;
     }
     const listener = this.registry.get(job.listener);
-    if (!listener?.queue) return this.unknownListener(job);
+    if (!listener?.queue) return { settled: this.unknownListener(job) };
     // The job carries what the emit's schema accepted: the schema runs again here and the handler
     // gets its output. A job from an older producer that no longer fits goes to the dead letters
     // (reason `invalid-payload`), never into the handler. Only an async schema costs an await.
-    let checked = checkQueuedPayload({ ...envelope, attempt: job.attempt }, this.schemaOf);
-    if (checked instanceof Promise) checked = await checked;
-    if ('reason' in checked) return this.settler.deadLetter(job, checked);
+    const checked = checkQueuedPayload({ ...envelope, attempt: job.attempt }, this.schemaOf);
+    if (checked instanceof Promise) {
+      return checked.then((result) => this.checked(job, listener, result));
+    }
+    return this.checked(job, listener, checked);
+  }
+
+  private checked(
+    job: ReservedJob,
+    listener: ListenerDefinition,
+    checked: Awaited<ReturnType<typeof checkQueuedPayload>>,
+  ): PreparedJob {
+    if ('reason' in checked) return { settled: this.settler.deadLetter(job, checked) };
     const event: EventEnvelope = checked;
-    if (job.attempt > listener.queue.tries + LOST_ATTEMPTS_ALLOWED) {
+    if (job.attempt > listener.queue!.tries + LOST_ATTEMPTS_ALLOWED) {
       // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
       // freezing. A job that kills its process every time must not be reclaimed forever.
-      return this.fail(
-        listener,
-        event,
-        job,
-        new Error(
-          `Attempts used up: ${job.attempt - 1} attempt(s), the last ones ended without an outcome (the worker died or froze)`,
-        ),
+      const error = new Error(
+        `Attempts used up: ${job.attempt - 1} attempt(s), the last ones ended without an outcome (the worker died or froze)`,
       );
+      return { settled: this.fail(listener, event, job, error) };
     }
+    return { listener, event };
+  }
+
+  private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {
+    let prepared = this.prepare(job);
+    if (prepared instanceof Promise) prepared = await prepared;
+    if ('settled' in prepared) return prepared.settled;
+    const { listener, event } = prepared;
     try {
       const flow = this.flow;
       const direct = (): Promise<unknown> | undefined => this.run(listener, event, job, controller);
@@ -299,8 +319,9 @@ export class JobRunner {
   /**
    * One promise per attempt: settled by the listener (what `start` returns), or rejected by a
    * timeout (`timeoutMs` > 0) or an abort (shutdown, lost ownership).
+   * @internal
    */
-  private outcome(
+  outcome(
     controller: AttemptAbort,
     timeoutMs: number,
     listenerId: string,
@@ -331,7 +352,8 @@ export class JobRunner {
     });
   }
 
-  private async fail(
+  /** @internal Retries the job with backoff, or dead-letters it and calls the failure hook. */
+  async fail(
     listener: ListenerDefinition,
     event: EventEnvelope,
     job: ReservedJob,
@@ -361,6 +383,11 @@ export class JobRunner {
     }
   }
 }
+
+/** A job ready to run (`JobRunner.prepare`), or settled because it cannot. */
+export type PreparedJob =
+  | { readonly listener: ListenerDefinition; readonly event: EventEnvelope }
+  | { readonly settled: Promise<void> };
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (

@@ -6,6 +6,7 @@ import type { JobRunner } from './job-runner.js';
 import type { JobSettler } from './job-settler.js';
 import type { ReservedJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
+import type { BatchCollector } from './flow/batch-collector.js';
 
 /** Handler times measured before a queue reads ahead. */
 const READ_AHEAD_AFTER = 16;
@@ -49,6 +50,11 @@ export class QueueLoop {
      * where fair order, slots and rate limits are decided).
      */
     private readonly isGrouped = false,
+    /**
+     * A queue with batched listeners: jobs go to the batches, which run at most the queue's
+     * concurrency of handler calls (then `limit` is the jobs held: concurrency x batch size).
+     */
+    private readonly batches?: BatchCollector,
   ) {}
 
   /** Runs until `signal` fires, then puts the jobs read ahead back. */
@@ -84,7 +90,8 @@ export class QueueLoop {
         notify();
       };
       // `process` never rejects; one reaction rather than `finally` (which costs two more promises).
-      const done: Promise<void> = this.runner.process(job).then(ended, ended);
+      const started = this.batches ? this.batches.add(job) : this.runner.process(job);
+      const done: Promise<void> = started.then(ended, ended);
       mine.add(done);
     };
     let failures = 0;
@@ -150,7 +157,7 @@ export class QueueLoop {
       }
       if (!fetching) {
         const extra =
-          samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped
+          samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped || this.batches
             ? 0
             : readAhead(limit, averageMs);
         const wanted = limit - mine.size + extra - ahead.length;
@@ -163,7 +170,7 @@ export class QueueLoop {
     await fetching;
     // Stopping: jobs read ahead never started. Put them back (at the queue's tail, the attempt
     // not counted) rather than leave them pending until another worker reclaims them.
-    await Promise.all([this.putBack(ahead.splice(0)), ...puttingBack]);
+    await Promise.all([this.putBack(ahead.splice(0)), ...puttingBack, this.batches?.close()]);
   }
 
   /** Releases jobs read ahead that never started (at the queue's tail, attempt not counted). */

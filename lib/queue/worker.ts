@@ -24,6 +24,8 @@ import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { ReservedJob } from './queue-job.js';
 import type { AttemptGate } from './flow/attempt-gate.js';
+import { BatchCollector } from './flow/batch-collector.js';
+import { BatchRunner } from './flow/batch-runner.js';
 import type { EventReader } from '../scheduling/event-versions.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
@@ -157,16 +159,31 @@ export class Worker
   private start(): void {
     if (this.isStarted || this.stopping.signal.aborted) return;
     this.isStarted = true;
+    const batchRunner = new BatchRunner(this.runner, this.settler, this.inFlight);
     for (const queue of this.queues()) {
+      const concurrency = this.concurrency(queue);
+      const batchSize = this.registry.batchSize(queue);
+      const batches =
+        batchSize > 0
+          ? new BatchCollector(
+              concurrency,
+              this.registry,
+              this.runner,
+              batchRunner,
+              this.settler,
+              this.inFlight,
+            )
+          : undefined;
       const loop = new QueueLoop(
         queue,
-        this.concurrency(queue),
+        concurrency * Math.max(1, batchSize),
         this.transport,
         this.runner,
         this.settler,
         this.inFlight,
         Math.min(READ_AHEAD_MAX_WAIT_MS, Math.floor(this.options.visibilityTimeout / 2)),
         this.registry.isGrouped(queue),
+        batches,
       );
       this.loops.push(loop.run(this.stopping.signal));
     }

@@ -1,3 +1,4 @@
+import { runBatchContract } from './batch.contract.js';
 import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runFlowRemovalContract } from './flow-removal.contract.js';
 import { runPriorityContract } from './priority.contract.js';
@@ -13,3 +14,4 @@ runDeadTagsContract({ name: 'memory', options: () => ({}) });
 runGroupContract({ name: 'memory', options: () => ({}) });
 runFlowRemovalContract({ name: 'memory', options: () => ({}) });
 runPriorityContract({ name: 'memory', options: () => ({}) });
+runBatchContract({ name: 'memory', options: () => ({}) });

@@ -1,3 +1,4 @@
+import { runBatchContract } from './batch.contract.js';
 import { runDeadTagsContract } from './dead-tags.contract.js';
 import { runFlowRemovalContract } from './flow-removal.contract.js';
 import { runPriorityContract } from './priority.contract.js';
@@ -90,4 +91,16 @@ runPriorityContract({
     await prioritized?.stop();
   },
   options: () => ({ redis: prioritized.url, prefix: `prio-${process.pid}-${++seq}` }),
+});
+
+let batched: RedisServer;
+runBatchContract({
+  name: 'redis',
+  beforeAll: async () => {
+    batched = await startRedisServer();
+  },
+  afterAll: async () => {
+    await batched?.stop();
+  },
+  options: () => ({ redis: batched.url, prefix: `batch-${process.pid}-${++seq}` }),
 });
