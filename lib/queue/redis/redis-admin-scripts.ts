@@ -55,12 +55,17 @@ for n = 1, count do
   local entry = entries[n]
   local raw = entry[2]
   local id, l, p, g = entry[1], '', '', nil
-  for i = 1, #raw, 2 do
-    local key = raw[i]
-    if key == 'id' then id = raw[i + 1]
-    elseif key == 'l' then l = raw[i + 1]
-    elseif key == 'p' then p = raw[i + 1]
-    elseif key == 'g' then g = raw[i + 1] end
+  if raw[1] == 'id' and raw[3] == 'l' and raw[5] == 'p' and (#raw == 18 or raw[19] == 'g') then
+    -- As DEAD_LETTER_SCRIPT writes them: id, l, p, a, t, r, e, s, f, then g when tagged.
+    id, l, p, g = raw[2], raw[4], raw[6], raw[20]
+  else
+    for i = 1, #raw, 2 do
+      local key = raw[i]
+      if key == 'id' then id = raw[i + 1]
+      elseif key == 'l' then l = raw[i + 1]
+      elseif key == 'p' then p = raw[i + 1]
+      elseif key == 'g' then g = raw[i + 1] end
+    end
   end
   redis.call('XADD', stream, '*', 'id', id, 'l', l, 'p', p, 'a', '0', 't', now)
   if g then untag(index, g, id) end
