@@ -102,6 +102,7 @@ export class RedisDeadLetters {
         k.dead,
         k.stream,
         k.deadIndex,
+        k.levels,
         Date.now(),
         'job',
         id,
@@ -112,7 +113,14 @@ export class RedisDeadLetters {
       let total = 0;
       for (let i = 0; i < entries.length; i += SCRIPT_ID_BATCH) {
         const chunk = entries.slice(i, i + SCRIPT_ID_BATCH);
-        total += await client.eventsRetryDead(k.dead, k.stream, k.deadIndex, Date.now(), ...chunk);
+        total += await client.eventsRetryDead(
+          k.dead,
+          k.stream,
+          k.deadIndex,
+          k.levels,
+          Date.now(),
+          ...chunk,
+        );
       }
       return total;
     } catch (error) {
@@ -131,7 +139,15 @@ export class RedisDeadLetters {
       const batch = this.ctx.client.pipeline() as unknown as RetryPipeline;
       const calls = Math.min(RETRY_ALL_CALLS, Math.ceil(left / RETRY_ALL_BATCH));
       for (let i = 0; i < calls; i++) {
-        batch.eventsRetryDead(k.dead, k.stream, k.deadIndex, Date.now(), 'first', RETRY_ALL_BATCH);
+        batch.eventsRetryDead(
+          k.dead,
+          k.stream,
+          k.deadIndex,
+          k.levels,
+          Date.now(),
+          'first',
+          RETRY_ALL_BATCH,
+        );
       }
       let got = 0;
       for (const [error, n] of (await batch.exec()) ?? []) {
