@@ -10,18 +10,18 @@
 // (`purgeDead` / `clean(0, 0, 'failed')`).
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Job, Queue, Worker } from 'bullmq';
+import { Job } from 'bullmq';
+import { Failing, fillBullFailed, pump } from './dead-fill.js';
 import { startRedis } from './redis-server.js';
-import { EventBus, EventQueues, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
+import { EventBus, EventQueues, EventsModule } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_DEAD_JOBS ?? (QUICK ? 10_000 : 100_000));
 const PAGE = 50;
 const DEEP = Math.floor(N * 0.9);
 const CONCURRENCY = 200;
-const WINDOW = 1000;
 const log = (message) => process.stderr.write(`[dead-letters.bench] ${message}\n`);
 
 /** Median time (ms) of `runs` calls of `fn(i)`. */
@@ -42,30 +42,7 @@ async function once(fn) {
   return { ms: performance.now() - start, result };
 }
 
-/** Runs `n` calls of `fn(i)` with at most WINDOW in flight. */
-async function pump(n, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(WINDOW, n) }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
-
 // ---------------------------------------------------------------- nestjs-events
-class Failing {
-  handle() {
-    throw new Error('bench failure');
-  }
-}
-{
-  const method = Object.getOwnPropertyDescriptor(Failing.prototype, 'handle');
-  ShouldQueue({ queue: 'dead', tries: 1 })(Failing.prototype, 'handle', method);
-  OnEvent('bench.dead')(Failing.prototype, 'handle', method);
-  Reflect.defineMetadata('design:paramtypes', [], Failing);
-  Injectable()(Failing);
-}
-
 async function eventsApp(url, prefix, worker) {
   class BenchModule {}
   Module({
@@ -118,35 +95,8 @@ async function ours(url) {
 // ---------------------------------------------------------------- BullMQ
 async function fillBull(port, name) {
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  const queue = new Queue(name, { connection });
-  let failed = 0;
-  let resolve;
-  const done = new Promise((r) => (resolve = r));
-  const worker = new Worker(
-    name,
-    async () => {
-      throw new Error('bench failure');
-    },
-    { connection, concurrency: CONCURRENCY },
-  );
-  worker.on('failed', () => {
-    if (++failed === N) resolve();
-  });
-  worker.on('error', () => undefined);
-  await worker.waitUntilReady();
   const start = performance.now();
-  for (let i = 0; i < N; i += 1000) {
-    const size = Math.min(1000, N - i);
-    await queue.addBulk(
-      Array.from({ length: size }, (_, j) => ({
-        name: 'job',
-        data: { i: i + j },
-        opts: { attempts: 1 },
-      })),
-    );
-  }
-  await done;
-  await worker.close();
+  const queue = await fillBullFailed(connection, name, N, CONCURRENCY);
   log(`BullMQ: ${N} failed jobs in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   return queue;
 }

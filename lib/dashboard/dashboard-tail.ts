@@ -59,14 +59,14 @@ export function dashboardTail(
       subscriber.next({ data: { type: 'emit', event: showEvent(event, redact) } });
     });
     const follow = async (): Promise<void> => {
-      const activity = await queues.watch({ pattern, signal: controller.signal });
+      // The watch asks the budget before parsing a job: the jobs past it are never parsed.
+      const activity = await queues.watch({ pattern, signal: controller.signal, admit });
       subscriber.next({ data: { type: 'ready' } });
       for await (const item of activity) {
         if (item.type === 'dead') {
           subscriber.next({ data: { type: 'dead', job: deadJobView(item.job, redact) } });
           continue;
         }
-        if (!admit()) continue;
         const { payload, rawPayload: _raw, ...job } = item.job;
         subscriber.next({
           data: { type: 'job', job: { ...job, event: payload && showEvent(payload, redact) } },

@@ -119,6 +119,31 @@ export function serializeEnvelope(
   return json;
 }
 
+/** The start of every format-2 payload (see `serializeEnvelope`), tagged or not. */
+const FORMAT_HEAD = `{"v":${PAYLOAD_FORMAT},`;
+/**
+ * The key of the event name. Inside a JSON string every `"` is escaped, so `,"name":"` only
+ * occurs as a key; the fields before it (`v`, `tags`, `id`) hold no object that could have one.
+ */
+const NAME_KEY = ',"name":"';
+
+/**
+ * The event name of a format-2 payload, read without parsing the rest of it (watchers filter
+ * jobs by name before paying for a parse). `undefined` when the payload is of another format
+ * or its name cannot be read that way: parse it with `deserializeEnvelope` then.
+ */
+export function eventNameOfPayload(json: string): string | undefined {
+  if (!json.startsWith(FORMAT_HEAD)) return undefined;
+  const at = json.indexOf(NAME_KEY, FORMAT_HEAD.length);
+  if (at < 0) return undefined;
+  const start = at + NAME_KEY.length;
+  const end = json.indexOf('"', start);
+  if (end < 0) return undefined;
+  const name = json.slice(start, end);
+  // An escape in the name (a quote, a backslash): leave it to the full parse.
+  return name.includes('\\') ? undefined : name;
+}
+
 /** `"ver":N,` for a version past 1 (version 1 is written as no field: older readers agree). */
 function versionField(version: number | undefined): string {
   return version === undefined || version === 1 ? '' : `"ver":${version},`;

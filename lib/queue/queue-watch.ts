@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { compilePattern } from '../discovery/pattern-trie.js';
 import { toPatterns } from '../store/event-store.validation.js';
-import { parseDeadJob, type DeadJob } from './dead-job.js';
-import { parseQueuedJob, type QueuedJob } from './queued-job.js';
+import type { DeadJob } from './dead-job.js';
+import type { QueuedJob } from './queued-job.js';
 import type { QueueTransport, QueueWatch, WatchedEntry } from './queue-transport.interface.js';
+import { watchFilter } from './watch-filter.js';
 
 /** Options of `EventQueues.watch()`. */
 export interface WatchOptions {
@@ -13,6 +14,12 @@ export interface WatchOptions {
   readonly pattern?: string | readonly string[];
   /** Stops the watch: the iteration then ends. @default none (end it with `break` or `return()`) */
   readonly signal?: AbortSignal;
+  /**
+   * Asked for each job that matches `pattern`, before its payload is parsed: `false` drops the
+   * job unparsed, so a tail over its rate budget costs the app little. Dead letters are always
+   * kept. @default every job kept
+   */
+  readonly admit?: () => boolean;
 }
 
 /** What `EventQueues.watch()` yields: a job entering a queue, or entering its dead letters. */
@@ -52,13 +59,10 @@ export async function watchQueues(
   };
   controller.signal.addEventListener('abort', notify, { once: true });
 
+  const keep = watchFilter({ patterns, admit: options.admit, eventClass: source.eventClass });
   const onEntry = (entry: WatchedEntry): void => {
-    const activity: QueueActivity =
-      entry.type === 'job'
-        ? { type: 'job', job: parseQueuedJob(entry.job, source.eventClass) }
-        : { type: 'dead', job: parseDeadJob(entry.job, source.eventClass) };
-    const name = activity.job.payload?.name;
-    if (patterns && (name === undefined || !patterns.some((matches) => matches(name)))) return;
+    const activity = keep(entry);
+    if (activity === undefined) return;
     buffer.push(activity);
     notify();
   };

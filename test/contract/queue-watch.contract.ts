@@ -70,4 +70,35 @@ export function registerQueueWatchTests(
     expect((await next).value).toMatchObject({ type: 'job', job: { queue: 'watched' } });
     expect(await activity.return?.()).toEqual({ done: true, value: undefined });
   });
+
+  it('watch() asks admit for each matching job before keeping it; dead letters are always kept', async () => {
+    const app = await createTestApp({ providers: [WatchedListeners] }, await target.options());
+    apps.push(app);
+    const bus = app.get(EventBus);
+    const queues = app.get(EventQueues);
+    const controller = new AbortController();
+    let asked = 0;
+    const admit = (): boolean => ++asked > 1; // the first matching job is refused
+    const activity = await queues.watch({
+      pattern: 'watch.fail',
+      signal: controller.signal,
+      admit,
+    });
+    await bus.emit('watch.ok', {}); // another name: never asked for
+    await bus.emit('watch.fail', { fail: true, n: 1 });
+    await bus.emit('watch.fail', { fail: true, n: 2 });
+    const seen: QueueActivity[] = [];
+    for await (const entry of activity) {
+      seen.push(entry);
+      if (seen.filter((e) => e.type === 'dead').length === 2) controller.abort();
+    }
+    const shown = (type: string) =>
+      seen
+        .filter((e) => e.type === type)
+        .map((e) => (e.job.payload?.data as { n: number }).n)
+        .sort();
+    expect(shown('job')).toEqual([2]);
+    expect(shown('dead')).toEqual([1, 2]);
+    expect(asked).toBe(2);
+  });
 }

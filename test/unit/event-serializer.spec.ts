@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../../lib/event/event-envelope.js';
 import {
   assertSerializable,
   deserializeEnvelope,
+  eventNameOfPayload,
   MalformedJobError,
   PAYLOAD_FORMAT,
   serializeEnvelope,
@@ -485,6 +486,29 @@ describe('serializeEnvelope / deserializeEnvelope', () => {
       const restored = deserializeEnvelope(json, () => OrderShipped);
       expect(restored.data).not.toBeInstanceOf(OrderShipped);
       expect(restored.data).toEqual({ orderId: 'o1' });
+    });
+  });
+
+  describe('eventNameOfPayload (the name without a parse, for watchers)', () => {
+    it('reads the name of a format-2 payload, tagged or not, whatever its id and data hold', () => {
+      const tricky = {
+        id: 'x","name":"not.it',
+        data: { name: 'data.name', nested: ',"name":"no' },
+      };
+      const plain = serializeEnvelope({ ...envelope(tricky.data), id: tricky.id }, MiB);
+      expect(eventNameOfPayload(plain)).toBe('order.created');
+      const tagged = serializeEnvelope(envelope({ a: 1 }, 'order.shipped'), MiB, ['a","name":"b']);
+      expect(eventNameOfPayload(tagged)).toBe('order.shipped');
+      const typed = serializeEnvelope(envelope({ at: new Date(0) }, 'order.dated'), MiB);
+      expect(eventNameOfPayload(typed)).toBe('order.dated');
+    });
+
+    it('leaves to the full parse what it cannot read that way', () => {
+      const legacy = JSON.stringify(envelope({ a: 1 }));
+      expect(eventNameOfPayload(legacy)).toBeUndefined();
+      expect(eventNameOfPayload('not json')).toBeUndefined();
+      expect(eventNameOfPayload(`{"v":${PAYLOAD_FORMAT},"id":"x"}`)).toBeUndefined();
+      expect(eventNameOfPayload(`{"v":${PAYLOAD_FORMAT},"id":"x","name":"a\\"b"}`)).toBeUndefined();
     });
   });
 });
