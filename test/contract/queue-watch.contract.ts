@@ -9,6 +9,7 @@ import {
   type QueueActivity,
 } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
+import { waitFor } from '../support/wait-for.js';
 import type { ContractTarget } from './queue-transport.contract.js';
 
 @Injectable()
@@ -18,6 +19,14 @@ class WatchedListeners {
   handle(event: EventEnvelope<{ fail?: boolean }>) {
     if (event.data.fail) throw new Error('boom');
   }
+
+  @OnEvent('held.grouped')
+  @ShouldQueue({ queue: 'watched-groups', group: (e: EventEnvelope<{ g: string }>) => e.data.g })
+  grouped() {}
+
+  @OnEvent('held.ranked')
+  @ShouldQueue({ queue: 'watched-levels' })
+  ranked() {}
 }
 
 /**
@@ -69,5 +78,48 @@ export function registerQueueWatchTests(
     await app.get(EventBus).emit('watch.any', {});
     expect((await next).value).toMatchObject({ type: 'job', job: { queue: 'watched' } });
     expect(await activity.return?.()).toEqual({ done: true, value: undefined });
+  });
+
+  it('watch() reports jobs that wait in a group or a priority level, not again when taken', async () => {
+    const options = await target.options();
+    const producer = await createTestApp(
+      { providers: [WatchedListeners] },
+      { ...options, worker: false },
+    );
+    apps.push(producer);
+    const queues = producer.get(EventQueues);
+    const controller = new AbortController();
+    const activity = await queues.watch({
+      queues: ['watched-groups', 'watched-levels'],
+      signal: controller.signal,
+    });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const entry of activity) seen.push(`${entry.type} ${entry.job.payload?.name}`);
+    })();
+    const bus = producer.get(EventBus);
+    await bus.emit('held.grouped', { g: 'tenant-a' });
+    await bus.emit('held.ranked', {}, { priority: 5 });
+    // No worker: both wait, in their group and their level.
+    await waitFor(() => seen.length >= 2, { timeoutMs: 15_000, message: 'both jobs seen' });
+    expect(seen.sort()).toEqual(['job held.grouped', 'job held.ranked']);
+    // Redis only (memory shares one transport per app): a worker takes and runs them.
+    if (options.redis !== undefined) {
+      const worker = await createTestApp({ providers: [WatchedListeners] }, options);
+      apps.push(worker);
+      const counts = worker.get(EventQueues);
+      await waitFor(
+        async () =>
+          (await counts.counts('watched-groups')).completed +
+            (await counts.counts('watched-levels')).completed ===
+          2,
+        { timeoutMs: 15_000, message: 'both jobs run' },
+      );
+      await bus.emit('held.ranked', { last: true });
+      await waitFor(() => seen.length >= 3, { timeoutMs: 15_000, message: 'the last job seen' });
+    }
+    controller.abort();
+    await reading;
+    expect(seen.length).toBe(options.redis !== undefined ? 3 : 2);
   });
 }
