@@ -1,53 +1,28 @@
-import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventsClient, type EventEnvelope } from 'nestjs-events';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { type WorkerProcess } from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
 
-let server: RedisServer;
-let redis: Redis;
-let lib: string;
-const workers: WorkerProcess[] = [];
+const rig = useWorkerProcesses();
 const clients: EventsClient[] = [];
 
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
 afterEach(async () => {
-  killAll(workers);
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
 function startWorker(prefix: string): Promise<WorkerProcess> {
-  return startWorkerProcess('./events-server-worker.mjs', {
-    EVENTS_LIB: lib,
-    REDIS_URL: server.url,
-    PREFIX: prefix,
+  return rig.start('./events-server-worker.mjs', prefix, {
     CONCURRENCY: '4',
     VISIBILITY_MS: '1000',
     HANDLER_MS: '10',
-  }).then((w) => {
-    workers.push(w);
-    return w;
   });
 }
 
 /** Lines "eventId pid i" of the handlers that finished. */
 async function done(prefix: string): Promise<{ id: string; pid: string }[]> {
-  const lines = await redis.lrange(`{${prefix}:test}:done`, 0, -1);
+  const lines = await rig.redis.lrange(`{${prefix}:test}:done`, 0, -1);
   return lines.map((line) => {
     const [id, pid] = line.split(' ');
     return { id, pid };
@@ -66,7 +41,7 @@ async function emit(client: EventsClient, from: number, count: number): Promise<
 describe('EventsServer worker processes', () => {
   it('three processes on one queue share the work, and lose nothing when one is stopped and one killed', async () => {
     const prefix = `procs-${process.pid}`;
-    const client = new EventsClient({ redis: server.url, prefix });
+    const client = new EventsClient({ redis: rig.server.url, prefix });
     clients.push(client);
     const [a, b, c] = await Promise.all([
       startWorker(prefix),
@@ -106,26 +81,21 @@ describe('EventsServer worker processes', () => {
 
   it('a plain worker process (EventsModule, no EventsServer) handles EventsClient events emitted before it started', async () => {
     const prefix = `plain-${process.pid}`;
-    const client = new EventsClient({ redis: server.url, prefix });
+    const client = new EventsClient({ redis: rig.server.url, prefix });
     clients.push(client);
     const sent = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         lastValueFrom(client.emit<EventEnvelope>('proc.job', { i })),
       ),
     );
-    workers.push(
-      await startWorkerProcess('./redis-worker.mjs', {
-        EVENTS_LIB: lib,
-        REDIS_URL: server.url,
-        PREFIX: prefix,
-        CONCURRENCY: '4',
-        VISIBILITY_MS: '5000',
-        HANDLER_MS: '0',
-      }),
-    );
+    await rig.start('./redis-worker.mjs', prefix, {
+      CONCURRENCY: '4',
+      VISIBILITY_MS: '5000',
+      HANDLER_MS: '0',
+    });
     const key = `${prefix}:test:done`;
-    await waitFor(async () => (await redis.llen(key)) >= sent.length, { timeoutMs: 30_000 });
-    const handled = (await redis.lrange(key, 0, -1)).map((line) => line.split(' ')[0]);
+    await waitFor(async () => (await rig.redis.llen(key)) >= sent.length, { timeoutMs: 30_000 });
+    const handled = (await rig.redis.lrange(key, 0, -1)).map((line) => line.split(' ')[0]);
     expect(new Set(handled)).toEqual(new Set(sent.map((e) => e.id)));
   }, 60_000);
 });

@@ -1,16 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { type WorkerProcess } from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
 
 const TRIES = 2;
 /** The deliveries past `tries` that a job whose worker died still gets (README, at-least-once). */
@@ -24,41 +18,23 @@ class CrashListener {
   handle(): void {}
 }
 
-let server: RedisServer;
-let redis: Redis;
-let lib: string;
-const children: WorkerProcess[] = [];
+const rig = useWorkerProcesses();
 const apps: INestApplicationContext[] = [];
 
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
 afterEach(async () => {
-  killAll(children);
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
 async function worker(prefix: string): Promise<WorkerProcess> {
-  const w = await startWorkerProcess('./crash-worker.mjs', {
-    EVENTS_LIB: lib,
-    REDIS_URL: server.url,
-    PREFIX: prefix,
+  return rig.start('./crash-worker.mjs', prefix, {
     VISIBILITY_MS: '1000',
     TRIES: String(TRIES),
   });
-  children.push(w);
-  return w;
 }
 
 /** The `[eventId, attempt]` of each line of a list the worker processes write. */
 async function entries(key: string): Promise<[string, number][]> {
-  return (await redis.lrange(key, 0, -1)).map((line) => {
+  return (await rig.redis.lrange(key, 0, -1)).map((line) => {
     const [id, attempt] = line.split(' ');
     return [id, Number(attempt)];
   });
@@ -69,7 +45,7 @@ describe('Redis transport: a job that kills its worker process every time', () =
     const prefix = `crash-${process.pid}`;
     const producer = await createTestApp(
       { providers: [CrashListener] },
-      { redis: server.url, prefix, worker: false },
+      { redis: rig.server.url, prefix, worker: false },
     );
     apps.push(producer);
     const bus = producer.get(EventBus);
@@ -117,7 +93,7 @@ describe('Redis transport: a job that kills its worker process every time', () =
     );
     expect(deaths).toHaveLength(runs.length);
     expect(deaths.every((d) => d === 'SIGKILL')).toBe(true);
-    expect(await redis.lrange(`${prefix}:test:failed`, 0, -1)).toEqual([poison.id]);
+    expect(await rig.redis.lrange(`${prefix}:test:failed`, 0, -1)).toEqual([poison.id]);
 
     // The other jobs ran to completion, none dead; the last worker lives on.
     expect((await entries(`${prefix}:test:done`)).map(([id]) => id)).not.toContain(poison.id);

@@ -1,16 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { type WorkerProcess } from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
 
 /** The producer side: the same listener id as the worker processes', without running it. */
 @Injectable()
@@ -20,25 +14,11 @@ class ProcessListener {
   handle(): void {}
 }
 
-let server: RedisServer;
-let redis: Redis;
+const rig = useWorkerProcesses();
 let seq = 0;
-const children: WorkerProcess[] = [];
-// The worker processes run the compiled library (decorator metadata needs tsc, not a TS runner).
-let lib: string;
 const apps: INestApplicationContext[] = [];
 
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
 afterEach(async () => {
-  killAll(children);
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
@@ -46,29 +26,24 @@ async function worker(
   prefix: string,
   env: { concurrency: number; visibilityMs: number; handlerMs: number },
 ): Promise<WorkerProcess> {
-  const w = await startWorkerProcess('./redis-worker.mjs', {
-    EVENTS_LIB: lib,
-    REDIS_URL: server.url,
-    PREFIX: prefix,
+  return rig.start('./redis-worker.mjs', prefix, {
     CONCURRENCY: String(env.concurrency),
     VISIBILITY_MS: String(env.visibilityMs),
     HANDLER_MS: String(env.handlerMs),
   });
-  children.push(w);
-  return w;
 }
 
 async function producer(prefix: string) {
   const app = await createTestApp(
     { providers: [ProcessListener] },
-    { redis: server.url, prefix, worker: false },
+    { redis: rig.server.url, prefix, worker: false },
   );
   apps.push(app);
   return { bus: app.get(EventBus), queues: app.get(EventQueues) };
 }
 
 async function doneIds(prefix: string): Promise<string[]> {
-  return (await redis.lrange(`${prefix}:test:done`, 0, -1)).map((line) => line.split(' ')[0]);
+  return (await rig.redis.lrange(`${prefix}:test:done`, 0, -1)).map((line) => line.split(' ')[0]);
 }
 
 describe('Redis transport: worker processes that die or freeze', () => {
@@ -79,7 +54,7 @@ describe('Redis transport: worker processes that die or freeze', () => {
       Array.from({ length: 200 }, (_, i) => bus.emit('proc.job', { i })),
     );
     const first = await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
-    await waitFor(async () => (await redis.llen(`${prefix}:test:done`)) >= 30);
+    await waitFor(async () => (await rig.redis.llen(`${prefix}:test:done`)) >= 30);
     first.child.kill('SIGKILL');
     // Jobs it held in flight are pending until the visibility timeout; the second takes them.
     await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
@@ -98,7 +73,7 @@ describe('Redis transport: worker processes that die or freeze', () => {
     const sent = await Promise.all(
       Array.from({ length: 10 }, (_, i) => bus.emit('proc.job', { i })),
     );
-    await waitFor(async () => (await redis.llen(`${prefix}:test:started`)) >= 5);
+    await waitFor(async () => (await rig.redis.llen(`${prefix}:test:started`)) >= 5);
     frozen.child.kill('SIGSTOP');
     await worker(prefix, { concurrency: 5, visibilityMs: 600, handlerMs: 10 });
     await waitFor(async () => (await queues.counts('procs')).completed === sent.length, {

@@ -1,16 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OrchestratedSaga, SagaManager, SagaStep } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { type WorkerProcess } from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
 
 /** The starting side: the same saga (name, steps) as saga-worker.mjs, never run here. */
 @OrchestratedSaga({ name: 'crashy' })
@@ -25,31 +19,11 @@ class CrashySaga {
   undoOne(): void {}
 }
 
-let server: RedisServer;
-let redis: Redis;
-let lib: string;
-const children: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  killAll(children);
-  redis?.disconnect();
-  await server?.stop();
-});
-
+const rig = useWorkerProcesses();
 async function worker(prefix: string, crash: boolean): Promise<WorkerProcess> {
-  const w = await startWorkerProcess('./saga-worker.mjs', {
-    EVENTS_LIB: lib,
-    REDIS_URL: server.url,
-    PREFIX: prefix,
+  return rig.start('./saga-worker.mjs', prefix, {
     CRASH: crash ? '1' : '0',
   });
-  children.push(w);
-  return w;
 }
 
 describe('Orchestrated sagas across processes', () => {
@@ -57,7 +31,7 @@ describe('Orchestrated sagas across processes', () => {
     const prefix = `saga-crash-${process.pid}`;
     const starter = await createTestApp(
       { providers: [CrashySaga] },
-      { redis: server.url, prefix, worker: false },
+      { redis: rig.server.url, prefix, worker: false },
     );
     try {
       const sagas = starter.get(SagaManager);
@@ -81,7 +55,7 @@ describe('Orchestrated sagas across processes', () => {
         const info = await sagas.get(id);
         expect(info?.status).toBe(i % 4 === 0 ? 'compensated' : 'completed');
       }
-      const ran = await redis.lrange(`${prefix}:test:ran`, 0, -1);
+      const ran = await rig.redis.lrange(`${prefix}:test:ran`, 0, -1);
       // Step 3 of the killed attempt ran again in the second process.
       const secondPid = String(second.child.pid);
       expect(ran.some((line) => line.includes(' three ') && line.endsWith(secondPid))).toBe(true);

@@ -1,16 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { type WorkerProcess } from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
 
 /** The producer side: the worker processes' listener id, without running it. */
 @Injectable()
@@ -20,35 +14,16 @@ class OrderListener {
   handle(): void {}
 }
 
-let server: RedisServer;
-let redis: Redis;
-let lib: string;
-const children: WorkerProcess[] = [];
+const rig = useWorkerProcesses();
 let producer: INestApplicationContext | undefined;
 
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
 afterEach(async () => {
-  killAll(children);
   await producer?.close();
   producer = undefined;
 });
 
 async function worker(prefix: string): Promise<WorkerProcess> {
-  const w = await startWorkerProcess('./shutdown-worker.mjs', {
-    EVENTS_LIB: lib,
-    REDIS_URL: server.url,
-    PREFIX: prefix,
-  });
-  children.push(w);
-  return w;
+  return rig.start('./shutdown-worker.mjs', prefix);
 }
 
 describe('Worker process: SIGTERM while jobs keep arriving', () => {
@@ -56,7 +31,7 @@ describe('Worker process: SIGTERM while jobs keep arriving', () => {
     const prefix = `sigterm-${process.pid}`;
     producer = await createTestApp(
       { providers: [OrderListener] },
-      { redis: server.url, prefix, worker: false },
+      { redis: rig.server.url, prefix, worker: false },
     );
     const bus = producer.get(EventBus);
     const queues = producer.get(EventQueues);
@@ -70,7 +45,7 @@ describe('Worker process: SIGTERM while jobs keep arriving', () => {
         );
       }
     })();
-    const done = (): Promise<number> => redis.llen(`${prefix}:test:done`);
+    const done = (): Promise<number> => rig.redis.llen(`${prefix}:test:done`);
     await waitFor(async () => (await done()) >= 300, { timeoutMs: 30_000 });
     first.child.kill('SIGTERM');
     await first.exited;
@@ -79,8 +54,8 @@ describe('Worker process: SIGTERM while jobs keep arriving', () => {
     isEmitting = false;
     await emitting;
 
-    expect(await redis.llen(`${prefix}:test:closed`)).toBe(1);
-    expect(await redis.lrange(`${prefix}:test:after-close`, 0, -1)).toEqual([]);
+    expect(await rig.redis.llen(`${prefix}:test:closed`)).toBe(1);
+    expect(await rig.redis.lrange(`${prefix}:test:after-close`, 0, -1)).toEqual([]);
     expect((await queues.counts('orders')).dead).toBe(0);
 
     await worker(prefix);
@@ -88,7 +63,7 @@ describe('Worker process: SIGTERM while jobs keep arriving', () => {
       timeoutMs: 60_000,
       message: 'every job handled by the next worker',
     });
-    const handled = await redis.lrange(`${prefix}:test:done`, 0, -1);
+    const handled = await rig.redis.lrange(`${prefix}:test:done`, 0, -1);
     expect(new Set(handled).size).toBe(emitted);
     expect(await queues.counts('orders')).toMatchObject({ waiting: 0, active: 0, dead: 0 });
   }, 180_000);
