@@ -34,6 +34,25 @@ async function commands() {
   return total;
 }
 
+/**
+ * With BENCH_PROFILE=1: the commands of the run by name (per job) and the time Redis spent in
+ * them (µs per job, from INFO commandstats), on stderr, to see where a case's cost goes.
+ */
+async function profile(label) {
+  if (process.env.BENCH_PROFILE !== '1') return;
+  const info = await admin.info('commandstats');
+  const rows = [];
+  for (const m of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (m[1] === 'info' || m[1] === 'config|resetstat') continue;
+    rows.push([m[1], Number(m[2]) / N, Number(m[3]) / N]);
+  }
+  rows.sort((a, b) => b[2] - a[2]);
+  const text = rows.map(
+    ([name, calls, usec]) => `${name} ${calls.toFixed(2)}/job ${usec.toFixed(1)}µs/job`,
+  );
+  log(`${label}: ${text.join(', ')}`);
+}
+
 /** Emits `n` times with at most WINDOW in flight. */
 async function pump(n, emitOne) {
   let next = 0;
@@ -92,6 +111,7 @@ async function ours(url, concurrency, isPrioritized) {
   await sink.done;
   const seconds = (performance.now() - start) / 1000;
   const perJob = (await commands()) / N;
+  await profile(`ours c=${concurrency} ${isPrioritized ? 'prioritized' : 'unprioritized'}`);
   await app.close();
   return { rate: N / seconds, perJob };
 }
@@ -125,6 +145,7 @@ async function bullmq(port, concurrency) {
   await done;
   const seconds = (performance.now() - start) / 1000;
   const perJob = (await commands()) / N;
+  await profile(`BullMQ c=${concurrency} prioritized`);
   await worker.close();
   await queue.close();
   return { rate: N / seconds, perJob };

@@ -9,6 +9,7 @@
 //   MODE=worker: the worker alone (with a NO_WORKER=1 latency producer on the same PREFIX), to
 //     profile one side at a time. SNAPSHOT and HEAP_SAMPLE: see bench/README.md.
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { URL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -65,6 +66,9 @@ async function ours(withWorker) {
         redis: env.REDIS_URL,
         prefix: env.PREFIX,
         worker: withWorker ? { concurrency: CONCURRENCY } : false,
+        // Profiling aid: TRACING=0 turns spans off (on by default with @opentelemetry/api).
+        ...(env.TRACING === '0' ? { tracing: false } : {}),
+        ...(env.ALS === '0' ? { asyncContext: false } : {}),
       }),
     ],
     providers: [Sink],
@@ -82,6 +86,9 @@ async function ours(withWorker) {
 }
 
 async function bullmq(withWorker) {
+  // Profiling aid: PEER_ALS=1 runs BullMQ with an AsyncLocalStorage entered, as in apps using
+  // nestjs-cls or OpenTelemetry (on Node 20 that turns on promise hooks for every promise).
+  if (env.PEER_ALS === '1') new AsyncLocalStorage().enterWith({ app: true });
   const connection = { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null };
   const queue = new Queue(env.PREFIX, { connection });
   const worker = withWorker

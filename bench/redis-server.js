@@ -27,7 +27,7 @@ function isListening(port) {
 /**
  * Starts redis-server and resolves once it accepts connections. `appendOnly: true` keeps an AOF
  * with `appendfsync always`, so a kill -9 loses nothing that was acknowledged.
- * Returns `{ port, url, kill(), start(), pause(), resume(), stop() }`: `kill` is SIGKILL, `start`
+ * Returns `{ port, url, pid, kill(), start(), pause(), resume(), stop() }`: `kill` is SIGKILL, `start`
  * starts it again on the same port and directory (resolves once it listens), `pause`/`resume` are
  * SIGSTOP/SIGCONT, `stop` kills it and deletes its directory.
  */
@@ -40,6 +40,10 @@ export async function startRedis({ appendOnly = false } = {}) {
   const server = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    /** The running server's process id (e.g. for `chrt -p`). */
+    get pid() {
+      return child?.pid;
+    },
     async start() {
       child = spawn('redis-server', args, { stdio: 'ignore' });
       while (!(await isListening(port))) await sleep(5);

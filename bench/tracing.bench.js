@@ -10,6 +10,7 @@
 // Redis queue: events/s, emit to handler completion (a PRODUCER span per emit, a CONSUMER span
 // per attempt); target: at least 3x BullMQ at each concurrency.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from './redis-server.js';
@@ -25,10 +26,10 @@ const CONCURRENCIES = (process.env.BENCH_TRACING_CONCURRENCY ?? (QUICK ? '10' : 
 const log = (message) => process.stderr.write(`[tracing.bench] ${message}\n`);
 
 let seq = 0;
-/** Runs one subject in a child process; resolves to its JSON line. */
-function child(env) {
+/** Runs one subject in a child process (`file`); resolves to its JSON line. */
+function child(env, file = 'tracing-child.js') {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [join(BENCH_DIR, 'tracing-child.js')], {
+    const proc = spawn(process.execPath, [join(BENCH_DIR, file)], {
       env: { ...process.env, ...env, PREFIX: `tracing-${process.pid}-${++seq}` },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -37,7 +38,7 @@ function child(env) {
     proc.once('exit', (code) => {
       const line = out.trim().split('\n').pop();
       if (code === 0 && line) resolve(JSON.parse(line));
-      else reject(new Error(`tracing-child ${JSON.stringify(env)} exited with ${code}`));
+      else reject(new Error(`${file} ${JSON.stringify(env)} exited with ${code}`));
     });
   });
 }
@@ -80,9 +81,9 @@ try {
   );
   out.push('');
   out.push(
-    '| concurrency | tracing off (events/s) | tracing on (events/s) | on vs off | BullMQ (jobs/s) | target: on ≥ 3× BullMQ |',
+    '| concurrency | tracing off (events/s) | tracing on (events/s) | on vs off | BullMQ (jobs/s) | target: on ≥ 3× BullMQ | CPU µs/event off / on / BullMQ |',
   );
-  out.push('|---:|---:|---:|---:|---:|---|');
+  out.push('|---:|---:|---:|---:|---:|---|---:|');
   for (const concurrency of CONCURRENCIES) {
     const run = (SUBJECT) =>
       child({
@@ -97,9 +98,34 @@ try {
     const on = await run('on');
     const bull = await run('bullmq');
     out.push(
-      `| ${concurrency} | ${fmt(off.rate)} | ${fmt(on.rate)} | ${ratio(on.rate, off.rate)} | ${fmt(bull.rate)} | ${verdict(on.rate >= 3 * bull.rate)} (${ratio(on.rate, bull.rate)}) |`,
+      `| ${concurrency} | ${fmt(off.rate)} | ${fmt(on.rate)} | ${ratio(on.rate, off.rate)} | ${fmt(bull.rate)} | ${verdict(on.rate >= 3 * bull.rate)} (${ratio(on.rate, bull.rate)}) | ${off.cpuUs.toFixed(1)} / ${on.cpuUs.toFixed(1)} / ${bull.cpuUs.toFixed(1)} |`,
     );
   }
+  out.push('');
+  out.push(
+    "CPU per span (ns), the adapter against the bare SDK calls that make the same span (`bench/tracing-spans-child.js`; the difference is the adapter's own):",
+  );
+  out.push('');
+  out.push('| sampler | send: adapter | send: bare SDK | process: adapter | process: bare SDK |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const sampler of ['on', 'off']) {
+    log(`spans, sampler ${sampler}`);
+    const spans = await child(
+      { SAMPLER: sampler, COUNT: String(QUICK ? 5_000 : 20_000), ROUNDS: String(ROUNDS) },
+      'tracing-spans-child.js',
+    );
+    const label = sampler === 'on' ? 'records every span' : 'drops every span';
+    out.push(
+      `| ${label} | ${fmt(spans.oursSend)} | ${fmt(spans.bareSend)} | ${fmt(spans.oursProcess)} | ${fmt(spans.bareProcess)} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    `CPU µs/event: CPU time of the subject's own process per event (producer and worker); redis-server's is not in it (BullMQ runs more of its work there, in Lua). Load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} on ${os.cpus().length} CPUs.`,
+  );
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {

@@ -114,6 +114,7 @@ export class EventOutbox
       options.maxPayloadBytes,
       this.writerId,
       ADAPTERS,
+      (name, listeners, jobOptions) => producer.checkJobOptions(name, listeners, jobOptions),
       recordIn,
     );
     const port = bus.attachOutbox(writer);

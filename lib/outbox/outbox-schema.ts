@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS ${n.table} (
   payload text NOT NULL,
   ordering_key text,
   delay_ms integer NOT NULL DEFAULT 0,
+  -- The emit's job options (its \`priority\` and \`group\`), given to its queued jobs at dispatch.
+  priority smallint,
+  job_group text,
   -- The process that wrote the row in a transaction it does not commit itself: its relay takes
   -- the row as soon as the commit's notification arrives.
   writer text,
@@ -60,6 +63,9 @@ CREATE TABLE IF NOT EXISTS ${n.table} (
   failed_at timestamptz,
   failure text
 );
+-- Tables created before the job options were kept.
+ALTER TABLE ${n.table} ADD COLUMN IF NOT EXISTS priority smallint;
+ALTER TABLE ${n.table} ADD COLUMN IF NOT EXISTS job_group text;
 CREATE INDEX IF NOT EXISTS ${n.pendingIndex} ON ${n.table} (id)
   WHERE dispatched_at IS NULL AND failed_at IS NULL;
 CREATE INDEX IF NOT EXISTS ${n.keyIndex} ON ${n.table} (ordering_key, id)

@@ -10,12 +10,19 @@ function idList(ids: readonly string[]): string {
   return ids.join(',');
 }
 
+/** The columns an insert writes, in the order of its values (see `OutboxWriter`). */
+const COLUMNS = 'event_id, name, payload, ordering_key, delay_ms, writer, priority, job_group';
+
 /** The columns a claim returns. */
 export interface ClaimedRow {
   readonly id: string;
   readonly payload: string;
   readonly ordering_key: string | null;
   readonly delay_ms: number;
+  /** The emit's `priority` option (or its class's), null when none. */
+  readonly priority: number | null;
+  /** The emit's `group` option, null when none. */
+  readonly job_group: string | null;
   /** An earlier row of the same key waits outside this batch. */
   readonly blocked: boolean;
 }
@@ -38,8 +45,8 @@ export class OutboxSql {
   ) {
     const n = (this.names = outboxNames(table));
     this.insert =
-      `INSERT INTO ${n.table} (event_id, name, payload, ordering_key, delay_ms, writer) ` +
-      `VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text AS id`;
+      `INSERT INTO ${n.table} (${COLUMNS}) ` +
+      `VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id`;
     // A subquery, not a void column: ORM clients (Prisma) refuse to read a void.
     this.insertAndNotify = `${this.insert}, (SELECT 1 FROM pg_notify('${n.channel}', '')) AS notified`;
     const waiting = 'dispatched_at IS NULL AND failed_at IS NULL';
@@ -54,7 +61,7 @@ export class OutboxSql {
    ORDER BY o.id LIMIT $3
    FOR UPDATE SKIP LOCKED
 )
-SELECT t.id::text AS id, t.payload, t.ordering_key, t.delay_ms,
+SELECT t.id::text AS id, t.payload, t.ordering_key, t.delay_ms, t.priority, t.job_group,
        (b.ordering_key IS NOT NULL AND EXISTS (
           SELECT 1 FROM ${n.table} p
            WHERE p.ordering_key = b.ordering_key AND p.${waiting.replace(' AND ', ' AND p.')}
@@ -81,7 +88,7 @@ SELECT t.id::text AS id, t.payload, t.ordering_key, t.delay_ms,
       (values) => `(${values.map((v) => (v === null ? 'NULL' : literal(String(v)))).join(', ')})`,
     );
     return (
-      `INSERT INTO ${this.names.table} (event_id, name, payload, ordering_key, delay_ms, writer) ` +
+      `INSERT INTO ${this.names.table} (${COLUMNS}) ` +
       `VALUES ${tuples.join(', ')} RETURNING id::text AS id, event_id; COMMIT`
     );
   }

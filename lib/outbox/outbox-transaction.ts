@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventEnvelope } from '../event/event-envelope.js';
+import type { JobOptions } from '../queue/queue.producer.js';
 
 /** Runs one SQL statement in the transaction and resolves to its rows. */
 export type OutboxQuery = (text: string, values?: readonly unknown[]) => Promise<unknown[]>;
@@ -11,15 +12,18 @@ export interface WrittenRow {
   readonly envelope: EventEnvelope;
   readonly orderingKey: string | null;
   readonly delayMs: number;
+  /** The emit's priority and group, for its queued jobs. */
+  readonly jobOptions: JobOptions | undefined;
 }
 
 /** A row of a transaction on the outbox's own pool, written with its COMMIT. */
 export interface DeferredRow {
-  /** The insert's values: event id, name, payload, ordering key, delay, writer. */
+  /** The insert's values: event id, name, payload, ordering key, delay, writer, priority, group. */
   readonly values: readonly (string | number | null)[];
   readonly envelope: EventEnvelope;
   readonly orderingKey: string | null;
   readonly delayMs: number;
+  readonly jobOptions: JobOptions | undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { OutboxBusPort } from '../bus/outbox-port.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
-import type { QueueProducer } from '../queue/queue.producer.js';
+import type { JobOptions, QueueProducer } from '../queue/queue.producer.js';
 import type { NewJob } from '../queue/queue-job.js';
 import { transactionListeners } from './outbox-listeners.js';
 
@@ -9,6 +9,8 @@ import { transactionListeners } from './outbox-listeners.js';
 export interface CommittedEvent {
   readonly envelope: EventEnvelope;
   readonly delayMs: number;
+  /** The emit's priority and group (what its row kept), for its queued jobs. */
+  readonly jobOptions?: JobOptions;
 }
 
 /**
@@ -30,10 +32,10 @@ export class OutboxDispatcher {
   /** @throws what the transport throws (nothing ran then). */
   async dispatch(events: readonly CommittedEvent[]): Promise<void> {
     const jobs: NewJob[] = [];
-    const runs = events.map(({ envelope, delayMs }) => {
+    const runs = events.map(({ envelope, delayMs, jobOptions }) => {
       const { after } = transactionListeners(this.registry.resolve(envelope.name));
       if (after.queued.length > 0) {
-        jobs.push(...this.producer.jobsOf(envelope, after.queued, delayMs, true));
+        jobs.push(...this.producer.jobsOf(envelope, after.queued, delayMs, true, jobOptions));
       }
       return { envelope, listeners: after, dueAt: delayMs > 0 ? envelope.timestamp + delayMs : 0 };
     });

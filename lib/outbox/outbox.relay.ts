@@ -3,6 +3,7 @@ import { deserializeEnvelope } from '../event/event.serializer.js';
 import { backoffDelay } from '../queue/backoff.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { CommittedEvent, OutboxDispatcher } from './outbox.dispatcher.js';
+import type { JobOptions } from '../queue/queue.producer.js';
 import type { OutboxMarker } from './outbox.marker.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
 import type { ClaimedRow, OutboxSql } from './outbox-sql.js';
@@ -160,6 +161,7 @@ export class OutboxRelay {
           events.push({
             envelope: this.upcast(deserializeEnvelope(row.payload, this.eventClass)),
             delayMs: row.delay_ms,
+            jobOptions: jobOptionsOf(row),
           });
           done.push(row.id);
         } catch (error) {
@@ -263,4 +265,13 @@ export class OutboxRelay {
     );
     setTimeout(() => void this.listen(), this.options.pollIntervalMs).unref();
   }
+}
+
+/** The job options a row kept (none for rows written before they were). */
+function jobOptionsOf(row: ClaimedRow): JobOptions | undefined {
+  if (row.priority === null && row.job_group === null) return undefined;
+  return {
+    ...(row.priority !== null && { priority: row.priority }),
+    ...(row.job_group !== null && { group: row.job_group }),
+  };
 }

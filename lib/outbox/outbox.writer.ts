@@ -9,6 +9,8 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
 import { transactionListeners } from './outbox-listeners.js';
 import type { OutboxSql } from './outbox-sql.js';
+import type { JobOptions } from '../queue/queue.producer.js';
+import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { currentTransaction, OutboxTransaction, type OutboxQuery } from './outbox-transaction.js';
 import { queryOfHandle, type TransactionClientAdapter } from './transaction-clients.js';
 
@@ -31,6 +33,12 @@ export class OutboxWriter implements OutboxRouter {
     /** Written on rows of transactions this process does not commit (see `OutboxRelay`). */
     private readonly writerId: string,
     private readonly adapters: readonly TransactionClientAdapter[],
+    /** Refuses job options its queued listeners cannot take (see `QueueProducer.checkJobOptions`). */
+    private readonly checkJobOptions: (
+      eventName: string,
+      listeners: readonly ListenerDefinition[],
+      options: JobOptions | undefined,
+    ) => void,
     /**
      * With the PostgreSQL event store and `store.record`: checks the event now and returns how
      * to append it through the transaction (`undefined` when it is not recorded).
@@ -49,8 +57,12 @@ export class OutboxWriter implements OutboxRouter {
     }
     const payload = serializeEnvelope(wireEnvelope(envelope), this.maxPayloadBytes);
     const delayMs = options?.delay ?? 0;
+    // Kept with the row and given to the queued jobs at dispatch, as an emit would (the priority
+    // is the option's, or the class's: see `EmitPreparer`). Checked now, before the row is written.
+    const jobOptions = jobOptionsOf(options);
+    const { inside, after } = transactionListeners(prepared.listeners);
+    this.checkJobOptions(envelope.name, after.queued, jobOptions);
     const record = this.recordIn?.(envelope);
-    const { inside } = transactionListeners(prepared.listeners);
     const values = [
       envelope.id,
       envelope.name,
@@ -58,12 +70,14 @@ export class OutboxWriter implements OutboxRouter {
       orderingKey,
       delayMs,
       tx.isManaged ? null : this.writerId,
+      jobOptions?.priority ?? null,
+      jobOptions?.group ?? null,
     ] as const;
     // The event store's append rides the same transaction: recorded if, and only if, it commits.
     const appended = record?.(tx.query);
     if (tx.deferred !== undefined) {
       // Written with the COMMIT, in one round trip (see `OutboxTransaction.deferred`).
-      tx.deferred.push({ values, envelope, orderingKey, delayMs });
+      tx.deferred.push({ values, envelope, orderingKey, delayMs, jobOptions });
       const written = Promise.resolve(appended).then(() =>
         inside.inProcess.length === 0 ? [] : runInside(envelope, inside, tx, kind),
       );
@@ -76,7 +90,7 @@ export class OutboxWriter implements OutboxRouter {
     const inserted = tx.query(tx.isManaged ? this.sql.insert : this.sql.insertAndNotify, values);
     const written = Promise.all([inserted, appended]).then(async ([rows]) => {
       const id = (rows[0] as { id: string }).id;
-      if (tx.isManaged) tx.rows.push({ id, envelope, orderingKey, delayMs });
+      if (tx.isManaged) tx.rows.push({ id, envelope, orderingKey, delayMs, jobOptions });
       return inside.inProcess.length === 0 ? [] : runInside(envelope, inside, tx, kind);
     });
     return tx.track(written);
@@ -89,6 +103,15 @@ export class OutboxWriter implements OutboxRouter {
     this.hasExternalWrites = true;
     return new OutboxTransaction(given, queryOfHandle(given, this.adapters), false);
   }
+}
+
+/** The emit options its queued jobs take (undefined when it gives none). */
+function jobOptionsOf(options: PreparedEmit['options']): JobOptions | undefined {
+  if (options?.priority === undefined && options?.group === undefined) return undefined;
+  return {
+    ...(options.priority !== undefined && { priority: options.priority }),
+    ...(options.group !== undefined && { group: options.group }),
+  };
 }
 
 /**

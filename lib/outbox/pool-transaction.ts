@@ -55,8 +55,8 @@ async function commitWithRows(client: PoolClient, tx: OutboxTransaction, sql: Ou
     rows: { id: string; event_id: string }[];
   }[];
   const ids = new Map(inserted.rows.map((row) => [row.event_id, row.id]));
-  for (const { envelope, orderingKey, delayMs } of deferred) {
+  for (const { envelope, orderingKey, delayMs, jobOptions } of deferred) {
     const id = ids.get(envelope.id);
-    if (id !== undefined) tx.rows.push({ id, envelope, orderingKey, delayMs });
+    if (id !== undefined) tx.rows.push({ id, envelope, orderingKey, delayMs, jobOptions });
   }
 }

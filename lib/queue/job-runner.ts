@@ -17,7 +17,7 @@ import { receiptKey, type InFlight } from './in-flight.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
 import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
-import type { EventTracer, TracedAttempt } from '../tracing/event-tracer.js';
+import type { EventTracer } from '../tracing/event-tracer.js';
 import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.js';
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import type { AttemptGate } from './flow/attempt-gate.js';
@@ -194,7 +194,7 @@ export class JobRunner {
           ? direct
           : () => flow.around(listener, event, job, controller, direct);
       const tracer = this.tracer;
-      const traced = tracer === null ? run : () => tracer.process(event, attemptOf(job), run);
+      const traced = tracer === null ? run : () => tracer.process(event, job, run);
       const running =
         this.observer === undefined
           ? traced()
@@ -365,10 +365,6 @@ export class JobRunner {
       }
     }
   }
-}
-
-function attemptOf(job: ReservedJob): TracedAttempt {
-  return { jobId: job.id, queue: job.queue, listener: job.listener, attempt: job.attempt };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

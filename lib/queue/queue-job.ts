@@ -68,6 +68,10 @@ export interface DeadJob {
   readonly stack?: string;
   readonly enqueuedAt: number;
   readonly failedAt: number;
+  /** Its priority, when not 0: a retry of the dead job runs at this priority again. */
+  readonly priority?: number;
+  /** Its `priorityAgingMs`, when it had one (kept for the retry too). */
+  readonly priorityAgingMs?: number;
 }
 
 /** Jobs of one queue by state. */

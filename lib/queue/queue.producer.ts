@@ -9,7 +9,7 @@ import type { EmitOptions } from '../bus/emit-options.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
-import { DEFAULT_GROUP_OPTIONS, jobGroup } from './flow/group-options.js';
+import { assertGroupId, DEFAULT_GROUP_OPTIONS, jobGroup } from './flow/group-options.js';
 import type { NewJob } from './queue-job.js';
 import type { QueueTransport } from './queue-transport.interface.js';
 import type { JobAdmission } from './flow/attempt-gate.js';
@@ -123,6 +123,25 @@ export class QueueProducer {
         `no priority: listener "${listener.id}" sits on queue "${queue}", which has groups ` +
           '(groups and priorities do not combine on one queue)',
       );
+    }
+  }
+
+  /**
+   * Checks an emit's job options for its queued listeners without building jobs (an outbox row
+   * keeps them until dispatch): a priority aimed at a grouped queue, a group the grouped
+   * listeners could not take.
+   *
+   * @throws InvalidOptionError, InvalidGroupError.
+   */
+  checkJobOptions(
+    eventName: string,
+    listeners: readonly ListenerDefinition[],
+    options: JobOptions | undefined,
+  ): void {
+    this.refusePriority(listeners, options?.priority);
+    if (options?.group === undefined) return;
+    for (const listener of listeners) {
+      if (listener.queue?.group) assertGroupId(options.group, listener.id, eventName);
     }
   }
 

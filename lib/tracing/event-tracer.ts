@@ -5,7 +5,8 @@ export const EVENT_TRACER = Symbol('EVENT_TRACER');
 
 /** What the consumer span of one queued attempt is told about it. */
 export interface TracedAttempt {
-  readonly jobId: string;
+  /** The job's id (a `ReservedJob` is one as it is). */
+  readonly id: string;
   readonly queue: string;
   readonly listener: string;
   readonly attempt: number;

@@ -32,6 +32,12 @@ export async function loadOpenTelemetryTracer(
   return new OpenTelemetryTracer(api, options.tracerName, system);
 }
 
+/**
+ * Spans are given at creation only the attributes a sampler may decide on (the messaging
+ * conventions' system, operation and destination, and the listener); ids, attempt and event
+ * name are set after, and only on a span that records: the SDK copies creation attributes
+ * twice before sampling, and a dropped span costs nothing more than its context.
+ */
 class OpenTelemetryTracer implements EventTracer {
   constructor(
     private readonly api: typeof OpenTelemetry,
@@ -53,7 +59,13 @@ class OpenTelemetryTracer implements EventTracer {
   }
 
   sendMany<R>(sends: readonly TracedSend[], store: () => Promise<R>): Promise<R> {
-    const spans = sends.map((s) => this.open(s.envelope, s.queues).span);
+    const spans: OpenTelemetry.Span[] = [];
+    for (const s of sends) {
+      const { span } = this.open(s.envelope, s.queues);
+      if (span.isRecording()) spans.push(span);
+    }
+    // Every span dropped by the sampler: nothing to end (their context is in the metadata).
+    if (spans.length === 0) return store();
     // One batch stores every event's jobs: each span ends with it, as it ends.
     let stored: Promise<R>;
     try {
@@ -85,16 +97,34 @@ class OpenTelemetryTracer implements EventTracer {
       trace.getSpan(active) === undefined
         ? propagation.extract(ROOT_CONTEXT, envelope.metadata)
         : active;
+    // Most emits send to one queue: no set to build then.
+    const distinct = queues.length === 1 ? (queues as string[]) : [...new Set(queues)];
     const span = this.tracer.startSpan(
       `send ${envelope.name}`,
-      { kind: SpanKind.PRODUCER, attributes: this.sendAttributes(envelope, queues) },
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': this.system,
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': 'send',
+          'messaging.batch.message_count': queues.length,
+          'messaging.destination.name': distinct.length === 1 ? distinct[0] : undefined,
+        },
+      },
       parent,
     );
+    if (span.isRecording()) {
+      span.setAttribute('messaging.message.id', envelope.id);
+      span.setAttribute('nestjs_events.event', envelope.name);
+      span.setAttribute('nestjs_events.queues', distinct);
+      this.setConversation(span, envelope);
+    }
     const spanContext = trace.setSpan(parent, span);
     // Written in place: the metadata object is this emit's own (made by createEnvelope) and
     // nothing has seen it yet; every job, listener and the caller then see the same context.
+    // Deleted only when inherited: a delete turns the object into a slower dictionary.
     const metadata = envelope.metadata as Record<string, string>;
-    for (const key of TRACE_KEYS) delete metadata[key];
+    for (const key of TRACE_KEYS) if (metadata[key] !== undefined) delete metadata[key];
     propagation.inject(spanContext, metadata);
     return { span, spanContext };
   }
@@ -104,29 +134,30 @@ class OpenTelemetryTracer implements EventTracer {
     attempt: TracedAttempt,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined {
-    const parent = this.api.propagation.extract(this.api.ROOT_CONTEXT, event.metadata);
-    // One object, written directly: the SDK copies (and checks) every attribute of every span.
-    const attributes: OpenTelemetry.Attributes = {
-      'messaging.system': this.system,
-      'messaging.operation.type': 'process',
-      'messaging.operation.name': 'process',
-      'messaging.message.id': event.id,
-      'nestjs_events.event': event.name,
-      'messaging.destination.name': attempt.queue,
-      'nestjs_events.listener': attempt.listener,
-      'nestjs_events.attempt': attempt.attempt,
-      'nestjs_events.job.id': attempt.jobId,
-    };
-    const correlationId = event.metadata.correlationId;
-    if (correlationId !== undefined) {
-      attributes['messaging.message.conversation_id'] = correlationId;
-    }
+    const { api } = this;
+    const parent = api.propagation.extract(api.ROOT_CONTEXT, event.metadata);
     const span = this.tracer.startSpan(
       `process ${event.name}`,
-      { kind: this.api.SpanKind.CONSUMER, attributes },
+      {
+        kind: api.SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': this.system,
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'process',
+          'messaging.destination.name': attempt.queue,
+          'nestjs_events.listener': attempt.listener,
+        },
+      },
       parent,
     );
-    return this.within(span, this.api.trace.setSpan(parent, span), run);
+    if (span.isRecording()) {
+      span.setAttribute('messaging.message.id', event.id);
+      span.setAttribute('nestjs_events.event', event.name);
+      span.setAttribute('nestjs_events.attempt', attempt.attempt);
+      span.setAttribute('nestjs_events.job.id', attempt.id);
+      this.setConversation(span, event);
+    }
+    return this.within(span, api.trace.setSpan(parent, span), run);
   }
 
   /** Runs `fn` with `span` active and ends the span when it is over (as failed if it failed). */
@@ -135,6 +166,9 @@ class OpenTelemetryTracer implements EventTracer {
     spanContext: OpenTelemetry.Context,
     fn: () => Promise<R> | undefined,
   ): Promise<R> | undefined {
+    // Dropped by the sampler: `fn` still runs in its context (what it emits inherits the
+    // decision), but there is nothing to record or end, so no promise to chain.
+    if (!span.isRecording()) return this.api.context.with(spanContext, fn);
     let running: Promise<R> | undefined;
     try {
       running = this.api.context.with(spanContext, fn);
@@ -168,27 +202,12 @@ class OpenTelemetryTracer implements EventTracer {
     return metadata;
   }
 
-  private sendAttributes(
-    envelope: EventEnvelope,
-    queues: readonly string[],
-  ): OpenTelemetry.Attributes {
-    // Most emits send to one queue: no set to build then.
-    const distinct = queues.length === 1 ? (queues as string[]) : [...new Set(queues)];
-    const attributes: OpenTelemetry.Attributes = {
-      'messaging.system': this.system,
-      'messaging.operation.type': 'send',
-      'messaging.operation.name': 'send',
-      'messaging.message.id': envelope.id,
-      'nestjs_events.event': envelope.name,
-      'messaging.batch.message_count': queues.length,
-      'nestjs_events.queues': distinct,
-    };
-    if (distinct.length === 1) attributes['messaging.destination.name'] = distinct[0];
+  /** The event's correlation id, as the messaging conversation id, when it has one. */
+  private setConversation(span: OpenTelemetry.Span, envelope: EventEnvelope): void {
     const correlationId = envelope.metadata.correlationId;
     if (correlationId !== undefined) {
-      attributes['messaging.message.conversation_id'] = correlationId;
+      span.setAttribute('messaging.message.conversation_id', correlationId);
     }
-    return attributes;
   }
 
   /** Ends `span` as failed, unless the attempt was only handed back (`context.release`). */

@@ -244,6 +244,60 @@ export function runPriorityContract(target: ContractTarget): void {
       expect(tags(probe, 'prio').slice(0, 2)).toEqual(['flaky', 'flaky']);
     });
 
+    it('retries a dead job at the priority it died with', async () => {
+      const { bus, probe, queues } = await start();
+      let isFailing = true;
+      probe.set('prio', (event) => {
+        if (isFailing && (event.data as { tag: string }).tag === 'doomed') {
+          throw new Error('fails until retried from the dead letters');
+        }
+      });
+      // prio.flaky runs at priority 3, with 2 tries.
+      await bus.emit('prio.flaky', { tag: 'doomed' });
+      await waitFor(async () => (await queues.counts('prio')).dead === 1);
+      const [dead] = await queues.listDead('prio');
+      expect(dead).toMatchObject({ priority: 3 });
+      isFailing = false;
+      await queues.pause('prio');
+      for (let i = 0; i < 5; i++) await bus.emit('prio.job', { tag: `low-${i}` });
+      expect(await queues.retryDead('prio', dead.id)).toBe(1);
+      await waitFor(async () => (await queues.counts('prio')).waiting === 6);
+      const before = probe.callsOf('prio').length;
+      await queues.resume('prio');
+      await waitFor(() => probe.callsOf('prio').length === before + 6);
+      expect(tags(probe, 'prio').slice(before)).toEqual([
+        'doomed',
+        ...Array.from({ length: 5 }, (_, i) => `low-${i}`),
+      ]);
+    });
+
+    it('retries every dead job of a queue at its own priority', async () => {
+      const { bus, probe, queues } = await start();
+      let isFailing = true;
+      probe.set('prio', () => {
+        if (isFailing) throw new Error('fails until retried from the dead letters');
+      });
+      // Each dies before the next is emitted: they die in emit order, not in priority order.
+      const emits = [
+        () => bus.emit('prio.job', { tag: 'plain' }),
+        () => bus.emit('prio.job', { tag: 'low' }, { priority: -2 }),
+        () => bus.emit('prio.flaky', { tag: 'high' }),
+        () => bus.emit('prio.job', { tag: 'top' }, { priority: 8 }),
+      ];
+      for (const [i, emit] of emits.entries()) {
+        await emit();
+        await waitFor(async () => (await queues.counts('prio')).dead === i + 1);
+      }
+      isFailing = false;
+      await queues.pause('prio');
+      const before = probe.callsOf('prio').length;
+      expect(await queues.retryDead('prio', 'all')).toBe(4);
+      await waitFor(async () => (await queues.counts('prio')).waiting === 4);
+      await queues.resume('prio');
+      await waitFor(() => probe.callsOf('prio').length === before + 4);
+      expect(tags(probe, 'prio').slice(before)).toEqual(['top', 'high', 'plain', 'low']);
+    });
+
     it('lifts a waiting job one level per priorityAgingMs, so that it cannot starve', async () => {
       const { bus, probe, queues } = await start();
       // Each higher job runs long enough for the low one to age past their priority.

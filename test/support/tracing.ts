@@ -6,6 +6,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
+  type Sampler,
 } from '@opentelemetry/sdk-trace-base';
 
 /** An OpenTelemetry SDK registered globally for a spec file, its spans kept in memory. */
@@ -17,10 +18,14 @@ export interface TestTracing {
   uninstall(): Promise<void>;
 }
 
-/** Registers a tracer provider, the async-hooks context manager and the W3C propagator. */
-export function installTracing(): TestTracing {
+/**
+ * Registers a tracer provider, the async-hooks context manager and the W3C propagator.
+ * @param sampler the provider's sampler (default: the SDK's, which records every span)
+ */
+export function installTracing(sampler?: Sampler): TestTracing {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
+    sampler,
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -126,6 +126,25 @@ export const DEFAULT_GROUP_OPTIONS: ResolvedGroupOptions = {
 };
 
 /**
+ * Refuses a group id that is not a non-empty string of at most `MAX_GROUP_BYTES` bytes.
+ * @throws InvalidGroupError naming the listener and the event.
+ */
+export function assertGroupId(
+  id: unknown,
+  listener: string,
+  eventName: string,
+): asserts id is string {
+  if (typeof id !== 'string' || id === '' || Buffer.byteLength(id) > MAX_GROUP_BYTES) {
+    throw new InvalidGroupError(
+      listener,
+      eventName,
+      id,
+      `a group is a non-empty string of at most ${MAX_GROUP_BYTES} bytes`,
+    );
+  }
+}
+
+/**
  * The group of one job: from the emit's `group` option, else the listener's selector.
  * @throws InvalidGroupError naming the listener, when the selector throws or gives a bad id.
  */
@@ -151,14 +170,7 @@ export function jobGroup(
       );
     }
   }
-  if (typeof id !== 'string' || id === '' || Buffer.byteLength(id) > MAX_GROUP_BYTES) {
-    throw new InvalidGroupError(
-      listener,
-      event.name,
-      id,
-      `a group is a non-empty string of at most ${MAX_GROUP_BYTES} bytes`,
-    );
-  }
+  assertGroupId(id, listener, event.name);
   let weight: unknown = options.weight;
   if (typeof weight === 'function') {
     try {

@@ -185,7 +185,7 @@ export function takeDead(dead: DeadJob[], id: string): DeadJob[] {
   return at < 0 ? [] : dead.splice(at, 1);
 }
 
-/** A dead job as a new waiting job: its attempts start again from now. */
+/** A dead job as a new waiting job: its attempts start again from now, at its own priority. */
 export function revived(dead: DeadJob, now: number): StoredJob {
   return {
     id: dead.id,
@@ -195,6 +195,8 @@ export function revived(dead: DeadJob, now: number): StoredJob {
     enqueuedAt: now,
     attempts: 0,
     receipt: 0,
+    priority: dead.priority,
+    priorityAgingMs: dead.priorityAgingMs,
   };
 }
 
@@ -230,9 +232,14 @@ export function oldestWaitingAge(q: MemoryQueue, now: number): number | undefine
   return oldest === undefined ? undefined : Math.max(0, now - oldest);
 }
 
-/** A reserved job as a dead job, failed at `now`. */
-export function deadJobOf(job: ReservedJob, failure: JobFailure, now: number): DeadJob {
-  return {
+/** A reserved job as a dead job, failed at `now`, keeping the priority it was stored with. */
+export function deadJobOf(
+  job: ReservedJob,
+  stored: StoredJob | undefined,
+  failure: JobFailure,
+  now: number,
+): DeadJob {
+  const dead: DeadJob = {
     id: job.id,
     queue: job.queue,
     listener: job.listener,
@@ -244,4 +251,8 @@ export function deadJobOf(job: ReservedJob, failure: JobFailure, now: number): D
     enqueuedAt: job.enqueuedAt,
     failedAt: now,
   };
+  const priority = stored?.priority ?? 0;
+  const agingMs = stored?.priorityAgingMs;
+  if (priority === 0 && !agingMs) return dead;
+  return { ...dead, priority, ...(agingMs && { priorityAgingMs: agingMs }) };
 }

@@ -184,10 +184,11 @@ export class MemoryQueueTransport implements QueueTransport, OnModuleDestroy {
 
   async deadLetter(job: ReservedJob, failure: JobFailure): Promise<void> {
     const q = this.owned(job);
-    q.groups.settle(q.active.get(job.id), false);
+    const stored = q.active.get(job.id);
+    q.groups.settle(stored, false);
     q.active.delete(job.id);
     if (failure.reason !== 'malformed' && failure.reason !== 'unknown-listener') countFailed(q);
-    const dead = deadJobOf(job, failure, Date.now());
+    const dead = deadJobOf(job, stored, failure, Date.now());
     q.dead.push(dead);
     this.watchers.notify(job.queue, { type: 'dead', job: dead });
     this.drainer.settled();

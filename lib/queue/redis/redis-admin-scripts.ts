@@ -1,5 +1,7 @@
 /* The scripts of queue admin: counts, dead letters, consumer cleanup. */
 import { DEAD_INDEX } from './redis-inspect-scripts.js';
+import { NOW } from './redis-lua.js';
+import { STAGE } from './redis-priority-scripts.js';
 
 /**
  * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
@@ -26,13 +28,15 @@ return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
  * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail, and
  * drops them from the dead index and their tags' indexes. Everything happens in Redis: a job's
  * fields are copied from its dead entry into a new stream entry, with no round trip per job.
- * KEYS: 1 dead, 2 stream, 3 dead index (and its tag keys, in the same hash tag).
+ * A job that died with a priority (fields `q`, `ag`) goes back to its level instead, ready from
+ * now (see redis-priority-scripts).
+ * KEYS: 1 dead, 2 stream, 3 dead index (and its tag keys, in the same hash tag), 4 priority levels.
  * ARGV: 1 now (ms), then 2 'first' and 3 how many (the oldest); or 2 'job' and 3 a job id (found
  *       through the index); or 2.. dead entry ids.
  * Returns: the number of jobs moved; -1 for a job id missing from an index that does not cover
  *          the whole dead stream (entries written before the index existed: scan for it).
  */
-export const RETRY_DEAD_SCRIPT = `${DEAD_INDEX}
+export const RETRY_DEAD_SCRIPT = `${DEAD_INDEX}${NOW}${STAGE}
 local entries
 if ARGV[2] == 'first' then
   entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
@@ -49,20 +53,29 @@ else
 end
 local count = #entries
 if count == 0 then return 0 end
-local stream, now, index = KEYS[2], ARGV[1], KEYS[3]
+local stream, enqueuedAt, index, levels = KEYS[2], ARGV[1], KEYS[3], KEYS[4]
 local moved, jobs = {}, {}
+local wasEmpty, staged, at = redis.call('EXISTS', levels) == 0, false, nil
 for n = 1, count do
   local entry = entries[n]
   local raw = entry[2]
-  local id, l, p, g = entry[1], '', '', nil
+  local id, l, p, g, q, ag = entry[1], '', '', nil, nil, nil
   for i = 1, #raw, 2 do
     local key = raw[i]
     if key == 'id' then id = raw[i + 1]
     elseif key == 'l' then l = raw[i + 1]
     elseif key == 'p' then p = raw[i + 1]
-    elseif key == 'g' then g = raw[i + 1] end
+    elseif key == 'g' then g = raw[i + 1]
+    elseif key == 'q' then q = raw[i + 1]
+    elseif key == 'ag' then ag = raw[i + 1] end
   end
-  redis.call('XADD', stream, '*', 'id', id, 'l', l, 'p', p, 'a', '0', 't', now)
+  if q and (q ~= '0' or (ag or '0') ~= '0') then
+    at = at or now()
+    stage(levels, { id = id, l = l, p = p, a = '0', t = enqueuedAt, q = q, ag = ag or '0' }, at)
+    staged = true
+  else
+    redis.call('XADD', stream, '*', 'id', id, 'l', l, 'p', p, 'a', '0', 't', enqueuedAt)
+  end
   if g then untag(index, g, id) end
   moved[n] = entry[1]
   jobs[n] = id
@@ -79,6 +92,7 @@ end
 for i = 1, count, 1000 do
   redis.call('HDEL', index, unpack(jobs, i, math.min(i + 999, count)))
 end
+if staged and wasEmpty then wakeLevels(levels, stream) end
 return count
 `;
 

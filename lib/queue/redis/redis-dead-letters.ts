@@ -93,6 +93,7 @@ export class RedisDeadLetters {
             k.dead,
             k.stream,
             k.deadIndex,
+            k.levels,
             Date.now(),
             'first',
             RETRY_ALL_BATCH,
@@ -107,6 +108,7 @@ export class RedisDeadLetters {
         k.dead,
         k.stream,
         k.deadIndex,
+        k.levels,
         Date.now(),
         'job',
         id,
@@ -117,7 +119,14 @@ export class RedisDeadLetters {
       let total = 0;
       for (let i = 0; i < entries.length; i += SCRIPT_ID_BATCH) {
         const chunk = entries.slice(i, i + SCRIPT_ID_BATCH);
-        total += await client.eventsRetryDead(k.dead, k.stream, k.deadIndex, Date.now(), ...chunk);
+        total += await client.eventsRetryDead(
+          k.dead,
+          k.stream,
+          k.deadIndex,
+          k.levels,
+          Date.now(),
+          ...chunk,
+        );
       }
       return total;
     } catch (error) {

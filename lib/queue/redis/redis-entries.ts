@@ -79,7 +79,7 @@ export function toJob(
 export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJob {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
-  return {
+  const dead: DeadJob = {
     id: f.get('id') || entry,
     queue,
     listener: f.get('l') ?? '',
@@ -91,6 +91,11 @@ export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJ
     enqueuedAt: Number(f.get('t')) || 0,
     failedAt: Number(f.get('f')) || 0,
   };
+  // Written only for a job that ran at a priority other than 0 or with aging.
+  const priority = Number(f.get('q')) || 0;
+  const agingMs = Number(f.get('ag')) || 0;
+  if (priority === 0 && agingMs === 0) return dead;
+  return { ...dead, priority, ...(agingMs > 0 && { priorityAgingMs: agingMs }) };
 }
 
 /** A stream entry not yet delivered, as listings and watchers show it. */

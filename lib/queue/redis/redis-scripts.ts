@@ -41,9 +41,9 @@ export const SCRIPT_ID_BATCH = 1000;
  *
  * Stream entry fields: id (job id), l (listener), p (payload), a (attempts made before this
  * entry), t (first enqueued, ms). Dead entries add r (reason), e (error), s (stack), f (failed at,
- * ms), g (tags, newline-joined, when the event has some), and `a` there is the number of
- * attempts made. Delayed members are JSON {id, l, p, a, t}, all strings. A tagged event's tags
- * ride in its payload (see `serializeEnvelope`); only dead entries copy them out, for the index.
+ * ms), g (tags, newline-joined, when the event has some), q and ag (priority level and aging
+ * period, when either is not 0), and `a` there is the number of attempts made. Delayed members
+ * are JSON {id, l, p, a, t}, all strings. A tagged event's tags ride in its payload (see `serializeEnvelope`); only dead entries copy them out, for the index.
  *
  * A receipt is (entry id, delivery count): a settle is refused unless the entry is still pending
  * for this consumer with exactly that delivery count, so a worker whose job was reclaimed (the
@@ -163,19 +163,26 @@ if ARGV[10] == '1' then
   tally(KEYS[3], 0, 1)
 end
 local job = f.id or ARGV[3]
-local dead
-if ARGV[11] and ARGV[11] ~= '' then
-  dead = redis.call('XADD', KEYS[2], '*', 'id', job, 'l', f.l or '', 'p', f.p or '',
-    'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9],
-    'g', ARGV[11])
+local entry = { 'id', job, 'l', f.l or '', 'p', f.p or '', 'a', ARGV[5], 't', f.t or '0',
+  'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9] }
+local function add(key, value)
+  entry[#entry + 1] = key
+  entry[#entry + 1] = value
+end
+-- Its priority level and aging period, so that a retry puts it back where it ran from.
+if f.q and (f.q ~= '0' or (f.ag or '0') ~= '0') then
+  add('q', f.q)
+  add('ag', f.ag or '0')
+end
+local hasTags = ARGV[11] and ARGV[11] ~= ''
+if hasTags then add('g', ARGV[11]) end
+local dead = redis.call('XADD', KEYS[2], '*', unpack(entry))
+if hasTags then
   local died = tonumber(string.match(dead, '^(%d+)'))
   for tag in string.gmatch(ARGV[11], '[^\\n]+') do
     redis.call('ZADD', KEYS[4] .. ':tag:' .. tag, died, job)
     redis.call('SADD', KEYS[4] .. ':tags', tag)
   end
-else
-  dead = redis.call('XADD', KEYS[2], '*', 'id', job, 'l', f.l or '', 'p', f.p or '',
-    'a', ARGV[5], 't', f.t or '0', 'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9])
 end
 redis.call('HSET', KEYS[4], job, dead)
 return 1
@@ -291,7 +298,13 @@ export interface ScriptCommands {
     levels: string,
     ...argv: Arg[]
   ): Promise<[number, [string, string[]][]]>;
-  eventsRetryDead(dead: string, stream: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
+  eventsRetryDead(
+    dead: string,
+    stream: string,
+    deadIndex: string,
+    levels: string,
+    ...argv: Arg[]
+  ): Promise<number>;
   eventsPurgeDead(dead: string, deadIndex: string): Promise<number>;
   eventsForgetDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
   eventsPruneDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
@@ -333,7 +346,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
   eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 5 },
   eventsTake: { lua: TAKE_SCRIPT, numberOfKeys: 2 },
-  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 3 },
+  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 4 },
   eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 2 },
