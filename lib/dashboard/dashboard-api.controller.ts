@@ -17,6 +17,7 @@ import type { ListenerSummary } from '../bus/listener-summary.js';
 import { EventMetrics } from '../observability/event-metrics.js';
 import { EventQueues } from '../queue/event-queues.js';
 import type { QueueMinute } from '../queue/queue-history.js';
+import type { QueueGroup } from '../queue/flow/queue-group.js';
 import { SagaManager } from '../sagas/saga.manager.js';
 import type { SagaStatus } from '../sagas/saga-definition.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
@@ -151,6 +152,40 @@ export class DashboardApiController implements OnModuleDestroy {
   @Delete('api/queues/:queue/dead')
   async purge(@Param('queue') queue: string): Promise<{ purged: number }> {
     return { purged: await this.queues.purgeDead(queue) };
+  }
+
+  /** A page of the queue's groups (`?offset&limit`, default 0 and 50): waiting, active, paused. */
+  @Get('api/queues/:queue/groups')
+  async groups(
+    @Param('queue') queue: string,
+    @Query('offset') offset?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ queue: string; offset: number; groups: QueueGroup[] }> {
+    const page = {
+      offset: queryInteger('offset', offset) ?? 0,
+      limit: queryInteger('limit', limit) ?? DEAD_PAGE,
+    };
+    return { queue, offset: page.offset, groups: await this.queues.groups(queue, page) };
+  }
+
+  @Post('api/queues/:queue/groups/:group/pause')
+  @HttpCode(200)
+  async pauseGroup(
+    @Param('queue') queue: string,
+    @Param('group') group: string,
+  ): Promise<{ group: string; paused: boolean }> {
+    await this.queues.pauseGroup(queue, group);
+    return { group, paused: true };
+  }
+
+  @Post('api/queues/:queue/groups/:group/resume')
+  @HttpCode(200)
+  async resumeGroup(
+    @Param('queue') queue: string,
+    @Param('group') group: string,
+  ): Promise<{ group: string; paused: boolean }> {
+    await this.queues.resumeGroup(queue, group);
+    return { group, paused: false };
   }
 
   @Get('api/listeners')

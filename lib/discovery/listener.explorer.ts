@@ -23,6 +23,7 @@ import type {
 import { ListenerRegistry } from './listener.registry.js';
 import { resolveGroupOptions, type GroupOptions } from '../queue/flow/group-options.js';
 import { bindBatchKey, type BatchOptions } from '../queue/flow/batch-options.js';
+import { collectingCall } from '../queue/flow/collected-events.js';
 
 /**
  * Finds every `@OnEvent` method of every provider at module init, before any other module's
@@ -93,9 +94,10 @@ export class ListenerExplorer implements OnModuleInit {
           'a request-scoped factory provider cannot be a listener; use a class provider',
         );
       }
-      const call: ListenerFn = isStatic
+      const direct: ListenerFn = isStatic
         ? (method.bind(instance) as ListenerFn)
         : this.perEventCall(classRef as Type, methodName);
+      const call = queueOptions?.debounce?.collect === true ? collectingCall(direct) : direct;
       const isSyncMethod = isStatic && method.constructor.name !== 'AsyncFunction';
       const own = await Promise.all(
         this.accessor.middleware(classRef, method).map((m) => this.middlewareInstance(m)),

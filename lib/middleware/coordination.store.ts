@@ -36,4 +36,15 @@ export interface CoordinationStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** The value of `key`, or `undefined`. */
   get(key: string): Promise<string | undefined>;
+  /** Appends `value` to the list `key` and sets the list's ttl to `ttlMs`. */
+  append(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Claims the list `key` under `claim` (ttl `ttlMs`) and resolves to its values: when `claim`
+   * already holds a list, that one (a second claim gets the same values); else the list `key` is
+   * moved there, all at once (an `append` lands before the move or in a new list). `key` and
+   * `claim` share a Redis Cluster hash slot (give them the same hash tag).
+   */
+  claimList(key: string, claim: string, ttlMs: number): Promise<string[]>;
+  /** Deletes `key`, whatever it holds. */
+  delete(key: string): Promise<void>;
 }

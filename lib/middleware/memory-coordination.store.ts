@@ -15,6 +15,7 @@ const SWEEP_EVERY = 1000;
 export class MemoryCoordinationStore implements CoordinationStore {
   readonly kind = 'memory';
   private readonly values = new Map<string, Entry>();
+  private readonly lists = new Map<string, { values: string[]; expiresAt: number }>();
   private readonly hits = new Map<string, { windowMs: number; at: number[] }>();
   private writes = 0;
 
@@ -64,6 +65,37 @@ export class MemoryCoordinationStore implements CoordinationStore {
     return this.read(key)?.value;
   }
 
+  async append(key: string, value: string, ttlMs: number): Promise<void> {
+    this.sweepLater();
+    const values = this.list(key) ?? [];
+    values.push(value);
+    this.lists.set(key, { values, expiresAt: this.now() + ttlMs });
+  }
+
+  async claimList(key: string, claim: string, ttlMs: number): Promise<string[]> {
+    const claimed = this.list(claim);
+    if (claimed !== undefined) return [...claimed];
+    const values = this.list(key);
+    if (values === undefined) return [];
+    this.lists.delete(key);
+    this.lists.set(claim, { values, expiresAt: this.now() + ttlMs });
+    return [...values];
+  }
+
+  async delete(key: string): Promise<void> {
+    this.values.delete(key);
+    this.lists.delete(key);
+  }
+
+  private list(key: string): string[] | undefined {
+    const entry = this.lists.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.lists.delete(key);
+      return undefined;
+    }
+    return entry?.values;
+  }
+
   private read(key: string): Entry | undefined {
     const entry = this.values.get(key);
     if (entry && entry.expiresAt <= this.now()) {
@@ -83,6 +115,7 @@ export class MemoryCoordinationStore implements CoordinationStore {
     this.writes = 0;
     const now = this.now();
     for (const [key, entry] of this.values) if (entry.expiresAt <= now) this.values.delete(key);
+    for (const [key, entry] of this.lists) if (entry.expiresAt <= now) this.lists.delete(key);
     for (const [key, { windowMs, at }] of this.hits) {
       if (at.length === 0 || at[at.length - 1] <= now - windowMs) this.hits.delete(key);
     }

@@ -21,6 +21,7 @@ import type { EventTracer } from '../tracing/event-tracer.js';
 import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.js';
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import type { AttemptGate } from './flow/attempt-gate.js';
+import { COLLECTED_EVENTS } from './flow/collected-events.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -206,7 +207,8 @@ export class JobRunner {
     const { listener, event } = prepared;
     try {
       const flow = this.flow;
-      const direct = (): Promise<unknown> | undefined => this.run(listener, event, job, controller);
+      const direct = (events?: readonly EventEnvelope[]): Promise<unknown> | undefined =>
+        this.run(listener, event, job, controller, events);
       const run =
         flow === undefined || !flow.applies(listener)
           ? direct
@@ -290,6 +292,7 @@ export class JobRunner {
     event: EventEnvelope,
     job: ReservedJob,
     controller: AttemptAbort,
+    events?: readonly EventEnvelope[],
   ): Promise<unknown> | undefined {
     const options = listener.queue!;
     const context = {
@@ -300,6 +303,8 @@ export class JobRunner {
       queue: job.queue,
       listener: listener.id,
     };
+    // Debounce `collect`: the method gets the window's events (see `collectingCall`).
+    if (events !== undefined) Object.assign(context, { [COLLECTED_EVENTS]: events });
     const call = (): unknown => listener.invoke(event, context);
     // A plain method without middleware is done when it returns: no async context needed.
     const isSync = listener.isAsync === false;

@@ -7,8 +7,8 @@ import type { CoordinationStore, LeaseResult } from '../middleware/coordination.
 import { RedisConnectionFactory } from './redis-connection.factory.js';
 
 /*
- * Scripts of the coordination store. Each touches one key, so they run on Redis Cluster as they
- * are. Time comes from the Redis server (TIME), so workers with skewed clocks share one window.
+ * Scripts of the coordination store. Each touches one key (the list claim: two keys that its
+ * caller puts in one hash slot), so they run on Redis Cluster as they are. Time comes from the Redis server (TIME), so workers with skewed clocks share one window.
  */
 
 /**
@@ -70,11 +70,29 @@ end
 return 0
 `;
 
+/**
+ * Claims a list: the claim's list when it exists, else the list moved to the claim.
+ * KEYS: 1 the list, 2 the claim (same hash slot). ARGV: 1 the claim's ttl ms.
+ * Returns: the claimed values.
+ */
+const CLAIM_LIST_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.call('LRANGE', KEYS[2], 0, -1)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return redis.call('LRANGE', KEYS[2], 0, -1)
+`;
+
 interface CoordinationCommands {
   coordHit(key: string, limit: number, windowMs: number, member: string): Promise<number>;
   coordAcquire(key: string, token: string, ttlMs: number): Promise<[number, string?, number?]>;
   coordExtend(key: string, token: string, ttlMs: number): Promise<number>;
   coordRelease(key: string, token: string): Promise<number>;
+  coordClaimList(key: string, claim: string, ttlMs: number): Promise<string[]>;
 }
 
 type Client = Redis & CoordinationCommands;
@@ -133,6 +151,32 @@ export class RedisCoordinationStore implements CoordinationStore, OnApplicationS
     return (await this.call('get', key, () => client.get(this.key(key)))) ?? undefined;
   }
 
+  async append(key: string, value: string, ttlMs: number): Promise<void> {
+    const client = await this.connection();
+    const results = await this.call('append', key, () =>
+      client.multi().rpush(this.key(key), value).pexpire(this.key(key), ttlMs).exec(),
+    );
+    const failed = results?.find(([error]) => error !== null)?.[0];
+    if (failed) {
+      throw new TransportError(
+        `Coordination store: append of "${key}" failed on Redis ${this.factory.address}: ${failed.message}`,
+        { cause: failed },
+      );
+    }
+  }
+
+  async claimList(key: string, claim: string, ttlMs: number): Promise<string[]> {
+    const client = await this.connection();
+    return this.call('claim', key, () =>
+      client.coordClaimList(this.key(key), this.key(claim), ttlMs),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    const client = await this.connection();
+    await this.call('delete', key, () => client.del(this.key(key)));
+  }
+
   async onApplicationShutdown(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
@@ -153,6 +197,7 @@ export class RedisCoordinationStore implements CoordinationStore, OnApplicationS
         client.defineCommand('coordAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
         client.defineCommand('coordExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
         client.defineCommand('coordRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+        client.defineCommand('coordClaimList', { numberOfKeys: 2, lua: CLAIM_LIST_SCRIPT });
         return client as Client;
       },
       (error: unknown) => {

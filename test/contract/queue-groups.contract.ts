@@ -6,6 +6,7 @@ import {
   InvalidGroupError,
   InvalidOptionError,
   OnEvent,
+  QUEUE_TRANSPORT,
   ShouldQueue,
   type EventEnvelope,
   type EventsModuleOptions,
@@ -133,6 +134,7 @@ export function runGroupContract(target: ContractTarget): void {
         probe: app.get(QueueProbe),
         listeners: app.get(GroupListeners),
         queues: app.get(EventQueues),
+        app,
       };
     }
 
@@ -272,6 +274,21 @@ export function runGroupContract(target: ContractTarget): void {
       ).rejects.toBeInstanceOf(InvalidGroupError);
       expect((await queues.counts('bad')).waiting).toBe(2);
       expect(await queues.groups('bad')).toMatchObject([{ id: 'ok', waiting: 2 }]);
+    });
+
+    it('oldestWaitingAge sees jobs waiting in groups', async () => {
+      const { bus, app } = await start({ worker: false });
+      const transport = app.get<{ oldestWaitingAge(queue: string): Promise<number | undefined> }>(
+        QUEUE_TRANSPORT,
+      );
+      expect(await transport.oldestWaitingAge('pair')).toBeUndefined();
+      const storedAt = Date.now();
+      await bus.emit('pair.item', { key: 'K', i: 0 });
+      await bus.emit('pair.item', { key: 'L', i: 1 });
+      await waitFor(async () => ((await transport.oldestWaitingAge('pair')) ?? -1) >= 30, {
+        message: 'the grouped jobs age',
+      });
+      expect(Date.now() - storedAt).toBeGreaterThanOrEqual(30);
     });
 
     it('counts grouped jobs as waiting, and obliterate removes them with their groups', async () => {

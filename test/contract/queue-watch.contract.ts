@@ -9,6 +9,7 @@ import {
   type QueueActivity,
 } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
+import { waitFor } from '../support/wait-for.js';
 import type { ContractTarget } from './queue-transport.contract.js';
 
 @Injectable()
@@ -18,6 +19,14 @@ class WatchedListeners {
   handle(event: EventEnvelope<{ fail?: boolean }>) {
     if (event.data.fail) throw new Error('boom');
   }
+
+  @OnEvent('held.grouped')
+  @ShouldQueue({ queue: 'watched-groups', group: (e: EventEnvelope<{ g: string }>) => e.data.g })
+  grouped() {}
+
+  @OnEvent('held.ranked')
+  @ShouldQueue({ queue: 'watched-levels' })
+  ranked() {}
 }
 
 /**
@@ -101,4 +110,69 @@ export function registerQueueWatchTests(
     expect(shown('dead')).toEqual([1, 2]);
     expect(asked).toBe(2);
   });
+
+  it('watch() reports jobs that wait in a group or a priority level, not again when taken', async () => {
+    const options = await target.options();
+    const producer = await createTestApp(
+      { providers: [WatchedListeners] },
+      { ...options, worker: false },
+    );
+    apps.push(producer);
+    const queues = producer.get(EventQueues);
+    const controller = new AbortController();
+    const activity = await queues.watch({
+      queues: ['watched-groups', 'watched-levels'],
+      signal: controller.signal,
+    });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const entry of activity) {
+        const last = (entry.job.payload?.data as { last?: boolean } | undefined)?.last;
+        seen.push(`${entry.type} ${entry.job.payload?.name}${last ? ' last' : ''}`);
+      }
+    })();
+    const bus = producer.get(EventBus);
+    try {
+      await expectHeldJobsSeen(bus, seen, options);
+    } finally {
+      controller.abort();
+      await reading.catch(() => undefined);
+    }
+    // The taken jobs entered the stream before the last one: reported again, they would be here.
+    expect(seen.sort()).toEqual([
+      'job held.grouped',
+      'job held.ranked',
+      ...(options.redis !== undefined ? ['job held.ranked last'] : []),
+    ]);
+  });
+
+  async function expectHeldJobsSeen(
+    bus: EventBus,
+    seen: string[],
+    options: Awaited<ReturnType<ContractTarget['options']>>,
+  ): Promise<void> {
+    await bus.emit('held.grouped', { g: 'tenant-a' });
+    await bus.emit('held.ranked', {}, { priority: 5 });
+    // No worker: both wait, in their group and their level.
+    await waitFor(() => seen.length >= 2, { timeoutMs: 15_000, message: 'both jobs seen' });
+    expect([...seen].sort()).toEqual(['job held.grouped', 'job held.ranked']);
+    // Redis only (memory shares one transport per app): a worker takes and runs them.
+    if (options.redis !== undefined) {
+      const worker = await createTestApp({ providers: [WatchedListeners] }, options);
+      apps.push(worker);
+      const counts = worker.get(EventQueues);
+      await waitFor(
+        async () =>
+          (await counts.counts('watched-groups')).completed +
+            (await counts.counts('watched-levels')).completed ===
+          2,
+        { timeoutMs: 15_000, message: 'both jobs run' },
+      );
+      await bus.emit('held.ranked', { last: true });
+      await waitFor(() => seen.includes('job held.ranked last'), {
+        timeoutMs: 15_000,
+        message: 'the last job seen',
+      });
+    }
+  }
 }

@@ -9,6 +9,7 @@ import {
   ReceiptMailer,
   startDashboardApp,
   ReceiptResent,
+  TenantReports,
 } from '../fixtures/dashboard.fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -247,6 +248,38 @@ describe('EventsDashboardModule: the JSON API', () => {
     expect((await queues.counts('receipts')).dead).toBe(0);
   });
 
+  it("lists a queue's groups and pauses and resumes one; mutations need the header", async () => {
+    await start();
+    const reports = app!.get(TenantReports);
+    const pause = 'api/queues/reports/groups/acme/pause';
+    expect((await call(pause, { method: 'POST' })).status).toBe(403);
+    expect(await call(pause, { method: 'POST', headers: MUTATE })).toEqual({
+      status: 200,
+      json: { group: 'acme', paused: true },
+    });
+    const bus = app!.get(EventBus);
+    await bus.emit('report.requested', { tenant: 'acme' });
+    await bus.emit('report.requested', { tenant: 'acme' });
+    await bus.emit('report.requested', { tenant: 'globex' });
+    await waitFor(() => reports.ran.includes('globex'));
+    const listed = await call('api/queues/reports/groups');
+    expect(listed.status).toBe(200);
+    expect(listed.json).toMatchObject({
+      queue: 'reports',
+      offset: 0,
+      groups: [{ id: 'acme', waiting: 2, active: 0, paused: true }],
+    });
+    expect(reports.ran).toEqual(['globex']);
+    const resumed = await call('api/queues/reports/groups/acme/resume', {
+      method: 'POST',
+      headers: MUTATE,
+    });
+    expect(resumed.json).toEqual({ group: 'acme', paused: false });
+    await waitFor(() => reports.ran.length === 3);
+    expect((await call('api/queues/nope/groups')).status).toBe(404);
+    expect((await call('api/queues/reports/groups?limit=x')).status).toBe(400);
+  });
+
   it('readOnly refuses every mutation', async () => {
     await start({ auth: () => true, readOnly: true });
     const ids = await seedDead();
@@ -255,6 +288,8 @@ describe('EventsDashboardModule: the JSON API', () => {
       ['api/queues/receipts/dead/retry-all', 'POST'],
       [`api/queues/receipts/dead/${ids[0]}`, 'DELETE'],
       ['api/queues/receipts/dead', 'DELETE'],
+      ['api/queues/reports/groups/acme/pause', 'POST'],
+      ['api/queues/reports/groups/acme/resume', 'POST'],
     ]) {
       const { status, json } = await call(path, { method, headers: MUTATE });
       expect(status, path).toBe(403);

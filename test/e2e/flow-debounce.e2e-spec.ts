@@ -35,6 +35,24 @@ class Indexer {
   }
 }
 
+/** `collect: true`: every event of the window, in emit order; `fail` fails a first attempt. */
+@Injectable()
+class Digest {
+  readonly runs: { attempt: number; events: string[] }[] = [];
+
+  @OnEvent('doc.commented')
+  @ShouldQueue({
+    queue: 'index',
+    tries: 3,
+    backoff: 10,
+    debounce: { key: (e: Edit) => e.data.doc, delayMs: 300, collect: true },
+  })
+  send(events: Edit[], { attempt }: { attempt: number }): void {
+    this.runs.push({ attempt, events: events.map((e) => `${e.data.doc}${e.data.n}`) });
+    if (attempt === 1 && events.some((e) => e.data.doc === 'fail')) throw new Error('first try');
+  }
+}
+
 let server: RedisServer;
 let seq = 0;
 const apps: INestApplicationContext[] = [];
@@ -50,7 +68,7 @@ afterEach(async () => {
 });
 
 async function start(options: EventsModuleOptions): Promise<INestApplicationContext> {
-  const app = await createTestApp({ providers: [Indexer] }, options);
+  const app = await createTestApp({ providers: [Indexer, Digest] }, options);
   apps.push(app);
   return app;
 }
@@ -110,6 +128,47 @@ describe.each([
   });
 });
 
+describe.each([
+  ['memory', (): EventsModuleOptions => ({})],
+  ['redis', (): EventsModuleOptions => ({ redis: server.url, prefix: `collect-${++seq}` })],
+])('Debounce collect: true (%s)', (_name, options) => {
+  it('runs once per key with all the events of the window, in emit order', async () => {
+    const app = await start(options());
+    const bus = app.get(EventBus);
+    await bus.emitMany([
+      { name: 'doc.commented', data: { doc: 'a', n: 1 } },
+      { name: 'doc.commented', data: { doc: 'b', n: 1 } },
+      { name: 'doc.commented', data: { doc: 'a', n: 2 } },
+      { name: 'doc.commented', data: { doc: 'a', n: 3 } },
+    ]);
+    await idle(app);
+    const digest = app.get(Digest);
+    expect(digest.runs.map((r) => r.events.join(',')).sort()).toEqual(['a1,a2,a3', 'b1']);
+    // A later event opens a new window: it runs alone, nothing of the first window again.
+    await bus.emit('doc.commented', { doc: 'a', n: 4 });
+    await waitFor(() => digest.runs.length === 3, { timeoutMs: 20_000, message: 'second run' });
+    await idle(app);
+    expect(digest.runs[2].events).toEqual(['a4']);
+    expect(await app.get(EventQueues).counts('index')).toMatchObject({ dead: 0, failed: 0 });
+  });
+
+  it('a failed run is retried with the same events', async () => {
+    const app = await start(options());
+    await app.get(EventBus).emitMany([
+      { name: 'doc.commented', data: { doc: 'fail', n: 1 } },
+      { name: 'doc.commented', data: { doc: 'fail', n: 2 } },
+    ]);
+    const digest = app.get(Digest);
+    await waitFor(() => digest.runs.length === 2, { timeoutMs: 20_000, message: 'the retry' });
+    await idle(app);
+    expect(digest.runs).toEqual([
+      { attempt: 1, events: ['fail1', 'fail2'] },
+      { attempt: 2, events: ['fail1', 'fail2'] },
+    ]);
+    expect(await app.get(EventQueues).counts('index')).toMatchObject({ dead: 0, failed: 1 });
+  });
+});
+
 describe('Debounce across a restart (redis)', () => {
   it('a pending debounce stored by an app that stopped runs in the next one', async () => {
     const prefix = `debounce-restart-${++seq}`;
@@ -121,5 +180,17 @@ describe('Debounce across a restart (redis)', () => {
     const second = await start({ redis: server.url, prefix });
     await idle(second);
     expect(second.get(Indexer).runs.map(({ doc, n }) => `${doc}${n}`)).toEqual(['a2']);
+  });
+
+  it('collect: the events stored by an app that stopped all run in the next one', async () => {
+    const prefix = `collect-restart-${++seq}`;
+    const first = await start({ redis: server.url, prefix, worker: false });
+    await first.get(EventBus).emit('doc.commented', { doc: 'a', n: 1 });
+    await first.get(EventBus).emit('doc.commented', { doc: 'a', n: 2 });
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+    const second = await start({ redis: server.url, prefix });
+    await idle(second);
+    expect(second.get(Digest).runs).toEqual([{ attempt: 1, events: ['a1', 'a2'] }]);
   });
 });

@@ -25,6 +25,10 @@ class FlowListener {
   @OnEvent('flow.cancel')
   @ShouldQueue({ queue: 'flow', tries: 3, singleton: { key, mode: 'cancel' } })
   cancel(): void {}
+
+  @OnEvent('flow.collect')
+  @ShouldQueue({ queue: 'flow', tries: 3, debounce: { key, delayMs: 300, collect: true } })
+  collect(): void {}
 }
 
 let server: RedisServer;
@@ -140,5 +144,43 @@ describe('Singletons across worker processes (redis)', () => {
       s.split(' ').slice(0, 2).join(' '),
     );
     expect(started).toEqual(['1 1', '1 2', '3 1']);
+  }, 90_000);
+});
+
+describe('Debounce collect across worker processes (redis)', () => {
+  it('two worker processes run one key once with all its events; a worker killed mid-run: the retry elsewhere gets the same events', async () => {
+    const visibilityMs = 3000;
+    const { prefix, bus, app } = await setup(visibilityMs);
+    await bus.emitMany([
+      { name: 'flow.collect', data: { key: 'a', n: 1 } },
+      { name: 'flow.collect', data: { key: 'b', n: 1 } },
+      { name: 'flow.collect', data: { key: 'a', n: 2 } },
+      { name: 'flow.collect', data: { key: 'c', n: 1, crash: true } },
+      { name: 'flow.collect', data: { key: 'a', n: 3 } },
+      { name: 'flow.collect', data: { key: 'c', n: 2 } },
+    ]);
+    const runs = async (): Promise<string[]> =>
+      (await list(`${prefix}:test:collected`)).map((s) => s.split(' ').slice(0, 2).join(' '));
+    // c's first attempt kills its worker; the retry on the surviving worker ends the test. Other
+    // runs of that worker die with it and run again (same events): at least once.
+    await waitFor(async () => (await runs()).includes('1,2 2'), {
+      timeoutMs: 45_000,
+      message: "c's retry",
+    }).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}; runs: ${(await runs()).join(' | ')}`);
+    });
+    const queues = app.get(EventQueues);
+    await waitFor(
+      async () => {
+        const c = await queues.counts('flow');
+        return c.waiting + c.delayed + c.active === 0;
+      },
+      { timeoutMs: 30_000, message: 'queue idle' },
+    );
+    const done = await runs();
+    // Each key's events in one list (a: 1,2,3; b: 1; c: 1,2), never split or mixed.
+    expect([...new Set(done.map((r) => r.split(' ')[0]))].sort()).toEqual(['1', '1,2', '1,2,3']);
+    expect(done).toContain('1,2 1');
+    expect(await queues.counts('flow')).toMatchObject({ dead: 0 });
   }, 90_000);
 });

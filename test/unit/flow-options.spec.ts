@@ -76,6 +76,11 @@ describe('@ShouldQueue flow options are checked at decoration', () => {
       /debounce on Listener.handle.key/,
     ],
     [
+      'debounce collect not a boolean',
+      { debounce: { key, delayMs: 10, collect: 'yes' } },
+      /debounce on Listener.handle.collect.*true or false/,
+    ],
+    [
       'debounce with singleton',
       { debounce: { key, delayMs: 10 }, singleton: { key, mode: 'skip' } },
       /no singleton on the same listener/,

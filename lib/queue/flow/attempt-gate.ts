@@ -9,14 +9,15 @@ export interface AttemptGate {
   applies(listener: ListenerDefinition): boolean;
   /**
    * Runs `run` under the listener's rules; resolves without calling it when the job must not run
-   * (it is then acknowledged).
+   * (it is then acknowledged). `run(events)` hands the handler `events` (debounce `collect`)
+   * instead of the job's event.
    */
   around(
     listener: ListenerDefinition,
     event: EventEnvelope,
     job: ReservedJob,
     controller: AttemptAbort,
-    run: () => Promise<unknown> | undefined,
+    run: (events?: readonly EventEnvelope[]) => Promise<unknown> | undefined,
   ): Promise<unknown>;
 }
 

@@ -30,7 +30,8 @@ export interface CancelOnOptions<E = EventEnvelope> {
 
 /**
  * `@ShouldQueue({ debounce })`: one run per key after `delayMs` without a new event of the key,
- * with the last event; never later than `maxDelayMs` after the key's first event.
+ * with the last event (or all of them: `collect`); never later than `maxDelayMs` after the key's
+ * first event.
  */
 export interface DebounceOptions<E = EventEnvelope> {
   readonly key: string | ((event: E) => string);
@@ -38,6 +39,11 @@ export interface DebounceOptions<E = EventEnvelope> {
   readonly delayMs: number;
   /** Longest wait (ms) from the first event of a window; >= `delayMs`. @default undefined (none) */
   readonly maxDelayMs?: number;
+  /**
+   * The handler gets every event of the window, in emit order (an array), instead of the last.
+   * @default false
+   */
+  readonly collect?: boolean;
 }
 
 /** The flow-control options of `@ShouldQueue`, validated by `assertFlowOptions`. */
@@ -70,10 +76,13 @@ function assertCombination(o: Readonly<Record<string, unknown>>, where: string):
 
 function assertDebounce(value: unknown, option: string): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidOptionError(option, value, '{ key, delayMs, maxDelayMs? }');
+    throw new InvalidOptionError(option, value, '{ key, delayMs, maxDelayMs?, collect? }');
   }
-  const { key, delayMs, maxDelayMs, ...rest } = value as Record<string, unknown>;
-  assertNoOther(option, rest, 'key, delayMs, maxDelayMs');
+  const { key, delayMs, maxDelayMs, collect, ...rest } = value as Record<string, unknown>;
+  assertNoOther(option, rest, 'key, delayMs, maxDelayMs, collect');
+  if (collect !== undefined && typeof collect !== 'boolean') {
+    throw new InvalidOptionError(`${option}.collect`, collect, 'true or false');
+  }
   assertKey(`${option}.key`, key);
   assertInteger(`${option}.delayMs`, delayMs, 1);
   if (maxDelayMs !== undefined) assertInteger(`${option}.maxDelayMs`, maxDelayMs, delayMs);

@@ -4,7 +4,11 @@ import type { ResolvedQueueOptions } from '../../discovery/listener-definition.j
 export interface FlowSummary {
   readonly singleton?: { readonly mode: 'skip' | 'cancel' };
   readonly cancelOn?: { readonly event: string };
-  readonly debounce?: { readonly delayMs: number; readonly maxDelayMs?: number };
+  readonly debounce?: {
+    readonly delayMs: number;
+    readonly maxDelayMs?: number;
+    readonly collect?: true;
+  };
 }
 
 /** What `bus.listeners()` shows of a listener's flow options; undefined when it has none. */
@@ -19,6 +23,7 @@ export function summarizeFlow(queue: ResolvedQueueOptions | undefined): FlowSumm
       debounce: {
         delayMs: debounce.delayMs,
         ...(debounce.maxDelayMs !== undefined && { maxDelayMs: debounce.maxDelayMs }),
+        ...(debounce.collect === true && { collect: true as const }),
       },
     }),
   };

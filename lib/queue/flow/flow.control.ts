@@ -3,6 +3,7 @@ import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../../events.constants.js';
 import type { ResolvedEventsOptions } from '../../events.options.js';
 import type { EventEnvelope } from '../../event/event-envelope.js';
 import { EventBus } from '../../bus/event-bus.js';
+import { deserializeEnvelope } from '../../event/event.serializer.js';
 import type { ListenerDefinition } from '../../discovery/listener-definition.js';
 import { ListenerRegistry } from '../../discovery/listener.registry.js';
 import { COORDINATION_STORE, type CoordinationStore } from '../../middleware/coordination.store.js';
@@ -44,7 +45,9 @@ export class FlowControl
     const leaseMs = options.visibilityTimeout;
     const pollMs = Math.max(20, Math.min(MAX_POLL_MS, Math.floor(leaseMs / 3)));
     this.singletons = new SingletonGate(store, leaseMs, pollMs);
-    this.debounces = new DebounceGate(store);
+    this.debounces = new DebounceGate(store, (payload) =>
+      deserializeEnvelope(payload, (name) => registry.eventClass(name)),
+    );
     this.cancels = new CancelOnGate(store, transport, (name) => registry.eventClass(name), pollMs);
   }
 
@@ -92,17 +95,19 @@ export class FlowControl
     event: EventEnvelope,
     job: ReservedJob,
     controller: AttemptAbort,
-    run: () => Promise<unknown> | undefined,
+    run: (events?: readonly EventEnvelope[]) => Promise<unknown> | undefined,
   ): Promise<unknown> {
     const queue = listener.queue;
     const single =
       queue?.singleton === undefined
         ? run
         : () => this.singletons.around(listener, event, job, controller, run);
+    // Debounce and singleton never share a listener: a debounced run is the plain `run`.
     const debounced =
       queue?.debounce === undefined
         ? single
-        : () => this.debounces.around(listener, event, job, () => Promise.resolve(single()));
+        : () =>
+            this.debounces.around(listener, event, job, (events) => Promise.resolve(run(events)));
     if (queue?.cancelOn === undefined) return Promise.resolve(debounced());
     return this.cancels.around(job, controller, debounced);
   }

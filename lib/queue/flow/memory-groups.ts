@@ -152,6 +152,13 @@ export class MemoryGroups<J extends GroupedJob> {
       });
   }
 
+  /** The first waiting job of each group that has one (the oldest waiting job is one of them). */
+  heads(): J[] {
+    const heads: J[] = [];
+    for (const g of this.groups.values()) if (g.jobs.length > 0) heads.push(g.jobs[0]);
+    return heads;
+  }
+
   /** Every waiting job, group by group (by id), each in its order (for listings). */
   jobs(): J[] {
     return [...this.groups.values()]

@@ -218,10 +218,18 @@ export function countFailed(q: MemoryQueue): void {
   q.history.add(Date.now(), 0, 1);
 }
 
-/** How long (ms) the queue's oldest waiting job has been ready; undefined when none waits. */
+/**
+ * How long (ms) the queue's oldest waiting job has been ready, grouped jobs included (the heads
+ * of its groups: O(groups)); undefined when none waits. `waiting` is in priority order, so its
+ * oldest job may be anywhere in it.
+ */
 export function oldestWaitingAge(q: MemoryQueue, now: number): number | undefined {
-  const oldest = q.waiting[0];
-  return oldest && Math.max(0, now - (oldest.readyAt ?? oldest.enqueuedAt));
+  let oldest: number | undefined;
+  for (const job of q.waiting.length > 0 ? [...q.waiting, ...q.groups.heads()] : q.groups.heads()) {
+    const at = job.readyAt ?? job.enqueuedAt;
+    if (oldest === undefined || at < oldest) oldest = at;
+  }
+  return oldest === undefined ? undefined : Math.max(0, now - oldest);
 }
 
 /** A reserved job as a dead job, failed at `now`, keeping the priority it was stored with. */

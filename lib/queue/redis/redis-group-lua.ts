@@ -1,3 +1,4 @@
+import { NOTICE } from './redis-lua.js';
 /*
  * Lua helpers of the group scripts (prepended to a script's text, after NOW). The keys of a
  * queue's groups share its hash tag; a script derives them from the queue's base (`prefix:{tag}`),
@@ -8,11 +9,12 @@
  * again), `g:state` hash (group -> 'r' in the rotation, 'l' in limited; absent: neither),
  * `g:credit` hash (starts in the current turn), `g:paused` set, `g:index` zset (groups with jobs,
  * slots or a pause, by id), `g:waiting` counter, `g:wake` list (one token wakes a blocked reader).
- * Per group: `gq:<id>:jobs` list of JSON {id, l, p, a, t, s} (s '1': holds a slot already),
+ * Per group: `gq:<id>:jobs` list of JSON {id, l, p, a, t, s, r} (s '1': holds a slot already;
+ * r: ready since, ms),
  * `gq:<id>:meta` hash (w weight, c concurrency, rm/rd rate max and window), `gq:<id>:slots` zset
  * (job id -> lease end, ms), `gq:<id>:starts` list (recent start times, rate limited groups).
  */
-export const GROUP_LUA = `
+export const GROUP_LUA = `${NOTICE}
 local function gkey(base, s) return base .. ':g:' .. s end
 local function gq(base, id, s) return base .. ':gq:' .. id .. ':' .. s end
 local function meta(base, id, field)
@@ -93,9 +95,12 @@ local function pushGroupJob(base, id, job, spec, atHead)
     redis.call('HSET', gq(base, id, 'meta'), 'w', spec.w or '1', 'c', spec.c or '0',
       'rm', spec.rm or '0', 'rd', spec.rd or '0')
   end
+  -- r: when it became ready (oldest waiting age); a job put back at the head keeps its own.
+  if not (atHead and job.r) then job.r = tostring(now()) end
   local member = cjson.encode(job)
   if atHead then redis.call('LPUSH', gq(base, id, 'jobs'), member)
   else redis.call('RPUSH', gq(base, id, 'jobs'), member) end
+  notice(base, member)
   redis.call('INCR', gkey(base, 'waiting'))
   redis.call('ZADD', gkey(base, 'index'), 0, id)
   enter(base, id, now())

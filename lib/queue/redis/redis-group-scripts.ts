@@ -61,7 +61,7 @@ while taken < max and budget > 0 do
       end
       redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
         'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-        'g', id)
+        'g', id, 'm', '1')
       taken = taken + 1
       local credit = redis.call('HINCRBY', gkey(base, 'credit'), id, 1)
       if redis.call('LLEN', jobs) == 0 then

@@ -27,6 +27,8 @@ export class RedisKeys {
       groupWake: `${base}:g:wake`,
       groupWaiting: `${base}:g:waiting`,
       levels: `${base}:levels`,
+      watch: `${base}:watch`,
+      watching: `${base}:watching`,
     };
   }
 
@@ -84,6 +86,10 @@ export interface QueueKeys {
    * (see redis-priority-scripts.ts).
    */
   readonly levels: string;
+  /** Stream of jobs entering groups and priority levels while a watch reads (see NOTICE). */
+  readonly watch: string;
+  /** String, present while a watch reads the queue (its reader renews it). */
+  readonly watching: string;
 }
 
 /** The consumer group every worker of a queue reads through. */

@@ -47,3 +47,18 @@ local function tally(stats, completed, failed)
   redis.call('HSET', stats, field, string.format('%d:%d:%d', minute, completed, failed))
 end
 `;
+
+/**
+ * `notice(base, member)`: while a watch (`EventQueues.watch`) reads the queue (its key
+ * `<base>:watching` lives), copies a job that enters a group's or a priority level's list (JSON
+ * {id, l, p, a, t, ...}) to the stream `<base>:watch` (about the last 1,000), which the watch
+ * reads with the queue's stream: those jobs reach the queue's stream only when a worker takes
+ * them (entries marked `m`, which the watch skips). Without a watch it costs one EXISTS.
+ */
+export const NOTICE = `
+local function notice(base, member)
+  if redis.call('EXISTS', base .. ':watching') == 1 then
+    redis.call('XADD', base .. ':watch', 'MAXLEN', '~', '1000', '*', 'j', member)
+  end
+end
+`;

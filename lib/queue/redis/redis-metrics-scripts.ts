@@ -23,9 +23,10 @@ return values
  * How long the oldest waiting job has been ready: the age of the first entry after the group's
  * last delivered one (entry ids are Redis's clock when the entry was written: when it became
  * ready, a retry or a promoted delayed job included), or of the head of a priority level (its
- * `r`, see redis-priority-scripts.ts) when that is older. A wake-up entry is no job.
+ * `r`, see redis-priority-scripts.ts) or of a group (its `r`, else its stored time `t`; see
+ * redis-group-lua.ts) when that is older: O(levels + groups with jobs). A wake-up entry is no job.
  * KEYS: 1 stream, 2 priority levels.
- * ARGV: 1 group.
+ * ARGV: 1 group, 2 the queue's base (its groups' keys, in the same slot).
  * Returns: its age in ms, or -1 when no job waits.
  */
 export const OLDEST_WAITING_SCRIPT = `${NOW}
@@ -48,11 +49,16 @@ for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', 2)) 
     break
   end
 end
-for _, level in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local raw = redis.call('LINDEX', KEYS[2] .. ':' .. level, 0)
+local function older(raw)
   local ok, job = pcall(cjson.decode, raw or '')
-  local r = ok and type(job) == 'table' and tonumber(job.r)
+  local r = ok and type(job) == 'table' and tonumber(job.r or job.t)
   if r and (oldest == nil or r < oldest) then oldest = r end
+end
+for _, level in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  older(redis.call('LINDEX', KEYS[2] .. ':' .. level, 0))
+end
+for _, id in ipairs(redis.call('ZRANGE', ARGV[2] .. ':g:index', 0, -1)) do
+  older(redis.call('LINDEX', ARGV[2] .. ':gq:' .. id .. ':jobs', 0))
 end
 if oldest == nil then return -1 end
 return math.max(0, now() - oldest)

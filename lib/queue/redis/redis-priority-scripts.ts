@@ -1,5 +1,5 @@
 import { CONSUMER_GROUP } from './redis-keys.js';
-import { NOW } from './redis-lua.js';
+import { NOTICE, NOW } from './redis-lua.js';
 
 /*
  * Priorities on Redis. A job of priority 0 goes to the queue's stream as always, so a queue that
@@ -29,18 +29,20 @@ import { NOW } from './redis-lua.js';
  * reader of another process that still reads the stream learns it at its next promote check
  * (within a second), with nothing in the stream to take meanwhile.
  */
-export const STAGE = `
-local function push(levels, level, member)
+export const STAGE = `${NOTICE}
+local function push(levels, level, member, quiet)
   -- The set lists a level exactly while its list holds jobs.
   if redis.call('RPUSH', levels .. ':' .. level, member) == 1 then
     redis.call('ZADD', levels, tonumber(level), level)
   end
+  -- A job entering (not one moved back from the stream, which a watch saw there).
+  if not quiet then notice(string.sub(levels, 1, -8), member) end
 end
-local function stage(levels, job, at)
+local function stage(levels, job, at, quiet)
   local level = tostring(tonumber(job.q) or 0)
   job.q = level
   job.r = tostring(at)
-  push(levels, level, cjson.encode(job))
+  push(levels, level, cjson.encode(job), quiet)
 end
 local function stageEncoded(levels, level, json, at)
   -- JSON written by the process, ending with '}': its ready time appended, no decoding.
@@ -54,7 +56,7 @@ local function restage(levels, entry)
     return
   end
   stage(levels, { id = f.id or entry[1], l = f.l or '', p = f.p or '', a = f.a or '0',
-    t = f.t or '0', q = f.q or '0', ag = f.ag }, tonumber(string.match(entry[1], '^(%d+)')))
+    t = f.t or '0', q = f.q or '0', ag = f.ag }, tonumber(string.match(entry[1], '^(%d+)')), true)
 end
 local function sweepUngrouped(levels, stream)
   -- No consumer group yet (no worker of the queue created it, or Redis lost it): no entry was
@@ -187,7 +189,7 @@ while delivered < most do
   for _, job in ipairs(batch) do
     redis.call('XADD', stream, '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
       'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-      'q', tostring(job.q or best), 'ag', tostring(job.ag or '0'))
+      'q', tostring(job.q or best), 'ag', tostring(job.ag or '0'), 'm', '1')
   end
   delivered = delivered + #batch
   heads[best] = head(best)

@@ -154,7 +154,7 @@ export class RedisQueueTransport implements QueueTransport {
   async oldestWaitingAge(queue: string): Promise<number | undefined> {
     const k = this.ctx.state(queue).keys;
     try {
-      const age = await this.ctx.client.eventsOldestWaiting(k.stream, k.levels, GROUP_NAME);
+      const age = await this.ctx.client.eventsOldestWaiting(k.stream, k.levels, GROUP_NAME, k.base);
       return age < 0 ? undefined : age;
     } catch (error) {
       throw transportError(`reading the oldest waiting job of queue "${queue}"`, error);

@@ -317,7 +317,7 @@ export interface ScriptCommands {
   eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
-  eventsOldestWaiting(stream: string, levels: string, group: string): Promise<number>;
+  eventsOldestWaiting(stream: string, levels: string, group: string, base: string): Promise<number>;
   eventsGroupTake(
     ready: string,
     stream: string,

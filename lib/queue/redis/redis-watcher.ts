@@ -1,12 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
+import type { StoredQueuedJob } from '../queued-job.js';
 import { toDeadJob, toWaitingJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { MAX_BLOCK_MS, type RedisQueueContext } from './redis-queue.context.js';
 
 /** Entries read per `XREAD`. */
 const WATCH_BATCH = 100;
+/** How long (ms) a watch's flag outlives its last renewal (a reader renews it every block). */
+const WATCHING_MS = MAX_BLOCK_MS * 3;
 /** The largest sequence of a stream id: `<ms - 1>-MAX` starts a read at `<ms>-0`. */
 const MAX_SEQUENCE = '18446744073709551615';
 
@@ -15,7 +18,9 @@ const MAX_SEQUENCE = '18446744073709551615';
  * group, so it takes nothing from the workers) of a queue's stream and dead-letter stream on a
  * connection of its own. Both keys share the queue's hash tag, so one read serves both, on a
  * cluster too. A job that enters and is acknowledged (deleted) between two reads is missed:
- * a tail shows what it sees, it is not a log.
+ * a tail shows what it sees, it is not a log. Jobs that wait in groups or priority levels come
+ * from the queue's watch stream (see NOTICE in redis-lua.ts) while the watch's flag lives; their
+ * later move to the stream, when taken (marked `m`), is not reported again.
  */
 export class RedisWatcher {
   private readonly logger = new Logger(RedisWatcher.name);
@@ -63,9 +68,11 @@ export class RedisWatcher {
     const keys = this.ctx.keys.queue(queue);
     let streamFrom = start;
     let deadFrom = start;
+    let watchFrom = start;
     while (!signal.aborted) {
       let reply: [string, [string, string[]][]][] | null;
       try {
+        await this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS);
         reply = (await reader.xread(
           'COUNT',
           WATCH_BATCH,
@@ -74,8 +81,10 @@ export class RedisWatcher {
           'STREAMS',
           keys.stream,
           keys.dead,
+          keys.watch,
           streamFrom,
           deadFrom,
+          watchFrom,
         )) as [string, [string, string[]][]][] | null;
       } catch (error) {
         if (signal.aborted) return;
@@ -86,10 +95,15 @@ export class RedisWatcher {
           if (key === keys.dead) {
             deadFrom = entry;
             this.report(onEntry, { type: 'dead', job: toDeadJob(queue, entry, fields) });
+          } else if (key === keys.watch) {
+            watchFrom = entry;
+            const job = noticedJob(queue, entry, fields);
+            if (job !== undefined) this.report(onEntry, { type: 'job', job });
           } else {
             streamFrom = entry;
-            // A wake-up entry (a job stored in a priority level) holds no job.
-            if (fields?.[0] === 'w') continue;
+            // A wake-up entry (a job stored in a priority level) holds no job; a job taken from
+            // a group or level was reported when it entered there.
+            if (fields?.[0] === 'w' || isTaken(fields)) continue;
             this.report(onEntry, { type: 'job', job: toWaitingJob(queue, entry, fields) });
           }
         }
@@ -103,5 +117,22 @@ export class RedisWatcher {
     } catch (error) {
       this.logger.error(`A queue watcher threw: ${(error as Error).message}`);
     }
+  }
+}
+
+/** Whether a stream entry is a job a worker took from a group or a priority level (field `m`). */
+function isTaken(fields: string[] | undefined): boolean {
+  for (let i = (fields?.length ?? 0) - 2; i >= 0; i -= 2) if (fields![i] === 'm') return true;
+  return false;
+}
+
+/** The job of a watch-stream entry (its JSON in field `j`); undefined when unreadable. */
+function noticedJob(queue: string, entry: string, fields: string[]): StoredQueuedJob | undefined {
+  try {
+    const job = JSON.parse(fields[1]) as Record<string, unknown>;
+    const flat = ['id', 'l', 'p', 'a', 't'].flatMap((k) => [k, String(job[k] ?? '')]);
+    return toWaitingJob(queue, entry, flat);
+  } catch {
+    return undefined;
   }
 }
