@@ -44,6 +44,8 @@ export class RedisWatcher {
       const [seconds, micros] = await reader.time();
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       start = `${now - 1}-${MAX_SEQUENCE}`;
+      // Raised before the watch resolves: a job stored in a group or level after it is noticed.
+      await this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS);
     } catch (error) {
       void this.ctx.factory.close(reader);
       throw transportError(`watching queue "${queue}"`, error);
@@ -72,7 +74,9 @@ export class RedisWatcher {
     while (!signal.aborted) {
       let reply: [string, [string, string[]][]][] | null;
       try {
-        await this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS);
+        // Renewed without a round trip before the read: a wait here would widen the gap in
+        // which a job that enters and is acknowledged goes unseen.
+        this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS).catch(() => undefined);
         reply = (await reader.xread(
           'COUNT',
           WATCH_BATCH,
