@@ -65,9 +65,18 @@ describe('Redis transport: keys, fencing, scripts', () => {
     const keys = (await redis.keys(`*${prefix}*`)).sort();
     const k = new RedisKeys(prefix).queue('q');
     expect(keys).toEqual(
-      [`${prefix}:queues`, k.dead, k.deadIndex, k.delayed, k.stats, k.stream].sort(),
+      [`${prefix}:queues`, k.dead, k.deadIndex, k.deadInfo, k.delayed, k.stats, k.stream].sort(),
     );
-    for (const key of [k.dead, k.deadIndex, k.delayed, k.stats, k.stream, k.started, k.paused]) {
+    for (const key of [
+      k.dead,
+      k.deadIndex,
+      k.deadInfo,
+      k.delayed,
+      k.stats,
+      k.stream,
+      k.started,
+      k.paused,
+    ]) {
       expect(key.startsWith(`${prefix}:{${prefix}:q}:`)).toBe(true);
     }
   });

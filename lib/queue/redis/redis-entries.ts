@@ -75,10 +75,22 @@ export function toJob(
   return group === undefined ? job : { ...job, group };
 }
 
-/** Reads a dead-letter stream entry into a dead job. */
-export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJob {
+/**
+ * Reads a dead-letter stream entry into a dead job. `info` is its JSON from the dead info hash
+ * (attempts, times, reason, error, stack); an entry written before that hash carries them as
+ * fields, and one whose info is gone (retried meanwhile) lists without them.
+ */
+export function toDeadJob(
+  queue: string,
+  entry: string,
+  fields: string[],
+  info?: string | null,
+): DeadJob {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
+  if (info) {
+    for (const [key, value] of Object.entries(parseDeadInfo(info))) f.set(key, value);
+  }
   const dead: DeadJob = {
     id: f.get('id') || entry,
     queue,
@@ -96,6 +108,23 @@ export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJ
   const agingMs = Number(f.get('ag')) || 0;
   if (priority === 0 && agingMs === 0) return dead;
   return { ...dead, priority, ...(agingMs > 0 && { priorityAgingMs: agingMs }) };
+}
+
+/** The string fields of a dead info JSON (`{a, t, r, e, s, f}`); none when it does not parse. */
+function parseDeadInfo(info: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(info);
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  if (typeof parsed !== 'object' || parsed === null) return out;
+  for (const key of ['a', 't', 'r', 'e', 's', 'f']) {
+    const value = (parsed as Record<string, unknown>)[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
 }
 
 /** A stream entry not yet delivered, as listings and watchers show it. */
