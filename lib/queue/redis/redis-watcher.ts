@@ -73,7 +73,7 @@ export class RedisWatcher {
     let watchFrom = start;
     while (!signal.aborted) {
       let reply: [string, [string, string[]][]][] | null;
-      let infos = new Map<string, string | null>();
+      let infos: Map<string, string | null>;
       try {
         // Renewed without a round trip before the read: a wait here would widen the gap in
         // which a job that enters and is acknowledged goes unseen.
