@@ -7,7 +7,6 @@ import { NEWER_VERSION, readVersion, type EventReader } from '../scheduling/even
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
-import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
@@ -312,49 +311,13 @@ export class JobRunner {
       if (controller.isAborted) throw controller.reason;
       const result = EventContext.runSync({ event, metadata: event.metadata }, call);
       if (!isThenable(result)) return undefined;
-      return this.outcome(controller, 0, listener.id, () => result);
+      return controller.outcome(0, listener.id, () => result);
     }
-    return this.outcome(controller, options.timeout, listener.id, () =>
+    return controller.outcome(options.timeout, listener.id, () =>
       isSync
         ? EventContext.runSync({ event, metadata: event.metadata }, call)
         : EventContext.runAs(event, call),
     );
-  }
-
-  /**
-   * One promise per attempt: settled by the listener (what `start` returns), or rejected by a
-   * timeout (`timeoutMs` > 0) or an abort (shutdown, lost ownership).
-   * @internal
-   */
-  outcome(
-    controller: AttemptAbort,
-    timeoutMs: number,
-    listenerId: string,
-    start: () => unknown,
-  ): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle =
-        (outcome: (value: unknown) => void) =>
-        (value: unknown): void => {
-          if (timer) clearTimeout(timer);
-          controller.onAbort = undefined;
-          outcome(value);
-        };
-      if (controller.isAborted) return reject(controller.reason);
-      controller.onAbort = settle(reject);
-      if (timeoutMs > 0) {
-        timer = setTimeout(
-          () => controller.abort(new JobTimeoutError(listenerId, timeoutMs)),
-          timeoutMs,
-        );
-      }
-      try {
-        Promise.resolve(start()).then(settle(resolve), settle(reject));
-      } catch (error) {
-        settle(reject)(error);
-      }
-    });
   }
 
   /** @internal Retries the job with backoff, or dead-letters it and calls the failure hook. */
