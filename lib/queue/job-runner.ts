@@ -21,6 +21,7 @@ import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.j
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import type { AttemptGate } from './flow/attempt-gate.js';
 import { COLLECTED_EVENTS } from './flow/collected-events.js';
+import { isThenable } from '../is-thenable.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -356,11 +357,3 @@ export class JobRunner {
 export type PreparedJob =
   | { readonly listener: ListenerDefinition; readonly event: EventEnvelope }
   | { readonly settled: Promise<void> };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
