@@ -65,7 +65,7 @@ export class BatchRunner {
     // The listener's call takes the array where a single listener takes one envelope.
     const call = (): unknown => listener.invoke(events as unknown as EventEnvelope, context);
     try {
-      await this.runner.outcome(controller, listener.queue!.timeout, listener.id, call);
+      await controller.outcome(listener.queue!.timeout, listener.id, call);
       return undefined;
     } catch (error) {
       return { error };
