@@ -342,13 +342,23 @@ export class JobRunner {
     }
     Object.assign(fields, { outcome: 'dead', reason, error: errorField(error) });
     this.logger.error(toLogfmt(fields), error instanceof Error ? error.stack : undefined);
+    if (options.isHookBeforeDeadLetter) await this.failed(listener, event, error);
     await this.settler.deadLetter(job, failureOf(reason, error));
-    if (options.onFailed) {
-      try {
-        await options.onFailed(event, error);
-      } catch (hookError) {
-        this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
-      }
+    if (!options.isHookBeforeDeadLetter) await this.failed(listener, event, error);
+  }
+
+  /** Calls `listener`'s failure hook, if any; a hook that throws is logged. */
+  private async failed(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    error: unknown,
+  ): Promise<void> {
+    const { onFailed } = listener.queue!;
+    if (!onFailed) return;
+    try {
+      await onFailed(event, error);
+    } catch (hookError) {
+      this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
     }
   }
 }
