@@ -1,12 +1,23 @@
 // The events dashboard page: plain browser JavaScript, no dependency, no outside request.
 // Every value from the server is written with textContent (never parsed as HTML).
+import {
+  $,
+  api,
+  body,
+  base,
+  button,
+  duration,
+  el,
+  every,
+  isReadOnly,
+  q,
+  report,
+  status,
+  time,
+} from './page-common.js';
+import { pollGroups, selectGroupsQueue, setGroupListeners } from './groups-view.js';
 
-const body = document.body;
-const base = new URL(document.baseURI).pathname;
-const isReadOnly = body.dataset.readOnly === 'true';
 const hasSagas = body.dataset.sagas === 'true';
-const csrfHeader = body.dataset.csrfHeader;
-const $ = (selector) => document.querySelector(selector);
 
 const state = {
   queue: undefined,
@@ -16,36 +27,6 @@ const state = {
   paused: false,
   missed: 0,
 };
-
-async function api(path, method = 'GET') {
-  const headers = method === 'GET' ? {} : { [csrfHeader]: '1' };
-  const response = await fetch(`${base}api/${path}`, { method, headers });
-  const text = await response.text();
-  const json = text ? JSON.parse(text) : {};
-  if (!response.ok) throw new Error(json.message ?? `${response.status} ${response.statusText}`);
-  return json;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('data-')) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) if (child !== undefined) node.append(child);
-  return node;
-}
-
-function status(text, isError = false) {
-  const node = $('#status');
-  node.textContent = text;
-  node.style.color = isError ? '#feb2b2' : '';
-}
-
-const time = (ms) => new Date(ms).toTimeString().slice(0, 8);
-const duration = (ms) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
-const q = (name) => encodeURIComponent(name);
 
 function confirmAction(text) {
   const dialog = $('#confirm');
@@ -104,6 +85,7 @@ function selectQueue(name) {
   }
   loadDead().catch(report);
   loadChart().catch(report);
+  selectGroupsQueue(name);
 }
 
 // Per-minute completed and failed attempts of the last hour, as an inline SVG bar chart.
@@ -198,12 +180,6 @@ function deadItem(queue, job) {
   );
 }
 
-function button(label, name, onClick) {
-  const node = el('button', { type: 'button', textContent: label, 'data-action': name });
-  node.addEventListener('click', onClick);
-  return node;
-}
-
 // The live tail: server-sent events, filtered by a pattern, with pause.
 function addTailLine(line) {
   const list = $('#tail');
@@ -250,6 +226,7 @@ function startTail() {
 
 async function loadListeners() {
   const { listeners } = await api('listeners');
+  setGroupListeners(listeners);
   const rows = listeners.map((l) =>
     el(
       'tr',
@@ -275,18 +252,6 @@ async function loadSagas() {
     ),
   );
   $('#sagas tbody').replaceChildren(...rows);
-}
-
-function report(error) {
-  status(error.message, true);
-}
-
-function every(ms, task) {
-  const run = () =>
-    task()
-      .catch(report)
-      .finally(() => setTimeout(run, ms));
-  setTimeout(run, ms);
 }
 
 $('#retry-all').addEventListener('click', () =>
@@ -331,6 +296,7 @@ async function start() {
   every(1000, loadQueues);
   every(5000, () => ($('#confirm').open ? Promise.resolve() : loadDead()));
   every(10000, loadChart);
+  every(2000, pollGroups);
   if (hasSagas) every(5000, loadSagas);
   status(isReadOnly ? 'read-only' : 'live');
   body.dataset.ready = 'true';
