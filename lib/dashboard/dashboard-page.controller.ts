@@ -10,7 +10,7 @@ function asset(name: string): string {
 }
 
 /** The page's scripts (ES modules that import each other by these names). */
-const SCRIPTS = ['dashboard.js', 'page-common.js', 'groups-view.js'];
+const SCRIPTS = ['dashboard.js', 'page-common.js', 'groups-view.js', 'tail-view.js'];
 
 /**
  * Nothing but this origin: the page loads its own script and style and talks to its own API,

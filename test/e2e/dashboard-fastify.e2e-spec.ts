@@ -65,7 +65,7 @@ describe('EventsDashboardModule on Fastify', () => {
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(await page.text()).toContain('/events/');
-    for (const name of ['dashboard.js', 'page-common.js', 'groups-view.js']) {
+    for (const name of ['dashboard.js', 'page-common.js', 'groups-view.js', 'tail-view.js']) {
       const script = await fetch(`${base}/assets/${name}`, { headers: AUTH });
       expect(script.status, name).toBe(200);
       expect(script.headers.get('content-type')).toContain('text/javascript');
