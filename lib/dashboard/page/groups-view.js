@@ -68,7 +68,8 @@ function show(isShown) {
 function stateOf(group) {
   if (group.paused) return 'paused';
   if (group.limitedUntil !== undefined) return `rate-limited until ${time(group.limitedUntil)}`;
-  return group.waiting + group.active > 0 ? 'running' : 'idle';
+  if (group.active > 0) return 'running';
+  return group.waiting > 0 ? 'waiting' : 'idle';
 }
 
 function groupRow(queue, group) {
