@@ -27,9 +27,10 @@ end
 `;
 
 /**
- * Removes every key of a queue, its groups' included (see redis-group-lua.ts), unless (without
- * force) a consumer of its group interacted with Redis within the given window (a worker is
- * reading it).
+ * Removes every key of a queue, its groups' and its watch's included (see redis-group-lua.ts and
+ * NOTICE in redis-lua.ts), unless (without force) a consumer of its group interacted with Redis
+ * within the given window (a worker is reading it). Deduplication marks (`seen:<job id>`) are
+ * not listed anywhere: they expire after `dedupeWindowMs`.
  * KEYS: 1 stream, 2 delayed, 3 dead, 4 stats, 5 dead index, 6 started, 7 paused (and the tag
  *       keys of the dead index, in the same hash tag), 8 levels (with its lists `<levels>:-10`
  *       .. `<levels>:10` and `<levels>:woken`), 9 dead info.
@@ -63,9 +64,16 @@ for _, id in ipairs(redis.call('ZRANGE', base .. ':g:index', 0, -1)) do
   jobs = jobs + redis.call('LLEN', g .. 'jobs')
   redis.call('UNLINK', g .. 'jobs', g .. 'meta', g .. 'slots', g .. 'starts')
 end
-for _, name in ipairs({ 'ready', 'limited', 'state', 'credit', 'paused', 'index', 'waiting', 'wake' }) do
+-- Start lists of rate-limited groups that emptied (gone from the index, still in their window).
+for _, id in ipairs(redis.call('ZRANGE', base .. ':g:rated', 0, -1)) do
+  redis.call('UNLINK', base .. ':gq:' .. id .. ':starts')
+end
+for _, name in ipairs({ 'ready', 'limited', 'state', 'credit', 'paused', 'index', 'waiting', 'wake',
+    'rated' }) do
   redis.call('UNLINK', base .. ':g:' .. name)
 end
+-- What a watch (EventQueues.watch) read: a live watch raises its flag again before its next read.
+redis.call('UNLINK', base .. ':watch', base .. ':watching')
 return { 1, jobs }
 `;
 
