@@ -27,13 +27,17 @@ export function compareEntryIds(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). */
+/**
+ * Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). A job
+ * taken from a priority level is one field `j`, its JSON (see TAKE_SCRIPT).
+ */
 export function toJob(
   queue: string,
   entry: string,
   deliveries: number,
   fields: string[],
 ): ReservedJob {
+  if (fields?.[0] === 'j') return toJob(queue, entry, deliveries, levelFields(fields[1]));
   let id = entry;
   let listener = '';
   let payload = '';
@@ -74,6 +78,29 @@ export function toJob(
   };
   return group === undefined ? job : { ...job, group };
 }
+
+/**
+ * The fields of a job stored in a priority level (JSON {id, l, p, a, t, ...}). Unreadable, it is
+ * its text as the payload, so that the worker dead-letters it with a reason.
+ */
+function levelFields(json: string | undefined): string[] {
+  let job: unknown;
+  try {
+    job = JSON.parse(json ?? '');
+  } catch {
+    return ['p', json ?? ''];
+  }
+  if (job === null || typeof job !== 'object') return ['p', json ?? ''];
+  const out: string[] = [];
+  for (const name of JOB_FIELDS) {
+    const value = (job as Record<string, unknown>)[name];
+    if (value !== undefined && value !== null) out.push(name, String(value));
+  }
+  return out;
+}
+
+/** The fields of a level's JSON that make a job (its level and ready time are Redis's business). */
+const JOB_FIELDS = ['id', 'l', 'p', 'a', 't'] as const;
 
 /** Reads a dead-letter stream entry into a dead job. */
 export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJob {
