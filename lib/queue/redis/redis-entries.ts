@@ -37,7 +37,7 @@ export function toJob(
   deliveries: number,
   fields: string[],
 ): ReservedJob {
-  if (fields?.[0] === 'j') return toJob(queue, entry, deliveries, levelFields(fields[1]));
+  if (fields?.[0] === 'j') return levelJob(queue, entry, deliveries, fields[1] ?? '');
   let id = entry;
   let listener = '';
   let payload = '';
@@ -80,27 +80,40 @@ export function toJob(
 }
 
 /**
- * The fields of a job stored in a priority level (JSON {id, l, p, a, t, ...}). Unreadable, it is
- * its text as the payload, so that the worker dead-letters it with a reason.
+ * A job taken from a priority level: its level's JSON {id, l, p, a, t, ...}. Unreadable, its text
+ * is the payload (and the entry id its id), so that the worker dead-letters it with a reason.
  */
-function levelFields(json: string | undefined): string[] {
-  let job: unknown;
+function levelJob(queue: string, entry: string, deliveries: number, json: string): ReservedJob {
+  let parsed: unknown;
   try {
-    job = JSON.parse(json ?? '');
+    parsed = JSON.parse(json);
   } catch {
-    return ['p', json ?? ''];
+    // Left undefined: dead-lettered as malformed, its text as the payload.
   }
-  if (job === null || typeof job !== 'object') return ['p', json ?? ''];
-  const out: string[] = [];
-  for (const name of JOB_FIELDS) {
-    const value = (job as Record<string, unknown>)[name];
-    if (value !== undefined && value !== null) out.push(name, String(value));
+  const receipt = `${entry}/${deliveries}`;
+  if (parsed === null || typeof parsed !== 'object') {
+    return {
+      id: entry,
+      queue,
+      listener: '',
+      payload: json,
+      attempt: deliveries,
+      enqueuedAt: 0,
+      receipt,
+    };
   }
-  return out;
+  const job = parsed as Record<string, unknown>;
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return {
+    id: text(job.id) || entry,
+    queue,
+    listener: text(job.l),
+    payload: text(job.p),
+    attempt: (Number(job.a) || 0) + deliveries,
+    enqueuedAt: Number(job.t) || 0,
+    receipt,
+  };
 }
-
-/** The fields of a level's JSON that make a job (its level and ready time are Redis's business). */
-const JOB_FIELDS = ['id', 'l', 'p', 'a', 't'] as const;
 
 /** Reads a dead-letter stream entry into a dead job. */
 export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJob {

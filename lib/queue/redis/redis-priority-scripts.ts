@@ -159,18 +159,15 @@ sweep(levels, stream, consumer)
 local at = now()
 local names = redis.call('ZREVRANGE', levels, 0, -1)
 local heads = {}
-local function decode(raw, level)
-  local ok, job = pcall(cjson.decode, raw)
-  if ok and type(job) == 'table' then return job end
-  -- Unreadable: still delivered, so that a worker dead-letters it with a reason.
-  return { id = 'unreadable-priority-job', l = '', p = raw, q = level }
-end
--- The head of each level, decoded (its ready time and aging decide the order), and as stored.
+-- The head of each level: its ready time \`r\` and aging period \`ag\` decide the order, read
+-- without decoding the whole job: in a level's JSON (a flat object of strings) an unescaped
+-- '"r":"' is that key, never text inside a value. A head without them counts as ready now.
 local raws = {}
 local function head(level)
   local raw = redis.call('LINDEX', levels .. ':' .. level, 0)
   raws[level] = raw
-  return raw and decode(raw, level) or nil
+  if not raw then return nil end
+  return { r = string.match(raw, '"r":"(%d+)"'), ag = string.match(raw, '"ag":"(%d+)"') }
 end
 for _, level in ipairs(names) do heads[level] = head(level) end
 local delivered = 0
