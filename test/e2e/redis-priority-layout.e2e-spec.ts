@@ -124,6 +124,28 @@ describe('priority levels on Redis: the stored layout', () => {
     ]);
   });
 
+  it('puts an undelivered taken entry back in its own level when jobs are staged', async () => {
+    const prefix = `layout-restage-${process.pid}`;
+    const k = new RedisKeys(prefix).queue(QUEUE);
+    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    // A taken job's entry that no worker read (its delivery lost with a consumer group, say).
+    const level = { id: 'old-low', l: LISTENER, p: payload('old-low'), a: '0', t: '1', q: '-1' };
+    await redis.xadd(k.stream, '*', 'j', JSON.stringify({ ...level, ag: '0', r: '1' }));
+    const { bus, probe, queues } = await start(prefix);
+    await queues.pause(QUEUE);
+    await bus.emit('layout.job', { tag: 'high' }, { priority: 3 });
+    await bus.emit('layout.job', { tag: 'plain' });
+    await queues.resume(QUEUE);
+    await waitFor(() => probe.callsOf('layout').length === 3, { timeoutMs: 20_000 });
+    expect(probe.callsOf('layout').map((c) => (c.event.data as { tag: string }).tag)).toEqual([
+      'high',
+      'plain',
+      'old-low',
+    ]);
+    expect(await queues.listDead(QUEUE)).toEqual([]);
+  });
+
   it('reclaims an entry taken by an earlier version, retries it in its level, dead-letters it at its priority', async () => {
     const prefix = `layout-pending-${process.pid}`;
     const k = new RedisKeys(prefix).queue(QUEUE);
