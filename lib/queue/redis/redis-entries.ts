@@ -27,13 +27,17 @@ export function compareEntryIds(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). */
+/**
+ * Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). A job
+ * taken from a priority level is one field `j`, its JSON (see TAKE_SCRIPT).
+ */
 export function toJob(
   queue: string,
   entry: string,
   deliveries: number,
   fields: string[],
 ): ReservedJob {
+  if (fields?.[0] === 'j') return levelJob(queue, entry, deliveries, fields[1] ?? '');
   let id = entry;
   let listener = '';
   let payload = '';
@@ -73,6 +77,42 @@ export function toJob(
     receipt: `${entry}/${deliveries}`,
   };
   return group === undefined ? job : { ...job, group };
+}
+
+/**
+ * A job taken from a priority level: its level's JSON {id, l, p, a, t, ...}. Unreadable, its text
+ * is the payload (and the entry id its id), so that the worker dead-letters it with a reason.
+ */
+function levelJob(queue: string, entry: string, deliveries: number, json: string): ReservedJob {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    // Left undefined: dead-lettered as malformed, its text as the payload.
+  }
+  const receipt = `${entry}/${deliveries}`;
+  if (parsed === null || typeof parsed !== 'object') {
+    return {
+      id: entry,
+      queue,
+      listener: '',
+      payload: json,
+      attempt: deliveries,
+      enqueuedAt: 0,
+      receipt,
+    };
+  }
+  const job = parsed as Record<string, unknown>;
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return {
+    id: text(job.id) || entry,
+    queue,
+    listener: text(job.l),
+    payload: text(job.p),
+    attempt: (Number(job.a) || 0) + deliveries,
+    enqueuedAt: Number(job.t) || 0,
+    receipt,
+  };
 }
 
 /**

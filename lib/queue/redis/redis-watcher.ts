@@ -144,8 +144,12 @@ export class RedisWatcher {
   }
 }
 
-/** Whether a stream entry is a job a worker took from a group or a priority level (field `m`). */
+/**
+ * Whether a stream entry is a job a worker took from a group or a priority level (field `m`, or
+ * one field `j`: see TAKE_SCRIPT).
+ */
 function isTaken(fields: string[] | undefined): boolean {
+  if (fields?.[0] === 'j') return true;
   for (let i = (fields?.length ?? 0) - 2; i >= 0; i -= 2) if (fields![i] === 'm') return true;
   return false;
 }
