@@ -96,7 +96,7 @@ export class Worker
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
     private readonly registry: ListenerRegistry,
     private readonly container: ModulesContainer,
-    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
+    @Optional() @Inject(EVENT_TRACER) private readonly tracer: EventTracer | null = null,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
     this.sweeps = new InFlightSweeps(transport, this.inFlight, this.logger);
@@ -160,7 +160,7 @@ export class Worker
   private start(): void {
     if (this.isStarted || this.stopping.signal.aborted) return;
     this.isStarted = true;
-    const batchRunner = new BatchRunner(this.runner, this.settler, this.inFlight);
+    const batchRunner = new BatchRunner(this.runner, this.settler, this.inFlight, this.tracer);
     for (const queue of this.queues()) {
       const concurrency = this.concurrency(queue);
       const batchSize = this.registry.batchSize(queue);
