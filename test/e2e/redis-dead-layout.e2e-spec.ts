@@ -1,10 +1,9 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
 import { MailBounced } from '../fixtures/mail-bounced.event.js';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { useRedisTransports } from '../fixtures/use-redis-transports.js';
 import { waitFor } from '../support/wait-for.js';
 
 @Injectable()
@@ -28,27 +27,13 @@ function fieldMap(fields: string[]): { get(name: string): string; keys(): string
 }
 
 describe('Redis dead letters: the layout a retry reads', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  const apps: INestApplicationContext[] = [];
-  let seq = 0;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-  });
+  const rig = useRedisTransports();
 
   async function deadMails(n: number, tenants: string[] = []) {
-    const prefix = `dead-layout-${++seq}`;
-    const app = await createTestApp({ providers: [FlakyMailer] }, { redis: server.url, prefix });
-    apps.push(app);
+    const prefix = rig.prefix('dead-layout');
+    const app = rig.track(
+      await createTestApp({ providers: [FlakyMailer] }, { redis: rig.server.url, prefix }),
+    );
     const bus = app.get(EventBus);
     const queues = app.get(EventQueues);
     for (let i = 0; i < n; i++) await bus.emit('mail.sent', { i });
@@ -67,12 +52,14 @@ describe('Redis dead letters: the layout a retry reads', () => {
     const before = Date.now();
     const { queues, dead, info } = await deadMails(3, ['acme']);
     await queues.pause('emails'); // retried jobs wait (they would die again at once)
-    const entries = await redis.xrange(dead, '-', '+');
+    const entries = await rig.redis.xrange(dead, '-', '+');
     expect(entries).toHaveLength(4);
     // What a retry moves, and nothing else: no error, stack, reason, attempts or times.
     expect(fieldMap(entries[0][1]).keys()).toEqual(['id', 'l', 'p', 'q', 'ag']);
     expect(fieldMap(entries[3][1]).keys()).toEqual(['id', 'l', 'p', 'q', 'ag', 'g']);
-    expect(Object.keys(await redis.hgetall(info)).sort()).toEqual(entries.map(([e]) => e).sort());
+    expect(Object.keys(await rig.redis.hgetall(info)).sort()).toEqual(
+      entries.map(([e]) => e).sort(),
+    );
 
     const listed = await queues.listDead('emails');
     expect(listed).toHaveLength(4);
@@ -87,31 +74,28 @@ describe('Redis dead letters: the layout a retry reads', () => {
     expect(await queues.getJob('emails', listed[1].id)).toMatchObject({ error: 'smtp down' });
 
     expect(await queues.forgetDead('emails', listed[0].id)).toBe(true);
-    expect(await redis.hexists(info, entries[0][0])).toBe(0);
+    expect(await rig.redis.hexists(info, entries[0][0])).toBe(0);
     expect(await queues.retryDead('emails', listed[1].id)).toBe(1);
-    expect(await redis.hexists(info, entries[1][0])).toBe(0);
+    expect(await rig.redis.hexists(info, entries[1][0])).toBe(0);
     expect(await queues.retryDead('emails', 'all')).toBe(2);
-    expect(await redis.xlen(dead)).toBe(0);
-    expect(await redis.exists(info)).toBe(0);
+    expect(await rig.redis.xlen(dead)).toBe(0);
+    expect(await rig.redis.exists(info)).toBe(0);
   });
 
   it('prune and purge delete the info of the dead jobs they delete', async () => {
     const { queues, dead, info } = await deadMails(2);
     // Every dead job died at least 1 ms ago once Redis's clock has moved past the last one.
-    const [last] = (await redis.xrevrange(dead, '+', '-', 'COUNT', 1)).map(([e]) => e);
+    const [last] = (await rig.redis.xrevrange(dead, '+', '-', 'COUNT', 1)).map(([e]) => e);
     const died = Number(last.split('-')[0]);
-    await waitFor(async () => {
-      const [seconds, micros] = await redis.time();
-      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) >= died + 2;
-    });
+    await waitFor(async () => (await rig.now()) >= died + 2);
     expect(await queues.pruneDead('emails', { olderThanMs: 1 })).toBe(2);
-    expect(await redis.xlen(dead)).toBe(0);
-    expect(await redis.exists(info)).toBe(0);
+    expect(await rig.redis.xlen(dead)).toBe(0);
+    expect(await rig.redis.exists(info)).toBe(0);
 
     const again = await deadMails(2);
-    expect(await redis.hlen(again.info)).toBe(2);
+    expect(await rig.redis.hlen(again.info)).toBe(2);
     expect(await again.queues.purgeDead('emails')).toBe(2);
-    expect(await redis.exists(again.dead, again.info)).toBe(0);
+    expect(await rig.redis.exists(again.dead, again.info)).toBe(0);
   });
 
   it('lists, retries and forgets dead letters written by the layout before the info hash', async () => {
@@ -120,21 +104,24 @@ describe('Redis dead letters: the layout a retry reads', () => {
     // no info hash. (The index points at the new entry ids, as it did then.)
     const index = dead.replace(/:dead$/, ':dead-index');
     const old: string[] = [];
-    for (const [entry, fields] of await redis.xrange(dead, '-', '+')) {
+    for (const [entry, fields] of await rig.redis.xrange(dead, '-', '+')) {
       const f = fieldMap(fields);
-      const failure = JSON.parse((await redis.hget(info, entry)) ?? '{}') as Record<string, string>;
-      const written = await redis.xadd(
+      const failure = JSON.parse((await rig.redis.hget(info, entry)) ?? '{}') as Record<
+        string,
+        string
+      >;
+      const written = await rig.redis.xadd(
         dead,
         '*',
         ...['id', f.get('id'), 'l', f.get('l'), 'p', f.get('p'), 'a', '2', 't', failure.t],
         ...['r', 'failed', 'e', `old ${f.get('id')}`, 's', 'Error: old\n    at x', 'f', failure.f],
         ...['q', '3', 'ag', '0'],
       );
-      await redis.xdel(dead, entry);
-      await redis.hset(index, f.get('id'), String(written));
+      await rig.redis.xdel(dead, entry);
+      await rig.redis.hset(index, f.get('id'), String(written));
       old.push(f.get('id'));
     }
-    await redis.del(info);
+    await rig.redis.del(info);
 
     const listed = await queues.listDead('emails');
     expect(listed.map((job) => job.id)).toEqual(old);
@@ -157,6 +144,6 @@ describe('Redis dead letters: the layout a retry reads', () => {
       expect.arrayContaining([listed[1].payload?.data, listed[2].payload?.data]),
     );
     expect(await queues.counts('emails')).toMatchObject({ dead: 0, waiting: 0 });
-    expect(await redis.exists(index, info)).toBe(0);
+    expect(await rig.redis.exists(index, info)).toBe(0);
   });
 });

@@ -1,6 +1,5 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventQueues,
@@ -12,7 +11,7 @@ import {
 import { serializeEnvelope } from '../../lib/event/event.serializer.js';
 import { CONSUMER_GROUP, RedisKeys } from '../../lib/queue/redis/redis-keys.js';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { useRedisTransports } from '../fixtures/use-redis-transports.js';
 import { waitFor } from '../support/wait-for.js';
 import { QueueProbe } from '../fixtures/queue-probe.js';
 
@@ -46,27 +45,14 @@ function payload(tag: string): string {
  * entries of seven fields plus `m`) is still run, retried and dead-lettered at its priority.
  */
 describe('priority levels on Redis: the stored layout', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let app: INestApplicationContext | undefined;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-  });
+  const rig = useRedisTransports();
 
   async function start(prefix: string, visibilityTimeout = 30_000) {
-    app = await createTestApp(
-      { providers: [QueueProbe, LayoutListeners] },
-      { redis: server.url, prefix, visibilityTimeout },
+    const app = rig.track(
+      await createTestApp(
+        { providers: [QueueProbe, LayoutListeners] },
+        { redis: rig.server.url, prefix, visibilityTimeout },
+      ),
     );
     return { bus: app.get(EventBus), probe: app.get(QueueProbe), queues: app.get(EventQueues) };
   }
@@ -85,7 +71,7 @@ describe('priority levels on Redis: the stored layout', () => {
     await queues.resume(QUEUE);
     await waitFor(() => probe.callsOf('layout').length >= 1);
     expect((probe.callsOf('layout')[0].event.data as { tag: string }).tag).toBe('high');
-    const entries = await redis.xrange(new RedisKeys(prefix).queue(QUEUE).stream, '-', '+');
+    const entries = await rig.redis.xrange(new RedisKeys(prefix).queue(QUEUE).stream, '-', '+');
     const taken = entries.filter(([, fields]) => fields.some((value) => value.includes('high')));
     expect(taken).toHaveLength(1);
     const [[, fields]] = taken;
@@ -98,8 +84,8 @@ describe('priority levels on Redis: the stored layout', () => {
   it('takes jobs left in levels by an earlier version, in priority then stored order', async () => {
     const prefix = `layout-levels-${process.pid}`;
     const k = new RedisKeys(prefix).queue(QUEUE);
-    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
-    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    await rig.redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await rig.redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
     const member = (tag: string, q: number) =>
       JSON.stringify({
         id: `old-${tag}`,
@@ -111,9 +97,9 @@ describe('priority levels on Redis: the stored layout', () => {
         ag: '0',
         r: '1',
       });
-    await redis.rpush(`${k.levels}:-1`, member('low-0', -1), member('low-1', -1));
-    await redis.rpush(`${k.levels}:2`, member('high-0', 2), member('high-1', 2));
-    await redis.zadd(k.levels, -1, '-1', 2, '2');
+    await rig.redis.rpush(`${k.levels}:-1`, member('low-0', -1), member('low-1', -1));
+    await rig.redis.rpush(`${k.levels}:2`, member('high-0', 2), member('high-1', 2));
+    await rig.redis.zadd(k.levels, -1, '-1', 2, '2');
     const { probe } = await start(prefix);
     await waitFor(() => probe.callsOf('layout').length === 4, { timeoutMs: 20_000 });
     expect(probe.callsOf('layout').map((c) => (c.event.data as { tag: string }).tag)).toEqual([
@@ -127,11 +113,11 @@ describe('priority levels on Redis: the stored layout', () => {
   it('puts an undelivered taken entry back in its own level when jobs are staged', async () => {
     const prefix = `layout-restage-${process.pid}`;
     const k = new RedisKeys(prefix).queue(QUEUE);
-    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
-    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    await rig.redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await rig.redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
     // A taken job's entry that no worker read (its delivery lost with a consumer group, say).
     const level = { id: 'old-low', l: LISTENER, p: payload('old-low'), a: '0', t: '1', q: '-1' };
-    await redis.xadd(k.stream, '*', 'j', JSON.stringify({ ...level, ag: '0', r: '1' }));
+    await rig.redis.xadd(k.stream, '*', 'j', JSON.stringify({ ...level, ag: '0', r: '1' }));
     const { bus, probe, queues } = await start(prefix);
     await queues.pause(QUEUE);
     await bus.emit('layout.job', { tag: 'high' }, { priority: 3 });
@@ -149,10 +135,10 @@ describe('priority levels on Redis: the stored layout', () => {
   it('reclaims an entry taken by an earlier version, retries it in its level, dead-letters it at its priority', async () => {
     const prefix = `layout-pending-${process.pid}`;
     const k = new RedisKeys(prefix).queue(QUEUE);
-    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
-    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    await rig.redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await rig.redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
     // What an earlier take script wrote: seven fields and `m`, delivered to a worker that died.
-    await redis.xadd(
+    await rig.redis.xadd(
       k.stream,
       '*',
       'id',
@@ -172,7 +158,16 @@ describe('priority levels on Redis: the stored layout', () => {
       'm',
       '1',
     );
-    await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'gone', 'COUNT', 1, 'STREAMS', k.stream, '>');
+    await rig.redis.xreadgroup(
+      'GROUP',
+      CONSUMER_GROUP,
+      'gone',
+      'COUNT',
+      1,
+      'STREAMS',
+      k.stream,
+      '>',
+    );
     const { probe, queues } = await start(prefix, 300);
     probe.set('layout', () => {
       throw new Error('refused');
