@@ -49,7 +49,7 @@ export type {
   DebounceOptions,
   SingletonOptions,
 } from './queue/flow/flow-options.js';
-export type { FlowSummary } from './queue/flow/flow-summary.js';
+export type { FlowSummary, GroupSummary } from './queue/flow/flow-summary.js';
 export type { BatchOptions } from './queue/flow/batch-options.js';
 export { UseEventMiddleware } from './decorators/use-event-middleware.decorator.js';
 export { EventName } from './decorators/event-name.decorator.js';

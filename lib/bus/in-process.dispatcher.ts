@@ -4,14 +4,7 @@ import { EventContext, swapSyncFrame, type EventContextState } from '../event/ev
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ResolvedListeners } from '../discovery/listener.registry.js';
 import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
-}
+import { isThenable } from '../is-thenable.js';
 
 function invoke(
   listener: ListenerDefinition,
@@ -119,7 +112,7 @@ export class InProcessDispatcher {
       try {
         if (listener.filter !== undefined && !listener.filter(event)) continue;
         const result = listener.invoke(event, contexts[i]);
-        if (isPromiseLike(result)) {
+        if (isThenable(result)) {
           result.then(undefined, (error: unknown) => this.report(event, listener, error));
         }
       } catch (error) {
@@ -162,7 +155,7 @@ export class InProcessDispatcher {
     } catch (error) {
       return fail(error);
     }
-    if (!isPromiseLike(result)) return [result];
+    if (!isThenable(result)) return [result];
     return Promise.resolve(result).then(one, fail);
   }
 
@@ -186,7 +179,7 @@ export class InProcessDispatcher {
         this.report(event, listener, error);
         continue;
       }
-      if (!isPromiseLike(result)) results[slot] = result;
+      if (!isThenable(result)) results[slot] = result;
       else {
         // One reaction per listener: it stores the value (or the failure) and counts down.
         state.left++;

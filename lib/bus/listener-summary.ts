@@ -10,7 +10,10 @@ export interface ListenerSummary {
   readonly priority: number;
   readonly isQueued: boolean;
   readonly queue?: string;
-  /** Flow-control options of a queued listener (`singleton`, `cancelOn`, `debounce`), when set. */
+  /**
+   * Flow-control options of a queued listener (`group` settings, `singleton`, `cancelOn`,
+   * `debounce`), when set.
+   */
   readonly flow?: FlowSummary;
 }
 

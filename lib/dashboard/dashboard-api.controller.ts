@@ -26,9 +26,9 @@ import type { ResolvedDashboardOptions } from './dashboard.options.js';
 import { dashboardTail } from './dashboard-tail.js';
 import {
   DEAD_PAGE,
-  MAX_DEAD_PAGE,
   deadJobView,
   lastWholeMinute,
+  probeLimit,
   queryInteger,
   queryTag,
   sagaView,
@@ -106,9 +106,8 @@ export class DashboardApiController implements OnModuleDestroy {
       limit: queryInteger('limit', limit) ?? DEAD_PAGE,
       tag: queryTag(tag),
     };
-    // One more than asked: whether a next page exists (a tag's count is not kept).
-    const probe = page.limit >= 1 && page.limit < MAX_DEAD_PAGE ? page.limit + 1 : page.limit;
-    const jobs = await this.queues.listDead(queue, { ...page, limit: probe });
+    // A tag's count is not kept: one more than asked tells whether a next page exists.
+    const jobs = await this.queues.listDead(queue, { ...page, limit: probeLimit(page.limit) });
     const { dead } = await this.queues.counts(queue);
     const shown = jobs.slice(0, page.limit).map((job) => deadJobView(job, this.options.redact));
     return {
@@ -154,18 +153,27 @@ export class DashboardApiController implements OnModuleDestroy {
     return { purged: await this.queues.purgeDead(queue) };
   }
 
-  /** A page of the queue's groups (`?offset&limit`, default 0 and 50): waiting, active, paused. */
+  /**
+   * A page of the queue's groups (`?offset&limit`, default 0 and 50): waiting, active, paused,
+   * limited until; and whether more follow this page.
+   */
   @Get('api/queues/:queue/groups')
   async groups(
     @Param('queue') queue: string,
     @Query('offset') offset?: string,
     @Query('limit') limit?: string,
-  ): Promise<{ queue: string; offset: number; groups: QueueGroup[] }> {
+  ): Promise<{ queue: string; offset: number; hasMore: boolean; groups: QueueGroup[] }> {
     const page = {
       offset: queryInteger('offset', offset) ?? 0,
       limit: queryInteger('limit', limit) ?? DEAD_PAGE,
     };
-    return { queue, offset: page.offset, groups: await this.queues.groups(queue, page) };
+    const groups = await this.queues.groups(queue, { ...page, limit: probeLimit(page.limit) });
+    return {
+      queue,
+      offset: page.offset,
+      hasMore: groups.length > page.limit,
+      groups: groups.slice(0, page.limit),
+    };
   }
 
   @Post('api/queues/:queue/groups/:group/pause')

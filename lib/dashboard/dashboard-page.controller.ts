@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Get, Header, Inject, Req } from '@nestjs/common';
+import { Get, Header, Inject, NotFoundException, Param, Req } from '@nestjs/common';
 import { SagaManager } from '../sagas/saga.manager.js';
 import { DASHBOARD_CSRF_HEADER, DASHBOARD_OPTIONS } from './dashboard.constants.js';
 import type { ResolvedDashboardOptions } from './dashboard.options.js';
@@ -8,6 +8,9 @@ import type { ResolvedDashboardOptions } from './dashboard.options.js';
 function asset(name: string): string {
   return readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');
 }
+
+/** The page's scripts (ES modules that import each other by these names). */
+const SCRIPTS = ['dashboard.js', 'page-common.js', 'groups-view.js', 'tail-view.js'];
 
 /**
  * Nothing but this origin: the page loads its own script and style and talks to its own API,
@@ -20,7 +23,7 @@ const CSP =
 /** Serves the dashboard page and its script and style (mounted at `path`). */
 export class DashboardPageController {
   private readonly html = asset('index.html');
-  private readonly script = asset('dashboard.js');
+  private readonly scripts = new Map(SCRIPTS.map((name) => [name, asset(name)]));
   private readonly style = asset('dashboard.css');
 
   constructor(
@@ -44,20 +47,30 @@ export class DashboardPageController {
       .replace('{{csrfHeader}}', DASHBOARD_CSRF_HEADER);
   }
 
-  @Get('assets/dashboard.js')
-  @Header('content-type', 'text/javascript; charset=utf-8')
-  @Header('cache-control', 'no-cache')
-  @Header('x-content-type-options', 'nosniff')
-  dashboardScript(): string {
-    return this.script;
-  }
-
+  // Before the scripts' route: Express matches routes in the order they are declared.
   @Get('assets/dashboard.css')
   @Header('content-type', 'text/css; charset=utf-8')
   @Header('cache-control', 'no-cache')
   @Header('x-content-type-options', 'nosniff')
   dashboardStyle(): string {
     return this.style;
+  }
+
+  /** One of the page's scripts, by name; any other name is a 404 (never a file lookup). */
+  @Get('assets/:script')
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('cache-control', 'no-cache')
+  @Header('x-content-type-options', 'nosniff')
+  dashboardScript(@Param('script') name: string): string {
+    const script = this.scripts.get(name);
+    if (script === undefined) {
+      throw new NotFoundException({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `No dashboard asset "${name}".`,
+      });
+    }
+    return script;
   }
 }
 

@@ -73,9 +73,17 @@ export function lastWholeMinute(history: readonly QueueMinute[]): QueueRow['last
   return { completed: minute?.completed ?? 0, failed: minute?.failed ?? 0 };
 }
 
-/** Dead letters per page when `limit` is not given, and the most one page may ask for. */
+/** Dead letters (and groups) per page when `limit` is not given, and the most one page may ask for. */
 export const DEAD_PAGE = 50;
 export const MAX_DEAD_PAGE = 10_000;
+
+/**
+ * The limit to ask for: one more than the page's, so that the answer tells whether a next page
+ * exists (a limit out of range is passed as it is, for `EventQueues` to refuse).
+ */
+export function probeLimit(limit: number): number {
+  return limit >= 1 && limit < MAX_DEAD_PAGE ? limit + 1 : limit;
+}
 
 /** The `tag` query parameter: undefined when absent; empty or repeated is refused (400). */
 export function queryTag(raw: unknown): string | undefined {

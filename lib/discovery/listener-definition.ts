@@ -41,6 +41,13 @@ export interface ResolvedQueueOptions {
   readonly timeout: number;
   /** The failure hook, already bound to its provider. */
   readonly onFailed?: (event: EventEnvelope, error: unknown) => unknown;
+  /**
+   * @internal The failure hook runs before the job is dead-lettered, while the worker still holds
+   * it, for a hook that carries state forward (a saga step's compensation): a worker that dies
+   * during the hook leaves the job pending, and its reclaim runs the job and the hook again.
+   * Otherwise (the default) the hook runs once, after the dead letter is stored.
+   */
+  readonly isHookBeforeDeadLetter?: boolean;
   /** `@ShouldQueue({ when })`, bound to its provider: false skips the job of that event. */
   readonly when?: (event: EventEnvelope) => boolean;
   /**

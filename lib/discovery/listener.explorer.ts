@@ -12,6 +12,7 @@ import type {
   EventMiddlewareRef,
   ListenerInfo,
 } from '../middleware/event-middleware.interface.js';
+import { composeBatchMiddleware } from '../middleware/batch-middleware-chain.js';
 import { composeMiddleware } from '../middleware/middleware-chain.js';
 import { EventBus } from '../bus/event-bus.js';
 import { ListenerMetadataAccessor } from './listener-metadata.accessor.js';
@@ -150,7 +151,12 @@ export class ListenerExplorer implements OnModuleInit {
       filter: record.filter,
       afterCommit: record.afterCommit,
       info,
-      invoke: composeMiddleware(middleware, call, info),
+      // A batched listener's middleware runs per job of the batch, around one call.
+      invoke: (queueOptions?.batch === undefined ? composeMiddleware : composeBatchMiddleware)(
+        middleware,
+        call,
+        info,
+      ),
       // A plain method without middleware is done when it returns: no async context needed.
       isAsync: !isSyncMethod || middleware.length > 0,
       queue: queueOptions && this.queueOptions(id, queueOptions, instance),

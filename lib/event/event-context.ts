@@ -54,6 +54,20 @@ export const EventContext = {
   },
 
   /**
+   * @internal Runs `fn` outside any event's handling (a batched listener's call, which has many
+   * events and no single cause): emits inside it inherit nothing.
+   */
+  runOutside<R>(fn: () => R): R {
+    const previous = syncFrame;
+    syncFrame = undefined;
+    try {
+      return storage.exit(fn);
+    } finally {
+      syncFrame = previous;
+    }
+  },
+
+  /**
    * @internal Runs the sync `fn` as the handling of `state.event`, without AsyncLocalStorage:
    * only code that runs before `fn` returns sees the context.
    */

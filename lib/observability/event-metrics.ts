@@ -149,20 +149,35 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
   private readonly observer: AttemptObserver = {
     observe: (job, event, listener, run) =>
       timeCall(run, (durationMs, isFailed, error) =>
-        this.recordQueued(job, event, listener, durationMs, isFailed, error),
+        this.recordQueued(job, event, listener, durationMs, Date.now() - durationMs, {
+          isFailed,
+          error,
+        }),
       ) as Promise<unknown> | undefined,
+    observeBatch: (listener, jobs, durationMs) => {
+      const startedAt = Date.now() - durationMs;
+      // Every job counted once, by its own outcome; the one call's duration recorded once.
+      let callMs: number | undefined = durationMs;
+      for (const { job, event, failure } of jobs) {
+        const isFailed = failure !== undefined;
+        if (this.recordQueued(job, event, listener, callMs, startedAt, { isFailed, ...failure })) {
+          callMs = undefined;
+        }
+      }
+    },
   };
 
+  /** Records one attempt; false when it has no outcome of its own (see `queuedOutcome`). */
   private recordQueued(
     job: ReservedJob,
     event: EventEnvelope,
     listener: ListenerDefinition,
-    durationMs: number,
-    isFailed: boolean,
-    error: unknown,
-  ): void {
-    const outcome = queuedOutcome(job, listener, isFailed, error);
-    if (outcome === undefined) return;
+    durationMs: number | undefined,
+    startedAt: number,
+    result: { readonly isFailed: boolean; readonly error?: unknown },
+  ): boolean {
+    const outcome = queuedOutcome(job, listener, result.isFailed, result.error);
+    if (outcome === undefined) return false;
     this.record({
       event: event.name,
       listener: listener.id,
@@ -170,7 +185,8 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
       ...outcome,
       durationMs,
       // First attempts only: a retry's wait is its backoff, not the queue's lag.
-      waitMs: job.attempt === 1 ? Math.max(0, Date.now() - durationMs - job.enqueuedAt) : undefined,
+      waitMs: job.attempt === 1 ? Math.max(0, startedAt - job.enqueuedAt) : undefined,
     });
+    return true;
   }
 }

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerDefinition, ListenerFn } from '../discovery/listener-definition.js';
+import { isThenable } from '../is-thenable.js';
 
 /** Told of each timed in-process call: the listener, the event, how long, whether it failed. */
 export type InProcessReport = (
@@ -28,12 +29,8 @@ export function timedListener(
       report(definition, event, performance.now() - startedAt, true);
       throw error;
     }
-    if (
-      result !== null &&
-      typeof result === 'object' &&
-      typeof (result as PromiseLike<unknown>).then === 'function'
-    ) {
-      (result as PromiseLike<unknown>).then(
+    if (isThenable(result)) {
+      result.then(
         () => report(definition, event, performance.now() - startedAt, false),
         () => report(definition, event, performance.now() - startedAt, true),
       );

@@ -18,7 +18,11 @@ export interface AttemptRecord {
   readonly queue: string | undefined;
   readonly outcome: AttemptOutcome;
   readonly isTimedOut: boolean;
-  readonly durationMs: number;
+  /**
+   * How long the handler call took; unset on the other jobs of a batch, whose one call is
+   * timed once (on the first job's record).
+   */
+  readonly durationMs?: number;
   /** Queued, first attempts: ms from when the job was stored to the handler's start. */
   readonly waitMs?: number;
 }
@@ -89,7 +93,7 @@ export class Timed {
     count(this.counts, record);
     const outcome = runOutcome(record);
     this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
-    this.duration.record(record.durationMs);
+    if (record.durationMs !== undefined) this.duration.record(record.durationMs);
     if (record.waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(record.waitMs);
     this.throughput.add(now);
   }

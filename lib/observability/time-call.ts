@@ -1,10 +1,4 @@
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
+import { isThenable } from '../is-thenable.js';
 
 /**
  * Calls `call` and tells `done` how long it took (ms) and whether it failed, without changing

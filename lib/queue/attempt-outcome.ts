@@ -27,4 +27,20 @@ export interface AttemptObserver {
     listener: ListenerDefinition,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined;
+  /**
+   * One call of a batched listener (`@ShouldQueue({ batch })`), once it is over: each job's
+   * attempt ended as `jobs` says (no `failure`: handled), and the call took `durationMs`.
+   */
+  observeBatch(
+    listener: ListenerDefinition,
+    jobs: readonly BatchAttempt[],
+    durationMs: number,
+  ): void;
+}
+
+/** How the attempt of one job of a batch ended: `failure` unset when the job was handled. */
+export interface BatchAttempt {
+  readonly job: ReservedJob;
+  readonly event: EventEnvelope;
+  readonly failure?: { readonly error: unknown };
 }

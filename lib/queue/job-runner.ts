@@ -7,7 +7,6 @@ import { NEWER_VERSION, readVersion, type EventReader } from '../scheduling/even
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
-import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
@@ -22,6 +21,7 @@ import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.j
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import type { AttemptGate } from './flow/attempt-gate.js';
 import { COLLECTED_EVENTS } from './flow/collected-events.js';
+import { isThenable } from '../is-thenable.js';
 
 /**
  * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
@@ -312,49 +312,13 @@ export class JobRunner {
       if (controller.isAborted) throw controller.reason;
       const result = EventContext.runSync({ event, metadata: event.metadata }, call);
       if (!isThenable(result)) return undefined;
-      return this.outcome(controller, 0, listener.id, () => result);
+      return controller.outcome(0, listener.id, () => result);
     }
-    return this.outcome(controller, options.timeout, listener.id, () =>
+    return controller.outcome(options.timeout, listener.id, () =>
       isSync
         ? EventContext.runSync({ event, metadata: event.metadata }, call)
         : EventContext.runAs(event, call),
     );
-  }
-
-  /**
-   * One promise per attempt: settled by the listener (what `start` returns), or rejected by a
-   * timeout (`timeoutMs` > 0) or an abort (shutdown, lost ownership).
-   * @internal
-   */
-  outcome(
-    controller: AttemptAbort,
-    timeoutMs: number,
-    listenerId: string,
-    start: () => unknown,
-  ): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle =
-        (outcome: (value: unknown) => void) =>
-        (value: unknown): void => {
-          if (timer) clearTimeout(timer);
-          controller.onAbort = undefined;
-          outcome(value);
-        };
-      if (controller.isAborted) return reject(controller.reason);
-      controller.onAbort = settle(reject);
-      if (timeoutMs > 0) {
-        timer = setTimeout(
-          () => controller.abort(new JobTimeoutError(listenerId, timeoutMs)),
-          timeoutMs,
-        );
-      }
-      try {
-        Promise.resolve(start()).then(settle(resolve), settle(reject));
-      } catch (error) {
-        settle(reject)(error);
-      }
-    });
   }
 
   /** @internal Retries the job with backoff, or dead-letters it and calls the failure hook. */
@@ -378,13 +342,23 @@ export class JobRunner {
     }
     Object.assign(fields, { outcome: 'dead', reason, error: errorField(error) });
     this.logger.error(toLogfmt(fields), error instanceof Error ? error.stack : undefined);
+    if (options.isHookBeforeDeadLetter) await this.failed(listener, event, error);
     await this.settler.deadLetter(job, failureOf(reason, error));
-    if (options.onFailed) {
-      try {
-        await options.onFailed(event, error);
-      } catch (hookError) {
-        this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
-      }
+    if (!options.isHookBeforeDeadLetter) await this.failed(listener, event, error);
+  }
+
+  /** Calls `listener`'s failure hook, if any; a hook that throws is logged. */
+  private async failed(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    error: unknown,
+  ): Promise<void> {
+    const { onFailed } = listener.queue!;
+    if (!onFailed) return;
+    try {
+      await onFailed(event, error);
+    } catch (hookError) {
+      this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
     }
   }
 }
@@ -393,11 +367,3 @@ export class JobRunner {
 export type PreparedJob =
   | { readonly listener: ListenerDefinition; readonly event: EventEnvelope }
   | { readonly settled: Promise<void> };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}

@@ -17,8 +17,10 @@ import type { SchemaLookup } from '../event/event-schema.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import type { AttemptObserver } from './attempt-outcome.js';
 import { InFlight } from './in-flight.js';
-import { JobRunner, LOST_ATTEMPTS_ALLOWED, lostOwnership, SHUTDOWN_REASON } from './job-runner.js';
+import { InFlightSweeps } from './in-flight-sweeps.js';
+import { JobRunner, LOST_ATTEMPTS_ALLOWED } from './job-runner.js';
 import { JobSettler } from './job-settler.js';
+import { drainWithin } from './worker-drain.js';
 import { QueueLoop } from './queue-loop.js';
 import { installShutdownSentinel } from './shutdown-sentinel.js';
 import type { QueueTransport } from './queue-transport.interface.js';
@@ -29,7 +31,6 @@ import { BatchRunner } from './flow/batch-runner.js';
 import type { EventReader } from '../scheduling/event-versions.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
-const SHUTDOWN = Symbol('shutdown');
 /** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
 const READ_AHEAD_MAX_WAIT_MS = 2000;
 
@@ -49,7 +50,8 @@ export interface WorkerPlan {
 
 /**
  * Runs queued listeners: one loop per queue (`QueueLoop`) reserves jobs up to its concurrency,
- * each attempt runs in a `JobRunner`; this class owns the lifecycle (start, heartbeats, shutdown).
+ * each attempt runs in a `JobRunner`, `InFlightSweeps` heartbeats what it holds; this class owns
+ * the lifecycle (start, and shutdown through `drainWithin`).
  */
 @Injectable()
 export class Worker
@@ -68,9 +70,7 @@ export class Worker
   private readonly settler: JobSettler;
   private readonly runner: JobRunner;
   private readonly loops: Promise<void>[] = [];
-  private heartbeat: NodeJS.Timeout | undefined;
-  private longRunning: NodeJS.Timeout | undefined;
-  private isBeating = false;
+  private readonly sweeps: InFlightSweeps;
   private draining: Promise<void> | undefined;
   private isStarted = false;
   private isClosed = false;
@@ -96,9 +96,10 @@ export class Worker
     @Inject(EVENTS_OPTIONS) private readonly options: ResolvedEventsOptions,
     private readonly registry: ListenerRegistry,
     private readonly container: ModulesContainer,
-    @Optional() @Inject(EVENT_TRACER) tracer: EventTracer | null = null,
+    @Optional() @Inject(EVENT_TRACER) private readonly tracer: EventTracer | null = null,
   ) {
     this.settler = new JobSettler(transport, this.abandoning.signal);
+    this.sweeps = new InFlightSweeps(transport, this.inFlight, this.logger);
     this.runner = new JobRunner(
       this.settler,
       registry,
@@ -159,7 +160,7 @@ export class Worker
   private start(): void {
     if (this.isStarted || this.stopping.signal.aborted) return;
     this.isStarted = true;
-    const batchRunner = new BatchRunner(this.runner, this.settler, this.inFlight);
+    const batchRunner = new BatchRunner(this.runner, this.settler, this.inFlight, this.tracer);
     for (const queue of this.queues()) {
       const concurrency = this.concurrency(queue);
       const batchSize = this.registry.batchSize(queue);
@@ -187,52 +188,7 @@ export class Worker
       );
       this.loops.push(loop.run(this.stopping.signal));
     }
-    const interval = Math.max(50, Math.floor(this.options.visibilityTimeout / 3));
-    this.heartbeat = setInterval(() => void this.beat(), interval);
-    this.heartbeat.unref();
-    const longMs = this.options.worker.longRunningWarningMs;
-    if (longMs > 0) {
-      // A sweep rather than a timer per job: the hot path pays nothing for the warning.
-      this.longRunning = setInterval(
-        () => this.reportLongRunning(longMs),
-        Math.max(20, Math.min(1000, Math.floor(longMs / 4))),
-      );
-      this.longRunning.unref();
-    }
-  }
-
-  /** Warns once per attempt about jobs running longer than `worker.longRunningWarningMs`. */
-  private reportLongRunning(longMs: number): void {
-    const now = Date.now();
-    for (const running of this.inFlight.running.values()) {
-      if (running.isReportedLong || now - running.startedAt < longMs) continue;
-      running.isReportedLong = true;
-      const { job } = running;
-      this.logger.warn(
-        `Job ${job.id} of queue "${job.queue}" (listener ${job.listener}, attempt ${job.attempt}) has been running for ${now - running.startedAt} ms: it holds one of its queue's slots until it settles; give the listener a timeout (@ShouldQueue({ timeout })) if it may hang`,
-      );
-    }
-  }
-
-  /** Extends what this process holds; aborts the attempts whose jobs it no longer holds. */
-  private async beat(): Promise<void> {
-    const jobs = this.inFlight.held();
-    if (jobs.length === 0 || this.isBeating) return;
-    this.isBeating = true;
-    try {
-      const lost = await this.transport.heartbeat(jobs);
-      for (const job of lost) {
-        if (this.inFlight.lose(job, lostOwnership(job))) {
-          this.logger.warn(
-            `Job ${job.id} of queue "${job.queue}" was taken by another worker (lost-ownership): its attempt here is aborted`,
-          );
-        }
-      }
-    } catch (error) {
-      this.logger.warn(`Heartbeat failed: ${String(error)}`);
-    } finally {
-      this.isBeating = false;
-    }
+    this.sweeps.start(this.options.visibilityTimeout, this.options.worker.longRunningWarningMs);
   }
 
   onModuleInit(): void {
@@ -269,35 +225,15 @@ export class Worker
     // Also when not started yet: a worker must not start once shutdown has begun.
     this.stopping.abort();
     if (!wasRunning) return;
-    // One deadline for the whole drain. Past it, running attempts are aborted (left pending) and
-    // settles still being retried give up (Redis away): shutdown never waits for Redis forever.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<typeof SHUTDOWN>((resolve) => {
-      timer = setTimeout(() => resolve(SHUTDOWN), this.options.worker.shutdownTimeout);
-    });
-    const isLate = async (work: Promise<unknown>): Promise<boolean> =>
-      (await Promise.race([work, deadline])) === SHUTDOWN;
-    // The loops stop reading and put their read-ahead jobs back.
-    if (await isLate(Promise.all(this.loops))) this.abandoning.abort();
-    await Promise.all(this.loops);
-    const running = this.inFlight.running;
-    if (running.size > 0 && (await isLate(Promise.all([...running.values()].map((r) => r.done))))) {
-      this.logger.warn(
-        `${running.size} job(s) still running at the shutdown deadline: aborted and left pending`,
-      );
-      for (const r of running.values()) r.controller.abort(SHUTDOWN_REASON);
-      this.abandoning.abort();
-    }
-    // Acks still in flight: shutdown completes once they are done or given up.
-    const settling = this.inFlight.settling;
-    const settled = async (): Promise<void> => {
-      while (settling.size > 0) await Promise.all([...settling.keys()]);
-    };
-    if (settling.size > 0 && (await isLate(settled()))) this.abandoning.abort();
-    await settled();
-    clearTimeout(timer);
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.longRunning) clearInterval(this.longRunning);
+    // One deadline for the whole drain; past it, nothing waits for Redis any more.
+    await drainWithin(
+      this.options.worker.shutdownTimeout,
+      this.loops,
+      this.inFlight,
+      this.abandoning,
+      this.logger,
+    );
+    this.sweeps.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -305,8 +241,7 @@ export class Worker
     this.isClosed = true;
     if (!this.stopping.signal.aborted) this.stopping.abort();
     this.abandoning.abort();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.longRunning) clearInterval(this.longRunning);
+    this.sweeps.stop();
     await this.transport.close();
   }
 

@@ -114,15 +114,25 @@ export class RedisConnectionFactory {
   /**
    * A new connected client. `command` clients time out commands after `commandTimeoutMs`;
    * `blocking` clients (one per blocking reader) have no command timeout (their reads block for
-   * at most a second).
+   * at most a second). `isAutoPipelined` sends the commands of one event-loop turn as one write
+   * (a Cluster client always does): for callers that issue many small independent commands at once.
    *
    * @throws TransportError when the first connection attempt fails.
    */
   async create(role: 'blocking', label: string): Promise<Redis>;
-  async create(role: 'command', label: string): Promise<RedisClient>;
-  async create(role: RedisConnectionRole, label: string): Promise<RedisClient> {
+  async create(
+    role: 'command',
+    label: string,
+    options?: { isAutoPipelined?: boolean },
+  ): Promise<RedisClient>;
+  async create(
+    role: RedisConnectionRole,
+    label: string,
+    options: { isAutoPipelined?: boolean } = {},
+  ): Promise<RedisClient> {
     if (this.isCluster && role === 'command') return this.connect(this.newCluster(label), label);
-    return this.connect(this.newRedis(role, label, undefined), label);
+    const client = this.newRedis(role, label, undefined, options.isAutoPipelined === true);
+    return this.connect(client, label);
   }
 
   /**
@@ -183,6 +193,7 @@ export class RedisConnectionFactory {
     role: RedisConnectionRole,
     label: string,
     node: { host: string; port: number } | undefined,
+    isAutoPipelined = false,
   ): Redis {
     const overrides: RedisOptions = {
       lazyConnect: true,
@@ -193,11 +204,13 @@ export class RedisConnectionFactory {
       retryStrategy: this.options().retryStrategy ?? reconnectDelay,
       connectTimeout: Math.max(this.commandTimeoutMs, 1000),
       ...(role === 'command'
-        ? // No auto-pipelining: the hot paths batch themselves (one script call per tick for the
-          // emits of a queue, acks in batches), and ioredis builds a Pipeline per tick that copies
-          // every defined script onto itself: ~3x the allocations of the command it carries, and
-          // under steady load the young generation fills with them (longer scavenges, longer tails).
-          { commandTimeout: this.commandTimeoutMs }
+        ? // No auto-pipelining by default: the hot paths batch themselves (one script call per
+          // tick for the emits of a queue, acks in batches), and ioredis builds a Pipeline per
+          // tick that copies every defined script onto itself: ~3x the allocations of the command
+          // it carries, and under steady load the young generation fills with them (longer
+          // scavenges, longer tails). A client with few scripts and many independent callers
+          // (the saga store) asks for it.
+          { commandTimeout: this.commandTimeoutMs, enableAutoPipelining: isAutoPipelined }
         : // No client-side deadline on blocking reads: under a busy event loop it can fire before
           // a reply that carries entries is read, and those entries would sit pending until
           // reclaimed. Reads block at most a second; TCP keep-alive catches dead sockets.

@@ -7,6 +7,7 @@ import type { NewJob } from '../queue/queue-job.js';
 import { RedisKeys } from '../queue/redis/redis-keys.js';
 import {
   SAGA_ADVANCE_SCRIPT,
+  SAGA_BEGIN_SCRIPT,
   SAGA_CREATE_SCRIPT,
   SAGA_UPDATE_SCRIPT,
 } from './redis-saga-scripts.js';
@@ -30,6 +31,15 @@ interface SagaCommands {
     seen: string,
     ...argv: (string | number)[]
   ): Promise<number>;
+  sagaBegin(
+    record: string,
+    all: string,
+    active: string,
+    index: string,
+    stream: string,
+    seen: string,
+    ...argv: (string | number)[]
+  ): Promise<number>;
 }
 
 type Client = Redis & SagaCommands;
@@ -39,17 +49,22 @@ const PAGE = 200;
 
 /**
  * Sagas in Redis, shared by every process on the same Redis and prefix. On a standalone Redis
- * (the transport's), a transition and its next job are one script call (`updateWithJob`); on a
- * Redis Cluster the saga keys and the queue's keys are in different slots, so the two are written
- * one after the other and the sweeper stores a job lost in between.
+ * (the transport's), a new saga and its first job, and a transition and its next job, are one
+ * script call each (`createWithJob`, `updateWithJob`); on a Redis Cluster the saga keys and the
+ * queue's keys are in different slots, so the two are written one after the other and the
+ * sweeper stores a job lost in between. Its connection is auto-pipelined: the reads and writes
+ * of many sagas at once (one per running job, one per awaited `execute`) go out as one write.
  */
 export class RedisSagaStore implements SagaStore {
   readonly kind = 'redis';
   readonly updateWithJob:
     ((record: SagaRecord, expectedVersion: number, job: NewJob) => Promise<boolean>) | undefined;
+  readonly createWithJob: ((record: SagaRecord, job: NewJob) => Promise<boolean>) | undefined;
   private client: Promise<Client> | undefined;
   private readonly tag: string;
   private readonly queueKeys: RedisKeys;
+  /** Queues this process listed in the queue index with a job (the transport's rule: once). */
+  private readonly listed = new Set<string>();
 
   /** @param dedupeWindowMs how long a stored job's id is remembered (the transport's option) */
   constructor(
@@ -62,6 +77,7 @@ export class RedisSagaStore implements SagaStore {
     this.updateWithJob = factory.isCluster
       ? undefined
       : (record, expectedVersion, job) => this.advance(record, expectedVersion, job);
+    this.createWithJob = factory.isCluster ? undefined : (record, job) => this.begin(record, job);
   }
 
   async create(record: SagaRecord): Promise<boolean> {
@@ -84,6 +100,14 @@ export class RedisSagaStore implements SagaStore {
     const c = await this.connection();
     const json = await this.call('get', () => c.hget(this.key(id), 'j'));
     return json === null ? undefined : (JSON.parse(json) as SagaRecord);
+  }
+
+  async areActive(ids: readonly string[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const c = await this.connection();
+    // The active set holds the sagas not finished (the scripts keep it so).
+    const scores = await this.call('active', () => c.zmscore(`${this.tag}:active`, ...ids));
+    return scores.map((score) => score !== null);
   }
 
   async update(record: SagaRecord, expectedVersion: number): Promise<boolean> {
@@ -114,15 +138,42 @@ export class RedisSagaStore implements SagaStore {
         this.queueKeys.queue(job.queue).stream,
         this.queueKeys.seen(job.queue, job.id),
         ...this.writeArgs(record, expectedVersion),
-        job.queue,
-        job.id,
-        job.listener,
-        job.payload,
-        Date.now(),
-        this.dedupeWindowMs,
+        ...this.jobArgs(job),
       ),
     );
+    // A refused write (0) stopped before the job, and listed nothing.
+    if (done === 1) this.listed.add(job.queue);
     return done === 1;
+  }
+
+  /** `create`, plus storing `job` on its queue's stream, all or nothing (see SAGA_BEGIN_SCRIPT). */
+  private async begin(record: SagaRecord, job: NewJob): Promise<boolean> {
+    const c = await this.connection();
+    const done = await this.call(`create with job ${job.id}`, () =>
+      c.sagaBegin(
+        this.key(record.id),
+        `${this.tag}:all`,
+        `${this.tag}:active`,
+        this.queueKeys.queues,
+        this.queueKeys.queue(job.queue).stream,
+        this.queueKeys.seen(job.queue, job.id),
+        record.id,
+        JSON.stringify(record),
+        record.createdAt,
+        record.version,
+        record.updatedAt,
+        ...this.jobArgs(job),
+      ),
+    );
+    // A refused write (0) stopped before the job, and listed nothing.
+    if (done === 1) this.listed.add(job.queue);
+    return done === 1;
+  }
+
+  /** The job's arguments of the scripts that store one: queue, id, listener, payload, time, window, list. */
+  private jobArgs(job: NewJob): (string | number)[] {
+    const list = this.listed.has(job.queue) ? 0 : 1;
+    return [job.queue, job.id, job.listener, job.payload, Date.now(), this.dedupeWindowMs, list];
   }
 
   async list(filter: SagaFilter): Promise<SagaRecord[]> {
@@ -179,11 +230,12 @@ export class RedisSagaStore implements SagaStore {
   }
 
   private connection(): Promise<Client> {
-    this.client ??= this.factory.create('command', 'sagas').then(
+    this.client ??= this.factory.create('command', 'sagas', { isAutoPipelined: true }).then(
       (client) => {
         client.defineCommand('sagaCreate', { numberOfKeys: 3, lua: SAGA_CREATE_SCRIPT });
         client.defineCommand('sagaUpdate', { numberOfKeys: 2, lua: SAGA_UPDATE_SCRIPT });
         client.defineCommand('sagaAdvance', { numberOfKeys: 5, lua: SAGA_ADVANCE_SCRIPT });
+        client.defineCommand('sagaBegin', { numberOfKeys: 6, lua: SAGA_BEGIN_SCRIPT });
         return client as Client;
       },
       (error: unknown) => {

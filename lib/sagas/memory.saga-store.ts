@@ -18,6 +18,15 @@ export class MemorySagaStore implements SagaStore {
     return Promise.resolve(record && structuredClone(record));
   }
 
+  areActive(ids: readonly string[]): Promise<boolean[]> {
+    return Promise.resolve(
+      ids.map((id) => {
+        const record = this.records.get(id);
+        return record !== undefined && !FINISHED.includes(record.status);
+      }),
+    );
+  }
+
   update(record: SagaRecord, expectedVersion: number): Promise<boolean> {
     const current = this.records.get(record.id);
     if (current === undefined || current.version !== expectedVersion) return Promise.resolve(false);

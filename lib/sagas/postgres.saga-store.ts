@@ -54,6 +54,15 @@ export class PostgresSagaStore implements SagaStore {
     return rows.length === 0 ? undefined : (JSON.parse((rows[0] as Row).record) as SagaRecord);
   }
 
+  async areActive(ids: readonly string[]): Promise<boolean[]> {
+    const { rows } = await this.query(
+      `SELECT id FROM ${this.table} WHERE id = ANY($1::text[]) AND active`,
+      [ids],
+    );
+    const active = new Set(rows.map((row) => (row as { id: string }).id));
+    return ids.map((id) => active.has(id));
+  }
+
   async update(record: SagaRecord, expectedVersion: number): Promise<boolean> {
     const { rows } = await this.query(
       `UPDATE ${this.table} SET status = $2, version = $3, active = $4, updated_at = $5, record = $6

@@ -36,6 +36,9 @@ export function sagaListeners(saga: ResolvedSaga, manager: SagaManager): Listene
         {
           ...options,
           onFailed: (event, error) => failed.call(engine, saga, event.data as SagaJobData, error),
+          // The hook is the saga's move to compensation (or to `failed`): stored before the job
+          // leaves the stream, so that a worker dying in between cannot strand the saga.
+          isHookBeforeDeadLetter: true,
         },
         (event, context) => run.call(engine, saga, event.data as SagaJobData, context),
       );

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import type { EventBus } from '../bus/event-bus.js';
 import type { UntypedEmits } from '../bus/around.js';
@@ -7,6 +6,7 @@ import type { SagaStore } from './saga.store.js';
 import type { SagaJobs } from './saga-jobs.js';
 import type { NewJob } from '../queue/queue-job.js';
 import { decodeSagaData } from './saga-codec.js';
+import { SagaEndings } from './saga-endings.js';
 import {
   FINISHED,
   type ResolvedSaga,
@@ -31,8 +31,8 @@ export type SagaPatch = Partial<
  */
 export class SagaTransitions {
   private readonly logger = new Logger('Sagas');
-  /** Local wake-ups of `execute` (other processes' endings are found by polling). */
-  readonly ended = new EventEmitter();
+  /** The sagas `execute` awaits: woken here by the sagas this process ends. */
+  readonly endings: SagaEndings;
 
   constructor(
     readonly store: SagaStore,
@@ -41,7 +41,7 @@ export class SagaTransitions {
     private readonly eventClass: (name: string) => Function | undefined,
     readonly clock: EventsClock,
   ) {
-    this.ended.setMaxListeners(0);
+    this.endings = new SagaEndings(store);
   }
 
   /** The record after `patch`, stored if `record` is still the stored version; else undefined. */
@@ -65,6 +65,23 @@ export class SagaTransitions {
     if (!(await store.update(next, record.version))) return undefined;
     if (job !== undefined) await this.jobs.store(job);
     return next;
+  }
+
+  /**
+   * Stores a new saga (`record`, version 0, not stored) already moved to its first step, with
+   * that step's job, in one write when the store can (see the class comment). Resolves with the
+   * stored record, or undefined (nothing written) when the id exists.
+   */
+  async begin(saga: ResolvedSaga, record: SagaRecord): Promise<SagaRecord | undefined> {
+    const first = this.next(record, this.at(saga, record, 0, {}));
+    const job = this.jobOf(saga, first);
+    const { store } = this;
+    if (job?.delayMs === 0 && store.createWithJob && this.jobs.isSharedWrite) {
+      return (await store.createWithJob(first, job)) ? first : undefined;
+    }
+    if (!(await store.create(first))) return undefined;
+    if (job !== undefined) await this.jobs.store(job);
+    return first;
   }
 
   private next(record: SagaRecord, patch: SagaPatch): SagaRecord {
@@ -93,14 +110,15 @@ export class SagaTransitions {
       if (done) await this.finished(saga, done);
       return done;
     }
+    return this.advance(saga, record, this.at(saga, record, index, patch));
+  }
+
+  /** `patch` moving `record` to step `index`: running it, or waiting for its event. */
+  private at(saga: ResolvedSaga, record: SagaRecord, index: number, patch: SagaPatch): SagaPatch {
     const step = saga.steps[index];
     const inbox = patch.inbox ?? record.inbox;
     const isWaiting = step.waitFor !== undefined && inbox[index] === undefined;
-    return this.advance(saga, record, {
-      ...patch,
-      status: isWaiting ? 'waiting' : 'running',
-      step: index,
-    });
+    return { ...patch, status: isWaiting ? 'waiting' : 'running', step: index };
   }
 
   /** Stores the job a saga in this state needs (also what the sweeper calls). */
@@ -146,7 +164,7 @@ export class SagaTransitions {
   /** A saga that reached `completed`, `compensated` or `failed`: its lifecycle event. */
   async finished(saga: ResolvedSaga, record: SagaRecord): Promise<void> {
     if (!FINISHED.includes(record.status)) return;
-    this.ended.emit(record.id);
+    this.endings.ended(record);
     const { state } = decodeSagaData(record.data, this.eventClass);
     const data: Record<string, unknown> = { sagaId: record.id, state };
     if (record.error !== undefined) data.error = record.error;

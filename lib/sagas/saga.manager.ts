@@ -29,15 +29,6 @@ import {
 } from './saga-definition.js';
 
 /**
- * When `execute` first reads the saga again while it has heard nothing (another process may end
- * it); each later read waits twice as long, up to `EXECUTE_POLL_MAX_MS`. A saga this process ends
- * wakes it at once: the reads are only for endings elsewhere, and thousands of sagas awaited at
- * once would otherwise spend the Redis link (and this event loop) on reads that find nothing.
- */
-const EXECUTE_POLL_MS = 250;
-const EXECUTE_POLL_MAX_MS = 2_000;
-
-/**
  * Starts orchestrated sagas and looks after them: `start`, `execute`, `get`, `list`, `abort` and
  * `retry`.
  *
@@ -89,9 +80,39 @@ export class SagaManager {
     input: unknown,
     options: { id?: string } = {},
   ): Promise<string> {
-    const resolved = this.catalog.resolve(saga);
-    const now = this.transitions.clock.now();
-    const id = options.id ?? createEventId(now);
+    const id = this.idOf(options.id);
+    await this.begin(saga, id, input);
+    return id;
+  }
+
+  /**
+   * `start`, then waits for the saga to end.
+   *
+   * @example
+   * const { status, state, error } = await sagas.execute(OrderSaga, { orderId: 'o1' });
+   */
+  async execute<S = unknown>(
+    saga: Function | string,
+    input: unknown,
+    options: { id?: string } = {},
+  ): Promise<SagaOutcome<S>> {
+    const id = this.idOf(options.id);
+    // Waited for before the saga is stored: a saga that ends at once is not missed.
+    const wait = this.transitions.endings.wait(id);
+    try {
+      // A saga that existed already may be over: read it now.
+      if (!(await this.begin(saga, id, input))) wait.readNow();
+    } catch (error) {
+      wait.cancel();
+      throw error;
+    }
+    const info = this.info<unknown, S>(await wait.ended);
+    return { status: info.status as SagaOutcome['status'], state: info.state, error: info.error };
+  }
+
+  /** The id a saga is started with: `id`, checked, or a new one. */
+  private idOf(id: string | undefined): string {
+    if (id === undefined) return createEventId(this.transitions.clock.now());
     if (
       typeof id !== 'string' ||
       id.length === 0 ||
@@ -104,6 +125,13 @@ export class SagaManager {
         `a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters, without spaces or braces`,
       );
     }
+    return id;
+  }
+
+  /** Stores a new saga at its first step, with that step's job; false when the id exists. */
+  private async begin(saga: Function | string, id: string, input: unknown): Promise<boolean> {
+    const resolved = this.catalog.resolve(saga);
+    const now = this.transitions.clock.now();
     const data = encodeSagaData(
       resolved.name,
       id,
@@ -123,10 +151,9 @@ export class SagaManager {
       createdAt: now,
       updatedAt: now,
     };
-    if (!(await this.store.create(record))) return id;
+    // Stored at version 1, at its first step with that step's job (one write when the store can).
+    if ((await this.transitions.begin(resolved, record)) === undefined) return false;
     await this.transitions.lifecycle(resolved, 'started', { sagaId: id, state: {} });
-    // Version 0 is the creation; `forward` writes version 1 with the first step's status and job.
-    await this.transitions.forward(resolved, record, 0, {});
     if (resolved.timeout > 0) {
       await this.transitions.jobs.enqueue(
         resolved,
@@ -135,45 +162,7 @@ export class SagaManager {
         resolved.timeout,
       );
     }
-    return id;
-  }
-
-  /**
-   * `start`, then waits for the saga to end.
-   *
-   * @example
-   * const { status, state, error } = await sagas.execute(OrderSaga, { orderId: 'o1' });
-   */
-  async execute<S = unknown>(
-    saga: Function | string,
-    input: unknown,
-    options: { id?: string } = {},
-  ): Promise<SagaOutcome<S>> {
-    const id = await this.start(saga, input, options);
-    for (let pollMs = EXECUTE_POLL_MS; ; pollMs = Math.min(pollMs * 2, EXECUTE_POLL_MAX_MS)) {
-      const { ended } = this.transitions;
-      let done = (): void => undefined;
-      const woken = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => done(), pollMs);
-        done = () => {
-          clearTimeout(timer);
-          ended.off(id, done);
-          resolve();
-        };
-        ended.once(id, done);
-      });
-      const info = await this.get<unknown, S>(id);
-      if (info && FINISHED.includes(info.status)) {
-        // No timer or listener outlives the call.
-        done();
-        return {
-          status: info.status as SagaOutcome['status'],
-          state: info.state,
-          error: info.error,
-        };
-      }
-      await woken;
-    }
+    return true;
   }
 
   /** The names of the orchestrated sagas this app defines, sorted. */

@@ -19,6 +19,11 @@ export interface SagaStore {
   /** Stores a new saga; false (nothing written) when the id exists. */
   create(record: SagaRecord): Promise<boolean>;
   get(id: string): Promise<SagaRecord | undefined>;
+  /**
+   * For each id, whether that saga is stored and not finished: a cheap check for many sagas at
+   * once (no record is read).
+   */
+  areActive(ids: readonly string[]): Promise<boolean[]>;
   /** Replaces the saga if its stored version is `expectedVersion`; whether it did. */
   update(record: SagaRecord, expectedVersion: number): Promise<boolean>;
   /**
@@ -31,6 +36,11 @@ export interface SagaStore {
     expectedVersion: number,
     job: NewJob,
   ) => Promise<boolean>;
+  /**
+   * `create`, and storing the saga's first job in the same atomic write (the same stores as
+   * `updateWithJob`); false, nothing written, when the id exists.
+   */
+  readonly createWithJob?: (record: SagaRecord, job: NewJob) => Promise<boolean>;
   /** Sagas by creation time, oldest first. */
   list(filter: SagaFilter): Promise<SagaRecord[]>;
   /** Sagas not finished whose last write is older than `before` (ms since the epoch). */

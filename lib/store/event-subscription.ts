@@ -6,6 +6,7 @@ import type {
   StoredEvent,
   SubscriptionHandler,
 } from './event-store.types.js';
+import { isThenable } from '../is-thenable.js';
 
 /** @internal What a subscription needs from its store. */
 export interface SubscriptionSource {
@@ -16,14 +17,6 @@ export interface SubscriptionSource {
   /** A safety poll for appends made elsewhere whose notification was missed; 0 for none. */
   readonly pollIntervalMs: number;
   readonly pageSize: number;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
 }
 
 /**
@@ -113,7 +106,7 @@ export class StoreSubscription implements EventSubscription {
         if (this.stopped) return false;
         try {
           const result = this.handler(event);
-          if (isPromiseLike(result)) await result;
+          if (isThenable(result)) await result;
         } catch (error) {
           this.failure = error;
           this.stopped = true;

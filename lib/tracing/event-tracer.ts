@@ -12,6 +12,16 @@ export interface TracedAttempt {
   readonly attempt: number;
 }
 
+/** What the consumer span of one call of a batched listener is told about it. */
+export interface TracedBatch {
+  readonly queue: string;
+  readonly listener: string;
+  /** The highest attempt of the batch's jobs (`context.attempt`). */
+  readonly attempt: number;
+  /** The envelopes of the batch's jobs, each carrying its emit's trace context. */
+  readonly events: readonly EventEnvelope[];
+}
+
 /** One event of a traced `emitMany`, and the queues its jobs go to. */
 export interface TracedSend {
   readonly envelope: EventEnvelope;
@@ -46,6 +56,12 @@ export interface EventTracer {
     attempt: TracedAttempt,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined;
+  /**
+   * Runs one call of a batched listener in one CONSUMER span, linked to the producer span of
+   * every job of the batch (several traces), and the child of that producer span only when all
+   * the jobs carry the same one; a failure is recorded on it with an error status.
+   */
+  processBatch(batch: TracedBatch, run: () => Promise<unknown>): Promise<unknown>;
   /**
    * The trace context of incoming request headers (`traceparent`, `tracestate`), as metadata an
    * event context starts with; `{}` when the headers carry none.

@@ -2,7 +2,7 @@ import type * as OpenTelemetry from '@opentelemetry/api';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
-import type { EventTracer, TracedAttempt, TracedSend } from './event-tracer.js';
+import type { EventTracer, TracedAttempt, TracedBatch, TracedSend } from './event-tracer.js';
 import type { ResolvedTracingOptions } from './tracing.options.js';
 
 // The one file that loads `@opentelemetry/api` (an optional peer): only the types above name it,
@@ -158,6 +158,55 @@ class OpenTelemetryTracer implements EventTracer {
       this.setConversation(span, event);
     }
     return this.within(span, api.trace.setSpan(parent, span), run);
+  }
+
+  processBatch(batch: TracedBatch, run: () => Promise<unknown>): Promise<unknown> {
+    const { api } = this;
+    const links: OpenTelemetry.Link[] = [];
+    const linked = new Set<string>();
+    let isEveryJobTraced = true;
+    for (const event of batch.events) {
+      const producer = api.trace.getSpanContext(
+        api.propagation.extract(api.ROOT_CONTEXT, event.metadata),
+      );
+      if (producer === undefined || !api.trace.isSpanContextValid(producer)) {
+        isEveryJobTraced = false;
+        continue;
+      }
+      const key = `${producer.traceId}/${producer.spanId}`;
+      if (linked.has(key)) continue;
+      linked.add(key);
+      links.push({ context: producer });
+    }
+    // One producer span for every job (a batch of one, or retries of one emit): its child, as a
+    // single job's span; jobs of several emits: a trace of its own, linked to each of them.
+    const parent =
+      isEveryJobTraced && links.length === 1
+        ? api.trace.setSpanContext(api.ROOT_CONTEXT, links[0].context)
+        : api.ROOT_CONTEXT;
+    const names = new Set(batch.events.map((event) => event.name));
+    const [name] = names;
+    const span = this.tracer.startSpan(
+      `process ${names.size === 1 ? name : batch.queue}`,
+      {
+        kind: api.SpanKind.CONSUMER,
+        links,
+        attributes: {
+          'messaging.system': this.system,
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'process',
+          'messaging.destination.name': batch.queue,
+          'messaging.batch.message_count': batch.events.length,
+          'nestjs_events.listener': batch.listener,
+        },
+      },
+      parent,
+    );
+    if (span.isRecording()) {
+      if (names.size === 1) span.setAttribute('nestjs_events.event', name);
+      span.setAttribute('nestjs_events.attempt', batch.attempt);
+    }
+    return this.within(span, api.trace.setSpan(parent, span), run) as Promise<unknown>;
   }
 
   /** Runs `fn` with `span` active and ends the span when it is over (as failed if it failed). */

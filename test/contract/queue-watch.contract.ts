@@ -10,6 +10,7 @@ import {
 } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { collectWatch } from '../support/watch-collector.js';
 import type { ContractTarget } from './queue-transport.contract.js';
 
 @Injectable()
@@ -119,24 +120,19 @@ export function registerQueueWatchTests(
     );
     apps.push(producer);
     const queues = producer.get(EventQueues);
-    const controller = new AbortController();
-    const activity = await queues.watch({
-      queues: ['watched-groups', 'watched-levels'],
-      signal: controller.signal,
-    });
-    const seen: string[] = [];
-    const reading = (async () => {
-      for await (const entry of activity) {
+    const { seen, stop } = await collectWatch(
+      queues,
+      { queues: ['watched-groups', 'watched-levels'] },
+      (entry) => {
         const last = (entry.job.payload?.data as { last?: boolean } | undefined)?.last;
-        seen.push(`${entry.type} ${entry.job.payload?.name}${last ? ' last' : ''}`);
-      }
-    })();
+        return `${entry.type} ${entry.job.payload?.name}${last ? ' last' : ''}`;
+      },
+    );
     const bus = producer.get(EventBus);
     try {
       await expectHeldJobsSeen(bus, seen, options);
     } finally {
-      controller.abort();
-      await reading.catch(() => undefined);
+      await stop();
     }
     // The taken jobs entered the stream before the last one: reported again, they would be here.
     expect(seen.sort()).toEqual([

@@ -1,6 +1,5 @@
-import { Injectable, Logger, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Injectable, Logger } from '@nestjs/common';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   EventBus,
   EventQueues,
@@ -11,8 +10,8 @@ import {
 } from 'nestjs-events';
 import { CONSUMER_GROUP, RedisKeys } from '../../lib/queue/redis/redis-keys.js';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
+import { useRedisTransports } from '../fixtures/use-redis-transports.js';
 
 type Item = { i: number };
 
@@ -46,34 +45,23 @@ class SharedBatch {
   }
 }
 
-let server: RedisServer;
-let redis: Redis;
-let seq = 0;
-const apps: INestApplicationContext[] = [];
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-afterEach(async () => {
+const rig = useRedisTransports();
+// Registered after the rig's: runs before the apps close (hooks unwind in reverse order).
+afterEach(() => {
   vi.restoreAllMocks();
-  await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
 describe('batched handlers', () => {
   it('fences a batch: once another worker reclaimed its jobs, the old worker cannot acknowledge them', async () => {
     const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const prefix = `batch-fence-${++seq}`;
+    const prefix = rig.prefix('batch-fence');
     // A long visibility timeout: no heartbeat notices the claim before the handler returns.
-    const app = await createTestApp(
-      { providers: [GatedBatch] },
-      { redis: server.url, prefix, visibilityTimeout: 60_000 },
+    const app = rig.track(
+      await createTestApp(
+        { providers: [GatedBatch] },
+        { redis: rig.server.url, prefix, visibilityTimeout: 60_000 },
+      ),
     );
-    apps.push(app);
     const listener = app.get(GatedBatch);
     let open!: () => void;
     listener.gate = new Promise<void>((resolve) => (open = resolve));
@@ -83,14 +71,20 @@ describe('batched handlers', () => {
     expect(listener.calls[0]).toEqual([0, 1]);
     // What a worker that reclaimed the entries of a frozen worker does.
     const stream = new RedisKeys(prefix).queue('gated').stream;
-    const pending = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 10)) as [
+    const pending = (await rig.redis.xpending(stream, CONSUMER_GROUP, '-', '+', 10)) as [
       string,
       string,
       number,
       number,
     ][];
     expect(pending).toHaveLength(2);
-    await redis.xclaim(stream, CONSUMER_GROUP, 'another-worker', 0, ...pending.map((p) => p[0]));
+    await rig.redis.xclaim(
+      stream,
+      CONSUMER_GROUP,
+      'another-worker',
+      0,
+      ...pending.map((p) => p[0]),
+    );
     open();
     await waitFor(
       () => warn.mock.calls.filter(([m]) => String(m).includes('reclaimed')).length === 2,
@@ -98,7 +92,7 @@ describe('batched handlers', () => {
         message: 'both acks refused as stale',
       },
     );
-    const after = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 10)) as [
+    const after = (await rig.redis.xpending(stream, CONSUMER_GROUP, '-', '+', 10)) as [
       string,
       string,
     ][];
@@ -107,11 +101,10 @@ describe('batched handlers', () => {
   });
 
   it('two workers (apps) on one Redis batch the same queue: every job handled once, batches per key', async () => {
-    const prefix = `batch-shared-${++seq}`;
-    const options = { redis: server.url, prefix };
-    const first = await createTestApp({ providers: [SharedBatch] }, options);
-    const second = await createTestApp({ providers: [SharedBatch] }, options);
-    apps.push(first, second);
+    const prefix = rig.prefix('batch-shared');
+    const options = { redis: rig.server.url, prefix };
+    const first = rig.track(await createTestApp({ providers: [SharedBatch] }, options));
+    const second = rig.track(await createTestApp({ providers: [SharedBatch] }, options));
     const items = Array.from({ length: 60 }, (_, i) => ({ name: 'shared.item', data: { i } }));
     await first.get(EventBus).emitMany(items);
     const a = first.get(SharedBatch);

@@ -1,24 +1,17 @@
 import { Cluster } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventsClient, type EventEnvelope } from 'nestjs-events';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { useWorkerPool } from '../fixtures/processes/use-worker-pool.js';
+import type { WorkerProcess } from '../fixtures/processes/worker-processes.js';
 
+const pool = useWorkerPool();
 let cluster: RedisCluster;
 let redis: Cluster;
-let lib: string;
-const workers: WorkerProcess[] = [];
-const clients: EventsClient[] = [];
 
 beforeAll(async () => {
-  lib = compileLibrary();
   cluster = await startRedisCluster();
   redis = new Cluster(cluster.startupNodes);
 }, 120_000);
@@ -26,22 +19,15 @@ afterAll(async () => {
   redis?.disconnect();
   await cluster?.stop();
 });
-afterEach(async () => {
-  killAll(workers);
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
 
-async function startWorker(prefix: string): Promise<WorkerProcess> {
-  const w = await startWorkerProcess('./events-server-worker.mjs', {
-    EVENTS_LIB: lib,
+function startWorker(prefix: string): Promise<WorkerProcess> {
+  return pool.start('./events-server-worker.mjs', {
     REDIS_CLUSTER: JSON.stringify(cluster.startupNodes),
     PREFIX: prefix,
     CONCURRENCY: '8',
     VISIBILITY_MS: '800',
     HANDLER_MS: '15',
   });
-  workers.push(w);
-  return w;
 }
 
 async function doneIds(prefix: string): Promise<Set<string>> {
@@ -52,8 +38,9 @@ async function doneIds(prefix: string): Promise<Set<string>> {
 describe('Redis Cluster: worker processes', () => {
   it('loses no event when a worker is killed with -9 in the middle of its handlers', async () => {
     const prefix = `cluster-kill-${process.pid}`;
-    const client = new EventsClient({ redis: { cluster: cluster.startupNodes }, prefix });
-    clients.push(client);
+    const client = pool.track(
+      new EventsClient({ redis: { cluster: cluster.startupNodes }, prefix }),
+    );
     const sent = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         lastValueFrom(client.emit<EventEnvelope>('job.run', { i })),

@@ -66,6 +66,9 @@ describe('EventsDashboardModule: the JSON API', () => {
       expect(response.status, path).toBe(403);
     }
     expect((await call('api/queues')).status).toBe(200);
+    const asset = (name: string) => fetch(`${base}/assets/${name}`, { headers: AUTH });
+    expect((await asset('groups-view.js')).status).toBe(200);
+    expect((await asset('nope.js')).status).toBe(404);
     const page = await fetch(base, { headers: AUTH });
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -280,6 +283,13 @@ describe('EventsDashboardModule: the JSON API', () => {
     await waitFor(() => reports.ran.length === 3);
     expect((await call('api/queues/nope/groups')).status).toBe(404);
     expect((await call('api/queues/reports/groups?limit=x')).status).toBe(400);
+    // Paged: paused groups are listed with no job; hasMore tells whether a next page exists.
+    for (const id of ['g1', 'g2', 'g3']) await queues.pauseGroup('reports', id);
+    const first = await call('api/queues/reports/groups?limit=2');
+    expect(first.json).toMatchObject({ offset: 0, hasMore: true });
+    expect((first.json.groups as { id: string }[]).map((g) => g.id)).toEqual(['g1', 'g2']);
+    const last = await call('api/queues/reports/groups?offset=2&limit=2');
+    expect(last.json).toMatchObject({ offset: 2, hasMore: false, groups: [{ id: 'g3' }] });
   });
 
   it('readOnly refuses every mutation', async () => {

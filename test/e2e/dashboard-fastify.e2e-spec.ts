@@ -65,8 +65,15 @@ describe('EventsDashboardModule on Fastify', () => {
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(await page.text()).toContain('/events/');
-    const script = await fetch(`${base}/assets/dashboard.js`, { headers: AUTH });
-    expect(script.headers.get('content-type')).toContain('text/javascript');
+    for (const name of ['dashboard.js', 'page-common.js', 'groups-view.js', 'tail-view.js']) {
+      const script = await fetch(`${base}/assets/${name}`, { headers: AUTH });
+      expect(script.status, name).toBe(200);
+      expect(script.headers.get('content-type')).toContain('text/javascript');
+    }
+    const style = await fetch(`${base}/assets/dashboard.css`, { headers: AUTH });
+    expect(style.headers.get('content-type')).toContain('text/css');
+    const other = await fetch(`${base}/assets/..%2Fdashboard.guard.js`, { headers: AUTH });
+    expect(other.status).toBe(404);
     const queues = await fetch(`${base}/api/queues`, { headers: AUTH });
     expect(queues.status).toBe(200);
     expect(((await queues.json()) as { queues: { name: string }[] }).queues).toEqual(

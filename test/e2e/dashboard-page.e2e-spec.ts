@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus, EventQueues } from 'nestjs-events';
 import {
@@ -10,10 +10,10 @@ import {
   startDashboardApp,
   tokenAuth,
 } from '../fixtures/dashboard.fixtures.js';
+import { openDashboard } from '../support/dashboard-browser.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots of each view (git-ignored). */
 const SHOTS = fileURLToPath(new URL('../../.screenshots/', import.meta.url));
 
@@ -28,8 +28,8 @@ describe('the dashboard page in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let origin = '';
-  const errors: string[] = [];
-  const outside: string[] = [];
+  let errors: string[] = [];
+  let outside: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -44,25 +44,9 @@ describe('the dashboard page in Chromium', () => {
       await bus.emit('order.placed', { id, card: { number: '4242 4242 4242 4242' } });
     }
     await waitFor(async () => (await app.get(EventQueues).counts('receipts')).dead === 3);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking'],
-    });
-    context = await browser.newContext({
-      extraHTTPHeaders: { authorization: DASHBOARD_TOKEN },
-      viewport: { width: 1280, height: 900 },
-    });
-    page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('request', (request) => {
-      const url = request.url();
-      if (!url.startsWith('data:') && new URL(url).origin !== origin) outside.push(url);
-    });
-    await page.goto(`${origin}/events`);
-    await page.waitForSelector('body[data-ready="true"]');
+    ({ browser, context, page, errors, outside } = await openDashboard(`${origin}/events`, {
+      authorization: DASHBOARD_TOKEN,
+    }));
   }, 120_000);
 
   afterAll(async () => {

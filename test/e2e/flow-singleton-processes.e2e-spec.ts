@@ -1,16 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
+import type { WorkerProcess } from '../fixtures/processes/worker-processes.js';
 
 type Job = EventEnvelope<{ key: string; n: number; crash?: boolean }>;
 const key = (e: Job): string => e.data.key;
@@ -31,50 +25,32 @@ class FlowListener {
   collect(): void {}
 }
 
-let server: RedisServer;
-let redis: Redis;
-let lib: string;
+const rig = useWorkerProcesses();
 let seq = 0;
-const children: WorkerProcess[] = [];
-const apps: INestApplicationContext[] = [];
 
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-afterEach(async () => {
-  killAll(children);
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-async function setup(
-  visibilityMs: number,
-): Promise<{ prefix: string; bus: EventBus; app: INestApplicationContext }> {
+async function setup(visibilityMs: number): Promise<{
+  prefix: string;
+  bus: EventBus;
+  app: INestApplicationContext;
+  workers: WorkerProcess[];
+}> {
   const prefix = `flowp-${++seq}`;
+  const workers: WorkerProcess[] = [];
   for (let i = 0; i < 2; i++) {
-    children.push(
-      await startWorkerProcess('./flow-worker.mjs', {
-        EVENTS_LIB: lib,
-        REDIS_URL: server.url,
-        PREFIX: prefix,
-        VISIBILITY_MS: String(visibilityMs),
-      }),
+    workers.push(
+      await rig.start('./flow-worker.mjs', prefix, { VISIBILITY_MS: String(visibilityMs) }),
     );
   }
-  const app = await createTestApp(
-    { providers: [FlowListener] },
-    { redis: server.url, prefix, visibilityTimeout: visibilityMs, worker: false },
+  const app = rig.track(
+    await createTestApp(
+      { providers: [FlowListener] },
+      { redis: rig.server.url, prefix, visibilityTimeout: visibilityMs, worker: false },
+    ),
   );
-  apps.push(app);
-  return { prefix, bus: app.get(EventBus), app };
+  return { prefix, bus: app.get(EventBus), app, workers };
 }
 
-const list = (k: string): Promise<string[]> => redis.lrange(k, 0, -1);
+const list = (k: string): Promise<string[]> => rig.redis.lrange(k, 0, -1);
 
 describe('Singletons across worker processes (redis)', () => {
   it("mode 'cancel': an emit in another process aborts the job running in a worker process, which is not retried", async () => {
@@ -91,7 +67,7 @@ describe('Singletons across worker processes (redis)', () => {
     await waitFor(async () => (await list(`${prefix}:test:started`)).length === 2, {
       message: 'job 2 started',
     });
-    await redis.rpush(`${prefix}:test:release:2`, 'go');
+    await rig.redis.rpush(`${prefix}:test:release:2`, 'go');
     await waitFor(async () => (await list(`${prefix}:test:done`)).length === 1, {
       message: 'job 2 done',
     });
@@ -107,13 +83,13 @@ describe('Singletons across worker processes (redis)', () => {
 
   it('a worker killed (SIGKILL) while it holds a key keeps it until the visibility timeout: jobs of the key are skipped, then the key frees', async () => {
     const visibilityMs = 4000;
-    const { prefix, bus } = await setup(visibilityMs);
+    const { prefix, bus, workers } = await setup(visibilityMs);
     await bus.emit('flow.skip', { key: 'k', n: 1, crash: true });
     await waitFor(async () => (await list(`${prefix}:test:started`)).length === 1, {
       message: 'job 1 started',
     });
     const [, , pid] = (await list(`${prefix}:test:started`))[0].split(' ');
-    const crashed = children.find((c) => String(c.child.pid) === pid);
+    const crashed = workers.find((c) => String(c.child.pid) === pid);
     expect(crashed).toBeDefined();
     await crashed!.exited;
     const killedAt = Date.now();
@@ -125,12 +101,12 @@ describe('Singletons across worker processes (redis)', () => {
       message: 'job 1 reclaimed',
     });
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(visibilityMs / 2);
-    await redis.rpush(`${prefix}:test:release:1`, 'go');
+    await rig.redis.rpush(`${prefix}:test:release:1`, 'go');
     await waitFor(async () => (await list(`${prefix}:test:done`)).length === 1, {
       message: 'job 1 done',
     });
     await waitFor(
-      async () => (await redis.exists(`${prefix}:mw:singleton:FlowListener.skip:k`)) === 0,
+      async () => (await rig.redis.exists(`${prefix}:mw:singleton:FlowListener.skip:k`)) === 0,
       {
         message: 'key released',
       },
@@ -139,7 +115,7 @@ describe('Singletons across worker processes (redis)', () => {
     await waitFor(async () => (await list(`${prefix}:test:started`)).length === 3, {
       message: 'job 3 started',
     });
-    await redis.rpush(`${prefix}:test:release:3`, 'go');
+    await rig.redis.rpush(`${prefix}:test:release:3`, 'go');
     const started = (await list(`${prefix}:test:started`)).map((s) =>
       s.split(' ').slice(0, 2).join(' '),
     );

@@ -1,6 +1,5 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventOutbox,
@@ -10,9 +9,9 @@ import {
   ShouldQueue,
   type EventEnvelope,
 } from 'nestjs-events';
-import { createTestApp } from '../support/create-test-app.js';
-import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
+import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
+import { useOutboxDatabase } from '../fixtures/use-outbox-database.js';
 
 /** A class event that declares its priority. */
 class InvoiceDue {
@@ -49,29 +48,10 @@ class RankedListeners {
  * created before those options were kept.
  */
 describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
-  let database: TestDatabase;
-  let admin: pg.Pool;
-  const apps: INestApplicationContext[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Pool({ connectionString: database.url, max: 2 });
-    admin.on('error', () => undefined); // idle connections ended by the drop
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await admin?.end();
-    await database?.drop();
-  });
+  const db = useOutboxDatabase();
 
   const boot = async (table = 'events_outbox') => {
-    const app = await createTestApp(
-      { providers: [RankedListeners] },
-      { outbox: { connection: database.url, pollIntervalMs: 50, table } },
-    );
-    apps.push(app);
+    const app = await db.boot({ providers: [RankedListeners] }, { table });
     const queues = app.get(EventQueues);
     // Paused: every job is stored before any starts, so the start order is the queue's order.
     await queues.pause('outbox-ranked');
@@ -110,7 +90,7 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
 
   it('keeps the priority of emits in a transaction the caller commits (dispatched by the relay)', async () => {
     const { bus, queues, listeners } = await boot();
-    const client = await admin.connect();
+    const client = await db.admin.connect();
     try {
       await client.query('BEGIN');
       await emitLowThenHigh(bus, client);
@@ -144,7 +124,7 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
 
   it('refuses, before the row is written, job options its queued listeners cannot take', async () => {
     const { bus } = await boot();
-    const client = await admin.connect();
+    const client = await db.admin.connect();
     try {
       await client.query('BEGIN');
       // A priority on a grouped queue, a group longer than 128 bytes.
@@ -167,7 +147,7 @@ describe.skipIf(skipPostgres)('outbox: emit options of queued jobs', () => {
   });
 
   it('adds the job option columns to a table created before they existed', async () => {
-    await admin.query(`CREATE TABLE legacy_outbox (
+    await db.admin.query(`CREATE TABLE legacy_outbox (
       id bigserial PRIMARY KEY, event_id text NOT NULL, name text NOT NULL, payload text NOT NULL,
       ordering_key text, delay_ms integer NOT NULL DEFAULT 0, writer text,
       created_at timestamptz NOT NULL DEFAULT clock_timestamp(), dispatched_at timestamptz,

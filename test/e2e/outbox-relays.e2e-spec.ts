@@ -1,10 +1,9 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import { EventBus, EventOutbox, OnEvent, type EventEnvelope } from 'nestjs-events';
-import { createTestApp } from '../support/create-test-app.js';
-import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
+import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
+import { useOutboxDatabase } from '../fixtures/use-outbox-database.js';
 
 /** One delivery, and the app whose relay made it. */
 type Delivery = { id: string; key: string; seq: number; app: string };
@@ -21,33 +20,11 @@ class Recorder {
 }
 
 describe.skipIf(skipPostgres)('transactional outbox: relays and retention', () => {
-  let database: TestDatabase;
-  let admin: pg.Pool;
-  const apps: INestApplicationContext[] = [];
+  const db = useOutboxDatabase({ poolSize: 5 });
+  const { count } = db;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Pool({ connectionString: database.url, max: 5 });
-    admin.on('error', () => undefined); // idle connections ended by the drop
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await admin?.end();
-    await database?.drop();
-  });
-
-  const boot = async (outbox: { relay?: boolean; retentionMs?: number; table: string }) => {
-    const app = await createTestApp(
-      { providers: [Recorder] },
-      { outbox: { connection: database.url, pollIntervalMs: 50, handoffMs: 0, ...outbox } },
-    );
-    apps.push(app);
-    return app;
-  };
-  const count = async (sql: string) =>
-    Number((await admin.query<{ n: string }>(`SELECT count(*)::text AS n ${sql}`)).rows[0].n);
+  const boot = (outbox: { relay?: boolean; retentionMs?: number; table: string }) =>
+    db.boot({ providers: [Recorder] }, { handoffMs: 0, ...outbox });
 
   it('two relays share 10,000 rows: all delivered, duplicates counted, each key in order', async () => {
     const table = 'relay_share';
@@ -57,7 +34,7 @@ describe.skipIf(skipPostgres)('transactional outbox: relays and retention', () =
     // Four transactions at once, each writing 2,500 rows over 12 ordering keys of its own.
     await Promise.all(
       [0, 1, 2, 3].map(async (lane) => {
-        const client = await admin.connect();
+        const client = await db.admin.connect();
         try {
           await client.query('BEGIN');
           for (let seq = 0; seq < 2500; seq++) {
@@ -104,7 +81,7 @@ describe.skipIf(skipPostgres)('transactional outbox: relays and retention', () =
     const table = 'retained';
     const app = await boot({ table, retentionMs: 60_000, relay: false });
     // 100,000 events dispatched an hour ago, written directly: their age is what counts.
-    await admin.query(
+    await db.admin.query(
       `INSERT INTO ${table} (event_id, name, payload, dispatched_at)
        SELECT 'old-' || i, 'item.added', '{}', now() - interval '1 hour'
          FROM generate_series(1, 100000) AS i`,
@@ -114,10 +91,10 @@ describe.skipIf(skipPostgres)('transactional outbox: relays and retention', () =
     for (let i = 0; i < 20; i++) {
       await outbox.transaction(() => bus.emit('item.added', { key: 'recent', seq: i }));
     }
-    await admin.query(`ANALYZE ${table}`);
+    await db.admin.query(`ANALYZE ${table}`);
     // The claim reads waiting rows through the partial index, not the 100,000 kept ones.
     const plan = (
-      await admin.query<{ 'QUERY PLAN': string }>(
+      await db.admin.query<{ 'QUERY PLAN': string }>(
         `EXPLAIN SELECT id FROM ${table}
           WHERE dispatched_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 200 FOR UPDATE SKIP LOCKED`,
       )

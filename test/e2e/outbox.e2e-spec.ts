@@ -1,6 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   EventBus,
   EventOutbox,
@@ -14,39 +12,25 @@ import {
   type EventsModuleOptions,
 } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
+import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
+import { useOutboxDatabase } from '../fixtures/use-outbox-database.js';
 import { AuditListener, OrderListeners } from '../fixtures/outbox.fixtures.js';
 
 describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () => {
-  let database: TestDatabase;
-  let admin: pg.Pool;
-  const apps: INestApplicationContext[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Pool({ connectionString: database.url, max: 2 });
-    admin.on('error', () => undefined); // idle connections ended by the drop
-    await admin.query('CREATE TABLE orders (id text PRIMARY KEY)');
-    await admin.query('CREATE TABLE audit (order_id text NOT NULL)');
+  const db = useOutboxDatabase({
+    setup: async (admin) => {
+      await admin.query('CREATE TABLE orders (id text PRIMARY KEY)');
+      await admin.query('CREATE TABLE audit (order_id text NOT NULL)');
+    },
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-  });
-  afterAll(async () => {
-    await admin?.end();
-    await database?.drop();
-  });
+  const { count } = db;
 
   const boot = async (
     outbox: Partial<NonNullable<EventsModuleOptions['outbox']>> = {},
     store?: EventsModuleOptions['store'],
   ) => {
-    const app = await createTestApp(
-      { providers: [OrderListeners, AuditListener] },
-      { outbox: { connection: database.url, pollIntervalMs: 50, ...outbox }, store },
-    );
-    apps.push(app);
+    const app = await db.boot({ providers: [OrderListeners, AuditListener] }, outbox, { store });
     return {
       app,
       bus: app.get(EventBus),
@@ -56,10 +40,6 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
     };
   };
   const ids = (events: { data: unknown }[]) => events.map((e) => (e.data as { id: string }).id);
-  const count = async (sql: string, values: unknown[] = []) =>
-    Number(
-      (await admin.query<{ n: string }>(`SELECT count(*)::text AS n ${sql}`, values)).rows[0].n,
-    );
 
   it('delivers a committed event once, after commit, to in-process and queued listeners', async () => {
     const { bus, outbox, orders, app } = await boot();
@@ -155,7 +135,7 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
 
   it('writes through a transaction the caller manages, delivered once it commits', async () => {
     const { bus, orders } = await boot();
-    const client = await admin.connect();
+    const client = await db.admin.connect();
     try {
       await client.query('BEGIN');
       await bus.emit('order.created', { id: 'x1' }, { transaction: client });
@@ -178,7 +158,7 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
       {},
       {
         record: ['order.*'],
-        postgres: { connectionString: database.url, schema: 'outbox_store' },
+        postgres: { connectionString: db.database.url, schema: 'outbox_store' },
       },
     );
     await outbox.transaction(() => bus.emit('order.created', { id: 's1' }));
@@ -202,7 +182,7 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
       bus.emit('order.created', { id: 'b1' }, { transaction: { not: 'a client' } }),
     ).rejects.toBeInstanceOf(InvalidTransactionError);
     await expect(
-      bus.emit('order.created', { id: 'b2' }, { transaction: admin }),
+      bus.emit('order.created', { id: 'b2' }, { transaction: db.admin }),
     ).rejects.toBeInstanceOf(InvalidTransactionError);
     await outbox.transaction(async () => {
       await expect(bus.emit('order.created', { id: 'b3', f: () => 1 })).rejects.toBeInstanceOf(
@@ -211,9 +191,8 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
     });
     expect(await count('FROM events_outbox')).toBe(0);
 
-    const plain = await createTestApp({ providers: [] }, {});
-    apps.push(plain);
-    const client = await admin.connect();
+    const plain = db.track(await createTestApp({ providers: [] }, {}));
+    const client = await db.admin.connect();
     try {
       await expect(
         plain.get(EventBus).emit('order.created', {}, { transaction: client }),
@@ -228,10 +207,10 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
 
   it('marks a row it cannot read as failed, with its reason, and goes on', async () => {
     const { bus, orders } = await boot({ handoffMs: 0 });
-    await admin.query(
+    await db.admin.query(
       `INSERT INTO events_outbox (event_id, name, payload) VALUES ('bad', 'order.created', '{not json')`,
     );
-    const client = await admin.connect();
+    const client = await db.admin.connect();
     try {
       await client.query('BEGIN');
       await bus.emit('order.created', { id: 'good' }, { transaction: client });
@@ -243,7 +222,7 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
       async () => (await count('FROM events_outbox WHERE failed_at IS NOT NULL')) === 1,
     );
     await waitFor(() => orders.inProcess.length === 1);
-    const failed = await admin.query<{ failure: string }>(
+    const failed = await db.admin.query<{ failure: string }>(
       `SELECT failure FROM events_outbox WHERE event_id = 'bad'`,
     );
     expect(failed.rows[0].failure).toMatch(/malformed JSON/);

@@ -1,16 +1,10 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Injectable } from '@nestjs/common';
+import { describe, expect, it } from 'vitest';
 import { EventBus, EventQueues, OnEvent, ShouldQueue, type EventEnvelope } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-import {
-  compileLibrary,
-  killAll,
-  startWorkerProcess,
-  type WorkerProcess,
-} from '../fixtures/processes/worker-processes.js';
+import { useWorkerProcesses } from '../fixtures/processes/use-worker-processes.js';
+import type { WorkerProcess } from '../fixtures/processes/worker-processes.js';
 
 /**
  * The producer side: the worker processes' listener (same id, same group settings: a job carries
@@ -34,26 +28,8 @@ function producerListener(
   return GroupListener;
 }
 
-let server: RedisServer;
-let redis: Redis;
+const rig = useWorkerProcesses();
 let seq = 0;
-let lib: string;
-const children: WorkerProcess[] = [];
-const apps: INestApplicationContext[] = [];
-
-beforeAll(async () => {
-  lib = compileLibrary();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-}, 120_000);
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-afterEach(async () => {
-  killAll(children);
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
 
 async function worker(
   prefix: string,
@@ -65,10 +41,7 @@ async function worker(
     rate?: { max: number; durationMs: number };
   },
 ): Promise<WorkerProcess> {
-  const w = await startWorkerProcess('./group-worker.mjs', {
-    EVENTS_LIB: lib,
-    REDIS_URL: server.url,
-    PREFIX: prefix,
+  return rig.start('./group-worker.mjs', prefix, {
     CONCURRENCY: '4',
     GROUP_CONCURRENCY: String(env.groupConcurrency),
     VISIBILITY_MS: String(env.visibilityMs ?? 5000),
@@ -77,8 +50,6 @@ async function worker(
     RATE_MAX: env.rate ? String(env.rate.max) : '',
     RATE_MS: env.rate ? String(env.rate.durationMs) : '',
   });
-  children.push(w);
-  return w;
 }
 
 async function producer(
@@ -86,15 +57,16 @@ async function producer(
   groupConcurrency: number,
   groupRateLimit?: { max: number; durationMs: number },
 ) {
-  const app = await createTestApp(
-    { providers: [producerListener(groupConcurrency, groupRateLimit) as never] },
-    { redis: server.url, prefix, worker: false },
+  const app = rig.track(
+    await createTestApp(
+      { providers: [producerListener(groupConcurrency, groupRateLimit) as never] },
+      { redis: rig.server.url, prefix, worker: false },
+    ),
   );
-  apps.push(app);
   return { bus: app.get(EventBus), queues: app.get(EventQueues) };
 }
 
-const done = (prefix: string) => redis.lrange(`${prefix}:test:done`, 0, -1);
+const done = (prefix: string) => rig.redis.lrange(`${prefix}:test:done`, 0, -1);
 
 describe('Redis groups across worker processes', () => {
   it('never runs more than groupConcurrency jobs of a group at once over three processes', async () => {
@@ -105,7 +77,7 @@ describe('Redis groups across worker processes', () => {
     }
     await Promise.all([0, 1, 2].map(() => worker(prefix, { groupConcurrency: 2, handlerMs: 25 })));
     await waitFor(async () => (await done(prefix)).length === 60, { timeoutMs: 30_000 });
-    const max = await redis.hgetall(`${prefix}:test:max`);
+    const max = await rig.redis.hgetall(`${prefix}:test:max`);
     // At most 2 at once; 12 slots over three processes let each group reach its 2.
     expect(Object.values(max).map(Number)).toEqual([2, 2, 2]);
   }, 60_000);
@@ -125,7 +97,9 @@ describe('Redis groups across worker processes', () => {
       const order = finished.filter((job) => job.startsWith(`${tenant}:`));
       expect(order).toEqual(Array.from({ length: 10 }, (_, i) => `${tenant}:${i}`));
     }
-    expect(Object.values(await redis.hgetall(`${prefix}:test:max`)).map(Number)).toEqual([1, 1]);
+    expect(Object.values(await rig.redis.hgetall(`${prefix}:test:max`)).map(Number)).toEqual([
+      1, 1,
+    ]);
   }, 60_000);
 
   it('frees the slot of a worker killed with -9 after the visibility timeout: nothing lost, order kept', async () => {
@@ -134,7 +108,7 @@ describe('Redis groups across worker processes', () => {
     const stuck = await worker(prefix, { groupConcurrency: 1, visibilityMs: 600, hang: 'k:0' });
     for (let i = 0; i < 5; i++) await bus.emit('tenant.job', { tenant: 'k', i });
     await waitFor(async () =>
-      (await redis.lrange(`${prefix}:test:started`, 0, -1)).includes('k:0:1'),
+      (await rig.redis.lrange(`${prefix}:test:started`, 0, -1)).includes('k:0:1'),
     );
     stuck.child.kill('SIGKILL');
     await stuck.exited;
@@ -142,7 +116,7 @@ describe('Redis groups across worker processes', () => {
     await waitFor(async () => (await done(prefix)).length === 5, { timeoutMs: 30_000 });
     expect(await done(prefix)).toEqual(['k:0', 'k:1', 'k:2', 'k:3', 'k:4']);
     // The group went on only once the dead worker's job was reclaimed (after its timeout).
-    const started = await redis.lrange(`${prefix}:test:started`, 0, -1);
+    const started = await rig.redis.lrange(`${prefix}:test:started`, 0, -1);
     expect(started.slice(0, 3)).toEqual(['k:0:1', 'k:0:2', 'k:1:1']);
     await waitFor(async () => (await queues.groups('tenants')).length === 0);
   }, 60_000);
@@ -155,7 +129,7 @@ describe('Redis groups across worker processes', () => {
     for (let i = 0; i < 3; i++) await bus.emit('tenant.job', { tenant: 'other', i });
     await Promise.all([0, 1, 2].map(() => worker(prefix, { groupConcurrency: 10, rate })));
     await waitFor(async () => (await done(prefix)).length === 15, { timeoutMs: 30_000 });
-    const stamps = (await redis.lrange(`${prefix}:test:stamps`, 0, -1)).map((line) => {
+    const stamps = (await rig.redis.lrange(`${prefix}:test:stamps`, 0, -1)).map((line) => {
       const [tenant, at, attempt] = line.split(' ');
       return { tenant, at: Number(at), attempt: Number(attempt) };
     });

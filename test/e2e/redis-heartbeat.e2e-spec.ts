@@ -1,61 +1,18 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resolveEventsOptions } from 'nestjs-events';
-import {
-  createRedisQueueTransport,
-  type RedisQueueTransport,
-} from '../../lib/queue/redis/redis-queue.transport.js';
+import { describe, expect, it } from 'vitest';
 import type { NewJob, ReservedJob } from '../../lib/queue/queue-job.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
+import { useRedisTransports } from '../fixtures/use-redis-transports.js';
 
-let server: RedisServer;
-let redis: Redis;
-let seq = 0;
-const open: RedisQueueTransport[] = [];
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
-
-async function transport(prefix: string, visibilityTimeout: number): Promise<RedisQueueTransport> {
-  const t = await createRedisQueueTransport(
-    resolveEventsOptions({ redis: server.url, prefix, visibilityTimeout }, {}),
-  );
-  open.push(t);
-  return t;
-}
+const rig = useRedisTransports({ reserveMs: 500 });
+const { transport, take } = rig;
 
 function job(id: string): NewJob {
   return { id, queue: 'q', listener: 'L.handle', payload: '{}', delayMs: 0 };
 }
 
-async function take(t: RedisQueueTransport, n: number): Promise<ReservedJob[]> {
-  const got: ReservedJob[] = [];
-  await waitFor(async () => {
-    got.push(...(await t.reserve('q', n - got.length, AbortSignal.timeout(500))));
-    return got.length >= n;
-  });
-  return got;
-}
-
-/** Redis's own clock, in ms. */
-async function redisNow(): Promise<number> {
-  const [seconds, micros] = await redis.time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-}
-
 describe('Redis transport: heartbeats', () => {
   it('resolves with the jobs this worker no longer holds', async () => {
-    const prefix = `beat-lost-${++seq}`;
+    const prefix = rig.prefix('beat-lost');
     const a = await transport(prefix, 100);
     const b = await transport(prefix, 100);
     await a.enqueue([job('kept'), job('taken')]);
@@ -77,7 +34,7 @@ describe('Redis transport: heartbeats', () => {
   });
 
   it('keeps 20,000 jobs of one queue held by one process from being reclaimed', async () => {
-    const prefix = `beat-many-${++seq}`;
+    const prefix = rig.prefix('beat-many');
     const visibility = 2000;
     const a = await transport(prefix, visibility);
     const b = await transport(prefix, visibility);
@@ -86,7 +43,7 @@ describe('Redis transport: heartbeats', () => {
       await a.enqueue(Array.from({ length: 1000 }, (_, k) => job(`j${i + k}`)));
     }
     const mine = await take(a, total);
-    const since = await redisNow();
+    const since = await rig.now();
     const beatStartedAt = performance.now();
     expect(await a.heartbeat(mine)).toEqual([]);
     process.stdout.write(
@@ -109,7 +66,7 @@ describe('Redis transport: heartbeats', () => {
     // b looks for abandoned jobs until two visibility timeouts have passed on Redis's clock.
     const stop = new AbortController();
     const looked = b.reserve('q', 100, stop.signal);
-    await waitFor(async () => errors.length > 0 || (await redisNow()) - since > 2 * visibility, {
+    await waitFor(async () => errors.length > 0 || (await rig.now()) - since > 2 * visibility, {
       timeoutMs: 60_000,
     });
     stop.abort();
@@ -118,7 +75,7 @@ describe('Redis transport: heartbeats', () => {
     await beating;
     expect(errors).toEqual([]);
     expect(lost).toEqual([]);
-    const [count, , , consumers] = (await redis.xpending(
+    const [count, , , consumers] = (await rig.redis.xpending(
       `${prefix}:{${prefix}:q}:stream`,
       'workers',
     )) as [number, string, string, [string, string][]];

@@ -1,63 +1,18 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resolveEventsOptions } from 'nestjs-events';
-import {
-  createRedisQueueTransport,
-  type RedisQueueTransport,
-} from '../../lib/queue/redis/redis-queue.transport.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisKeys } from '../../lib/queue/redis/redis-keys.js';
 import type { NewJob, ReservedJob } from '../../lib/queue/queue-job.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
+import { useRedisTransports } from '../fixtures/use-redis-transports.js';
 
-let server: RedisServer;
-let redis: Redis;
-let seq = 0;
-const open: RedisQueueTransport[] = [];
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-afterEach(async () => {
+const rig = useRedisTransports({ reserveMs: 300 });
+const { transport, take } = rig;
+// Registered after the rig's: runs before the transports close (hooks unwind in reverse order).
+afterEach(() => {
   vi.restoreAllMocks();
-  await Promise.all(open.splice(0).map((t) => t.close()));
 });
-
-async function transport(
-  prefix: string,
-  visibilityTimeout = 30_000,
-  url = server.url,
-): Promise<RedisQueueTransport> {
-  const t = await createRedisQueueTransport(
-    resolveEventsOptions({ redis: url, prefix, visibilityTimeout }, {}),
-  );
-  open.push(t);
-  return t;
-}
 
 function job(id: string, delayMs = 0): NewJob {
   return { id, queue: 'q', listener: 'L.handle', payload: '{}', delayMs };
-}
-
-/** Reserves until `n` jobs came back; also returns the size of each non-empty reserve. */
-async function take(t: RedisQueueTransport, n: number): Promise<ReservedJob[]> {
-  const got: ReservedJob[] = [];
-  await waitFor(async () => {
-    got.push(...(await t.reserve('q', n - got.length, AbortSignal.timeout(300))));
-    return got.length >= n;
-  });
-  return got;
-}
-
-/** Redis's own clock, in ms. */
-async function redisNow(): Promise<number> {
-  const [seconds, micros] = await redis.time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
 /** Waits until every pending entry of the prefix's queue has been idle at least `ms`. */
@@ -65,14 +20,14 @@ async function idleAtLeast(prefix: string, count: number, ms: number): Promise<v
   const stream = new RedisKeys(prefix).queue('q').stream;
   await waitFor(
     async () =>
-      ((await redis.xpending(stream, 'workers', 'IDLE', ms, '-', '+', count + 1)) as unknown[])
+      ((await rig.redis.xpending(stream, 'workers', 'IDLE', ms, '-', '+', count + 1)) as unknown[])
         .length === count,
   );
 }
 
 describe('Redis transport: reclaims', () => {
   it('never reclaims an entry its own worker still holds, however idle Redis sees it', async () => {
-    const prefix = `own-${++seq}`;
+    const prefix = rig.prefix('own');
     // Reclaim passes run every visibilityTimeout / 2 (2 s); the reserve below spans one.
     const a = await transport(prefix, 4000);
     await a.enqueue([job('j1')]);
@@ -81,14 +36,14 @@ describe('Redis transport: reclaims', () => {
     // As after a Redis freeze or restart: the entry looks idle for a minute, still a's.
     const [entry] = mine.receipt.split('/');
     const stream = new RedisKeys(prefix).queue('q').stream;
-    await redis.xclaim(stream, 'workers', a.consumer, 0, entry, 'IDLE', 60_000, 'JUSTID');
+    await rig.redis.xclaim(stream, 'workers', a.consumer, 0, entry, 'IDLE', 60_000, 'JUSTID');
     expect(await a.reserve('q', 10, AbortSignal.timeout(3000))).toEqual([]);
     await a.ack(mine);
     expect(await a.counts('q')).toMatchObject({ completed: 1, active: 0 });
   });
 
   it('reclaims an entry of its own that its worker dropped (no heartbeat for visibilityTimeout)', async () => {
-    const prefix = `dropped-${++seq}`;
+    const prefix = rig.prefix('dropped');
     const a = await transport(prefix, 100);
     await a.enqueue([job('j1')]);
     const [dropped] = await take(a, 1);
@@ -101,7 +56,7 @@ describe('Redis transport: reclaims', () => {
   });
 
   it('reclaims an entry delivered before on its own, so a poison job takes no other job with it', async () => {
-    const prefix = `alone-${++seq}`;
+    const prefix = rig.prefix('alone');
     const first = await transport(prefix, 100);
     const second = await transport(prefix, 100);
     const third = await transport(prefix, 100);
@@ -129,14 +84,14 @@ describe('Redis transport: reclaims', () => {
 
 describe("Redis transport: Redis's clock", () => {
   it('never promotes a delayed job or a retry early on a worker whose clock runs 5 s ahead', async () => {
-    const prefix = `clock-${++seq}`;
+    const prefix = rig.prefix('clock');
     const producer = await transport(prefix);
     const ahead = await transport(prefix);
     await producer.enqueue([job('retried')]);
     const [first] = await take(producer, 1);
-    const delayedAt = await redisNow();
+    const delayedAt = await rig.now();
     await producer.enqueue([job('delayed', 2000)]);
-    const retriedAt = await redisNow();
+    const retriedAt = await rig.now();
     await producer.retry(first, 2000, { reason: 'failed', message: 'x' });
     // Only `ahead` works from here: its Date.now() runs 5 s ahead of Redis's clock.
     const realNow = Date.now.bind(Date);
@@ -145,7 +100,7 @@ describe("Redis transport: Redis's clock", () => {
     await waitFor(
       async () => {
         for (const j of await ahead.reserve('q', 10, AbortSignal.timeout(300))) {
-          startedAt.set(j.id, await redisNow());
+          startedAt.set(j.id, await rig.now());
         }
         return startedAt.size === 2;
       },
@@ -158,13 +113,24 @@ describe("Redis transport: Redis's clock", () => {
 
 describe('Redis transport: an ACL user without CLIENT ID', () => {
   it('leaks no connection and still reads when CLIENT ID is denied', async () => {
-    const prefix = `acl-${++seq}`;
-    await redis.call('ACL', 'SETUSER', 'noid', 'on', '>secret', '~*', '&*', '+@all', '-client|id');
-    const url = `redis://noid:secret@127.0.0.1:${server.port}`;
+    const prefix = rig.prefix('acl');
+    await rig.redis.call(
+      'ACL',
+      'SETUSER',
+      'noid',
+      'on',
+      '>secret',
+      '~*',
+      '&*',
+      '+@all',
+      '-client|id',
+    );
+    const url = `redis://noid:secret@127.0.0.1:${rig.server.port}`;
     const connections = async (): Promise<number> =>
-      ((await redis.client('LIST')) as string).split('\n').filter((l) => l.includes(' user=noid'))
-        .length;
-    const t = await transport(prefix, 30_000, url);
+      ((await rig.redis.client('LIST')) as string)
+        .split('\n')
+        .filter((l) => l.includes(' user=noid')).length;
+    const t = await transport(prefix, 30_000, { redis: url });
     await t.enqueue([job('j0')]);
     const [first] = await take(t, 1);
     await t.ack(first);

@@ -1,79 +1,49 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidOptionError,
   resolveEventsOptions,
   StaleJobError,
   TransportError,
 } from 'nestjs-events';
-import {
-  createRedisQueueTransport,
-  type RedisQueueTransport,
-} from '../../lib/queue/redis/redis-queue.transport.js';
 import { RedisKeys } from '../../lib/queue/redis/redis-keys.js';
-import type { NewJob, ReservedJob } from '../../lib/queue/queue-job.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { waitFor } from '../support/wait-for.js';
+import type { NewJob } from '../../lib/queue/queue-job.js';
+import { useRedisTransports } from '../fixtures/use-redis-transports.js';
 
-let server: RedisServer;
-let redis: Redis;
-let seq = 0;
-const open: RedisQueueTransport[] = [];
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
-
-async function transport(prefix: string, visibilityTimeout = 30_000): Promise<RedisQueueTransport> {
-  const t = await createRedisQueueTransport(
-    resolveEventsOptions({ redis: server.url, prefix, visibilityTimeout }, {}),
-  );
-  open.push(t);
-  return t;
-}
+const rig = useRedisTransports({ reserveMs: 200 });
+const { transport, take } = rig;
 
 function job(id: string, delayMs = 0, queue = 'q'): NewJob {
   return { id, queue, listener: 'L.handle', payload: JSON.stringify({ id }), delayMs };
 }
 
-/** Reserves until `n` jobs came back (a reclaim may need a pass or two). */
-async function take(t: RedisQueueTransport, n: number, queue = 'q'): Promise<ReservedJob[]> {
-  const got: ReservedJob[] = [];
-  await waitFor(async () => {
-    const signal = AbortSignal.timeout(200);
-    got.push(...(await t.reserve(queue, n - got.length, signal)));
-    return got.length >= n;
-  });
-  return got;
-}
-
 describe('Redis transport: keys, fencing, scripts', () => {
   it('puts every key of a queue under the prefix and one hash tag', async () => {
-    const prefix = `keys-${++seq}`;
+    const prefix = rig.prefix('keys');
     const t = await transport(prefix);
     await t.enqueue([job('a'), job('b', 60_000)]);
     const [reserved] = await take(t, 1);
     await t.deadLetter(reserved, { reason: 'failed', message: 'x' });
-    const keys = (await redis.keys(`*${prefix}*`)).sort();
+    const keys = (await rig.redis.keys(`*${prefix}*`)).sort();
     const k = new RedisKeys(prefix).queue('q');
     expect(keys).toEqual(
-      [`${prefix}:queues`, k.dead, k.deadIndex, k.delayed, k.stats, k.stream].sort(),
+      [`${prefix}:queues`, k.dead, k.deadIndex, k.deadInfo, k.delayed, k.stats, k.stream].sort(),
     );
-    for (const key of [k.dead, k.deadIndex, k.delayed, k.stats, k.stream, k.started, k.paused]) {
+    for (const key of [
+      k.dead,
+      k.deadIndex,
+      k.deadInfo,
+      k.delayed,
+      k.stats,
+      k.stream,
+      k.started,
+      k.paused,
+    ]) {
       expect(key.startsWith(`${prefix}:{${prefix}:q}:`)).toBe(true);
     }
   });
 
   it('refuses every settle with a stale receipt once another worker reclaimed the job', async () => {
-    const prefix = `fence-${++seq}`;
+    const prefix = rig.prefix('fence');
     const a = await transport(prefix, 100);
     const b = await transport(prefix, 100);
     await a.enqueue([job('j1')]);
@@ -103,7 +73,7 @@ describe('Redis transport: keys, fencing, scripts', () => {
   });
 
   it('keeps a heartbeated job from being reclaimed, and lets it go when the heartbeat stops', async () => {
-    const prefix = `beat-${++seq}`;
+    const prefix = rig.prefix('beat');
     // Heartbeats and the other worker share this process: the visibility timeout is many times
     // the heartbeat period, so a loaded event loop cannot starve the heartbeat past it.
     const visibilityMs = 1000;
@@ -137,22 +107,22 @@ describe('Redis transport: keys, fencing, scripts', () => {
   });
 
   it('acknowledges concurrent completions in batches and deletes acknowledged entries', async () => {
-    const prefix = `ack-${++seq}`;
+    const prefix = rig.prefix('ack');
     const t = await transport(prefix);
     await t.enqueue(Array.from({ length: 50 }, (_, i) => job(`j${i}`)));
     const jobs = await take(t, 50);
-    await redis.config('RESETSTAT');
+    await rig.redis.config('RESETSTAT');
     await Promise.all(jobs.map((j) => t.ack(j)));
-    const stats = await redis.info('commandstats');
+    const stats = await rig.redis.info('commandstats');
     const evalsha = /cmdstat_evalsha:calls=(\d+)/.exec(stats);
     expect(Number(evalsha?.[1])).toBeLessThan(50);
     const k = new RedisKeys(prefix).queue('q');
-    expect(await redis.xlen(k.stream)).toBe(0);
+    expect(await rig.redis.xlen(k.stream)).toBe(0);
     expect(await t.counts('q')).toMatchObject({ completed: 50, active: 0, waiting: 0 });
   });
 
   it('moves due delayed jobs and retries back in order, each in exactly one place', async () => {
-    const prefix = `delay-${++seq}`;
+    const prefix = rig.prefix('delay');
     const t = await transport(prefix);
     await t.enqueue([job('late', 300), job('soon', 100)]);
     expect(await t.counts('q')).toMatchObject({ delayed: 2, waiting: 0 });
@@ -170,7 +140,7 @@ describe('Redis transport: keys, fencing, scripts', () => {
   });
 
   it('lists, retries by id and purges dead jobs', async () => {
-    const prefix = `dead-${++seq}`;
+    const prefix = rig.prefix('dead');
     const t = await transport(prefix);
     await t.enqueue([job('d1'), job('d2')]);
     for (const j of await take(t, 2)) {
@@ -190,18 +160,12 @@ describe('Redis transport: keys, fencing, scripts', () => {
   });
 
   it('fails enqueue with TransportError within redisCommandTimeout when Redis stalls', async () => {
-    const t = await createRedisQueueTransport(
-      resolveEventsOptions(
-        { redis: server.url, prefix: `stall-${++seq}`, redisCommandTimeout: 200 },
-        {},
-      ),
-    );
-    open.push(t);
-    server.pause();
+    const t = await transport(rig.prefix('stall'), 30_000, { redisCommandTimeout: 200 });
+    rig.server.pause();
     try {
       await expect(t.enqueue([job('x')])).rejects.toBeInstanceOf(TransportError);
     } finally {
-      server.resume();
+      rig.server.resume();
     }
     await t.enqueue([job('y')]);
   });

@@ -10,6 +10,7 @@ import { encodeSagaData } from '../../lib/sagas/saga-codec.js';
 import { SAGA_STORE } from '../../lib/sagas/saga.constants.js';
 import type { SagaStore } from '../../lib/sagas/saga.store.js';
 import { SagaSweeper } from '../../lib/sagas/saga.sweeper.js';
+import { createTestApp } from '../support/create-test-app.js';
 import { transportApps } from '../support/transport-apps.js';
 import { waitFor } from '../support/wait-for.js';
 import { FourStepSaga, SagaEvents, SagaProbe } from '../fixtures/saga.fixtures.js';
@@ -132,8 +133,8 @@ describe('Saga transitions on Redis: the state and its next job in one write', (
     }
   });
 
-  it('writes neither the state nor the job when the job cannot be stored', async () => {
-    const { sagas, probe, sweeper } = await startApp(apps);
+  it('stores neither a new saga nor its first job when the job cannot be stored', async () => {
+    const { sagas, probe } = await startApp(apps);
     const prefix = apps.prefix!;
     admin = new Redis(apps.server!.url);
     // The saga queue's stream holds a string: the job's XADD would fail.
@@ -142,21 +143,107 @@ describe('Saga transitions on Redis: the state and its next job in one write', (
     await expect(sagas.start(FourStepSaga, { n: 1 }, { id: 'refused' })).rejects.toThrow(
       /WRONGTYPE/,
     );
-    // The saga is as `create` left it (version 0), not at version 1 with no job.
-    expect(await admin.hget(`{${prefix}:sagas}:r:refused`, 'v')).toBe('0');
+    // Nothing of the saga: no record, not listed, not active, no job id remembered.
+    expect(await admin.exists(`{${prefix}:sagas}:r:refused`)).toBe(0);
+    expect(await admin.zscore(`{${prefix}:sagas}:all`, 'refused')).toBeNull();
+    expect(await admin.zscore(`{${prefix}:sagas}:active`, 'refused')).toBeNull();
+    const firstJob = 'refused:1:step:saga:four:step:0';
+    expect(await admin.exists(new RedisKeys(prefix).seen('sagas', firstJob))).toBe(0);
 
+    // Once the queue is sound, the same id starts the saga.
     await admin.del(stream);
-    await admin.hset(`{${prefix}:sagas}:r:refused`, 'j', await idleRecord(admin, prefix));
-    await admin.zadd(`{${prefix}:sagas}:active`, Date.now() - 2 * ONE_MINUTE, 'refused');
-    expect(await sweeper.sweep()).toBe(1);
-    await waitFor(async () => (await sagas.get('refused'))?.status === 'completed');
+    const outcome = await sagas.execute(FourStepSaga, { n: 1 }, { id: 'refused' });
+    expect(outcome.status).toBe('completed');
     expect(probe.calls).toEqual(['a', 'b', 'c', 'd']);
   });
-});
 
-/** The stored record of saga `refused`, made idle for two minutes (for the sweeper). */
-async function idleRecord(admin: Redis, prefix: string): Promise<string> {
-  const json = await admin.hget(`{${prefix}:sagas}:r:refused`, 'j');
-  const at = Date.now() - 2 * ONE_MINUTE;
-  return JSON.stringify({ ...(JSON.parse(json!) as object), updatedAt: at });
-}
+  it('writes neither the state nor the job of a transition whose job cannot be stored', async () => {
+    const { store } = await startApp(apps);
+    const prefix = apps.prefix!;
+    admin = new Redis(apps.server!.url);
+    const keys = new RedisKeys(prefix);
+    const data = encodeSagaData('four', 'moved', { input: { n: 1 }, state: {} }, 'state', 1e6);
+    const at = Date.now();
+    const record = {
+      id: 'moved',
+      name: 'four',
+      status: 'running' as const,
+      step: 0,
+      version: 1,
+      data,
+      history: [],
+      inbox: {},
+      createdAt: at,
+      updatedAt: at,
+    };
+    expect(await store.create(record)).toBe(true);
+    const job: NewJob = {
+      id: 'moved:2:step:saga:four:step:1',
+      queue: 'other',
+      listener: 'saga:four:step:1',
+      payload: '{}',
+      delayMs: 0,
+      eventId: 'moved:2:step',
+      isDeduplicated: true,
+    };
+    const next = { ...record, step: 1, version: 2 };
+    // First the queue index, then the stream, hold another type.
+    for (const broken of [keys.queues, keys.queue('other').stream]) {
+      await admin.set(broken, 'not a set or stream');
+      await expect(store.updateWithJob!(next, 1, job)).rejects.toThrow(/WRONGTYPE/);
+      expect(await admin.hget(`{${prefix}:sagas}:r:moved`, 'v')).toBe('1');
+      expect(await admin.exists(keys.seen('other', job.id))).toBe(0);
+      await admin.del(broken);
+    }
+    expect(await store.updateWithJob!(next, 1, job)).toBe(true);
+    expect(await admin.hget(`{${prefix}:sagas}:r:moved`, 'v')).toBe('2');
+    expect(await admin.xlen(keys.queue('other').stream)).toBe(1);
+    expect(await admin.sismember(keys.queues, 'other')).toBe(1);
+  });
+
+  it('costs no TYPE check, lists the queue once, and execute reads no record of a saga ended here', async () => {
+    const { sagas, store } = await startApp(apps);
+    admin = new Redis(apps.server!.url);
+    // Lists the saga queue and loads the scripts.
+    await sagas.execute(FourStepSaga, { n: 1 }, { id: 'first' });
+    const reads = vi.spyOn(store, 'get');
+    await admin.config('RESETSTAT');
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const outcomes = await Promise.all(
+      ids.map((id) => sagas.execute(FourStepSaga, { n: 1 }, { id })),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(ids.map(() => 'completed'));
+    const stats = await admin.info('commandstats');
+    expect(stats).not.toMatch(/^cmdstat_type:/m);
+    expect(stats).not.toMatch(/^cmdstat_sadd:/m);
+    // Each of the 4 step jobs reads its saga once; execute is handed the record that ended it
+    // (a rare extra read when a poll crosses the end is allowed for).
+    expect(reads.mock.calls.length).toBeGreaterThanOrEqual(4 * ids.length);
+    expect(reads.mock.calls.length).toBeLessThan(5 * ids.length);
+  });
+
+  it('execute finds a saga that another process ended', async () => {
+    const { sagas: worker } = await startApp(apps);
+    // This app runs no worker: the saga's steps all run in the other one.
+    const caller = await createTestApp(
+      { providers: [SagaProbe, SagaEvents, FourStepSaga] },
+      {
+        redis: apps.server!.url,
+        prefix: apps.prefix!,
+        worker: false,
+        sagas: { sweepInterval: 0, sweepAfter: ONE_MINUTE },
+      },
+    );
+    try {
+      const done = await caller
+        .get(SagaManager)
+        .execute(FourStepSaga, { n: 1 }, { id: 'elsewhere' });
+      expect(done.status).toBe('completed');
+      expect(done.state).toEqual({ a: 1, b: 1, c: 1, d: 1 });
+      expect(caller.get(SagaProbe).calls).toEqual([]);
+      expect((await worker.get('elsewhere'))?.status).toBe('completed');
+    } finally {
+      await caller.close();
+    }
+  });
+});

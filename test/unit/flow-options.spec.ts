@@ -130,6 +130,19 @@ class FlowListeners {
   @OnEvent('doc.edited')
   @ShouldQueue({ debounce: { key: 'all', delayMs: 100, maxDelayMs: 1000 } })
   index(): void {}
+
+  @OnEvent('report.requested')
+  @ShouldQueue({
+    queue: 'reports',
+    group: 'tenantId',
+    groupConcurrency: 2,
+    groupRateLimit: { max: 10, durationMs: 1000 },
+  })
+  report(): void {}
+
+  @OnEvent('report.weighed')
+  @ShouldQueue({ queue: 'weighed', group: 'tenantId', groupWeight: () => 2 })
+  weighed(): void {}
 }
 
 describe('flow options at emit and in the listener listing', () => {
@@ -161,6 +174,12 @@ describe('flow options at emit and in the listener listing', () => {
     });
     expect(listed.find((l) => l.id === 'FlowListeners.index')?.flow).toEqual({
       debounce: { delayMs: 100, maxDelayMs: 1000 },
+    });
+    expect(listed.find((l) => l.id === 'FlowListeners.report')?.flow).toEqual({
+      group: { weight: 1, concurrency: 2, rateLimit: { max: 10, durationMs: 1000 } },
+    });
+    expect(listed.find((l) => l.id === 'FlowListeners.weighed')?.flow).toEqual({
+      group: { weight: 'function' },
     });
   });
 });

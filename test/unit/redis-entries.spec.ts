@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareEntryIds } from '../../lib/queue/redis/redis-entries.js';
+import { compareEntryIds, toJob } from '../../lib/queue/redis/redis-entries.js';
 import { seededRandom } from './support/seeded-random.js';
 
 /** The order Redis gives stream entry ids: by milliseconds, then by sequence, as numbers. */
@@ -21,5 +21,40 @@ describe('compareEntryIds', () => {
     for (const a of ids) {
       for (const b of ids) expect(Math.sign(compareEntryIds(a, b))).toBe(byNumbers(a, b));
     }
+  });
+});
+
+describe('toJob', () => {
+  const fields = ['id', 'job-1', 'l', 'A.b', 'p', '{"v":1}', 'a', '1', 't', '1700000000000'];
+
+  it('reads a job taken from a priority level (one field j) as the same job in fields', () => {
+    const level = JSON.stringify({
+      id: 'job-1',
+      l: 'A.b',
+      p: '{"v":1}',
+      a: '1',
+      t: '1700000000000',
+      q: '3',
+      ag: '0',
+      r: '5',
+    });
+    expect(toJob('q', '7-0', 2, ['j', level])).toEqual(toJob('q', '7-0', 2, fields));
+    expect(toJob('q', '7-0', 2, ['j', level])).toMatchObject({
+      id: 'job-1',
+      attempt: 3,
+      receipt: '7-0/2',
+    });
+  });
+
+  it('keeps an unreadable level job as its text, with no listener, so that it is dead-lettered', () => {
+    expect(toJob('q', '7-0', 1, ['j', '{not json'])).toEqual({
+      id: '7-0',
+      queue: 'q',
+      listener: '',
+      payload: '{not json',
+      attempt: 1,
+      enqueuedAt: 0,
+      receipt: '7-0/1',
+    });
   });
 });

@@ -1,51 +1,30 @@
 // The events dashboard page: plain browser JavaScript, no dependency, no outside request.
 // Every value from the server is written with textContent (never parsed as HTML).
+import {
+  $,
+  api,
+  body,
+  button,
+  duration,
+  el,
+  every,
+  isReadOnly,
+  q,
+  report,
+  status,
+  time,
+} from './page-common.js';
+import { pollGroups, selectGroupsQueue, setGroupListeners } from './groups-view.js';
+import { startTail } from './tail-view.js';
 
-const body = document.body;
-const base = new URL(document.baseURI).pathname;
-const isReadOnly = body.dataset.readOnly === 'true';
 const hasSagas = body.dataset.sagas === 'true';
-const csrfHeader = body.dataset.csrfHeader;
-const $ = (selector) => document.querySelector(selector);
 
 const state = {
   queue: undefined,
   deadOffset: 0,
   deadLimit: 20,
   deadTag: '',
-  paused: false,
-  missed: 0,
 };
-
-async function api(path, method = 'GET') {
-  const headers = method === 'GET' ? {} : { [csrfHeader]: '1' };
-  const response = await fetch(`${base}api/${path}`, { method, headers });
-  const text = await response.text();
-  const json = text ? JSON.parse(text) : {};
-  if (!response.ok) throw new Error(json.message ?? `${response.status} ${response.statusText}`);
-  return json;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('data-')) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) if (child !== undefined) node.append(child);
-  return node;
-}
-
-function status(text, isError = false) {
-  const node = $('#status');
-  node.textContent = text;
-  node.style.color = isError ? '#feb2b2' : '';
-}
-
-const time = (ms) => new Date(ms).toTimeString().slice(0, 8);
-const duration = (ms) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
-const q = (name) => encodeURIComponent(name);
 
 function confirmAction(text) {
   const dialog = $('#confirm');
@@ -104,6 +83,7 @@ function selectQueue(name) {
   }
   loadDead().catch(report);
   loadChart().catch(report);
+  selectGroupsQueue(name);
 }
 
 // Per-minute completed and failed attempts of the last hour, as an inline SVG bar chart.
@@ -198,58 +178,9 @@ function deadItem(queue, job) {
   );
 }
 
-function button(label, name, onClick) {
-  const node = el('button', { type: 'button', textContent: label, 'data-action': name });
-  node.addEventListener('click', onClick);
-  return node;
-}
-
-// The live tail: server-sent events, filtered by a pattern, with pause.
-function addTailLine(line) {
-  const list = $('#tail');
-  list.prepend(line);
-  while (list.children.length > 200) list.lastElementChild.remove();
-}
-
-let source;
-function startTail() {
-  source?.close();
-  const pattern = $('#tail-pattern').value.trim();
-  $('#tail-state').textContent = 'connecting…';
-  source = new EventSource(`${base}api/tail${pattern ? `?pattern=${q(pattern)}` : ''}`);
-  source.onmessage = (message) => {
-    const item = JSON.parse(message.data);
-    if (item.type === 'ready') return void ($('#tail-state').textContent = 'live');
-    if (item.type === 'error') return void ($('#tail-state').textContent = item.message);
-    if (state.paused) {
-      state.missed += item.type === 'skipped' ? item.count : 1;
-      return void ($('#tail-state').textContent = `paused (${state.missed} missed)`);
-    }
-    if (item.type === 'skipped') {
-      const text = `… ${item.count} more in the last second (the tail shows 50 a second)`;
-      return void addTailLine(el('li', { 'data-type': 'skipped', textContent: text }));
-    }
-    const event = item.type === 'emit' ? item.event : item.job.event;
-    const where =
-      item.type === 'emit' ? 'emitted here' : `${item.job.queue} · ${item.job.listener}`;
-    addTailLine(
-      el(
-        'li',
-        { 'data-type': item.type },
-        el('span', { class: `kind kind-${item.type}`, textContent: item.type }),
-        ` ${time(event?.timestamp ?? Date.now())} ${event?.name ?? '(unparsed)'} · ${where} · ${event?.data.json ?? ''}`,
-      ),
-    );
-  };
-  source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED)
-      $('#tail-state').textContent = 'stopped (bad pattern?)';
-    else $('#tail-state').textContent = 'reconnecting…';
-  };
-}
-
 async function loadListeners() {
   const { listeners } = await api('listeners');
+  setGroupListeners(listeners);
   const rows = listeners.map((l) =>
     el(
       'tr',
@@ -277,18 +208,6 @@ async function loadSagas() {
   $('#sagas tbody').replaceChildren(...rows);
 }
 
-function report(error) {
-  status(error.message, true);
-}
-
-function every(ms, task) {
-  const run = () =>
-    task()
-      .catch(report)
-      .finally(() => setTimeout(run, ms));
-  setTimeout(run, ms);
-}
-
 $('#retry-all').addEventListener('click', () =>
   mutate(
     `queues/${q(state.queue)}/dead/retry-all`,
@@ -312,18 +231,6 @@ $('#dead-next').addEventListener('click', () => {
   state.deadOffset += state.deadLimit;
   loadDead().catch(report);
 });
-$('#tail-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  $('#tail').replaceChildren();
-  startTail();
-});
-$('#tail-pause').addEventListener('click', () => {
-  state.paused = !state.paused;
-  state.missed = 0;
-  $('#tail-pause').textContent = state.paused ? 'Resume' : 'Pause';
-  $('#tail-state').textContent = state.paused ? 'paused' : 'live';
-});
-
 async function start() {
   if (hasSagas) $('#sagas-view').hidden = false;
   await Promise.all([loadQueues(), loadListeners(), hasSagas ? loadSagas() : undefined]);
@@ -331,6 +238,7 @@ async function start() {
   every(1000, loadQueues);
   every(5000, () => ($('#confirm').open ? Promise.resolve() : loadDead()));
   every(10000, loadChart);
+  every(2000, pollGroups);
   if (hasSagas) every(5000, loadSagas);
   status(isReadOnly ? 'read-only' : 'live');
   body.dataset.ready = 'true';

@@ -1,13 +1,16 @@
 import type { EventEnvelope } from '../../event/event-envelope.js';
+import { EventContext } from '../../event/event-context.js';
 import type { ListenerContext, ListenerDefinition } from '../../discovery/listener-definition.js';
-import { BatchItemsFailedError } from '../../errors/batch-items-failed.error.js';
 import { LostOwnershipError } from '../../errors/lost-ownership.error.js';
 import { ReleaseJobSignal } from '../../middleware/release-job.signal.js';
 import { AttemptAbort } from '../attempt-abort.js';
 import { receiptKey, type InFlight } from '../in-flight.js';
 import { SHUTDOWN_REASON, type JobRunner } from '../job-runner.js';
+import type { BatchAttempt } from '../attempt-outcome.js';
 import type { JobSettler } from '../job-settler.js';
 import type { ReservedJob } from '../queue-job.js';
+import { failedItems } from './batch-failures.js';
+import type { EventTracer } from '../../tracing/event-tracer.js';
 
 /** One job of a batch, read and checked (`JobRunner.prepare`). */
 export interface BatchItem {
@@ -26,6 +29,8 @@ export class BatchRunner {
     private readonly runner: JobRunner,
     private readonly settler: JobSettler,
     private readonly inFlight: InFlight,
+    /** Spans of batch calls (`forRoot({ tracing })`), when on. */
+    private readonly tracer: EventTracer | null = null,
   ) {}
 
   /** Resolves once the batch ran and its settles are in flight or done; never rejects. */
@@ -39,14 +44,19 @@ export class BatchRunner {
       this.inFlight.running.set(receiptKey(job), running);
     }
     try {
-      await this.settle(listener, items, await this.call(listener, items, controller), controller);
+      const timedFrom = performance.now();
+      const error = await this.call(listener, items, controller);
+      const attempts = outcomes(items, error, controller);
+      // Each job counted once, by how it is settled; the call's duration once.
+      this.runner.observer?.observeBatch(listener, attempts, performance.now() - timedFrom);
+      await this.settle(listener, attempts, controller);
     } finally {
       for (const { job } of items) this.inFlight.running.delete(receiptKey(job));
       finish();
     }
   }
 
-  /** Calls the handler; resolves with what it threw, or undefined when it succeeded. */
+  /** Calls the handler (in its span); resolves with what it threw, or undefined when it succeeded. */
   private async call(
     listener: ListenerDefinition,
     items: readonly BatchItem[],
@@ -54,18 +64,26 @@ export class BatchRunner {
   ): Promise<{ readonly error: unknown } | undefined> {
     const events = items.map((item) => item.event);
     const first = items[0].job;
+    const attempt = Math.max(...items.map((item) => item.job.attempt));
     const context: ListenerContext = {
       get signal(): AbortSignal {
         return controller.signal;
       },
-      attempt: Math.max(...items.map((item) => item.job.attempt)),
+      attempt,
       queue: first.queue,
       listener: listener.id,
     };
-    // The listener's call takes the array where a single listener takes one envelope.
-    const call = (): unknown => listener.invoke(events as unknown as EventEnvelope, context);
+    // The listener's call takes the array where a single listener takes one envelope; it has
+    // no single cause, so emits inside it inherit no event's context.
+    const call = (): unknown =>
+      EventContext.runOutside(() => listener.invoke(events as unknown as EventEnvelope, context));
+    const run = (): Promise<unknown> =>
+      controller.outcome(listener.queue!.timeout, listener.id, call);
+    const tracer = this.tracer;
     try {
-      await this.runner.outcome(controller, listener.queue!.timeout, listener.id, call);
+      await (tracer === null
+        ? run()
+        : tracer.processBatch({ queue: first.queue, listener: listener.id, attempt, events }, run));
       return undefined;
     } catch (error) {
       return { error };
@@ -74,40 +92,31 @@ export class BatchRunner {
 
   private async settle(
     listener: ListenerDefinition,
-    items: readonly BatchItem[],
-    outcome: { readonly error: unknown } | undefined,
+    attempts: readonly BatchAttempt[],
     controller: AttemptAbort,
   ): Promise<void> {
-    if (outcome === undefined) {
-      for (const { job } of items) this.runner.ackLater(job);
-      return;
-    }
-    const { error } = outcome;
     // Aborted by shutdown: the jobs stay pending for another worker or the next start.
     if (controller.reason === SHUTDOWN_REASON) return;
     if (controller.reason instanceof LostOwnershipError) {
       // Another worker took some of the jobs (their settles would be refused): the others go
       // back to the queue, the attempt not counted.
-      return this.each(items, ({ job }) => this.settler.release(job, 0));
+      return this.each(attempts, ({ job }) => this.settler.release(job, 0));
     }
-    if (error instanceof ReleaseJobSignal) {
-      return this.each(items, ({ job }) => this.settler.release(job, error.delayMs));
-    }
-    const failed = failedItems(items, error);
-    await this.each(items, (item) => {
-      const itemError = failed.get(item.event.id);
-      if (itemError === undefined) {
-        this.runner.ackLater(item.job);
+    await this.each(attempts, ({ job, event, failure }) => {
+      if (failure === undefined) {
+        this.runner.ackLater(job);
         return Promise.resolve();
       }
-      return this.runner.fail(listener, item.event, item.job, itemError.error);
+      const { error } = failure;
+      if (error instanceof ReleaseJobSignal) return this.settler.release(job, error.delayMs);
+      return this.runner.fail(listener, event, job, error);
     });
   }
 
   /** Settles each item with `settle`; a settle refused (stale) or failed is reported, not thrown. */
   private async each(
-    items: readonly BatchItem[],
-    settle: (item: BatchItem) => Promise<void>,
+    items: readonly BatchAttempt[],
+    settle: (item: BatchAttempt) => Promise<void>,
   ): Promise<void> {
     await Promise.all(
       items.map((item) =>
@@ -118,27 +127,23 @@ export class BatchRunner {
 }
 
 /**
- * The items that failed, by event id: those a `BatchItemsFailedError` names, or all of them for
- * any other error (the batch fails as a unit). A `BatchItemsFailedError` naming an event that is
- * not in the batch fails the whole batch with a message that says so.
+ * How each job's attempt ended: handled, or failed with its own error (`failedItems`). When the
+ * batch was aborted (shutdown, lost ownership) every job carries the abort's reason, so that
+ * metrics count none of them, as they count no single job aborted so.
  */
-function failedItems(
+function outcomes(
   items: readonly BatchItem[],
-  error: unknown,
-): Map<string, { readonly error: unknown }> {
-  const failed = new Map<string, { readonly error: unknown }>();
-  if (error instanceof BatchItemsFailedError) {
-    const ids = new Set(items.map((item) => item.event.id));
-    const unknown = error.failures.find((failure) => !ids.has(failure.id));
-    if (unknown === undefined) {
-      for (const failure of error.failures) failed.set(failure.id, { error: failure.error });
-      return failed;
-    }
-    error = new Error(
-      `BatchItemsFailedError names event ${String(unknown.id)}, which is not in the batch: the whole batch failed`,
-      { cause: error },
-    );
+  outcome: { readonly error: unknown } | undefined,
+  controller: AttemptAbort,
+): BatchAttempt[] {
+  if (outcome === undefined) return items.map(({ job, event }) => ({ job, event }));
+  const reason = controller.reason;
+  if (reason === SHUTDOWN_REASON || reason instanceof LostOwnershipError) {
+    return items.map(({ job, event }) => ({ job, event, failure: { error: reason } }));
   }
-  for (const item of items) failed.set(item.event.id, { error });
-  return failed;
+  const failed = failedItems(
+    items.map((item) => item.event.id),
+    outcome.error,
+  );
+  return items.map(({ job, event }) => ({ job, event, failure: failed.get(event.id) }));
 }

@@ -1,7 +1,4 @@
-/* The scripts of queue admin: counts, dead letters, consumer cleanup. */
-import { DEAD_INDEX } from './redis-inspect-scripts.js';
-import { NOW } from './redis-lua.js';
-import { STAGE } from './redis-priority-scripts.js';
+/* The scripts of queue admin: counts, consumer cleanup (dead letters: redis-dead-scripts.ts). */
 
 /**
  * Counts of one queue; a missing group (no worker yet) counts as nothing pending.
@@ -22,91 +19,6 @@ if type(summary) == 'table' and not summary.err then active = summary[1] end
 local stats = redis.call('HMGET', KEYS[3], 'completed', 'failed')
 return { math.max(0, length - active), redis.call('ZCARD', KEYS[2]), active,
   tonumber(stats[1] or '0'), tonumber(stats[2] or '0'), redis.call('XLEN', KEYS[4]) }
-`;
-
-/**
- * Gives dead jobs a new round of attempts (attempt count from zero), at the stream's tail, and
- * drops them from the dead index and their tags' indexes. Everything happens in Redis: a job's
- * fields are copied from its dead entry into a new stream entry, with no round trip per job.
- * A job that died with a priority (fields `q`, `ag`) goes back to its level instead, ready from
- * now (see redis-priority-scripts).
- * KEYS: 1 dead, 2 stream, 3 dead index (and its tag keys, in the same hash tag), 4 priority levels.
- * ARGV: 1 now (ms), then 2 'first' and 3 how many (the oldest); or 2 'job' and 3 a job id (found
- *       through the index); or 2.. dead entry ids.
- * Returns: the number of jobs moved; -1 for a job id missing from an index that does not cover
- *          the whole dead stream (entries written before the index existed: scan for it).
- */
-export const RETRY_DEAD_SCRIPT = `${DEAD_INDEX}${NOW}${STAGE}
-local entries
-if ARGV[2] == 'first' then
-  entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[3]))
-elseif ARGV[2] == 'job' then
-  local found = deadEntry(KEYS[1], KEYS[3], ARGV[3])
-  if found == false then return -1 end
-  entries = found and { found } or {}
-else
-  entries = {}
-  for i = 2, #ARGV do
-    local found = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
-    if found[1] then entries[#entries + 1] = found[1] end
-  end
-end
-local count = #entries
-if count == 0 then return 0 end
-local stream, enqueuedAt, index, levels = KEYS[2], ARGV[1], KEYS[3], KEYS[4]
-local moved, jobs = {}, {}
-local wasEmpty, staged, at = redis.call('EXISTS', levels) == 0, false, nil
-for n = 1, count do
-  local entry = entries[n]
-  local raw = entry[2]
-  local id, l, p, g, q, ag = entry[1], '', '', nil, nil, nil
-  for i = 1, #raw, 2 do
-    local key = raw[i]
-    if key == 'id' then id = raw[i + 1]
-    elseif key == 'l' then l = raw[i + 1]
-    elseif key == 'p' then p = raw[i + 1]
-    elseif key == 'g' then g = raw[i + 1]
-    elseif key == 'q' then q = raw[i + 1]
-    elseif key == 'ag' then ag = raw[i + 1] end
-  end
-  if q and (q ~= '0' or (ag or '0') ~= '0') then
-    at = at or now()
-    stage(levels, { id = id, l = l, p = p, a = '0', t = enqueuedAt, q = q, ag = ag or '0' }, at)
-    staged = true
-  else
-    redis.call('XADD', stream, '*', 'id', id, 'l', l, 'p', p, 'a', '0', 't', enqueuedAt)
-  end
-  if g then untag(index, g, id) end
-  moved[n] = entry[1]
-  jobs[n] = id
-end
-if ARGV[2] == 'first' then
-  -- The oldest entries, contiguous from the start: trimming below the next id removes exactly
-  -- them (whole stream nodes at once, cheaper than deleting ids one by one).
-  local ms, seq = string.match(moved[count], '^(%d+)-(%d+)$')
-  redis.call('XTRIM', KEYS[1], 'MINID', ms .. '-' .. string.format('%d', tonumber(seq) + 1))
-else
-  redis.call('XDEL', KEYS[1], unpack(moved))
-end
--- At most SCRIPT_ID_BATCH ids per HDEL (unpack stops near 8,000 values).
-for i = 1, count, 1000 do
-  redis.call('HDEL', index, unpack(jobs, i, math.min(i + 999, count)))
-end
-if staged and wasEmpty then wakeLevels(levels, stream) end
-return count
-`;
-
-/**
- * Deletes the dead-letter stream, its index and its tag indexes without blocking Redis (UNLINK
- * frees memory in the background).
- * KEYS: 1 dead, 2 dead index (and its tag keys, in the same hash tag).
- * Returns: the number of dead jobs deleted.
- */
-export const PURGE_DEAD_SCRIPT = `${DEAD_INDEX}
-local length = redis.call('XLEN', KEYS[1])
-dropTags(KEYS[2])
-redis.call('UNLINK', KEYS[1], KEYS[2])
-return length
 `;
 
 /**

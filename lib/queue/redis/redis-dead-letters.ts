@@ -9,9 +9,10 @@ import { SCRIPT_ID_BATCH } from './redis-scripts.js';
 /** Dead jobs read per round trip by scans and deleted per script call by `pruneDead`. */
 const DEAD_BATCH = 500;
 /**
- * Dead jobs moved per script call by `retryDead('all')`. A call reads its dead entries whole
- * (payload, error, stack) into Lua: small calls keep that memory small, which measured about
- * twice as fast per job as calls of 1,000 (bench/dead-retry.bench.js).
+ * Dead jobs moved per script call by `retryDead('all')`. A call reads its dead entries (job id,
+ * listener, payload: the error and stack are in the dead info hash) into Lua: small calls keep
+ * that memory small, which measured about twice as fast per job as calls of 1,000
+ * (bench/dead-retry.bench.js).
  */
 const RETRY_ALL_BATCH = 200;
 /** Script calls of `retryDead('all')` sent per round trip (pipelined, run one after another). */
@@ -19,7 +20,14 @@ const RETRY_ALL_CALLS = 50;
 
 /** A pipeline with the retry script (ioredis adds defined scripts to pipelines too). */
 interface RetryPipeline {
-  eventsRetryDead(dead: string, stream: string, index: string, ...argv: (string | number)[]): void;
+  eventsRetryDead(
+    dead: string,
+    stream: string,
+    index: string,
+    levels: string,
+    info: string,
+    ...argv: (string | number)[]
+  ): void;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -48,6 +56,7 @@ export class RedisDeadLetters {
         const [code, entries] = await this.ctx.client.eventsListDeadTagged(
           k.dead,
           k.deadIndex,
+          k.deadInfo,
           tag,
           offset,
           limit,
@@ -56,7 +65,7 @@ export class RedisDeadLetters {
         if (code < 0) {
           throw new InvalidOptionError('after', after, `the id of a dead job tagged "${tag}"`);
         }
-        return entries.map(([entry, fields]) => toDeadJob(queue, entry, fields));
+        return entries.map(([entry, fields, info]) => toDeadJob(queue, entry, fields, info));
       }
       let start = '-';
       if (after !== undefined) {
@@ -66,14 +75,14 @@ export class RedisDeadLetters {
         }
         start = `(${entry}`;
       }
-      const entries = (await this.ctx.client.xrange(
+      const [, entries] = await this.ctx.client.eventsListDead(
         k.dead,
+        k.deadInfo,
         start,
-        '+',
-        'COUNT',
-        offset + limit,
-      )) as [string, string[]][];
-      return entries.slice(offset).map(([entry, fields]) => toDeadJob(queue, entry, fields));
+        offset,
+        limit,
+      );
+      return entries.map(([entry, fields, info]) => toDeadJob(queue, entry, fields, info));
     } catch (error) {
       if (error instanceof InvalidOptionError) throw error;
       throw transportError(`listing dead jobs of "${queue}"`, error);
@@ -86,8 +95,13 @@ export class RedisDeadLetters {
     try {
       const entry = await this.entryOf(k, id);
       if (entry === undefined) return undefined;
-      const [found] = (await this.ctx.client.xrange(k.dead, entry, entry)) as [string, string[]][];
-      return found ? toDeadJob(queue, found[0], found[1]) : undefined;
+      const [[, range], [, info]] = (await this.ctx.client
+        .multi()
+        .xrange(k.dead, entry, entry)
+        .hget(k.deadInfo, entry)
+        .exec()) as [[unknown, [string, string[]][]], [unknown, string | null]];
+      const [found] = range;
+      return found ? toDeadJob(queue, found[0], found[1], info) : undefined;
     } catch (error) {
       throw transportError(`reading dead job ${id} of "${queue}"`, error);
     }
@@ -103,6 +117,7 @@ export class RedisDeadLetters {
         k.stream,
         k.deadIndex,
         k.levels,
+        k.deadInfo,
         Date.now(),
         'job',
         id,
@@ -118,6 +133,7 @@ export class RedisDeadLetters {
           k.stream,
           k.deadIndex,
           k.levels,
+          k.deadInfo,
           Date.now(),
           ...chunk,
         );
@@ -144,6 +160,7 @@ export class RedisDeadLetters {
           k.stream,
           k.deadIndex,
           k.levels,
+          k.deadInfo,
           Date.now(),
           'first',
           RETRY_ALL_BATCH,
@@ -165,11 +182,23 @@ export class RedisDeadLetters {
   async forgetDead(queue: string, id: string): Promise<boolean> {
     const k = this.ctx.state(queue).keys;
     try {
-      const found = await this.ctx.client.eventsForgetDead(k.dead, k.deadIndex, 'job', id);
+      const found = await this.ctx.client.eventsForgetDead(
+        k.dead,
+        k.deadIndex,
+        k.deadInfo,
+        'job',
+        id,
+      );
       if (found >= 0) return found === 1;
       let deleted = 0;
       for (const entry of await this.scan(k, id)) {
-        deleted += await this.ctx.client.eventsForgetDead(k.dead, k.deadIndex, 'entry', entry);
+        deleted += await this.ctx.client.eventsForgetDead(
+          k.dead,
+          k.deadIndex,
+          k.deadInfo,
+          'entry',
+          entry,
+        );
       }
       return deleted > 0;
     } catch (error) {
@@ -186,6 +215,7 @@ export class RedisDeadLetters {
         const n = await this.ctx.client.eventsPruneDead(
           k.dead,
           k.deadIndex,
+          k.deadInfo,
           olderThanMs,
           DEAD_BATCH,
         );
@@ -200,7 +230,7 @@ export class RedisDeadLetters {
   async purgeDead(queue: string): Promise<number> {
     const k = this.ctx.state(queue).keys;
     try {
-      return await this.ctx.client.eventsPurgeDead(k.dead, k.deadIndex);
+      return await this.ctx.client.eventsPurgeDead(k.dead, k.deadIndex, k.deadInfo);
     } catch (error) {
       throw transportError(`purging dead jobs of "${queue}"`, error);
     }

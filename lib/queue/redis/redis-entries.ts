@@ -27,13 +27,17 @@ export function compareEntryIds(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). */
+/**
+ * Reads a stream entry into a job; unknown or missing fields never throw (poison goes on). A job
+ * taken from a priority level is one field `j`, its JSON (see TAKE_SCRIPT).
+ */
 export function toJob(
   queue: string,
   entry: string,
   deliveries: number,
   fields: string[],
 ): ReservedJob {
+  if (fields?.[0] === 'j') return levelJob(queue, entry, deliveries, fields[1] ?? '');
   let id = entry;
   let listener = '';
   let payload = '';
@@ -75,10 +79,58 @@ export function toJob(
   return group === undefined ? job : { ...job, group };
 }
 
-/** Reads a dead-letter stream entry into a dead job. */
-export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJob {
+/**
+ * A job taken from a priority level: its level's JSON {id, l, p, a, t, ...}. Unreadable, its text
+ * is the payload (and the entry id its id), so that the worker dead-letters it with a reason.
+ */
+function levelJob(queue: string, entry: string, deliveries: number, json: string): ReservedJob {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    // Left undefined: dead-lettered as malformed, its text as the payload.
+  }
+  const receipt = `${entry}/${deliveries}`;
+  if (parsed === null || typeof parsed !== 'object') {
+    return {
+      id: entry,
+      queue,
+      listener: '',
+      payload: json,
+      attempt: deliveries,
+      enqueuedAt: 0,
+      receipt,
+    };
+  }
+  const job = parsed as Record<string, unknown>;
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return {
+    id: text(job.id) || entry,
+    queue,
+    listener: text(job.l),
+    payload: text(job.p),
+    attempt: (Number(job.a) || 0) + deliveries,
+    enqueuedAt: Number(job.t) || 0,
+    receipt,
+  };
+}
+
+/**
+ * Reads a dead-letter stream entry into a dead job. `info` is its JSON from the dead info hash
+ * (attempts, times, reason, error, stack); an entry written before that hash carries them as
+ * fields, and one whose info is gone (retried meanwhile) lists without them.
+ */
+export function toDeadJob(
+  queue: string,
+  entry: string,
+  fields: string[],
+  info?: string | null,
+): DeadJob {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
+  if (info) {
+    for (const [key, value] of Object.entries(parseDeadInfo(info))) f.set(key, value);
+  }
   const dead: DeadJob = {
     id: f.get('id') || entry,
     queue,
@@ -96,6 +148,23 @@ export function toDeadJob(queue: string, entry: string, fields: string[]): DeadJ
   const agingMs = Number(f.get('ag')) || 0;
   if (priority === 0 && agingMs === 0) return dead;
   return { ...dead, priority, ...(agingMs > 0 && { priorityAgingMs: agingMs }) };
+}
+
+/** The string fields of a dead info JSON (`{a, t, r, e, s, f}`); none when it does not parse. */
+function parseDeadInfo(info: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(info);
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  if (typeof parsed !== 'object' || parsed === null) return out;
+  for (const key of ['a', 't', 'r', 'e', 's', 'f']) {
+    const value = (parsed as Record<string, unknown>)[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
 }
 
 /** A stream entry not yet delivered, as listings and watchers show it. */

@@ -13,6 +13,8 @@ import { NOTICE } from './redis-lua.js';
  * r: ready since, ms),
  * `gq:<id>:meta` hash (w weight, c concurrency, rm/rd rate max and window), `gq:<id>:slots` zset
  * (job id -> lease end, ms), `gq:<id>:starts` list (recent start times, rate limited groups).
+ * A start list outlives its group's other keys (it still counts for the window), so `g:rated`
+ * (zset: group -> when its start list expires, ms) names them for obliterate.
  */
 export const GROUP_LUA = `${NOTICE}
 local function gkey(base, s) return base .. ':g:' .. s end
@@ -43,6 +45,21 @@ local function rateUntil(base, id, at)
   local free = oldest + meta(base, id, 'rd')
   if free <= at then return nil end
   return free
+end
+-- Notes a start of a rate-limited group. The index of start lists drops the expired ones as
+-- it goes and expires with the last of them, so it never outgrows the window.
+local function recordStart(base, id, at)
+  local rm = meta(base, id, 'rm')
+  if rm <= 0 then return end
+  local rd = meta(base, id, 'rd')
+  local starts = gq(base, id, 'starts')
+  redis.call('RPUSH', starts, at)
+  redis.call('LTRIM', starts, -rm, -1)
+  redis.call('PEXPIRE', starts, rd)
+  local rated = gkey(base, 'rated')
+  redis.call('ZREMRANGEBYSCORE', rated, '-inf', at)
+  redis.call('ZADD', rated, at + rd, id)
+  if redis.call('PTTL', rated) < rd then redis.call('PEXPIRE', rated, rd) end
 end
 local function headHoldsSlot(base, id)
   local raw = redis.call('LINDEX', gq(base, id, 'jobs'), 0)

@@ -52,13 +52,7 @@ while taken < max and budget > 0 do
       redis.call('LPOP', jobs)
       redis.call('DECR', gkey(base, 'waiting'))
       redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
-      local rm = meta(base, id, 'rm')
-      if rm > 0 then
-        local starts = gq(base, id, 'starts')
-        redis.call('RPUSH', starts, at)
-        redis.call('LTRIM', starts, -rm, -1)
-        redis.call('PEXPIRE', starts, meta(base, id, 'rd'))
-      end
+      recordStart(base, id, at)
       redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
         'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
         'g', id, 'm', '1')

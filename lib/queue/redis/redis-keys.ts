@@ -20,6 +20,7 @@ export class RedisKeys {
       dead: `${base}:dead`,
       stats: `${base}:stats`,
       deadIndex: `${base}:dead-index`,
+      deadInfo: `${base}:dead-info`,
       started: `${base}:started`,
       paused: `${base}:paused`,
       base,
@@ -68,6 +69,13 @@ export interface QueueKeys {
    * names are made by the Lua scripts (tags vary per job), in this queue's hash tag.
    */
   readonly deadIndex: string;
+  /**
+   * Hash: dead entry id -> JSON `{a, t, r, e, s, f}` (attempts made, first enqueued, reason, error,
+   * stack, failed at), what only listings read. The dead stream's entry keeps what a retry moves
+   * (`id`, `l`, `p`, and `q`, `ag`, `g` when set), so a retry never reads an error or a stack.
+   * Entries written before this hash existed carry those fields themselves, and still list and retry.
+   */
+  readonly deadInfo: string;
   /** Hash: `entry/deliveries` -> when that delivery started (ms), for jobs alive at a heartbeat. */
   readonly started: string;
   /** String, present while the queue is paused. */

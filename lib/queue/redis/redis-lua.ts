@@ -11,7 +11,12 @@ local function now()
 end
 `;
 
-/** Lua helpers: whether this consumer holds an entry with a delivery count; an entry's fields. */
+/**
+ * Lua helpers: whether this consumer holds an entry with a delivery count; an entry's fields. A
+ * job taken from a priority level is one field `j` (its level's JSON, see TAKE_SCRIPT): `fields`
+ * gives its job fields as if they were the entry's own (an unreadable one gives its text as `p`,
+ * so that it is dead-lettered with it).
+ */
 export const OWNS = `
 local function owns(stream, group, consumer, entry, deliveries)
   local pending = redis.pcall('XPENDING', stream, group, entry, entry, 1)
@@ -23,7 +28,14 @@ local function fields(stream, entry)
   if not found[1] then return nil end
   local raw, out = found[1][2], {}
   for i = 1, #raw, 2 do out[raw[i]] = raw[i + 1] end
-  return out
+  if out.j == nil then return out end
+  local ok, job = pcall(cjson.decode, out.j)
+  if not ok or type(job) ~= 'table' then return { p = out.j } end
+  local f = {}
+  for _, k in ipairs({ 'id', 'l', 'p', 'a', 't', 'q', 'ag' }) do
+    if job[k] ~= nil then f[k] = tostring(job[k]) end
+  end
+  return f
 end
 `;
 
@@ -53,11 +65,19 @@ end
  * `<base>:watching` lives), copies a job that enters a group's or a priority level's list (JSON
  * {id, l, p, a, t, ...}) to the stream `<base>:watch` (about the last 1,000), which the watch
  * reads with the queue's stream: those jobs reach the queue's stream only when a worker takes
- * them (entries marked `m`, which the watch skips). Without a watch it costs one EXISTS.
+ * them (entries marked `m`, or one field `j`, which the watch skips). Without a watch it costs one
+ * EXISTS per queue per call.
  */
 export const NOTICE = `
+local watching = {}
 local function notice(base, member)
-  if redis.call('EXISTS', base .. ':watching') == 1 then
+  -- Looked up once per queue per call: only a watch (another client) sets or drops the key.
+  local isWatched = watching[base]
+  if isWatched == nil then
+    isWatched = redis.call('EXISTS', base .. ':watching') == 1
+    watching[base] = isWatched
+  end
+  if isWatched then
     redis.call('XADD', base .. ':watch', 'MAXLEN', '~', '1000', '*', 'j', member)
   end
 end

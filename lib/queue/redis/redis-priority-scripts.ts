@@ -55,8 +55,19 @@ local function restage(levels, entry)
     redis.call('DEL', levels .. ':woken')
     return
   end
+  local ready = tonumber(string.match(entry[1], '^(%d+)'))
+  if f.j ~= nil then
+    -- Taken from its level before (see TAKE_SCRIPT): back there, ready since it first was.
+    local ok, job = pcall(cjson.decode, f.j)
+    if ok and type(job) == 'table' then
+      f = { id = job.id, l = job.l, p = job.p, a = job.a, t = job.t, q = job.q, ag = job.ag }
+      ready = tonumber(job.r) or ready
+    else
+      f = { p = f.j }
+    end
+  end
   stage(levels, { id = f.id or entry[1], l = f.l or '', p = f.p or '', a = f.a or '0',
-    t = f.t or '0', q = f.q or '0', ag = f.ag }, tonumber(string.match(entry[1], '^(%d+)')), true)
+    t = f.t or '0', q = f.q or '0', ag = f.ag }, ready, true)
 end
 local function sweepUngrouped(levels, stream)
   -- No consumer group yet (no worker of the queue created it, or Redis lost it): no entry was
@@ -104,7 +115,9 @@ end
 /**
  * Takes up to `most` jobs in priority order: highest level first (a job with `g` > 0 is lifted
  * one level per `g` ms it has waited, up to 10), then the longest ready; delivers them through
- * the consumer group (delivery count 1).
+ * the consumer group (delivery count 1). A taken job's entry is one field, `j`: its member as
+ * the level held it (JSON {id, l, p, a, t, q, ag, r}), which is also how a watch knows it was
+ * reported already. Entries written before (fields id, l, p, a, t, q, ag, m) read the same.
  * KEYS: 1 stream, 2 levels.
  * ARGV: 1 group, 2 consumer, 3 most jobs, then entry ids a blocking read just delivered to this
  *       consumer from a wake-up entry on: taken back to their levels first (in order).
@@ -146,15 +159,15 @@ sweep(levels, stream, consumer)
 local at = now()
 local names = redis.call('ZREVRANGE', levels, 0, -1)
 local heads = {}
-local function decode(raw, level)
-  local ok, job = pcall(cjson.decode, raw)
-  if ok and type(job) == 'table' then return job end
-  -- Unreadable: still delivered, so that a worker dead-letters it with a reason.
-  return { id = 'unreadable-priority-job', l = '', p = raw, q = level }
-end
+-- The head of each level: its ready time \`r\` and aging period \`ag\` decide the order, read
+-- without decoding the whole job: in a level's JSON (a flat object of strings) an unescaped
+-- '"r":"' is that key, never text inside a value. A head without them counts as ready now.
+local raws = {}
 local function head(level)
   local raw = redis.call('LINDEX', levels .. ':' .. level, 0)
-  return raw and decode(raw, level) or nil
+  raws[level] = raw
+  if not raw then return nil end
+  return { r = string.match(raw, '"r":"(%d+)"'), ag = string.match(raw, '"ag":"(%d+)"') }
 end
 for _, level in ipairs(names) do heads[level] = head(level) end
 local delivered = 0
@@ -177,20 +190,15 @@ while delivered < most do
   for _, level in ipairs(names) do
     if level ~= best and heads[level] and (tonumber(heads[level].ag) or 0) > 0 then isAging = true end
   end
-  local list, batch = levels .. ':' .. best, { heads[best] }
+  local list, batch = levels .. ':' .. best, { raws[best] }
   if isAging or most - delivered == 1 then
     redis.call('LPOP', list)
   else
-    batch = {}
-    for _, raw in ipairs(redis.call('LPOP', list, most - delivered)) do
-      batch[#batch + 1] = decode(raw, best)
-    end
+    batch = redis.call('LPOP', list, most - delivered)
   end
-  for _, job in ipairs(batch) do
-    redis.call('XADD', stream, '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
-      'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-      'q', tostring(job.q or best), 'ag', tostring(job.ag or '0'), 'm', '1')
-  end
+  -- Each job moves as stored, one field \`j\` (readers decode it; see toJob, fields()): no
+  -- decoding and no fields to rebuild here, and the read below returns one field per job.
+  for _, raw in ipairs(batch) do redis.call('XADD', stream, '*', 'j', raw) end
   delivered = delivered + #batch
   heads[best] = head(best)
   if not heads[best] then redis.call('ZREM', levels, best) end

@@ -29,6 +29,7 @@ export class RedisQueueAdmin {
         k.started,
         k.paused,
         k.levels,
+        k.deadInfo,
         GROUP,
         Math.max(ACTIVE_WINDOW_MS, this.ctx.options.visibilityTimeout),
         force ? '1' : '0',

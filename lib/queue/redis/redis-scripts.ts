@@ -1,19 +1,16 @@
 import type { RedisClient } from '../../redis/redis-connection.factory.js';
+import { CLEANUP_CONSUMERS_SCRIPT, COUNTS_SCRIPT } from './redis-admin-scripts.js';
 import {
-  CLEANUP_CONSUMERS_SCRIPT,
-  COUNTS_SCRIPT,
+  DEAD_LETTER_SCRIPT,
+  FORGET_DEAD_SCRIPT,
+  LIST_DEAD_SCRIPT,
+  LIST_DEAD_TAGGED_SCRIPT,
+  PRUNE_DEAD_SCRIPT,
   PURGE_DEAD_SCRIPT,
   RETRY_DEAD_SCRIPT,
-} from './redis-admin-scripts.js';
+} from './redis-dead-scripts.js';
 import { DELAY_SCRIPT, PROMOTE_SCRIPT, RECLAIM_SCRIPT } from './redis-delivery-scripts.js';
-import {
-  FORGET_DEAD_SCRIPT,
-  LIST_DEAD_TAGGED_SCRIPT,
-  OBLITERATE_SCRIPT,
-  PRUNE_DEAD_SCRIPT,
-  SWEEP_STARTED,
-  SWEEP_STARTED_SCRIPT,
-} from './redis-inspect-scripts.js';
+import { OBLITERATE_SCRIPT, SWEEP_STARTED, SWEEP_STARTED_SCRIPT } from './redis-inspect-scripts.js';
 import { NOW, OWNS, TALLY } from './redis-lua.js';
 import { GROUP_LUA } from './redis-group-lua.js';
 import {
@@ -40,9 +37,11 @@ export const SCRIPT_ID_BATCH = 1000;
  * delayed set, the dead stream, or gone once acknowledged.
  *
  * Stream entry fields: id (job id), l (listener), p (payload), a (attempts made before this
- * entry), t (first enqueued, ms). Dead entries add r (reason), e (error), s (stack), f (failed at,
- * ms), g (tags, newline-joined, when the event has some), q and ag (priority level and aging
- * period, when either is not 0), and `a` there is the number of attempts made. Delayed members
+ * entry), t (first enqueued, ms). Dead entries keep id, l, p, and g (tags, newline-joined, when
+ * the event has some), q and ag (priority level and aging period, when either is not 0): what a
+ * retry moves. What only listings read (attempts made, first enqueued, reason, error, stack,
+ * failed at) is in the dead info hash under the dead entry's id (see QueueKeys.deadInfo); dead
+ * entries written before that hash carry it as fields a, t, r, e, s, f. Delayed members
  * are JSON {id, l, p, a, t}, all strings. A tagged event's tags ride in its payload (see `serializeEnvelope`); only dead entries copy them out, for the index.
  *
  * A receipt is (entry id, delivery count): a settle is refused unless the entry is still pending
@@ -145,50 +144,6 @@ return 1
 `;
 
 /**
- * Moves a job to the dead-letter stream, indexed by job id, and by tag when its event has tags
- * (sorted set per tag, see DEAD_INDEX).
- * KEYS: 1 stream, 2 dead, 3 stats, 4 dead index (and its tag keys, in the same hash tag).
- * ARGV: 1 group, 2 consumer, 3 entry id, 4 delivery count, 5 attempts made, 6 reason,
- *       7 error message, 8 stack, 9 failed at (ms), 10 '1' to count a failed attempt, 11 tags
- *       joined by newlines ('' = none).
- * Returns: 1 done, 0 stale.
- */
-export const DEAD_LETTER_SCRIPT = `${OWNS}${NOW}${TALLY}
-if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
-local f = fields(KEYS[1], ARGV[3]) or {}
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-redis.call('XDEL', KEYS[1], ARGV[3])
-if ARGV[10] == '1' then
-  redis.call('HINCRBY', KEYS[3], 'failed', 1)
-  tally(KEYS[3], 0, 1)
-end
-local job = f.id or ARGV[3]
-local entry = { 'id', job, 'l', f.l or '', 'p', f.p or '', 'a', ARGV[5], 't', f.t or '0',
-  'r', ARGV[6], 'e', ARGV[7], 's', ARGV[8], 'f', ARGV[9] }
-local function add(key, value)
-  entry[#entry + 1] = key
-  entry[#entry + 1] = value
-end
--- Its priority level and aging period, so that a retry puts it back where it ran from.
-if f.q and (f.q ~= '0' or (f.ag or '0') ~= '0') then
-  add('q', f.q)
-  add('ag', f.ag or '0')
-end
-local hasTags = ARGV[11] and ARGV[11] ~= ''
-if hasTags then add('g', ARGV[11]) end
-local dead = redis.call('XADD', KEYS[2], '*', unpack(entry))
-if hasTags then
-  local died = tonumber(string.match(dead, '^(%d+)'))
-  for tag in string.gmatch(ARGV[11], '[^\\n]+') do
-    redis.call('ZADD', KEYS[4] .. ':tag:' .. tag, died, job)
-    redis.call('SADD', KEYS[4] .. ':tags', tag)
-  end
-end
-redis.call('HSET', KEYS[4], job, dead)
-return 1
-`;
-
-/**
  * Keeps running jobs from being reclaimed: resets their idle time (XCLAIM JUSTID does not count
  * a delivery), but only for entries this consumer still holds with the same delivery count.
  * Like the ack script, one XPENDING over this consumer's entries between the lowest and the
@@ -253,6 +208,9 @@ return out
 
 type Arg = string | number;
 
+/** A dead entry as the listing scripts return it: entry id, fields, its dead info (or nil). */
+export type DeadEntryReply = [string, string[], string | null];
+
 /** The scripts as commands on a client (after `defineScripts`). */
 export interface ScriptCommands {
   eventsAdd(stream: string, levels: string, ...argv: Arg[]): Promise<number[]>;
@@ -271,6 +229,7 @@ export interface ScriptCommands {
     dead: string,
     stats: string,
     deadIndex: string,
+    deadInfo: string,
     ...argv: Arg[]
   ): Promise<number>;
   eventsHeartbeat(stream: string, started: string, ...argv: Arg[]): Promise<number[]>;
@@ -303,17 +262,34 @@ export interface ScriptCommands {
     stream: string,
     deadIndex: string,
     levels: string,
+    deadInfo: string,
     ...argv: Arg[]
   ): Promise<number>;
-  eventsPurgeDead(dead: string, deadIndex: string): Promise<number>;
-  eventsForgetDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
-  eventsPruneDead(dead: string, deadIndex: string, ...argv: Arg[]): Promise<number>;
+  eventsPurgeDead(dead: string, deadIndex: string, deadInfo: string): Promise<number>;
+  eventsForgetDead(
+    dead: string,
+    deadIndex: string,
+    deadInfo: string,
+    ...argv: Arg[]
+  ): Promise<number>;
+  eventsPruneDead(
+    dead: string,
+    deadIndex: string,
+    deadInfo: string,
+    ...argv: Arg[]
+  ): Promise<number>;
   eventsObliterate(...keysThenArgv: Arg[]): Promise<[number, string | number]>;
+  eventsListDead(
+    dead: string,
+    deadInfo: string,
+    ...argv: Arg[]
+  ): Promise<[number, DeadEntryReply[]]>;
   eventsListDeadTagged(
     dead: string,
     deadIndex: string,
+    deadInfo: string,
     ...argv: Arg[]
-  ): Promise<[number, [string, string[]][]]>;
+  ): Promise<[number, DeadEntryReply[]]>;
   eventsSweepStarted(stream: string, started: string, group: string): Promise<number>;
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
@@ -339,19 +315,20 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsStore: { lua: STORE_SCRIPT },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
   eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 4 },
-  eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 4 },
+  eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 5 },
   eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 2 },
   eventsPromote: { lua: PROMOTE_SCRIPT, numberOfKeys: 3 },
   eventsDelay: { lua: DELAY_SCRIPT, numberOfKeys: 1 },
   eventsReclaim: { lua: RECLAIM_SCRIPT, numberOfKeys: 1 },
   eventsCounts: { lua: COUNTS_SCRIPT, numberOfKeys: 5 },
   eventsTake: { lua: TAKE_SCRIPT, numberOfKeys: 2 },
-  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 4 },
-  eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 2 },
-  eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 2 },
-  eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 2 },
-  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 8 },
-  eventsListDeadTagged: { lua: LIST_DEAD_TAGGED_SCRIPT, numberOfKeys: 2 },
+  eventsRetryDead: { lua: RETRY_DEAD_SCRIPT, numberOfKeys: 5 },
+  eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 3 },
+  eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 3 },
+  eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 3 },
+  eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 9 },
+  eventsListDead: { lua: LIST_DEAD_SCRIPT, numberOfKeys: 2 },
+  eventsListDeadTagged: { lua: LIST_DEAD_TAGGED_SCRIPT, numberOfKeys: 3 },
   eventsSweepStarted: { lua: SWEEP_STARTED_SCRIPT, numberOfKeys: 2 },
   eventsCleanupConsumers: { lua: CLEANUP_CONSUMERS_SCRIPT, numberOfKeys: 1 },
   eventsHistory: { lua: HISTORY_SCRIPT, numberOfKeys: 1 },

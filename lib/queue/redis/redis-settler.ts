@@ -83,6 +83,7 @@ export class RedisSettler {
         q.keys.dead,
         q.keys.stats,
         q.keys.deadIndex,
+        q.keys.deadInfo,
         GROUP,
         this.ctx.consumer,
         entry,

@@ -50,7 +50,11 @@ for i = first, #ARGV, 6 do
     local kind = ARGV[i + 2]
     refused = check(KEYS[tonumber(at)], kind == 's' and 'stream' or kind == 'g' and 'list' or 'zset')
   end
-  if not refused and ARGV[i + 2] == 'q' then refused = check(KEYS[tonumber(ARGV[i + 4])], 'stream') end
+  local stream = ARGV[i + 4]
+  if not refused and ARGV[i + 2] == 'q' and not checked[stream] then
+    checked[stream] = true
+    refused = check(KEYS[tonumber(stream)], 'stream')
+  end
 end
 if refused then return redis.error_reply(refused) end
 if index > 0 and names > 0 then

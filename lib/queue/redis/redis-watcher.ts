@@ -73,6 +73,7 @@ export class RedisWatcher {
     let watchFrom = start;
     while (!signal.aborted) {
       let reply: [string, [string, string[]][]][] | null;
+      let infos: Map<string, string | null>;
       try {
         // Renewed without a round trip before the read: a wait here would widen the gap in
         // which a job that enters and is acknowledged goes unseen.
@@ -90,6 +91,7 @@ export class RedisWatcher {
           deadFrom,
           watchFrom,
         )) as [string, [string, string[]][]][] | null;
+        infos = await this.deadInfos(keys.deadInfo, reply, keys.dead);
       } catch (error) {
         if (signal.aborted) return;
         throw transportError(`watching queue "${queue}"`, error);
@@ -98,7 +100,8 @@ export class RedisWatcher {
         for (const [entry, fields] of entries) {
           if (key === keys.dead) {
             deadFrom = entry;
-            this.report(onEntry, { type: 'dead', job: toDeadJob(queue, entry, fields) });
+            const job = toDeadJob(queue, entry, fields, infos.get(entry));
+            this.report(onEntry, { type: 'dead', job });
           } else if (key === keys.watch) {
             watchFrom = entry;
             const job = noticedJob(queue, entry, fields);
@@ -115,6 +118,23 @@ export class RedisWatcher {
     }
   }
 
+  /**
+   * The dead info (error, stack, attempts) of the dead entries a read returned, by entry id: a
+   * dead entry keeps only what a retry moves. An entry retried meanwhile has none, and is shown
+   * without them.
+   */
+  private async deadInfos(
+    deadInfo: string,
+    reply: [string, [string, string[]][]][] | null,
+    dead: string,
+  ): Promise<Map<string, string | null>> {
+    const entries = reply?.find(([key]) => key === dead)?.[1] ?? [];
+    if (entries.length === 0) return new Map();
+    const ids = entries.map(([entry]) => entry);
+    const values = await this.ctx.client.hmget(deadInfo, ...ids);
+    return new Map(ids.map((id, i) => [id, values[i]]));
+  }
+
   private report(onEntry: (entry: WatchedEntry) => void, entry: WatchedEntry): void {
     try {
       onEntry(entry);
@@ -124,8 +144,12 @@ export class RedisWatcher {
   }
 }
 
-/** Whether a stream entry is a job a worker took from a group or a priority level (field `m`). */
+/**
+ * Whether a stream entry is a job a worker took from a group or a priority level (field `m`, or
+ * one field `j`: see TAKE_SCRIPT).
+ */
 function isTaken(fields: string[] | undefined): boolean {
+  if (fields?.[0] === 'j') return true;
   for (let i = (fields?.length ?? 0) - 2; i >= 0; i -= 2) if (fields![i] === 'm') return true;
   return false;
 }

@@ -1,0 +1,186 @@
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  EventBus,
+  EventQueues,
+  OnEvent,
+  ShouldQueue,
+  type EventEnvelope,
+  type ListenerContext,
+} from 'nestjs-events';
+import { serializeEnvelope } from '../../lib/event/event.serializer.js';
+import { CONSUMER_GROUP, RedisKeys } from '../../lib/queue/redis/redis-keys.js';
+import { createTestApp } from '../support/create-test-app.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+import { QueueProbe } from '../fixtures/queue-probe.js';
+
+const QUEUE = 'layout';
+
+@Injectable()
+class LayoutListeners {
+  constructor(private readonly probe: QueueProbe) {}
+
+  @OnEvent('layout.job')
+  @ShouldQueue({ queue: QUEUE, tries: 3 })
+  job(event: EventEnvelope, context: ListenerContext) {
+    return this.probe.run('layout', event, context);
+  }
+}
+
+const LISTENER = 'LayoutListeners.job';
+
+let seq = 0;
+
+/** A job's payload as a producer writes it. */
+function payload(tag: string): string {
+  const id = `layout-${process.pid}-${++seq}`;
+  const envelope = { id, name: 'layout.job', data: { tag }, metadata: {}, timestamp: Date.now() };
+  return serializeEnvelope(envelope, 1024 * 1024);
+}
+
+/**
+ * How Redis holds prioritized jobs, across versions: the take script moves a level's job into the
+ * stream as stored (one field `j`), and what earlier versions wrote (level members, and taken
+ * entries of seven fields plus `m`) is still run, retried and dead-lettered at its priority.
+ */
+describe('priority levels on Redis: the stored layout', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let app: INestApplicationContext | undefined;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function start(prefix: string, visibilityTimeout = 30_000) {
+    app = await createTestApp(
+      { providers: [QueueProbe, LayoutListeners] },
+      { redis: server.url, prefix, visibilityTimeout },
+    );
+    return { bus: app.get(EventBus), probe: app.get(QueueProbe), queues: app.get(EventQueues) };
+  }
+
+  it('delivers a job taken from its level as one field holding the JSON its level held', async () => {
+    const prefix = `layout-take-${process.pid}`;
+    const { bus, probe, queues } = await start(prefix);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    probe.set('layout', () => held);
+    // A job waiting ahead makes the next prioritized one wait in its level (into an empty queue
+    // it would go straight to the stream).
+    await queues.pause(QUEUE);
+    await bus.emit('layout.job', { tag: 'plain' });
+    await bus.emit('layout.job', { tag: 'high' }, { priority: 4 });
+    await queues.resume(QUEUE);
+    await waitFor(() => probe.callsOf('layout').length >= 1);
+    expect((probe.callsOf('layout')[0].event.data as { tag: string }).tag).toBe('high');
+    const entries = await redis.xrange(new RedisKeys(prefix).queue(QUEUE).stream, '-', '+');
+    const taken = entries.filter(([, fields]) => fields.some((value) => value.includes('high')));
+    expect(taken).toHaveLength(1);
+    const [[, fields]] = taken;
+    expect(fields).toHaveLength(2);
+    expect(fields[0]).toBe('j');
+    expect(JSON.parse(fields[1])).toMatchObject({ l: LISTENER, a: '0', q: '4', ag: '0' });
+    release();
+  });
+
+  it('takes jobs left in levels by an earlier version, in priority then stored order', async () => {
+    const prefix = `layout-levels-${process.pid}`;
+    const k = new RedisKeys(prefix).queue(QUEUE);
+    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    const member = (tag: string, q: number) =>
+      JSON.stringify({
+        id: `old-${tag}`,
+        l: LISTENER,
+        p: payload(tag),
+        a: '0',
+        t: '1',
+        q: `${q}`,
+        ag: '0',
+        r: '1',
+      });
+    await redis.rpush(`${k.levels}:-1`, member('low-0', -1), member('low-1', -1));
+    await redis.rpush(`${k.levels}:2`, member('high-0', 2), member('high-1', 2));
+    await redis.zadd(k.levels, -1, '-1', 2, '2');
+    const { probe } = await start(prefix);
+    await waitFor(() => probe.callsOf('layout').length === 4, { timeoutMs: 20_000 });
+    expect(probe.callsOf('layout').map((c) => (c.event.data as { tag: string }).tag)).toEqual([
+      'high-0',
+      'high-1',
+      'low-0',
+      'low-1',
+    ]);
+  });
+
+  it('puts an undelivered taken entry back in its own level when jobs are staged', async () => {
+    const prefix = `layout-restage-${process.pid}`;
+    const k = new RedisKeys(prefix).queue(QUEUE);
+    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    // A taken job's entry that no worker read (its delivery lost with a consumer group, say).
+    const level = { id: 'old-low', l: LISTENER, p: payload('old-low'), a: '0', t: '1', q: '-1' };
+    await redis.xadd(k.stream, '*', 'j', JSON.stringify({ ...level, ag: '0', r: '1' }));
+    const { bus, probe, queues } = await start(prefix);
+    await queues.pause(QUEUE);
+    await bus.emit('layout.job', { tag: 'high' }, { priority: 3 });
+    await bus.emit('layout.job', { tag: 'plain' });
+    await queues.resume(QUEUE);
+    await waitFor(() => probe.callsOf('layout').length === 3, { timeoutMs: 20_000 });
+    expect(probe.callsOf('layout').map((c) => (c.event.data as { tag: string }).tag)).toEqual([
+      'high',
+      'plain',
+      'old-low',
+    ]);
+    expect(await queues.listDead(QUEUE)).toEqual([]);
+  });
+
+  it('reclaims an entry taken by an earlier version, retries it in its level, dead-letters it at its priority', async () => {
+    const prefix = `layout-pending-${process.pid}`;
+    const k = new RedisKeys(prefix).queue(QUEUE);
+    await redis.sadd(new RedisKeys(prefix).queues, QUEUE);
+    await redis.xgroup('CREATE', k.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+    // What an earlier take script wrote: seven fields and `m`, delivered to a worker that died.
+    await redis.xadd(
+      k.stream,
+      '*',
+      'id',
+      'old-taken',
+      'l',
+      LISTENER,
+      'p',
+      payload('taken'),
+      'a',
+      '0',
+      't',
+      '1',
+      'q',
+      '3',
+      'ag',
+      '0',
+      'm',
+      '1',
+    );
+    await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'gone', 'COUNT', 1, 'STREAMS', k.stream, '>');
+    const { probe, queues } = await start(prefix, 300);
+    probe.set('layout', () => {
+      throw new Error('refused');
+    });
+    await waitFor(async () => (await queues.listDead(QUEUE)).length === 1, { timeoutMs: 20_000 });
+    const [dead] = await queues.listDead(QUEUE);
+    expect(dead).toMatchObject({ id: 'old-taken', attempts: 3, priority: 3 });
+    // Attempt 2 on the reclaimed entry, attempt 3 after its retry went back to level 3.
+    expect(probe.callsOf('layout').map((c) => c.attempt)).toEqual([2, 3]);
+  });
+});
