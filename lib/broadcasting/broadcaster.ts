@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { EventBus } from '../bus/event-bus.js';
 import { createEventId } from '../event/event-id.js';
 import { toChannelRef, type ChannelRef } from './channel.js';
 import { BroadcastGateway } from './broadcast.gateway.js';
+import { BROADCAST_JOB_EVENT } from './broadcasting.constants.js';
 import type { BroadcastMessage } from './should-broadcast.js';
 
 /** Options of `Broadcaster.broadcast`. */
@@ -23,10 +25,15 @@ export interface BroadcastPayload<T = unknown> {
  */
 @Injectable()
 export class Broadcaster {
-  constructor(private readonly gateway: BroadcastGateway) {}
+  constructor(
+    private readonly gateway: BroadcastGateway,
+    private readonly bus: EventBus,
+  ) {}
 
   /**
    * Sends `data` as `event` to every socket subscribed to the channels.
+   *
+   * Under `EventFacade.fake()` nothing is sent: the broadcast is recorded for `assertBroadcast`.
    *
    * @throws InvalidChannelNameError (rejects) for a bad channel name, before anything is sent.
    * @example
@@ -43,8 +50,19 @@ export class Broadcaster {
     await this.send({ channels: names, event, id: createEventId(), data, except: options.except });
   }
 
-  /** @internal Sends a planned broadcast (its channels already checked). */
+  /**
+   * @internal Sends a planned broadcast (its channels already checked); while faking, the test
+   * facade records it as a `nestjs-events.broadcast` event instead.
+   */
   async send(message: BroadcastMessage): Promise<void> {
+    const envelope = {
+      id: message.id,
+      name: BROADCAST_JOB_EVENT,
+      data: message,
+      metadata: {},
+      timestamp: Date.now(),
+    };
+    if (this.bus.intercepts(envelope)) return;
     const io = await this.gateway.io();
     for (const channel of message.channels) {
       const target = message.except ? io.to(channel).except(message.except) : io.to(channel);

@@ -386,6 +386,14 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     this.delivery.onPublish = observer;
   }
 
+  /**
+   * @internal True when the test facade takes `envelope` (it is recorded and must not be
+   * delivered): a broadcast sent outside an emit, while faking.
+   */
+  intercepts(envelope: EventEnvelope): boolean {
+    return this.delivery.interceptor?.(envelope, 'emit', {}) === true;
+  }
+
   /** @internal The test facade's hook. */
   setInterceptor(interceptor: DispatchInterceptor | undefined): void {
     this.delivery.interceptor = interceptor;

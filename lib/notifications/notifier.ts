@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventBus } from '../bus/event-bus.js';
 import { internalEmits } from '../broadcasting/internal-events.js';
+import { PrivateChannel } from '../broadcasting/channel.js';
 import { createEventId } from '../event/event-id.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { UnknownNotificationChannelError } from '../errors/unknown-notification-channel.error.js';
-import { NOTIFICATION_CHANNELS } from './notifications.constants.js';
+import { NOTIFICATION_CHANNELS, NOTIFICATIONS_OPTIONS } from './notifications.constants.js';
+import type { ResolvedNotificationsOptions } from './notifications.options.js';
 import {
   notificationEventName,
   type Notification,
@@ -17,13 +19,15 @@ export class Notifier {
   constructor(
     private readonly bus: EventBus,
     @Inject(NOTIFICATION_CHANNELS) private readonly channels: readonly string[],
+    @Inject(NOTIFICATIONS_OPTIONS) private readonly options: ResolvedNotificationsOptions,
   ) {}
 
   /**
    * Stores one queued job per channel (all in one batch) and resolves to the notification id
    * once they are stored. Each channel retries and dead-letters on its own.
    *
-   * @throws UnknownNotificationChannelError, InvalidOptionError (rejects) before anything is stored.
+   * @throws UnknownNotificationChannelError, InvalidOptionError (rejects) before anything is stored;
+   * with the `broadcast` channel, InvalidOptionError for a `to` that cannot form a channel name.
    * @example
    * await notifier.notify({ channels: ['email', 'push'], template: 'welcome', to: user.id, data: { name } });
    */
@@ -47,6 +51,7 @@ export class Notifier {
     if (typeof to !== 'string' || to.length === 0) {
       throw new InvalidOptionError('notify to', to, 'a non-empty string');
     }
+    if (channels.includes('broadcast')) this.assertBroadcastRecipient(to);
     const id = createEventId();
     await internalEmits(this.bus).emitMany(
       [...new Set(channels)].map((channel) => {
@@ -55,5 +60,18 @@ export class Notifier {
       }),
     );
     return id;
+  }
+
+  /** The `broadcast` channel sends to `private-<broadcastChannel>.<to>`: it must be a valid name. */
+  private assertBroadcastRecipient(to: string): void {
+    try {
+      PrivateChannel(`${this.options.broadcastChannel}.${to}`);
+    } catch {
+      throw new InvalidOptionError(
+        'notify to',
+        to,
+        'for the broadcast channel, a user id of [A-Za-z0-9._=-] that forms a channel name',
+      );
+    }
   }
 }

@@ -14,7 +14,7 @@ import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
 import type { Notification } from '../notifications/notification.js';
-import { broadcastMismatch, notificationsOn } from './broadcast-report.js';
+import { broadcastMismatch, broadcastRecords, notificationsOn } from './broadcast-report.js';
 import { listData, similarNames, summarize, times } from './dispatch-report.js';
 import { EventFacadeBinding } from './event-facade.binding.js';
 import { describeListener, listenersOf, quote, toEventRef, type EventRef } from './event-ref.js';
@@ -213,7 +213,8 @@ export class EventFacade {
 
   /**
    * Asserts that a dispatched `ShouldBroadcast` event would go to `channel` (its name on the
-   * wire: `private-orders.1`), `broadcastWhen()` permitting. While faking nothing is broadcast.
+   * wire: `private-orders.1`), `broadcastWhen()` permitting, or that `Broadcaster.broadcast`
+   * sent a broadcast named so there. While faking nothing is broadcast.
    *
    * @example
    * EventFacade.assertBroadcast(OrderShipped, 'private-orders.o1');
@@ -221,7 +222,7 @@ export class EventFacade {
   static assertBroadcast(nameOrClass: EventNamePattern | EventClassRef, channel: string): void {
     const fake = session('assertBroadcast');
     const ref = toEventRef(nameOrClass, 'EventFacade.assertBroadcast');
-    const mismatch = broadcastMismatch(matchingRecords(fake, ref), ref.label, channel);
+    const mismatch = broadcastMismatch(broadcastRecords(fake.records, ref), ref.label, channel);
     if (mismatch !== undefined) fail(fake, mismatch);
   }
 
