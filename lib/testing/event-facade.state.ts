@@ -82,6 +82,11 @@ class EventFacadeState {
     if (index >= 0) this.targets.splice(index, 1);
   }
 
+  /** How many applications with EventsModule run (for the test suite's leak check). */
+  get running(): number {
+    return this.targets.length;
+  }
+
   /** The application whose events module started last and still runs. */
   latest(): FacadeTarget | undefined {
     return this.targets[this.targets.length - 1];

@@ -89,7 +89,7 @@ class GroupListeners {
   @ShouldQueue({
     queue: 'rated',
     group: (e: EventEnvelope<Item>) => e.data.key,
-    groupRateLimit: { max: 2, durationMs: 400 },
+    groupRateLimit: { max: 2, durationMs: 1000 },
   })
   rated(e: EventEnvelope<Item>, c: ListenerContext) {
     return this.record('rated', e.data.key, e, c);
@@ -230,10 +230,11 @@ export function runGroupContract(target: ContractTarget): void {
       await waitFor(() => listeners.of('rated').length === 9, { timeoutMs: 20_000 });
       const r = listeners.of('rated', 'R');
       expect(r.every((s) => s.attempt === 1)).toBe(true);
-      // No window of 400 ms holds more than 2 starts (a little slack: the handler starts just
-      // after the transport noted the start).
+      // No window of 1,000 ms holds more than 2 starts. The handler starts a little after the
+      // transport noted the start, by a delay that a loaded machine stretches (88 ms was seen):
+      // hence the 200 ms of slack.
       for (let k = 0; k + 2 < r.length; k++)
-        expect(r[k + 2].at - r[k].at).toBeGreaterThanOrEqual(380);
+        expect(r[k + 2].at - r[k].at).toBeGreaterThanOrEqual(800);
       // S (2 starts per window too) was not held back behind R's waits.
       const s = listeners.of('rated', 'S');
       expect(s[1].at).toBeLessThan(r[2].at);

@@ -11,5 +11,12 @@ export async function createTestApp(
     ...metadata,
     imports: [EventsModule.forRoot(options), ...(metadata.imports ?? [])],
   }).compile();
-  return moduleRef.init();
+  try {
+    return await moduleRef.init();
+  } catch (error) {
+    // A boot that fails is closed, as a process that exits would be: nothing of it (connections,
+    // timers, the EventFacade registration) outlives it into the next test.
+    await moduleRef.close().catch(() => undefined);
+    throw error;
+  }
 }
