@@ -52,9 +52,17 @@ describe(
           timeoutMs: 60_000,
           message: 'the tail to start',
         });
+        // A job that enters and dies between two reads of the tail is missed (documented for
+        // watch): the queue holds it until the tail has shown it.
+        const queues = app.get(EventQueues);
+        await queues.pause('orders');
         await bus.emit('order.placed', { n: 1 }); // filtered out by the pattern
-        const shipped = await bus.emit('order.shipped', { n: 2 });
-        void shipped;
+        await bus.emit('order.shipped', { n: 2 });
+        await waitFor(() => /\bjob\s+orders\s+order\.shipped\s/.test(stdout), {
+          timeoutMs: 30_000,
+          message: 'the job in the tail',
+        });
+        await queues.resume('orders');
         await waitFor(
           () => /\bdead\s+orders\s+order\.shipped\s.*failed: warehouse down/.test(stdout),
           {
@@ -62,7 +70,6 @@ describe(
             message: 'the dead letter in the tail',
           },
         );
-        expect(stdout).toMatch(/\bjob\s+orders\s+order\.shipped\s/);
         expect(stdout).not.toContain('order.placed');
       } finally {
         tail.kill('SIGTERM');

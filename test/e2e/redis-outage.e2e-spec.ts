@@ -178,15 +178,18 @@ describe('Redis transport: outages with two worker processes', () => {
     'runs every running job exactly once when Redis is %s for longer than visibilityTimeout',
     async (_, how) => {
       const prefix = `two-${how}-${++seq}`;
-      const visibilityMs = 1000;
+      // After an outage each worker holds its reclaims for visibilityTimeout, so that every
+      // worker heartbeats what it holds first. At 1 s and 2 s, a loaded machine once each kept a
+      // worker from heartbeating within it and four jobs ran twice: see the stop notes.
+      const visibilityMs = 3000;
       const app = await createTestApp(
         { providers: [ProcessListener] },
         { redis: durable.url, prefix, worker: false },
       );
       apps.push(app);
       const queues = app.get(EventQueues);
-      await worker(prefix, visibilityMs, 12_000);
-      await worker(prefix, visibilityMs, 12_000);
+      await worker(prefix, visibilityMs, 20_000);
+      await worker(prefix, visibilityMs, 20_000);
       const bus = app.get(EventBus);
       const sent = await Promise.all(
         Array.from({ length: 16 }, (_, i) => bus.emit('proc.job', { i })),
