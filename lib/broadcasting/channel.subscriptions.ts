@@ -47,7 +47,13 @@ export class ChannelSubscriptions {
     socket.on('unsubscribe', (request: unknown, ack: unknown) =>
       this.reply(ack, () => this.unsubscribe(socket, request)),
     );
-    socket.on('disconnect', () => void this.presence.disconnected(socket));
+    // Announcing who left asks every instance for its sockets: that can fail (Redis away, an
+    // adapter request timing out as the server closes). Logged, never an unhandled rejection.
+    socket.on('disconnect', () => {
+      this.presence.disconnected(socket).catch((error: unknown) => {
+        this.logger.warn(`presence:leaving for socket ${socket.id} failed: ${String(error)}`);
+      });
+    });
   }
 
   private reply(ack: unknown, run: () => Promise<SubscribeAck>): void {
