@@ -123,7 +123,7 @@ describe('Redis groups across worker processes', () => {
 
   it('rate limit over three processes, on Redis TIME: at most max starts of a group per window, no attempt used, others not held back', async () => {
     const prefix = `rate-${++seq}`;
-    const rate = { max: 3, durationMs: 500 };
+    const rate = { max: 3, durationMs: 1000 };
     const { bus } = await producer(prefix, 10, rate);
     for (let i = 0; i < 12; i++) await bus.emit('tenant.job', { tenant: 'slow', i });
     for (let i = 0; i < 3; i++) await bus.emit('tenant.job', { tenant: 'other', i });
@@ -140,10 +140,10 @@ describe('Redis groups across worker processes', () => {
       .sort((a, b) => a - b);
     expect(slow).toHaveLength(12);
     // Stamps are taken as the handler starts, a few ms after the take counted the start on Redis
-    // (more on a loaded machine): the (max + 1)-th start of any window comes at least durationMs,
-    // less that slack, after the first.
+    // (a loaded CI run saw more than 50 ms): the (max + 1)-th start of any window comes at least
+    // durationMs, less 200 ms of slack, after the first.
     for (let k = 0; k + rate.max < slow.length; k++) {
-      expect(slow[k + rate.max] - slow[k]).toBeGreaterThanOrEqual(rate.durationMs - 50);
+      expect(slow[k + rate.max] - slow[k]).toBeGreaterThanOrEqual(rate.durationMs - 200);
     }
     // The other group (3 jobs, within its limit) all started before the slow group's 4th start.
     const other = stamps.filter((s) => s.tenant === 'other').map((s) => s.at);
