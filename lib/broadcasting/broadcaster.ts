@@ -55,13 +55,13 @@ export class Broadcaster {
    * facade records it as a `nestjs-events.broadcast` event instead.
    */
   async send(message: BroadcastMessage): Promise<void> {
-    const envelope = {
+    const envelope = () => ({
       id: message.id,
       name: BROADCAST_JOB_EVENT,
       data: message,
       metadata: {},
       timestamp: Date.now(),
-    };
+    });
     if (this.bus.intercepts(envelope)) return;
     const io = await this.gateway.io();
     for (const channel of message.channels) {
