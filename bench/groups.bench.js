@@ -2,8 +2,11 @@
 // groups and against BullMQ (which has no groups), on one private redis-server: EVENTS jobs are
 // stored while the queue is paused (BullMQ: before its worker starts), then one worker at
 // CONCURRENCY drains them to a no-op handler. Prints one line per row and a JSON summary.
+// Commands per job and Redis busy time per job come from INFO commandstats over the drain only
+// (commands inside Lua scripts included); BENCH_PROFILE=1 prints them by command on stderr.
 //
 //   npm run build && node bench/groups.bench.js        (EVENTS=20000 CONCURRENCY=10 by default)
+import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 import { bullmqDrain } from './bullmq-drain.js';
 import { oursDrain } from './ours-drain.js';
@@ -12,34 +15,74 @@ const EVENTS = Number(process.env.EVENTS ?? 20_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
 const BATCH = 1000;
 
+let admin;
+/** Commands by name over one drain: `{ name: [calls, usec] }` (INFO and RESETSTAT left out). */
+async function commandStats() {
+  const info = await admin.info('commandstats');
+  const stats = {};
+  for (const m of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (m[1] !== 'info' && m[1] !== 'config|resetstat') stats[m[1]] = [Number(m[2]), Number(m[3])];
+  }
+  return stats;
+}
+
+/** Drain hooks that fill `row.commandsPerJob` and `row.usecPerJob`. */
+function measured(row) {
+  return {
+    before: () => admin.config('RESETSTAT'),
+    after: async () => {
+      const stats = Object.entries(await commandStats());
+      row.commandsPerJob = stats.reduce((sum, [, [calls]]) => sum + calls, 0) / EVENTS;
+      row.usecPerJob = stats.reduce((sum, [, [, usec]]) => sum + usec, 0) / EVENTS;
+      if (process.env.BENCH_PROFILE === '1') {
+        stats.sort((a, b) => b[1][1] - a[1][1]);
+        const text = stats.map(
+          ([name, [calls, usec]]) =>
+            `${name} ${(calls / EVENTS).toFixed(2)}/job ${(usec / EVENTS).toFixed(1)}µs/job`,
+        );
+        process.stderr.write(`[groups.bench] ${row.row}: ${text.join(', ')}\n`);
+      }
+    },
+  };
+}
+
 /** Our queue with `groups` groups (0: no group option at all). Resolves to jobs per second. */
-function ours(url, prefix, groups) {
+function ours(url, prefix, groups, row) {
   const group = groups > 0 ? { group: (e) => `tenant-${e.data.i % groups}` } : {};
   return oursDrain(url, prefix, {
     events: EVENTS,
     concurrency: CONCURRENCY,
     chunk: BATCH,
     queueOptions: group,
+    onDrain: measured(row),
   });
 }
 
 /** BullMQ: addBulk, then one worker at CONCURRENCY. Resolves to jobs per second. */
-function bullmq(url, prefix) {
-  return bullmqDrain(url, prefix, { events: EVENTS, concurrency: CONCURRENCY, chunk: BATCH });
+function bullmq(url, prefix, row) {
+  return bullmqDrain(url, prefix, {
+    events: EVENTS,
+    concurrency: CONCURRENCY,
+    chunk: BATCH,
+    onDrain: measured(row),
+  });
 }
 
 const redis = await startRedis();
+admin = new Redis(redis.url);
 const rows = [];
 try {
   let seq = 0;
-  const ungrouped = await ours(redis.url, `bench-${++seq}`, 0);
-  rows.push({ row: 'ours, no groups', jobsPerSecond: ungrouped });
-  for (const groups of [1, 100, 10_000]) {
-    const rate = await ours(redis.url, `bench-${++seq}`, groups);
-    rows.push({ row: `ours, ${groups} group(s)`, jobsPerSecond: rate });
+  for (const groups of [0, 1, 100, 10_000]) {
+    const row = { row: groups === 0 ? 'ours, no groups' : `ours, ${groups} group(s)` };
+    row.jobsPerSecond = await ours(redis.url, `bench-${++seq}`, groups, row);
+    rows.push(row);
   }
-  rows.push({ row: 'BullMQ (no groups)', jobsPerSecond: await bullmq(redis.url, `bull-${++seq}`) });
+  const row = { row: 'BullMQ (no groups)' };
+  row.jobsPerSecond = await bullmq(redis.url, `bull-${++seq}`, row);
+  rows.push(row);
 } finally {
+  admin.disconnect();
   await redis.stop();
 }
 const base = rows[0].jobsPerSecond;
@@ -51,8 +94,8 @@ const lines = [
   `${EVENTS.toLocaleString('en-US')} jobs stored while the queue is paused, then drained by one ` +
     `worker at concurrency ${CONCURRENCY} to a no-op handler; one private redis-server.`,
   '',
-  '| queue | jobs/s | vs our ungrouped queue | vs BullMQ | target |',
-  '|---|---:|---:|---:|---|',
+  '| queue | jobs/s | vs our ungrouped queue | vs BullMQ | Redis commands/job | Redis µs/job | target |',
+  '|---|---:|---:|---:|---:|---:|---|',
 ];
 for (const r of rows) {
   const grouped = r.row.includes('group(s)');
@@ -62,7 +105,8 @@ for (const r of rows) {
     : '';
   lines.push(
     `| ${r.row} | ${Math.round(r.jobsPerSecond).toLocaleString('en-US')} | ` +
-      `${Math.round((100 * r.jobsPerSecond) / base)}% | ${(r.jobsPerSecond / bull).toFixed(2)}x | ${target} |`,
+      `${Math.round((100 * r.jobsPerSecond) / base)}% | ${(r.jobsPerSecond / bull).toFixed(2)}x | ` +
+      `${r.commandsPerJob.toFixed(1)} | ${r.usecPerJob.toFixed(1)} | ${target} |`,
   );
 }
 const one = rows.find((r) => r.row === 'ours, 1 group(s)').jobsPerSecond;

@@ -1,7 +1,9 @@
 // Our side of the queue benches: a no-op queued listener with `queueOptions`, `events` jobs
 // stored while its queue is paused (emitMany in chunks of `chunk`), then one worker at
 // `concurrency` drains them. `handled(arg)` says how many jobs one handler call covers (a batched
-// handler gets an array). Resolves to jobs per second.
+// handler gets an array). `onDrain.before()`/`onDrain.after()` run (awaited) right before the
+// drain starts and right after the last job (e.g. to read Redis's INFO commandstats).
+// Resolves to jobs per second.
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Injectable, Module } from '@nestjs/common';
@@ -11,7 +13,7 @@ import { EventBus, EventQueues, EventsModule, OnEvent, ShouldQueue } from '../di
 export async function oursDrain(
   url,
   prefix,
-  { events, concurrency, chunk, queueOptions, handled = () => 1 },
+  { events, concurrency, chunk, queueOptions, handled = () => 1, onDrain },
 ) {
   let count = 0;
   let resolveDone;
@@ -41,10 +43,12 @@ export async function oursDrain(
       Array.from({ length: chunk }, (_, k) => ({ name: 'bench.event', data: { i: from + k } })),
     );
   }
+  await onDrain?.before();
   const startedAt = performance.now();
   await queues.resume('bench');
   await done;
   const seconds = (performance.now() - startedAt) / 1000;
+  await onDrain?.after();
   await app.close();
   return events / seconds;
 }

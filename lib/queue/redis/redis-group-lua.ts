@@ -19,8 +19,19 @@ import { NOTICE } from './redis-lua.js';
 export const GROUP_LUA = `${NOTICE}
 local function gkey(base, s) return base .. ':g:' .. s end
 local function gq(base, id, s) return base .. ':gq:' .. id .. ':' .. s end
+-- A group's spec, read once per script call (only pushGroupJob and tidy change it, and they
+-- drop what was read).
+local metas = {}
 local function meta(base, id, field)
-  return tonumber(redis.call('HGET', gq(base, id, 'meta'), field) or '0') or 0
+  local key = gq(base, id, 'meta')
+  local m = metas[key]
+  if not m then
+    local v = redis.call('HMGET', key, 'w', 'c', 'rm', 'rd')
+    m = { w = tonumber(v[1] or '0') or 0, c = tonumber(v[2] or '0') or 0,
+      rm = tonumber(v[3] or '0') or 0, rd = tonumber(v[4] or '0') or 0 }
+    metas[key] = m
+  end
+  return m[field]
 end
 local function wake(base)
   local key = gkey(base, 'wake')
@@ -81,6 +92,7 @@ local function tidy(base, id)
   if redis.call('ZCARD', gq(base, id, 'slots')) > 0 then return end
   leave(base, id)
   redis.call('DEL', gq(base, id, 'meta'))
+  metas[gq(base, id, 'meta')] = nil
   if redis.call('SISMEMBER', gkey(base, 'paused'), id) == 0 then
     redis.call('ZREM', gkey(base, 'index'), id)
   end
@@ -106,11 +118,19 @@ local function enter(base, id, at)
   redis.call('HSET', gkey(base, 'state'), id, 'r')
   wake(base)
 end
+-- A grouped job's attempt ended: frees its slot and puts its group back in the rotation when it
+-- can start again (or drops its keys when it is empty).
+local function free(base, id, job, at)
+  redis.call('ZREM', gq(base, id, 'slots'), job)
+  enter(base, id, at)
+  tidy(base, id)
+end
 -- Stores a ready job in its group (spec fields from a member or ARGV), at the head or the tail.
 local function pushGroupJob(base, id, job, spec, atHead)
   if spec then
     redis.call('HSET', gq(base, id, 'meta'), 'w', spec.w or '1', 'c', spec.c or '0',
       'rm', spec.rm or '0', 'rd', spec.rd or '0')
+    metas[gq(base, id, 'meta')] = nil
   end
   -- r: when it became ready (oldest waiting age); a job put back at the head keeps its own.
   if not (atHead and job.r) then job.r = tostring(now()) end

@@ -1,5 +1,5 @@
 import { GROUP_LUA } from './redis-group-lua.js';
-import { NOW } from './redis-lua.js';
+import { ACK, NOW, OWNS, TALLY } from './redis-lua.js';
 
 /*
  * The scripts of queues with groups (see GROUP_LUA for the keys). A grouped job waits in its
@@ -24,14 +24,20 @@ local base, max, lease = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
 local at = now()
 local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIMIT', 0, 100)
 for _, id in ipairs(back) do enter(base, id, at) end
-local taken, budget = 0, max + 100
+local taken, budget, paused = 0, max + 100, {}
 while taken < max and budget > 0 do
   budget = budget - 1
   local id = redis.call('LINDEX', KEYS[1], 0)
   if not id then break end
   local jobs = gq(base, id, 'jobs')
-  local raw = redis.call('LINDEX', jobs, 0)
-  if not raw or redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1 then
+  if paused[id] == nil then
+    paused[id] = redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1
+  end
+  -- A group without a concurrency or rate limit starts its head whatever it holds: pop it at once.
+  local isFree = not paused[id] and meta(base, id, 'c') <= 0 and meta(base, id, 'rm') <= 0
+  local raw
+  if isFree then raw = redis.call('LPOP', jobs) else raw = redis.call('LINDEX', jobs, 0) end
+  if not raw or paused[id] then
     redis.call('LPOP', KEYS[1])
     redis.call('HDEL', gkey(base, 'state'), id)
     redis.call('HDEL', gkey(base, 'credit'), id)
@@ -40,35 +46,40 @@ while taken < max and budget > 0 do
     local ok, job = pcall(cjson.decode, raw)
     if not ok or type(job) ~= 'table' then job = { id = 'unreadable-group-job', p = raw } end
     local untilAt = nil
-    if job.s ~= '1' then untilAt = fullUntil(base, id, at) end
-    local rate = rateUntil(base, id, at)
-    if rate and (not untilAt or rate > untilAt) then untilAt = rate end
+    if not isFree then
+      if job.s ~= '1' then untilAt = fullUntil(base, id, at) end
+      local rate = rateUntil(base, id, at)
+      if rate and (not untilAt or rate > untilAt) then untilAt = rate end
+    end
     if untilAt then
       redis.call('LPOP', KEYS[1])
       redis.call('HDEL', gkey(base, 'credit'), id)
       redis.call('ZADD', gkey(base, 'limited'), untilAt, id)
       redis.call('HSET', gkey(base, 'state'), id, 'l')
     else
-      redis.call('LPOP', jobs)
-      redis.call('DECR', gkey(base, 'waiting'))
+      if not isFree then redis.call('LPOP', jobs) end
       redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
       recordStart(base, id, at)
       redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
         'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
         'g', id, 'm', '1')
       taken = taken + 1
-      local credit = redis.call('HINCRBY', gkey(base, 'credit'), id, 1)
+      local weight = meta(base, id, 'w')
       if redis.call('LLEN', jobs) == 0 then
         redis.call('LPOP', KEYS[1])
         redis.call('HDEL', gkey(base, 'state'), id)
         redis.call('HDEL', gkey(base, 'credit'), id)
-      elseif credit >= math.max(1, meta(base, id, 'w')) then
+      elseif weight <= 1 then
+        -- One start per turn: no credit to keep.
+        redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
+      elseif redis.call('HINCRBY', gkey(base, 'credit'), id, 1) >= weight then
         redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
         redis.call('HDEL', gkey(base, 'credit'), id)
       end
     end
   end
 end
+if taken > 0 then redis.call('DECRBY', gkey(base, 'waiting'), taken) end
 local read = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', max, 'STREAMS',
   KEYS[2], '>')
 local entries = {}
@@ -88,12 +99,26 @@ return { entries, first[2] or '-1', at }
  */
 export const GROUP_SETTLE_SCRIPT = `${NOW}${GROUP_LUA}
 local base, at = ARGV[1], now()
-for i = 2, #ARGV, 2 do
-  redis.call('ZREM', gq(base, ARGV[i], 'slots'), ARGV[i + 1])
-  enter(base, ARGV[i], at)
-  tidy(base, ARGV[i])
-end
+for i = 2, #ARGV, 2 do free(base, ARGV[i], ARGV[i + 1], at) end
 return (#ARGV - 1) / 2
+`;
+
+/**
+ * Acknowledges a batch of jobs of a queue with groups, as ACK_SCRIPT does, and frees the group
+ * slots of the jobs it acknowledged in the same call (one round trip; a stale job's slot stays
+ * with whoever holds the job now).
+ * KEYS: 1 stream, 2 stats.
+ * ARGV: 1 group, 2 consumer, 3 lowest entry id, 4 highest entry id, 5 base, then quads (entry
+ *       id, delivery count, group id or '' for a job without one, job id).
+ * Returns: a list with, per quad, 1 (acknowledged, deleted, counted completed) or 0 (stale).
+ */
+export const GROUP_ACK_SCRIPT = `${OWNS}${NOW}${TALLY}${ACK}${GROUP_LUA}
+local base, at = ARGV[5], now()
+local out, acked = ack(KEYS[1], KEYS[2], 6, 4)
+for _, i in ipairs(acked) do
+  if ARGV[i + 2] ~= '' then free(base, ARGV[i + 2], ARGV[i + 3], at) end
+end
+return out
 `;
 
 /**

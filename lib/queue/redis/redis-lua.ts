@@ -61,6 +61,50 @@ end
 `;
 
 /**
+ * `ack(stream, stats, from, step)` (needs OWNS, NOW, TALLY): acknowledges, deletes and counts as
+ * completed the entries named in ARGV from `from` on, `step` values each (entry id, delivery
+ * count, then what the caller needs). ARGV 1 to 4: group, consumer, lowest and highest entry id.
+ * The receipts are checked with one XPENDING over this consumer's entries between the lowest and
+ * the highest id (per entry only when that range holds more than the reply's limit), so the
+ * stale-receipt check stays exact. Returns per entry 1 (acknowledged) or 0 (stale), and the ARGV
+ * index of each acknowledged entry.
+ */
+export const ACK = `
+local function ack(stream, stats, from, step)
+  local limit = 1000
+  local held, complete = {}, false
+  local range = redis.pcall('XPENDING', stream, ARGV[1], ARGV[3], ARGV[4], limit, ARGV[2])
+  if type(range) == 'table' and not range.err then
+    for _, p in ipairs(range) do held[p[1]] = tostring(p[4]) end
+    complete = #range < limit
+  end
+  local acked, at, out = {}, {}, {}
+  for i = from, #ARGV, step do
+    local ok
+    if held[ARGV[i]] ~= nil or complete then
+      ok = held[ARGV[i]] == ARGV[i + 1]
+    else
+      ok = owns(stream, ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1])
+    end
+    if ok then
+      acked[#acked + 1] = ARGV[i]
+      at[#at + 1] = i
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = 0
+    end
+  end
+  if #acked > 0 then
+    redis.call('XACK', stream, ARGV[1], unpack(acked))
+    redis.call('XDEL', stream, unpack(acked))
+    redis.call('HINCRBY', stats, 'completed', #acked)
+    tally(stats, #acked, 0)
+  end
+  return out, at
+end
+`;
+
+/**
  * `notice(base, member)`: while a watch (`EventQueues.watch`) reads the queue (its key
  * `<base>:watching` lives), copies a job that enters a group's or a priority level's list (JSON
  * {id, l, p, a, t, ...}) to the stream `<base>:watch` (about the last 1,000), which the watch

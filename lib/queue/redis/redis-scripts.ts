@@ -11,9 +11,10 @@ import {
 } from './redis-dead-scripts.js';
 import { DELAY_SCRIPT, PROMOTE_SCRIPT, RECLAIM_SCRIPT } from './redis-delivery-scripts.js';
 import { OBLITERATE_SCRIPT, SWEEP_STARTED, SWEEP_STARTED_SCRIPT } from './redis-inspect-scripts.js';
-import { NOW, OWNS, TALLY } from './redis-lua.js';
+import { ACK, NOW, OWNS, TALLY } from './redis-lua.js';
 import { GROUP_LUA } from './redis-group-lua.js';
 import {
+  GROUP_ACK_SCRIPT,
   GROUP_EXTEND_SCRIPT,
   GROUP_LIST_SCRIPT,
   GROUP_PAUSE_SCRIPT,
@@ -58,35 +59,8 @@ export const SCRIPT_ID_BATCH = 1000;
  *       delivery count).
  * Returns: a list with, per pair, 1 (acknowledged, deleted, counted completed) or 0 (stale).
  */
-export const ACK_SCRIPT = `${OWNS}${NOW}${TALLY}
-local limit = 1000
-local held, complete = {}, false
-local range = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], limit, ARGV[2])
-if type(range) == 'table' and not range.err then
-  for _, p in ipairs(range) do held[p[1]] = tostring(p[4]) end
-  complete = #range < limit
-end
-local acked, out = {}, {}
-for i = 5, #ARGV, 2 do
-  local ok
-  if held[ARGV[i]] ~= nil or complete then
-    ok = held[ARGV[i]] == ARGV[i + 1]
-  else
-    ok = owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1])
-  end
-  if ok then
-    acked[#acked + 1] = ARGV[i]
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
-if #acked > 0 then
-  redis.call('XACK', KEYS[1], ARGV[1], unpack(acked))
-  redis.call('XDEL', KEYS[1], unpack(acked))
-  redis.call('HINCRBY', KEYS[2], 'completed', #acked)
-  tally(KEYS[2], #acked, 0)
-end
+export const ACK_SCRIPT = `${OWNS}${NOW}${TALLY}${ACK}
+local out = ack(KEYS[1], KEYS[2], 5, 2)
 return out
 `;
 
@@ -217,6 +191,7 @@ export interface ScriptCommands {
   /** `numberOfKeys`, then the keys, then ARGV (see STORE_SCRIPT). */
   eventsStore(numberOfKeys: number, ...keysThenArgv: Arg[]): Promise<number>;
   eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
+  eventsGroupAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
   eventsRequeue(
     stream: string,
     delayed: string,
@@ -314,6 +289,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   // Keys vary with the emit: the caller passes their count first.
   eventsStore: { lua: STORE_SCRIPT },
   eventsAck: { lua: ACK_SCRIPT, numberOfKeys: 2 },
+  eventsGroupAck: { lua: GROUP_ACK_SCRIPT, numberOfKeys: 2 },
   eventsRequeue: { lua: REQUEUE_SCRIPT, numberOfKeys: 4 },
   eventsDeadLetter: { lua: DEAD_LETTER_SCRIPT, numberOfKeys: 5 },
   eventsHeartbeat: { lua: HEARTBEAT_SCRIPT, numberOfKeys: 2 },

@@ -229,17 +229,23 @@ export class RedisSettler {
     try {
       while (q.acks.length > 0) {
         const batch = q.acks.splice(0, ACK_BATCH);
-        const args: string[] = [];
+        const entries: string[] = [];
+        // Jobs of a queue with groups: their slots are freed by the ack itself (one round trip).
+        const isGrouped = batch.some((a) => a.job.group !== undefined);
+        const args: string[] = isGrouped ? [q.keys.base] : [];
         try {
           let low = '';
           let high = '';
           for (const { job } of batch) {
             const [entry, deliveries] = parseReceipt(job);
+            entries.push(entry);
             args.push(entry, deliveries);
+            if (isGrouped) args.push(job.group ?? '', job.id);
             if (low === '' || compareEntryIds(entry, low) < 0) low = entry;
             if (high === '' || compareEntryIds(entry, high) > 0) high = entry;
           }
-          const written = this.ctx.worker.eventsAck(
+          const script = isGrouped ? 'eventsGroupAck' : 'eventsAck';
+          const written = this.ctx.worker[script](
             q.keys.stream,
             q.keys.stats,
             GROUP,
@@ -250,11 +256,8 @@ export class RedisSettler {
           );
           const ids = batch.map((a) => a.job.id);
           const [codes] = await Promise.all([written, this.replicated(written, ids)]);
-          const grouped = batch.filter((a, i) => a.job.group !== undefined && codes[i] !== STALE);
-          // Not awaited: the acks are done; a slot freed a moment later only delays its group.
-          if (grouped.length > 0) void this.groups.settle(grouped.map((a) => a.job));
           batch.forEach((a, i) => {
-            this.ctx.noteReleased(args[2 * i]);
+            this.ctx.noteReleased(entries[i]);
             if (codes[i] === STALE) a.reject(new StaleJobError(a.job.id));
             else a.resolve();
           });
