@@ -44,7 +44,8 @@ export interface ResolvedQueueOptions {
   /**
    * @internal The failure hook runs before the job is dead-lettered, while the worker still holds
    * it, for a hook that carries state forward (a saga step's compensation): a worker that dies
-   * during the hook leaves the job pending, and its reclaim runs the job and the hook again.
+   * during the hook leaves the job pending, and its reclaim runs the job and the hook again. A
+   * hook that throws (its store down) runs again, the job held, until it succeeds.
    * Otherwise (the default) the hook runs once, after the dead letter is stored.
    */
   readonly isHookBeforeDeadLetter?: boolean;

@@ -342,9 +342,20 @@ export class JobRunner {
     }
     Object.assign(fields, { outcome: 'dead', reason, error: errorField(error) });
     this.logger.error(toLogfmt(fields), error instanceof Error ? error.stack : undefined);
-    if (options.isHookBeforeDeadLetter) await this.failed(listener, event, error);
+    if (options.isHookBeforeDeadLetter) {
+      // The hook stores where the job's work goes next: dead-lettering the job before it
+      // succeeded would lose that move for good. It runs again (the handler does not) while the
+      // worker holds the job; a worker that stops first leaves the job for a reclaim.
+      const { onFailed } = options;
+      if (onFailed) {
+        await this.settler.persist(job, `the failure hook of ${listener.id}`, async () => {
+          await onFailed(event, error);
+        });
+      }
+      return this.settler.deadLetter(job, failureOf(reason, error));
+    }
     await this.settler.deadLetter(job, failureOf(reason, error));
-    if (!options.isHookBeforeDeadLetter) await this.failed(listener, event, error);
+    await this.failed(listener, event, error);
   }
 
   /** Calls `listener`'s failure hook, if any; a hook that throws is logged. */

@@ -43,6 +43,16 @@ export class JobSettler {
   }
 
   /**
+   * Runs `op`, a step that must happen before `job` is settled (a failure hook that stores where
+   * a saga goes next), until it succeeds, whatever it throws: the job stays held meanwhile, so
+   * no other worker runs it, and its handler is not called again. Rejects only when `giveUp`
+   * fires, leaving the job pending for a reclaim.
+   */
+  persist(job: ReservedJob, what: string, op: () => Promise<void>): Promise<void> {
+    return op().then(undefined, (error: unknown) => this.tryAgain(job, what, op, error, true));
+  }
+
+  /**
    * The first try without an async frame of its own (it runs for every job): only a settle that
    * failed enters the retry loop.
    */
@@ -62,6 +72,7 @@ export class JobSettler {
     what: string,
     op: () => Promise<void>,
     error: unknown,
+    isAnyErrorRetried = false,
   ): Promise<void> {
     let failures = 0;
     for (;;) {
@@ -73,11 +84,12 @@ export class JobSettler {
         );
         return;
       }
-      if (!(error instanceof TransportError) || this.giveUp.aborted) throw error;
+      const isRetried = isAnyErrorRetried || error instanceof TransportError;
+      if (!isRetried || this.giveUp.aborted) throw error;
       failures++;
       if (failures === 1 || failures % 20 === 0) {
         this.logger.warn(
-          `Job ${job.id} of queue "${job.queue}": ${what} failed (${failures}x), retrying while the job stays held: ${error.message}`,
+          `Job ${job.id} of queue "${job.queue}": ${what} failed (${failures}x), retrying while the job stays held: ${error instanceof Error ? error.message : String(error)}`,
         );
       }
       await abortableSleep(

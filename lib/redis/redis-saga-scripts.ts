@@ -3,7 +3,8 @@
  * `{<prefix>:sagas}`.
  * - `…:r:<id>`   hash: `v` (version), `j` (the record as JSON)
  * - `…:all`      sorted set of every saga id by creation time (`list`)
- * - `…:active`   sorted set of the sagas not finished, by last write (the sweeper)
+ * - `…:active`   sorted set of the sagas not finished, or finished with their ending event not
+ *                 out yet, by last write (the sweeper); `ended` removes a finished one
  */
 
 /**
@@ -18,18 +19,20 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1
 `;
 
-/** The version check and record write shared by the two update scripts (KEYS 1-2, ARGV 1-6). */
+/**
+ * The version check and record write shared by the two update scripts (KEYS 1-2, ARGV 1-5). A
+ * finished saga stays active: its ending event is not out yet (the store's `ended` removes it).
+ */
 const WRITE_RECORD = `
 local function write()
   redis.call('HSET', KEYS[1], 'v', ARGV[4], 'j', ARGV[2])
-  if ARGV[6] == '1' then redis.call('ZREM', KEYS[2], ARGV[1])
-  else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1]) end
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 end
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[3] then return 0 end
 `;
 
 /**
- * KEYS: record, active. ARGV: id, json, expected version, new version, updatedAt, finished (1/0).
+ * KEYS: record, active. ARGV: id, json, expected version, new version, updatedAt.
  * Returns 1 written, 0 the stored version differs (or the saga is gone).
  */
 export const SAGA_UPDATE_SCRIPT = `${WRITE_RECORD}
@@ -69,16 +72,16 @@ end
  * The update script plus the saga's next job, in one atomic write: no process can die between
  * the record and its job (a standalone Redis only: the queue's keys are in another hash tag).
  * KEYS: 1 record, 2 active, 3 queue index, 4 stream, 5 the job's seen key.
- * ARGV: 1-6 as the update script, 7 queue name, 8 job id, 9 listener, 10 payload,
- *       11 enqueued at (ms), 12 dedupe window (ms), 13 list the queue in the index (1/0).
+ * ARGV: 1-5 as the update script, 6 queue name, 7 job id, 8 listener, 9 payload,
+ *       10 enqueued at (ms), 11 dedupe window (ms), 12 list the queue in the index (1/0).
  * Returns: 1 written, 0 the stored version differs (nothing written), or an error reply
  *          (WRONGTYPE ...) when the stream or index holds another type (nothing written).
  */
 export const SAGA_ADVANCE_SCRIPT = `#!lua
 ${WRITE_RECORD}
 ${STORE_JOB}
-local refused = store_job(KEYS[3], KEYS[4], KEYS[5], ARGV[13], ARGV[7], ARGV[8], ARGV[9],
-  ARGV[10], ARGV[11], ARGV[12])
+local refused = store_job(KEYS[3], KEYS[4], KEYS[5], ARGV[12], ARGV[6], ARGV[7], ARGV[8],
+  ARGV[9], ARGV[10], ARGV[11])
 if refused then return refused end
 write()
 return 1

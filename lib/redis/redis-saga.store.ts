@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { TransportError } from '../errors/transport.error.js';
 import type { RedisConnectionFactory } from './redis-connection.factory.js';
-import { FINISHED, type SagaRecord } from '../sagas/saga-definition.js';
+import type { SagaRecord } from '../sagas/saga-definition.js';
 import { matchesFilter, type SagaFilter, type SagaStore } from '../sagas/saga.store.js';
 import type { NewJob } from '../queue/queue-job.js';
 import { RedisKeys } from '../queue/redis/redis-keys.js';
@@ -105,7 +105,7 @@ export class RedisSagaStore implements SagaStore {
   async areActive(ids: readonly string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
     const c = await this.connection();
-    // The active set holds the sagas not finished (the scripts keep it so).
+    // The active set holds the sagas not finished, or whose ending event is not out (SagaStore.idle).
     const scores = await this.call('active', () => c.zmscore(`${this.tag}:active`, ...ids));
     return scores.map((score) => score !== null);
   }
@@ -203,6 +203,11 @@ export class RedisSagaStore implements SagaStore {
     return this.many(ids);
   }
 
+  async ended(id: string): Promise<void> {
+    const c = await this.connection();
+    await this.call('ended', () => c.zrem(`${this.tag}:active`, id));
+  }
+
   async close(): Promise<void> {
     await this.factory.closeAll();
   }
@@ -218,11 +223,10 @@ export class RedisSagaStore implements SagaStore {
     );
   }
 
-  /** ARGV 1-6 of the update scripts. */
+  /** ARGV 1-5 of the update scripts. */
   private writeArgs(record: SagaRecord, expectedVersion: number): (string | number)[] {
-    const finished = FINISHED.includes(record.status) ? 1 : 0;
     const json = JSON.stringify(record);
-    return [record.id, json, expectedVersion, record.version, record.updatedAt, finished];
+    return [record.id, json, expectedVersion, record.version, record.updatedAt];
   }
 
   private key(id: string): string {

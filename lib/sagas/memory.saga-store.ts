@@ -6,10 +6,12 @@ export class MemorySagaStore implements SagaStore {
   readonly kind = 'memory';
   // Insertion order is creation order: `list` pages through it as it is.
   private readonly records = new Map<string, SagaRecord>();
+  /** Finished sagas whose ending event is not out yet (see `SagaStore.idle`). */
+  private readonly ending = new Set<string>();
 
   create(record: SagaRecord): Promise<boolean> {
     if (this.records.has(record.id)) return Promise.resolve(false);
-    this.records.set(record.id, structuredClone(record));
+    this.store(record);
     return Promise.resolve(true);
   }
 
@@ -22,7 +24,7 @@ export class MemorySagaStore implements SagaStore {
     return Promise.resolve(
       ids.map((id) => {
         const record = this.records.get(id);
-        return record !== undefined && !FINISHED.includes(record.status);
+        return record !== undefined && this.isActive(record);
       }),
     );
   }
@@ -30,8 +32,22 @@ export class MemorySagaStore implements SagaStore {
   update(record: SagaRecord, expectedVersion: number): Promise<boolean> {
     const current = this.records.get(record.id);
     if (current === undefined || current.version !== expectedVersion) return Promise.resolve(false);
-    this.records.set(record.id, structuredClone(record));
+    this.store(record);
     return Promise.resolve(true);
+  }
+
+  ended(id: string): Promise<void> {
+    this.ending.delete(id);
+    return Promise.resolve();
+  }
+
+  private store(record: SagaRecord): void {
+    this.records.set(record.id, structuredClone(record));
+    if (FINISHED.includes(record.status)) this.ending.add(record.id);
+  }
+
+  private isActive(record: SagaRecord): boolean {
+    return !FINISHED.includes(record.status) || this.ending.has(record.id);
   }
 
   list(filter: SagaFilter): Promise<SagaRecord[]> {
@@ -50,7 +66,7 @@ export class MemorySagaStore implements SagaStore {
     const found: SagaRecord[] = [];
     for (const record of this.records.values()) {
       if (found.length >= limit) break;
-      if (!FINISHED.includes(record.status) && record.updatedAt < before) {
+      if (this.isActive(record) && record.updatedAt < before) {
         found.push(structuredClone(record));
       }
     }

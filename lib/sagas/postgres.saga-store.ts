@@ -5,7 +5,7 @@ import type { PostgresConnectionOptions } from '../store/event-store.options.js'
 import type { PostgresPool } from '../store/postgres/postgres.event-store.js';
 import { assertSchemaName } from '../store/postgres/postgres-schema.js';
 import { loadPg } from '../store/postgres/pg.driver.js';
-import { FINISHED, type SagaRecord } from './saga-definition.js';
+import type { SagaRecord } from './saga-definition.js';
 import type { SagaFilter, SagaStore } from './saga.store.js';
 
 type Row = { record: string };
@@ -40,7 +40,8 @@ export class PostgresSagaStore implements SagaStore {
         record.name,
         record.status,
         record.version,
-        !FINISHED.includes(record.status),
+        // Active until its ending event is out (`ended`), also once finished.
+        true,
         record.createdAt,
         record.updatedAt,
         JSON.stringify(record),
@@ -71,13 +72,18 @@ export class PostgresSagaStore implements SagaStore {
         record.id,
         record.status,
         record.version,
-        !FINISHED.includes(record.status),
+        // Active until its ending event is out (`ended`), also once finished.
+        true,
         record.updatedAt,
         JSON.stringify(record),
         expectedVersion,
       ],
     );
     return rows.length === 1;
+  }
+
+  async ended(id: string): Promise<void> {
+    await this.query(`UPDATE ${this.table} SET active = false WHERE id = $1`, [id]);
   }
 
   async list(filter: SagaFilter): Promise<SagaRecord[]> {

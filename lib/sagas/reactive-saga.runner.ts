@@ -8,7 +8,8 @@ import type { SagaFunction, SagaOutput } from './saga.decorator.js';
 
 /** What a reactive saga needs of the bus: its events in, its outputs out. */
 export interface ReactiveSagaBus {
-  emitOutput(output: SagaOutput): Promise<unknown>;
+  /** Emits `output`; a promise when its emit may still fail, undefined once delivered. */
+  emitOutput(output: SagaOutput): Promise<unknown> | undefined;
 }
 
 /** A reactive saga after discovery. */
@@ -90,7 +91,7 @@ export class ReactiveSagaRunner {
   private emit(output: SagaOutput): void {
     // The context is the triggering event's: the bus makes it the output's cause.
     const event = EventContext.current()?.event;
-    let emitted: Promise<unknown>;
+    let emitted: Promise<unknown> | undefined;
     try {
       if (output === null || typeof output !== 'object') {
         throw new InvalidSagaOutputError(this.saga.id, output);
@@ -101,7 +102,7 @@ export class ReactiveSagaRunner {
       return;
     }
     // A refused output is not retried: feeding the event again would emit its other outputs twice.
-    emitted.catch((error: unknown) => this.failed(error, event, false));
+    emitted?.catch((error: unknown) => this.failed(error, event, false));
   }
 
   private failed(error: unknown, event: EventEnvelope | undefined, mayRetry: boolean): void {

@@ -161,26 +161,51 @@ export class SagaTransitions {
     return this.advance(saga, record, { ...patch, status: 'compensating', step: index });
   }
 
-  /** A saga that reached `completed`, `compensated` or `failed`: its lifecycle event. */
+  /**
+   * A saga that reached `completed`, `compensated` or `failed`: its ending event. The final write
+   * left the saga active in the store; it leaves once the event is out. A process that dies in
+   * between (or an emit refused) leaves it active, and the sweeper calls this again: the event's
+   * id is fixed per saga version, so a queued listener gets it once (the dedupe window).
+   */
   async finished(saga: ResolvedSaga, record: SagaRecord): Promise<void> {
     if (!FINISHED.includes(record.status)) return;
     this.endings.ended(record);
     const { state } = decodeSagaData(record.data, this.eventClass);
     const data: Record<string, unknown> = { sagaId: record.id, state };
     if (record.error !== undefined) data.error = record.error;
-    await this.lifecycle(saga, record.status, data);
+    const id = `${record.id}:${record.version}:${record.status}`;
+    if (!(await this.lifecycle(saga, record.status, data, id))) return;
+    try {
+      await this.store.ended(record.id);
+    } catch (error) {
+      // Still active: the sweeper emits it again, with the same id.
+      this.logger.warn(`Saga ${saga.name} "${record.id}": not marked ended: ${String(error)}`);
+    }
   }
 
-  /** Emits `saga.<name>.<what>`; a refused emit is logged (the transition is stored already). */
-  async lifecycle(saga: ResolvedSaga, what: string, data: Record<string, unknown>): Promise<void> {
+  /**
+   * Emits `saga.<name>.<what>` (with `id`, when given); a refused emit is logged (the transition
+   * is stored already). Resolves with whether it was emitted.
+   */
+  async lifecycle(
+    saga: ResolvedSaga,
+    what: string,
+    data: Record<string, unknown>,
+    id?: string,
+  ): Promise<boolean> {
+    const metadata = { sagaId: String(data.sagaId) };
     try {
-      await (this.bus as unknown as UntypedEmits).emit(`saga.${saga.name}.${what}`, data, {
-        metadata: { sagaId: String(data.sagaId) },
-      });
+      await (this.bus as unknown as UntypedEmits).emit(
+        `saga.${saga.name}.${what}`,
+        data,
+        id === undefined ? { metadata } : { id, metadata },
+      );
+      return true;
     } catch (error) {
       this.logger.error(
         `Saga ${saga.name} "${String(data.sagaId)}": saga.${saga.name}.${what} could not be emitted: ${String(error)}`,
       );
+      return false;
     }
   }
 }

@@ -12,7 +12,6 @@ import { SagaDefinitionError } from '../errors/saga-definition.error.js';
 import { InvalidSagaOutputError } from '../errors/saga-output.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { EmitOptions } from '../bus/emit-options.js';
-import type { UntypedEmits } from '../bus/around.js';
 import { SAGA_METADATA } from './saga.constants.js';
 import type { SagaErrorHook, SagaMetadata, SagaOutput } from './saga.decorator.js';
 import { ReactiveSagaRunner } from './reactive-saga.runner.js';
@@ -107,11 +106,11 @@ export class SagaExplorer implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Emits one output of a reactive saga (in the triggering event's context). */
-  private emitOutput(saga: string, output: SagaOutput): Promise<unknown> {
-    if (isEventInstance(output)) return this.bus.emit(output as never);
+  private emitOutput(saga: string, output: SagaOutput): Promise<unknown> | undefined {
+    if (isEventInstance(output)) return this.bus.emitReported(output);
     const named = output as { name?: unknown; data?: unknown; options?: EmitOptions };
     if (Object.getPrototypeOf(output) === Object.prototype && typeof named.name === 'string') {
-      return (this.bus as unknown as UntypedEmits).emit(named.name, named.data, named.options);
+      return this.bus.emitReported(named.name, named.data, named.options);
     }
     throw new InvalidSagaOutputError(saga, output);
   }

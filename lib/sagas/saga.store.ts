@@ -20,8 +20,8 @@ export interface SagaStore {
   create(record: SagaRecord): Promise<boolean>;
   get(id: string): Promise<SagaRecord | undefined>;
   /**
-   * For each id, whether that saga is stored and not finished: a cheap check for many sagas at
-   * once (no record is read).
+   * For each id, whether that saga is stored and active (not finished, or its ending event not
+   * out yet: see `idle`): a cheap check for many sagas at once (no record is read).
    */
   areActive(ids: readonly string[]): Promise<boolean[]>;
   /** Replaces the saga if its stored version is `expectedVersion`; whether it did. */
@@ -43,8 +43,14 @@ export interface SagaStore {
   readonly createWithJob?: (record: SagaRecord, job: NewJob) => Promise<boolean>;
   /** Sagas by creation time, oldest first. */
   list(filter: SagaFilter): Promise<SagaRecord[]>;
-  /** Sagas not finished whose last write is older than `before` (ms since the epoch). */
+  /**
+   * Sagas whose last write is older than `before` (ms since the epoch) and that are not
+   * finished, or finished with their ending event (`saga.<name>.completed`, ...) not yet out:
+   * a saga stays active, for the sweeper, from its final write until `ended`.
+   */
   idle(before: number, limit: number): Promise<SagaRecord[]>;
+  /** The ending event of finished saga `id` is out: it is no longer active. */
+  ended(id: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import { SagaCatalog } from './saga.catalog.js';
 import { SagaManager } from './saga.manager.js';
 import { SAGA_STORE } from './saga.constants.js';
 import type { SagaStore } from './saga.store.js';
+import { FINISHED } from './saga-definition.js';
 
 /** Sagas looked at per sweep. */
 const SWEEP_BATCH = 500;
@@ -18,7 +19,8 @@ const SWEEP_BATCH = 500;
 /**
  * Stores again the next job of sagas idle for `sagas.sweepAfter`: a process that died between a
  * saga's write and its job's leaves a saga no job drives. Saga jobs are deduplicated by id, so a
- * job that exists (waiting, retrying, running) is not stored twice.
+ * job that exists (waiting, retrying, running) is not stored twice. A finished saga still active
+ * after that time gets its ending event emitted again (same id: stored once).
  */
 @Injectable()
 export class SagaSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -49,9 +51,13 @@ export class SagaSweeper implements OnApplicationBootstrap, OnApplicationShutdow
         this.manager.transitions.clock.now() - this.options.sagas.sweepAfter,
         SWEEP_BATCH,
       );
+      const { transitions } = this.manager;
       for (const record of idle) {
         const saga = this.catalog.get(record.name);
-        if (saga) await this.manager.transitions.enqueueCurrent(saga, record);
+        if (saga === undefined) continue;
+        // A finished saga still active: its ending event may never have gone out.
+        if (FINISHED.includes(record.status)) await transitions.finished(saga, record);
+        else await transitions.enqueueCurrent(saga, record);
       }
       return idle.length;
     } catch (error) {

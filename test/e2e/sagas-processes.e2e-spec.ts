@@ -20,9 +20,14 @@ class CrashySaga {
 }
 
 const rig = useWorkerProcesses();
-async function worker(prefix: string, crash: boolean): Promise<WorkerProcess> {
+async function worker(
+  prefix: string,
+  crash: boolean | 'end',
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
   return rig.start('./saga-worker.mjs', prefix, {
-    CRASH: crash ? '1' : '0',
+    CRASH: crash === 'end' ? 'end' : crash ? '1' : '0',
+    ...env,
   });
 }
 
@@ -64,6 +69,43 @@ describe('Orchestrated sagas across processes', () => {
         expect(ran.some((line) => line.startsWith(`${id} undoOne`))).toBe(true);
         expect(ran.some((line) => line.startsWith(`${id} three`))).toBe(false);
       }
+    } finally {
+      await starter.close();
+    }
+  }, 180_000);
+
+  it('kill -9 between a final write and its ending event: the event is received once', async () => {
+    const prefix = `saga-end-${process.pid}`;
+    const starter = await createTestApp(
+      { providers: [CrashySaga] },
+      { redis: rig.server.url, prefix, worker: false },
+    );
+    try {
+      const sagas = starter.get(SagaManager);
+      const first = await worker(prefix, 'end');
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        ids.push(await sagas.start('crashy', { fail: i % 3 === 0 }, { id: `e${i}` }));
+      }
+      expect(await first.exited).toBe('SIGKILL');
+      await worker(prefix, false, { SWEEP: '300' });
+      const endedOf = async (): Promise<string[]> =>
+        (await rig.redis.lrange(`${prefix}:test:ended`, 0, -1)).map((line) => line.split(' ')[0]);
+      await waitFor(async () => new Set(await endedOf()).size === ids.length, {
+        timeoutMs: 120_000,
+        message: 'every ending event received',
+      });
+      // The saga whose process died after its final write is over, and its event came once.
+      const crashed = await rig.redis.get(`${prefix}:test:crashed`);
+      expect(crashed).toBe('1');
+      for (const [i, id] of ids.entries()) {
+        expect((await sagas.get(id))?.status).toBe(i % 3 === 0 ? 'compensated' : 'completed');
+      }
+      // Once no saga is active, no sweep re-emits anything: each event was taken once.
+      await waitFor(async () => (await rig.redis.zcard(`{${prefix}:sagas}:active`)) === 0, {
+        message: 'every ending marked out',
+      });
+      expect((await endedOf()).sort()).toEqual([...ids].sort());
     } finally {
       await starter.close();
     }

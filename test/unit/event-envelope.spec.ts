@@ -50,6 +50,19 @@ describe('createEnvelope', () => {
     expect(child.metadata).toEqual({ correlationId: 'c1', causationId: parent.id, tenantId: 't' });
   });
 
+  it("copies a parent's metadata without an own __proto__ key (a parsed job's metadata)", () => {
+    const parent = createEnvelope('a.parent', {}, undefined);
+    const parsed = JSON.parse(
+      `{"correlationId":"c1","__proto__":{"polluted":"yes"},"tenantId":"t"}`,
+    ) as Record<string, string>;
+    const child = EventContext.runAs({ ...parent, metadata: parsed }, () =>
+      createEnvelope('a.child', {}, undefined),
+    );
+    expect(Object.getPrototypeOf(child.metadata)).toBe(Object.prototype);
+    expect(Object.keys(child.metadata)).toEqual(['correlationId', 'tenantId', 'causationId']);
+    expect(child.metadata).toEqual({ correlationId: 'c1', tenantId: 't', causationId: parent.id });
+  });
+
   it('refuses bad options and payloads before it returns', () => {
     expect(() => createEnvelope('a.b', {}, { delay: -1 })).toThrow(/delay/);
     expect(() => createEnvelope('a.b', { f: () => 1 }, undefined)).toThrow(/function/);
