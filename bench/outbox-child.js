@@ -2,7 +2,8 @@
 //   floor    BEGIN; INSERT order; COMMIT                      (no event)
 //   outbox   the same in EventOutbox.transaction + bus.emit   (one queued listener)
 //   bullmq   the same, then BullMQ queue.add() after COMMIT   (the usual, non-atomic pattern)
-// Env: VARIANT, DATABASE_URL, REDIS_PORT, COUNT, WRITERS. Prints one JSON line on stdout:
+// Env: VARIANT, DATABASE_URL, REDIS_PORT, COUNT, WRITERS, ROUND (names its tables, queue and
+// prefix, so that rounds start alike). Prints one JSON line on stdout:
 // { rate, p50, p99 } (transactions/s, commit-to-handler-start ms; no latency for the floor).
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
@@ -13,7 +14,9 @@ import pg from 'pg';
 const { VARIANT, DATABASE_URL, REDIS_PORT } = process.env;
 const COUNT = Number(process.env.COUNT);
 const WRITERS = Number(process.env.WRITERS);
-const table = `orders_${VARIANT}`;
+const ROUND = process.env.ROUND ?? '0';
+const table = `orders_${VARIANT}_${ROUND}`;
+const queueName = `bench-orders-${ROUND}`;
 const commitAt = new Map();
 const startAt = new Map();
 let handled = 0;
@@ -92,7 +95,7 @@ async function outbox() {
     }
   }
   const method = Object.getOwnPropertyDescriptor(Handler.prototype, 'handle');
-  ShouldQueue({ queue: 'bench-orders' })(Handler.prototype, 'handle', method);
+  ShouldQueue({ queue: queueName })(Handler.prototype, 'handle', method);
   OnEvent('order.created')(Handler.prototype, 'handle', method);
   Reflect.defineMetadata('design:paramtypes', [], Handler);
   Injectable()(Handler);
@@ -103,9 +106,9 @@ async function outbox() {
     imports: [
       EventsModule.forRoot({
         redis: `redis://127.0.0.1:${REDIS_PORT}`,
-        prefix: 'bench-outbox',
+        prefix: `bench-outbox-${ROUND}`,
         worker: { concurrency: 16 },
-        outbox: { connection: pool },
+        outbox: { connection: pool, table: `events_outbox_${ROUND}` },
       }),
     ],
     providers: [Handler],
@@ -129,8 +132,8 @@ async function outbox() {
 async function bullmq() {
   const { Queue, Worker } = await import('bullmq');
   const connection = { host: '127.0.0.1', port: Number(REDIS_PORT), maxRetriesPerRequest: null };
-  const queue = new Queue('bench-orders', { connection });
-  const worker = new Worker('bench-orders', async (job) => onHandlerStart(job.data.id), {
+  const queue = new Queue(queueName, { connection });
+  const worker = new Worker(queueName, async (job) => onHandlerStart(job.data.id), {
     connection,
     concurrency: 16,
   });

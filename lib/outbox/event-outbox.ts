@@ -26,7 +26,7 @@ import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error.
 import { TransactionRolledBackError } from '../errors/transaction-rolled-back.error.js';
 import { openOutboxConnection, type OutboxConnection } from './outbox-connection.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
-import { OutboxMarker } from './outbox.marker.js';
+import { markLingerMs, OutboxMarker } from './outbox.marker.js';
 import { OutboxCommitter } from './outbox.committer.js';
 import type { ResolvedOutboxOptions } from './outbox.options.js';
 import { OutboxRelay, type RelayPool } from './outbox.relay.js';
@@ -302,7 +302,11 @@ export class EventOutbox
   }
 
   private markerOf(configured: Configured): OutboxMarker {
-    return (configured.marker ??= new OutboxMarker(configured.sql, this.query(configured)));
+    return (configured.marker ??= new OutboxMarker(
+      configured.sql,
+      this.query(configured),
+      markLingerMs(configured.options.handoffMs),
+    ));
   }
 
   private committerOf(configured: Configured): OutboxCommitter {
