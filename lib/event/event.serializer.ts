@@ -162,11 +162,14 @@ function malformedData(reason: string): never {
  * with, or the plain JSON of 0.1. `__proto__` keys never reach an object. `eventClass` rebuilds
  * class events (their prototype, with the stored fields); unknown ones stay plain objects.
  *
+ * @param attempt a queued attempt's number, set on the envelope (built with it rather than
+ *   copied after: a copy costs more than the read on a worker's hot path)
  * @throws MalformedJobError when the JSON or its shape is wrong.
  */
 export function deserializeEnvelope(
   json: string,
   eventClass: (name: string) => Function | undefined,
+  attempt?: number,
 ): EventEnvelope {
   let wire: WireEnvelope;
   try {
@@ -206,11 +209,17 @@ export function deserializeEnvelope(
   else if (wire.dv !== undefined) data = readData(wire.dv, eventClass);
   else if ('data' in wire) data = wire.data;
   else throw new MalformedJobError('no data (neither "data" nor "dv")');
-  const envelope = { id: wire.id, name: wire.name, data, metadata: wire.metadata, timestamp };
-  if (wire.ver === undefined) return envelope;
-  if (!Number.isSafeInteger(wire.ver) || wire.ver < 1)
-    throw new MalformedJobError(`a bad event version (${JSON.stringify(wire.ver)})`);
-  return { ...envelope, version: wire.ver };
+  const { id, name, metadata, ver } = wire;
+  if (ver !== undefined && (!Number.isSafeInteger(ver) || ver < 1))
+    throw new MalformedJobError(`a bad event version (${JSON.stringify(ver)})`);
+  if (attempt === undefined) {
+    return ver === undefined
+      ? { id, name, data, metadata, timestamp }
+      : { id, name, data, metadata, timestamp, version: ver };
+  }
+  return ver === undefined
+    ? { id, name, data, metadata, timestamp, attempt }
+    : { id, name, data, metadata, timestamp, version: ver, attempt };
 }
 
 /** Format 2: devalue's flattened data, with our two revivers. */

@@ -1,9 +1,8 @@
-import { checkQueuedPayload, type SchemaLookup } from '../event/event-schema.js';
+import type { SchemaLookup } from '../event/event-schema.js';
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import { EventContext } from '../event/event-context.js';
-import { deserializeEnvelope, MalformedJobError } from '../event/event.serializer.js';
-import { NEWER_VERSION, readVersion, type EventReader } from '../scheduling/event-versions.js';
+import type { EventReader } from '../scheduling/event-versions.js';
 import type { ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ListenerRegistry } from '../discovery/listener.registry.js';
 import type { ResolvedWorkerOptions } from './worker.options.js';
@@ -11,8 +10,10 @@ import { LostOwnershipError } from '../errors/lost-ownership.error.js';
 import { StaleJobError } from '../errors/transport.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { AttemptAbort } from './attempt-abort.js';
+import { AttemptContext } from './attempt-context.js';
 import { backoffDelay } from './backoff.js';
-import { receiptKey, type InFlight } from './in-flight.js';
+import type { InFlight, Running } from './in-flight.js';
+import { JobPreparer, type PreparedJob } from './job-preparer.js';
 import type { JobFailure, ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
 import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
@@ -23,17 +24,7 @@ import type { AttemptGate } from './flow/attempt-gate.js';
 import { COLLECTED_EVENTS } from './flow/collected-events.js';
 import { isThenable } from '../is-thenable.js';
 
-/**
- * Deliveries past `tries` that a reclaimed job still gets. A reclaim (the worker died or froze)
- * counts as an attempt, but the handler never failed: the job runs again, unless it already had
- * this many such extra deliveries.
- */
-export const LOST_ATTEMPTS_ALLOWED = 2;
-
-/** How often (ms) a job of an unknown listener comes back to a worker during its grace period. */
-const UNKNOWN_LISTENER_RECHECK_MS = 1000;
-/** Unknown listener ids remembered for their one warning. */
-const MAX_WARNED_UNKNOWN = 1000;
+export { LOST_ATTEMPTS_ALLOWED, type PreparedJob } from './job-preparer.js';
 
 /** The abort reason handlers see when the worker stops; an attempt aborted by it is left pending. */
 export const SHUTDOWN_REASON = new Error('worker shutdown');
@@ -61,9 +52,7 @@ function failureOf(reason: string, error: unknown): JobFailure {
  */
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
-
-  /** Listener ids already warned about as unknown (one warning each). */
-  private readonly warnedUnknown = new Set<string>();
+  private readonly preparer: JobPreparer;
   /** @internal Told of every handler call (metrics), set through `Worker.observeAttempts`. */
   observer: AttemptObserver | undefined;
   /** @internal Flow control around attempts (`FlowControl`), set through `Worker.useFlow`. */
@@ -71,20 +60,30 @@ export class JobRunner {
 
   constructor(
     private readonly settler: JobSettler,
-    private readonly registry: ListenerRegistry,
+    registry: ListenerRegistry,
     private readonly inFlight: InFlight,
-    private readonly options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'> &
+    options: Pick<ResolvedWorkerOptions, 'unknownListenerGraceMs'> &
       Partial<Pick<ResolvedWorkerOptions, 'versionWaitMs'>>,
     /** The schema of an event name (`forRoot`, `bus.addValidator`); class events bring theirs. */
-    private readonly schemaOf: SchemaLookup,
+    schemaOf: SchemaLookup,
     /** Where `EventsClient` events are served: whether another app runs an unknown listener. */
-    private readonly elsewhere: () =>
-      ((job: ReservedJob) => Promise<number | undefined>) | undefined = () => undefined,
+    elsewhere: () => ((job: ReservedJob) => Promise<number | undefined>) | undefined = () =>
+      undefined,
     /** Brings an older event to its current version (`EventVersions.read`), once any is versioned. */
-    private readonly versions: () => EventReader | undefined = () => undefined,
+    versions: () => EventReader | undefined = () => undefined,
     /** Spans of attempts (`forRoot({ tracing })`), when on. */
     private readonly tracer: EventTracer | null = null,
-  ) {}
+  ) {
+    this.preparer = new JobPreparer(
+      settler,
+      registry,
+      options,
+      schemaOf,
+      elsewhere,
+      versions,
+      (...args) => this.fail(...args),
+    );
+  }
 
   /**
    * Runs one attempt of `job`; resolves once it is over (its ack may still be in flight). Never
@@ -92,33 +91,17 @@ export class JobRunner {
    */
   process(job: ReservedJob): Promise<void> {
     const controller = new AttemptAbort();
-    const key = receiptKey(job);
-    const done = this.attemptReported(job, controller, key);
-    this.inFlight.running.set(key, {
+    const running: Running = {
       job,
       controller,
-      done,
+      done: undefined,
       startedAt: Date.now(),
       isReportedLong: false,
-    });
-    return done;
-  }
-
-  /** `attempt`, its failed settle reported, its running entry removed (one promise per job). */
-  private async attemptReported(
-    job: ReservedJob,
-    controller: AttemptAbort,
-    key: string,
-  ): Promise<void> {
-    try {
-      await this.attempt(job, controller);
-    } catch (error) {
-      // A settle refused as stale: another worker holds the job now.
-      if (error instanceof StaleJobError) controller.abort(lostOwnership(job));
-      this.reportUnsettled(job, error);
-    } finally {
-      this.inFlight.running.delete(key);
-    }
+      slot: -1,
+    };
+    // Added before the attempt starts: a sync attempt is over before `attempt` returns.
+    this.inFlight.running.add(running);
+    return (running.done = this.attempt(job, controller, running));
   }
 
   /** Logs a settle that did not happen. */
@@ -151,134 +134,80 @@ export class JobRunner {
   }
 
   /**
-   * @internal Reads `job` for an attempt: its envelope (upcast, checked by its schema) and its
-   * listener. A job that cannot run is settled here (dead letters, or put back for another
-   * worker) and comes back as `{ settled }`. Only an async schema or upcaster costs a promise.
+   * @internal Reads `job` for an attempt: its envelope and its listener, or `{ settled }` for a
+   * job that cannot run (see `JobPreparer`).
    */
   prepare(job: ReservedJob): PreparedJob | Promise<PreparedJob> {
-    let envelope: EventEnvelope;
-    try {
-      envelope = deserializeEnvelope(job.payload, (name) => this.registry.eventClass(name));
-    } catch (error) {
-      const message = error instanceof MalformedJobError ? error.message : String(error);
-      return { settled: this.settler.deadLetter(job, { reason: 'malformed', message }) };
-    }
-    const read = this.versions();
-    if (read !== undefined) {
-      const current = readVersion(read, envelope);
-      if (current === NEWER_VERSION) return { settled: this.newerVersion(job, envelope) };
-      if ('reason' in current) return { settled: this.settler.deadLetter(job, current) };
-      envelope = current;
-    }
-    const listener = this.registry.get(job.listener);
-    if (!listener?.queue) return { settled: this.unknownListener(job) };
-    // The job carries what the emit's schema accepted: the schema runs again here and the handler
-    // gets its output. A job from an older producer that no longer fits goes to the dead letters
-    // (reason `invalid-payload`), never into the handler. Only an async schema costs an await.
-    const checked = checkQueuedPayload({ ...envelope, attempt: job.attempt }, this.schemaOf);
-    if (checked instanceof Promise) {
-      return checked.then((result) => this.checked(job, listener, result));
-    }
-    return this.checked(job, listener, checked);
+    return this.preparer.prepare(job);
   }
 
-  private checked(
+  /** The attempt, its failed settle reported, its running entry removed (one promise per job). */
+  private async attempt(
     job: ReservedJob,
-    listener: ListenerDefinition,
-    checked: Awaited<ReturnType<typeof checkQueuedPayload>>,
-  ): PreparedJob {
-    if ('reason' in checked) return { settled: this.settler.deadLetter(job, checked) };
-    const event: EventEnvelope = checked;
-    if (job.attempt > listener.queue!.tries + LOST_ATTEMPTS_ALLOWED) {
-      // Only a reclaim gets here: the attempts past `tries` all ended with their worker dying or
-      // freezing. A job that kills its process every time must not be reclaimed forever.
-      const error = new Error(
-        `Attempts used up: ${job.attempt - 1} attempt(s), the last ones ended without an outcome (the worker died or froze)`,
-      );
-      return { settled: this.fail(listener, event, job, error) };
-    }
-    return { listener, event };
-  }
-
-  private async attempt(job: ReservedJob, controller: AttemptAbort): Promise<void> {
-    let prepared = this.prepare(job);
-    if (prepared instanceof Promise) prepared = await prepared;
-    if ('settled' in prepared) return prepared.settled;
-    const { listener, event } = prepared;
+    controller: AttemptAbort,
+    running: Running,
+  ): Promise<void> {
     try {
-      const flow = this.flow;
-      const direct = (events?: readonly EventEnvelope[]): Promise<unknown> | undefined =>
-        this.run(listener, event, job, controller, events);
-      const run =
-        flow === undefined || !flow.applies(listener)
-          ? direct
-          : () => flow.around(listener, event, job, controller, direct);
-      const tracer = this.tracer;
-      const traced = tracer === null ? run : () => tracer.process(event, job, run);
-      const running =
-        this.observer === undefined
-          ? traced()
-          : this.observer.observe(job, event, listener, traced);
-      if (running !== undefined) await running;
+      let prepared = this.prepare(job);
+      if (prepared instanceof Promise) prepared = await prepared;
+      if ('settled' in prepared) return await prepared.settled;
+      const { listener, event } = prepared;
+      try {
+        const running = this.call(listener, event, job, controller);
+        if (running !== undefined) await running;
+      } catch (error) {
+        return await this.afterError(listener, event, job, controller, error);
+      }
+      this.ackLater(job);
     } catch (error) {
-      if (controller.reason === SHUTDOWN_REASON) {
-        // Aborted by shutdown: leave the job pending for another worker or the next start.
-        return;
-      }
-      // Another worker holds the job now: its outcome is theirs to settle.
-      if (controller.reason instanceof LostOwnershipError) return;
-      // Cancelled by flow control (singleton, cancelOn): done, not retried.
-      if (controller.reason instanceof JobCancelledError) return this.settler.ack(job);
-      if (error instanceof ReleaseJobSignal) return this.settler.release(job, error.delayMs);
-      return this.fail(listener, event, job, error);
+      // A settle refused as stale: another worker holds the job now.
+      if (error instanceof StaleJobError) controller.abort(lostOwnership(job));
+      this.reportUnsettled(job, error);
+    } finally {
+      this.inFlight.running.delete(running);
     }
-    this.ackLater(job);
   }
 
   /**
-   * An event of a version newer than this app's upcasters know (a newer producer, during a
-   * rolling deploy): put back, its attempt not counted, for an up-to-date worker, until
-   * `worker.versionWaitMs` after it was stored; then dead-lettered (reason `unknown_version`).
+   * The handler call with what wraps it when set: flow control, the attempt's span, metrics.
+   * `undefined` when it was over when it returned (see `run`).
    */
-  private newerVersion(job: ReservedJob, envelope: EventEnvelope): Promise<void> {
-    const waitMs = this.options.versionWaitMs ?? 0;
-    const leftMs = job.enqueuedAt > 0 ? waitMs - (Date.now() - job.enqueuedAt) : 0;
-    if (leftMs > 0) return this.settler.release(job, Math.min(leftMs, UNKNOWN_LISTENER_RECHECK_MS));
-    const message = `Event "${envelope.name}" is at version ${envelope.version}, newer than this application knows`;
-    this.logger.error(
-      `Queue "${job.queue}": job ${job.id} dead-lettered: ${message} (after worker.versionWaitMs)`,
-    );
-    return this.settler.deadLetter(job, { reason: 'unknown_version', message });
+  private call(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    controller: AttemptAbort,
+  ): Promise<unknown> | undefined {
+    const { flow, tracer, observer } = this;
+    if (flow === undefined && tracer === null && observer === undefined) {
+      return this.run(listener, event, job, controller);
+    }
+    const direct = (events?: readonly EventEnvelope[]): Promise<unknown> | undefined =>
+      this.run(listener, event, job, controller, events);
+    const run =
+      flow === undefined || !flow.applies(listener)
+        ? direct
+        : () => flow.around(listener, event, job, controller, direct);
+    const traced = tracer === null ? run : () => tracer.process(event, job, run);
+    return observer === undefined ? traced() : observer.observe(job, event, listener, traced);
   }
 
-  /**
-   * A job of a listener this process does not know: a renamed class or method, or a worker older
-   * than the producer during a rolling deploy. It goes back to its queue (attempt not counted) so
-   * that a worker that knows it can run it, until `worker.unknownListenerGraceMs` after it was
-   * stored; then it is dead-lettered. Entries without a stored time are dead-lettered at once.
-   */
-  private async unknownListener(job: ReservedJob): Promise<void> {
-    // A listener that another app of this prefix runs (the listener directory): put the job back
-    // for it, with no time limit.
-    const releaseMs = await this.elsewhere()?.(job);
-    if (releaseMs !== undefined) return this.settler.release(job, releaseMs);
-    const graceMs = this.options.unknownListenerGraceMs;
-    const leftMs = job.enqueuedAt > 0 ? graceMs - (Date.now() - job.enqueuedAt) : 0;
-    if (leftMs > 0) {
-      if (!this.warnedUnknown.has(job.listener)) {
-        if (this.warnedUnknown.size >= MAX_WARNED_UNKNOWN) this.warnedUnknown.clear();
-        this.warnedUnknown.add(job.listener);
-        this.logger.warn(
-          `Queue "${job.queue}": no queued listener "${job.listener}" in this application; its jobs go back to the queue for a worker that has it, and to dead letters ${graceMs} ms after they were stored`,
-        );
-      }
-      return this.settler.release(job, Math.min(leftMs, UNKNOWN_LISTENER_RECHECK_MS));
-    }
-    const message = `No queued listener "${job.listener}" in this application`;
-    this.logger.error(
-      `Queue "${job.queue}": job ${job.id} dead-lettered: no queued listener "${job.listener}" took it within worker.unknownListenerGraceMs (${graceMs} ms). Renamed? Keep the old id with @OnEvent(pattern, { aliases: ['${job.listener}'] })`,
-    );
-    return this.settler.deadLetter(job, { reason: 'unknown-listener', message });
+  /** Settles an attempt whose handler threw or rejected. */
+  private afterError(
+    listener: ListenerDefinition,
+    event: EventEnvelope,
+    job: ReservedJob,
+    controller: AttemptAbort,
+    error: unknown,
+  ): Promise<void> | undefined {
+    // Aborted by shutdown: leave the job pending for another worker or the next start.
+    if (controller.reason === SHUTDOWN_REASON) return undefined;
+    // Another worker holds the job now: its outcome is theirs to settle.
+    if (controller.reason instanceof LostOwnershipError) return undefined;
+    // Cancelled by flow control (singleton, cancelOn): done, not retried.
+    if (controller.reason instanceof JobCancelledError) return this.settler.ack(job);
+    if (error instanceof ReleaseJobSignal) return this.settler.release(job, error.delayMs);
+    return this.fail(listener, event, job, error);
   }
 
   /**
@@ -295,14 +224,7 @@ export class JobRunner {
     events?: readonly EventEnvelope[],
   ): Promise<unknown> | undefined {
     const options = listener.queue!;
-    const context = {
-      get signal(): AbortSignal {
-        return controller.signal;
-      },
-      attempt: job.attempt,
-      queue: job.queue,
-      listener: listener.id,
-    };
+    const context = new AttemptContext(controller, job.attempt, job.queue, listener.id);
     // Debounce `collect`: the method gets the window's events (see `collectingCall`).
     if (events !== undefined) Object.assign(context, { [COLLECTED_EVENTS]: events });
     const call = (): unknown => listener.invoke(event, context);
@@ -373,8 +295,3 @@ export class JobRunner {
     }
   }
 }
-
-/** A job ready to run (`JobRunner.prepare`), or settled because it cannot. */
-export type PreparedJob =
-  | { readonly listener: ListenerDefinition; readonly event: EventEnvelope }
-  | { readonly settled: Promise<void> };

@@ -46,6 +46,24 @@ class OpenTelemetryTracer implements EventTracer {
   ) {}
 
   private cachedTracer: OpenTelemetry.Tracer | undefined;
+  /** What the API's proxy delegates to while no SDK registered a tracer provider. */
+  private readonly noopProvider = new this.api.ProxyTracerProvider().getDelegate();
+
+  /**
+   * Whether an attempt's span can be anything: an SDK registered a tracer provider, or a
+   * propagator that reads the job's trace context (which its handler's emits would carry).
+   * Asked per attempt, not once: an SDK may start after the app. Without either, an attempt's
+   * span would be a non-recording one with no context to pass on: the worker skips it.
+   */
+  private get isLive(): boolean {
+    const { api } = this;
+    const provider = api.trace.getTracerProvider();
+    return (
+      !(provider instanceof api.ProxyTracerProvider) ||
+      provider.getDelegate() !== this.noopProvider ||
+      api.propagation.fields().length > 0
+    );
+  }
 
   // Asked once: before an SDK registers its provider the API hands out a proxy tracer that
   // delegates to it once it exists, so an SDK started after the app still gets every span.
@@ -134,6 +152,7 @@ class OpenTelemetryTracer implements EventTracer {
     attempt: TracedAttempt,
     run: () => Promise<unknown> | undefined,
   ): Promise<unknown> | undefined {
+    if (!this.isLive) return run();
     const { api } = this;
     const parent = api.propagation.extract(api.ROOT_CONTEXT, event.metadata);
     const span = this.tracer.startSpan(

@@ -53,6 +53,18 @@ class OrderShipped {
 }
 
 describe('serializeEnvelope / deserializeEnvelope', () => {
+  it("reads a queued attempt's envelope with its attempt number, versioned or not", () => {
+    const plain = serializeEnvelope(envelope({ n: 1 }), MiB);
+    expect(deserializeEnvelope(plain, noClasses, 3)).toEqual({ ...envelope({ n: 1 }), attempt: 3 });
+    const versioned = serializeEnvelope({ ...envelope({ n: 1 }), version: 2 }, MiB);
+    expect(deserializeEnvelope(versioned, noClasses, 2)).toEqual({
+      ...envelope({ n: 1 }),
+      version: 2,
+      attempt: 2,
+    });
+    expect(deserializeEnvelope(versioned, noClasses)).not.toHaveProperty('attempt');
+  });
+
   it('round-trips an envelope with a JSON payload', () => {
     const original = envelope({
       id: 'o1',

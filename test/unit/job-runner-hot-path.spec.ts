@@ -1,7 +1,7 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EventContext, type EventEnvelope } from 'nestjs-events';
+import { EventContext, type EventEnvelope, type ListenerContext } from 'nestjs-events';
 import type { ListenerDefinition } from '../../lib/discovery/listener-definition.js';
 import { ListenerRegistry } from '../../lib/discovery/listener.registry.js';
 import { serializeEnvelope } from '../../lib/event/event.serializer.js';
@@ -157,7 +157,65 @@ describe('JobRunner hot path', () => {
     }
     expect(acked).toHaveLength(200);
     // Counted: the attempt, the ack and its bookkeeping, and this test's own awaits. It was 15
-    // per job while each of them had its own catch/finally chain.
-    expect(promises / 180).toBeLessThanOrEqual(8);
+    // per job while each of them had its own catch/finally chain, 7 while the attempt and its
+    // report were two async functions.
+    expect(promises / 180).toBeLessThanOrEqual(5.5);
+  });
+
+  it('gives every job a context whose signal getter is shared (no accessor made per job), live', async () => {
+    const contexts: ListenerContext[] = [];
+    const { transport } = acking();
+    const { run, inFlight } = runner(
+      listener((_event, context) => void contexts.push(context), false),
+      transport,
+    );
+    await processAll(run, inFlight, [job(1), job(2)]);
+    const getter = (context: ListenerContext) => {
+      for (let o: object | null = context; o !== null; o = Object.getPrototypeOf(o)) {
+        const found = Object.getOwnPropertyDescriptor(o, 'signal')?.get;
+        if (found) return found;
+      }
+      return undefined;
+    };
+    // An object literal with `get signal()` made a new getter (and a new accessor pair, built in
+    // the V8 runtime) for every job.
+    expect(getter(contexts[0])).toBeTypeOf('function');
+    expect(getter(contexts[0])).toBe(getter(contexts[1]));
+    expect(contexts.map(({ attempt, queue, listener }) => ({ attempt, queue, listener }))).toEqual([
+      { attempt: 1, queue: 'hot', listener: 'Hot.handle' },
+      { attempt: 1, queue: 'hot', listener: 'Hot.handle' },
+    ]);
+    expect(contexts[0].signal).toBeInstanceOf(AbortSignal);
+    expect(contexts[0].signal.aborted).toBe(false);
+  });
+
+  it('lists an attempt as running only while it runs, and aborts it by its receipt', async () => {
+    const { transport } = acking();
+    let release!: () => void;
+    const signals: AbortSignal[] = [];
+    const { run, inFlight } = runner(
+      listener((_event, context) => {
+        signals.push(context.signal);
+        return new Promise<void>((resolve) => (release = resolve));
+      }, false),
+      transport,
+    );
+    (transport as { retry?: unknown }).retry = () => Promise.resolve();
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const first = run.process(job(1));
+    const second = run.process(job(2));
+    expect(inFlight.running.values().map((r) => r.job.id)).toEqual([
+      'e1:Hot.handle',
+      'e2:Hot.handle',
+    ]);
+    // Lost ownership of the first: only its attempt is aborted, and it is not settled here.
+    expect(inFlight.lose(job(1), new Error('taken'))).toBe(true);
+    await first;
+    expect(signals[0].aborted).toBe(true);
+    expect(inFlight.running.values().map((r) => r.job.id)).toEqual(['e2:Hot.handle']);
+    release();
+    await second;
+    expect(inFlight.running.size).toBe(0);
+    expect(signals[1].aborted).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import type { ListenerContext, ListenerDefinition } from '../../discovery/listen
 import { LostOwnershipError } from '../../errors/lost-ownership.error.js';
 import { ReleaseJobSignal } from '../../middleware/release-job.signal.js';
 import { AttemptAbort } from '../attempt-abort.js';
-import { receiptKey, type InFlight } from '../in-flight.js';
+import type { InFlight, Running } from '../in-flight.js';
 import { SHUTDOWN_REASON, type JobRunner } from '../job-runner.js';
 import type { BatchAttempt } from '../attempt-outcome.js';
 import type { JobSettler } from '../job-settler.js';
@@ -39,10 +39,15 @@ export class BatchRunner {
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     const startedAt = Date.now();
-    for (const { job } of items) {
-      const running = { job, controller, done, startedAt, isReportedLong: false };
-      this.inFlight.running.set(receiptKey(job), running);
-    }
+    const held = items.map(({ job }): Running => ({
+      job,
+      controller,
+      done,
+      startedAt,
+      isReportedLong: false,
+      slot: -1,
+    }));
+    for (const running of held) this.inFlight.running.add(running);
     try {
       const timedFrom = performance.now();
       const error = await this.call(listener, items, controller);
@@ -51,7 +56,7 @@ export class BatchRunner {
       this.runner.observer?.observeBatch(listener, attempts, performance.now() - timedFrom);
       await this.settle(listener, attempts, controller);
     } finally {
-      for (const { job } of items) this.inFlight.running.delete(receiptKey(job));
+      for (const running of held) this.inFlight.running.delete(running);
       finish();
     }
   }
