@@ -74,6 +74,18 @@ describe('EventQueues.watch({ readIntervalMs }) on Redis', () => {
     await Promise.all([every.stop(), paced.stop()]);
   });
 
+  it("keeps the queue's watching flag alive across a long interval", async () => {
+    const prefix = rig.prefix('paced-flag');
+    const app = rig.track(
+      await createTestApp({ providers: [FailingReports] }, { redis: rig.server.url, prefix }),
+    );
+    const queues = app.get(EventQueues);
+    const watch = await collectWatch(queues, { queues: ['paced'], readIntervalMs: 5000 }, kindOf);
+    // Renewed at most once per read, so it must outlive a whole interval (plus the blocks).
+    expect(await rig.redis.pttl(`${prefix}:{${prefix}:paced}:watching`)).toBeGreaterThan(5000);
+    await watch.stop();
+  });
+
   it('refuses a readIntervalMs that is not a whole number of ms from 0 to 60,000', async () => {
     const app = rig.track(
       await createTestApp(

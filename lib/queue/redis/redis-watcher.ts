@@ -9,8 +9,11 @@ import { MAX_BLOCK_MS, type RedisQueueContext } from './redis-queue.context.js';
 
 /** Entries read per `XREAD`. */
 const WATCH_BATCH = 100;
-/** How long (ms) a watch's flag outlives its last renewal (a reader renews it every block). */
-const WATCHING_MS = MAX_BLOCK_MS * 3;
+/**
+ * How long (ms) a watch's flag outlives its last renewal: a reader renews it once a block has
+ * passed, before a read, and a paced one may wait its interval first.
+ */
+const watchingMs = (readIntervalMs: number): number => MAX_BLOCK_MS * 3 + readIntervalMs;
 /** The largest sequence of a stream id: `<ms - 1>-MAX` starts a read at `<ms>-0`. */
 const MAX_SEQUENCE = '18446744073709551615';
 
@@ -49,7 +52,7 @@ export class RedisWatcher {
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       start = `${now - 1}-${MAX_SEQUENCE}`;
       // Raised before the watch resolves: a job stored in a group or level after it is noticed.
-      await this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS);
+      await this.ctx.client.set(keys.watching, '1', 'PX', watchingMs(readIntervalMs));
     } catch (error) {
       void this.ctx.factory.close(reader);
       throw transportError(`watching queue "${queue}"`, error);
@@ -92,7 +95,9 @@ export class RedisWatcher {
         // which a job that enters and is acknowledged goes unseen.
         if (readAt - renewedAt >= MAX_BLOCK_MS) {
           renewedAt = readAt;
-          this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS).catch(() => undefined);
+          this.ctx.client
+            .set(keys.watching, '1', 'PX', watchingMs(readIntervalMs))
+            .catch(() => undefined);
         }
         reply = (await reader.xread(
           'COUNT',
