@@ -8,8 +8,16 @@
 // and worker in one process; the clock runs from the first emit to the last handler completion.
 // Prioritized cases spread the jobs over five levels (ours -2..2, BullMQ 1..5). Commands per job
 // from INFO commandstats (commands inside Lua scripts included).
+//
+// Each case runs in a fresh process of its own (`--child <case> <concurrency> <url>`): our
+// library keeps an AsyncLocalStorage, whose promise hooks (Node 20) would tax BullMQ's promises in
+// a shared process. BENCH_PRIORITY_RUNS rounds (default 3), the cases taking turns; medians and
+// spreads (half the range over the median) are reported, and whether each target is met.
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { URL, fileURLToPath } from 'node:url';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
@@ -20,6 +28,7 @@ import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_PRIORITY_JOBS ?? (QUICK ? 10_000 : 50_000));
 const CONCURRENCIES = (process.env.BENCH_PRIORITY_CONCURRENCY ?? '1,10').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_PRIORITY_RUNS ?? (QUICK ? 1 : 3));
 const WINDOW = 1000;
 const LEVELS = 5;
 const log = (message) => process.stderr.write(`[priorities.bench] ${message}\n`);
@@ -91,7 +100,7 @@ async function ours(url, concurrency, isPrioritized) {
     imports: [
       EventsModule.forRoot({
         redis: url,
-        prefix: `bench-${isPrioritized ? 'p' : 'u'}${concurrency}`,
+        prefix: `bench-${isPrioritized ? 'p' : 'u'}${concurrency}-${process.pid}`,
         worker: { concurrency },
       }),
     ],
@@ -117,9 +126,10 @@ async function ours(url, concurrency, isPrioritized) {
 }
 
 /** The same with BullMQ, every job with a priority. */
-async function bullmq(port, concurrency) {
+async function bullmq(url, concurrency) {
+  const port = Number(new URL(url).port);
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  const name = `bull-p${concurrency}`;
+  const name = `bull-p${concurrency}-${process.pid}`;
   const queue = new Queue(name, { connection });
   let count = 0;
   let resolve;
@@ -151,36 +161,85 @@ async function bullmq(port, concurrency) {
   return { rate: N / seconds, perJob };
 }
 
+const CASES = {
+  plain: (url, c) => ours(url, c, false),
+  prioritized: (url, c) => ours(url, c, true),
+  bull: (url, c) => bullmq(url, c),
+};
+
+if (process.argv[2] === '--child') {
+  // One case in this process; its result as JSON on stdout.
+  const [, , , name, c, url] = process.argv;
+  admin = new Redis(url);
+  const result = await CASES[name](url, Number(c));
+  admin.disconnect();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+const SELF = fileURLToPath(import.meta.url);
+/** Runs one case in a fresh process. */
+function child(name, c, url) {
+  const out = execFileSync(process.execPath, [SELF, '--child', name, String(c), url], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const spread = (values) => (Math.max(...values) - Math.min(...values)) / 2 / median(values);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const withSpread = (values) => `${fmt(median(values))} ±${(spread(values) * 100).toFixed(0)}%`;
 const redis = await startRedis();
 admin = new Redis(redis.url);
+const loads = [];
 try {
   const rows = [];
   for (const c of CONCURRENCIES) {
-    log(`concurrency ${c}: nestjs-events without priorities`);
-    const plain = await ours(redis.url, c, false);
-    log(`concurrency ${c}: nestjs-events with priorities`);
-    const prioritized = await ours(redis.url, c, true);
-    log(`concurrency ${c}: BullMQ with priorities`);
-    const bull = await bullmq(redis.port, c);
-    rows.push({ c, plain, prioritized, bull });
+    const runs = { plain: [], prioritized: [], bull: [], perJob: {} };
+    for (let round = 1; round <= RUNS; round++) {
+      // The cases take turns, in a rotated order each round.
+      const order = ['plain', 'prioritized', 'bull'];
+      for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
+      for (const name of order) {
+        log(`concurrency ${c}, round ${round}/${RUNS}: ${name} (load ${loadavg()[0].toFixed(2)})`);
+        loads.push(loadavg()[0]);
+        const result = child(name, c, redis.url);
+        runs[name].push(result.rate);
+        runs.perJob[name] = result.perJob;
+      }
+    }
+    rows.push({ c, ...runs });
   }
   const out = [];
+  const checks = [];
   out.push('## Priorities: nestjs-events on Redis vs BullMQ with job priorities');
   out.push('');
   out.push(
-    `End to end (emit to handler completion), ${fmt(N)} jobs over ${LEVELS} priority levels, no-op handler, producer and worker in one process, one private redis-server (persistence off). Commands per job from INFO commandstats (inside Lua scripts included).`,
+    `End to end (emit to handler completion), ${fmt(N)} jobs over ${LEVELS} priority levels, no-op handler, producer and worker in one process, one private redis-server (persistence off). Each case in a fresh process of its own, ${RUNS} round(s), the cases taking turns; jobs/s are medians ± spread (half the range over the median), ratios are of the medians. Commands per job from INFO commandstats (inside Lua scripts included). ${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
   );
   out.push('');
   out.push(
     '| concurrency | ours, no priorities (jobs/s) | ours, prioritized (jobs/s) | BullMQ, prioritized (jobs/s) | prioritized vs BullMQ | prioritized vs ours unprioritized | commands/job (ours, none / prioritized) | commands/job (BullMQ) |',
   );
   out.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const { c, plain, prioritized, bull } of rows) {
+  for (const { c, plain, prioritized, bull, perJob } of rows) {
+    const vsBull = median(prioritized) / median(bull);
+    const vsPlain = median(prioritized) / median(plain);
     out.push(
-      `| ${c} | ${fmt(plain.rate)} | ${fmt(prioritized.rate)} | ${fmt(bull.rate)} | ${(prioritized.rate / bull.rate).toFixed(2)}× | ${((prioritized.rate / plain.rate) * 100).toFixed(0)}% | ${plain.perJob.toFixed(1)} / ${prioritized.perJob.toFixed(1)} | ${bull.perJob.toFixed(1)} |`,
+      `| ${c} | ${withSpread(plain)} | ${withSpread(prioritized)} | ${withSpread(bull)} | ${vsBull.toFixed(2)}× | ${(vsPlain * 100).toFixed(0)}% | ${perJob.plain.toFixed(1)} / ${perJob.prioritized.toFixed(1)} | ${perJob.bull.toFixed(1)} |`,
+    );
+    checks.push(
+      `- c=${c}: prioritized vs BullMQ ${vsBull.toFixed(2)}× (target ≥ 3×: ${vsBull >= 3 ? 'met' : '**MISSED**'}); vs our unprioritized queue ${(vsPlain * 100).toFixed(0)}% (target ≥ 80%: ${vsPlain >= 0.8 ? 'met' : '**MISSED**'})`,
     );
   }
+  out.push('');
+  out.push(...checks);
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {

@@ -7,11 +7,18 @@
 // runs from the first emit to the last handler completion. Latency: emit -> handler start at a
 // steady rate. Commands per event: INFO commandstats deltas (commands run inside Lua included).
 // The cost of observability, in the same run: nestjs-events as configured by default (metrics on,
-// OpenTelemetry API without an SDK: no spans), with metrics and tracing off, and last (the SDK is
-// registered globally, so nothing runs after it) with metrics on and tracing on through an SDK
-// whose exporter drops every span.
+// OpenTelemetry API without an SDK: no spans), with metrics and tracing off, and with metrics on
+// and tracing on through an SDK whose exporter drops every span.
+//
+// Every case runs in a fresh process of its own (`--child <case> <concurrency> <url>`): our
+// AsyncLocalStorage's promise hooks (Node 20) and a registered tracing SDK would otherwise tax
+// whatever ran after them in a shared process. BENCH_QUEUE_RUNS rounds of the throughput cases
+// (default 3), taking turns; medians ± spread (half the range over the median).
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { URL, fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -29,6 +36,7 @@ const N = Number(process.env.BENCH_QUEUE_EVENTS ?? (QUICK ? 10_000 : 100_000));
 const CONCURRENCIES = (process.env.BENCH_QUEUE_CONCURRENCY ?? '1,10,100').split(',').map(Number);
 // BENCH_QUEUE_OURS=1: only nestjs-events throughput (a quick loop while tuning; prints no section).
 const OURS_ONLY = process.env.BENCH_QUEUE_OURS === '1';
+const RUNS = Number(process.env.BENCH_QUEUE_RUNS ?? (QUICK ? 1 : 3));
 const WINDOW = 1000;
 const RATE = 1000;
 const LATENCY_SECONDS = QUICK ? 2 : 10;
@@ -128,7 +136,7 @@ async function eventsApp(url, prefix, concurrency, variant = 'default') {
 async function eventsThroughput(url, concurrency, variant = 'default') {
   const { app, bus, sink } = await eventsApp(
     url,
-    `bench-t${concurrency}-${variant}`,
+    `bench-t${concurrency}-${variant}-${process.pid}`,
     concurrency,
     variant,
   );
@@ -186,7 +194,14 @@ async function bullmq(url, port, concurrency, name, onStart, target) {
 }
 
 async function bullThroughput(url, port, concurrency) {
-  const b = await bullmq(url, port, concurrency, `bull-t${concurrency}`, undefined, N);
+  const b = await bullmq(
+    url,
+    port,
+    concurrency,
+    `bull-t${concurrency}-${process.pid}`,
+    undefined,
+    N,
+  );
   await resetStats();
   const start = performance.now();
   await pump(N, b.add);
@@ -221,7 +236,7 @@ async function bullLatency(url, port) {
 async function rawThroughput(url) {
   const producer = new Redis(url);
   const reader = new Redis(url);
-  const key = 'raw:stream';
+  const key = `raw:stream:${process.pid}`;
   await producer.xgroup('CREATE', key, 'g', '0', 'MKSTREAM');
   await resetStats();
   const start = performance.now();
@@ -259,58 +274,93 @@ async function rawThroughput(url) {
   return { rate: N / seconds, perEvent: commands / N };
 }
 
+// ---------------------------------------------------------------- cases, each in its own process
+const summarize = (l) => ({ p50: percentile(l, 50), p99: percentile(l, 99), max: l[l.length - 1] });
+const portOf = (url) => Number(new URL(url).port);
+const CASES = {
+  ours: (url, c) => eventsThroughput(url, c),
+  off: (url, c) => eventsThroughput(url, c, 'off'),
+  traced: (url, c) => {
+    registerTracingSdk();
+    return eventsThroughput(url, c, 'traced');
+  },
+  bull: (url, c) => bullThroughput(url, portOf(url), c),
+  raw: (url) => rawThroughput(url),
+  'ours-latency': async (url) => summarize(await eventsLatency(url)),
+  'bull-latency': async (url) => summarize(await bullLatency(url, portOf(url))),
+};
+
+if (process.argv[2] === '--child') {
+  const [, , , name, c, url] = process.argv;
+  admin = new Redis(url);
+  const result = await CASES[name](url, Number(c));
+  admin.disconnect();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const loads = [];
+/** Runs one case in a fresh process; resolves to what it printed. */
+function child(name, c, url) {
+  log(`${name}, concurrency ${c} (load ${loadavg()[0].toFixed(2)})`);
+  loads.push(loadavg()[0]);
+  const out = execFileSync(process.execPath, [SELF, '--child', name, String(c), url], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 // ---------------------------------------------------------------- main
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => n.toFixed(2);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const spread = (values) => (Math.max(...values) - Math.min(...values)) / 2 / median(values);
+const rate = (runs) => median(runs.map((r) => r.rate));
+const withSpread = (runs) =>
+  `${fmt(rate(runs))} ±${(spread(runs.map((r) => r.rate)) * 100).toFixed(0)}%`;
+const verdict = (isMet) => (isMet ? 'met' : '**MISSED**');
 
 const redis = await startRedis();
 admin = new Redis(redis.url);
 try {
   if (OURS_ONLY) {
     for (const c of CONCURRENCIES) {
-      const ours = await eventsThroughput(redis.url, c);
+      const ours = child('ours', c, redis.url);
       log(`c=${c}: ${fmt(ours.rate)}/s, ${ours.perEvent.toFixed(2)} commands/event`);
     }
-    const l = await eventsLatency(redis.url);
-    log(
-      `latency p50 ${ms(percentile(l, 50))} p99 ${ms(percentile(l, 99))} max ${ms(l[l.length - 1])}`,
-    );
+    const l = child('ours-latency', 10, redis.url);
+    log(`latency p50 ${ms(l.p50)} p99 ${ms(l.p99)} max ${ms(l.max)}`);
+    process.exit(0);
   }
-} finally {
-  if (OURS_ONLY) {
-    admin.disconnect();
-    redis.stop();
+  const KINDS = ['ours', 'off', 'traced', 'bull'];
+  const raw = [];
+  const rows = CONCURRENCIES.map((c) => ({ c, ...Object.fromEntries(KINDS.map((k) => [k, []])) }));
+  for (let round = 1; round <= RUNS; round++) {
+    log(`round ${round}/${RUNS}`);
+    raw.push(child('raw', 0, redis.url));
+    for (const row of rows) {
+      // The cases take turns, in a rotated order each round.
+      const order = [...KINDS];
+      for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
+      for (const kind of order) row[kind].push(child(kind, row.c, redis.url));
+    }
   }
-}
-if (OURS_ONLY) process.exit(0);
-try {
-  log(`raw ioredis, ${N} messages`);
-  const raw = await rawThroughput(redis.url);
-  const rows = [];
-  for (const c of CONCURRENCIES) {
-    log(`nestjs-events, concurrency ${c}`);
-    const ours = await eventsThroughput(redis.url, c);
-    log(`nestjs-events, metrics and tracing off, concurrency ${c}`);
-    const off = await eventsThroughput(redis.url, c, 'off');
-    log(`BullMQ, concurrency ${c}`);
-    const bull = await bullThroughput(redis.url, redis.port, c);
-    rows.push({ c, ours, off, bull });
-  }
-  log(`latency at ${RATE}/s for ${LATENCY_SECONDS} s`);
-  const oursLatency = await eventsLatency(redis.url);
-  const bullLatencies = await bullLatency(redis.url, redis.port);
-  // Last: the SDK stays registered for the rest of the process.
-  registerTracingSdk();
-  for (const row of rows) {
-    log(`nestjs-events, metrics and tracing on (SDK), concurrency ${row.c}`);
-    row.traced = await eventsThroughput(redis.url, row.c, 'traced');
-  }
+  const oursLatency = child('ours-latency', 10, redis.url);
+  const bullLatency = child('bull-latency', 10, redis.url);
+  const rawRate = rate(raw);
 
   const out = [];
+  const checks = [];
   out.push('## Queue: nestjs-events on Redis vs BullMQ vs raw ioredis');
   out.push('');
   out.push(
-    `End to end (emit to handler completion), ${fmt(N)} events, no-op handler, producer and worker in one process, one private redis-server (persistence off). Commands per event from INFO commandstats (commands inside Lua scripts included).`,
+    `End to end (emit to handler completion), ${fmt(N)} events, no-op handler, producer and worker in one process, one private redis-server (persistence off). Each case in a fresh process of its own, ${RUNS} round(s), the cases taking turns: events/s are medians ± spread (half the range over the median), ratios are of the medians. Commands per event from INFO commandstats (commands inside Lua scripts included). ${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
   );
   out.push('');
   out.push(
@@ -318,8 +368,13 @@ try {
   );
   out.push('|---:|---:|---:|---:|---:|---:|---:|');
   for (const { c, ours, bull } of rows) {
+    const vsBull = rate(ours) / rate(bull);
+    const ofRaw = rate(ours) / rawRate;
     out.push(
-      `| ${c} | ${fmt(ours.rate)} | ${fmt(bull.rate)} | ${(ours.rate / bull.rate).toFixed(2)}× | ${((ours.rate / raw.rate) * 100).toFixed(0)}% | ${ours.perEvent.toFixed(1)} | ${bull.perEvent.toFixed(1)} |`,
+      `| ${c} | ${withSpread(ours)} | ${withSpread(bull)} | ${vsBull.toFixed(2)}× | ${(ofRaw * 100).toFixed(0)}% | ${ours[0].perEvent.toFixed(1)} | ${bull[0].perEvent.toFixed(1)} |`,
+    );
+    checks.push(
+      `- c=${c}: ${vsBull.toFixed(2)}× BullMQ (target ≥ 3×: ${verdict(vsBull >= 3)}); ${(ofRaw * 100).toFixed(0)}% of the raw loop (target ≥ 50%: ${verdict(ofRaw >= 0.5)})`,
     );
   }
   out.push('');
@@ -332,29 +387,33 @@ try {
   );
   out.push('|---:|---:|---:|---:|---:|---:|');
   for (const { c, ours, off, traced, bull } of rows) {
+    const tracedVsBull = rate(traced) / rate(bull);
     out.push(
-      `| ${c} | ${fmt(off.rate)} | ${fmt(ours.rate)} | ${fmt(traced.rate)} | ${(traced.rate / off.rate).toFixed(2)}× | ${(traced.rate / bull.rate).toFixed(2)}× |`,
+      `| ${c} | ${withSpread(off)} | ${withSpread(ours)} | ${withSpread(traced)} | ${(rate(traced) / rate(off)).toFixed(2)}× | ${tracedVsBull.toFixed(2)}× |`,
+    );
+    checks.push(
+      `- c=${c}, metrics and tracing on: ${tracedVsBull.toFixed(2)}× BullMQ (target ≥ 3×: ${verdict(tracedVsBull >= 3)})`,
     );
   }
   out.push('');
   out.push(
-    `Raw ioredis stream loop (pipelined XADD ×100, XREADGROUP COUNT 100, XACK): ${fmt(raw.rate)} messages/s, ${raw.perEvent.toFixed(2)} commands/message.`,
+    `Raw ioredis stream loop (pipelined XADD ×100, XREADGROUP COUNT 100, XACK): ${withSpread(raw)} messages/s, ${raw[0].perEvent.toFixed(2)} commands/message.`,
   );
   out.push('');
   out.push(
-    `Latency, emit to handler start, steady ${fmt(RATE)} events/s for ${LATENCY_SECONDS} s (concurrency 10):`,
+    `Latency, emit to handler start, steady ${fmt(RATE)} events/s for ${LATENCY_SECONDS} s (concurrency 10), one run each:`,
   );
   out.push('');
   out.push('| | p50 (ms) | p99 (ms) | max (ms) |');
   out.push('|---|---:|---:|---:|');
   for (const [name, l] of [
     ['nestjs-events', oursLatency],
-    ['BullMQ', bullLatencies],
+    ['BullMQ', bullLatency],
   ]) {
-    out.push(
-      `| ${name} | ${ms(percentile(l, 50))} | ${ms(percentile(l, 99))} | ${ms(l[l.length - 1])} |`,
-    );
+    out.push(`| ${name} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} |`);
   }
+  out.push('');
+  out.push(...checks);
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 } finally {

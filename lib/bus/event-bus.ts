@@ -1,32 +1,25 @@
 import { Injectable, Optional, Inject, type OnApplicationShutdown } from '@nestjs/common';
-import { Observable } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { assertEventName } from '../event/event-name.js';
 import type {
   EmitArgs,
   EmittedEnvelope,
-  EnvelopeFor,
   TypedEventName,
-  EventNamePattern,
   EventPayload,
   MappedClassEvent,
   UntypedOnly,
 } from '../event/event-map.js';
-import { compilePattern, parsePattern } from '../discovery/pattern-trie.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
 import { EVENTS_OPTIONS } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import { EVENT_RECORDER } from '../store/event-store.constants.js';
 import type { EventRecorder } from '../store/event.recorder.js';
-import { EventValidators, type EventValidator } from '../middleware/event-validators.js';
-import type { EventSchema } from '../event/event-schema.js';
 import { runAround, type UntypedEmits } from './around.js';
-import { DynamicListeners, type DynamicListener } from './dynamic-listeners.js';
+import type { DynamicListener } from './dynamic-listeners.js';
 import type { EmitOptions } from './emit-options.js';
 import { ListenersFailedError } from '../errors/listeners-failed.error.js';
 import { EmitFailures, nameOfEmit } from './emit-failures.js';
-import { EmitPreparer, type PreparedEmit } from './emit-preparer.js';
+import type { PreparedEmit } from './emit-preparer.js';
 import { EventDelivery, type DispatchInterceptor } from './event-delivery.js';
 import { InProcessDispatcher } from './in-process.dispatcher.js';
 import { bulkEmitHost, emitMany, type BulkEmitHost, type EmitManyItem } from './emit-many.js';
@@ -36,8 +29,8 @@ import {
   type OutboxBusPort,
   type OutboxRouter,
 } from './outbox-port.js';
-import { ScheduledEmits } from './scheduled-emits.js';
-import { hasListeners, summarizeListeners, type ListenerSummary } from './listener-summary.js';
+import { BusListeners } from './bus-listeners.js';
+import type { ListenerSummary } from './listener-summary.js';
 import type { EmitCondition } from './emit-condition.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
 
@@ -55,18 +48,15 @@ export type {
  * and exposes every event as an RxJS stream.
  */
 @Injectable()
-export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
+export class EventBus extends BusListeners implements OnApplicationShutdown {
   private readonly failures = new EmitFailures();
   private readonly dispatcher: InProcessDispatcher;
-  private readonly validators = new EventValidators();
-  protected readonly preparer: EmitPreparer;
-  private readonly delivery: EventDelivery;
-  private readonly dynamic: DynamicListeners;
+  protected readonly delivery: EventDelivery;
   private bulkHost: BulkEmitHost | undefined;
   private outbox: OutboxRouter | undefined;
 
   constructor(
-    private readonly registry: ListenerRegistry,
+    registry: ListenerRegistry,
     private readonly producer: QueueProducer,
     @Inject(EVENTS_OPTIONS) options: ResolvedEventsOptions,
     @Optional()
@@ -74,11 +64,9 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     private readonly recorder: EventRecorder | null = null,
     @Optional() @Inject(EVENT_TRACER) private readonly tracer: EventTracer | null = null,
   ) {
-    super();
+    super(registry);
     this.dispatcher = new InProcessDispatcher(options.asyncContext);
-    this.preparer = new EmitPreparer(registry, this.validators);
     this.delivery = new EventDelivery(registry, producer, recorder, this.dispatcher, tracer);
-    this.dynamic = new DynamicListeners(registry);
   }
 
   /**
@@ -258,83 +246,6 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
   }
 
   /**
-   * Every event whose name matches `pattern` (all events without one), as they are emitted.
-   *
-   * @example
-   * bus.stream('order.*').subscribe((event) => console.log(event.name, event.data));
-   */
-  stream<T = unknown>(...pattern: UntypedOnly<[pattern?: string]>): Observable<EventEnvelope<T>>;
-  stream<P extends EventNamePattern = '**'>(pattern?: P): Observable<EnvelopeFor<P>>;
-  stream<T = unknown>(pattern?: string): Observable<EventEnvelope<T>> {
-    const subject = this.delivery.subject;
-    if (pattern === undefined) return subject.asObservable() as Observable<EventEnvelope<T>>;
-    parsePattern(pattern);
-    const matches = compilePattern(pattern);
-    return new Observable<EventEnvelope<T>>((subscriber) =>
-      subject.subscribe({
-        next: (event) => {
-          if (matches(event.name)) subscriber.next(event as EventEnvelope<T>);
-        },
-        complete: () => subscriber.complete(),
-      }),
-    );
-  }
-
-  /** Adds an in-process listener at run time; returns the function that removes it. */
-  on<T = unknown>(
-    pattern: UntypedOnly<string>,
-    listener: DynamicListener<T>,
-    options?: { priority?: number },
-  ): () => void;
-  on<P extends EventNamePattern>(
-    pattern: P,
-    listener: (event: EnvelopeFor<P>) => unknown,
-    options?: { priority?: number },
-  ): () => void;
-  on<T = unknown>(
-    pattern: string,
-    listener: DynamicListener<T>,
-    options: { priority?: number } = {},
-  ): () => void {
-    return this.dynamic.add(pattern, listener as DynamicListener, options.priority);
-  }
-
-  /** Removes listeners added with `on(pattern, listener)`. */
-  off(pattern: string, listener: DynamicListener): void {
-    this.dynamic.remove(pattern, listener);
-  }
-
-  /**
-   * Declares a validator of the events emitted under `name` (class events: also
-   * `@ValidateEvent` and class-validator decorators). `emit` then refuses an invalid payload with
-   * `EventValidationError` before anything is stored or any listener runs. Returns the remover.
-   *
-   * @example
-   * bus.addValidator<User>('user.save', (u) => (u.email?.includes('@') ? [] : [{ path: 'email', message: 'is not an email' }]));
-   */
-  addValidator<T = unknown>(
-    name: string,
-    validator: EventValidator<T> | EventSchema<T>,
-  ): () => void {
-    assertEventName(name);
-    return this.validators.add(name, validator as EventValidator);
-  }
-
-  /**
-   * @internal Runs `check` on every class event at emit, before anything is stored or any
-   * listener runs: one that throws refuses the emit with its error (broadcasting checks the
-   * channels of `broadcastOn()` this way). Returns the remover.
-   */
-  addInstanceCheck(check: (event: object) => void): () => void {
-    return this.preparer.addInstanceCheck(check);
-  }
-
-  /** @internal The schema of events named `name`, for the worker (see `EventSchemasRegistrar`). */
-  schemaOf(name: string): EventSchema | undefined {
-    return this.validators.schemaOf(name);
-  }
-
-  /**
    * Runs `action` between lifecycle events: emits `<name>.before` with `data` and awaits its
    * in-process listeners (one that throws cancels the action: `around` rejects with
    * `ListenersFailedError` and the action never runs), runs the action, then emits
@@ -364,16 +275,6 @@ export class EventBus extends ScheduledEmits implements OnApplicationShutdown {
     options?: EmitOptions,
   ): Promise<R> {
     return runAround(this as unknown as UntypedEmits, name, data, action, options);
-  }
-
-  /** Whether any listener (in-process or queued) matches the event name. */
-  hasListeners(name: string): boolean {
-    return hasListeners(this.registry, name);
-  }
-
-  /** Every registered listener, or those matching `name`, in call order. */
-  listeners(name?: string): ListenerSummary[] {
-    return summarizeListeners(this.registry, name);
   }
 
   /** @internal Called by the explorer once listeners are registered: delivers what was held. */

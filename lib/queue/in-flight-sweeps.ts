@@ -11,6 +11,9 @@ export class InFlightSweeps {
   private heartbeat: NodeJS.Timeout | undefined;
   private longRunning: NodeJS.Timeout | undefined;
   private isBeating = false;
+  /** A beat was asked for while one was running: run another as soon as it ends. */
+  private isBeatDue = false;
+  private stopReconnects: (() => void) | undefined;
 
   /** @param logger the worker's, so that what the sweeps report reads as the worker's. */
   constructor(
@@ -27,6 +30,9 @@ export class InFlightSweeps {
     const interval = Math.max(50, Math.floor(visibilityTimeoutMs / 3));
     this.heartbeat = setInterval(() => void this.beat(), interval);
     this.heartbeat.unref();
+    // After a drop, at once: other workers' reclaims wait `visibilityTimeout` from their own
+    // reconnect, and the jobs held here must look alive to them before that.
+    this.stopReconnects = this.transport.onReconnect?.(() => void this.beat());
     if (longRunningWarningMs > 0) {
       // A sweep rather than a timer per job: the hot path pays nothing for the warning.
       this.longRunning = setInterval(
@@ -41,6 +47,8 @@ export class InFlightSweeps {
   stop(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.longRunning) clearInterval(this.longRunning);
+    this.stopReconnects?.();
+    this.stopReconnects = undefined;
   }
 
   /** Warns once per attempt about jobs running longer than `worker.longRunningWarningMs`. */
@@ -58,8 +66,12 @@ export class InFlightSweeps {
 
   /** Extends what this process holds; aborts the attempts whose jobs it no longer holds. */
   private async beat(): Promise<void> {
+    if (this.isBeating) {
+      this.isBeatDue = true;
+      return;
+    }
     const jobs = this.inFlight.held();
-    if (jobs.length === 0 || this.isBeating) return;
+    if (jobs.length === 0) return;
     this.isBeating = true;
     try {
       const lost = await this.transport.heartbeat(jobs);
@@ -74,6 +86,10 @@ export class InFlightSweeps {
       this.logger.warn(`Heartbeat failed: ${String(error)}`);
     } finally {
       this.isBeating = false;
+    }
+    if (this.isBeatDue) {
+      this.isBeatDue = false;
+      await this.beat();
     }
   }
 }

@@ -73,6 +73,13 @@ export interface QueueTransport {
    */
   heartbeat(jobs: readonly ReservedJob[]): Promise<readonly ReservedJob[]>;
 
+  /**
+   * Calls `listener` each time the worker's link to the transport is back after a drop, so that
+   * the worker heartbeats what it holds at once, before other workers' reclaims may judge those
+   * jobs abandoned. Transports that cannot drop have none. Returns the unsubscribe.
+   */
+  onReconnect?(listener: () => void): () => void;
+
   /** Counts by state. */
   counts(queue: string): Promise<QueueCounts>;
   /** How long (ms) the oldest job waiting to start has been ready; undefined when none waits. */

@@ -19,6 +19,8 @@ import {
   type StoredEventFor,
   type SubscribeOptions,
   type SubscriptionHandler,
+  type EventStoreBaseOptions,
+  type StoredRow,
 } from './event-store.types.js';
 import {
   assertExpectedVersion,
@@ -31,34 +33,7 @@ import {
 import { StoreSubscription } from './event-subscription.js';
 import { allPages, streamPages, type PageSource } from './store-pages.js';
 
-/** Options every event store backend accepts. */
-export interface EventStoreBaseOptions {
-  /**
-   * Events fetched per round trip by `readStream`, `readAll`, subscriptions and replay: what
-   * bounds their memory.
-   * @default 500
-   */
-  pageSize?: number;
-  /**
-   * The largest serialized event `append` accepts, in bytes.
-   * @default 1048576 (1 MiB)
-   */
-  maxPayloadBytes?: number;
-  /**
-   * Finds the class of a class event by its name, so reads give back instances of it.
-   * The events module passes its registry of event classes.
-   * @default none: class events are read back as plain objects
-   */
-  eventClass?: (name: string) => Function | undefined;
-}
-
-/** @internal A stored row before its payload is parsed. */
-export interface StoredRow {
-  readonly streamId: string;
-  readonly version: number;
-  readonly position: number;
-  readonly payload: string;
-}
+export type { EventStoreBaseOptions, StoredRow };
 
 const APPEND_OPTIONS = ['expectedVersion'];
 const READ_STREAM_OPTIONS = ['fromVersion', 'toVersion', 'backwards', 'limit'];

@@ -206,3 +206,32 @@ export interface AllPage {
   /** Whether the page reached the end of the log (or `toPosition`). */
   readonly isEnd: boolean;
 }
+
+/** Options every event store backend accepts. */
+export interface EventStoreBaseOptions {
+  /**
+   * Events fetched per round trip by `readStream`, `readAll`, subscriptions and replay: what
+   * bounds their memory.
+   * @default 500
+   */
+  pageSize?: number;
+  /**
+   * The largest serialized event `append` accepts, in bytes.
+   * @default 1048576 (1 MiB)
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Finds the class of a class event by its name, so reads give back instances of it.
+   * The events module passes its registry of event classes.
+   * @default none: class events are read back as plain objects
+   */
+  eventClass?: (name: string) => Function | undefined;
+}
+
+/** @internal A stored row before its payload is parsed. */
+export interface StoredRow {
+  readonly streamId: string;
+  readonly version: number;
+  readonly position: number;
+  readonly payload: string;
+}

@@ -5,6 +5,7 @@ import {
   EventBus,
   EventQueues,
   OnEvent,
+  QUEUE_TRANSPORT,
   ShouldQueue,
   type EventEnvelope,
   type EventsModuleOptions,
@@ -13,6 +14,7 @@ import {
   MAX_RECONNECT_DELAY_MS,
   reconnectDelay,
 } from '../../lib/redis/redis-connection.factory.js';
+import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -66,7 +68,12 @@ afterEach(async () => {
 async function start(options: EventsModuleOptions) {
   const app = await createTestApp({ providers: [HeldListener] }, options);
   apps.push(app);
-  return { bus: app.get(EventBus), listener: app.get(HeldListener), queues: app.get(EventQueues) };
+  return {
+    app,
+    bus: app.get(EventBus),
+    listener: app.get(HeldListener),
+    queues: app.get(EventQueues),
+  };
 }
 
 /** Resolves once `ms` have passed: the length of an outage is the scenario, not a synchronisation. */
@@ -139,6 +146,30 @@ describe('Redis transport: outages in one process', () => {
       `[measure] Redis restart: emit stored ${Math.round(storedAt - backAt)} ms and job started ${Math.round(ranAt - backAt)} ms after Redis was back\n`,
     );
     expect(listener.starts.get(after!.id)).toBe(1);
+  }, 60_000);
+  it('heartbeats the jobs it holds as soon as its connection is back, not a heartbeat interval later', async () => {
+    // Heartbeats every 40 s: only the reconnect can explain one within this test.
+    const { bus, listener, app } = await start({
+      redis: server.url,
+      prefix: `rebeat-${++seq}`,
+      visibilityTimeout: 120_000,
+    });
+    const transport = app.get<QueueTransport>(QUEUE_TRANSPORT);
+    const beats: number[] = [];
+    const heartbeat = transport.heartbeat.bind(transport);
+    transport.heartbeat = (jobs) => {
+      beats.push(jobs.length);
+      return heartbeat(jobs);
+    };
+    const held = await bus.emit('held.job', {});
+    await waitFor(() => listener.starts.has(held.id));
+    await server.kill();
+    await outageOf(500);
+    beats.length = 0;
+    await server.start();
+    await waitFor(() => beats.length > 0, { timeoutMs: 15_000 });
+    expect(beats[0]).toBe(1);
+    listener.release();
   }, 60_000);
 });
 

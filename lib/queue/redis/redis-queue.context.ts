@@ -71,6 +71,8 @@ export class RedisQueueContext {
    * by the worker and may be reclaimed; the others it is running, however idle Redis sees them.
    */
   private readonly held = new Map<string, number>();
+  /** Called on each reconnect of the worker connection (see `QueueTransport.onReconnect`). */
+  readonly reconnectListeners = new Set<() => void>();
   /** Redis's clock minus `performance.now()`, as best known (see `noteRedisTime`). */
   private redisOffsetMs: number | undefined;
   /**
@@ -97,7 +99,10 @@ export class RedisQueueContext {
     if (!this.workerConnecting) {
       this.workerConnecting = this.factory.create('command', 'worker').then((client) => {
         // Listened to once connected: every 'ready' from now on follows a dropped connection.
-        client.on('ready', () => this.noteOutage());
+        client.on('ready', () => {
+          this.noteOutage();
+          for (const listener of this.reconnectListeners) listener();
+        });
         this.workerClient = defineScripts(client);
         return this.workerClient;
       });

@@ -138,6 +138,11 @@ export class RedisQueueTransport implements QueueTransport {
     return this.settler.heartbeat(jobs);
   }
 
+  onReconnect(listener: () => void): () => void {
+    this.ctx.reconnectListeners.add(listener);
+    return () => this.ctx.reconnectListeners.delete(listener);
+  }
+
   async counts(queue: string): Promise<QueueCounts> {
     const k = this.ctx.state(queue).keys;
     try {
