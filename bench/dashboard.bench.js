@@ -9,7 +9,9 @@
 // process (ROLE=client) does what the page does: GET api/queues every second, the dead letters
 // every 5 s and the history every 10 s, and holds the live tail (server-sent events, every
 // event) open, reading all of it (BENCH_DASHBOARD_TAIL=0: polling only, no tail). Runs alternate
-// off/on; medians are compared with the target of issue 17 (within 5%).
+// off/on; medians are compared with the target of issue 17 (within 5%). Each run also reports
+// the CPU time the app process and the redis-server spent per job (less sensitive to the load of a
+// shared machine than jobs/s). BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of each app run.
 /* global fetch */
 import 'reflect-metadata';
 import { execFile, spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import { setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TextDecoder } from 'node:util';
 import { Injectable, Module } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { NestFactory } from '@nestjs/core';
 import {
   EventBus,
@@ -108,6 +111,14 @@ async function app() {
   }
   const bus = nest.get(EventBus);
   const queues = nest.get(EventQueues);
+  const redis = new Redis(env.REDIS_URL);
+  const redisCpu = async () => {
+    const info = await redis.info('cpu');
+    const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)[1]);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  };
+  const redisBefore = await redisCpu();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let from = 0; from < events; from += 1000) {
     const n = Math.min(1000, events - from);
@@ -117,18 +128,33 @@ async function app() {
   }
   await queues.drain({ queues: ['bench'], timeoutMs: 600_000 });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const redisSeconds = (await redisCpu()) - redisBefore;
+  redis.disconnect();
   page?.kill('SIGTERM');
   await nest.close();
-  process.stdout.write(`${JSON.stringify({ rate: events / seconds })}\n`);
+  const result = {
+    rate: events / seconds,
+    appCpuUs: (cpu.user + cpu.system) / events,
+    redisCpuUs: (redisSeconds * 1e6) / events,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
 
 // ---------------------------------------------------------------- parent
 function run(redisUrl, prefix, isOpen, events) {
+  const profile = env.BENCH_PROFILE_DIR
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${env.BENCH_PROFILE_DIR}`,
+        `--cpu-prof-name=${prefix}.cpuprofile`,
+      ]
+    : [];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [SELF],
+      [...profile, SELF],
       {
         env: {
           ...env,
@@ -142,7 +168,7 @@ function run(redisUrl, prefix, isOpen, events) {
       },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`${error.message}\n${stderr.slice(-2000)}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').pop()).rate);
+        else resolve(JSON.parse(stdout.trim().split('\n').pop()));
       },
     );
   });
@@ -158,19 +184,26 @@ async function parent() {
   const runs = Number(env.BENCH_DASHBOARD_RUNS ?? (QUICK ? 1 : 5));
   const events = QUICK ? 5000 : 50_000;
   const redis = await startRedis();
-  const rates = { off: [], on: [] };
+  const results = { off: [], on: [] };
   const loads = [];
   try {
     for (let i = 0; i < runs; i++) {
       for (const mode of i % 2 ? ['on', 'off'] : ['off', 'on']) {
         loads.push(loadavg()[0]);
         log(`run ${i + 1}/${runs}: dashboard ${mode} (load ${loadavg()[0].toFixed(2)})`);
-        rates[mode].push(await run(redis.url, `dash-${i}-${mode}`, mode === 'on', events));
+        results[mode].push(await run(redis.url, `dash-${i}-${mode}`, mode === 'on', events));
       }
     }
   } finally {
     redis.stop();
   }
+  const pick = (field) => ({
+    off: results.off.map((r) => r[field]),
+    on: results.on.map((r) => r[field]),
+  });
+  const rates = pick('rate');
+  const app = pick('appCpuUs');
+  const server = pick('redisCpuUs');
   const off = median(rates.off);
   const on = median(rates.on);
   const ratio = on / off;
@@ -185,6 +218,15 @@ async function parent() {
     '|---|---:|---|',
     `| closed | ${fmt(rates.off)} | ${rates.off.map((r) => Math.round(r)).join(', ')} |`,
     `| open | ${fmt(rates.on)} | ${rates.on.map((r) => Math.round(r)).join(', ')} |`,
+    '',
+    'CPU time per job (median), which the load of a shared machine moves less than jobs/s:',
+    '',
+    '| dashboard | app process (µs/job) | redis-server (µs/job) |',
+    '|---|---:|---:|',
+    `| closed | ${median(app.off).toFixed(1)} | ${median(server.off).toFixed(1)} |`,
+    `| open | ${median(app.on).toFixed(1)} | ${median(server.on).toFixed(1)} |`,
+    '',
+    `Open / closed CPU per job: app ${((median(app.on) / median(app.off)) * 100).toFixed(1)}%, redis-server ${((median(server.on) / median(server.off)) * 100).toFixed(1)}%.`,
     '',
     `Open / closed: ${(ratio * 100).toFixed(1)}% (target: within 5%, i.e. ≥ 95%): ${ratio >= 0.95 ? 'met' : '**MISSED**'}.`,
     '',

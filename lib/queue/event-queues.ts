@@ -248,6 +248,9 @@ export class EventQueues {
    */
   async watch(options: WatchOptions = {}): Promise<AsyncIterableIterator<QueueActivity>> {
     const queues = options.queues;
+    if (options.readIntervalMs !== undefined) {
+      assertInteger('readIntervalMs', options.readIntervalMs, 0, 60_000);
+    }
     if (queues) for (const queue of queues) await this.assertKnown(queue);
     return watchQueues(
       {

@@ -142,12 +142,14 @@ export interface QueueTransport {
   /**
    * Reports, from now until `signal` fires, each job that enters the queue (stored ready, due
    * after a delay, or back for a retry) and each job that enters its dead letters. Resolves once
-   * watching has started: what is stored after that is reported.
+   * watching has started: what is stored after that is reported. `readIntervalMs`: see
+   * `WatchOptions.readIntervalMs` (a transport that reads nothing, the embedded one, ignores it).
    */
   watch(
     queue: string,
     signal: AbortSignal,
     onEntry: (entry: WatchedEntry) => void,
+    options?: { readonly readIntervalMs?: number },
   ): Promise<QueueWatch>;
 
   /**

@@ -20,6 +20,15 @@ export interface WatchOptions {
    * kept. @default every job kept
    */
   readonly admit?: () => boolean;
+  /**
+   * Reads each queue on Redis at most once per this many ms, and when more than a read's batch
+   * (100) of jobs entered since the last read, skips to the newest: the watch then shows a sample
+   * of a busy queue (jobs that enter and settle between two reads are not seen either) at a small
+   * fixed cost, instead of reading every job a second time. Dead letters are all read, a read
+   * later at most. The embedded transport reports each job as it enters and ignores this.
+   * @default 0 (read as soon as jobs enter, every job that is still there)
+   */
+  readonly readIntervalMs?: number;
 }
 
 /** What `EventQueues.watch()` yields: a job entering a queue, or entering its dead letters. */
@@ -71,7 +80,9 @@ export async function watchQueues(
   const startNew = async (): Promise<void> => {
     for (const queue of await source.names()) {
       if (watches.has(queue) || controller.signal.aborted) continue;
-      const started = source.transport.watch(queue, controller.signal, onEntry);
+      const started = source.transport.watch(queue, controller.signal, onEntry, {
+        readIntervalMs: options.readIntervalMs,
+      });
       watches.set(queue, started);
       const watch = await started;
       watch.done.catch((error: unknown) => {

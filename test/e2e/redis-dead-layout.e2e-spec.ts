@@ -98,6 +98,38 @@ describe('Redis dead letters: the layout a retry reads', () => {
     expect(await rig.redis.exists(again.dead, again.info)).toBe(0);
   });
 
+  it("prune, purge and obliterate delete the info an older version's forget, prune or purge left behind", async () => {
+    const { queues, dead, info } = await deadMails(4);
+    const index = dead.replace(/:dead$/, ':dead-index');
+    const stored = await rig.redis.xrange(dead, '-', '+');
+    const entries = stored.map(([entry]) => entry);
+    // An older version's forget: the entry and its index field go, its info stays.
+    await rig.redis.xdel(dead, entries[0], entries[2]);
+    await rig.redis.hdel(index, ...[0, 2].map((i) => fieldMap(stored[i][1]).get('id')));
+    await rig.redis.hset(info, 'not-an-entry', '{}');
+    expect(await rig.redis.hlen(info)).toBe(5);
+    // Nothing is old enough to prune: only the orphans go, the living dead keep their info.
+    expect(await queues.pruneDead('emails', { olderThanMs: 3_600_000 })).toBe(0);
+    expect((await rig.redis.hkeys(info)).sort()).toEqual(
+      [entries[1], entries[3], 'not-an-entry'].sort(),
+    );
+    expect((await queues.listDead('emails')).map((job) => job.error)).toEqual([
+      'smtp down',
+      'smtp down',
+    ]);
+
+    // An older version's purge: the stream and index go, the info stays.
+    await rig.redis.del(dead, index);
+    expect(await queues.pruneDead('emails', { olderThanMs: 3_600_000 })).toBe(0);
+    expect(await rig.redis.exists(info)).toBe(0);
+    await rig.redis.hset(info, entries[1], '{}');
+    expect(await queues.purgeDead('emails')).toBe(0);
+    expect(await rig.redis.exists(info)).toBe(0);
+    await rig.redis.hset(info, entries[1], '{}');
+    await queues.obliterate('emails', { force: true });
+    expect(await rig.redis.exists(info)).toBe(0);
+  });
+
   it('lists, retries and forgets dead letters written by the layout before the info hash', async () => {
     const { queues, mailer, dead, info } = await deadMails(3);
     // Rewrite each dead entry as an older version stored it: the failure in the entry's fields,

@@ -206,7 +206,10 @@ export class RedisDeadLetters {
     }
   }
 
-  /** Deletes the dead jobs that died more than `olderThanMs` ago; returns how many. */
+  /**
+   * Deletes the dead jobs that died more than `olderThanMs` ago; returns how many. Then sweeps
+   * the info hash for fields an older version's forget, prune or purge left behind.
+   */
   async pruneDead(queue: string, olderThanMs: number): Promise<number> {
     const k = this.ctx.state(queue).keys;
     try {
@@ -220,8 +223,18 @@ export class RedisDeadLetters {
           DEAD_BATCH,
         );
         pruned += n;
-        if (n < DEAD_BATCH) return pruned;
+        if (n < DEAD_BATCH) break;
       }
+      let cursor = '0';
+      do {
+        [cursor] = await this.ctx.client.eventsSweepDeadInfo(
+          k.dead,
+          k.deadInfo,
+          cursor,
+          DEAD_BATCH,
+        );
+      } while (cursor !== '0');
+      return pruned;
     } catch (error) {
       throw transportError(`pruning dead jobs of "${queue}"`, error);
     }

@@ -241,6 +241,31 @@ return #entries
 `;
 
 /**
+ * Deletes the dead info fields whose dead entry is gone, one HSCAN page per call. An older version
+ * of the library knew no info hash: its forget, prune and purge on a shared Redis delete dead
+ * entries and leave their info behind. A field whose name is no stream id is left alone.
+ * KEYS: 1 dead, 2 dead info.
+ * ARGV: 1 HSCAN cursor ('0' to start), 2 HSCAN count.
+ * Returns: { next cursor ('0': done), fields deleted }.
+ */
+export const SWEEP_DEAD_INFO_SCRIPT = `
+if redis.call('XLEN', KEYS[1]) == 0 then
+  local orphans = redis.call('HLEN', KEYS[2])
+  redis.call('UNLINK', KEYS[2])
+  return { '0', orphans }
+end
+local page = redis.call('HSCAN', KEYS[2], ARGV[1], 'COUNT', tonumber(ARGV[2]))
+local gone = {}
+for i = 1, #page[2], 2 do
+  local entry = page[2][i]
+  local ok, found = pcall(redis.call, 'XRANGE', KEYS[1], entry, entry)
+  if ok and #found == 0 then gone[#gone + 1] = entry end
+end
+if #gone > 0 then redis.call('HDEL', KEYS[2], unpack(gone)) end
+return { page[1], #gone }
+`;
+
+/**
  * A page of dead jobs, oldest first, each with its info: O(offset + limit).
  * KEYS: 1 dead, 2 dead info.
  * ARGV: 1 the entry to start from (XRANGE syntax: '-' or '(<entry id>'), 2 offset, 3 limit.

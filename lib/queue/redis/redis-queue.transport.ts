@@ -247,8 +247,9 @@ export class RedisQueueTransport implements QueueTransport {
     queue: string,
     signal: AbortSignal,
     onEntry: (entry: WatchedEntry) => void,
+    options?: { readonly readIntervalMs?: number },
   ): Promise<QueueWatch> {
-    return this.watcher.watch(queue, signal, onEntry);
+    return this.watcher.watch(queue, signal, onEntry, options?.readIntervalMs ?? 0);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   PRUNE_DEAD_SCRIPT,
   PURGE_DEAD_SCRIPT,
   RETRY_DEAD_SCRIPT,
+  SWEEP_DEAD_INFO_SCRIPT,
 } from './redis-dead-scripts.js';
 import { DELAY_SCRIPT, PROMOTE_SCRIPT, RECLAIM_SCRIPT } from './redis-delivery-scripts.js';
 import { OBLITERATE_SCRIPT, SWEEP_STARTED, SWEEP_STARTED_SCRIPT } from './redis-inspect-scripts.js';
@@ -253,6 +254,7 @@ export interface ScriptCommands {
     deadInfo: string,
     ...argv: Arg[]
   ): Promise<number>;
+  eventsSweepDeadInfo(dead: string, deadInfo: string, ...argv: Arg[]): Promise<[string, number]>;
   eventsObliterate(...keysThenArgv: Arg[]): Promise<[number, string | number]>;
   eventsListDead(
     dead: string,
@@ -302,6 +304,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
   eventsPurgeDead: { lua: PURGE_DEAD_SCRIPT, numberOfKeys: 3 },
   eventsForgetDead: { lua: FORGET_DEAD_SCRIPT, numberOfKeys: 3 },
   eventsPruneDead: { lua: PRUNE_DEAD_SCRIPT, numberOfKeys: 3 },
+  eventsSweepDeadInfo: { lua: SWEEP_DEAD_INFO_SCRIPT, numberOfKeys: 2 },
   eventsObliterate: { lua: OBLITERATE_SCRIPT, numberOfKeys: 9 },
   eventsListDead: { lua: LIST_DEAD_SCRIPT, numberOfKeys: 2 },
   eventsListDeadTagged: { lua: LIST_DEAD_TAGGED_SCRIPT, numberOfKeys: 3 },

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueWatch, WatchedEntry } from '../queue-transport.interface.js';
 import type { StoredQueuedJob } from '../queued-job.js';
 import { toDeadJob, toWaitingJob } from './redis-entries.js';
@@ -8,8 +9,11 @@ import { MAX_BLOCK_MS, type RedisQueueContext } from './redis-queue.context.js';
 
 /** Entries read per `XREAD`. */
 const WATCH_BATCH = 100;
-/** How long (ms) a watch's flag outlives its last renewal (a reader renews it every block). */
-const WATCHING_MS = MAX_BLOCK_MS * 3;
+/**
+ * How long (ms) a watch's flag outlives its last renewal: a reader renews it once a block has
+ * passed, before a read, and a paced one may wait its interval first.
+ */
+const watchingMs = (readIntervalMs: number): number => MAX_BLOCK_MS * 3 + readIntervalMs;
 /** The largest sequence of a stream id: `<ms - 1>-MAX` starts a read at `<ms>-0`. */
 const MAX_SEQUENCE = '18446744073709551615';
 
@@ -20,7 +24,9 @@ const MAX_SEQUENCE = '18446744073709551615';
  * cluster too. A job that enters and is acknowledged (deleted) between two reads is missed:
  * a tail shows what it sees, it is not a log. Jobs that wait in groups or priority levels come
  * from the queue's watch stream (see NOTICE in redis-lua.ts) while the watch's flag lives; their
- * later move to the stream, when taken (marked `m`), is not reported again.
+ * later move to the stream, when taken (marked `m`), is not reported again. A paced watch
+ * (`readIntervalMs`) reads at most once per interval and, past a full batch, skips to the newest
+ * job of the stream: a sample of a busy queue for a fixed cost (see WatchOptions.readIntervalMs).
  */
 export class RedisWatcher {
   private readonly logger = new Logger(RedisWatcher.name);
@@ -31,6 +37,7 @@ export class RedisWatcher {
     queue: string,
     signal: AbortSignal,
     onEntry: (entry: WatchedEntry) => void,
+    readIntervalMs = 0,
   ): Promise<QueueWatch> {
     const keys = this.ctx.keys.queue(queue);
     const { client: reader } = await this.ctx.factory.createReader(
@@ -45,7 +52,7 @@ export class RedisWatcher {
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       start = `${now - 1}-${MAX_SEQUENCE}`;
       // Raised before the watch resolves: a job stored in a group or level after it is noticed.
-      await this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS);
+      await this.ctx.client.set(keys.watching, '1', 'PX', watchingMs(readIntervalMs));
     } catch (error) {
       void this.ctx.factory.close(reader);
       throw transportError(`watching queue "${queue}"`, error);
@@ -53,7 +60,7 @@ export class RedisWatcher {
     // A blocked XREAD cannot be cancelled: closing its connection ends it at once.
     const onAbort = (): void => void this.ctx.factory.close(reader);
     signal.addEventListener('abort', onAbort, { once: true });
-    const done = this.read(queue, reader, start, signal, onEntry).finally(() => {
+    const done = this.read(queue, reader, start, signal, onEntry, readIntervalMs).finally(() => {
       signal.removeEventListener('abort', onAbort);
       void this.ctx.factory.close(reader);
     });
@@ -66,18 +73,32 @@ export class RedisWatcher {
     start: string,
     signal: AbortSignal,
     onEntry: (entry: WatchedEntry) => void,
+    readIntervalMs: number,
   ): Promise<void> {
     const keys = this.ctx.keys.queue(queue);
     let streamFrom = start;
     let deadFrom = start;
     let watchFrom = start;
+    let renewedAt = Date.now();
+    let readAt = 0;
     while (!signal.aborted) {
       let reply: [string, [string, string[]][]][] | null;
       let infos: Map<string, string | null>;
+      let skipTo: { stream?: string; watch?: string } = {};
       try {
-        // Renewed without a round trip before the read: a wait here would widen the gap in
+        const wait = readAt + readIntervalMs - Date.now();
+        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) return;
+        readAt = Date.now();
+        // Renewed once a block has passed (the flag outlives three), not on every read of a busy
+        // queue, and without a round trip before the read: a wait here would widen the gap in
         // which a job that enters and is acknowledged goes unseen.
-        this.ctx.client.set(keys.watching, '1', 'PX', WATCHING_MS).catch(() => undefined);
+        if (readAt - renewedAt >= MAX_BLOCK_MS) {
+          renewedAt = readAt;
+          this.ctx.client
+            .set(keys.watching, '1', 'PX', watchingMs(readIntervalMs))
+            .catch(() => undefined);
+        }
         reply = (await reader.xread(
           'COUNT',
           WATCH_BATCH,
@@ -92,6 +113,12 @@ export class RedisWatcher {
           watchFrom,
         )) as [string, [string, string[]][]][] | null;
         infos = await this.deadInfos(keys.deadInfo, reply, keys.dead);
+        if (readIntervalMs > 0) {
+          skipTo = {
+            stream: await this.skipAhead(reader, keys.stream, reply),
+            watch: await this.skipAhead(reader, keys.watch, reply),
+          };
+        }
       } catch (error) {
         if (signal.aborted) return;
         throw transportError(`watching queue "${queue}"`, error);
@@ -115,6 +142,8 @@ export class RedisWatcher {
           }
         }
       }
+      streamFrom = skipTo.stream ?? streamFrom;
+      watchFrom = skipTo.watch ?? watchFrom;
     }
   }
 
@@ -133,6 +162,22 @@ export class RedisWatcher {
     const ids = entries.map(([entry]) => entry);
     const values = await this.ctx.client.hmget(deadInfo, ...ids);
     return new Map(ids.map((id, i) => [id, values[i]]));
+  }
+
+  /**
+   * Where a paced read of `key` goes on from: past a full batch (more entered than one read
+   * takes), the stream's newest entry, so the next read shows what enters from now on rather
+   * than working through a backlog; else undefined (the loop moves past what it reads).
+   */
+  private async skipAhead(
+    reader: Redis,
+    key: string,
+    reply: [string, [string, string[]][]][] | null,
+  ): Promise<string | undefined> {
+    const entries = reply?.find(([k]) => k === key)?.[1];
+    if (entries === undefined || entries.length < WATCH_BATCH) return undefined;
+    const [newest] = (await reader.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    return newest?.[0];
   }
 
   private report(onEntry: (entry: WatchedEntry) => void, entry: WatchedEntry): void {
