@@ -35,6 +35,7 @@ import {
   type DeadJobView,
   type QueueRow,
 } from './dashboard-views.js';
+import { sharedAbortController } from '../shared-abort.js';
 
 const SAGA_STATUSES = ['running', 'waiting', 'compensating', 'completed', 'compensated', 'failed'];
 
@@ -45,7 +46,7 @@ const SAGA_STATUSES = ['running', 'waiting', 'compensating', 'completed', 'compe
  */
 export class DashboardApiController implements OnModuleDestroy {
   /** Fires when the app shuts down: open tails end, so they never hold up `app.close()`. */
-  private readonly closing = new AbortController();
+  private readonly closing = sharedAbortController();
 
   constructor(
     @Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,

@@ -30,6 +30,7 @@ import { BatchCollector } from './flow/batch-collector.js';
 import { BatchRunner } from './flow/batch-runner.js';
 import type { EventReader } from '../scheduling/event-versions.js';
 import { EVENT_TRACER, type EventTracer } from '../tracing/event-tracer.js';
+import { sharedAbortController } from '../shared-abort.js';
 
 /** Longest a job waits in read-ahead for a slot (ms), at most half the visibility timeout. */
 const READ_AHEAD_MAX_WAIT_MS = 2000;
@@ -63,10 +64,10 @@ export class Worker
     OnApplicationShutdown
 {
   private readonly logger = new Logger(Worker.name);
-  private readonly stopping = new AbortController();
+  private readonly stopping = sharedAbortController();
   private readonly inFlight = new InFlight();
   /** Fires when shutdown stops retrying settles that fail (their jobs stay pending). */
-  private readonly abandoning = new AbortController();
+  private readonly abandoning = sharedAbortController();
   private readonly settler: JobSettler;
   private readonly runner: JobRunner;
   private readonly loops: Promise<void>[] = [];

@@ -6,6 +6,7 @@ import { planOccurrences } from './occurrences.js';
 import { readEvent, readRecord, type ScheduleRecord } from './schedule-record.js';
 import type { ClaimedOccurrence, ScheduleStore } from './schedule-store.interface.js';
 import { SCHEDULED_FOR_KEY, SCHEDULE_ID_KEY } from './schedule.types.js';
+import { sharedAbortController } from '../shared-abort.js';
 
 /** Longest sleep between claims (ms): how soon a schedule stored by another app is seen. */
 export const SCHEDULE_POLL_MS = 500;
@@ -25,7 +26,7 @@ type UntypedEmit = (nameOrEvent: unknown, data?: unknown, options?: unknown) => 
  */
 export class ScheduleRunner {
   private readonly logger = new Logger(ScheduleRunner.name);
-  private readonly stopping = new AbortController();
+  private readonly stopping = sharedAbortController();
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private isWoken = false;
