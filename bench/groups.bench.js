@@ -4,8 +4,14 @@
 // CONCURRENCY drains them to a no-op handler. Prints one line per row and a JSON summary.
 // Commands per job and Redis busy time per job come from INFO commandstats over the drain only
 // (commands inside Lua scripts included); BENCH_PROFILE=1 prints them by command on stderr.
+// Each case runs in a fresh process of its own (our AsyncLocalStorage's promise hooks would tax
+// BullMQ in a shared process), BENCH_GROUPS_RUNS rounds (default 3) taking turns: jobs/s are
+// medians ± spread (half the range over the median).
 //
 //   npm run build && node bench/groups.bench.js        (EVENTS=20000 CONCURRENCY=10 by default)
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 import { bullmqDrain } from './bullmq-drain.js';
@@ -14,6 +20,7 @@ import { oursDrain } from './ours-drain.js';
 const EVENTS = Number(process.env.EVENTS ?? 20_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
 const BATCH = 1000;
+const RUNS = Number(process.env.BENCH_GROUPS_RUNS ?? 3);
 
 let admin;
 /** Commands by name over one drain: `{ name: [calls, usec] }` (INFO and RESETSTAT left out). */
@@ -68,23 +75,65 @@ function bullmq(url, prefix, row) {
   });
 }
 
+const CASES = [0, 1, 100, 10_000].map((groups) => ({
+  name: groups === 0 ? 'ours, no groups' : `ours, ${groups} group(s)`,
+  run: (url, prefix, row) => ours(url, prefix, groups, row),
+}));
+CASES.push({ name: 'BullMQ (no groups)', run: (url, prefix, row) => bullmq(url, prefix, row) });
+
+if (process.argv[2] === '--child') {
+  // One case in this process: its row as JSON on stdout.
+  const [, , , index, url, prefix] = process.argv;
+  const { name, run } = CASES[Number(index)];
+  admin = new Redis(url);
+  const row = { row: name };
+  row.jobsPerSecond = await run(url, prefix, row);
+  admin.disconnect();
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+  process.exit(0);
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const loads = [];
 const redis = await startRedis();
-admin = new Redis(redis.url);
-const rows = [];
+const runs = CASES.map(() => []);
 try {
   let seq = 0;
-  for (const groups of [0, 1, 100, 10_000]) {
-    const row = { row: groups === 0 ? 'ours, no groups' : `ours, ${groups} group(s)` };
-    row.jobsPerSecond = await ours(redis.url, `bench-${++seq}`, groups, row);
-    rows.push(row);
+  for (let round = 1; round <= RUNS; round++) {
+    const order = CASES.map((_, i) => i);
+    for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
+    for (const i of order) {
+      process.stderr.write(
+        `[groups.bench] round ${round}/${RUNS}: ${CASES[i].name} (load ${loadavg()[0].toFixed(2)})\n`,
+      );
+      loads.push(loadavg()[0]);
+      const out = execFileSync(
+        process.execPath,
+        [SELF, '--child', String(i), redis.url, `bench-${++seq}`],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+      );
+      runs[i].push(JSON.parse(out.trim().split('\n').pop()));
+    }
   }
-  const row = { row: 'BullMQ (no groups)' };
-  row.jobsPerSecond = await bullmq(redis.url, `bull-${++seq}`, row);
-  rows.push(row);
 } finally {
-  admin.disconnect();
   await redis.stop();
 }
+const rows = runs.map((list) => ({
+  row: list[0].row,
+  jobsPerSecond: median(list.map((r) => r.jobsPerSecond)),
+  spread:
+    (Math.max(...list.map((r) => r.jobsPerSecond)) -
+      Math.min(...list.map((r) => r.jobsPerSecond))) /
+    2 /
+    median(list.map((r) => r.jobsPerSecond)),
+  commandsPerJob: median(list.map((r) => r.commandsPerJob)),
+  usecPerJob: median(list.map((r) => r.usecPerJob)),
+}));
 const base = rows[0].jobsPerSecond;
 const bull = rows.at(-1).jobsPerSecond;
 const verdict = (ok) => (ok ? 'met' : '**MISSED**');
@@ -92,7 +141,10 @@ const lines = [
   '## Tenant groups: nestjs-events on Redis vs BullMQ (no groups)',
   '',
   `${EVENTS.toLocaleString('en-US')} jobs stored while the queue is paused, then drained by one ` +
-    `worker at concurrency ${CONCURRENCY} to a no-op handler; one private redis-server.`,
+    `worker at concurrency ${CONCURRENCY} to a no-op handler; one private redis-server. Each case ` +
+    `in a fresh process of its own, ${RUNS} round(s) taking turns; jobs/s are medians ± spread. ` +
+    `${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: ` +
+    `median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
   '',
   '| queue | jobs/s | vs our ungrouped queue | vs BullMQ | Redis commands/job | Redis µs/job | target |',
   '|---|---:|---:|---:|---:|---:|---|',
@@ -104,7 +156,7 @@ for (const r of rows) {
       verdict(r.jobsPerSecond >= 0.6 * base)
     : '';
   lines.push(
-    `| ${r.row} | ${Math.round(r.jobsPerSecond).toLocaleString('en-US')} | ` +
+    `| ${r.row} | ${Math.round(r.jobsPerSecond).toLocaleString('en-US')} ±${Math.round(100 * r.spread)}% | ` +
       `${Math.round((100 * r.jobsPerSecond) / base)}% | ${(r.jobsPerSecond / bull).toFixed(2)}x | ` +
       `${r.commandsPerJob.toFixed(1)} | ${r.usecPerJob.toFixed(1)} | ${target} |`,
   );
