@@ -9,11 +9,11 @@
 // medians ± spread (half the range over the median).
 //
 //   npm run build && node bench/groups.bench.js        (EVENTS=20000 CONCURRENCY=10 by default)
-import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
+import { median, rotated, runChild, spread } from './rounds.js';
 import { bullmqDrain } from './bullmq-drain.js';
 import { oursDrain } from './ours-drain.js';
 
@@ -94,30 +94,21 @@ if (process.argv[2] === '--child') {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const loads = [];
 const redis = await startRedis();
 const runs = CASES.map(() => []);
 try {
   let seq = 0;
   for (let round = 1; round <= RUNS; round++) {
-    const order = CASES.map((_, i) => i);
-    for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
-    for (const i of order) {
+    for (const i of rotated(
+      CASES.map((_, i) => i),
+      round,
+    )) {
       process.stderr.write(
         `[groups.bench] round ${round}/${RUNS}: ${CASES[i].name} (load ${loadavg()[0].toFixed(2)})\n`,
       );
       loads.push(loadavg()[0]);
-      const out = execFileSync(
-        process.execPath,
-        [SELF, '--child', String(i), redis.url, `bench-${++seq}`],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
-      );
-      runs[i].push(JSON.parse(out.trim().split('\n').pop()));
+      runs[i].push(runChild(SELF, [i, redis.url, `bench-${++seq}`]));
     }
   }
 } finally {
@@ -126,11 +117,7 @@ try {
 const rows = runs.map((list) => ({
   row: list[0].row,
   jobsPerSecond: median(list.map((r) => r.jobsPerSecond)),
-  spread:
-    (Math.max(...list.map((r) => r.jobsPerSecond)) -
-      Math.min(...list.map((r) => r.jobsPerSecond))) /
-    2 /
-    median(list.map((r) => r.jobsPerSecond)),
+  spread: spread(list.map((r) => r.jobsPerSecond)),
   commandsPerJob: median(list.map((r) => r.commandsPerJob)),
   usecPerJob: median(list.map((r) => r.usecPerJob)),
 }));

@@ -14,7 +14,6 @@
 // a shared process. BENCH_PRIORITY_RUNS rounds (default 3), the cases taking turns; medians and
 // spreads (half the range over the median) are reported, and whether each target is met.
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { URL, fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
+import { median, rotated, runChild, spread } from './rounds.js';
 import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -178,21 +178,7 @@ if (process.argv[2] === '--child') {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-/** Runs one case in a fresh process. */
-function child(name, c, url) {
-  const out = execFileSync(process.execPath, [SELF, '--child', name, String(c), url], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').pop());
-}
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const spread = (values) => (Math.max(...values) - Math.min(...values)) / 2 / median(values);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const withSpread = (values) => `${fmt(median(values))} ±${(spread(values) * 100).toFixed(0)}%`;
 const redis = await startRedis();
@@ -204,12 +190,10 @@ try {
     const runs = { plain: [], prioritized: [], bull: [], perJob: {} };
     for (let round = 1; round <= RUNS; round++) {
       // The cases take turns, in a rotated order each round.
-      const order = ['plain', 'prioritized', 'bull'];
-      for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
-      for (const name of order) {
+      for (const name of rotated(['plain', 'prioritized', 'bull'], round)) {
         log(`concurrency ${c}, round ${round}/${RUNS}: ${name} (load ${loadavg()[0].toFixed(2)})`);
         loads.push(loadavg()[0]);
-        const result = child(name, c, redis.url);
+        const result = runChild(SELF, [name, c, redis.url]);
         runs[name].push(result.rate);
         runs.perJob[name] = result.perJob;
       }

@@ -15,7 +15,6 @@
 // whatever ran after them in a shared process. BENCH_QUEUE_RUNS rounds of the throughput cases
 // (default 3), taking turns; medians ± spread (half the range over the median).
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { URL, fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startRedis } from './redis-server.js';
+import { median, rotated, runChild, spread } from './rounds.js';
 import { EventBus, EventsModule, OnEvent, ShouldQueue } from '../dist/index.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -305,22 +305,12 @@ const loads = [];
 function child(name, c, url) {
   log(`${name}, concurrency ${c} (load ${loadavg()[0].toFixed(2)})`);
   loads.push(loadavg()[0]);
-  const out = execFileSync(process.execPath, [SELF, '--child', name, String(c), url], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').pop());
+  return runChild(SELF, [name, c, url]);
 }
 
 // ---------------------------------------------------------------- main
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => n.toFixed(2);
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const spread = (values) => (Math.max(...values) - Math.min(...values)) / 2 / median(values);
 const rate = (runs) => median(runs.map((r) => r.rate));
 const withSpread = (runs) =>
   `${fmt(rate(runs))} ±${(spread(runs.map((r) => r.rate)) * 100).toFixed(0)}%`;
@@ -346,9 +336,7 @@ try {
     raw.push(child('raw', 0, redis.url));
     for (const row of rows) {
       // The cases take turns, in a rotated order each round.
-      const order = [...KINDS];
-      for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
-      for (const kind of order) row[kind].push(child(kind, row.c, redis.url));
+      for (const kind of rotated(KINDS, round)) row[kind].push(child(kind, row.c, redis.url));
     }
   }
   const oursLatency = child('ours-latency', 10, redis.url);
