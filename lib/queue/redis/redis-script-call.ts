@@ -10,6 +10,8 @@ export interface ScriptDefinition {
 type Call = (...args: unknown[]) => Promise<unknown>;
 type Callable = Record<string, unknown> & {
   readonly isPipeline?: boolean;
+  /** A standalone client's socket (a cluster client has one per node, none here). */
+  readonly stream?: unknown;
   evalsha(...args: unknown[]): Promise<unknown>;
   eval(...args: unknown[]): Promise<unknown>;
 };
@@ -20,12 +22,14 @@ function isNoScript(error: unknown): boolean {
 }
 
 /**
- * Defines `name` on `client` as an EVALSHA command (EVAL when Redis lost the script), made as a
- * plain ioredis command. ioredis's own script commands (`defineCommand`) wrap each call's reject
- * in a closure and its promise in a `catch` of their own; under steady load that pair made a
- * worker promote ~0.5 KB per job out of the young generation (scavenges 3-4x longer than
- * BullMQ's, issue 15), which the plain command does not. Pipelines and transactions keep
- * ioredis's script commands (they load scripts before they run).
+ * Defines `name` on `client` as a plain ioredis command: EVAL the first time on a connection,
+ * EVALSHA after (EVAL again when Redis answers NOSCRIPT), as ioredis's own script commands do.
+ * Those (`defineCommand`) wrap each call's reject in a closure and its promise in a `catch` of
+ * their own; under steady load that pair made a worker promote ~0.5 KB per job out of the young
+ * generation (scavenges 3-4x longer than BullMQ's, issue 15), which a plain command does not.
+ * EVAL first matters when a reply is lost: Redis runs the script it was sent once it answers
+ * again, where an EVALSHA of a script it never loaded would only fail. Pipelines and
+ * transactions keep ioredis's script commands (they load scripts before they run).
  */
 export function defineScriptCall(
   client: RedisClient,
@@ -37,9 +41,16 @@ export function defineScriptCall(
   const viaPipeline = target[name] as Call;
   const sha = createHash('sha1').update(script.lua).digest('hex');
   const keys = script.numberOfKeys;
+  // The connections (a client's socket, a new one after each reconnect) that were sent the script.
+  const sentOn = new WeakSet<object>();
   target[name] = function (this: Callable, ...args: unknown[]): Promise<unknown> {
     if (this.isPipeline) return viaPipeline.apply(this, args);
     if (keys !== undefined) args.unshift(keys);
+    const connection = (this.stream as object | undefined) ?? this;
+    if (!sentOn.has(connection)) {
+      sentOn.add(connection);
+      return this.eval(script.lua, ...args);
+    }
     return this.evalsha(sha, ...args).catch((error: unknown) => {
       if (!isNoScript(error)) throw error;
       return this.eval(script.lua, ...args);
