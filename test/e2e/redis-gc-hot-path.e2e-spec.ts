@@ -38,11 +38,11 @@ const COUNT_KEYS = ['gc:s', 'gc:d', 'gc:stats', 'gc:dead', 'gc:levels'] as const
 
 describe('Redis scripts on the hot path', () => {
   it('go out as plain EVALSHA commands, not as ioredis script commands', async () => {
-    client = defineScripts(new Redis(server.url));
-    await client.ping();
-    const sent = recordCommands(client);
-    expect(await client.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
-    expect(await client.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
+    const redis = defineScripts((client = new Redis(server.url)));
+    await redis.ping();
+    const sent = recordCommands(redis);
+    expect(await redis.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(await redis.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
     // The first call on a connection sends the script, the next ones its hash.
     expect(sent.map((c) => c.name)).toEqual(['eval', 'evalsha']);
     // ioredis's script commands are a subclass whose calls allocate a reject wrapper and a catch
@@ -51,11 +51,11 @@ describe('Redis scripts on the hot path', () => {
   });
 
   it('still run after Redis lost its scripts, and inside pipelines', async () => {
-    client = defineScripts(new Redis(server.url));
-    expect(await client.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
-    await client.script('FLUSH');
-    expect(await client.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
-    const pipeline = client.pipeline() as unknown as {
+    const redis = defineScripts((client = new Redis(server.url)));
+    expect(await redis.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
+    await redis.script('FLUSH');
+    expect(await redis.eventsCounts(...COUNT_KEYS, 'g')).toEqual([0, 0, 0, 0, 0, 0]);
+    const pipeline = redis.pipeline() as unknown as {
       eventsCounts(...args: string[]): unknown;
       exec(): Promise<[Error | null, unknown][]>;
     };
