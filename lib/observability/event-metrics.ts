@@ -62,18 +62,7 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
     // Set here, before any init hook: the explorer registers listeners in its `onModuleInit`.
     if (metrics.inProcess) {
       registry.wrap = (definition) =>
-        definition.queue === undefined
-          ? timedListener(definition, (listener, event, durationMs, isFailed) =>
-              this.record({
-                event: event.name,
-                listener: listener.id,
-                queue: undefined,
-                outcome: isFailed ? 'failed' : 'handled',
-                isTimedOut: false,
-                durationMs,
-              }),
-            )
-          : definition;
+        definition.queue === undefined ? timedListener(definition, this.store) : definition;
     }
     worker.observeAttempts(this.observer);
     producer.onSkip = (_event, listener) => this.store.skipped(listener.id, listener.queue!.queue);

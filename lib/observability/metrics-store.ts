@@ -51,6 +51,9 @@ export const OTHER_EVENT = 'other';
 
 type Counts = { -readonly [K in keyof OutcomeCounts]: number };
 
+/** @internal The running totals of one event name. */
+export type EventCounts = Counts & { emitted: number };
+
 function counts(): Counts {
   return { handled: 0, failed: 0, retried: 0, timedOut: 0, deadLettered: 0, released: 0 };
 }
@@ -98,6 +101,20 @@ export class Timed {
     this.throughput.add(now);
   }
 
+  /** One in-process call (never retried nor released), counted in the second `atMs`. */
+  addCall(durationMs: number, isFailed: boolean, atMs: number): void {
+    const { counts, outcomes } = this;
+    if (isFailed) {
+      counts.failed++;
+      outcomes.failure = (outcomes.failure ?? 0) + 1;
+    } else {
+      counts.handled++;
+      outcomes.success = (outcomes.success ?? 0) + 1;
+    }
+    this.duration.record(durationMs);
+    this.throughput.add(atMs);
+  }
+
   view(now: number): ListenerMetrics {
     const duration = this.duration.summary();
     return {
@@ -129,7 +146,9 @@ class Measured {
  */
 export class MetricsStore {
   since = Date.now();
-  private events = new Map<string, Counts & { emitted: number }>();
+  /** @internal Counts once per `reset()`: what holds on to totals finds them again. */
+  generation = 0;
+  private events = new Map<string, EventCounts>();
   private listeners = new Map<string, Timed>();
   private queues = new Map<string, Timed>();
   private measures = new Map<string, Measured>();
@@ -206,6 +225,7 @@ export class MetricsStore {
   }
 
   reset(): void {
+    this.generation++;
     this.since = Date.now();
     this.events = new Map();
     this.listeners = new Map();
@@ -213,11 +233,19 @@ export class MetricsStore {
     this.measures = new Map();
   }
 
-  private event(name: string): Counts & { emitted: number } {
+  /** @internal The totals an event name is counted in (its own, or `other` past the cap). */
+  event(name: string): EventCounts {
+    let c = this.events.get(name);
+    if (c !== undefined) return c;
     const label = this.eventLabel(name);
-    let c = this.events.get(label);
+    c = this.events.get(label);
     if (c === undefined) this.events.set(label, (c = { ...counts(), emitted: 0 }));
     return c;
+  }
+
+  /** @internal The totals of an in-process listener. */
+  listener(id: string): Timed {
+    return this.timed(this.listeners, id, undefined);
   }
 
   private timed(map: Map<string, Timed>, key: string, queue: string | undefined): Timed {
