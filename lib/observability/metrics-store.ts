@@ -11,28 +11,12 @@ import { ThroughputWindow } from './throughput-window.js';
 /** How one attempt ended, as the store counts it. */
 export type AttemptOutcome = 'handled' | 'retried' | 'deadLettered' | 'failed' | 'released';
 
-/** One attempt of a listener (in-process: `queue` unset, never retried). */
-export interface AttemptRecord {
-  readonly event: string;
-  readonly listener: string;
-  readonly queue: string | undefined;
-  readonly outcome: AttemptOutcome;
-  readonly isTimedOut: boolean;
-  /**
-   * How long the handler call took; unset on the other jobs of a batch, whose one call is
-   * timed once (on the first job's record).
-   */
-  readonly durationMs?: number;
-  /** Queued, first attempts: ms from when the job was stored to the handler's start. */
-  readonly waitMs?: number;
-}
-
 /**
  * The outcome of one attempt as one word (Prometheus's `outcome` label): `success`, `failure`
  * (in-process), `retry`, `timeout` (timed out, with another attempt to come), `dead`, `released`.
  */
-export function runOutcome(record: AttemptRecord): string {
-  switch (record.outcome) {
+export function runOutcome(outcome: AttemptOutcome, isTimedOut: boolean): string {
+  switch (outcome) {
     case 'handled':
       return 'success';
     case 'deadLettered':
@@ -40,9 +24,9 @@ export function runOutcome(record: AttemptRecord): string {
     case 'released':
       return 'released';
     case 'retried':
-      return record.isTimedOut ? 'timeout' : 'retry';
+      return isTimedOut ? 'timeout' : 'retry';
     default:
-      return record.isTimedOut ? 'timeout' : 'failure';
+      return isTimedOut ? 'timeout' : 'failure';
   }
 }
 
@@ -58,8 +42,8 @@ function counts(): Counts {
   return { handled: 0, failed: 0, retried: 0, timedOut: 0, deadLettered: 0, released: 0 };
 }
 
-function count(into: Counts, record: AttemptRecord): void {
-  switch (record.outcome) {
+function count(into: Counts, outcome: AttemptOutcome, isTimedOut: boolean): void {
+  switch (outcome) {
     case 'handled':
       into.handled++;
       break;
@@ -68,10 +52,10 @@ function count(into: Counts, record: AttemptRecord): void {
       break;
     default:
       into.failed++;
-      if (record.outcome === 'retried') into.retried++;
-      else if (record.outcome === 'deadLettered') into.deadLettered++;
+      if (outcome === 'retried') into.retried++;
+      else if (outcome === 'deadLettered') into.deadLettered++;
   }
-  if (record.isTimedOut) into.timedOut++;
+  if (isTimedOut) into.timedOut++;
 }
 
 /** @internal The running totals of one listener or queue, read by the Prometheus export. */
@@ -92,12 +76,22 @@ export class Timed {
     this.throughput = new ThroughputWindow(since);
   }
 
-  add(record: AttemptRecord, now: number): void {
-    count(this.counts, record);
-    const outcome = runOutcome(record);
-    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
-    if (record.durationMs !== undefined) this.duration.record(record.durationMs);
-    if (record.waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(record.waitMs);
+  /**
+   * One queued attempt. `durationMs` is unset on the other jobs of a batch, whose one call is
+   * timed once; `waitMs` (from when the job was stored to the handler's start) on first attempts.
+   */
+  addAttempt(
+    outcome: AttemptOutcome,
+    isTimedOut: boolean,
+    durationMs: number | undefined,
+    waitMs: number | undefined,
+    now: number,
+  ): void {
+    count(this.counts, outcome, isTimedOut);
+    const label = runOutcome(outcome, isTimedOut);
+    this.outcomes[label] = (this.outcomes[label] ?? 0) + 1;
+    if (durationMs !== undefined) this.duration.record(durationMs);
+    if (waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(waitMs);
     this.throughput.add(now);
   }
 
@@ -164,12 +158,9 @@ export class MetricsStore {
     this.event(name).emitted++;
   }
 
-  attempt(record: AttemptRecord): void {
-    const now = Date.now();
-    count(this.event(record.event), record);
-    this.timed(this.listeners, record.listener, record.queue).add(record, now);
-    if (record.queue !== undefined)
-      this.timed(this.queues, record.queue, record.queue).add(record, now);
+  /** @internal Counts an attempt's outcome in an event name's totals (see `event`). */
+  count(into: EventCounts, outcome: AttemptOutcome, isTimedOut: boolean): void {
+    count(into, outcome, isTimedOut);
   }
 
   /** A job of `listener` that `@ShouldQueue({ when })` declined for an event. */
@@ -243,9 +234,14 @@ export class MetricsStore {
     return c;
   }
 
-  /** @internal The totals of an in-process listener. */
-  listener(id: string): Timed {
-    return this.timed(this.listeners, id, undefined);
+  /** @internal The totals of a listener (`queue` unset: in-process). */
+  listener(id: string, queue?: string): Timed {
+    return this.timed(this.listeners, id, queue);
+  }
+
+  /** @internal The totals of a queue. */
+  queue(name: string): Timed {
+    return this.timed(this.queues, name, name);
   }
 
   private timed(map: Map<string, Timed>, key: string, queue: string | undefined): Timed {

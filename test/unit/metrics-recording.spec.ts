@@ -3,6 +3,7 @@ import type { ListenerDefinition, ListenerFn } from '../../lib/discovery/listene
 import type { EventEnvelope } from '../../lib/event/event-envelope.js';
 import { SAMPLE_EVERY, timedListener } from '../../lib/observability/in-process-timing.js';
 import { MetricsStore } from '../../lib/observability/metrics-store.js';
+import { QueuedAttemptsObserver } from '../../lib/observability/queued-attempts.observer.js';
 import { ThroughputWindow } from '../../lib/observability/throughput-window.js';
 
 const context = { signal: new AbortController().signal, attempt: 1, listener: 'L.on' };
@@ -81,5 +82,46 @@ describe('ThroughputWindow', () => {
     for (let i = 0; i < 60; i++) window.add(now);
     window.add(now - 60_000);
     expect(window.perSecond(now)).toBe(1);
+  });
+});
+
+describe('QueuedAttemptsObserver', () => {
+  const listener = {
+    id: 'L.queued',
+    patterns: ['order.*'],
+    priority: 0,
+    queue: { queue: 'emails', tries: 2 },
+  } as unknown as ListenerDefinition;
+  const job = (attempt: number) =>
+    ({ id: 'j1', queue: 'emails', listener: 'L.queued', attempt, enqueuedAt: Date.now() }) as never;
+
+  it('counts each attempt into its listener, queue and event, and starts over after reset()', async () => {
+    const store = new MetricsStore(500);
+    const observer = new QueuedAttemptsObserver(store);
+    expect(observer.observe(job(1), envelope(), listener, () => undefined)).toBeUndefined();
+    const failing = observer.observe(job(1), envelope(), listener, () =>
+      Promise.reject(new Error('x')),
+    );
+    await expect(failing).rejects.toThrow('x');
+    expect(() =>
+      observer.observe(job(2), envelope(), listener, () => {
+        throw new Error('y');
+      }),
+    ).toThrow('y');
+    const snapshot = store.snapshot();
+    expect(snapshot.listeners['L.queued']).toMatchObject({
+      queue: 'emails',
+      handled: 1,
+      failed: 2,
+      retried: 1,
+      deadLettered: 1,
+    });
+    expect(snapshot.queues.emails.duration.count).toBe(3);
+    expect(snapshot.queues.emails.wait?.count).toBe(2);
+    expect(snapshot.events['order.created']).toMatchObject({ handled: 1, failed: 2 });
+    store.reset();
+    observer.observe(job(1), envelope(), listener, () => undefined);
+    expect(store.snapshot().queues.emails).toMatchObject({ handled: 1, failed: 0 });
+    expect(store.snapshot().events['order.created']).toMatchObject({ handled: 1, failed: 0 });
   });
 });
