@@ -1,11 +1,12 @@
 // Sagas: reactive sagas against @nestjs/cqrs sagas (event in, output out, 1 and 10 sagas), and
 // three-step orchestrated sagas on Redis against a three-level BullMQ FlowProducer chain of the
-// same no-op steps, with Redis commands per step. Each library runs in its own process.
+// same no-op steps, with Redis commands per step. Each library runs in a fresh process of its own
+// per case (bench/rounds.js), BENCH_SAGAS_RUNS rounds (default 3) taking turns; medians ± spread.
 //
 //   node --expose-gc bench/sagas.bench.js          (after `npm run build`; `npm run bench` does it)
 // BENCH_QUICK=1: small counts, a smoke test, not a measurement.
 import 'reflect-metadata';
-import { fork } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
 import { fileURLToPath, URL } from 'node:url';
@@ -32,11 +33,15 @@ import {
   ofEvent,
 } from '../dist/index.js';
 import { startRedis } from './redis-server.js';
+import { median, rotated, runChild, spread } from './rounds.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const EVENTS = QUICK ? 2_000 : 100_000;
 const SAGAS = QUICK ? 200 : 5_000;
 const CONCURRENCY = 10;
+const RUNS = Number(process.env.BENCH_SAGAS_RUNS ?? (QUICK ? 1 : 3));
+// BENCH_SAGAS_PARTS=orchestrated: only that part (a quick loop while tuning).
+const PARTS = (process.env.BENCH_SAGAS_PARTS ?? 'reactive,orchestrated').split(',');
 const BATCH = 500;
 const log = (message) => process.stderr.write(`[sagas] ${message}\n`);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -139,6 +144,7 @@ async function commands(admin) {
   for (const match of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
     if (match[1] !== 'info' && match[1] !== 'config|resetstat') total += Number(match[2]);
   }
+  if (process.env.BENCH_SAGAS_COMMANDS === '1') process.stderr.write(info);
   return total;
 }
 
@@ -162,7 +168,8 @@ async function orchestratedCase(url) {
     imports: [
       EventsModule.forRoot({
         redis: url,
-        prefix: 'bench-sagas',
+        // A prefix of its own per process: the rounds share the redis-server.
+        prefix: `bench-sagas-${process.pid}`,
         worker: { concurrency: CONCURRENCY },
       }),
     ],
@@ -195,8 +202,10 @@ async function flowCase(url) {
   let finished = 0;
   let target = Infinity;
   let resolveAll;
+  // A queue of its own per process: the rounds share the redis-server.
+  const queueName = `flow-${process.pid}`;
   const worker = new Worker(
-    'flow',
+    queueName,
     async (job) => {
       if (job.name === 'parent' && ++finished === target) resolveAll();
     },
@@ -213,14 +222,14 @@ async function flowCase(url) {
       Array.from({ length: n }, (_, i) =>
         flows.add({
           name: 'parent',
-          queueName: 'flow',
+          queueName,
           data: { i },
           children: [
             {
               name: 'child',
-              queueName: 'flow',
+              queueName,
               data: { i },
-              children: [{ name: 'leaf', queueName: 'flow', data: { i } }],
+              children: [{ name: 'leaf', queueName, data: { i } }],
             },
           ],
         }),
@@ -238,6 +247,89 @@ async function flowCase(url) {
   return result;
 }
 
+// ---------------------------------------------------------------- the parent
+const SELF = fileURLToPath(import.meta.url);
+const loads = [];
+/** Runs one case in a fresh process; resolves to what it printed. */
+function child(...args) {
+  log(`${args.slice(0, 3).join(' ')} (load ${loadavg()[0].toFixed(2)})`);
+  loads.push(loadavg()[0]);
+  return runChild(SELF, args);
+}
+const rate = (runs) => median(runs.map((r) => r.rate));
+const withSpread = (runs) =>
+  `${fmt(rate(runs))} ±${(spread(runs.map((r) => r.rate)) * 100).toFixed(0)}%`;
+const perRound = (ours, peer) =>
+  ours.map((o, i) => `${(o.rate / peer[i].rate).toFixed(2)}×`).join(', ');
+
+async function main() {
+  const out = ['## Sagas', ''];
+  let allMet = true;
+  if (PARTS.includes('reactive')) {
+    const rows = [1, 10].map((count) => ({ count, ours: [], cqrs: [] }));
+    for (let round = 1; round <= RUNS; round++) {
+      log(`reactive, round ${round}/${RUNS}`);
+      for (const row of rows) {
+        for (const lib of rotated(['ours', 'cqrs'], round)) {
+          row[lib].push(child('reactive', lib, row.count));
+        }
+      }
+    }
+    out.push(
+      `Reactive: ${fmt(EVENTS)} events through N sagas that each map every event to one output, counted by a no-op handler (our outputs are events through the bus; @nestjs/cqrs outputs are commands, its saga model). Each library in a fresh process per case, ${RUNS} round(s) taking turns: medians ± spread (half the range over the median); the ratio is of the medians.`,
+    );
+    out.push('');
+    out.push(
+      '| sagas | nestjs-events (events/s) | @nestjs/cqrs (events/s) | ratio | target ≥ 2× |',
+    );
+    out.push('|---:|---:|---:|---:|---|');
+    for (const { count, ours, cqrs } of rows) {
+      const ratio = rate(ours) / rate(cqrs);
+      allMet &&= ratio >= 2;
+      out.push(
+        `| ${count} | ${withSpread(ours)} | ${withSpread(cqrs)} | ${ratio.toFixed(2)}× | ${ratio >= 2 ? 'met' : 'MISSED'} |`,
+      );
+    }
+    out.push('');
+  }
+  if (PARTS.includes('orchestrated')) {
+    const redis = await startRedis();
+    const runs = { ours: [], bullmq: [] };
+    try {
+      for (let round = 1; round <= RUNS; round++) {
+        log(`orchestrated, round ${round}/${RUNS}`);
+        for (const lib of rotated(['ours', 'bullmq'], round)) {
+          runs[lib].push(child('orchestrated', lib, redis.url));
+        }
+      }
+    } finally {
+      redis.stop();
+    }
+    const { ours, bullmq } = runs;
+    const ratio = rate(ours) / rate(bullmq);
+    out.push(
+      `Orchestrated: ${fmt(SAGAS)} three-step sagas of no-op steps on one private redis-server, concurrency ${CONCURRENCY}, all started at once and awaited (\`execute\`); BullMQ: the same number of three-level \`FlowProducer\` chains (leaf → child → parent). Each library in a fresh process, ${RUNS} round(s) taking turns: medians ± spread; the ratio is of the medians (per round: ${perRound(ours, bullmq)}). Commands per step from INFO commandstats (inside Lua included).`,
+    );
+    out.push('');
+    out.push('| | per second | commands/step | ratio | target ≥ 1× |');
+    out.push('|---|---:|---:|---:|---|');
+    out.push(
+      `| nestjs-events sagas | ${withSpread(ours)} | ${median(ours.map((r) => r.perStep)).toFixed(1)} | ${ratio.toFixed(2)}× | ${ratio >= 1 ? 'met' : 'MISSED'} |`,
+    );
+    out.push(
+      `| BullMQ flows | ${withSpread(bullmq)} | ${median(bullmq.map((r) => r.perStep)).toFixed(1)} | | |`,
+    );
+    allMet &&= ratio >= 1;
+    out.push('');
+  }
+  out.push(
+    `${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
+  );
+  out.push('');
+  log(allMet ? 'all targets met' : 'a target was MISSED');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
 if (process.argv[2] === '--child') {
   const [, , , kind, lib, arg] = process.argv;
   const result =
@@ -246,68 +338,8 @@ if (process.argv[2] === '--child') {
       : lib === 'ours'
         ? await orchestratedCase(arg)
         : await flowCase(arg);
-  process.send(result, () => process.exit(0));
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
 } else {
   await main();
-}
-
-// ---------------------------------------------------------------- the parent
-function child(...args) {
-  return new Promise((resolve, reject) => {
-    const p = fork(fileURLToPath(import.meta.url), ['--child', ...args], {
-      execArgv: ['--expose-gc'],
-    });
-    let result;
-    p.on('message', (m) => (result = m));
-    p.on('exit', (code) =>
-      result ? resolve(result) : reject(new Error(`${args.join(' ')} exited ${code}`)),
-    );
-  });
-}
-
-async function main() {
-  const out = ['## Sagas', ''];
-  out.push(
-    `Reactive: ${fmt(EVENTS)} events through N sagas that each map every event to one output, counted by a no-op handler (our outputs are events through the bus; @nestjs/cqrs outputs are commands, its saga model).`,
-  );
-  out.push('');
-  out.push('| sagas | nestjs-events (events/s) | @nestjs/cqrs (events/s) | ratio | target ≥ 2× |');
-  out.push('|---:|---:|---:|---:|---|');
-  let allMet = true;
-  for (const count of [1, 10]) {
-    log(`reactive, ${count} saga(s): nestjs-events`);
-    const ours = await child('reactive', 'ours', String(count));
-    log(`reactive, ${count} saga(s): @nestjs/cqrs`);
-    const cqrs = await child('reactive', 'cqrs', String(count));
-    const ratio = ours.rate / cqrs.rate;
-    allMet &&= ratio >= 2;
-    out.push(
-      `| ${count} | ${fmt(ours.rate)} | ${fmt(cqrs.rate)} | ${ratio.toFixed(2)}× | ${ratio >= 2 ? 'met' : 'MISSED'} |`,
-    );
-  }
-  const redis = await startRedis();
-  try {
-    log('orchestrated: nestjs-events on Redis');
-    const ours = await child('orchestrated', 'ours', redis.url);
-    log('orchestrated: BullMQ FlowProducer');
-    const bull = await child('orchestrated', 'bullmq', redis.url);
-    const ratio = ours.rate / bull.rate;
-    out.push('');
-    out.push(
-      `Orchestrated: ${fmt(SAGAS)} three-step sagas of no-op steps on one private redis-server, concurrency ${CONCURRENCY}, all started at once and awaited (\`execute\`); BullMQ: the same number of three-level \`FlowProducer\` chains (leaf → child → parent). Commands per step from INFO commandstats (inside Lua included).`,
-    );
-    out.push('');
-    out.push('| | per second | commands/step | ratio | target ≥ 1× |');
-    out.push('|---|---:|---:|---:|---|');
-    out.push(
-      `| nestjs-events sagas | ${fmt(ours.rate)} | ${ours.perStep.toFixed(1)} | ${ratio.toFixed(2)}× | ${ratio >= 1 ? 'met' : 'MISSED'} |`,
-    );
-    out.push(`| BullMQ flows | ${fmt(bull.rate)} | ${bull.perStep.toFixed(1)} | | |`);
-    allMet &&= ratio >= 1;
-  } finally {
-    redis.stop();
-  }
-  out.push('');
-  log(allMet ? 'all targets met' : 'a target was MISSED');
-  process.stdout.write(`${out.join('\n')}\n`);
 }
