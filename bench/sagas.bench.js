@@ -259,8 +259,11 @@ function child(...args) {
 const rate = (runs) => median(runs.map((r) => r.rate));
 const withSpread = (runs) =>
   `${fmt(rate(runs))} ±${(spread(runs.map((r) => r.rate)) * 100).toFixed(0)}%`;
-const perRound = (ours, peer) =>
-  ours.map((o, i) => `${(o.rate / peer[i].rate).toFixed(2)}×`).join(', ');
+/** The ratio of each round (the two ran one after the other), and their median. */
+const perRound = (ours, peer) => {
+  const ratios = ours.map((o, i) => o.rate / peer[i].rate);
+  return `${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')}; median ${median(ratios).toFixed(2)}×`;
+};
 
 async function main() {
   const out = ['## Sagas', ''];
