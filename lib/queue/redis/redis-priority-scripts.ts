@@ -18,7 +18,9 @@ import { NOTICE, NOW } from './redis-lua.js';
 /**
  * `stage(levels, job, at)`: puts a job (a table of strings; `q` its level) at the tail of its
  * level's list, ready since `at` (ms); `stageEncoded(levels, level, json, at)` the same for a
- * job already in JSON (without `r`). `restage(levels, entry)`: a stream entry back to its
+ * job already in JSON (without `r`), and `stageJson(levels, level, member)` for a complete
+ * member: these two only collect, in order, and `flushStaged()` appends what they collected
+ * (one RPUSH per level list), which a script calls before anything reads the levels again. `restage(levels, entry)`: a stream entry back to its
  * level (a wake-up entry is dropped). `sweep(levels, stream, consumer)`: every undelivered entry
  * of the stream back to its level (every entry while the stream has no consumer group yet: jobs
  * emitted before any worker created it would otherwise stay ahead of the wake-up entry, and be
@@ -44,9 +46,42 @@ local function stage(levels, job, at, quiet)
   job.r = tostring(at)
   push(levels, level, cjson.encode(job), quiet)
 end
+-- Members a script stages in bulk, appended at flushStaged(): one RPUSH per level list and call
+-- rather than one per job. By levels key: the queue's base (for notice) and, per level, its members.
+local stagedLater = {}
+local function stageJson(levels, level, member)
+  local byLevel = stagedLater[levels]
+  if byLevel == nil then
+    byLevel = { base = string.sub(levels, 1, -8), lists = {}, order = {} }
+    stagedLater[levels] = byLevel
+  end
+  local list = byLevel.lists[level]
+  if list == nil then
+    list = {}
+    byLevel.lists[level] = list
+    byLevel.order[#byLevel.order + 1] = level
+  end
+  list[#list + 1] = member
+  notice(byLevel.base, member)
+end
 local function stageEncoded(levels, level, json, at)
   -- JSON written by the process, ending with '}': its ready time appended, no decoding.
-  push(levels, level, string.sub(json, 1, -2) .. ',"r":"' .. at .. '"}')
+  stageJson(levels, level, string.sub(json, 1, -2) .. ',"r":"' .. at .. '"}')
+end
+local function flushStaged()
+  for levels, byLevel in pairs(stagedLater) do
+    for _, level in ipairs(byLevel.order) do
+      local members, key = byLevel.lists[level], levels .. ':' .. level
+      -- In chunks (unpack has a limit); a list that was empty joins the set of levels.
+      for from = 1, #members, 1000 do
+        local to = math.min(#members, from + 999)
+        if redis.call('RPUSH', key, unpack(members, from, to)) == to - from + 1 then
+          redis.call('ZADD', levels, tonumber(level), level)
+        end
+      end
+    end
+  end
+  stagedLater = {}
 end
 local function restage(levels, entry)
   local raw, f = entry[2] or {}, {}
