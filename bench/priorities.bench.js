@@ -43,6 +43,26 @@ async function commands() {
   return total;
 }
 
+/** Redis's CPU time so far (µs, INFO cpu: main thread and others, user and system). */
+async function redisCpuUs() {
+  const info = await admin.info('cpu');
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+/**
+ * Starts counting CPU time; the function it returns gives the CPU µs per job since then, of this
+ * process (producer and worker) and of the redis-server. On a loaded machine these move less than
+ * jobs/s: they count work done, not time waited for a core.
+ */
+async function cpuMark() {
+  const [node, redis] = [process.cpuUsage(), await redisCpuUs()];
+  return async () => {
+    const used = process.cpuUsage(node);
+    return { nodeUs: (used.user + used.system) / N, redisUs: ((await redisCpuUs()) - redis) / N };
+  };
+}
+
 /**
  * With BENCH_PROFILE=1: the commands of the run by name (per job) and the time Redis spent in
  * them (µs per job, from INFO commandstats), on stderr, to see where a case's cost goes.
@@ -111,6 +131,7 @@ async function ours(url, concurrency, isPrioritized) {
   const sink = app.get(Sink);
   sink.reset(N);
   await admin.config('RESETSTAT');
+  const cpu = await cpuMark();
   const start = performance.now();
   await pump(N, (i) =>
     isPrioritized
@@ -120,9 +141,10 @@ async function ours(url, concurrency, isPrioritized) {
   await sink.done;
   const seconds = (performance.now() - start) / 1000;
   const perJob = (await commands()) / N;
+  const cpuPerJob = await cpu();
   await profile(`ours c=${concurrency} ${isPrioritized ? 'prioritized' : 'unprioritized'}`);
   await app.close();
-  return { rate: N / seconds, perJob };
+  return { rate: N / seconds, perJob, ...cpuPerJob };
 }
 
 /** The same with BullMQ, every job with a priority. */
@@ -144,6 +166,7 @@ async function bullmq(url, concurrency) {
   await worker.waitUntilReady();
   await queue.waitUntilReady();
   await admin.config('RESETSTAT');
+  const cpu = await cpuMark();
   const start = performance.now();
   await pump(N, (i) =>
     queue.add(
@@ -155,10 +178,11 @@ async function bullmq(url, concurrency) {
   await done;
   const seconds = (performance.now() - start) / 1000;
   const perJob = (await commands()) / N;
+  const cpuPerJob = await cpu();
   await profile(`BullMQ c=${concurrency} prioritized`);
   await worker.close();
   await queue.close();
-  return { rate: N / seconds, perJob };
+  return { rate: N / seconds, perJob, ...cpuPerJob };
 }
 
 const CASES = {
@@ -187,7 +211,7 @@ const loads = [];
 try {
   const rows = [];
   for (const c of CONCURRENCIES) {
-    const runs = { plain: [], prioritized: [], bull: [], perJob: {} };
+    const runs = { plain: [], prioritized: [], bull: [], perJob: {}, nodeUs: {}, redisUs: {} };
     for (let round = 1; round <= RUNS; round++) {
       // The cases take turns, in a rotated order each round.
       for (const name of rotated(['plain', 'prioritized', 'bull'], round)) {
@@ -196,6 +220,8 @@ try {
         const result = runChild(SELF, [name, c, redis.url]);
         runs[name].push(result.rate);
         runs.perJob[name] = result.perJob;
+        (runs.nodeUs[name] ??= []).push(result.nodeUs);
+        (runs.redisUs[name] ??= []).push(result.redisUs);
       }
     }
     rows.push({ c, ...runs });
@@ -205,18 +231,19 @@ try {
   out.push('## Priorities: nestjs-events on Redis vs BullMQ with job priorities');
   out.push('');
   out.push(
-    `End to end (emit to handler completion), ${fmt(N)} jobs over ${LEVELS} priority levels, no-op handler, producer and worker in one process, one private redis-server (persistence off). Each case in a fresh process of its own, ${RUNS} round(s), the cases taking turns; jobs/s are medians ± spread (half the range over the median), ratios are of the medians. Commands per job from INFO commandstats (inside Lua scripts included). ${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
+    `End to end (emit to handler completion), ${fmt(N)} jobs over ${LEVELS} priority levels, no-op handler, producer and worker in one process, one private redis-server (persistence off). Each case in a fresh process of its own, ${RUNS} round(s), the cases taking turns; jobs/s are medians ± spread (half the range over the median), ratios are of the medians. Commands per job from INFO commandstats (inside Lua scripts included); CPU per job (medians) of the case's process (producer and worker, \`process.cpuUsage()\`) and of the redis-server (INFO cpu), from the first emit to the last handler: work done, which the load moves less than jobs/s. ${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
   );
   out.push('');
   out.push(
-    '| concurrency | ours, no priorities (jobs/s) | ours, prioritized (jobs/s) | BullMQ, prioritized (jobs/s) | prioritized vs BullMQ | prioritized vs ours unprioritized | commands/job (ours, none / prioritized) | commands/job (BullMQ) |',
+    '| concurrency | ours, no priorities (jobs/s) | ours, prioritized (jobs/s) | BullMQ, prioritized (jobs/s) | prioritized vs BullMQ | prioritized vs ours unprioritized | commands/job (ours, none / prioritized) | commands/job (BullMQ) | CPU µs/job, process + Redis (ours, none / prioritized) | CPU µs/job, process + Redis (BullMQ) |',
   );
-  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const { c, plain, prioritized, bull, perJob } of rows) {
+  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { c, plain, prioritized, bull, perJob, nodeUs, redisUs } of rows) {
+    const cpu = (name) => `${fmt(median(nodeUs[name]))} + ${fmt(median(redisUs[name]))}`;
     const vsBull = median(prioritized) / median(bull);
     const vsPlain = median(prioritized) / median(plain);
     out.push(
-      `| ${c} | ${withSpread(plain)} | ${withSpread(prioritized)} | ${withSpread(bull)} | ${vsBull.toFixed(2)}× | ${(vsPlain * 100).toFixed(0)}% | ${perJob.plain.toFixed(1)} / ${perJob.prioritized.toFixed(1)} | ${perJob.bull.toFixed(1)} |`,
+      `| ${c} | ${withSpread(plain)} | ${withSpread(prioritized)} | ${withSpread(bull)} | ${vsBull.toFixed(2)}× | ${(vsPlain * 100).toFixed(0)}% | ${perJob.plain.toFixed(1)} / ${perJob.prioritized.toFixed(1)} | ${perJob.bull.toFixed(1)} | ${cpu('plain')} / ${cpu('prioritized')} | ${cpu('bull')} |`,
     );
     checks.push(
       `- c=${c}: prioritized vs BullMQ ${vsBull.toFixed(2)}× (target ≥ 3×: ${vsBull >= 3 ? 'met' : '**MISSED**'}); vs our unprioritized queue ${(vsPlain * 100).toFixed(0)}% (target ≥ 80%: ${vsPlain >= 0.8 ? 'met' : '**MISSED**'})`,

@@ -32,8 +32,16 @@ function levelOf(job: NewJob): { q: string; ag: string } {
   return { q: String(job.priority ?? 0), ag: String(job.priorityAgingMs ?? 0) };
 }
 
-/** A job stored in its priority level, enqueued at `now` (its ready time `r` is Redis's). */
+/**
+ * A job stored in its priority level, enqueued at `now` (its ready time `r` is Redis's): the JSON
+ * of {id, l, p, a, t, q, ag}, written by hand (an emit of a prioritized job builds one per job;
+ * this is about half the time of stringifying an object made for it). Only the strings that may
+ * need escaping go through JSON.stringify; the others are numbers.
+ */
 export function stagedMember(job: NewJob, now: number): string {
-  const { id, listener: l, payload: p } = job;
-  return JSON.stringify({ id, l, p, a: '0', t: String(now), ...levelOf(job) });
+  return (
+    `{"id":${JSON.stringify(job.id)},"l":${JSON.stringify(job.listener)},` +
+    `"p":${JSON.stringify(job.payload)},"a":"0","t":"${now}",` +
+    `"q":"${job.priority ?? 0}","ag":"${job.priorityAgingMs ?? 0}"}`
+  );
 }

@@ -229,11 +229,7 @@ export interface ScriptCommands {
     levels: string,
     group: string,
   ): Promise<number[]>;
-  eventsTake(
-    stream: string,
-    levels: string,
-    ...argv: Arg[]
-  ): Promise<[number, [string, string[]][]]>;
+  eventsTake(stream: string, levels: string, ...argv: Arg[]): Promise<[number, number]>;
   eventsRetryDead(
     dead: string,
     stream: string,

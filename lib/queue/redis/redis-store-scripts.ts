@@ -121,6 +121,7 @@ for i = first, #ARGV, 6 do
     stored = stored + 1
   end
 end
+flushStaged()
 for stream, list in pairs(direct) do
   if list then
     table.sort(list, function(x, y) return x.level > y.level or (x.level == y.level and x.n < y.n) end)
@@ -147,12 +148,13 @@ return stored
 export const ADD_SCRIPT = `${NOW}${STAGE}
 local out = {}
 if redis.call('EXISTS', KEYS[2]) == 1 then
-  local at = now()
+  local at = tostring(now())
   for i = 1, #ARGV, 4 do
-    stage(KEYS[2], { id = ARGV[i], l = ARGV[i + 1], p = ARGV[i + 2], a = '0', t = ARGV[i + 3],
-      q = '0' }, at)
+    stageJson(KEYS[2], '0', cjson.encode({ id = ARGV[i], l = ARGV[i + 1], p = ARGV[i + 2],
+      a = '0', t = ARGV[i + 3], q = '0', r = at }))
     out[#out + 1] = 1
   end
+  flushStaged()
   return out
 end
 for i = 1, #ARGV, 4 do
