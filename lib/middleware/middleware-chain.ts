@@ -13,21 +13,30 @@ import { ReleaseJobSignal } from './release-job.signal.js';
 
 const logger = new Logger('EventMiddleware');
 
-/** The context one call through a chain shares between its middleware. */
+/**
+ * The context one call through a chain shares between its middleware. Its `signal` is the
+ * call's own until a middleware narrows it (such as `Timeout`), and is read from the call's
+ * context only when asked: a queued attempt makes its `AbortController` on first read.
+ */
 class ChainContext implements EventMiddlewareContext {
-  /** Replaced (then restored) by a middleware that narrows the signal, such as `Timeout`. */
-  signal: AbortSignal;
+  /** Set (then restored) by a middleware that narrows the signal. */
+  narrowed: AbortSignal | undefined;
   isListenerCalled = false;
+  readonly attempt: number;
+  readonly queue: string | undefined;
 
   constructor(
     readonly event: EventEnvelope,
     readonly metadata: Record<string, string>,
     readonly listener: ListenerInfo,
-    readonly attempt: number,
-    readonly queue: string | undefined,
-    signal: AbortSignal,
+    private readonly call: ListenerContext,
   ) {
-    this.signal = signal;
+    this.attempt = call.attempt;
+    this.queue = call.queue;
+  }
+
+  get signal(): AbortSignal {
+    return this.narrowed ?? this.call.signal;
   }
 
   release(delayMs: number): never {
@@ -54,19 +63,12 @@ export function composeMiddleware(
   if (middleware.length === 0) return listener;
   const run = (event: EventEnvelope, context: ListenerContext): Promise<unknown> => {
     const metadata = { ...event.metadata };
-    const chain = new ChainContext(
-      { ...event, metadata },
-      metadata,
-      info,
-      context.attempt,
-      context.queue,
-      context.signal,
-    );
+    const chain = new ChainContext({ ...event, metadata }, metadata, info, context);
     const step = (index: number): Promise<unknown> => {
       if (index === middleware.length) {
         chain.isListenerCalled = true;
         const listenerContext =
-          chain.signal === context.signal ? context : { ...context, signal: chain.signal };
+          chain.narrowed === undefined ? context : { ...context, signal: chain.narrowed };
         return Promise.resolve().then(() =>
           EventContext.runAs(chain.event, () => listener(chain.event, listenerContext)),
         );
@@ -130,10 +132,10 @@ export function runWithSignal<R>(
   fn: () => Promise<R>,
 ): Promise<R> {
   if (!(context instanceof ChainContext)) return fn();
-  const previous = context.signal;
-  context.signal = signal;
+  const previous = context.narrowed;
+  context.narrowed = signal;
   return fn().finally(() => {
-    context.signal = previous;
+    context.narrowed = previous;
   });
 }
 

@@ -158,6 +158,32 @@ describe('composeMiddleware', () => {
     const chain = composeMiddleware([{ use: (ctx) => ctx.release(-1) }], () => 1, queued);
     await expect(Promise.resolve(chain(envelope, context))).rejects.toThrow(InvalidOptionError);
   });
+
+  it('reads the attempt signal only when a middleware or the listener asks for it', async () => {
+    let reads = 0;
+    const lazy: ListenerContext = {
+      get signal() {
+        reads += 1;
+        return context.signal;
+      },
+      attempt: 1,
+      queue: 'q',
+      listener: 'L.queued',
+    };
+    const quiet = composeMiddleware([tracer('a', [])], () => 1, queued);
+    await quiet(envelope, lazy);
+    expect(reads).toBe(0);
+
+    const seen: AbortSignal[] = [];
+    const asking = composeMiddleware(
+      [{ use: (ctx, next) => (seen.push(ctx.signal), next()) }],
+      (_event, ctx) => seen.push(ctx.signal),
+      queued,
+    );
+    await asking(envelope, lazy);
+    expect(seen).toEqual([context.signal, context.signal]);
+    expect(reads).toBe(2);
+  });
 });
 
 describe('built-in middleware factories', () => {
