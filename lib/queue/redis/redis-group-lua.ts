@@ -131,22 +131,23 @@ local function enter(base, id, at)
   redis.call('HSET', gkey(base, 'state'), id, 'r')
   wake(base)
 end
+-- Appends values to \`lists[key]\` (a new key goes to the end of \`order\`).
+local function append(lists, order, key, ...)
+  local list = lists[key]
+  if not list then
+    list = {}
+    lists[key] = list
+    order[#order + 1] = key
+  end
+  for _, v in ipairs({ ... }) do list[#list + 1] = v end
+end
 -- Grouped jobs' attempts ended: frees their slots and puts their groups back in the rotation
 -- when they can start again (or drops their keys when they are empty). \`list\`: group id, job
 -- id, ... from index \`from\` (every \`step\` values; group id '': none); one ZREM per group.
 local function free(base, list, from, step, at)
   local byGroup, order = {}, {}
   for i = from, #list, step do
-    local id = list[i]
-    if id ~= '' then
-      local jobs = byGroup[id]
-      if not jobs then
-        jobs = {}
-        byGroup[id] = jobs
-        order[#order + 1] = id
-      end
-      jobs[#jobs + 1] = list[i + 1]
-    end
+    if list[i] ~= '' then append(byGroup, order, list[i], list[i + 1]) end
   end
   for _, id in ipairs(order) do
     redis.call('ZREM', gq(base, id, 'slots'), unpack(byGroup[id]))

@@ -67,14 +67,7 @@ while taken < max and budget > 0 do
       redis.call('HSET', gkey(base, 'state'), id, 'l')
     else
       if isFree then
-        local slots = freeSlots[id]
-        if not slots then
-          slots = {}
-          freeSlots[id] = slots
-          freeOrder[#freeOrder + 1] = id
-        end
-        slots[#slots + 1] = at + lease
-        slots[#slots + 1] = tostring(job.id)
+        append(freeSlots, freeOrder, id, at + lease, tostring(job.id))
       else
         redis.call('LPOP', jobs)
         redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
