@@ -123,14 +123,6 @@ export class ListenerRegistry {
     return this.groupedQueues.has(queue);
   }
 
-  /** Whether a listener of `queue` has a group rate limit (`groupRateLimit`). */
-  isRateLimited(queue: string): boolean {
-    for (const { definition } of this.byId.values()) {
-      if (definition.queue?.queue === queue && definition.queue.group?.rateLimit) return true;
-    }
-    return false;
-  }
-
   /** Removes a listener by id; returns whether it was registered. */
   remove(id: string): boolean {
     const entry = this.byId.get(id);

@@ -12,12 +12,6 @@ import type { BatchCollector } from './flow/batch-collector.js';
 const READ_AHEAD_AFTER = 16;
 /** Most jobs a queue reads ahead of its free slots. */
 const READ_AHEAD_MAX = 100;
-/**
- * Most jobs a queue with groups reads ahead, per slot. A job taken ahead holds its group's slot
- * (it counts against `groupConcurrency`) and was placed in fair order at the take, so the batch
- * stays small: a group's lag grows with it (README, Tenant fairness: workers x batch).
- */
-const GROUP_READ_AHEAD_PER_SLOT = 3;
 /** How long (ms) a job read ahead should wait for a slot, on average. */
 const READ_AHEAD_WAIT_MS = 2;
 /** Acknowledgements in flight (over all queues) past which the worker takes no new jobs. */
@@ -28,8 +22,11 @@ const MAX_ACKS_IN_FLIGHT = 5000;
  * only as many as the slots get through in about `READ_AHEAD_WAIT_MS` (none for slow handlers,
  * whose jobs had better stay in the queue for other workers).
  */
-function readAhead(limit: number, averageMs: number, max: number): number {
-  return Math.min(max, Math.floor((READ_AHEAD_WAIT_MS * limit) / Math.max(averageMs, 0.001)));
+function readAhead(limit: number, averageMs: number): number {
+  return Math.min(
+    READ_AHEAD_MAX,
+    Math.floor((READ_AHEAD_WAIT_MS * limit) / Math.max(averageMs, 0.001)),
+  );
 }
 
 /**
@@ -48,13 +45,11 @@ export class QueueLoop {
     private readonly inFlight: InFlight,
     /** Longest a job waits in read-ahead for a slot before it goes back to the queue (ms). */
     private readonly maxAheadMs: number,
-    /** A queue with groups: jobs are taken in fair order by the group take. */
-    private readonly isGrouped = false,
     /**
-     * A queue with groups, one of which has a rate limit: no read-ahead, so that a job starts
-     * when it is taken (a take records the start that the limit counts).
+     * A queue with groups: no read-ahead, so that a job starts when it is taken (a take is
+     * where fair order, slots and rate limits are decided).
      */
-    private readonly isRateLimited = false,
+    private readonly isGrouped = false,
     /**
      * A queue with batched listeners: jobs go to the batches, which run at most the queue's
      * concurrency of handler calls (then `limit` is the jobs held: concurrency x batch size).
@@ -65,11 +60,6 @@ export class QueueLoop {
   /** Runs until `signal` fires, then puts the jobs read ahead back. */
   async run(signal: AbortSignal): Promise<void> {
     const { queue, limit } = this;
-    const maxAhead = this.isGrouped
-      ? this.isRateLimited
-        ? 0
-        : Math.min(READ_AHEAD_MAX, GROUP_READ_AHEAD_PER_SLOT * limit)
-      : READ_AHEAD_MAX;
     const mine = new Set<Promise<void>>();
     // Wakes the loop (one waiter: this loop) on a freed slot, a finished read, or shutdown.
     let wake: (() => void) | undefined;
@@ -167,9 +157,9 @@ export class QueueLoop {
       }
       if (!fetching) {
         const extra =
-          samples < READ_AHEAD_AFTER || isAheadStale || this.batches
+          samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped || this.batches
             ? 0
-            : readAhead(limit, averageMs, maxAhead);
+            : readAhead(limit, averageMs);
         const wanted = limit - mine.size + extra - ahead.length;
         // Read again when the jobs at hand run low: before they run out when reading ahead.
         if (wanted > 0 && ahead.length <= extra / 2) fetching = fetch(wanted);
@@ -183,21 +173,17 @@ export class QueueLoop {
     await Promise.all([this.putBack(ahead.splice(0)), ...puttingBack, this.batches?.close()]);
   }
 
-  /**
-   * Releases jobs read ahead that never started (at the queue's tail, attempt not counted). A
-   * grouped job goes back to the head of its group, so the last taken goes first: the group
-   * keeps its emit order.
-   */
+  /** Releases jobs read ahead that never started (at the queue's tail, attempt not counted). */
   private putBack(jobs: readonly ReservedJob[]): Promise<unknown> {
-    const held = jobs.filter((job) => this.inFlight.ahead.has(job));
-    if (this.isGrouped) held.reverse();
     return Promise.all(
-      held.map((job) =>
-        this.settler
-          .release(job, 0)
-          .catch((error: unknown) => this.runner.reportUnsettled(job, error))
-          .finally(() => this.inFlight.ahead.delete(job)),
-      ),
+      jobs
+        .filter((job) => this.inFlight.ahead.has(job))
+        .map((job) =>
+          this.settler
+            .release(job, 0)
+            .catch((error: unknown) => this.runner.reportUnsettled(job, error))
+            .finally(() => this.inFlight.ahead.delete(job)),
+        ),
     );
   }
 }

@@ -185,7 +185,6 @@ export class Worker
         this.inFlight,
         Math.min(READ_AHEAD_MAX_WAIT_MS, Math.floor(this.options.visibilityTimeout / 2)),
         this.registry.isGrouped(queue),
-        this.registry.isRateLimited(queue),
         batches,
       );
       this.loops.push(loop.run(this.stopping.signal));

@@ -5,7 +5,6 @@ import { runPriorityContract } from './priority.contract.js';
 import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runGroupContract } from './queue-groups.contract.js';
-import { runGroupReadAheadContract } from './group-read-ahead.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 
 runQueueContract({ name: 'memory', options: () => ({}) });
@@ -13,7 +12,6 @@ runEventQueuesContract({ name: 'memory', options: () => ({}) });
 runEmitManyContract({ name: 'memory', options: () => ({}) });
 runDeadTagsContract({ name: 'memory', options: () => ({}) });
 runGroupContract({ name: 'memory', options: () => ({}) });
-runGroupReadAheadContract({ name: 'memory', options: () => ({}) });
 runFlowRemovalContract({ name: 'memory', options: () => ({}) });
 runPriorityContract({ name: 'memory', options: () => ({}) });
 runBatchContract({ name: 'memory', options: () => ({}) });

@@ -6,7 +6,6 @@ import { runEmitManyContract } from './emit-many.contract.js';
 import { runEventQueuesContract } from './event-queues.contract.js';
 import { runQueueContract } from './queue-transport.contract.js';
 import { runGroupContract } from './queue-groups.contract.js';
-import { runGroupReadAheadContract } from './group-read-ahead.contract.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 let server: RedisServer;
@@ -57,18 +56,6 @@ runGroupContract({
     await grouped?.stop();
   },
   options: () => ({ redis: grouped.url, prefix: `groups-${process.pid}-${++seq}` }),
-});
-
-let groupedAhead: RedisServer;
-runGroupReadAheadContract({
-  name: 'redis',
-  beforeAll: async () => {
-    groupedAhead = await startRedisServer();
-  },
-  afterAll: async () => {
-    await groupedAhead?.stop();
-  },
-  options: () => ({ redis: groupedAhead.url, prefix: `ahead-${process.pid}-${++seq}` }),
 });
 
 let tagged: RedisServer;
