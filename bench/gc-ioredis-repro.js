@@ -17,7 +17,9 @@
 // literal: about half of them old). In the worker that site is not tenured, but another one of
 // ioredis's read path is: with the flag, the worker cut down to its reads (bench/README.md) goes
 // from ~160 to ~3 KB per scavenge; the full worker only from ~140 to ~100 KB (its acks and job
-// runner keep something else alive).
+// runner keep something else alive). SECOND=script acks through an ioredis script command
+// (`defineCommand`), the way the worker did before issue 15's fix: see bench/README.md for what
+// that kept alive, and for the XREADGROUP replies V8 pretenures.
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 
@@ -34,6 +36,10 @@ for (let from = 0; from < TOTAL; from += 1000) {
   }
   await pipeline.exec();
 }
+cmd.defineCommand('ackScript', {
+  numberOfKeys: 1,
+  lua: "return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))",
+});
 console.log('MARK');
 let handled = 0;
 while (handled < TOTAL) {
@@ -43,6 +49,8 @@ while (handled < TOTAL) {
   handled += reply[0][1].length;
   if (SECOND === 'ping') await cmd.ping();
   else if (SECOND === 'ack') await cmd.xack('s', 'g', ...reply[0][1].map(([entry]) => entry));
+  else if (SECOND === 'script')
+    await cmd.ackScript('s', 'g', ...reply[0][1].map(([entry]) => entry));
   else if (SECOND === 'timer') await new Promise((resolve) => setTimeout(resolve, 0));
 }
 cmd.disconnect();

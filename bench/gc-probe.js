@@ -76,6 +76,9 @@ async function run(redisUrl, index) {
   return {
     scavenges: scavenges.length,
     promotedKB: median(scavenges.map((l) => field(l, 'promoted'))) / 1024,
+    // The mean as well: promotion comes in phases, which a median can hide.
+    meanPromotedKB:
+      scavenges.reduce((sum, l) => sum + field(l, 'promoted'), 0) / 1024 / (scavenges.length || 1),
     allocatedKB: median(scavenges.map((l) => field(l, 'allocated'))) / 1024,
     pauseMs: median(scavenges.map((l) => field(l, 'pause'))),
   };
@@ -98,7 +101,7 @@ try {
   await redis.stop();
 }
 const summary = Object.fromEntries(
-  ['promotedKB', 'allocatedKB', 'scavenges', 'pauseMs'].map((k) => [
+  ['promotedKB', 'meanPromotedKB', 'allocatedKB', 'scavenges', 'pauseMs'].map((k) => [
     k,
     median(runs.map((r) => r[k])),
   ]),

@@ -183,6 +183,29 @@ const SUBJECTS = [
     },
   },
   {
+    id: 'floorAls',
+    label: 'floor: the listeners alone, awaited, app with an `AsyncLocalStorage`',
+    isVariant: true,
+    setup(c) {
+      if (!c.isAsync || c.isQueued) return { skip: 'async cases only' };
+      // What any bus that carries a context across `await` pays at least on Node 20 (promise
+      // hooks on every promise): the listeners' own promises, one reaction each to gather the
+      // results, and the caller's await; no envelope, no lookup, no context entered per emit.
+      new AsyncLocalStorage().run({}, () => undefined);
+      const fns = c.patterns.filter((p) => p === EMIT_NAME).map(() => asyncListener());
+      const one = (value) => [value];
+      return {
+        emit:
+          fns.length === 1
+            ? () => fns[0](PAYLOAD).then(one)
+            : () => Promise.all(fns.map((fn) => fn(PAYLOAD))),
+        note:
+          '`listener(payload).then((v) => [v])` (ten: `Promise.all` of the ten), in a process ' +
+          'with an `AsyncLocalStorage` entered: the promise hooks alone, nothing of a bus',
+      };
+    },
+  },
+  {
     id: 'ee2',
     label: '`eventemitter2` (wildcard)',
     async setup(c) {

@@ -4,6 +4,12 @@
 //
 //   npm run build && node bench/job-runner.bench.js        (ASYNC=1: an async listener)
 //
+// METRICS=1 counts and times every attempt as `EventMetrics` does (the default `metrics`);
+// TRACING=1 runs each in a CONSUMER span through the adapter and an OpenTelemetry SDK registered
+// as an app would (its exporter drops every span), the job carrying its emit's `traceparent`.
+// Also prints the bytes allocated per job (heap growth over 2,000 jobs after a full GC: run
+// with --expose-gc --max-semi-space-size=64 so that no scavenge falls inside).
+//
 // It measures what the queue bench cannot separate from Redis and the socket: the path from a
 // reserved job to its ack request (decode, bookkeeping, context, call, outcome). On a loaded
 // machine compare two builds in the same session (ROOT=<dir with dist/>), taking turns.
@@ -19,7 +25,24 @@ const { InFlight } = await load('queue/in-flight.js');
 const { JobRunner } = await load('queue/job-runner.js');
 const { JobSettler } = await load('queue/job-settler.js');
 
-const ROUND = 100_000;
+const env = process.env;
+const ROUND = Number(env.ROUND ?? 100_000);
+let tracer = null;
+if (env.TRACING === '1') {
+  const { context, propagation, trace } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { W3CTraceContextPropagator } = await import('@opentelemetry/core');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const dropAll = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropAll)] }),
+  );
+  const { loadOpenTelemetryTracer } = await load('tracing/opentelemetry.adapter.js');
+  const options = { isEnabled: true, isRequired: true, tracerName: 'bench' };
+  tracer = await loadOpenTelemetryTracer(options, 'redis');
+}
 const WIDTH = 10;
 const registry = new ListenerRegistry();
 registry.add({
@@ -36,13 +59,32 @@ const inFlight = new InFlight();
 const transport = { ack: () => Promise.resolve() };
 // The settler's give-up signal: never fired here (no settle fails).
 const settler = new JobSettler(transport, { aborted: false });
-const runner = new JobRunner(settler, registry, inFlight, { unknownListenerGraceMs: 0 }, () => {});
+const runner = new JobRunner(
+  settler,
+  registry,
+  inFlight,
+  { unknownListenerGraceMs: 0 },
+  () => {},
+  undefined,
+  undefined,
+  tracer,
+);
+if (env.METRICS === '1') {
+  // EventMetrics as the module builds it, its collaborators reduced to what it asks of them.
+  const { EventMetrics } = await load('observability/event-metrics.js');
+  const options = { metrics: { isEnabled: true, inProcess: false, maxEventLabels: 500 } };
+  const worker = { observeAttempts: (observer) => (runner.observer = observer) };
+  new EventMetrics(options, {}, registry, worker, {}, {}, {});
+}
 const payload = serializeEnvelope(
   {
     id: 'e1',
     name: 'bench.event',
     data: { i: 1 },
-    metadata: { correlationId: 'e1' },
+    metadata: {
+      correlationId: 'e1',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    },
     timestamp: 1,
   },
   1 << 20,
@@ -75,9 +117,23 @@ for (let r = 0; r < 5; r++) {
   nsPerJob.push(Math.round(((used.user + used.system) * 1000) / ROUND));
 }
 nsPerJob.sort((a, b) => a - b);
+let bytesPerJob = NaN;
+if (typeof globalThis.gc === 'function') {
+  const { getHeapStatistics } = await import('node:v8');
+  const bytes = [];
+  for (let r = 0; r < 5; r++) {
+    globalThis.gc();
+    const before = getHeapStatistics().used_heap_size;
+    await round(2000);
+    bytes.push((getHeapStatistics().used_heap_size - before) / 2000);
+  }
+  bytesPerJob = bytes.sort((a, b) => a - b)[2];
+}
 const [loadAverage] = (await import('node:os')).loadavg();
 console.log(
-  `JobRunner alone (${process.env.ASYNC === '1' ? 'async' : 'sync'} no-op listener): ` +
+  `JobRunner alone (${env.ASYNC === '1' ? 'async' : 'sync'} no-op listener` +
+    `${env.METRICS === '1' ? ', metrics' : ''}${env.TRACING === '1' ? ', traced' : ''}: ` +
     `${nsPerJob[2]} ns CPU per job (median of 5 x ${ROUND}), best ${nsPerJob[0]}; ` +
+    `${Math.round(bytesPerJob)} bytes allocated per job; ` +
     `load average ${loadAverage.toFixed(1)}`,
 );

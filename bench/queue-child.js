@@ -69,6 +69,7 @@ async function ours(withWorker) {
         // Profiling aid: TRACING=0 turns spans off (on by default with @opentelemetry/api).
         ...(env.TRACING === '0' ? { tracing: false } : {}),
         ...(env.ALS === '0' ? { asyncContext: false } : {}),
+        ...(env.METRICS === '0' ? { metrics: false } : {}),
       }),
     ],
     providers: [Sink],

@@ -7,6 +7,9 @@ import { SHUTDOWN_REASON } from '../queue/job-runner.js';
 import type { ReservedJob } from '../queue/queue-job.js';
 import type { AttemptOutcome } from './metrics-store.js';
 
+/** Most attempts: one shared answer, not an object per attempt. */
+const HANDLED = Object.freeze({ outcome: 'handled' as AttemptOutcome, isTimedOut: false });
+
 /**
  * How a queued attempt ended, decided as the worker decides it (same `isFinalFailure`): handled,
  * released by a middleware, retried, or dead-lettered; `undefined` for an attempt that has no
@@ -17,8 +20,8 @@ export function queuedOutcome(
   listener: ListenerDefinition,
   isFailed: boolean,
   error: unknown,
-): { outcome: AttemptOutcome; isTimedOut: boolean } | undefined {
-  if (!isFailed) return { outcome: 'handled', isTimedOut: false };
+): { readonly outcome: AttemptOutcome; readonly isTimedOut: boolean } | undefined {
+  if (!isFailed) return HANDLED;
   if (error instanceof ReleaseJobSignal) return { outcome: 'released', isTimedOut: false };
   if (error === SHUTDOWN_REASON || error instanceof LostOwnershipError) return undefined;
   const tries = listener.queue?.tries ?? 1;

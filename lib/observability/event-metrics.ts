@@ -2,24 +2,19 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import { DiscoveryService } from '@nestjs/core';
 import { EventBus } from '../bus/event-bus.js';
 import { ListenerRegistry } from '../discovery/listener.registry.js';
-import type { ListenerDefinition } from '../discovery/listener-definition.js';
-import type { EventEnvelope } from '../event/event-envelope.js';
 import { EVENTS_OPTIONS, QUEUE_TRANSPORT } from '../events.constants.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger, assertName } from '../option-assertions.js';
-import type { AttemptObserver } from '../queue/attempt-outcome.js';
 import { HISTORY_MINUTES, type QueueMinute } from '../queue/queue-history.js';
-import type { ReservedJob } from '../queue/queue-job.js';
 import type { QueueTransport } from '../queue/queue-transport.interface.js';
 import { QueueProducer } from '../queue/queue.producer.js';
 import { Worker } from '../queue/worker.js';
-import { queuedOutcome } from './attempt-classifier.js';
 import { timedListener } from './in-process-timing.js';
 import { MEASURE_RECORDER, MEASURED_CLASS_METADATA } from './measure.decorator.js';
 import type { MetricsSnapshot } from './metrics-snapshot.js';
-import { MetricsStore, type AttemptRecord } from './metrics-store.js';
-import { timeCall } from './time-call.js';
+import { MetricsStore } from './metrics-store.js';
+import { QueuedAttemptsObserver } from './queued-attempts.observer.js';
 
 /** One queue as `EventMetrics.queues()` reads it from the transport (shared by every process). */
 export interface QueueReading {
@@ -62,20 +57,9 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
     // Set here, before any init hook: the explorer registers listeners in its `onModuleInit`.
     if (metrics.inProcess) {
       registry.wrap = (definition) =>
-        definition.queue === undefined
-          ? timedListener(definition, (listener, event, durationMs, isFailed) =>
-              this.record({
-                event: event.name,
-                listener: listener.id,
-                queue: undefined,
-                outcome: isFailed ? 'failed' : 'handled',
-                isTimedOut: false,
-                durationMs,
-              }),
-            )
-          : definition;
+        definition.queue === undefined ? timedListener(definition, this.store) : definition;
     }
-    worker.observeAttempts(this.observer);
+    worker.observeAttempts(new QueuedAttemptsObserver(this.store));
     producer.onSkip = (_event, listener) => this.store.skipped(listener.id, listener.queue!.queue);
   }
 
@@ -139,54 +123,5 @@ export class EventMetrics implements OnModuleInit, OnApplicationShutdown {
     const minutes = options.minutes ?? 60;
     assertInteger('minutes', minutes, 1, HISTORY_MINUTES);
     return this.transport.history(queue, minutes);
-  }
-
-  private record(record: AttemptRecord): void {
-    this.store.attempt(record);
-  }
-
-  /** Times each queued attempt and counts how it ended (see `queuedOutcome`). */
-  private readonly observer: AttemptObserver = {
-    observe: (job, event, listener, run) =>
-      timeCall(run, (durationMs, isFailed, error) =>
-        this.recordQueued(job, event, listener, durationMs, Date.now() - durationMs, {
-          isFailed,
-          error,
-        }),
-      ) as Promise<unknown> | undefined,
-    observeBatch: (listener, jobs, durationMs) => {
-      const startedAt = Date.now() - durationMs;
-      // Every job counted once, by its own outcome; the one call's duration recorded once.
-      let callMs: number | undefined = durationMs;
-      for (const { job, event, failure } of jobs) {
-        const isFailed = failure !== undefined;
-        if (this.recordQueued(job, event, listener, callMs, startedAt, { isFailed, ...failure })) {
-          callMs = undefined;
-        }
-      }
-    },
-  };
-
-  /** Records one attempt; false when it has no outcome of its own (see `queuedOutcome`). */
-  private recordQueued(
-    job: ReservedJob,
-    event: EventEnvelope,
-    listener: ListenerDefinition,
-    durationMs: number | undefined,
-    startedAt: number,
-    result: { readonly isFailed: boolean; readonly error?: unknown },
-  ): boolean {
-    const outcome = queuedOutcome(job, listener, result.isFailed, result.error);
-    if (outcome === undefined) return false;
-    this.record({
-      event: event.name,
-      listener: listener.id,
-      queue: job.queue,
-      ...outcome,
-      durationMs,
-      // First attempts only: a retry's wait is its backoff, not the queue's lag.
-      waitMs: job.attempt === 1 ? Math.max(0, startedAt - job.enqueuedAt) : undefined,
-    });
-    return true;
   }
 }

@@ -11,28 +11,12 @@ import { ThroughputWindow } from './throughput-window.js';
 /** How one attempt ended, as the store counts it. */
 export type AttemptOutcome = 'handled' | 'retried' | 'deadLettered' | 'failed' | 'released';
 
-/** One attempt of a listener (in-process: `queue` unset, never retried). */
-export interface AttemptRecord {
-  readonly event: string;
-  readonly listener: string;
-  readonly queue: string | undefined;
-  readonly outcome: AttemptOutcome;
-  readonly isTimedOut: boolean;
-  /**
-   * How long the handler call took; unset on the other jobs of a batch, whose one call is
-   * timed once (on the first job's record).
-   */
-  readonly durationMs?: number;
-  /** Queued, first attempts: ms from when the job was stored to the handler's start. */
-  readonly waitMs?: number;
-}
-
 /**
  * The outcome of one attempt as one word (Prometheus's `outcome` label): `success`, `failure`
  * (in-process), `retry`, `timeout` (timed out, with another attempt to come), `dead`, `released`.
  */
-export function runOutcome(record: AttemptRecord): string {
-  switch (record.outcome) {
+export function runOutcome(outcome: AttemptOutcome, isTimedOut: boolean): string {
+  switch (outcome) {
     case 'handled':
       return 'success';
     case 'deadLettered':
@@ -40,9 +24,9 @@ export function runOutcome(record: AttemptRecord): string {
     case 'released':
       return 'released';
     case 'retried':
-      return record.isTimedOut ? 'timeout' : 'retry';
+      return isTimedOut ? 'timeout' : 'retry';
     default:
-      return record.isTimedOut ? 'timeout' : 'failure';
+      return isTimedOut ? 'timeout' : 'failure';
   }
 }
 
@@ -51,12 +35,15 @@ export const OTHER_EVENT = 'other';
 
 type Counts = { -readonly [K in keyof OutcomeCounts]: number };
 
+/** @internal The running totals of one event name. */
+export type EventCounts = Counts & { emitted: number };
+
 function counts(): Counts {
   return { handled: 0, failed: 0, retried: 0, timedOut: 0, deadLettered: 0, released: 0 };
 }
 
-function count(into: Counts, record: AttemptRecord): void {
-  switch (record.outcome) {
+function count(into: Counts, outcome: AttemptOutcome, isTimedOut: boolean): void {
+  switch (outcome) {
     case 'handled':
       into.handled++;
       break;
@@ -65,10 +52,10 @@ function count(into: Counts, record: AttemptRecord): void {
       break;
     default:
       into.failed++;
-      if (record.outcome === 'retried') into.retried++;
-      else if (record.outcome === 'deadLettered') into.deadLettered++;
+      if (outcome === 'retried') into.retried++;
+      else if (outcome === 'deadLettered') into.deadLettered++;
   }
-  if (record.isTimedOut) into.timedOut++;
+  if (isTimedOut) into.timedOut++;
 }
 
 /** @internal The running totals of one listener or queue, read by the Prometheus export. */
@@ -89,13 +76,37 @@ export class Timed {
     this.throughput = new ThroughputWindow(since);
   }
 
-  add(record: AttemptRecord, now: number): void {
-    count(this.counts, record);
-    const outcome = runOutcome(record);
-    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
-    if (record.durationMs !== undefined) this.duration.record(record.durationMs);
-    if (record.waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(record.waitMs);
+  /**
+   * One queued attempt. `durationMs` is unset on the other jobs of a batch, whose one call is
+   * timed once; `waitMs` (from when the job was stored to the handler's start) on first attempts.
+   */
+  addAttempt(
+    outcome: AttemptOutcome,
+    isTimedOut: boolean,
+    durationMs: number | undefined,
+    waitMs: number | undefined,
+    now: number,
+  ): void {
+    count(this.counts, outcome, isTimedOut);
+    const label = runOutcome(outcome, isTimedOut);
+    this.outcomes[label] = (this.outcomes[label] ?? 0) + 1;
+    if (durationMs !== undefined) this.duration.record(durationMs);
+    if (waitMs !== undefined) (this.wait ??= new DurationHistogram()).record(waitMs);
     this.throughput.add(now);
+  }
+
+  /** One in-process call (never retried nor released), counted in the second `atMs`. */
+  addCall(durationMs: number, isFailed: boolean, atMs: number): void {
+    const { counts, outcomes } = this;
+    if (isFailed) {
+      counts.failed++;
+      outcomes.failure = (outcomes.failure ?? 0) + 1;
+    } else {
+      counts.handled++;
+      outcomes.success = (outcomes.success ?? 0) + 1;
+    }
+    this.duration.record(durationMs);
+    this.throughput.add(atMs);
   }
 
   view(now: number): ListenerMetrics {
@@ -129,7 +140,9 @@ class Measured {
  */
 export class MetricsStore {
   since = Date.now();
-  private events = new Map<string, Counts & { emitted: number }>();
+  /** @internal Counts once per `reset()`: what holds on to totals finds them again. */
+  generation = 0;
+  private events = new Map<string, EventCounts>();
   private listeners = new Map<string, Timed>();
   private queues = new Map<string, Timed>();
   private measures = new Map<string, Measured>();
@@ -145,12 +158,9 @@ export class MetricsStore {
     this.event(name).emitted++;
   }
 
-  attempt(record: AttemptRecord): void {
-    const now = Date.now();
-    count(this.event(record.event), record);
-    this.timed(this.listeners, record.listener, record.queue).add(record, now);
-    if (record.queue !== undefined)
-      this.timed(this.queues, record.queue, record.queue).add(record, now);
+  /** @internal Counts an attempt's outcome in an event name's totals (see `event`). */
+  count(into: EventCounts, outcome: AttemptOutcome, isTimedOut: boolean): void {
+    count(into, outcome, isTimedOut);
   }
 
   /** A job of `listener` that `@ShouldQueue({ when })` declined for an event. */
@@ -206,6 +216,7 @@ export class MetricsStore {
   }
 
   reset(): void {
+    this.generation++;
     this.since = Date.now();
     this.events = new Map();
     this.listeners = new Map();
@@ -213,11 +224,24 @@ export class MetricsStore {
     this.measures = new Map();
   }
 
-  private event(name: string): Counts & { emitted: number } {
+  /** @internal The totals an event name is counted in (its own, or `other` past the cap). */
+  event(name: string): EventCounts {
+    let c = this.events.get(name);
+    if (c !== undefined) return c;
     const label = this.eventLabel(name);
-    let c = this.events.get(label);
+    c = this.events.get(label);
     if (c === undefined) this.events.set(label, (c = { ...counts(), emitted: 0 }));
     return c;
+  }
+
+  /** @internal The totals of a listener (`queue` unset: in-process). */
+  listener(id: string, queue?: string): Timed {
+    return this.timed(this.listeners, id, queue);
+  }
+
+  /** @internal The totals of a queue. */
+  queue(name: string): Timed {
+    return this.timed(this.queues, name, name);
   }
 
   private timed(map: Map<string, Timed>, key: string, queue: string | undefined): Timed {

@@ -14,6 +14,8 @@ export class ThroughputWindow {
   add(nowMs: number): void {
     const second = Math.floor(nowMs / 1000);
     const i = second % THROUGHPUT_WINDOW_S;
+    // A time a minute or more before the slot's (an old event's): counting it would wipe the slot.
+    if (this.seconds[i] > second) return;
     if (this.seconds[i] !== second) {
       this.seconds[i] = second;
       this.slots[i] = 0;

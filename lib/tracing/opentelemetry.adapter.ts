@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import type { EventTracer, TracedAttempt, TracedBatch, TracedSend } from './event-tracer.js';
+import { SpanTemplates } from './span-templates.js';
 import type { ResolvedTracingOptions } from './tracing.options.js';
 
 // The one file that loads `@opentelemetry/api` (an optional peer): only the types above name it,
@@ -48,6 +49,9 @@ class OpenTelemetryTracer implements EventTracer {
   private cachedTracer: OpenTelemetry.Tracer | undefined;
   /** What the API's proxy delegates to while no SDK registered a tracer provider. */
   private readonly noopProvider = new this.api.ProxyTracerProvider().getDelegate();
+  /** Once an SDK or a propagator was seen: it stays (see `isLive`). */
+  private hasBeenLive = false;
+  private readonly templates = new SpanTemplates(this.system);
 
   /**
    * Whether an attempt's span can be anything: an SDK registered a tracer provider, or a
@@ -56,13 +60,13 @@ class OpenTelemetryTracer implements EventTracer {
    * span would be a non-recording one with no context to pass on: the worker skips it.
    */
   private get isLive(): boolean {
+    if (this.hasBeenLive) return true;
     const { api } = this;
     const provider = api.trace.getTracerProvider();
-    return (
+    return (this.hasBeenLive =
       !(provider instanceof api.ProxyTracerProvider) ||
       provider.getDelegate() !== this.noopProvider ||
-      api.propagation.fields().length > 0
-    );
+      api.propagation.fields().length > 0);
   }
 
   // Asked once: before an SDK registers its provider the API hands out a proxy tracer that
@@ -115,20 +119,11 @@ class OpenTelemetryTracer implements EventTracer {
       trace.getSpan(active) === undefined
         ? propagation.extract(ROOT_CONTEXT, envelope.metadata)
         : active;
-    // Most emits send to one queue: no set to build then.
+    // Most emits send to one queue: no set to build then, and attributes shared per queue.
     const distinct = queues.length === 1 ? (queues as string[]) : [...new Set(queues)];
     const span = this.tracer.startSpan(
-      `send ${envelope.name}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': this.system,
-          'messaging.operation.type': 'send',
-          'messaging.operation.name': 'send',
-          'messaging.batch.message_count': queues.length,
-          'messaging.destination.name': distinct.length === 1 ? distinct[0] : undefined,
-        },
-      },
+      this.templates.spanNames(envelope.name).send,
+      { kind: SpanKind.PRODUCER, attributes: this.templates.send(distinct, queues.length) },
       parent,
     );
     if (span.isRecording()) {
@@ -156,16 +151,10 @@ class OpenTelemetryTracer implements EventTracer {
     const { api } = this;
     const parent = api.propagation.extract(api.ROOT_CONTEXT, event.metadata);
     const span = this.tracer.startSpan(
-      `process ${event.name}`,
+      this.templates.spanNames(event.name).process,
       {
         kind: api.SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': this.system,
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          'messaging.destination.name': attempt.queue,
-          'nestjs_events.listener': attempt.listener,
-        },
+        attributes: this.templates.attempt(attempt.queue, attempt.listener),
       },
       parent,
     );

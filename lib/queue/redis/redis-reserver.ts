@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { TransportError } from '../../errors/transport.error.js';
 import type { ReservedJob } from '../queue-job.js';
 import type { RedisBlockingReaders } from './redis-blocking-readers.js';
-import { toJob } from './redis-entries.js';
+import { releaseReply, toJob } from './redis-entries.js';
 import { isNoGroupError, transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisPauses } from './redis-pauses.js';
@@ -234,7 +234,11 @@ export class RedisReserver {
       // A read that ended far past its block waited in a stalled Redis (or a stalled process).
       if (Date.now() - startedAt > blockMs + STALL_MS) this.ctx.noteOutage();
       if (!reply?.[0]) return [];
-      return await this.priorities.sift(q, reply[0][1], max);
+      try {
+        return await this.priorities.sift(q, reply[0][1], max);
+      } finally {
+        releaseReply(reply);
+      }
     } catch (error) {
       // The slot moved to another node (resharding, failover): read from its new owner next.
       if (q.readerNode !== undefined && /^(MOVED|ASK|CLUSTERDOWN)/.test((error as Error).message)) {

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../redis/redis-connection.factory.js';
+import { defineScriptCall } from './redis-script-call.js';
 import { CLEANUP_CONSUMERS_SCRIPT, COUNTS_SCRIPT } from './redis-admin-scripts.js';
 import {
   DEAD_LETTER_SCRIPT,
@@ -322,9 +323,9 @@ const SCRIPTS: Record<keyof ScriptCommands, { lua: string; numberOfKeys?: number
 
 /**
  * Registers the scripts on a client (EVALSHA, with EVAL when Redis lost its script cache, e.g.
- * after a restart) and returns it typed with them.
+ * after a restart; see `defineScriptCall`) and returns it typed with them.
  */
 export function defineScripts<C extends RedisClient>(client: C): C & ScriptCommands {
-  for (const [name, script] of Object.entries(SCRIPTS)) client.defineCommand(name, script);
+  for (const [name, script] of Object.entries(SCRIPTS)) defineScriptCall(client, name, script);
   return client as C & ScriptCommands;
 }
