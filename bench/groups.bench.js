@@ -9,8 +9,13 @@
 // medians ± spread (half the range over the median).
 //
 //   npm run build && node bench/groups.bench.js        (EVENTS=20000 CONCURRENCY=10 by default)
+//
+// BASE=<dir> adds our grouped cases run by another build in the same rounds ("base, ..."): <dir>
+// holds a `dist/` and a `bench/ours-drain.js` (copied from a checkout), and `node_modules` (a
+// symlink to this one's), to compare two builds in one session.
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedis } from './redis-server.js';
 import { median, rotated, runChild, spread } from './rounds.js';
@@ -33,11 +38,30 @@ async function commandStats() {
   return stats;
 }
 
-/** Drain hooks that fill `row.commandsPerJob` and `row.usecPerJob`. */
+/** CPU time (µs) the redis-server used so far: less moved by the machine's load than wall time. */
+async function redisCpu() {
+  const info = await admin.info('cpu');
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)[1]);
+  return 1e6 * (field('used_cpu_user') + field('used_cpu_sys'));
+}
+
+/**
+ * Drain hooks that fill `row.commandsPerJob`, `row.usecPerJob` (Redis's own time in commands)
+ * and the CPU time per job of this process (`appCpuPerJob`) and of the redis-server.
+ */
 function measured(row) {
+  let cpu;
+  let redisAt;
   return {
-    before: () => admin.config('RESETSTAT'),
+    before: async () => {
+      await admin.config('RESETSTAT');
+      redisAt = await redisCpu();
+      cpu = process.cpuUsage();
+    },
     after: async () => {
+      const used = process.cpuUsage(cpu);
+      row.appCpuPerJob = (used.user + used.system) / EVENTS;
+      row.redisCpuPerJob = ((await redisCpu()) - redisAt) / EVENTS;
       const stats = Object.entries(await commandStats());
       row.commandsPerJob = stats.reduce((sum, [, [calls]]) => sum + calls, 0) / EVENTS;
       row.usecPerJob = stats.reduce((sum, [, [, usec]]) => sum + usec, 0) / EVENTS;
@@ -53,10 +77,16 @@ function measured(row) {
   };
 }
 
-/** Our queue with `groups` groups (0: no group option at all). Resolves to jobs per second. */
-function ours(url, prefix, groups, row) {
+/**
+ * Our queue with `groups` groups (0: no group option at all), by this build or the one in `base`.
+ * Resolves to jobs per second.
+ */
+async function ours(url, prefix, groups, row, base) {
   const group = groups > 0 ? { group: (e) => `tenant-${e.data.i % groups}` } : {};
-  return oursDrain(url, prefix, {
+  const drain = base
+    ? (await import(pathToFileURL(join(base, 'bench/ours-drain.js')).href)).oursDrain
+    : oursDrain;
+  return drain(url, prefix, {
     events: EVENTS,
     concurrency: CONCURRENCY,
     chunk: BATCH,
@@ -79,6 +109,14 @@ const CASES = [0, 1, 100, 10_000].map((groups) => ({
   name: groups === 0 ? 'ours, no groups' : `ours, ${groups} group(s)`,
   run: (url, prefix, row) => ours(url, prefix, groups, row),
 }));
+if (process.env.BASE) {
+  for (const groups of [1, 100, 10_000]) {
+    CASES.push({
+      name: `base, ${groups} group(s)`,
+      run: (url, prefix, row) => ours(url, prefix, groups, row, process.env.BASE),
+    });
+  }
+}
 CASES.push({ name: 'BullMQ (no groups)', run: (url, prefix, row) => bullmq(url, prefix, row) });
 
 if (process.argv[2] === '--child') {
@@ -108,7 +146,12 @@ try {
         `[groups.bench] round ${round}/${RUNS}: ${CASES[i].name} (load ${loadavg()[0].toFixed(2)})\n`,
       );
       loads.push(loadavg()[0]);
-      runs[i].push(runChild(SELF, [i, redis.url, `bench-${++seq}`]));
+      const row = runChild(SELF, [i, redis.url, `bench-${++seq}`]);
+      process.stderr.write(
+        `[groups.bench]   ${Math.round(row.jobsPerSecond)} jobs/s, CPU µs/job: app ` +
+          `${row.appCpuPerJob.toFixed(0)}, Redis ${row.redisCpuPerJob.toFixed(0)}\n`,
+      );
+      runs[i].push(row);
     }
   }
 } finally {
@@ -120,6 +163,8 @@ const rows = runs.map((list) => ({
   spread: spread(list.map((r) => r.jobsPerSecond)),
   commandsPerJob: median(list.map((r) => r.commandsPerJob)),
   usecPerJob: median(list.map((r) => r.usecPerJob)),
+  appCpuPerJob: median(list.map((r) => r.appCpuPerJob)),
+  redisCpuPerJob: median(list.map((r) => r.redisCpuPerJob)),
 }));
 const base = rows[0].jobsPerSecond;
 const bull = rows.at(-1).jobsPerSecond;
@@ -133,11 +178,12 @@ const lines = [
     `${cpus().length} cores, Node ${process.version}; load average (1 min) during the runs: ` +
     `median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
   '',
-  '| queue | jobs/s | vs our ungrouped queue | vs BullMQ | Redis commands/job | Redis µs/job | target |',
-  '|---|---:|---:|---:|---:|---:|---|',
+  '| queue | jobs/s | vs our ungrouped queue | vs BullMQ | Redis commands/job | Redis µs/job | ' +
+    'app CPU µs/job | Redis CPU µs/job | target |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
 for (const r of rows) {
-  const grouped = r.row.includes('group(s)');
+  const grouped = r.row.startsWith('ours, ') && r.row.includes('group(s)');
   const target = grouped
     ? `>= 2x BullMQ: ${verdict(r.jobsPerSecond >= 2 * bull)}; >= 60% ungrouped: ` +
       verdict(r.jobsPerSecond >= 0.6 * base)
@@ -145,7 +191,8 @@ for (const r of rows) {
   lines.push(
     `| ${r.row} | ${Math.round(r.jobsPerSecond).toLocaleString('en-US')} ±${Math.round(100 * r.spread)}% | ` +
       `${Math.round((100 * r.jobsPerSecond) / base)}% | ${(r.jobsPerSecond / bull).toFixed(2)}x | ` +
-      `${r.commandsPerJob.toFixed(1)} | ${r.usecPerJob.toFixed(1)} | ${target} |`,
+      `${r.commandsPerJob.toFixed(1)} | ${r.usecPerJob.toFixed(1)} | ` +
+      `${r.appCpuPerJob.toFixed(0)} | ${r.redisCpuPerJob.toFixed(0)} | ${target} |`,
   );
 }
 const one = rows.find((r) => r.row === 'ours, 1 group(s)').jobsPerSecond;

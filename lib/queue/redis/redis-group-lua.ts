@@ -33,6 +33,17 @@ local function meta(base, id, field)
   end
   return m[field]
 end
+-- Whether a group is paused: SISMEMBER only when the queue has a paused group (SCARD once per
+-- script call; the pause script changes the set before its first lookup).
+local pausedCount = {}
+local function isPaused(base, id)
+  local n = pausedCount[base]
+  if n == nil then
+    n = redis.call('SCARD', gkey(base, 'paused'))
+    pausedCount[base] = n
+  end
+  return n > 0 and redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1
+end
 local function wake(base)
   local key = gkey(base, 'wake')
   if redis.call('LLEN', key) == 0 then redis.call('RPUSH', key, '1') end
@@ -81,6 +92,8 @@ end
 -- Leaves the rotation and limited (state cleared); the caller decides where it goes.
 local function leave(base, id)
   local state = redis.call('HGET', gkey(base, 'state'), id)
+  -- Neither in the rotation nor limited: no state, and no credit (it goes with the rotation).
+  if not state then return end
   if state == 'r' then redis.call('LREM', gkey(base, 'ready'), 1, id)
   elseif state == 'l' then redis.call('ZREM', gkey(base, 'limited'), id) end
   redis.call('HDEL', gkey(base, 'state'), id)
@@ -93,7 +106,7 @@ local function tidy(base, id)
   leave(base, id)
   redis.call('DEL', gq(base, id, 'meta'))
   metas[gq(base, id, 'meta')] = nil
-  if redis.call('SISMEMBER', gkey(base, 'paused'), id) == 0 then
+  if not isPaused(base, id) then
     redis.call('ZREM', gkey(base, 'index'), id)
   end
 end
@@ -104,7 +117,7 @@ local function enter(base, id, at)
   if state == 'r' then return end
   if state == 'l' then leave(base, id) end
   if redis.call('LLEN', gq(base, id, 'jobs')) == 0 then return end
-  if redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1 then return end
+  if isPaused(base, id) then return end
   local untilAt = nil
   if not headHoldsSlot(base, id) then untilAt = fullUntil(base, id, at) end
   local rate = rateUntil(base, id, at)
@@ -118,12 +131,29 @@ local function enter(base, id, at)
   redis.call('HSET', gkey(base, 'state'), id, 'r')
   wake(base)
 end
--- A grouped job's attempt ended: frees its slot and puts its group back in the rotation when it
--- can start again (or drops its keys when it is empty).
-local function free(base, id, job, at)
-  redis.call('ZREM', gq(base, id, 'slots'), job)
-  enter(base, id, at)
-  tidy(base, id)
+-- Appends values to \`lists[key]\` (a new key goes to the end of \`order\`).
+local function append(lists, order, key, ...)
+  local list = lists[key]
+  if not list then
+    list = {}
+    lists[key] = list
+    order[#order + 1] = key
+  end
+  for _, v in ipairs({ ... }) do list[#list + 1] = v end
+end
+-- Grouped jobs' attempts ended: frees their slots and puts their groups back in the rotation
+-- when they can start again (or drops their keys when they are empty). \`list\`: group id, job
+-- id, ... from index \`from\` (every \`step\` values; group id '': none); one ZREM per group.
+local function free(base, list, from, step, at)
+  local byGroup, order = {}, {}
+  for i = from, #list, step do
+    if list[i] ~= '' then append(byGroup, order, list[i], list[i + 1]) end
+  end
+  for _, id in ipairs(order) do
+    redis.call('ZREM', gq(base, id, 'slots'), unpack(byGroup[id]))
+    enter(base, id, at)
+    tidy(base, id)
+  end
 end
 -- Stores a ready job in its group (spec fields from a member or ARGV), at the head or the tail.
 local function pushGroupJob(base, id, job, spec, atHead)

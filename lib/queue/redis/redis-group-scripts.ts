@@ -25,22 +25,31 @@ local at = now()
 local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIMIT', 0, 100)
 for _, id in ipairs(back) do enter(base, id, at) end
 local taken, budget, paused = 0, max + 100, {}
+-- Slots of the jobs of groups without limits, added once per group (nothing reads them before).
+local freeSlots, freeOrder = {}, {}
+local function addSlots(id)
+  local slots = freeSlots[id]
+  if not slots then return end
+  redis.call('ZADD', gq(base, id, 'slots'), unpack(slots))
+  freeSlots[id] = nil
+end
 while taken < max and budget > 0 do
   budget = budget - 1
-  local id = redis.call('LINDEX', KEYS[1], 0)
+  -- The head's turn: it moves to the tail at once, goes back to the head while it keeps credit
+  -- (weight > 1), and leaves from the tail when it cannot start or empties.
+  local id = redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
   if not id then break end
   local jobs = gq(base, id, 'jobs')
-  if paused[id] == nil then
-    paused[id] = redis.call('SISMEMBER', gkey(base, 'paused'), id) == 1
-  end
+  if paused[id] == nil then paused[id] = isPaused(base, id) end
   -- A group without a concurrency or rate limit starts its head whatever it holds: pop it at once.
   local isFree = not paused[id] and meta(base, id, 'c') <= 0 and meta(base, id, 'rm') <= 0
   local raw
   if isFree then raw = redis.call('LPOP', jobs) else raw = redis.call('LINDEX', jobs, 0) end
   if not raw or paused[id] then
-    redis.call('LPOP', KEYS[1])
+    redis.call('RPOP', KEYS[1])
     redis.call('HDEL', gkey(base, 'state'), id)
     redis.call('HDEL', gkey(base, 'credit'), id)
+    addSlots(id)
     tidy(base, id)
   else
     local ok, job = pcall(cjson.decode, raw)
@@ -52,13 +61,17 @@ while taken < max and budget > 0 do
       if rate and (not untilAt or rate > untilAt) then untilAt = rate end
     end
     if untilAt then
-      redis.call('LPOP', KEYS[1])
+      redis.call('RPOP', KEYS[1])
       redis.call('HDEL', gkey(base, 'credit'), id)
       redis.call('ZADD', gkey(base, 'limited'), untilAt, id)
       redis.call('HSET', gkey(base, 'state'), id, 'l')
     else
-      if not isFree then redis.call('LPOP', jobs) end
-      redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
+      if isFree then
+        append(freeSlots, freeOrder, id, at + lease, tostring(job.id))
+      else
+        redis.call('LPOP', jobs)
+        redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
+      end
       recordStart(base, id, at)
       redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
         'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
@@ -66,19 +79,21 @@ while taken < max and budget > 0 do
       taken = taken + 1
       local weight = meta(base, id, 'w')
       if redis.call('LLEN', jobs) == 0 then
-        redis.call('LPOP', KEYS[1])
+        redis.call('RPOP', KEYS[1])
         redis.call('HDEL', gkey(base, 'state'), id)
         redis.call('HDEL', gkey(base, 'credit'), id)
-      elseif weight <= 1 then
-        -- One start per turn: no credit to keep.
-        redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
-      elseif redis.call('HINCRBY', gkey(base, 'credit'), id, 1) >= weight then
-        redis.call('LMOVE', KEYS[1], KEYS[1], 'LEFT', 'RIGHT')
-        redis.call('HDEL', gkey(base, 'credit'), id)
+      elseif weight > 1 then
+        -- Weight 1 has one start per turn (already moved on): no credit to keep.
+        if redis.call('HINCRBY', gkey(base, 'credit'), id, 1) >= weight then
+          redis.call('HDEL', gkey(base, 'credit'), id)
+        else
+          redis.call('LMOVE', KEYS[1], KEYS[1], 'RIGHT', 'LEFT')
+        end
       end
     end
   end
 end
+for _, id in ipairs(freeOrder) do addSlots(id) end
 if taken > 0 then redis.call('DECRBY', gkey(base, 'waiting'), taken) end
 local read = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', max, 'STREAMS',
   KEYS[2], '>')
@@ -98,8 +113,7 @@ return { entries, first[2] or '-1', at }
  * Returns: the number of pairs.
  */
 export const GROUP_SETTLE_SCRIPT = `${NOW}${GROUP_LUA}
-local base, at = ARGV[1], now()
-for i = 2, #ARGV, 2 do free(base, ARGV[i], ARGV[i + 1], at) end
+free(ARGV[1], ARGV, 2, 2, now())
 return (#ARGV - 1) / 2
 `;
 
@@ -113,11 +127,13 @@ return (#ARGV - 1) / 2
  * Returns: a list with, per quad, 1 (acknowledged, deleted, counted completed) or 0 (stale).
  */
 export const GROUP_ACK_SCRIPT = `${OWNS}${NOW}${TALLY}${ACK}${GROUP_LUA}
-local base, at = ARGV[5], now()
 local out, acked = ack(KEYS[1], KEYS[2], 6, 4)
+local ended = {}
 for _, i in ipairs(acked) do
-  if ARGV[i + 2] ~= '' then free(base, ARGV[i + 2], ARGV[i + 3], at) end
+  ended[#ended + 1] = ARGV[i + 2]
+  ended[#ended + 1] = ARGV[i + 3]
 end
+free(ARGV[5], ended, 1, 2, now())
 return out
 `;
 
