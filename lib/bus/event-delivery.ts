@@ -7,6 +7,7 @@ import type { EventRecorder } from '../store/event.recorder.js';
 import type { EmitOptions } from './emit-options.js';
 import type { InProcessDispatcher } from './in-process.dispatcher.js';
 import type { EventTracer } from '../tracing/event-tracer.js';
+import { WallClockTimer } from '../wall-clock-timer.js';
 
 /** How the caller waits: `emit` for stored jobs, `emitAsync` also for in-process listeners. */
 export type DeliveryKind = 'emit' | 'emitAsync' | 'until';
@@ -29,7 +30,7 @@ export class EventDelivery {
   /** Every emitted event, for `bus.stream()`. */
   readonly subject = new Subject<EventEnvelope>();
   private held: (() => void)[] | undefined = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<WallClockTimer>();
   /** The test facade's hook. */
   interceptor: DispatchInterceptor | undefined;
   /** @internal Told of every delivered event (`EventMetrics` counts emits). */
@@ -190,7 +191,7 @@ export class EventDelivery {
         `${this.timers.size} delayed in-process deliveries dropped at shutdown (queued jobs are kept)`,
       );
     }
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.cancel();
     this.timers.clear();
     this.subject.complete();
   }
@@ -211,13 +212,12 @@ export class EventDelivery {
     return this.runInProcess(envelope, listeners, kind);
   }
 
-  /** Runs `fn` at `dueAt` by the wall clock (timers may fire a little early by it). */
+  /** Runs `fn` at `dueAt` by the wall clock. */
   private runLater(dueAt: number, fn: () => void): void {
-    const timer = setTimeout(() => {
+    const timer = new WallClockTimer(dueAt, () => {
       this.timers.delete(timer);
-      if (Date.now() < dueAt) this.runLater(dueAt, fn);
-      else fn();
-    }, dueAt - Date.now());
+      fn();
+    });
     this.timers.add(timer);
   }
 }

@@ -6,13 +6,14 @@ import type { JobSettler } from '../job-settler.js';
 import type { ReservedJob } from '../queue-job.js';
 import { batchKey, type BatchOptions } from './batch-options.js';
 import type { BatchItem, BatchRunner } from './batch-runner.js';
+import { WallClockTimer } from '../../wall-clock-timer.js';
 
 /** Jobs of one listener and batch key, waiting for the batch to fill or its wait to end. */
 interface Bucket {
   readonly id: string;
   readonly listener: ListenerDefinition;
   readonly items: BatchItem[];
-  readonly timer: NodeJS.Timeout;
+  readonly timer: WallClockTimer;
   readonly finished: Deferred;
 }
 
@@ -81,7 +82,7 @@ export class BatchCollector {
     this.isClosed = true;
     const waiting: Unit[] = this.ready.splice(0);
     for (const bucket of this.buckets.values()) {
-      clearTimeout(bucket.timer);
+      bucket.timer.cancel();
       waiting.push({
         jobs: bucket.items.map((i) => i.job),
         run: async () => {},
@@ -119,7 +120,7 @@ export class BatchCollector {
     const id = `${listener.id}\n${key}`;
     let bucket = this.buckets.get(id);
     if (bucket === undefined) {
-      const timer = setTimeout(() => this.flush(id), batch.maxWaitMs);
+      const timer = new WallClockTimer(Date.now() + batch.maxWaitMs, () => this.flush(id));
       bucket = { id, listener, items: [], timer, finished: deferred() };
       this.buckets.set(id, bucket);
     }
@@ -135,7 +136,7 @@ export class BatchCollector {
     const bucket = this.buckets.get(id);
     if (bucket === undefined) return;
     this.buckets.delete(id);
-    clearTimeout(bucket.timer);
+    bucket.timer.cancel();
     const run = (): Promise<void> => {
       // Jobs another worker took while they waited are gone from `ahead`: never run them here.
       const items = bucket.items.filter((item) => this.inFlight.ahead.delete(item.job));
