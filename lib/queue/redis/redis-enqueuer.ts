@@ -91,10 +91,12 @@ export class RedisEnqueuer {
         let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
-          batch = { key, stream, levels, isDeduplicated, isStored, now, args: [], waiters: [] };
+          // The add script takes one enqueued-at time for the batch (one tick's emits).
+          const args: (string | number)[] = isStored ? [] : [now];
+          batch = { key, stream, levels, isDeduplicated, isStored, now, args, waiters: [] };
           this.adds.set(key, batch);
         }
-        if (!isStored) batch.args.push(only.id, only.listener, only.payload, now);
+        if (!isStored) batch.args.push(only.id, only.listener, only.payload);
         batch.waiters.push({ job: only, resolve, reject });
         if (!this.isAddScheduled) {
           this.isAddScheduled = true;
@@ -238,14 +240,15 @@ export class RedisEnqueuer {
     if (this.adds.get(batch.key) === batch) this.adds.delete(batch.key);
     // Deduplicated or prioritized emits: one store script call, all or none (one queue: what refuses one job
     // refuses them all); skipped jobs count as stored.
-    const written: Promise<number[]> = batch.isStored
+    const written: Promise<number | number[]> = batch.isStored
       ? this.store(
           batch.waiters.map((w) => w.job),
           batch.now,
-        ).then(() => batch.waiters.map(() => 1))
+        ).then(() => batch.waiters.length)
       : this.ctx.client.eventsAdd(batch.stream, batch.levels, ...batch.args);
     const acknowledged = this.replicas?.afterWrite();
-    let codes: number[];
+    // A number: every job was stored; a list: per job, 1 stored or 0 refused.
+    let codes: number | number[];
     let replicas = Infinity;
     try {
       codes = await written;
@@ -267,9 +270,14 @@ export class RedisEnqueuer {
       return;
     }
     const required = this.replicas?.options.replicas ?? 0;
+    if (typeof codes === 'number' && replicas >= required) {
+      for (const w of batch.waiters) w.resolve();
+      return;
+    }
+    const perJob = codes;
     batch.waiters.forEach((w, i) => {
       const eventId = w.job.eventId ?? w.job.id;
-      if (codes[i] !== 1) {
+      if (typeof perJob !== 'number' && perJob[i] !== 1) {
         w.reject(
           emitError(
             `storing ${describe([w.job])}`,

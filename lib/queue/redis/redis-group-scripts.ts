@@ -124,17 +124,19 @@ return (#ARGV - 1) / 2
  * KEYS: 1 stream, 2 stats.
  * ARGV: 1 group, 2 consumer, 3 lowest entry id, 4 highest entry id, 5 base, then quads (entry
  *       id, delivery count, group id or '' for a job without one, job id).
- * Returns: a list with, per quad, 1 (acknowledged, deleted, counted completed) or 0 (stale).
+ * Returns: as ACK_SCRIPT: the number of quads when every one was acknowledged, else a list with,
+ *          per quad, 1 (acknowledged, deleted, counted completed) or 0 (stale).
  */
 export const GROUP_ACK_SCRIPT = `${OWNS}${NOW}${TALLY}${ACK}${GROUP_LUA}
-local out, acked = ack(KEYS[1], KEYS[2], 6, 4)
+local out, acked, stale = ack(KEYS[1], KEYS[2], 6, 4)
 local ended = {}
 for _, i in ipairs(acked) do
   ended[#ended + 1] = ARGV[i + 2]
   ended[#ended + 1] = ARGV[i + 3]
 end
 free(ARGV[5], ended, 1, 2, now())
-return out
+if stale then return out end
+return #out
 `;
 
 /**

@@ -66,8 +66,8 @@ end
  * count, then what the caller needs). ARGV 1 to 4: group, consumer, lowest and highest entry id.
  * The receipts are checked with one XPENDING over this consumer's entries between the lowest and
  * the highest id (per entry only when that range holds more than the reply's limit), so the
- * stale-receipt check stays exact. Returns per entry 1 (acknowledged) or 0 (stale), and the ARGV
- * index of each acknowledged entry.
+ * stale-receipt check stays exact. Returns per entry 1 (acknowledged) or 0 (stale), the ARGV
+ * index of each acknowledged entry, and whether any was stale.
  */
 export const ACK = `
 local function ack(stream, stats, from, step)
@@ -78,7 +78,7 @@ local function ack(stream, stats, from, step)
     for _, p in ipairs(range) do held[p[1]] = tostring(p[4]) end
     complete = #range < limit
   end
-  local acked, at, out = {}, {}, {}
+  local acked, at, out, stale = {}, {}, {}, false
   for i = from, #ARGV, step do
     local ok
     if held[ARGV[i]] ~= nil or complete then
@@ -92,6 +92,7 @@ local function ack(stream, stats, from, step)
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
+      stale = true
     end
   end
   if #acked > 0 then
@@ -100,7 +101,7 @@ local function ack(stream, stats, from, step)
     redis.call('HINCRBY', stats, 'completed', #acked)
     tally(stats, #acked, 0)
   end
-  return out, at
+  return out, at, stale
 end
 `;
 

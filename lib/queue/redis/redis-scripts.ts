@@ -59,11 +59,14 @@ export const SCRIPT_ID_BATCH = 1000;
  * KEYS: 1 stream, 2 stats.
  * ARGV: 1 group, 2 consumer, 3 lowest entry id, 4 highest entry id, then pairs (entry id,
  *       delivery count).
- * Returns: a list with, per pair, 1 (acknowledged, deleted, counted completed) or 0 (stale).
+ * Returns: the number of pairs when every one was acknowledged (deleted, counted completed):
+ *          one integer to read, not one per job; else a list with, per pair, 1 (acknowledged)
+ *          or 0 (stale).
  */
 export const ACK_SCRIPT = `${OWNS}${NOW}${TALLY}${ACK}
-local out = ack(KEYS[1], KEYS[2], 5, 2)
-return out
+local out, _, stale = ack(KEYS[1], KEYS[2], 5, 2)
+if stale then return out end
+return #out
 `;
 
 /**
@@ -189,11 +192,11 @@ export type DeadEntryReply = [string, string[], string | null];
 
 /** The scripts as commands on a client (after `defineScripts`). */
 export interface ScriptCommands {
-  eventsAdd(stream: string, levels: string, ...argv: Arg[]): Promise<number[]>;
+  eventsAdd(stream: string, levels: string, ...argv: Arg[]): Promise<number | number[]>;
   /** `numberOfKeys`, then the keys, then ARGV (see STORE_SCRIPT). */
   eventsStore(numberOfKeys: number, ...keysThenArgv: Arg[]): Promise<number>;
-  eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
-  eventsGroupAck(stream: string, stats: string, ...argv: Arg[]): Promise<number[]>;
+  eventsAck(stream: string, stats: string, ...argv: Arg[]): Promise<number | number[]>;
+  eventsGroupAck(stream: string, stats: string, ...argv: Arg[]): Promise<number | number[]>;
   eventsRequeue(
     stream: string,
     delayed: string,

@@ -241,8 +241,10 @@ export class RedisSettler {
             entries.push(entry);
             args.push(entry, deliveries);
             if (isGrouped) args.push(job.group ?? '', job.id);
-            if (low === '' || compareEntryIds(entry, low) < 0) low = entry;
-            if (high === '' || compareEntryIds(entry, high) > 0) high = entry;
+            // Jobs end about in the order they were read: most entries only raise the high end.
+            if (high === '') low = high = entry;
+            else if (compareEntryIds(entry, high) > 0) high = entry;
+            else if (compareEntryIds(entry, low) < 0) low = entry;
           }
           const script = isGrouped ? 'eventsGroupAck' : 'eventsAck';
           const written = this.ctx.worker[script](
@@ -254,12 +256,23 @@ export class RedisSettler {
             high,
             ...args,
           );
-          const ids = batch.map((a) => a.job.id);
-          const [codes] = await Promise.all([written, this.replicated(written, ids)]);
+          // A number: every job was acknowledged; a list: per job, 1 or STALE.
+          const codes = this.replicas
+            ? (
+                await Promise.all([
+                  written,
+                  this.replicated(
+                    written,
+                    batch.map((a) => a.job.id),
+                  ),
+                ])
+              )[0]
+            : await written;
           batch.forEach((a, i) => {
             this.ctx.noteReleased(entries[i]);
-            if (codes[i] === STALE) a.reject(new StaleJobError(a.job.id));
-            else a.resolve();
+            if (typeof codes !== 'number' && codes[i] === STALE) {
+              a.reject(new StaleJobError(a.job.id));
+            } else a.resolve();
           });
         } catch (error) {
           const failure = settleError(

@@ -142,25 +142,32 @@ return stored
  * Stores the single-job emits of one tick in one call (what one emit does: one XADD each). While
  * jobs of other priorities wait (the levels key exists), these wait behind them in level 0.
  * KEYS: 1 stream, 2 priority levels.
- * ARGV: quadruples (job id, listener, payload, enqueued at ms).
- * Returns: a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
+ * ARGV: 1 enqueued at (ms, the batch's), then triples (job id, listener, payload).
+ * Returns: the number of jobs when every one was stored (the rule: one integer to read, not one
+ *          per job), else a list with, per job, 1 (stored) or 0 (refused, e.g. out of memory).
  */
 export const ADD_SCRIPT = `${NOW}${STAGE}
-local out = {}
+local t = ARGV[1]
 if redis.call('EXISTS', KEYS[2]) == 1 then
   local at = tostring(now())
-  for i = 1, #ARGV, 4 do
+  for i = 2, #ARGV, 3 do
     stageJson(KEYS[2], '0', cjson.encode({ id = ARGV[i], l = ARGV[i + 1], p = ARGV[i + 2],
-      a = '0', t = ARGV[i + 3], q = '0', r = at }))
-    out[#out + 1] = 1
+      a = '0', t = t, q = '0', r = at }))
   end
   flushStaged()
-  return out
+  return (#ARGV - 1) / 3
 end
-for i = 1, #ARGV, 4 do
+local out, refused = {}, false
+for i = 2, #ARGV, 3 do
   local added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'l', ARGV[i + 1],
-    'p', ARGV[i + 2], 't', ARGV[i + 3])
-  if type(added) == 'table' and added.err then out[#out + 1] = 0 else out[#out + 1] = 1 end
+    'p', ARGV[i + 2], 't', t)
+  if type(added) == 'table' and added.err then
+    out[#out + 1] = 0
+    refused = true
+  else
+    out[#out + 1] = 1
+  end
 end
-return out
+if refused then return out end
+return #out
 `;
