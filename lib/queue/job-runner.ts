@@ -11,14 +11,13 @@ import { StaleJobError } from '../errors/transport.error.js';
 import { ReleaseJobSignal } from '../middleware/release-job.signal.js';
 import { AttemptAbort } from './attempt-abort.js';
 import { AttemptContext } from './attempt-context.js';
-import { backoffDelay } from './backoff.js';
 import type { InFlight, Running } from './in-flight.js';
 import { JobPreparer, type PreparedJob } from './job-preparer.js';
-import type { JobFailure, ReservedJob } from './queue-job.js';
+import type { ReservedJob } from './queue-job.js';
 import type { JobSettler } from './job-settler.js';
-import { failureReason, isFinalFailure, type AttemptObserver } from './attempt-outcome.js';
+import type { AttemptObserver } from './attempt-outcome.js';
+import { failAttempt } from './attempt-failure.js';
 import type { EventTracer } from '../tracing/event-tracer.js';
-import { attemptFields, errorField, toLogfmt } from '../middleware/attempt-log.js';
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import type { AttemptGate } from './flow/attempt-gate.js';
 import { COLLECTED_EVENTS } from './flow/collected-events.js';
@@ -26,23 +25,15 @@ import { isThenable } from '../is-thenable.js';
 
 export { LOST_ATTEMPTS_ALLOWED, type PreparedJob } from './job-preparer.js';
 
+/** What `process` returns for an attempt that was over when it returned. */
+const OVER: Promise<void> = Promise.resolve();
+
 /** The abort reason handlers see when the worker stops; an attempt aborted by it is left pending. */
 export const SHUTDOWN_REASON = new Error('worker shutdown');
 
 /** The abort reason of an attempt whose job this worker no longer holds. */
 export function lostOwnership(job: ReservedJob): LostOwnershipError {
   return new LostOwnershipError(job.id, job.queue, job.listener);
-}
-
-function failureOf(reason: string, error: unknown): JobFailure {
-  if (error instanceof Error) {
-    return {
-      reason,
-      message: error.message,
-      stack: error.stack?.split('\n').slice(0, 6).join('\n'),
-    };
-  }
-  return { reason, message: String(error) };
 }
 
 /**
@@ -90,6 +81,16 @@ export class JobRunner {
    * rejects: a settle that failed is reported here.
    */
   process(job: ReservedJob): Promise<void> {
+    return this.processNow(job) ?? OVER;
+  }
+
+  /**
+   * `process`, or `undefined` when the attempt was over when it returned: a job read and handled
+   * synchronously (a plain sync method, see `run`) has its ack requested and costs no promise of
+   * its own. Anything else (an async step, a failure) goes on in `attempt`.
+   * @internal
+   */
+  processNow(job: ReservedJob): Promise<void> | undefined {
     const controller = new AttemptAbort();
     const running: Running = {
       job,
@@ -99,9 +100,33 @@ export class JobRunner {
       isReportedLong: false,
       slot: -1,
     };
-    // Added before the attempt starts: a sync attempt is over before `attempt` returns.
+    // Added before the attempt starts: a sync attempt is over before it returns.
     this.inFlight.running.add(running);
-    return (running.done = this.attempt(job, controller, running));
+    let prepared: PreparedJob | Promise<PreparedJob>;
+    try {
+      prepared = this.prepare(job);
+    } catch (error) {
+      return (running.done = this.attempt(job, controller, running, Promise.reject(error)));
+    }
+    if (prepared instanceof Promise || 'settled' in prepared) {
+      return (running.done = this.attempt(job, controller, running, prepared));
+    }
+    let called: Promise<unknown> | undefined;
+    try {
+      called = this.call(prepared.listener, prepared.event, job, controller);
+    } catch (error) {
+      called = Promise.reject(error);
+    }
+    if (called !== undefined) {
+      return (running.done = this.attempt(job, controller, running, prepared, called));
+    }
+    try {
+      this.ackLater(job);
+    } catch (error) {
+      this.reportUnsettled(job, error);
+    }
+    this.inFlight.running.delete(running);
+    return undefined;
   }
 
   /** Logs a settle that did not happen. */
@@ -141,20 +166,25 @@ export class JobRunner {
     return this.preparer.prepare(job);
   }
 
-  /** The attempt, its failed settle reported, its running entry removed (one promise per job). */
+  /**
+   * The rest of an attempt that did not end when it returned (see `processNow`): from its
+   * prepared job, or from its handler's outcome (`called`, when the handler was called). Its
+   * failed settle reported, its running entry removed (one promise per job).
+   */
   private async attempt(
     job: ReservedJob,
     controller: AttemptAbort,
     running: Running,
+    preparing: PreparedJob | Promise<PreparedJob>,
+    called?: Promise<unknown>,
   ): Promise<void> {
     try {
-      let prepared = this.prepare(job);
-      if (prepared instanceof Promise) prepared = await prepared;
+      const prepared = preparing instanceof Promise ? await preparing : preparing;
       if ('settled' in prepared) return await prepared.settled;
       const { listener, event } = prepared;
       try {
-        const running = this.call(listener, event, job, controller);
-        if (running !== undefined) await running;
+        const outcome = called ?? this.call(listener, event, job, controller);
+        if (outcome !== undefined) await outcome;
       } catch (error) {
         return await this.afterError(listener, event, job, controller, error);
       }
@@ -244,54 +274,12 @@ export class JobRunner {
   }
 
   /** @internal Retries the job with backoff, or dead-letters it and calls the failure hook. */
-  async fail(
+  fail(
     listener: ListenerDefinition,
     event: EventEnvelope,
     job: ReservedJob,
     error: unknown,
   ): Promise<void> {
-    const options = listener.queue!;
-    const isFinal = isFinalFailure(error, job.attempt, options.tries);
-    const reason = failureReason(error);
-    // The fields of `Logging`'s lines, so a log platform reads both the same way.
-    const fields = attemptFields(event, listener.id, job.attempt, job.queue);
-    fields.tries = options.tries;
-    if (!isFinal) {
-      const delayMs = backoffDelay(options.backoff, job.attempt);
-      Object.assign(fields, { outcome: 'retry', retryMs: delayMs, error: errorField(error) });
-      this.logger.warn(toLogfmt(fields));
-      return this.settler.retry(job, delayMs, failureOf(reason, error));
-    }
-    Object.assign(fields, { outcome: 'dead', reason, error: errorField(error) });
-    this.logger.error(toLogfmt(fields), error instanceof Error ? error.stack : undefined);
-    if (options.isHookBeforeDeadLetter) {
-      // The hook stores where the job's work goes next: dead-lettering the job before it
-      // succeeded would lose that move for good. It runs again (the handler does not) while the
-      // worker holds the job; a worker that stops first leaves the job for a reclaim.
-      const { onFailed } = options;
-      if (onFailed) {
-        await this.settler.persist(job, `the failure hook of ${listener.id}`, async () => {
-          await onFailed(event, error);
-        });
-      }
-      return this.settler.deadLetter(job, failureOf(reason, error));
-    }
-    await this.settler.deadLetter(job, failureOf(reason, error));
-    await this.failed(listener, event, error);
-  }
-
-  /** Calls `listener`'s failure hook, if any; a hook that throws is logged. */
-  private async failed(
-    listener: ListenerDefinition,
-    event: EventEnvelope,
-    error: unknown,
-  ): Promise<void> {
-    const { onFailed } = listener.queue!;
-    if (!onFailed) return;
-    try {
-      await onFailed(event, error);
-    } catch (hookError) {
-      this.logger.error(`Failure hook of ${listener.id} threw: ${String(hookError)}`);
-    }
+    return failAttempt(this.settler, this.logger, listener, event, job, error);
   }
 }

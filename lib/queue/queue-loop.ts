@@ -79,18 +79,23 @@ export class QueueLoop {
     // Handler time, a moving average (ms), and how many attempts it is made of.
     let averageMs = 0;
     let samples = 0;
+    const took = (startedAt: number): void => {
+      isAheadStale = false;
+      const tookMs = performance.now() - startedAt;
+      averageMs = samples === 0 ? tookMs : averageMs + (tookMs - averageMs) / 8;
+      samples++;
+    };
     const start = (job: ReservedJob): void => {
       const startedAt = performance.now();
+      const started = this.batches ? this.batches.add(job) : this.runner.processNow(job);
+      // Over when it returned (a sync handler): its slot is free again, no promise to wait for.
+      if (started === undefined) return took(startedAt);
       const ended = (): void => {
         mine.delete(done);
-        isAheadStale = false;
-        const tookMs = performance.now() - startedAt;
-        averageMs = samples === 0 ? tookMs : averageMs + (tookMs - averageMs) / 8;
-        samples++;
+        took(startedAt);
         notify();
       };
       // `process` never rejects; one reaction rather than `finally` (which costs two more promises).
-      const started = this.batches ? this.batches.add(job) : this.runner.process(job);
       const done: Promise<void> = started.then(ended, ended);
       mine.add(done);
     };
@@ -124,6 +129,15 @@ export class QueueLoop {
         notify();
       }
     };
+    const fetchIfLow = (): void => {
+      const extra =
+        samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped || this.batches
+          ? 0
+          : readAhead(limit, averageMs);
+      const wanted = limit - mine.size + extra - ahead.length;
+      // Read again when the jobs at hand run low: before they run out when reading ahead.
+      if (wanted > 0 && ahead.length <= extra / 2) fetching = fetch(wanted);
+    };
     const settling = this.inFlight.settling;
     while (!signal.aborted) {
       if (settling.size >= MAX_ACKS_IN_FLIGHT) {
@@ -136,6 +150,8 @@ export class QueueLoop {
         readAt.shift();
         // Not held any more (a heartbeat found it taken while it waited): never start it.
         if (this.inFlight.ahead.delete(job)) start(job);
+        // Sync handlers run a whole read in this loop: the next read goes out while they do.
+        if (!fetching) fetchIfLow();
       }
       if (ahead.length > 0 && performance.now() - readAt[0] >= this.maxAheadMs) {
         // The slots stay busy (handlers hang or slowed down): give the jobs waiting for them
@@ -155,15 +171,7 @@ export class QueueLoop {
         );
         expiry.unref();
       }
-      if (!fetching) {
-        const extra =
-          samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped || this.batches
-            ? 0
-            : readAhead(limit, averageMs);
-        const wanted = limit - mine.size + extra - ahead.length;
-        // Read again when the jobs at hand run low: before they run out when reading ahead.
-        if (wanted > 0 && ahead.length <= extra / 2) fetching = fetch(wanted);
-      }
+      if (!fetching) fetchIfLow();
       await new Promise<void>((resolve) => (wake = resolve));
     }
     if (expiry) clearTimeout(expiry);

@@ -59,7 +59,11 @@ export class RedisSettler {
     const q = this.ctx.state(job.queue);
     return new Promise<void>((resolve, reject) => {
       q.acks.push({ job, resolve, reject });
-      if (!q.isFlushing) void this.flushAcks(q);
+      if (!q.isFlushing) {
+        // Sent once this tick's code is over: the acks of the jobs it ran go in one batch.
+        q.isFlushing = true;
+        process.nextTick(() => void this.flushAcks(q));
+      }
     });
   }
 
