@@ -78,7 +78,7 @@ export class QueueProducer {
     );
     return this.queuedWhen(envelope, listeners).map((listener) => {
       const queue = listener.queue!;
-      const job: NewJob = {
+      let job: NewJob = {
         id: `${envelope.id}:${listener.id}`,
         queue: queue.queue,
         listener: listener.id,
@@ -86,11 +86,17 @@ export class QueueProducer {
         delayMs: delayMs + queue.delay,
         eventId: envelope.id,
         isDeduplicated,
-        ...(queue.singleton && {
-          singleton: { key: singletonKey(listener, envelope), mode: queue.singleton.mode },
-        }),
-        ...(queue.debounce && { debounce: debounceKey(listener, envelope) }),
       };
+      // Spread only when there is something to add: a spread in a literal costs a runtime call.
+      if (queue.singleton || queue.debounce) {
+        job = {
+          ...job,
+          ...(queue.singleton && {
+            singleton: { key: singletonKey(listener, envelope), mode: queue.singleton.mode },
+          }),
+          ...(queue.debounce && { debounce: debounceKey(listener, envelope) }),
+        };
+      }
       // Ungrouped queues pay one Map lookup per job here, nothing more.
       const groupOptions =
         queue.group ?? (this.registry.isGrouped(queue.queue) ? DEFAULT_GROUP_OPTIONS : undefined);
