@@ -20,12 +20,14 @@ const PAIRS = Array.from({ length: 1024 }, (_, i) => ALPHABET[i >> 5] + ALPHABET
 // one process, also within one millisecond, without asking the clock or the RNG per id.
 const processPart = Array.from(randomBytes(8), (b) => ALPHABET[b % 32]).join('');
 let lastMs = -1;
-// The time and process parts, joined once per millisecond (not per id).
-let prefix = '';
+// The time part, encoded once per millisecond (not per id).
+let timePart = '';
 let counter = 0;
 // The counter's high 20 bits as text, kept while they do not change (a million ids).
 let highValue = -1;
-let highPart = '';
+// Time, process and high counter parts joined, rebuilt only when one of them changes: an id is
+// then one concatenation (and a short flat string for the low part), not three.
+let head = '';
 
 /**
  * A new event id: 10 characters of time (ms), 8 of process identity, 8 of a per-process counter.
@@ -35,16 +37,16 @@ let highPart = '';
 export function createEventId(now: number = Date.now()): string {
   // The encoder needs a whole, non-negative number of ms: a fraction would index past the alphabet.
   const ms = Number.isFinite(now) && now >= 0 ? Math.floor(now) : Date.now();
-  if (ms > lastMs) {
-    lastMs = ms;
-    prefix = encode(ms, 10) + processPart;
-  }
   counter = (counter + 1) % 1_099_511_627_776; // 32^8
   const high = Math.floor(counter / 1_048_576);
-  if (high !== highValue) {
+  if (ms > lastMs || high !== highValue) {
+    if (ms > lastMs) {
+      lastMs = ms;
+      timePart = encode(ms, 10);
+    }
     highValue = high;
-    highPart = PAIRS[high >> 10] + PAIRS[high & 1023];
+    head = timePart + processPart + PAIRS[high >> 10] + PAIRS[high & 1023];
   }
   const low = counter % 1_048_576;
-  return prefix + highPart + PAIRS[low >> 10] + PAIRS[low & 1023];
+  return head + (PAIRS[low >> 10] + PAIRS[low & 1023]);
 }

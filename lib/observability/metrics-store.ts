@@ -146,6 +146,8 @@ export class MetricsStore {
   private listeners = new Map<string, Timed>();
   private queues = new Map<string, Timed>();
   private measures = new Map<string, Measured>();
+  /** The totals of the name emitted last: a burst of one name skips the map lookup. */
+  private lastEmitted: { name: string; counts: EventCounts } | undefined;
 
   constructor(private readonly maxEventLabels: number) {}
 
@@ -155,7 +157,15 @@ export class MetricsStore {
   }
 
   emitted(name: string): void {
-    this.event(name).emitted++;
+    const last = this.lastEmitted;
+    if (last !== undefined && last.name === name) {
+      last.counts.emitted++;
+      return;
+    }
+    // A name keeps its entry (its own, or `other` past the cap) until `reset()`.
+    const counts = this.event(name);
+    counts.emitted++;
+    this.lastEmitted = { name, counts };
   }
 
   /** @internal Counts an attempt's outcome in an event name's totals (see `event`). */
@@ -217,6 +227,7 @@ export class MetricsStore {
 
   reset(): void {
     this.generation++;
+    this.lastEmitted = undefined;
     this.since = Date.now();
     this.events = new Map();
     this.listeners = new Map();

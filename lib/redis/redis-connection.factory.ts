@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { TransportError } from '../errors/transport.error.js';
+import { RedisOutages } from './redis-outages.js';
 
 /**
  * What `forRoot({ redis })` accepts: a URL, ioredis options, an ioredis client, Redis Cluster
@@ -77,8 +78,7 @@ export function reconnectDelay(times: number): number {
 export class RedisConnectionFactory {
   private readonly logger = new Logger('RedisConnection');
   private readonly clients = new Set<RedisClient>();
-  /** When each client's connection went down (local ms), while it is down. */
-  private readonly downSince = new WeakMap<RedisClient, number>();
+  private readonly outages: RedisOutages;
   private readonly template: RedisClient | undefined;
   private readonly nodes: ClusterNode[] | undefined;
 
@@ -89,6 +89,7 @@ export class RedisConnectionFactory {
   ) {
     if (isClient(source)) this.template = source;
     else if (typeof source === 'object' && 'cluster' in source) this.nodes = clusterNodes(source);
+    this.outages = new RedisOutages(this.logger, this.address);
   }
 
   /** Whether the connections made here go to a Redis Cluster. */
@@ -225,7 +226,7 @@ export class RedisConnectionFactory {
   }
 
   private async connect<C extends RedisClient>(client: C, label: string): Promise<C> {
-    this.watch(client, label);
+    this.outages.watch(client, label);
     this.clients.add(client);
     try {
       await client.connect();
@@ -238,6 +239,14 @@ export class RedisConnectionFactory {
       );
     }
     return client;
+  }
+
+  /**
+   * Why a client cannot reach Redis now, for error messages: `Redis unreachable at host:port
+   * since <ISO time>` (when its connection went down), or undefined while it is connected.
+   */
+  unreachable(client: RedisClient): string | undefined {
+    return this.outages.unreachable(client);
   }
 
   /** Closes one client made here (QUIT when connected, else disconnect). */
@@ -272,91 +281,5 @@ export class RedisConnectionFactory {
       }
     }
     return this.source as RedisOptions;
-  }
-
-  /**
-   * Why a client cannot reach Redis now, for error messages: `Redis unreachable at host:port
-   * since <ISO time>` (when its connection went down), or undefined while it is connected.
-   */
-  unreachable(client: RedisClient): string | undefined {
-    // 'ready' lags behind a socket that has already ended ("Stream isn't writeable").
-    const socket = (client as { stream?: { writable?: boolean } }).stream;
-    if (client.status === 'ready' && socket?.writable !== false) return undefined;
-    let since = this.downSince.get(client);
-    if (since === undefined) {
-      // Noticed here first (the socket ended before ioredis emitted 'close'): down from now.
-      since = Date.now();
-      this.downSince.set(client, since);
-    }
-    const state = client.status === 'end' ? ' (connection closed)' : '';
-    return `Redis unreachable at ${this.address} since ${new Date(since).toISOString()}${state}`;
-  }
-
-  /**
-   * Logs a lost connection once per outage (not once per reconnect attempt) and its recovery,
-   * and remembers when it went down (see `unreachable`).
-   */
-  private watch(client: RedisClient, label: string): void {
-    let isDown = false;
-    const down = (): void => {
-      if (!this.downSince.has(client)) this.downSince.set(client, Date.now());
-    };
-    client.on('close', down);
-    client.on('error', (error: Error) => {
-      down();
-      if (isDown) return;
-      isDown = true;
-      this.logger.warn(`Redis ${this.address} (${label}): ${error.message}; reconnecting`);
-    });
-    client.on('ready', () => {
-      this.downSince.delete(client);
-      if (!isDown) return;
-      isDown = false;
-      this.logger.log(`Redis ${this.address} (${label}): reconnected`);
-    });
-  }
-}
-
-const checkedServers = new Set<string>();
-
-function infoField(info: string, field: string): string | undefined {
-  const match = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
-  return match?.[1].trim();
-}
-
-/**
- * Warns, once per server and process, about settings under which Redis loses jobs: an eviction
- * policy other than `noeviction`, and no persistence (neither AOF nor RDB snapshots). Never throws.
- */
-export async function checkRedisServer(
-  client: RedisClient,
-  address: string,
-  logger: Logger,
-): Promise<void> {
-  if (checkedServers.has(address)) return;
-  checkedServers.add(address);
-  try {
-    const [memory, persistence] = await Promise.all([
-      client.info('memory'),
-      client.info('persistence'),
-    ]);
-    const policy = infoField(memory, 'maxmemory_policy');
-    if (policy && policy !== 'noeviction') {
-      logger.warn(
-        `Redis ${address} has maxmemory-policy "${policy}": under memory pressure it evicts keys, jobs included. Set it to "noeviction".`,
-      );
-    }
-    const isAof = infoField(persistence, 'aof_enabled') === '1';
-    const save = await client.config('GET', 'save').then(
-      (reply) => (reply as string[])[1] ?? '',
-      () => 'unknown',
-    );
-    if (!isAof && save === '') {
-      logger.warn(
-        `Redis ${address} has persistence off (no AOF, no RDB snapshots): a Redis restart loses every stored job. Turn on appendonly for durable queues.`,
-      );
-    }
-  } catch {
-    // A check, not a requirement: a Redis that refuses INFO still carries jobs.
   }
 }

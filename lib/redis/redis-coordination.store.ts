@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { TransportError } from '../errors/transport.error.js';
 import type { ResolvedEventsOptions } from '../events.options.js';
 import type { CoordinationStore, LeaseResult } from '../middleware/coordination.store.js';
+import { defineScriptCall } from '../queue/redis/redis-script-call.js';
 import { RedisConnectionFactory } from './redis-connection.factory.js';
 
 /*
@@ -193,11 +194,12 @@ export class RedisCoordinationStore implements CoordinationStore, OnApplicationS
     }
     this.client ??= this.factory.create('command', 'coordination').then(
       (client) => {
-        client.defineCommand('coordHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
-        client.defineCommand('coordAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
-        client.defineCommand('coordExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
-        client.defineCommand('coordRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
-        client.defineCommand('coordClaimList', { numberOfKeys: 2, lua: CLAIM_LIST_SCRIPT });
+        // Plain EVAL/EVALSHA commands: ioredis's script commands keep garbage alive per call.
+        defineScriptCall(client, 'coordHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+        defineScriptCall(client, 'coordAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+        defineScriptCall(client, 'coordExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
+        defineScriptCall(client, 'coordRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+        defineScriptCall(client, 'coordClaimList', { numberOfKeys: 2, lua: CLAIM_LIST_SCRIPT });
         return client as Client;
       },
       (error: unknown) => {

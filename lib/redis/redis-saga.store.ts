@@ -5,6 +5,7 @@ import type { SagaRecord } from '../sagas/saga-definition.js';
 import { matchesFilter, type SagaFilter, type SagaStore } from '../sagas/saga.store.js';
 import type { NewJob } from '../queue/queue-job.js';
 import { RedisKeys } from '../queue/redis/redis-keys.js';
+import { defineScriptCall } from '../queue/redis/redis-script-call.js';
 import {
   SAGA_ADVANCE_SCRIPT,
   SAGA_BEGIN_SCRIPT,
@@ -236,10 +237,11 @@ export class RedisSagaStore implements SagaStore {
   private connection(): Promise<Client> {
     this.client ??= this.factory.create('command', 'sagas', { isAutoPipelined: true }).then(
       (client) => {
-        client.defineCommand('sagaCreate', { numberOfKeys: 3, lua: SAGA_CREATE_SCRIPT });
-        client.defineCommand('sagaUpdate', { numberOfKeys: 2, lua: SAGA_UPDATE_SCRIPT });
-        client.defineCommand('sagaAdvance', { numberOfKeys: 5, lua: SAGA_ADVANCE_SCRIPT });
-        client.defineCommand('sagaBegin', { numberOfKeys: 6, lua: SAGA_BEGIN_SCRIPT });
+        // Plain EVAL/EVALSHA commands: ioredis's script commands keep garbage alive per call.
+        defineScriptCall(client, 'sagaCreate', { numberOfKeys: 3, lua: SAGA_CREATE_SCRIPT });
+        defineScriptCall(client, 'sagaUpdate', { numberOfKeys: 2, lua: SAGA_UPDATE_SCRIPT });
+        defineScriptCall(client, 'sagaAdvance', { numberOfKeys: 5, lua: SAGA_ADVANCE_SCRIPT });
+        defineScriptCall(client, 'sagaBegin', { numberOfKeys: 6, lua: SAGA_BEGIN_SCRIPT });
         return client as Client;
       },
       (error: unknown) => {

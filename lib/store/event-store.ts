@@ -6,7 +6,6 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import {
   ExpectedVersion,
   type AllFilter,
-  type AllPage,
   type AppendableEvent,
   type AppendOptions,
   type AppendResult,
@@ -26,19 +25,18 @@ import {
   assertExpectedVersion,
   assertOptionalInteger,
   assertOptionsObject,
+  assertReadAllOptions,
+  assertReadStreamOptions,
   assertStreamId,
   prepareEvent,
   toAllFilter,
 } from './event-store.validation.js';
-import { StoreSubscription } from './event-subscription.js';
+import { StoreSubscriptions } from './store-subscriptions.js';
 import { allPages, streamPages, type PageSource } from './store-pages.js';
 
 export type { EventStoreBaseOptions, StoredRow };
 
 const APPEND_OPTIONS = ['expectedVersion'];
-const READ_STREAM_OPTIONS = ['fromVersion', 'toVersion', 'backwards', 'limit'];
-const READ_ALL_OPTIONS = ['fromPosition', 'toPosition', 'pattern', 'since', 'until', 'limit'];
-const SUBSCRIBE_OPTIONS = ['fromPosition', 'pattern', 'onError'];
 
 /**
  * An append-only log of events grouped in streams (one per aggregate, such as `order-42`), with a
@@ -57,8 +55,7 @@ export abstract class EventStore implements OnApplicationShutdown {
   readonly pageSize: number;
   protected readonly maxPayloadBytes: number;
   private readonly eventClass: (name: string) => Function | undefined;
-  private readonly watchers = new Set<() => void>();
-  private readonly subscriptions = new Set<StoreSubscription>();
+  private readonly subscriptions: StoreSubscriptions;
 
   private upcast: ((envelope: EventEnvelope) => EventEnvelope) | undefined;
   private versionOf: ((name: string) => number) | undefined;
@@ -69,6 +66,14 @@ export abstract class EventStore implements OnApplicationShutdown {
     this.maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
     assertOptionalInteger('store.maxPayloadBytes', this.maxPayloadBytes, 1);
     this.eventClass = options.eventClass ?? (() => undefined);
+    this.subscriptions = new StoreSubscriptions({
+      pageSize: this.pageSize,
+      pollIntervalMs: () => this.pollIntervalMs,
+      headPosition: () => this.headPosition(),
+      readAllRows: (fromPosition, filter, limit) => this.readAllRows(fromPosition, filter, limit),
+      decode: (row) => this.decode(row),
+      watching: (isWatched) => this.watching(isWatched),
+    });
   }
 
   /**
@@ -144,13 +149,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     options: ReadStreamOptions = {},
   ): AsyncIterableIterator<StoredEvent<T>> {
     assertStreamId(streamId);
-    assertOptionsObject('readStream options', options, READ_STREAM_OPTIONS);
-    assertOptionalInteger('fromVersion', options.fromVersion, 1);
-    assertOptionalInteger('toVersion', options.toVersion, 1);
-    assertOptionalInteger('limit', options.limit, 1);
-    if (options.backwards !== undefined && typeof options.backwards !== 'boolean') {
-      throw new InvalidOptionError('backwards', options.backwards, 'a boolean');
-    }
+    assertReadStreamOptions(options);
     return streamPages<T>(this.pages(), streamId, options);
   }
 
@@ -166,10 +165,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     options?: ReadAllOptions<P>,
   ): AsyncIterableIterator<StoredEventFor<P>>;
   readAll<T = unknown>(options: ReadAllOptions = {}): AsyncIterableIterator<StoredEvent<T>> {
-    assertOptionsObject('readAll options', options, READ_ALL_OPTIONS);
-    assertOptionalInteger('fromPosition', options.fromPosition, 1);
-    assertOptionalInteger('toPosition', options.toPosition, 1);
-    assertOptionalInteger('limit', options.limit, 1);
+    assertReadAllOptions(options);
     const filter = toAllFilter(options);
     return allPages<T>(this.pages(), options.fromPosition ?? 1, filter, options.limit);
   }
@@ -197,32 +193,7 @@ export abstract class EventStore implements OnApplicationShutdown {
     options: SubscribeOptions,
     handler: SubscriptionHandler<T>,
   ): EventSubscription {
-    assertOptionsObject('subscribe options', options, SUBSCRIBE_OPTIONS);
-    const from = options?.fromPosition ?? 1;
-    if (from !== 'end') assertOptionalInteger('fromPosition', from, 1);
-    if (typeof handler !== 'function') {
-      throw new InvalidOptionError('handler', handler, 'a function (event) => unknown');
-    }
-    if (options.onError !== undefined && typeof options.onError !== 'function') {
-      throw new InvalidOptionError('onError', options.onError, 'a function (error, event) => void');
-    }
-    const filter = toAllFilter({ pattern: options.pattern });
-    const subscription = new StoreSubscription(
-      {
-        readPage: (position, f, limit) => this.readAllPage(position, f, limit),
-        headPosition: () => this.headPosition(),
-        watch: (wake) => this.watch(wake),
-        pollIntervalMs: this.pollIntervalMs,
-        pageSize: this.pageSize,
-      },
-      from,
-      filter,
-      handler as SubscriptionHandler,
-      options.onError,
-    );
-    this.subscriptions.add(subscription);
-    void subscription.done.then(() => this.subscriptions.delete(subscription));
-    return subscription;
+    return this.subscriptions.start(options, handler as SubscriptionHandler);
   }
 
   /** The stream's version: how many events it holds (0 when it does not exist). */
@@ -236,7 +207,7 @@ export abstract class EventStore implements OnApplicationShutdown {
 
   /** Stops every subscription and releases the backend's resources. */
   async close(): Promise<void> {
-    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    await this.subscriptions.close();
     await this.release();
   }
 
@@ -299,7 +270,7 @@ export abstract class EventStore implements OnApplicationShutdown {
 
   /** Wakes the subscriptions of this process: called after every append this store learns of. */
   protected notifyAppended(): void {
-    for (const wake of this.watchers) wake();
+    this.subscriptions.notify();
   }
 
   /** Called when the first subscription starts watching and when the last one stops. */
@@ -339,22 +310,5 @@ export abstract class EventStore implements OnApplicationShutdown {
       readAllRows: (fromPosition, filter, limit) => this.readAllRows(fromPosition, filter, limit),
       decode: (row) => this.decode(row),
     };
-  }
-
-  private watch(wake: () => void): () => void {
-    this.watchers.add(wake);
-    if (this.watchers.size === 1) this.watching(true);
-    return () => {
-      if (this.watchers.delete(wake) && this.watchers.size === 0) this.watching(false);
-    };
-  }
-
-  private async readAllPage(fromPosition: number, filter: AllFilter, limit: number) {
-    const page = await this.readAllRows(fromPosition, filter, limit);
-    return {
-      events: page.rows.map((row) => this.decode(row)),
-      nextPosition: page.nextPosition,
-      isEnd: page.isEnd,
-    } satisfies AllPage;
   }
 }

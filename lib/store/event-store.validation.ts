@@ -12,6 +12,7 @@ import {
   type NewEvent,
   type PreparedEvent,
   type ReadAllOptions,
+  type ReadStreamOptions,
   type TimeBound,
 } from './event-store.types.js';
 
@@ -172,4 +173,26 @@ export function toAllFilter(options: {
     until: toMillis('until', options.until),
     toPosition: options.toPosition,
   };
+}
+
+const READ_STREAM_OPTIONS = ['fromVersion', 'toVersion', 'backwards', 'limit'];
+const READ_ALL_OPTIONS = ['fromPosition', 'toPosition', 'pattern', 'since', 'until', 'limit'];
+
+/** Throws `InvalidOptionError` unless `options` are `readStream` options. */
+export function assertReadStreamOptions(options: ReadStreamOptions): void {
+  assertOptionsObject('readStream options', options, READ_STREAM_OPTIONS);
+  assertOptionalInteger('fromVersion', options.fromVersion, 1);
+  assertOptionalInteger('toVersion', options.toVersion, 1);
+  assertOptionalInteger('limit', options.limit, 1);
+  if (options.backwards !== undefined && typeof options.backwards !== 'boolean') {
+    throw new InvalidOptionError('backwards', options.backwards, 'a boolean');
+  }
+}
+
+/** Throws `InvalidOptionError` unless `options` are `readAll` options (the pattern aside). */
+export function assertReadAllOptions(options: ReadAllOptions): void {
+  assertOptionsObject('readAll options', options, READ_ALL_OPTIONS);
+  assertOptionalInteger('fromPosition', options.fromPosition, 1);
+  assertOptionalInteger('toPosition', options.toPosition, 1);
+  assertOptionalInteger('limit', options.limit, 1);
 }

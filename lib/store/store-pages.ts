@@ -1,5 +1,4 @@
-import type { StoredRow } from './event-store.js';
-import type { AllFilter, ReadStreamOptions, StoredEvent } from './event-store.types.js';
+import type { AllFilter, ReadStreamOptions, StoredEvent, StoredRow } from './event-store.types.js';
 
 /** What the page readers need of a store: its rows, a page size and its decoder. */
 export interface PageSource {

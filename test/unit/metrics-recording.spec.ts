@@ -124,4 +124,18 @@ describe('QueuedAttemptsObserver', () => {
     expect(store.snapshot().queues.emails).toMatchObject({ handled: 1, failed: 0 });
     expect(store.snapshot().events['order.created']).toMatchObject({ handled: 1, failed: 0 });
   });
+
+  it('counts emits per name, past the label cap as other, and starts over after reset()', () => {
+    const store = new MetricsStore(2);
+    for (const name of ['a.x', 'a.x', 'b.x', 'c.x', 'c.x', 'a.x']) store.emitted(name);
+    expect(store.snapshot().events).toMatchObject({
+      'a.x': { emitted: 3 },
+      'b.x': { emitted: 1 },
+      other: { emitted: 2 },
+    });
+    store.reset();
+    store.emitted('a.x');
+    store.emitted('a.x');
+    expect(store.snapshot().events).toEqual({ 'a.x': expect.objectContaining({ emitted: 2 }) });
+  });
 });

@@ -1,4 +1,4 @@
-import { NOTICE } from './redis-lua.js';
+import { APPEND, NOTICE } from './redis-lua.js';
 /*
  * Lua helpers of the group scripts (prepended to a script's text, after NOW). The keys of a
  * queue's groups share its hash tag; a script derives them from the queue's base (`prefix:{tag}`),
@@ -16,7 +16,7 @@ import { NOTICE } from './redis-lua.js';
  * A start list outlives its group's other keys (it still counts for the window), so `g:rated`
  * (zset: group -> when its start list expires, ms) names them for obliterate.
  */
-export const GROUP_LUA = `${NOTICE}
+export const GROUP_LUA = `${NOTICE}${APPEND}
 local function gkey(base, s) return base .. ':g:' .. s end
 local function gq(base, id, s) return base .. ':gq:' .. id .. ':' .. s end
 -- A group's spec, read once per script call (only pushGroupJob and tidy change it, and they
@@ -130,16 +130,6 @@ local function enter(base, id, at)
   redis.call('RPUSH', gkey(base, 'ready'), id)
   redis.call('HSET', gkey(base, 'state'), id, 'r')
   wake(base)
-end
--- Appends values to \`lists[key]\` (a new key goes to the end of \`order\`).
-local function append(lists, order, key, ...)
-  local list = lists[key]
-  if not list then
-    list = {}
-    lists[key] = list
-    order[#order + 1] = key
-  end
-  for _, v in ipairs({ ... }) do list[#list + 1] = v end
 end
 -- Grouped jobs' attempts ended: frees their slots and puts their groups back in the rotation
 -- when they can start again (or drops their keys when they are empty). \`list\`: group id, job

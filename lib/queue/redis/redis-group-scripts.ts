@@ -67,7 +67,8 @@ while taken < max and budget > 0 do
       redis.call('HSET', gkey(base, 'state'), id, 'l')
     else
       if isFree then
-        append(freeSlots, freeOrder, id, at + lease, tostring(job.id))
+        append(freeSlots, freeOrder, id, at + lease)
+        append(freeSlots, freeOrder, id, tostring(job.id))
       else
         redis.call('LPOP', jobs)
         redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))

@@ -5,6 +5,7 @@ import { NOW } from './redis-lua.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
+import { defineScriptCall } from './redis-script-call.js';
 
 /** Entries (or delayed members) read per round trip of the scan. */
 const SCAN_PAGE = 1000;
@@ -178,7 +179,7 @@ export class RedisJobRemoval {
   private client(): RemovalClient {
     const client = this.ctx.client as RemovalClient;
     if (!this.isDefined) {
-      client.defineCommand('eventsRemoveMatching', { numberOfKeys: 3, lua: REMOVE_SCRIPT });
+      defineScriptCall(client, 'eventsRemoveMatching', { numberOfKeys: 3, lua: REMOVE_SCRIPT });
       this.isDefined = true;
     }
     return client;

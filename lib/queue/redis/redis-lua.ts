@@ -126,3 +126,19 @@ local function notice(base, member)
   end
 end
 `;
+
+/**
+ * `append(lists, order, key, value)`: appends `value` to `lists[key]`, a new key going to the end
+ * of `order`: how a script collects values by key, in order, for one bulk command per key later.
+ */
+export const APPEND = `
+local function append(lists, order, key, value)
+  local list = lists[key]
+  if not list then
+    list = {}
+    lists[key] = list
+    order[#order + 1] = key
+  end
+  list[#list + 1] = value
+end
+`;

@@ -1,15 +1,16 @@
 import { CONSUMER_GROUP } from './redis-keys.js';
-import { NOTICE, NOW } from './redis-lua.js';
+import { APPEND, NOTICE, NOW } from './redis-lua.js';
 
 /*
  * Priorities on Redis. A job of priority 0 goes to the queue's stream as always, so a queue that
  * never sees another priority runs exactly as before. A job of another priority waits in the
  * list of its level (`<levels>:<n>`, JSON {id, l, p, a, t, q, ag, r}), and the sorted set
  * `<levels>` holds the levels whose list is not empty. The take script moves the best jobs into
- * the stream, and a read in the same MULTI/EXEC delivers them through the consumer group, so a delivered
- * job is a pending stream entry like any other: visibility timeout, reclaim, heartbeats, receipts
- * and dead letters do not change. While any level is staged, the stream's undelivered entries
- * (priority 0) are moved to level 0 first, so nothing jumps ahead of a higher job.
+ * the stream, and a read in the same MULTI/EXEC delivers them through the consumer group, so a
+ * delivered job is a pending stream entry like any other: visibility timeout, reclaim,
+ * heartbeats, receipts and dead letters do not change. While any level is staged, the stream's
+ * undelivered entries (priority 0) are moved to level 0 first, so nothing jumps ahead of a
+ * higher job.
  * Staging jobs into empty levels adds one wake-up entry (field `w`) to the stream, at most one at
  * a time (flag `<levels>:woken`), so that a reader blocked on the stream looks again.
  * Every key a script builds from `<levels>` shares the queue's hash tag (one cluster slot).
@@ -20,18 +21,19 @@ import { NOTICE, NOW } from './redis-lua.js';
  * level's list, ready since `at` (ms); `stageEncoded(levels, level, json, at)` the same for a
  * job already in JSON (without `r`), and `stageJson(levels, level, member)` for a complete
  * member: these two only collect, in order, and `flushStaged()` appends what they collected
- * (one RPUSH per level list), which a script calls before anything reads the levels again. `restage(levels, entry)`: a stream entry back to its
- * level (a wake-up entry is dropped). `sweep(levels, stream, consumer)`: every undelivered entry
- * of the stream back to its level (every entry while the stream has no consumer group yet: jobs
- * emitted before any worker created it would otherwise stay ahead of the wake-up entry, and be
- * staged behind later jobs of their level when a worker takes). `wakeLevels(levels, stream)`: unless a wake-up entry is there
+ * (one RPUSH per level list), which a script calls before anything reads the levels again.
+ * `restage(levels, entry)`: a stream entry back to its level (a wake-up entry is dropped).
+ * `sweep(levels, stream, consumer)`: every undelivered entry of the stream back to its level
+ * (every entry while the stream has no consumer group yet: jobs emitted before any worker created
+ * it would otherwise stay ahead of the wake-up entry, and be staged behind later jobs of their
+ * level when a worker takes). `wakeLevels(levels, stream)`: unless a wake-up entry is there
  * already, sweeps, then adds one, so that it is the first entry a plain read meets. Called when
  * a script staged jobs into levels that were empty before it: while levels hold jobs, new
  * priority-0 jobs wait in level 0 too (add script), readers take through the take script, and a
  * reader of another process that still reads the stream learns it at its next promote check
  * (within a second), with nothing in the stream to take meanwhile.
  */
-export const STAGE = `${NOTICE}
+export const STAGE = `${NOTICE}${APPEND}
 local function push(levels, level, member, quiet)
   -- The set lists a level exactly while its list holds jobs.
   if redis.call('RPUSH', levels .. ':' .. level, member) == 1 then
@@ -47,7 +49,8 @@ local function stage(levels, job, at, quiet)
   push(levels, level, cjson.encode(job), quiet)
 end
 -- Members a script stages in bulk, appended at flushStaged(): one RPUSH per level list and call
--- rather than one per job. By levels key: the queue's base (for notice) and, per level, its members.
+-- rather than one per job. By levels key: the queue's base (for notice) and, per level, its
+-- members.
 local stagedLater = {}
 local function stageJson(levels, level, member)
   local byLevel = stagedLater[levels]
@@ -55,13 +58,7 @@ local function stageJson(levels, level, member)
     byLevel = { base = string.sub(levels, 1, -8), lists = {}, order = {} }
     stagedLater[levels] = byLevel
   end
-  local list = byLevel.lists[level]
-  if list == nil then
-    list = {}
-    byLevel.lists[level] = list
-    byLevel.order[#byLevel.order + 1] = level
-  end
-  list[#list + 1] = member
+  append(byLevel.lists, byLevel.order, level, member)
   notice(byLevel.base, member)
 end
 local function stageEncoded(levels, level, json, at)
@@ -213,7 +210,9 @@ while delivered < most do
   -- its jobs go in one LPOP. Otherwise one job, and the heads are compared again.
   local isAging = false
   for _, level in ipairs(names) do
-    if level ~= best and heads[level] and (tonumber(heads[level].ag) or 0) > 0 then isAging = true end
+    if level ~= best and heads[level] and (tonumber(heads[level].ag) or 0) > 0 then
+      isAging = true
+    end
   end
   local list, batch = levels .. ':' .. best, { raws[best] }
   if isAging or most - delivered == 1 then

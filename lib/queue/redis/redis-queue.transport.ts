@@ -2,7 +2,8 @@ import { RedisPriorityReader } from './redis-priority-reader.js';
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import { Logger } from '@nestjs/common';
 import type { ResolvedEventsOptions } from '../../events.options.js';
-import { checkRedisServer, RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
+import { RedisConnectionFactory } from '../../redis/redis-connection.factory.js';
+import { checkRedisServer } from '../../redis/redis-server-check.js';
 import type { DeadJob, JobFailure, NewJob, QueueCounts, ReservedJob } from '../queue-job.js';
 import type {
   QueueTransport,

@@ -6,6 +6,7 @@ import type {
 import { transportError } from './redis-errors.js';
 import type { RedisQueueContext } from './redis-queue.context.js';
 import { CLAIM_SCHEDULES_SCRIPT, COMMIT_SCHEDULE_SCRIPT } from './redis-schedule-scripts.js';
+import { defineScriptCall } from './redis-script-call.js';
 
 type ClaimReply = [number, [string, string, string, number][], string];
 
@@ -38,8 +39,15 @@ export class RedisScheduleStore implements ScheduleStore {
   constructor(ctx: RedisQueueContext) {
     this.keys = ctx.keys.schedules;
     const client = ctx.client;
-    client.defineCommand('eventsClaimSchedules', { lua: CLAIM_SCHEDULES_SCRIPT, numberOfKeys: 3 });
-    client.defineCommand('eventsCommitSchedule', { lua: COMMIT_SCHEDULE_SCRIPT, numberOfKeys: 3 });
+    // Plain EVAL/EVALSHA commands, as the queue's scripts (see defineScriptCall).
+    defineScriptCall(client, 'eventsClaimSchedules', {
+      lua: CLAIM_SCHEDULES_SCRIPT,
+      numberOfKeys: 3,
+    });
+    defineScriptCall(client, 'eventsCommitSchedule', {
+      lua: COMMIT_SCHEDULE_SCRIPT,
+      numberOfKeys: 3,
+    });
     this.client = client as typeof client & ScheduleCommands;
   }
 

@@ -1,19 +1,16 @@
-import type { Notification, Pool, PoolClient } from 'pg';
-import { EventStoreError } from '../../errors/event-store.error.js';
 import { WrongExpectedVersionError } from '../../errors/wrong-expected-version.error.js';
 import { InvalidOptionError } from '../../errors/invalid-option.error.js';
 import { EventStore, type EventStoreBaseOptions, type StoredRow } from '../event-store.js';
 import { ExpectedVersion, type AllFilter, type PreparedEvent } from '../event-store.types.js';
 import {
   assertSchemaName,
-  eventStoreMigrationSql,
   postgresNames,
   WRONG_EXPECTED_VERSION_SQLSTATE,
 } from './postgres-schema.js';
 import { toSqlNameFilter } from './postgres-pattern.js';
 import { assertOptionalInteger } from '../event-store.validation.js';
-import { loadPg } from './pg.driver.js';
-import { runLockedMigration } from './pg-migration.js';
+import { PostgresConnection } from './postgres-connection.js';
+import { PostgresListener } from './postgres-listener.js';
 
 /**
  * A `pg.Pool` (or anything with its `query` and `connect` methods). Typed structurally, so the
@@ -58,14 +55,8 @@ export class PostgresEventStore extends EventStore {
   protected readonly pollIntervalMs: number;
   private readonly schema: string;
   private readonly names: ReturnType<typeof postgresNames>;
-  private readonly createSchema: boolean;
-  private pool: Pool | undefined;
-  private readonly ownsPool: boolean;
-  private ready: Promise<Pool> | undefined;
-  private listener: PoolClient | undefined;
-  private listening: Promise<void> | undefined;
-  private isWatched = false;
-  private closed = false;
+  private readonly connection: PostgresConnection;
+  private readonly listener: PostgresListener;
 
   constructor(private readonly config: PostgresEventStoreOptions) {
     super(config);
@@ -79,17 +70,32 @@ export class PostgresEventStore extends EventStore {
         'a postgres:// URL (or give a pool)',
       );
     }
-    this.pool = config.pool as Pool | undefined;
-    this.ownsPool = config.pool === undefined;
-    this.createSchema = config.createSchema ?? true;
     this.pollIntervalMs = config.pollInterval ?? 1000;
     assertOptionalInteger('store.postgres.pollInterval', this.pollIntervalMs, 10);
     assertOptionalInteger('store.postgres.poolSize', config.poolSize, 1);
+    this.connection = new PostgresConnection(
+      {
+        connectionString: config.connectionString,
+        pool: config.pool,
+        poolSize: config.poolSize,
+        createSchema: config.createSchema ?? true,
+        schema: this.schema,
+        eventsTable: this.names.events,
+      },
+      this.logger,
+    );
+    this.listener = new PostgresListener(
+      this.connection,
+      this.names.channel,
+      this.pollIntervalMs,
+      this.logger,
+      () => this.notifyAppended(),
+    );
   }
 
   /** Creates the schema now (it is otherwise created by the first operation). */
   async migrate(): Promise<void> {
-    await this.connection();
+    await this.connection.connect();
   }
 
   async headPosition(): Promise<number> {
@@ -229,122 +235,16 @@ export class PostgresEventStore extends EventStore {
   }
 
   protected override watching(isWatched: boolean): void {
-    this.isWatched = isWatched;
-    if (isWatched) this.listen();
-    else this.unlisten();
+    this.listener.watching(isWatched);
   }
 
   protected async release(): Promise<void> {
-    this.closed = true;
-    this.unlisten();
-    const pool = this.pool;
-    if (this.ownsPool && pool) {
-      this.pool = undefined;
-      this.ready = undefined;
-      await pool.end();
-    }
+    this.listener.unlisten();
+    await this.connection.close();
   }
 
-  /** LISTENs on a dedicated connection while subscriptions exist; polling covers the gaps. */
-  private listen(): void {
-    if (this.listening || this.closed) return;
-    const started = (async () => {
-      const pool = await this.connection();
-      const client = await pool.connect();
-      if (!this.isWatched || this.closed) {
-        client.release();
-        return;
-      }
-      this.listener = client;
-      client.on('notification', (message: Notification) => {
-        if (message.channel === this.names.channel) this.notifyAppended();
-      });
-      client.on('error', (error: Error) => {
-        this.logger.warn(
-          `Event store LISTEN connection failed (polling meanwhile): ${error.message}`,
-        );
-        this.dropListener(client, error);
-      });
-      await client.query(`LISTEN "${this.names.channel}"`);
-    })();
-    this.listening = started.catch((error: unknown) => {
-      this.logger.warn(
-        `Event store cannot LISTEN (subscriptions poll every ${this.pollIntervalMs} ms): ${String(error)}`,
-      );
-      this.listening = undefined;
-    });
-  }
-
-  private unlisten(): void {
-    const client = this.listener;
-    if (client) this.dropListener(client, undefined);
-  }
-
-  private dropListener(client: PoolClient, error: Error | undefined): void {
-    if (this.listener !== client) return;
-    this.listener = undefined;
-    this.listening = undefined;
-    client.removeAllListeners('notification');
-    // A connection that was LISTENing is destroyed rather than handed to the next pool user.
-    client.release(error ?? true);
-    if (this.isWatched && !this.closed && error) {
-      setTimeout(() => this.isWatched && this.listen(), this.pollIntervalMs).unref();
-    }
-  }
-
-  private async query<R>(text: string, values?: unknown[]): Promise<R[]> {
-    const pool = await this.connection();
-    try {
-      const result = await pool.query(text, values);
-      return result.rows as R[];
-    } catch (error) {
-      // The append function's own refusal is turned into WrongExpectedVersionError by `write`.
-      if ((error as { code?: string }).code === WRONG_EXPECTED_VERSION_SQLSTATE) throw error;
-      throw new EventStoreError(`PostgreSQL event store query failed: ${String(error)}`, {
-        cause: error,
-      });
-    }
-  }
-
-  private connection(): Promise<Pool> {
-    if (this.closed) return Promise.reject(new EventStoreError('The event store is closed.'));
-    this.ready ??= this.open().catch((error: unknown) => {
-      // Not cached: the next operation tries again (the server may be back).
-      this.ready = undefined;
-      throw error instanceof EventStoreError
-        ? error
-        : new EventStoreError(`Cannot connect the PostgreSQL event store: ${String(error)}`, {
-            cause: error,
-          });
-    });
-    return this.ready;
-  }
-
-  private async open(): Promise<Pool> {
-    let pool = this.pool;
-    if (!pool) {
-      const pg = await loadPg();
-      pool = new pg.Pool({
-        connectionString: this.config.connectionString,
-        max: this.config.poolSize ?? 10,
-      });
-      pool.on('error', (error) =>
-        this.logger.warn(`Idle PostgreSQL connection failed: ${error.message}`),
-      );
-      this.pool = pool;
-    }
-    if (this.createSchema) await this.migrateWith(pool);
-    return pool;
-  }
-
-  private async migrateWith(pool: Pool): Promise<void> {
-    try {
-      await runLockedMigration(pool, this.names.events, eventStoreMigrationSql(this.schema));
-    } catch (error) {
-      throw new EventStoreError(`Cannot create the event store schema: ${String(error)}`, {
-        cause: error,
-      });
-    }
+  private query<R>(text: string, values?: unknown[]): Promise<R[]> {
+    return this.connection.query<R>(text, values);
   }
 }
 
