@@ -15,6 +15,7 @@ import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import type { NewJob } from '../queue/queue-job.js';
 import type { QueueProducer } from '../queue/queue.producer.js';
 import type { EventTracer, TracedSend } from '../tracing/event-tracer.js';
+import { tracedQueues } from '../tracing/traced-queues.js';
 import type { EventRecorder } from '../store/event.recorder.js';
 import type { EmitOptions } from './emit-options.js';
 
@@ -240,7 +241,7 @@ function deliver(host: BulkEmitHost, events: readonly BulkEvent[]): Promise<void
   for (const e of kept) {
     const queued = e.listeners!.queued;
     if (queued.length > 0) {
-      sends.push({ envelope: e.envelope, queues: queued.map((l) => l.queue!.queue) });
+      sends.push({ envelope: e.envelope, queues: tracedQueues(queued) });
     }
   }
   return sends.length === 0 ? store(host, kept) : tracer.sendMany(sends, () => store(host, kept));

@@ -7,6 +7,7 @@ import type { EventRecorder } from '../store/event.recorder.js';
 import type { EmitOptions } from './emit-options.js';
 import type { InProcessDispatcher } from './in-process.dispatcher.js';
 import type { EventTracer } from '../tracing/event-tracer.js';
+import { tracedQueues } from '../tracing/traced-queues.js';
 import { WallClockTimer } from '../wall-clock-timer.js';
 
 /** How the caller waits: `emit` for stored jobs, `emitAsync` also for in-process listeners. */
@@ -116,10 +117,8 @@ export class EventDelivery {
     // An emit that sends jobs is traced (a PRODUCER span, its context in the jobs' metadata);
     // its in-process listeners then run inside that span.
     if (this.tracer !== null && listeners.queued.length > 0) {
-      return this.tracer.send(
-        envelope,
-        listeners.queued.map((listener) => listener.queue!.queue),
-        () => this.store(envelope, options, kind, listeners),
+      return this.tracer.send(envelope, tracedQueues(listeners.queued), () =>
+        this.store(envelope, options, kind, listeners),
       );
     }
     return this.store(envelope, options, kind, listeners);

@@ -54,10 +54,10 @@ class OpenTelemetryTracer implements EventTracer {
   private readonly templates = new SpanTemplates(this.system);
 
   /**
-   * Whether an attempt's span can be anything: an SDK registered a tracer provider, or a
-   * propagator that reads the job's trace context (which its handler's emits would carry).
-   * Asked per attempt, not once: an SDK may start after the app. Without either, an attempt's
-   * span would be a non-recording one with no context to pass on: the worker skips it.
+   * Whether a span can be anything: an SDK registered a tracer provider, or a propagator that
+   * reads the job's trace context (which its handler's emits would carry). Asked per emit and
+   * attempt, not once: an SDK may start after the app. Without either, a span would be a
+   * non-recording one with no context to pass on: emits and the worker skip it.
    */
   private get isLive(): boolean {
     if (this.hasBeenLive) return true;
@@ -76,11 +76,19 @@ class OpenTelemetryTracer implements EventTracer {
   }
 
   send<R>(envelope: EventEnvelope, queues: readonly string[], store: () => Promise<R>): Promise<R> {
+    if (!this.isLive) {
+      dropInherited(envelope);
+      return store();
+    }
     const { span, spanContext } = this.open(envelope, queues);
     return this.within(span, spanContext, store) as Promise<R>;
   }
 
   sendMany<R>(sends: readonly TracedSend[], store: () => Promise<R>): Promise<R> {
+    if (!this.isLive) {
+      for (const s of sends) dropInherited(s.envelope);
+      return store();
+    }
     const spans: OpenTelemetry.Span[] = [];
     for (const s of sends) {
       const { span } = this.open(s.envelope, s.queues);
@@ -133,12 +141,8 @@ class OpenTelemetryTracer implements EventTracer {
       this.setConversation(span, envelope);
     }
     const spanContext = trace.setSpan(parent, span);
-    // Written in place: the metadata object is this emit's own (made by createEnvelope) and
-    // nothing has seen it yet; every job, listener and the caller then see the same context.
-    // Deleted only when inherited: a delete turns the object into a slower dictionary.
-    const metadata = envelope.metadata as Record<string, string>;
-    for (const key of TRACE_KEYS) if (metadata[key] !== undefined) delete metadata[key];
-    propagation.inject(spanContext, metadata);
+    dropInherited(envelope);
+    propagation.inject(spanContext, envelope.metadata as Record<string, string>);
     return { span, spanContext };
   }
 
@@ -282,4 +286,17 @@ class OpenTelemetryTracer implements EventTracer {
     }
     span.end();
   }
+}
+
+/**
+ * Deletes the trace context `envelope` inherited (from the event it was emitted in, an HTTP
+ * request): a traced emit writes its own; an emit while nothing traces (see `isLive`) carries none,
+ * as when its PRODUCER span was a no-op one whose context no propagator wrote.
+ * In place: the metadata object is this emit's own (made by createEnvelope) and nothing has seen
+ * it yet; every job, listener and the caller then see the same context. Deleted only when
+ * inherited: a delete turns the object into a slower dictionary.
+ */
+function dropInherited(envelope: EventEnvelope): void {
+  const metadata = envelope.metadata as Record<string, string>;
+  for (const key of TRACE_KEYS) if (metadata[key] !== undefined) delete metadata[key];
 }
