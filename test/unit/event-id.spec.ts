@@ -66,8 +66,10 @@ describe('createEventId', () => {
   });
 
   it('sorts by time across processes: the time part leads', () => {
-    const earlier = createEventId(Date.now() + 4_000);
-    const later = createEventId(Date.now() + 4_001);
+    // One clock read: two would differ by 2 ms when a millisecond passes between them.
+    const at = Date.now() + 4_000;
+    const earlier = createEventId(at);
+    const later = createEventId(at + 1);
     expect(decodeTime(later) - decodeTime(earlier)).toBe(1);
     expect(later.slice(0, 10) > earlier.slice(0, 10)).toBe(true);
   });
