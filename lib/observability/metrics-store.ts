@@ -147,7 +147,8 @@ export class MetricsStore {
   private queues = new Map<string, Timed>();
   private measures = new Map<string, Measured>();
   /** The totals of the name emitted last: a burst of one name skips the map lookup. */
-  private lastEmitted: { name: string; counts: EventCounts } | undefined;
+  private lastName: string | undefined;
+  private lastCounts: EventCounts | undefined;
 
   constructor(private readonly maxEventLabels: number) {}
 
@@ -157,15 +158,16 @@ export class MetricsStore {
   }
 
   emitted(name: string): void {
-    const last = this.lastEmitted;
-    if (last !== undefined && last.name === name) {
-      last.counts.emitted++;
+    if (name === this.lastName) {
+      this.lastCounts!.emitted++;
       return;
     }
     // A name keeps its entry (its own, or `other` past the cap) until `reset()`.
     const counts = this.event(name);
     counts.emitted++;
-    this.lastEmitted = { name, counts };
+    // Two fields, not a record: names taking turns allocate nothing.
+    this.lastName = name;
+    this.lastCounts = counts;
   }
 
   /** @internal Counts an attempt's outcome in an event name's totals (see `event`). */
@@ -227,7 +229,7 @@ export class MetricsStore {
 
   reset(): void {
     this.generation++;
-    this.lastEmitted = undefined;
+    this.lastName = this.lastCounts = undefined;
     this.since = Date.now();
     this.events = new Map();
     this.listeners = new Map();
