@@ -1,6 +1,7 @@
 // One variant of the outbox benchmark, in its own process (see bench/outbox.bench.js):
 //   floor    BEGIN; INSERT order; COMMIT                      (no event)
 //   outbox   the same in EventOutbox.transaction + bus.emit   (one queued listener)
+//   local    the same as outbox with an in-process listener   (the outbox's own cost: no queue)
 //   bullmq   the same, then BullMQ queue.add() after COMMIT   (the usual, non-atomic pattern)
 // Env: VARIANT, DATABASE_URL, REDIS_PORT, COUNT, WARMUP, WRITERS, ROUND (names its tables, queue
 // and prefix, so that rounds start alike). WARMUP transactions run first, untimed: a fresh
@@ -160,7 +161,8 @@ async function floor() {
   return result;
 }
 
-async function outbox() {
+/** The outbox variants: the listener queued (`outbox`) or in-process (`local`). */
+async function outbox(isQueued) {
   const lib = await import('../dist/index.js');
   const { EventsModule, EventBus, EventOutbox, OnEvent, ShouldQueue } = lib;
   class Handler {
@@ -169,7 +171,7 @@ async function outbox() {
     }
   }
   const method = Object.getOwnPropertyDescriptor(Handler.prototype, 'handle');
-  ShouldQueue({ queue: queueName })(Handler.prototype, 'handle', method);
+  if (isQueued) ShouldQueue({ queue: queueName })(Handler.prototype, 'handle', method);
   OnEvent('order.created')(Handler.prototype, 'handle', method);
   Reflect.defineMetadata('design:paramtypes', [], Handler);
   Injectable()(Handler);
@@ -180,9 +182,9 @@ async function outbox() {
     imports: [
       EventsModule.forRoot({
         redis: `redis://127.0.0.1:${REDIS_PORT}`,
-        prefix: `bench-outbox-${ROUND}`,
+        prefix: `bench-${VARIANT}-${ROUND}`,
         worker: { concurrency: 16 },
-        outbox: { connection: pool, table: `events_outbox_${ROUND}` },
+        outbox: { connection: pool, table: `events_outbox_${VARIANT}_${ROUND}` },
       }),
     ],
     providers: [Handler],
@@ -230,7 +232,7 @@ async function bullmq() {
   return result;
 }
 
-const variants = { floor, outbox, bullmq };
+const variants = { floor, outbox: () => outbox(true), local: () => outbox(false), bullmq };
 const { ms, cpu } = await variants[VARIANT]();
 const latencies = [...startAt].map(([id, at]) => at - commitAt.get(id)).filter(Number.isFinite);
 latencies.sort((a, b) => a - b);
