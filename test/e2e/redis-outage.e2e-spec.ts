@@ -247,7 +247,10 @@ describe('Redis transport: outages with two worker processes', () => {
         timeoutMs: 20_000,
       });
       const started = await redis.lrange(`${prefix}:test:started`, 0, -1);
-      expect(started.sort()).toEqual(sent.map((e) => e.id).sort());
+      // On a failure, what the workers logged (reclaims, failed heartbeats) says who took what.
+      expect(started.sort(), children.map((c) => c.output).join('\n')).toEqual(
+        sent.map((e) => e.id).sort(),
+      );
       expect(await queues.counts('procs')).toMatchObject({ active: 0, waiting: 0, dead: 0 });
     },
     120_000,
