@@ -78,37 +78,15 @@ export class QueueProducer {
     );
     return this.queuedWhen(envelope, listeners).map((listener) => {
       const queue = listener.queue!;
-      // Ungrouped queues pay one Map lookup per job here, nothing more.
-      const groupOptions =
-        queue.group ?? (this.registry.isGrouped(queue.queue) ? DEFAULT_GROUP_OPTIONS : undefined);
-      // The emit's priority (its option, or its class's) wins over the listener's; a grouped
-      // queue has none (refused above and at boot).
-      const level = groupOptions === undefined ? (options?.priority ?? queue.priority) : undefined;
-      const delay = delayMs + queue.delay;
-      // A prioritized job is made with its level in the literal: a copy by spread per job cost
-      // the prioritized emit more than its level is worth.
-      let job: NewJob =
-        groupOptions === undefined && (level || queue.priorityAgingMs)
-          ? {
-              id: `${envelope.id}:${listener.id}`,
-              queue: queue.queue,
-              listener: listener.id,
-              payload,
-              delayMs: delay,
-              eventId: envelope.id,
-              isDeduplicated,
-              priority: level ?? 0,
-              priorityAgingMs: queue.priorityAgingMs,
-            }
-          : {
-              id: `${envelope.id}:${listener.id}`,
-              queue: queue.queue,
-              listener: listener.id,
-              payload,
-              delayMs: delay,
-              eventId: envelope.id,
-              isDeduplicated,
-            };
+      let job: NewJob = {
+        id: `${envelope.id}:${listener.id}`,
+        queue: queue.queue,
+        listener: listener.id,
+        payload,
+        delayMs: delayMs + queue.delay,
+        eventId: envelope.id,
+        isDeduplicated,
+      };
       // Spread only when there is something to add: a spread in a literal costs a runtime call.
       if (queue.singleton || queue.debounce) {
         job = {
@@ -119,12 +97,18 @@ export class QueueProducer {
           ...(queue.debounce && { debounce: debounceKey(listener, envelope) }),
         };
       }
+      // Ungrouped queues pay one Map lookup per job here, nothing more.
+      const groupOptions =
+        queue.group ?? (this.registry.isGrouped(queue.queue) ? DEFAULT_GROUP_OPTIONS : undefined);
       if (groupOptions !== undefined) {
         // The emit's group applies to grouped listeners only, not to the default group's.
         const override = queue.group ? options?.group : undefined;
         return { ...job, group: jobGroup(groupOptions, listener.id, envelope, override) };
       }
-      return job;
+      // The emit's priority (its option, or its class's) wins over the listener's.
+      const level = options?.priority ?? queue.priority;
+      if (!level && !queue.priorityAgingMs) return job;
+      return { ...job, priority: level ?? 0, priorityAgingMs: queue.priorityAgingMs };
     });
   }
 
