@@ -62,8 +62,14 @@ export class RedisSagaStore implements SagaStore {
     ((record: SagaRecord, expectedVersion: number, job: NewJob) => Promise<boolean>) | undefined;
   readonly createWithJob: ((record: SagaRecord, job: NewJob) => Promise<boolean>) | undefined;
   private client: Promise<Client> | undefined;
+  /** The client once connected: the hot calls (a read and a write per step) skip an await. */
+  private ready: Client | undefined;
   private readonly tag: string;
+  private readonly allKey: string;
+  private readonly activeKey: string;
   private readonly queueKeys: RedisKeys;
+  /** Stream key by queue name (`RedisKeys.queue` builds every key of a queue). */
+  private readonly streams = new Map<string, string>();
   /** Queues this process listed in the queue index with a job (the transport's rule: once). */
   private readonly listed = new Set<string>();
 
@@ -74,6 +80,8 @@ export class RedisSagaStore implements SagaStore {
     private readonly dedupeWindowMs: number,
   ) {
     this.tag = `{${prefix}:sagas}`;
+    this.allKey = `${this.tag}:all`;
+    this.activeKey = `${this.tag}:active`;
     this.queueKeys = new RedisKeys(prefix);
     this.updateWithJob = factory.isCluster
       ? undefined
@@ -86,8 +94,8 @@ export class RedisSagaStore implements SagaStore {
     const done = await this.call('create', () =>
       c.sagaCreate(
         this.key(record.id),
-        `${this.tag}:all`,
-        `${this.tag}:active`,
+        this.allKey,
+        this.activeKey,
         record.id,
         JSON.stringify(record),
         record.createdAt,
@@ -97,66 +105,76 @@ export class RedisSagaStore implements SagaStore {
     return done === 1;
   }
 
-  async get(id: string): Promise<SagaRecord | undefined> {
-    const c = await this.connection();
-    const json = await this.call('get', () => c.hget(this.key(id), 'j'));
-    return json === null ? undefined : (JSON.parse(json) as SagaRecord);
+  get(id: string): Promise<SagaRecord | undefined> {
+    const c = this.ready;
+    if (c === undefined) return this.connection().then(() => this.get(id));
+    return c
+      .hget(this.key(id), 'j')
+      .then(parseRecord, (error: unknown) => this.failed('get', error));
   }
 
   async areActive(ids: readonly string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
     const c = await this.connection();
     // The active set holds the sagas not finished, or whose ending event is not out (SagaStore.idle).
-    const scores = await this.call('active', () => c.zmscore(`${this.tag}:active`, ...ids));
+    const scores = await this.call('active', () => c.zmscore(this.activeKey, ...ids));
     return scores.map((score) => score !== null);
   }
 
-  async update(record: SagaRecord, expectedVersion: number): Promise<boolean> {
-    const c = await this.connection();
-    const done = await this.call('update', () =>
-      c.sagaUpdate(
+  update(record: SagaRecord, expectedVersion: number): Promise<boolean> {
+    const c = this.ready;
+    if (c === undefined) return this.connection().then(() => this.update(record, expectedVersion));
+    return c
+      .sagaUpdate(
         this.key(record.id),
-        `${this.tag}:active`,
-        ...this.writeArgs(record, expectedVersion),
-      ),
-    );
-    return done === 1;
+        this.activeKey,
+        record.id,
+        JSON.stringify(record),
+        expectedVersion,
+        record.version,
+        record.updatedAt,
+      )
+      .then(isDone, (error: unknown) => this.failed('update', error));
   }
 
   /** `update`, plus storing `job` on its queue's stream, all or nothing (see SAGA_ADVANCE_SCRIPT). */
-  private async advance(
-    record: SagaRecord,
-    expectedVersion: number,
-    job: NewJob,
-  ): Promise<boolean> {
-    const c = await this.connection();
+  private advance(record: SagaRecord, expectedVersion: number, job: NewJob): Promise<boolean> {
+    const c = this.ready;
+    if (c === undefined) {
+      return this.connection().then(() => this.advance(record, expectedVersion, job));
+    }
     // The job's id names the saga version: a transition retried after an error stores it once.
-    const done = await this.call(`update with job ${job.id}`, () =>
-      c.sagaAdvance(
+    return c
+      .sagaAdvance(
         this.key(record.id),
-        `${this.tag}:active`,
+        this.activeKey,
         this.queueKeys.queues,
-        this.queueKeys.queue(job.queue).stream,
+        this.stream(job.queue),
         this.queueKeys.seen(job.queue, job.id),
-        ...this.writeArgs(record, expectedVersion),
+        record.id,
+        JSON.stringify(record),
+        expectedVersion,
+        record.version,
+        record.updatedAt,
         ...this.jobArgs(job),
-      ),
-    );
-    // A refused write (0) stopped before the job, and listed nothing.
-    if (done === 1) this.listed.add(job.queue);
-    return done === 1;
+      )
+      .then(
+        (done) => this.stored(done, job.queue),
+        (error: unknown) => this.failed(`update with job ${job.id}`, error),
+      );
   }
 
   /** `create`, plus storing `job` on its queue's stream, all or nothing (see SAGA_BEGIN_SCRIPT). */
-  private async begin(record: SagaRecord, job: NewJob): Promise<boolean> {
-    const c = await this.connection();
-    const done = await this.call(`create with job ${job.id}`, () =>
-      c.sagaBegin(
+  private begin(record: SagaRecord, job: NewJob): Promise<boolean> {
+    const c = this.ready;
+    if (c === undefined) return this.connection().then(() => this.begin(record, job));
+    return c
+      .sagaBegin(
         this.key(record.id),
-        `${this.tag}:all`,
-        `${this.tag}:active`,
+        this.allKey,
+        this.activeKey,
         this.queueKeys.queues,
-        this.queueKeys.queue(job.queue).stream,
+        this.stream(job.queue),
         this.queueKeys.seen(job.queue, job.id),
         record.id,
         JSON.stringify(record),
@@ -164,17 +182,11 @@ export class RedisSagaStore implements SagaStore {
         record.version,
         record.updatedAt,
         ...this.jobArgs(job),
-      ),
-    );
-    // A refused write (0) stopped before the job, and listed nothing.
-    if (done === 1) this.listed.add(job.queue);
-    return done === 1;
-  }
-
-  /** The job's arguments of the scripts that store one: queue, id, listener, payload, time, window, list. */
-  private jobArgs(job: NewJob): (string | number)[] {
-    const list = this.listed.has(job.queue) ? 0 : 1;
-    return [job.queue, job.id, job.listener, job.payload, Date.now(), this.dedupeWindowMs, list];
+      )
+      .then(
+        (done) => this.stored(done, job.queue),
+        (error: unknown) => this.failed(`create with job ${job.id}`, error),
+      );
   }
 
   async list(filter: SagaFilter): Promise<SagaRecord[]> {
@@ -183,7 +195,7 @@ export class RedisSagaStore implements SagaStore {
     for (let start = 0; found.length < filter.limit; start += PAGE) {
       const c = await this.connection();
       const ids = await this.call('list', () =>
-        c.zrange(`${this.tag}:all`, String(start), String(start + PAGE - 1)),
+        c.zrange(this.allKey, String(start), String(start + PAGE - 1)),
       );
       if (ids.length === 0) break;
       for (const record of await this.many(ids)) {
@@ -199,14 +211,17 @@ export class RedisSagaStore implements SagaStore {
   async idle(before: number, limit: number): Promise<SagaRecord[]> {
     const c = await this.connection();
     const ids = await this.call('idle', () =>
-      c.zrangebyscore(`${this.tag}:active`, '-inf', `(${before}`, 'LIMIT', '0', String(limit)),
+      c.zrangebyscore(this.activeKey, '-inf', `(${before}`, 'LIMIT', '0', String(limit)),
     );
     return this.many(ids);
   }
 
-  async ended(id: string): Promise<void> {
-    const c = await this.connection();
-    await this.call('ended', () => c.zrem(`${this.tag}:active`, id));
+  ended(id: string): Promise<void> {
+    const c = this.ready;
+    if (c === undefined) return this.connection().then(() => this.ended(id));
+    return c
+      .zrem(this.activeKey, id)
+      .then(nothing, (error: unknown) => this.failed('ended', error));
   }
 
   async close(): Promise<void> {
@@ -224,10 +239,27 @@ export class RedisSagaStore implements SagaStore {
     );
   }
 
-  /** ARGV 1-5 of the update scripts. */
-  private writeArgs(record: SagaRecord, expectedVersion: number): (string | number)[] {
-    const json = JSON.stringify(record);
-    return [record.id, json, expectedVersion, record.version, record.updatedAt];
+  /** The job's arguments of the scripts that store one: queue, id, listener, payload, time, window, list. */
+  private jobArgs(job: NewJob): (string | number)[] {
+    const list = this.listed.has(job.queue) ? 0 : 1;
+    return [job.queue, job.id, job.listener, job.payload, Date.now(), this.dedupeWindowMs, list];
+  }
+
+  /** Whether a script that stores a job wrote (1); a refused write (0) stopped before the job. */
+  private stored(done: number, queue: string): boolean {
+    if (done !== 1) return false;
+    this.listed.add(queue);
+    return true;
+  }
+
+  /** The stream of `queue` (cached: one job per step goes there). */
+  private stream(queue: string): string {
+    let stream = this.streams.get(queue);
+    if (stream === undefined) {
+      stream = this.queueKeys.queue(queue).stream;
+      this.streams.set(queue, stream);
+    }
+    return stream;
   }
 
   private key(id: string): string {
@@ -242,7 +274,8 @@ export class RedisSagaStore implements SagaStore {
         defineScriptCall(client, 'sagaUpdate', { numberOfKeys: 2, lua: SAGA_UPDATE_SCRIPT });
         defineScriptCall(client, 'sagaAdvance', { numberOfKeys: 5, lua: SAGA_ADVANCE_SCRIPT });
         defineScriptCall(client, 'sagaBegin', { numberOfKeys: 6, lua: SAGA_BEGIN_SCRIPT });
-        return client as Client;
+        this.ready = client as Client;
+        return this.ready;
       },
       (error: unknown) => {
         this.client = undefined;
@@ -256,10 +289,26 @@ export class RedisSagaStore implements SagaStore {
     try {
       return await fn();
     } catch (error) {
-      throw new TransportError(
-        `Saga store: ${what} failed on Redis ${this.factory.address}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      return this.failed(what, error);
     }
   }
+
+  private failed(what: string, error: unknown): never {
+    throw new TransportError(
+      `Saga store: ${what} failed on Redis ${this.factory.address}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+function parseRecord(json: string | null): SagaRecord | undefined {
+  return json === null ? undefined : (JSON.parse(json) as SagaRecord);
+}
+
+function nothing(): undefined {
+  return undefined;
+}
+
+function isDone(reply: number): boolean {
+  return reply === 1;
 }

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { serializeEnvelope } from '../event/event.serializer.js';
+import { PAYLOAD_FORMAT, serializeEnvelope } from '../event/event.serializer.js';
 import type {
   ListenerContext,
   ListenerDefinition,
@@ -89,24 +89,51 @@ export class SagaJobs {
   job(saga: ResolvedSaga, kind: SagaJobKind, data: SagaJobData, delayMs = 0): NewJob {
     const listener = sagaListenerId(saga.name, kind, data.index);
     const id = `${data.sagaId}:${data.version}:${kind}`;
-    const payload = serializeEnvelope(
-      {
-        id,
-        name: `saga.${saga.name}.${kind}`,
-        data,
-        metadata: { sagaId: data.sagaId, correlationId: data.sagaId },
-        timestamp: Date.now(),
-      },
-      this.maxPayloadBytes,
-    );
     return {
       id: `${id}:${listener}`,
       queue: saga.queue,
       listener,
-      payload,
+      payload: sagaJobPayload(
+        id,
+        `saga.${saga.name}.${kind}`,
+        data,
+        Date.now(),
+        this.maxPayloadBytes,
+      ),
       delayMs,
       eventId: id,
       isDeduplicated: true,
     };
   }
+}
+
+/**
+ * The payload of a saga job: what `serializeEnvelope` writes for its envelope (format 2, plain
+ * `data`), written directly. Its data is two numbers and an id, so the serializer's walk of the
+ * payload (types, classes, cycles) and its size check have nothing to find; one runs per step.
+ * A payload that could pass the size limit (a long id) takes the serializer, which refuses it.
+ */
+export function sagaJobPayload(
+  id: string,
+  name: string,
+  data: SagaJobData,
+  timestamp: number,
+  maxPayloadBytes: number,
+): string {
+  const sagaId = JSON.stringify(data.sagaId);
+  const json =
+    `{"v":${PAYLOAD_FORMAT},"id":${JSON.stringify(id)},"name":${JSON.stringify(name)},` +
+    `"metadata":{"sagaId":${sagaId},"correlationId":${sagaId}},"at":${timestamp},` +
+    `"data":{"sagaId":${sagaId},"version":${data.version},"index":${data.index}}}`;
+  if (json.length * 3 <= maxPayloadBytes) return json;
+  return serializeEnvelope(
+    {
+      id,
+      name,
+      data: { sagaId: data.sagaId, version: data.version, index: data.index },
+      metadata: { sagaId: data.sagaId, correlationId: data.sagaId },
+      timestamp,
+    },
+    maxPayloadBytes,
+  );
 }

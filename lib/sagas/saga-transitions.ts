@@ -84,13 +84,21 @@ export class SagaTransitions {
     return first;
   }
 
+  /** `record` after `patch`, at the next version: one object per write (a step makes one). */
   private next(record: SagaRecord, patch: SagaPatch): SagaRecord {
-    const { history, ...rest } = patch;
+    const { history } = patch;
     return {
-      ...record,
-      ...rest,
-      history: history ? [...record.history, history] : record.history,
+      id: record.id,
+      name: record.name,
+      status: patch.status ?? record.status,
+      step: patch.step ?? record.step,
       version: record.version + 1,
+      data: patch.data ?? record.data,
+      history: history ? [...record.history, history] : record.history,
+      // A patch that names `error` sets it (an undefined one is not stored).
+      error: 'error' in patch ? patch.error : record.error,
+      inbox: patch.inbox ?? record.inbox,
+      createdAt: record.createdAt,
       updatedAt: this.clock.now(),
     };
   }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
 import type { ListenerContext } from '../discovery/listener-definition.js';
+import { isThenable } from '../is-thenable.js';
 import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { SagaDataError } from '../errors/saga-data.error.js';
 import { SagaTimeoutError } from '../errors/saga-timeout.error.js';
@@ -218,7 +219,9 @@ export class SagaEngine {
       stepKey: `${record.id}:${method}`,
       event,
     };
-    await (saga.instance[method] as (ctx: unknown) => unknown).call(saga.instance, ctx);
+    const result = (saga.instance[method] as (ctx: unknown) => unknown).call(saga.instance, ctx);
+    // A sync step is not awaited: no promise and no turn of the microtask queue per step.
+    if (isThenable(result)) await result;
     try {
       return encodeSagaData(
         saga.name,

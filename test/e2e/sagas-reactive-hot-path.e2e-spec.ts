@@ -1,9 +1,9 @@
-import { createHook } from 'node:async_hooks';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, OnEvent, Saga, ofEvent, type EventEnvelope } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
+import { promisesMadeBy } from '../support/promise-count.js';
 
 @Injectable()
 class Invoices {
@@ -22,22 +22,6 @@ class InvoiceSaga {
       ofEvent<{ id: string }>('order.placed'),
       map((e) => ({ name: 'invoice.requested', data: { id: e.data.id } })),
     );
-}
-
-/** How many promises `fn` creates while it runs (synchronously). */
-function promisesMadeBy(fn: () => unknown): number {
-  let made = 0;
-  const hook = createHook({
-    init(_id, type) {
-      if (type === 'PROMISE') made++;
-    },
-  }).enable();
-  try {
-    fn();
-  } finally {
-    hook.disable();
-  }
-  return made;
 }
 
 /*

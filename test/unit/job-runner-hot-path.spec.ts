@@ -1,4 +1,4 @@
-import { AsyncLocalStorage, createHook } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventContext, type EventEnvelope, type ListenerContext } from 'nestjs-events';
@@ -10,6 +10,7 @@ import { JobRunner } from '../../lib/queue/job-runner.js';
 import { JobSettler } from '../../lib/queue/job-settler.js';
 import type { ReservedJob } from '../../lib/queue/queue-job.js';
 import type { QueueTransport } from '../../lib/queue/queue-transport.interface.js';
+import { promisesUntilSettled } from '../support/promise-count.js';
 
 /** A transport that acknowledges at once: what is left to count is the runner's own work. */
 function acking(): { transport: QueueTransport; acked: string[] } {
@@ -154,17 +155,7 @@ describe('JobRunner hot path', () => {
     const jobs = Array.from({ length: 200 }, (_, n) => job(n));
     // Warm up (lazy initialisations), then count.
     await processAll(run, inFlight, jobs.slice(0, 20));
-    let promises = 0;
-    const hook = createHook({
-      init(_id, type) {
-        if (type === 'PROMISE') promises++;
-      },
-    }).enable();
-    try {
-      await processAll(run, inFlight, jobs.slice(20));
-    } finally {
-      hook.disable();
-    }
+    const [promises] = await promisesUntilSettled(() => processAll(run, inFlight, jobs.slice(20)));
     expect(acked).toHaveLength(200);
     // Counted: the attempt, the ack and its bookkeeping, and this test's own awaits. It was 15
     // per job while each of them had its own catch/finally chain, 7 while the attempt and its
