@@ -123,6 +123,18 @@ export class ListenerRegistry {
     return this.groupedQueues.has(queue);
   }
 
+  /**
+   * Whether a listener of `queue` has a group rate limit: its worker never reads ahead, since a
+   * take counts the start of a rate-limited group, and a job waiting in read-ahead would start
+   * later than counted.
+   */
+  isRateLimited(queue: string): boolean {
+    for (const { definition } of this.byId.values()) {
+      if (definition.queue?.queue === queue && definition.queue.group?.rateLimit) return true;
+    }
+    return false;
+  }
+
   /** Removes a listener by id; returns whether it was registered. */
   remove(id: string): boolean {
     const entry = this.byId.get(id);

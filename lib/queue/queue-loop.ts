@@ -46,8 +46,8 @@ export class QueueLoop {
     /** Longest a job waits in read-ahead for a slot before it goes back to the queue (ms). */
     private readonly maxAheadMs: number,
     /**
-     * A queue with groups: no read-ahead, so that a job starts when it is taken (a take is
-     * where fair order, slots and rate limits are decided).
+     * A queue with groups: jobs are taken in fair order by the group take. Jobs read ahead keep
+     * that order (they start in the order taken) and hold their group's slot while they wait.
      */
     private readonly isGrouped = false,
     /**
@@ -55,6 +55,11 @@ export class QueueLoop {
      * concurrency of handler calls (then `limit` is the jobs held: concurrency x batch size).
      */
     private readonly batches?: BatchCollector,
+    /**
+     * A queue with a group rate limit: no read-ahead, so that a job starts when it is taken (the
+     * take counts its start in the group's window).
+     */
+    private readonly isRateLimited = false,
   ) {}
 
   /** Runs until `signal` fires, then puts the jobs read ahead back. */
@@ -131,7 +136,7 @@ export class QueueLoop {
     };
     const fetchIfLow = (): void => {
       const extra =
-        samples < READ_AHEAD_AFTER || isAheadStale || this.isGrouped || this.batches
+        samples < READ_AHEAD_AFTER || isAheadStale || this.isRateLimited || this.batches
           ? 0
           : readAhead(limit, averageMs);
       const wanted = limit - mine.size + extra - ahead.length;

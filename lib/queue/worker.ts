@@ -186,6 +186,7 @@ export class Worker
         Math.min(READ_AHEAD_MAX_WAIT_MS, Math.floor(this.options.visibilityTimeout / 2)),
         this.registry.isGrouped(queue),
         batches,
+        this.registry.isRateLimited(queue),
       );
       this.loops.push(loop.run(this.stopping.signal));
     }

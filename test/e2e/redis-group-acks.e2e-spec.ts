@@ -141,4 +141,31 @@ describe('Redis transport: acknowledgements of grouped jobs', () => {
       await transport.close();
     }
   });
+
+  it('takes the jobs of a group alone in the rotation in one pop: about one command per job', async () => {
+    const transport = await createRedisQueueTransport(
+      resolveEventsOptions({ redis: server.url, prefix: 'group-take-alone' }, {}),
+    );
+    try {
+      const count = 50;
+      await transport.enqueue(Array.from({ length: count }, (_, i) => job('alone', i, 'A', 0)));
+      await transport.reserve('alone', 0, AbortSignal.timeout(2000), { isGrouped: true });
+      await admin.config('RESETSTAT');
+      const taken = await reserveAll(transport, 'alone', count, true);
+      // Each job: its stream entry; the pop, its slots and the read are per call.
+      expect((await commands()) / count).toBeLessThanOrEqual(1.5);
+      expect(taken.map((j) => j.id)).toEqual(
+        Array.from({ length: count }, (_, i) => `alone-A-${i}`),
+      );
+      await Promise.all(taken.map((j) => transport.ack(j)));
+      await waitFor(async () => (await transport.groups('alone', 0, 10)).length === 0);
+      // A group that comes back after emptying is taken again.
+      await transport.enqueue([job('alone', count, 'A', 0)]);
+      const again = await reserveAll(transport, 'alone', 1, true);
+      expect(again.map((j) => j.id)).toEqual([`alone-A-${count}`]);
+      await transport.ack(again[0]);
+    } finally {
+      await transport.close();
+    }
+  });
 });

@@ -89,9 +89,11 @@ local function headHoldsSlot(base, id)
   local ok, job = pcall(cjson.decode, raw)
   return ok and type(job) == 'table' and job.s == '1'
 end
--- Leaves the rotation and limited (state cleared); the caller decides where it goes.
-local function leave(base, id)
-  local state = redis.call('HGET', gkey(base, 'state'), id)
+-- Leaves the rotation and limited (state cleared); the caller decides where it goes. \`known\`:
+-- its state when the caller just read it (false: none).
+local function leave(base, id, known)
+  local state = known
+  if state == nil then state = redis.call('HGET', gkey(base, 'state'), id) end
   -- Neither in the rotation nor limited: no state, and no credit (it goes with the rotation).
   if not state then return end
   if state == 'r' then redis.call('LREM', gkey(base, 'ready'), 1, id)
@@ -99,16 +101,20 @@ local function leave(base, id)
   redis.call('HDEL', gkey(base, 'state'), id)
   redis.call('HDEL', gkey(base, 'credit'), id)
 end
--- Drops an empty group's keys: memory returns to baseline when groups empty.
-local function tidy(base, id)
-  if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then return end
-  if redis.call('ZCARD', gq(base, id, 'slots')) > 0 then return end
-  leave(base, id)
+-- Drops the spec and index entry of a group out of the rotation with no job and no slot.
+local function drop(base, id)
   redis.call('DEL', gq(base, id, 'meta'))
   metas[gq(base, id, 'meta')] = nil
   if not isPaused(base, id) then
     redis.call('ZREM', gkey(base, 'index'), id)
   end
+end
+-- Drops an empty group's keys: memory returns to baseline when groups empty.
+local function tidy(base, id)
+  if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then return end
+  if redis.call('ZCARD', gq(base, id, 'slots')) > 0 then return end
+  leave(base, id)
+  drop(base, id)
 end
 -- Puts a group where it belongs: the rotation when it can start a job, else limited (until its
 -- limit or first lease ends), else nowhere (empty or paused).
@@ -141,8 +147,17 @@ local function free(base, list, from, step, at)
   end
   for _, id in ipairs(order) do
     redis.call('ZREM', gq(base, id, 'slots'), unpack(byGroup[id]))
-    enter(base, id, at)
-    tidy(base, id)
+    local state = redis.call('HGET', gkey(base, 'state'), id)
+    -- In the rotation: it has jobs (a take drops a group that empties) and may start them.
+    if state ~= 'r' then
+      if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then
+        enter(base, id, at)
+      else
+        -- Empty: tidy, without reading again what was just read.
+        leave(base, id, state)
+        if redis.call('ZCARD', gq(base, id, 'slots')) == 0 then drop(base, id) end
+      end
+    end
   end
 end
 -- Stores a ready job in its group (spec fields from a member or ARGV), at the head or the tail.

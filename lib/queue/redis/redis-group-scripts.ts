@@ -25,6 +25,23 @@ local at = now()
 local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIMIT', 0, 100)
 for _, id in ipairs(back) do enter(base, id, at) end
 local taken, budget, paused = 0, max + 100, {}
+-- One group in the rotation: its turns follow one another (nothing is added to the rotation below).
+local isAlone = redis.call('LLEN', KEYS[1]) == 1
+local function decoded(raw)
+  local ok, job = pcall(cjson.decode, raw)
+  if not ok or type(job) ~= 'table' then job = { id = 'unreadable-group-job', p = raw } end
+  return job
+end
+local function toStream(job, id)
+  redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+    'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
+    'g', id, 'm', '1')
+end
+local function leaveRotation(id)
+  redis.call('RPOP', KEYS[1])
+  redis.call('HDEL', gkey(base, 'state'), id)
+  redis.call('HDEL', gkey(base, 'credit'), id)
+end
 -- Slots of the jobs of groups without limits, added once per group (nothing reads them before).
 local freeSlots, freeOrder = {}, {}
 local function addSlots(id)
@@ -43,17 +60,28 @@ while taken < max and budget > 0 do
   if paused[id] == nil then paused[id] = isPaused(base, id) end
   -- A group without a concurrency or rate limit starts its head whatever it holds: pop it at once.
   local isFree = not paused[id] and meta(base, id, 'c') <= 0 and meta(base, id, 'rm') <= 0
-  local raw
-  if isFree then raw = redis.call('LPOP', jobs) else raw = redis.call('LINDEX', jobs, 0) end
+  local raw, run
+  if isFree and isAlone and meta(base, id, 'w') <= 1 then
+    -- Alone and free: every turn up to \`max\` is its own, so its jobs are popped in one call.
+    run = redis.call('LPOP', jobs, max - taken)
+    raw = run and run[1]
+  elseif isFree then raw = redis.call('LPOP', jobs)
+  else raw = redis.call('LINDEX', jobs, 0) end
   if not raw or paused[id] then
-    redis.call('RPOP', KEYS[1])
-    redis.call('HDEL', gkey(base, 'state'), id)
-    redis.call('HDEL', gkey(base, 'credit'), id)
+    leaveRotation(id)
     addSlots(id)
     tidy(base, id)
+  elseif run then
+    for _, item in ipairs(run) do
+      local job = decoded(item)
+      append(freeSlots, freeOrder, id, at + lease)
+      append(freeSlots, freeOrder, id, tostring(job.id))
+      toStream(job, id)
+    end
+    taken = taken + #run
+    if taken < max or redis.call('LLEN', jobs) == 0 then leaveRotation(id) end
   else
-    local ok, job = pcall(cjson.decode, raw)
-    if not ok or type(job) ~= 'table' then job = { id = 'unreadable-group-job', p = raw } end
+    local job = decoded(raw)
     local untilAt = nil
     if not isFree then
       if job.s ~= '1' then untilAt = fullUntil(base, id, at) end
@@ -74,15 +102,11 @@ while taken < max and budget > 0 do
         redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
       end
       recordStart(base, id, at)
-      redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
-        'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-        'g', id, 'm', '1')
+      toStream(job, id)
       taken = taken + 1
       local weight = meta(base, id, 'w')
       if redis.call('LLEN', jobs) == 0 then
-        redis.call('RPOP', KEYS[1])
-        redis.call('HDEL', gkey(base, 'state'), id)
-        redis.call('HDEL', gkey(base, 'credit'), id)
+        leaveRotation(id)
       elseif weight > 1 then
         -- Weight 1 has one start per turn (already moved on): no credit to keep.
         if redis.call('HINCRBY', gkey(base, 'credit'), id, 1) >= weight then

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { QueueGroup } from '../flow/queue-group.js';
 import type { ReservedJob } from '../queue-job.js';
 import type { RedisBlockingReaders } from './redis-blocking-readers.js';
-import { toJob } from './redis-entries.js';
+import { releaseReply, toJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
@@ -39,7 +39,7 @@ export class RedisGroups {
     signal: AbortSignal,
   ): Promise<ReservedJob[]> {
     const { keys } = q;
-    const [entries, next, redisNow] = await this.ctx.worker.eventsGroupTake(
+    const reply = await this.ctx.worker.eventsGroupTake(
       keys.groupReady,
       keys.stream,
       keys.base,
@@ -48,9 +48,15 @@ export class RedisGroups {
       max,
       this.leaseMs,
     );
+    const [entries, next, redisNow] = reply;
     this.ctx.noteRedisTime(Number(redisNow));
     if (entries.length > 0) {
-      return entries.map(([entry, fields]) => toJob(q.name, entry, 1, fields));
+      try {
+        return entries.map(([entry, fields]) => toJob(q.name, entry, 1, fields));
+      } finally {
+        // As for a plain read: cut the reply's arrays so that no old one keeps the jobs alive.
+        releaseReply(reply);
+      }
     }
     const nextDue = Number(next);
     const waitMs =
