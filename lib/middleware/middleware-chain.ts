@@ -10,6 +10,7 @@ import type {
   ListenerInfo,
 } from './event-middleware.interface.js';
 import { ReleaseJobSignal } from './release-job.signal.js';
+import { WallClockTimer } from '../wall-clock-timer.js';
 
 const logger = new Logger('EventMiddleware');
 
@@ -115,7 +116,9 @@ export function composeMiddleware(
   const runInProcess = (event: EventEnvelope, context: ListenerContext): Promise<unknown> =>
     run(event, context).catch((error: unknown) => {
       if (!(error instanceof ReleaseJobSignal)) throw error;
-      return new Promise<void>((resolve) => setTimeout(resolve, error.delayMs)).then(() =>
+      // By the wall clock: a plain timer set late in a busy loop turn can fire early by it.
+      const dueAt = Date.now() + error.delayMs;
+      return new Promise<void>((resolve) => new WallClockTimer(dueAt, resolve)).then(() =>
         runInProcess(event, context),
       );
     });

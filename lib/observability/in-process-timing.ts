@@ -6,7 +6,7 @@ import type {
 } from '../discovery/listener-definition.js';
 import { isThenable } from '../is-thenable.js';
 import { DURATION_BUCKETS_MS } from './duration-histogram.js';
-import type { EventCounts, MetricsStore, Timed } from './metrics-store.js';
+import { LastEventCounts, type MetricsStore, type Timed } from './metrics-store.js';
 
 /**
  * Sync calls that took less than this (ms, the first histogram bucket) are timed one in
@@ -29,14 +29,15 @@ class InProcessTally {
   private lastMs = 0;
   private generation = -1;
   private totals: Timed | undefined;
-  private eventName: string | undefined;
-  private eventCounts: EventCounts | undefined;
+  private readonly events: LastEventCounts;
 
   constructor(
     private readonly store: MetricsStore,
     private readonly listener: string,
     private readonly invoke: ListenerFn,
-  ) {}
+  ) {
+    this.events = new LastEventCounts(store);
+  }
 
   /**
    * The listener's call as the bus makes it: a sync result or throw comes back as is (no
@@ -96,13 +97,8 @@ class InProcessTally {
     if (totals === undefined || this.generation !== store.generation) {
       this.generation = store.generation;
       this.totals = totals = store.listener(this.listener);
-      this.eventName = undefined;
     }
-    let counts = this.eventCounts;
-    if (counts === undefined || event.name !== this.eventName) {
-      this.eventName = event.name;
-      this.eventCounts = counts = store.event(event.name);
-    }
+    const counts = this.events.of(event.name);
     if (isFailed) counts.failed++;
     else counts.handled++;
     // In the second of its emit: the clock is not read for an untimed call.

@@ -135,6 +135,27 @@ class Measured {
 }
 
 /**
+ * The totals of the event name one counter saw last (see `MetricsStore.event`): a burst of one
+ * name skips the map lookup, names taking turns allocate nothing, and `reset()` is noticed by
+ * the store's generation.
+ */
+export class LastEventCounts {
+  private name: string | undefined;
+  private counts: EventCounts | undefined;
+  private generation = -1;
+
+  constructor(private readonly store: MetricsStore) {}
+
+  of(name: string): EventCounts {
+    const store = this.store;
+    if (name === this.name && this.generation === store.generation) return this.counts!;
+    this.name = name;
+    this.generation = store.generation;
+    return (this.counts = store.event(name));
+  }
+}
+
+/**
  * The counters behind `EventMetrics`: plain maps in this process, bounded (event names past
  * `maxEventLabels` share one entry; listeners, queues and measures are declared in code).
  */
@@ -147,8 +168,7 @@ export class MetricsStore {
   private queues = new Map<string, Timed>();
   private measures = new Map<string, Measured>();
   /** The totals of the name emitted last: a burst of one name skips the map lookup. */
-  private lastName: string | undefined;
-  private lastCounts: EventCounts | undefined;
+  private readonly lastEmitted = new LastEventCounts(this);
 
   constructor(private readonly maxEventLabels: number) {}
 
@@ -158,16 +178,8 @@ export class MetricsStore {
   }
 
   emitted(name: string): void {
-    if (name === this.lastName) {
-      this.lastCounts!.emitted++;
-      return;
-    }
     // A name keeps its entry (its own, or `other` past the cap) until `reset()`.
-    const counts = this.event(name);
-    counts.emitted++;
-    // Two fields, not a record: names taking turns allocate nothing.
-    this.lastName = name;
-    this.lastCounts = counts;
+    this.lastEmitted.of(name).emitted++;
   }
 
   /** @internal Counts an attempt's outcome in an event name's totals (see `event`). */
@@ -229,7 +241,6 @@ export class MetricsStore {
 
   reset(): void {
     this.generation++;
-    this.lastName = this.lastCounts = undefined;
     this.since = Date.now();
     this.events = new Map();
     this.listeners = new Map();

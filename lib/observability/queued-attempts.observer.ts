@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../event/event-envelope.js';
 import type { AttemptObserver, BatchAttempt } from '../queue/attempt-outcome.js';
 import type { ReservedJob } from '../queue/queue-job.js';
 import { queuedOutcome } from './attempt-classifier.js';
-import type { EventCounts, MetricsStore, Timed } from './metrics-store.js';
+import { LastEventCounts, type MetricsStore, type Timed } from './metrics-store.js';
 
 /**
  * What the attempts of one queued listener on one queue are counted into, found once (and again
@@ -14,8 +14,7 @@ interface QueuedTally {
   readonly queue: string;
   listener: Timed;
   queueTotals: Timed;
-  eventName: string | undefined;
-  eventCounts: EventCounts | undefined;
+  readonly events: LastEventCounts;
 }
 
 /**
@@ -75,17 +74,17 @@ export class QueuedAttemptsObserver implements AttemptObserver {
     const outcome = queuedOutcome(job, listener, isFailed, error);
     if (outcome === undefined) return false;
     const now = Date.now();
-    const tally = this.tally(listener, job.queue, event.name);
+    const tally = this.tally(listener, job.queue);
     const startedAt = now - (durationMs ?? 0);
     // First attempts only: a retry's wait is its backoff, not the queue's lag.
     const waitMs = job.attempt === 1 ? Math.max(0, startedAt - job.enqueuedAt) : undefined;
-    this.store.count(tally.eventCounts!, outcome.outcome, outcome.isTimedOut);
+    this.store.count(tally.events.of(event.name), outcome.outcome, outcome.isTimedOut);
     tally.listener.addAttempt(outcome.outcome, outcome.isTimedOut, durationMs, waitMs, now);
     tally.queueTotals.addAttempt(outcome.outcome, outcome.isTimedOut, durationMs, waitMs, now);
     return true;
   }
 
-  private tally(listener: ListenerDefinition, queue: string, eventName: string): QueuedTally {
+  private tally(listener: ListenerDefinition, queue: string): QueuedTally {
     const store = this.store;
     let tally = this.tallies.get(listener);
     if (tally === undefined || tally.queue !== queue || tally.generation !== store.generation) {
@@ -94,14 +93,9 @@ export class QueuedAttemptsObserver implements AttemptObserver {
         queue,
         listener: store.listener(listener.id, queue),
         queueTotals: store.queue(queue),
-        eventName: undefined,
-        eventCounts: undefined,
+        events: new LastEventCounts(store),
       };
       this.tallies.set(listener, tally);
-    }
-    if (tally.eventName !== eventName) {
-      tally.eventName = eventName;
-      tally.eventCounts = store.event(eventName);
     }
     return tally;
   }

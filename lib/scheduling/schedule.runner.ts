@@ -55,18 +55,28 @@ export class ScheduleRunner {
   }
 
   private async run(): Promise<void> {
+    let failures = 0;
     while (!this.stopping.signal.aborted) {
       let waitMs = SCHEDULE_POLL_MS;
       try {
         this.isWoken = false;
         const batch = await this.store.claim(CLAIM_LIMIT, this.leaseMs);
+        if (failures > 0) {
+          this.logger.log(`Claiming due schedules again, after ${failures} failed attempt(s)`);
+          failures = 0;
+        }
         for (const claimed of batch.claimed) await this.fire(claimed, batch.now);
         if (batch.claimed.length === CLAIM_LIMIT) waitMs = 0;
         else if (batch.nextDue !== undefined) {
           waitMs = Math.min(SCHEDULE_POLL_MS, Math.max(1, batch.nextDue - batch.now));
         }
       } catch (error) {
-        this.logger.error(`Claiming due schedules failed: ${(error as Error).message}`);
+        // Once per outage and then every 20 tries, not once a second while Redis is away.
+        if (++failures === 1 || failures % 20 === 0) {
+          this.logger.error(
+            `Claiming due schedules failed (${failures}x), retrying: ${(error as Error).message}`,
+          );
+        }
         waitMs = ERROR_PAUSE_MS;
       }
       await this.sleep(waitMs);

@@ -10,20 +10,14 @@ import type {
   UntypedOnly,
 } from '../event/event-map.js';
 import { EventAssertionError } from '../errors/event-assertion.error.js';
-import { EventFacadeUsageError } from '../errors/event-facade-usage.error.js';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { assertInteger } from '../option-assertions.js';
 import type { Notification } from '../notifications/notification.js';
 import { broadcastMismatch, broadcastRecords, notificationsOn } from './broadcast-report.js';
-import { listData, similarNames, summarize, times } from './dispatch-report.js';
-import { EventFacadeBinding } from './event-facade.binding.js';
-import { describeListener, listenersOf, quote, toEventRef, type EventRef } from './event-ref.js';
-import {
-  facadeState,
-  type DispatchRecord,
-  type FacadeTarget,
-  FakeSession,
-} from './event-facade.state.js';
+import { listData, similarNames, times } from './dispatch-report.js';
+import { describeListener, listenersOf, quote, toEventRef } from './event-ref.js';
+import { fail, matchingRecords, noApplication, session, targetOf } from './event-facade.session.js';
+import { facadeState, FakeSession } from './event-facade.state.js';
 
 /** An application or module reference that imports `EventsModule` (what `fake(app)` binds to). */
 export type FacadeApplication = INestApplicationContext | ModuleRef;
@@ -300,61 +294,4 @@ export class EventFacade {
           : `has no @OnEvent listener in this application (is it in a module's providers?).`),
     );
   }
-}
-
-function targetOf(app: unknown): FacadeTarget {
-  if (
-    app === null ||
-    typeof app !== 'object' ||
-    typeof (app as { get?: unknown }).get !== 'function'
-  ) {
-    throw new InvalidOptionError(
-      'EventFacade.fake(app)',
-      app,
-      'a Nest application, TestingModule or ModuleRef (or a list of events to fake)',
-    );
-  }
-  try {
-    return (app as FacadeApplication).get(EventFacadeBinding, { strict: false }).target;
-  } catch {
-    throw new EventFacadeUsageError(
-      'no-application',
-      'EventFacade.fake(app): this application has no EventsModule. ' +
-        'Import EventsModule.forRoot() in the module you test, then pass its app or ModuleRef.',
-    );
-  }
-}
-
-function session(method: string): FakeSession {
-  const current = facadeState.session;
-  if (!current) {
-    throw new EventFacadeUsageError(
-      'not-faked',
-      `EventFacade.${method}() was called before EventFacade.fake() (or after restore()): nothing ` +
-        'is being recorded. Call EventFacade.fake() once the application has started (or ' +
-        'EventFacade.fake(app)), then act, then assert.',
-    );
-  }
-  if (!current.target) throw noApplication(method);
-  return current;
-}
-
-function noApplication(method: string): EventFacadeUsageError {
-  return new EventFacadeUsageError(
-    'no-application',
-    `EventFacade.${method}(): no application to fake. No application with EventsModule has ` +
-      'started (await app.init() on the TestingModule or application), or it has shut down. ' +
-      'Start it, or bind one explicitly with EventFacade.fake(app).',
-  );
-}
-
-function matchingRecords(fake: FakeSession, ref: EventRef): DispatchRecord[] {
-  return fake.records.filter((r) => ref.matches(r.envelope.name));
-}
-
-function fail(fake: FakeSession, expectation: string): never {
-  const scope = fake.fakes ? `\nFaking only: ${fake.fakes.join(', ')}.` : '';
-  throw new EventAssertionError(
-    `${expectation}\n${summarize(fake.records, fake.fakes !== undefined)}${scope}`,
-  );
 }

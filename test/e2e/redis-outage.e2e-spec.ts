@@ -247,9 +247,64 @@ describe('Redis transport: outages with two worker processes', () => {
         timeoutMs: 20_000,
       });
       const started = await redis.lrange(`${prefix}:test:started`, 0, -1);
-      expect(started.sort()).toEqual(sent.map((e) => e.id).sort());
+      // On a failure, what the workers logged (reclaims, failed heartbeats) says who took what.
+      expect(started.sort(), children.map((c) => c.output).join('\n')).toEqual(
+        sent.map((e) => e.id).sort(),
+      );
       expect(await queues.counts('procs')).toMatchObject({ active: 0, waiting: 0, dead: 0 });
     },
     120_000,
   );
+
+  it('keeps the jobs of a worker stalled as Redis comes back, for twice visibilityTimeout', async () => {
+    const prefix = `stalled-${++seq}`;
+    const visibilityMs = 5000;
+    const app = await createTestApp(
+      { providers: [ProcessListener] },
+      { redis: durable.url, prefix, worker: false },
+    );
+    apps.push(app);
+    const queues = app.get(EventQueues);
+    const workers = [
+      await worker(prefix, visibilityMs, 20_000),
+      await worker(prefix, visibilityMs, 20_000),
+    ];
+    const bus = app.get(EventBus);
+    // 8 jobs for 2 x 10 slots: whatever the split, the other worker has room to take them all.
+    const sent = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => bus.emit('proc.job', { i })),
+    );
+    await waitFor(async () => (await redis.llen(`${prefix}:test:started`)) === sent.length, {
+      timeoutMs: 20_000,
+    });
+    const stream = `${prefix}:{${prefix}:procs}:stream`;
+    const [, , , holders] = (await redis.xpending(stream, 'workers')) as [
+      number,
+      string,
+      string,
+      [string, string][],
+    ];
+    const held = (w: WorkerProcess) =>
+      Number(holders.find(([consumer]) => consumer.includes(`:${w.child.pid}:`))?.[1] ?? 0);
+    const stalled = held(workers[0]) >= held(workers[1]) ? workers[0] : workers[1];
+    await durable.kill();
+    stalled.child.kill('SIGSTOP');
+    try {
+      await durable.start();
+      // Past one timeout (when the other worker could reclaim before), within two.
+      await outageOf(1.4 * visibilityMs);
+    } finally {
+      stalled.child.kill('SIGCONT');
+    }
+    await waitFor(async () => (await redis.llen(`${prefix}:test:done`)) >= sent.length, {
+      timeoutMs: 40_000,
+    });
+    await waitFor(async () => (await queues.counts('procs')).active === 0, {
+      timeoutMs: 20_000,
+    });
+    const started = await redis.lrange(`${prefix}:test:started`, 0, -1);
+    expect(started.sort(), workers.map((w) => w.output).join('\n')).toEqual(
+      sent.map((e) => e.id).sort(),
+    );
+  }, 120_000);
 });

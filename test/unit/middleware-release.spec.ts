@@ -154,6 +154,30 @@ describe('composeMiddleware', () => {
     expect(calls).toBe(2);
   });
 
+  it('runs a released in-process call again no earlier than the delay by Date.now', async () => {
+    vi.useFakeTimers();
+    try {
+      const start = Date.now();
+      let calls = 0;
+      const chain = composeMiddleware(
+        [{ use: (ctx, next) => (++calls === 1 ? ctx.release(100) : next()) }],
+        () => Date.now(),
+        inProcess,
+      );
+      const result = chain(envelope, context);
+      await vi.advanceTimersByTimeAsync(0); // the release is caught and its timer set
+      // The loop's cached time ran ahead of the wall clock: the timer fires 5 ms early by it.
+      vi.setSystemTime(start - 5);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(5);
+      expect(calls).toBe(2);
+      await expect(result).resolves.toBeGreaterThanOrEqual(start + 100);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('refuses a release delay that is not an integer >= 0', async () => {
     const chain = composeMiddleware([{ use: (ctx) => ctx.release(-1) }], () => 1, queued);
     await expect(Promise.resolve(chain(envelope, context))).rejects.toThrow(InvalidOptionError);

@@ -13,6 +13,15 @@ export const MAX_BLOCK_MS = 1000;
 /** Longest a read waits for a reconnecting client before it fails (and the worker backs off). */
 const RECONNECT_WAIT_MS = 5000;
 
+/**
+ * After a sign of an outage, reclaims wait this many `visibilityTimeout`s. One would do if every
+ * worker were back and heartbeating the moment this one is; but each reconnects on its own
+ * backoff, and a recovery is a burst of work on every process (reconnects, scripts loaded again,
+ * retries) that can hold a live worker's first heartbeats back: a second timeout keeps its jobs
+ * from running twice. A worker that died during the outage is reclaimed one timeout later.
+ */
+export const OUTAGE_GRACE_TIMEOUTS = 2;
+
 /** A client with the transport's scripts defined. */
 export type Client = RedisClient & ScriptCommands;
 
@@ -62,7 +71,7 @@ export class RedisQueueContext {
   /**
    * No reclaim before this time (local ms): Redis was away or stalled, so entries look idle
    * because nobody could heartbeat, not because their worker died. Pushed back by
-   * `visibilityTimeout` on each sign of an outage.
+   * `OUTAGE_GRACE_TIMEOUTS` visibility timeouts on each sign of an outage.
    */
   reclaimHoldUntil = 0;
   /**
@@ -114,13 +123,14 @@ export class RedisQueueContext {
   }
 
   /**
-   * Redis was away or stalled (a reconnect, a failed or late command): hold reclaims until
-   * `visibilityTimeout` has passed, so that every worker heartbeats what it holds first.
+   * Redis was away or stalled (a reconnect, a failed or late command): hold reclaims for
+   * `OUTAGE_GRACE_TIMEOUTS` visibility timeouts, so that every worker heartbeats what it holds
+   * first, also one that reconnects after this one or is slowed by the recovery itself.
    */
   noteOutage(): void {
     this.reclaimHoldUntil = Math.max(
       this.reclaimHoldUntil,
-      Date.now() + this.options.visibilityTimeout,
+      Date.now() + OUTAGE_GRACE_TIMEOUTS * this.options.visibilityTimeout,
     );
   }
 
