@@ -1,18 +1,27 @@
 // One variant of the outbox benchmark, in its own process (see bench/outbox.bench.js):
 //   floor    BEGIN; INSERT order; COMMIT                      (no event)
 //   outbox   the same in EventOutbox.transaction + bus.emit   (one queued listener)
+//   local    the same as outbox with an in-process listener   (the outbox's own cost: no queue)
 //   bullmq   the same, then BullMQ queue.add() after COMMIT   (the usual, non-atomic pattern)
-// Env: VARIANT, DATABASE_URL, REDIS_PORT, COUNT, WRITERS, ROUND (names its tables, queue and
-// prefix, so that rounds start alike). Prints one JSON line on stdout:
-// { rate, p50, p99 } (transactions/s, commit-to-handler-start ms; no latency for the floor).
+// Env: VARIANT, DATABASE_URL, REDIS_PORT, COUNT, WARMUP, WRITERS, ROUND (names its tables, queue
+// and prefix, so that rounds start alike). WARMUP transactions run first, untimed: a fresh
+// process spends its first seconds compiling (TurboFan threads), on the cores PostgreSQL needs,
+// and a variant that loads more code (Nest, BullMQ) would pay that in its rate. Prints one JSON
+// line on stdout: { rate, p50, p99, cpuNode, cpuPg, cpuRedis } (transactions/s,
+// commit-to-handler-start ms, no latency for the floor; CPU µs per transaction of this process,
+// of the PostgreSQL backends of the bench's database (read from /proc: a local server) and of
+// the redis-server, from the first timed transaction to the last handler start).
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pg from 'pg';
+import Redis from 'ioredis';
 
 const { VARIANT, DATABASE_URL, REDIS_PORT } = process.env;
 const COUNT = Number(process.env.COUNT);
+const WARMUP = Number(process.env.WARMUP ?? 0);
 const WRITERS = Number(process.env.WRITERS);
 const ROUND = process.env.ROUND ?? '0';
 const table = `orders_${VARIANT}_${ROUND}`;
@@ -20,11 +29,16 @@ const queueName = `bench-orders-${ROUND}`;
 const commitAt = new Map();
 const startAt = new Map();
 let handled = 0;
-let allHandled;
-const done = new Promise((resolve) => (allHandled = resolve));
+const waiting = [];
+/** Resolves once `n` handlers started in all. */
+const handledAtLeast = (n) =>
+  handled >= n ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve }));
 const onHandlerStart = (id) => {
   startAt.set(id, performance.now());
-  if (++handled === COUNT) allHandled();
+  handled++;
+  for (let i = waiting.length - 1; i >= 0; i--) {
+    if (handled >= waiting[i].n) waiting.splice(i, 1)[0].resolve();
+  }
 };
 
 /** A pool whose clients note when each COMMIT returned, for the transaction's event id. */
@@ -54,6 +68,50 @@ function timedPool() {
   return pool;
 }
 
+/** CPU ms of a local process from /proc (utime + stime), 0 when it cannot be read. */
+function procCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU of this process, of the PostgreSQL backends connected to the bench's database (when the
+ * server is local: /proc) and of the redis-server (INFO cpu), from `start()` to `stop()`.
+ */
+function cpuMeter(pool) {
+  const redis = new Redis({ host: '127.0.0.1', port: Number(REDIS_PORT), lazyConnect: true });
+  const backends = async () => {
+    const { rows } = await pool.query(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    return new Map(rows.map(({ pid }) => [pid, procCpuMs(pid)]));
+  };
+  const redisMs = async () => {
+    const info = await redis.info('cpu');
+    const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  };
+  let at;
+  return {
+    async start() {
+      at = { node: process.cpuUsage(), pg: await backends(), redis: await redisMs() };
+    },
+    async stop() {
+      const node = process.cpuUsage(at.node);
+      const [pgNow, redisNow] = [await backends(), await redisMs()];
+      let pgMs = 0;
+      for (const [pid, ms] of pgNow) pgMs += ms - (at.pg.get(pid) ?? 0);
+      redis.disconnect();
+      return { node: (node.user + node.system) / 1000, pg: pgMs, redis: redisNow - at.redis };
+    },
+  };
+}
+
 /** BEGIN; INSERT the order; COMMIT (the event id noted for the commit's time when given). */
 async function insertOrder(pool, i, eventId) {
   const client = await pool.connect();
@@ -67,26 +125,44 @@ async function insertOrder(pool, i, eventId) {
   }
 }
 
-async function lanes(run) {
-  let next = 0;
+/** Transactions `from` to `to` - 1 on WRITERS lanes at once; resolves to the ms they took. */
+async function lanes(run, from, to) {
+  let next = from;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: WRITERS }, async () => {
-      while (next < COUNT) await run(next++);
+      while (next < to) await run(next++);
     }),
   );
   return performance.now() - start;
 }
 
+/**
+ * The WARMUP transactions (numbered after the timed ones) and their handlers, then the COUNT
+ * timed ones; `handles` when each transaction has a handler to wait for.
+ */
+async function measure(pool, run, handles) {
+  await lanes(run, COUNT, COUNT + WARMUP);
+  if (handles) await handledAtLeast(WARMUP);
+  commitAt.clear();
+  startAt.clear();
+  const meter = cpuMeter(pool);
+  await meter.start();
+  const ms = await lanes(run, 0, COUNT);
+  if (handles) await handledAtLeast(WARMUP + COUNT);
+  return { ms, cpu: await meter.stop() };
+}
+
 async function floor() {
   const pool = timedPool();
   await pool.query(`CREATE TABLE ${table} (id text PRIMARY KEY, total int)`);
-  const ms = await lanes((i) => insertOrder(pool, i, undefined));
+  const result = await measure(pool, (i) => insertOrder(pool, i, undefined), false);
   await pool.end();
-  return { ms };
+  return result;
 }
 
-async function outbox() {
+/** The outbox variants: the listener queued (`outbox`) or in-process (`local`). */
+async function outbox(isQueued) {
   const lib = await import('../dist/index.js');
   const { EventsModule, EventBus, EventOutbox, OnEvent, ShouldQueue } = lib;
   class Handler {
@@ -95,7 +171,7 @@ async function outbox() {
     }
   }
   const method = Object.getOwnPropertyDescriptor(Handler.prototype, 'handle');
-  ShouldQueue({ queue: queueName })(Handler.prototype, 'handle', method);
+  if (isQueued) ShouldQueue({ queue: queueName })(Handler.prototype, 'handle', method);
   OnEvent('order.created')(Handler.prototype, 'handle', method);
   Reflect.defineMetadata('design:paramtypes', [], Handler);
   Injectable()(Handler);
@@ -106,9 +182,9 @@ async function outbox() {
     imports: [
       EventsModule.forRoot({
         redis: `redis://127.0.0.1:${REDIS_PORT}`,
-        prefix: `bench-outbox-${ROUND}`,
+        prefix: `bench-${VARIANT}-${ROUND}`,
         worker: { concurrency: 16 },
-        outbox: { connection: pool, table: `events_outbox_${ROUND}` },
+        outbox: { connection: pool, table: `events_outbox_${VARIANT}_${ROUND}` },
       }),
     ],
     providers: [Handler],
@@ -116,17 +192,19 @@ async function outbox() {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error'] });
   const bus = app.get(EventBus);
   const box = app.get(EventOutbox);
-  const ms = await lanes((i) =>
-    box.transaction(async (client) => {
-      await client.query(`INSERT INTO ${table} (id, total) VALUES ($1, $2)`, [`o${i}`, i]);
-      await bus.emit('order.created', { id: `o${i}` });
-      client.benchEvent = `o${i}`;
-    }),
+  const result = await measure(
+    pool,
+    (i) =>
+      box.transaction(async (client) => {
+        await client.query(`INSERT INTO ${table} (id, total) VALUES ($1, $2)`, [`o${i}`, i]);
+        await bus.emit('order.created', { id: `o${i}` });
+        client.benchEvent = `o${i}`;
+      }),
+    true,
   );
-  await done;
   await app.close();
   await pool.end();
-  return { ms };
+  return result;
 }
 
 async function bullmq() {
@@ -140,19 +218,22 @@ async function bullmq() {
   await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
   const pool = timedPool();
   await pool.query(`CREATE TABLE ${table} (id text PRIMARY KEY, total int)`);
-  const ms = await lanes(async (i) => {
-    await insertOrder(pool, i, `o${i}`);
-    await queue.add('order.created', { id: `o${i}` }, { removeOnComplete: true });
-  });
-  await done;
+  const result = await measure(
+    pool,
+    async (i) => {
+      await insertOrder(pool, i, `o${i}`);
+      await queue.add('order.created', { id: `o${i}` }, { removeOnComplete: true });
+    },
+    true,
+  );
   await worker.close();
   await queue.close();
   await pool.end();
-  return { ms };
+  return result;
 }
 
-const variants = { floor, outbox, bullmq };
-const { ms } = await variants[VARIANT]();
+const variants = { floor, outbox: () => outbox(true), local: () => outbox(false), bullmq };
+const { ms, cpu } = await variants[VARIANT]();
 const latencies = [...startAt].map(([id, at]) => at - commitAt.get(id)).filter(Number.isFinite);
 latencies.sort((a, b) => a - b);
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
@@ -161,6 +242,9 @@ process.stdout.write(
     rate: Math.round((COUNT * 1000) / ms),
     p50: latencies.length ? pct(0.5) : null,
     p99: latencies.length ? pct(0.99) : null,
+    cpuNode: Math.round((cpu.node * 1000) / COUNT),
+    cpuPg: Math.round((cpu.pg * 1000) / COUNT),
+    cpuRedis: Math.round((cpu.redis * 1000) / COUNT),
   })}\n`,
 );
 process.exit(0);

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../errors/invalid-option.error.js';
 import { TransportError } from '../errors/transport.error.js';
+import type { RedisClient } from './redis-client.js';
 import { RedisOutages } from './redis-outages.js';
 
 /**
@@ -13,8 +14,7 @@ export type RedisSource = string | Record<string, unknown>;
 /** How a connection is used; decides its failure behaviour. */
 export type RedisConnectionRole = 'command' | 'blocking';
 
-/** A command connection: one Redis server, or a Redis Cluster (routed by key). */
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from './redis-client.js';
 
 /** A blocking reader: always one connection to the one server (or cluster node) that owns its key. */
 export interface RedisReader {

@@ -1,8 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { Cluster, Redis } from 'ioredis';
-
-/** A command connection (the factory's `RedisClient`). */
-type RedisClient = Redis | Cluster;
+import type { RedisClient } from './redis-client.js';
 
 /**
  * The outages of the clients of one connection factory: each logged once (not once per
