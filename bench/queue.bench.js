@@ -59,6 +59,24 @@ async function commandsSince() {
 }
 const resetStats = () => admin.config('RESETSTAT');
 
+/** Redis's CPU seconds so far (user + sys, INFO cpu): what the load moves less than wall time. */
+async function redisCpu() {
+  const info = await admin.info('cpu');
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+/** Starts a CPU clock (this process and Redis); `stop(n)` gives each one's microseconds per job. */
+async function cpuClock() {
+  const redisStart = await redisCpu();
+  const start = process.cpuUsage();
+  return async (n) => {
+    const used = process.cpuUsage(start);
+    const redisUsed = (await redisCpu()) - redisStart;
+    return { cpuUs: (used.user + used.system) / n, redisCpuUs: (redisUsed * 1e6) / n };
+  };
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
@@ -156,13 +174,15 @@ async function eventsThroughput(url, concurrency, variant = 'default') {
   sink.reset(N);
   scraping(options, sink.done);
   await resetStats();
+  const cpu = await cpuClock();
   const start = performance.now();
   await pump(N, (i) => bus.emit('bench.event', { i }));
   await sink.done;
   const seconds = (performance.now() - start) / 1000;
+  const cpuPerEvent = await cpu(N);
   const commands = await commandsSince();
   await app.close();
-  return { rate: N / seconds, perEvent: commands / N };
+  return { rate: N / seconds, perEvent: commands / N, ...cpuPerEvent };
 }
 
 async function eventsLatency(url) {
@@ -225,13 +245,15 @@ async function bullThroughput(url, port, concurrency, isTraced = false) {
     isTraced,
   );
   await resetStats();
+  const cpu = await cpuClock();
   const start = performance.now();
   await pump(N, b.add);
   await b.done;
   const seconds = (performance.now() - start) / 1000;
+  const cpuPerEvent = await cpu(N);
   const commands = await commandsSince();
   await b.close();
-  return { rate: N / seconds, perEvent: commands / N };
+  return { rate: N / seconds, perEvent: commands / N, ...cpuPerEvent };
 }
 
 async function bullLatency(url, port) {

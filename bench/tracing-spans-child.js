@@ -59,7 +59,6 @@ const bare = {
           'messaging.system': 'redis',
           'messaging.operation.type': 'send',
           'messaging.operation.name': 'send',
-          'messaging.batch.message_count': 1,
           'messaging.destination.name': 'bench',
         },
       },

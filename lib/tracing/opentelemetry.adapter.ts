@@ -30,20 +30,24 @@ export async function loadOpenTelemetryTracer(
     if (!options.isRequired) return null;
     throw new MissingPeerDependencyError('tracing', '@opentelemetry/api', { cause: error });
   }
-  return new OpenTelemetryTracer(api, options.tracerName, system);
+  return new OpenTelemetryTracer(api, options.tracerName, system, options.isDetailed === true);
 }
 
 /**
  * Spans are given at creation only the attributes a sampler may decide on (the messaging
- * conventions' system, operation and destination, and the listener); ids, attempt and event
- * name are set after, and only on a span that records: the SDK copies creation attributes
- * twice before sampling, and a dropped span costs nothing more than its context.
+ * conventions' system, operation and destination, and the listener); the message id and the
+ * attempt are set after, and only on a span that records: the SDK copies creation attributes
+ * twice before sampling, and a dropped span costs nothing more than its context. What a span
+ * already says otherwise (the event is in its name, the job and correlation ids in the event) is
+ * set only with `tracing: { detailedAttributes: true }`: each attribute is a copy and a check in
+ * the SDK on every span, and a span outlives its job in the exporter's batch.
  */
 class OpenTelemetryTracer implements EventTracer {
   constructor(
     private readonly api: typeof OpenTelemetry,
     private readonly tracerName: string,
     private readonly system: string,
+    private readonly isDetailed: boolean,
   ) {}
 
   private cachedTracer: OpenTelemetry.Tracer | undefined;
@@ -136,9 +140,9 @@ class OpenTelemetryTracer implements EventTracer {
     );
     if (span.isRecording()) {
       span.setAttribute('messaging.message.id', envelope.id);
-      span.setAttribute('nestjs_events.event', envelope.name);
-      span.setAttribute('nestjs_events.queues', distinct);
-      this.setConversation(span, envelope);
+      // One queue is `messaging.destination.name` already; several have no destination name.
+      if (distinct.length > 1) span.setAttribute('nestjs_events.queues', distinct);
+      if (this.isDetailed) this.setDetails(span, envelope);
     }
     const spanContext = trace.setSpan(parent, span);
     dropInherited(envelope);
@@ -164,10 +168,11 @@ class OpenTelemetryTracer implements EventTracer {
     );
     if (span.isRecording()) {
       span.setAttribute('messaging.message.id', event.id);
-      span.setAttribute('nestjs_events.event', event.name);
       span.setAttribute('nestjs_events.attempt', attempt.attempt);
-      span.setAttribute('nestjs_events.job.id', attempt.id);
-      this.setConversation(span, event);
+      if (this.isDetailed) {
+        span.setAttribute('nestjs_events.job.id', attempt.id);
+        this.setDetails(span, event);
+      }
     }
     return this.within(span, api.trace.setSpan(parent, span), run);
   }
@@ -263,8 +268,12 @@ class OpenTelemetryTracer implements EventTracer {
     return metadata;
   }
 
-  /** The event's correlation id, as the messaging conversation id, when it has one. */
-  private setConversation(span: OpenTelemetry.Span, envelope: EventEnvelope): void {
+  /**
+   * `detailedAttributes`: the event name, and its correlation id as the messaging conversation
+   * id when it has one.
+   */
+  private setDetails(span: OpenTelemetry.Span, envelope: EventEnvelope): void {
+    span.setAttribute('nestjs_events.event', envelope.name);
     const correlationId = envelope.metadata.correlationId;
     if (correlationId !== undefined) {
       span.setAttribute('messaging.message.conversation_id', correlationId);

@@ -38,13 +38,16 @@ export class SpanTemplates {
     const isShared = distinct.length === 1 && count === 1;
     const cached = isShared ? this.sends.get(distinct[0]) : undefined;
     if (cached !== undefined) return cached;
-    const made = Object.freeze({
+    // The conventions: a batch count only on an operation on several messages, a destination
+    // name only when they all go to one.
+    const made: Record<string, string | number> = {
       'messaging.system': this.system,
       'messaging.operation.type': 'send',
       'messaging.operation.name': 'send',
-      'messaging.batch.message_count': count,
-      'messaging.destination.name': distinct.length === 1 ? distinct[0] : undefined,
-    });
+    };
+    if (count > 1) made['messaging.batch.message_count'] = count;
+    if (distinct.length === 1) made['messaging.destination.name'] = distinct[0];
+    Object.freeze(made);
     if (isShared && this.sends.size < MAX_CACHED) this.sends.set(distinct[0], made);
     return made;
   }

@@ -7,6 +7,14 @@ export interface TracingOptions {
    * @default 'nestjs-events'
    */
   tracerName?: string;
+  /**
+   * Also set on each span what it otherwise only implies: `nestjs_events.event` (the event name,
+   * already in the span name), `messaging.message.conversation_id` (the correlation id) and, on
+   * `process`, `nestjs_events.job.id`. Each attribute costs every span a copy and a check in the
+   * SDK, and the spans of a busy queue wait in the exporter's batch.
+   * @default false
+   */
+  detailedAttributes?: boolean;
 }
 
 /** `tracing` after defaults and validation. */
@@ -16,6 +24,8 @@ export interface ResolvedTracingOptions {
   /** Set explicitly (`true` or an object): a missing `@opentelemetry/api` fails the boot. */
   readonly isRequired: boolean;
   readonly tracerName: string;
+  /** `detailedAttributes`. */
+  readonly isDetailed: boolean;
 }
 
 /**
@@ -26,22 +36,38 @@ export interface ResolvedTracingOptions {
  */
 export function resolveTracing(value: unknown): ResolvedTracingOptions {
   if (value === undefined || typeof value === 'boolean') {
-    return { isEnabled: value !== false, isRequired: value === true, tracerName: 'nestjs-events' };
+    return {
+      isEnabled: value !== false,
+      isRequired: value === true,
+      tracerName: 'nestjs-events',
+      isDetailed: false,
+    };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidOptionError('tracing', value, 'a boolean or { tracerName? }');
+    throw new InvalidOptionError(
+      'tracing',
+      value,
+      'a boolean or { tracerName?, detailedAttributes? }',
+    );
   }
-  const { tracerName = 'nestjs-events', ...rest } = value as TracingOptions;
+  const {
+    tracerName = 'nestjs-events',
+    detailedAttributes = false,
+    ...rest
+  } = value as TracingOptions;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) {
     throw new InvalidOptionError(
       `tracing.${unknown[0]}`,
       (rest as Record<string, unknown>)[unknown[0]],
-      'no such option (allowed: tracerName)',
+      'no such option (allowed: tracerName, detailedAttributes)',
     );
   }
   if (typeof tracerName !== 'string' || tracerName.length === 0) {
     throw new InvalidOptionError('tracing.tracerName', tracerName, 'a non-empty string');
   }
-  return { isEnabled: true, isRequired: true, tracerName };
+  if (typeof detailedAttributes !== 'boolean') {
+    throw new InvalidOptionError('tracing.detailedAttributes', detailedAttributes, 'a boolean');
+  }
+  return { isEnabled: true, isRequired: true, tracerName, isDetailed: detailedAttributes };
 }

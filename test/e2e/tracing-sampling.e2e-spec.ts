@@ -7,6 +7,7 @@ import {
   OnEvent,
   ShouldQueue,
   type EventEnvelope,
+  type EventsModuleOptions,
   type ListenerContext,
 } from 'nestjs-events';
 import { createTestApp } from '../support/create-test-app.js';
@@ -110,8 +111,8 @@ afterEach(async () => {
 const flagsOf = (traceparent: string | undefined) => traceparent?.split('-')[3];
 const traceIdOf = (traceparent: string | undefined) => traceparent?.split('-')[1];
 
-async function start(): Promise<SamplingListeners> {
-  app = await createTestApp({ providers: [SamplingListeners] });
+async function start(options: EventsModuleOptions = {}): Promise<SamplingListeners> {
+  app = await createTestApp({ providers: [SamplingListeners] }, options);
   return app.get(SamplingListeners);
 }
 
@@ -121,7 +122,7 @@ describe('Tracing with a sampler', () => {
       a['messaging.operation.type'] === 'send' ||
       (a['messaging.destination.name'] === 'kept' &&
         a['nestjs_events.listener'] === 'SamplingListeners.keep');
-    const listeners = await start();
+    const listeners = await start({ tracing: { detailedAttributes: true } });
     const envelope = await app!.get(EventBus).emit('sampling.order', {});
     await waitFor(() => listeners.kept.length === 1 && listeners.followUps.length === 1);
 

@@ -4,13 +4,19 @@ import { InvalidOptionError, resolveEventsOptions } from 'nestjs-events';
 describe('tracing and correlation options', () => {
   it('resolves their defaults', () => {
     const { tracing, correlation } = resolveEventsOptions({});
-    expect(tracing).toEqual({ isEnabled: true, isRequired: false, tracerName: 'nestjs-events' });
+    expect(tracing).toEqual({
+      isEnabled: true,
+      isRequired: false,
+      tracerName: 'nestjs-events',
+      isDetailed: false,
+    });
     expect(correlation).toEqual({ header: 'X-Correlation-ID' });
     expect(resolveEventsOptions({ tracing: false }).tracing.isEnabled).toBe(false);
     expect(resolveEventsOptions({ tracing: { tracerName: 'shop' } }).tracing).toEqual({
       isEnabled: true,
       isRequired: true,
       tracerName: 'shop',
+      isDetailed: false,
     });
   });
 

@@ -21,7 +21,7 @@ async function loadWithoutSdk() {
   propagation.disable();
   context.disable();
   return loadOpenTelemetryTracer(
-    { isEnabled: true, isRequired: true, tracerName: 'test' },
+    { isEnabled: true, isRequired: true, tracerName: 'test', isDetailed: false },
     'memory',
   );
 }

@@ -20,7 +20,8 @@ describe('SpanTemplates', () => {
       'nestjs_events.listener': 'L.send',
     });
     expect(templates.send(['emails'], 1)).toBe(templates.send(['emails'], 1));
-    expect(templates.send(['emails'], 1)['messaging.batch.message_count']).toBe(1);
+    // One message: no batch count (the messaging conventions).
+    expect(templates.send(['emails'], 1)).not.toHaveProperty('messaging.batch.message_count');
   });
 
   it('follows a listener to another queue, and does not share the attributes of several queues', () => {
@@ -28,11 +29,9 @@ describe('SpanTemplates', () => {
     templates.attempt('emails', 'L.send');
     expect(templates.attempt('sms', 'L.send')['messaging.destination.name']).toBe('sms');
     const many = templates.send(['emails', 'sms'], 3);
-    expect(many).toMatchObject({
-      'messaging.batch.message_count': 3,
-      'messaging.destination.name': undefined,
-    });
+    expect(many['messaging.batch.message_count']).toBe(3);
+    expect(many).not.toHaveProperty('messaging.destination.name');
     expect(templates.send(['emails'], 2)['messaging.batch.message_count']).toBe(2);
-    expect(templates.send(['emails'], 1)['messaging.batch.message_count']).toBe(1);
+    expect(templates.send(['emails'], 1)).not.toHaveProperty('messaging.batch.message_count');
   });
 });
