@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { PAYLOAD_FORMAT, serializeEnvelope } from '../event/event.serializer.js';
+import { serializeEnvelope } from '../event/event.serializer.js';
 import type {
   ListenerContext,
   ListenerDefinition,
@@ -108,10 +108,8 @@ export class SagaJobs {
 }
 
 /**
- * The payload of a saga job: what `serializeEnvelope` writes for its envelope (format 2, plain
- * `data`), written directly. Its data is two numbers and an id, so the serializer's walk of the
- * payload (types, classes, cycles) and its size check have nothing to find; one runs per step.
- * A payload that could pass the size limit (a long id) takes the serializer, which refuses it.
+ * The payload of a saga job: its envelope through the serializer, as every job's. Its data is
+ * flat (an id and two numbers), which the serializer's payload check passes without a walk.
  */
 export function sagaJobPayload(
   id: string,
@@ -120,17 +118,11 @@ export function sagaJobPayload(
   timestamp: number,
   maxPayloadBytes: number,
 ): string {
-  const sagaId = JSON.stringify(data.sagaId);
-  const json =
-    `{"v":${PAYLOAD_FORMAT},"id":${JSON.stringify(id)},"name":${JSON.stringify(name)},` +
-    `"metadata":{"sagaId":${sagaId},"correlationId":${sagaId}},"at":${timestamp},` +
-    `"data":{"sagaId":${sagaId},"version":${data.version},"index":${data.index}}}`;
-  if (json.length * 3 <= maxPayloadBytes) return json;
   return serializeEnvelope(
     {
       id,
       name,
-      data: { sagaId: data.sagaId, version: data.version, index: data.index },
+      data,
       metadata: { sagaId: data.sagaId, correlationId: data.sagaId },
       timestamp,
     },

@@ -3,7 +3,7 @@ import { PayloadTooLargeError } from 'nestjs-events';
 import { deserializeEnvelope, serializeEnvelope } from '../../lib/event/event.serializer.js';
 import { sagaJobPayload, type SagaJobData } from '../../lib/sagas/saga-jobs.js';
 
-/** What the serializer writes for a saga job's envelope: the format the direct writer keeps. */
+/** What the serializer writes for a saga job's envelope. */
 function viaSerializer(id: string, name: string, data: SagaJobData, at: number): string {
   return serializeEnvelope(
     {
@@ -18,7 +18,7 @@ function viaSerializer(id: string, name: string, data: SagaJobData, at: number):
 }
 
 describe('sagaJobPayload', () => {
-  it('writes what serializeEnvelope writes for the job, without walking the payload', () => {
+  it('writes what serializeEnvelope writes for the job', () => {
     for (const sagaId of ['o-1', 'with "quotes" and \\ slashes', 'üñí', '01HZ']) {
       const data = { sagaId, version: 7, index: 2 };
       const id = `${sagaId}:7:step`;
@@ -35,7 +35,7 @@ describe('sagaJobPayload', () => {
     }
   });
 
-  it('leaves a payload near the size limit to the serializer, which refuses one past it', () => {
+  it('keeps a payload near the size limit and refuses one past it', () => {
     const data = { sagaId: 'x'.repeat(150), version: 1, index: 0 };
     const id = `${data.sagaId}:1:step`;
     const near = sagaJobPayload(id, 'saga.long.step', data, 1, 2_000);
