@@ -33,6 +33,8 @@ export class SagaTransitions {
   private readonly logger = new Logger('Sagas');
   /** The sagas `execute` awaits: woken here by the sagas this process ends. */
   readonly endings: SagaEndings;
+  /** `store.ended` calls not yet answered (see `finished`). */
+  private readonly marking = new Set<Promise<void>>();
 
   constructor(
     readonly store: SagaStore,
@@ -183,12 +185,22 @@ export class SagaTransitions {
     if (record.error !== undefined) data.error = record.error;
     const id = `${record.id}:${record.version}:${record.status}`;
     if (!(await this.lifecycle(saga, record.status, data, id))) return;
-    try {
-      await this.store.ended(record.id);
-    } catch (error) {
-      // Still active: the sweeper emits it again, with the same id.
-      this.logger.warn(`Saga ${saga.name} "${record.id}": not marked ended: ${String(error)}`);
-    }
+    // Not awaited: the job that ended the saga frees its worker slot now, not a round trip
+    // later. Marks still under way when the app closes are awaited first (`settled`).
+    const marked: Promise<void> = this.store.ended(record.id).then(
+      () => void this.marking.delete(marked),
+      (error: unknown) => {
+        this.marking.delete(marked);
+        // Still active: the sweeper emits it again, with the same id.
+        this.logger.warn(`Saga ${saga.name} "${record.id}": not marked ended: ${String(error)}`);
+      },
+    );
+    this.marking.add(marked);
+  }
+
+  /** Waits for the `ended` marks under way (`finished`): before the store closes. */
+  async settled(): Promise<void> {
+    await Promise.all(this.marking);
   }
 
   /**

@@ -8,12 +8,12 @@ import { SagaTimeoutError } from '../errors/saga-timeout.error.js';
 import { decodeEvent, decodeSagaData, encodeEvent, encodeSagaData } from './saga-codec.js';
 import type { SagaJobData } from './saga-jobs.js';
 import type { SagaTransitions } from './saga-transitions.js';
+import { StepContext } from './saga-step-context.js';
 import {
   FINISHED,
   type ResolvedSaga,
   type SagaRecord,
   type SagaStatus,
-  type SagaStepContext,
 } from './saga-definition.js';
 
 /** Writes that lost to a concurrent one are tried again on a fresh read, this many times. */
@@ -64,10 +64,29 @@ export class SagaEngine {
     const inbox = record.inbox[data.index];
     const event = inbox === undefined ? undefined : this.inboxEvent(inbox);
     const state = await this.call(saga, record, step.method, context, event);
-    await this.transitions.forward(saga, record, data.index + 1, {
+    const patch = {
       data: state,
       history: { step: step.method, outcome: 'completed', at: this.transitions.clock.now() },
-    });
+    } as const;
+    let read = record;
+    for (let i = 0; i < MAX_CONFLICTS; i++) {
+      if (await this.transitions.forward(saga, read, data.index + 1, patch)) return;
+      // Refused: another write came first. An event kept in the inbox for a later step moves
+      // the record on while this step runs; the step's result still stands on that record.
+      const fresh = await this.store.get(data.sagaId);
+      if (
+        fresh === undefined ||
+        fresh.status !== 'running' ||
+        fresh.step !== data.index ||
+        fresh.data !== record.data
+      ) {
+        return;
+      }
+      read = fresh;
+    }
+    throw new Error(
+      `Saga "${data.sagaId}": step ${step.method} lost ${MAX_CONFLICTS} write races in a row`,
+    );
   }
 
   /** A step that failed for good (the job's failure hook): compensation starts. */
@@ -210,15 +229,7 @@ export class SagaEngine {
     event: EventEnvelope | undefined,
   ): Promise<string> {
     const { input, state } = decodeSagaData(record.data, this.eventClass);
-    const ctx: SagaStepContext<unknown, unknown> = {
-      sagaId: record.id,
-      input,
-      state,
-      attempt: context.attempt,
-      signal: context.signal,
-      stepKey: `${record.id}:${method}`,
-      event,
-    };
+    const ctx = new StepContext(record.id, input, state, method, context, event);
     const result = (saga.instance[method] as (ctx: unknown) => unknown).call(saga.instance, ctx);
     // A sync step is not awaited: no promise and no turn of the microtask queue per step.
     if (isThenable(result)) await result;

@@ -70,6 +70,8 @@ export class SagaSweeper implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // The worker stopped before this hook: no saga ends after these marks.
+    await this.manager.transitions.settled();
     await this.store.close();
   }
 }

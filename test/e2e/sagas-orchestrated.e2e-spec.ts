@@ -12,13 +12,17 @@ import {
 import { transportApps } from '../support/transport-apps.js';
 import { createTestDatabase, skipPostgres, type TestDatabase } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
+import { SAGA_STORE } from '../../lib/sagas/saga.constants.js';
+import type { SagaStore } from '../../lib/sagas/saga.store.js';
 import {
   DeadlineSaga,
+  EarlyEventSaga,
   FourStepSaga,
   PaymentSaga,
   QuickWaitSaga,
   SagaEvents,
   SagaProbe,
+  SignalSaga,
 } from '../fixtures/saga.fixtures.js';
 
 type Backend = 'memory' | 'redis' | 'postgres';
@@ -41,8 +45,8 @@ describe.each(backends)('Orchestrated sagas on %s', (backend) => {
     return () => vi.restoreAllMocks();
   });
 
-  async function start(providers: Function[] = [FourStepSaga]) {
-    const options: EventsModuleOptions =
+  async function start(providers: Function[] = [FourStepSaga], extra: EventsModuleOptions = {}) {
+    const base: EventsModuleOptions =
       backend === 'postgres'
         ? {
             sagas: {
@@ -51,11 +55,13 @@ describe.each(backends)('Orchestrated sagas on %s', (backend) => {
             },
           }
         : {};
+    const options = { ...base, ...extra };
     const app = await apps.start(
       { providers: [SagaProbe, SagaEvents, ...(providers as never[])] },
       options,
     );
     return {
+      app,
       sagas: app.get(SagaManager),
       probe: app.get(SagaProbe),
       events: app.get(SagaEvents),
@@ -174,6 +180,48 @@ describe.each(backends)('Orchestrated sagas on %s', (backend) => {
     expect(probe.calls).toEqual(['reserve', 'captured', 'confirm']);
   });
 
+  it("an event for a later waitFor step, arriving while a step runs, keeps that step's result", async () => {
+    // Two jobs at once: the event's job runs while the step's job does.
+    const { app, sagas, bus } = await start([EarlyEventSaga], { worker: { concurrency: 2 } });
+    const saga = app.get(EarlyEventSaga);
+    const store = app.get<SagaStore>(SAGA_STORE);
+    await sagas.start(EarlyEventSaga, {}, { id: 'e1' });
+    await saga.entered;
+    const early = await bus.emit('early.arrived', { id: 'e1' });
+    // Kept in the inbox while `first` still runs: the record moved on under the running step.
+    await waitFor(async () => (await store.get('e1'))?.inbox['1'] !== undefined);
+    saga.release();
+    await waitFor(async () => (await sagas.get('e1'))?.status === 'completed');
+    expect((await sagas.get('e1'))?.state).toEqual({ first: true, second: early.id });
+    expect(saga.runs).toEqual(['first', 'second']);
+  });
+
+  it('the job that ends a saga frees its worker slot before the store marks the saga ended', async () => {
+    // One job at a time: a slot held until the mark would keep the second saga from running.
+    const { app, sagas, events } = await start([FourStepSaga], { worker: { concurrency: 1 } });
+    const store = app.get<SagaStore>(SAGA_STORE);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const ended = store.ended.bind(store);
+    const marked: string[] = [];
+    vi.spyOn(store, 'ended').mockImplementation(async (id) => {
+      if (id === 'first') await held;
+      await ended(id);
+      marked.push(id);
+    });
+    try {
+      await sagas.start(FourStepSaga, { n: 7 }, { id: 'first' });
+      await waitFor(async () => (await sagas.get('first'))?.status === 'completed');
+      await sagas.start(FourStepSaga, { n: 8 }, { id: 'second' });
+      await waitFor(() => marked.includes('second'));
+      expect(marked).toEqual(['second']);
+    } finally {
+      release();
+    }
+    await waitFor(() => marked.includes('first'));
+    expect(events.named('saga.four.completed')).toHaveLength(2);
+  });
+
   it('a waitFor timeout fails the step and compensates; a saga timeout compensates', async () => {
     const { sagas, probe } = await start([QuickWaitSaga, DeadlineSaga]);
     const startedAt = Date.now();
@@ -185,6 +233,18 @@ describe.each(backends)('Orchestrated sagas on %s', (backend) => {
     expect(late.status).toBe('compensated');
     expect(late.error).toContain('did not finish within its timeout of 150 ms');
     expect(probe.calls).toEqual(['reserve', 'release', 'first', 'undo']);
+  });
+
+  it("a step's ctx.signal fires on the step's timeout, on each attempt", async () => {
+    const app = await start([SignalSaga]);
+    const outcome = await app.sagas.execute(SignalSaga, {}, { id: 'sig' });
+    expect(outcome.status).toBe('compensated');
+    const saga = app.app.get(SignalSaga);
+    expect(saga.seen.map(({ attempt, stepKey }) => ({ attempt, stepKey }))).toEqual([
+      { attempt: 1, stepKey: 'sig:slow' },
+      { attempt: 2, stepKey: 'sig:slow' },
+    ]);
+    for (const { reason } of saga.seen) expect(String(reason)).toContain('100 ms');
   });
 
   it('abort compensates a waiting saga; abort of a finished saga is refused and writes nothing', async () => {
