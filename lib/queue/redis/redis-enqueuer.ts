@@ -19,7 +19,7 @@ interface Waiter {
 }
 
 interface PendingAdds {
-  /** The stream, plus a marker for the batch of deduplicated emits. */
+  /** The stream; the levels key for prioritized emits; the stream and a marker for deduplicated ones. */
   readonly key: string;
   readonly stream: string;
   readonly levels: string;
@@ -87,7 +87,9 @@ export class RedisEnqueuer {
         const isDeduplicated = only.isDeduplicated === true;
         // Deduplicated and prioritized emits batch apart, through the store script.
         const isStored = isDeduplicated || isPrioritized(only);
-        const key = isStored ? `${stream}\u0000${isDeduplicated ? 'seen' : 'levels'}` : stream;
+        // Prioritized emits batch under the levels key: a string the queue keeps, not one built
+        // (and hashed) per emit.
+        const key = isDeduplicated ? `${stream}\u0000seen` : isStored ? levels : stream;
         let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
