@@ -6,7 +6,7 @@ import { APPEND, NOTICE, NOW } from './redis-lua.js';
  * never sees another priority runs exactly as before. A job of another priority waits in the
  * list of its level (`<levels>:<n>`, JSON {id, l, p, a, t, q, ag, r}), and the sorted set
  * `<levels>` holds the levels whose list is not empty. The take script moves the best jobs into
- * the stream, and a read in the same MULTI/EXEC delivers them through the consumer group, so a
+ * the stream and delivers them there through the consumer group (see TAKE_SCRIPT), so a
  * delivered job is a pending stream entry like any other: visibility timeout, reclaim,
  * heartbeats, receipts and dead letters do not change. While any level is staged, the stream's
  * undelivered entries (priority 0) are moved to level 0 first, so nothing jumps ahead of a
