@@ -81,6 +81,50 @@ describe('priority levels on Redis: the stored layout', () => {
     release();
   });
 
+  it("takes a level's jobs in one command, delivered as a read delivers: pending once for the worker, past the group's last id", async () => {
+    const prefix = `layout-claim-${process.pid}`;
+    const { bus, probe, queues } = await start(prefix);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    probe.set('layout', () => held);
+    await queues.pause(QUEUE);
+    await bus.emit('layout.job', { tag: 'plain' });
+    await bus.emit('layout.job', { tag: 'high' }, { priority: 4 });
+    await rig.redis.config('RESETSTAT');
+    await queues.resume(QUEUE);
+    await waitFor(() => probe.callsOf('layout').length >= 1);
+    expect((probe.callsOf('layout')[0].event.data as { tag: string }).tag).toBe('high');
+    const k = new RedisKeys(prefix).queue(QUEUE);
+    const entries = await rig.redis.xrange(k.stream, '-', '+');
+    const [[high]] = entries.filter(([, fields]) => fields.some((value) => value.includes('high')));
+    // Pending for one consumer (the worker's), delivered once.
+    const [[entry, consumer, , deliveries]] = (await rig.redis.xpending(
+      k.stream,
+      CONSUMER_GROUP,
+      high,
+      high,
+      1,
+    )) as [string, string, number, number][];
+    expect([entry, deliveries]).toEqual([high, 1]);
+    expect(consumer).not.toBe('');
+    // Past the group's last delivered id: no other read gets it again.
+    const again = await rig.redis.xreadgroup(
+      'GROUP',
+      CONSUMER_GROUP,
+      `layout-other-${process.pid}`,
+      'COUNT',
+      10,
+      'STREAMS',
+      k.stream,
+      '>',
+    );
+    expect(again).toBeNull();
+    // The take is one script call: no MULTI/EXEC around a read.
+    const stats = await rig.redis.info('commandstats');
+    expect(stats).not.toMatch(/^cmdstat_(multi|exec):/m);
+    release();
+  });
+
   it('takes jobs left in levels by an earlier version, in priority then stored order', async () => {
     const prefix = `layout-levels-${process.pid}`;
     const k = new RedisKeys(prefix).queue(QUEUE);

@@ -19,7 +19,7 @@ interface Waiter {
 }
 
 interface PendingAdds {
-  /** The stream, plus a marker for the batch of deduplicated emits. */
+  /** The stream; the levels key for prioritized emits; the stream and a marker for deduplicated ones. */
   readonly key: string;
   readonly stream: string;
   readonly levels: string;
@@ -87,7 +87,9 @@ export class RedisEnqueuer {
         const isDeduplicated = only.isDeduplicated === true;
         // Deduplicated and prioritized emits batch apart, through the store script.
         const isStored = isDeduplicated || isPrioritized(only);
-        const key = isStored ? `${stream}\u0000${isDeduplicated ? 'seen' : 'levels'}` : stream;
+        // Prioritized emits batch under the levels key: a string the queue keeps, not one built
+        // (and hashed) per emit.
+        const key = isDeduplicated ? `${stream}\u0000seen` : isStored ? levels : stream;
         let batch = this.adds.get(key);
         if (!batch || batch.waiters.length >= ADD_BATCH) {
           if (batch) void this.sendAdds(batch);
@@ -162,6 +164,24 @@ export class RedisEnqueuer {
         argv.push(position(queueKeys.stream), seen, 's', job.id, job.listener, job.payload);
       }
     }
+    return this.callStore(keys, argv);
+  }
+
+  /**
+   * The store script for a batch of single-job prioritized emits of one queue (`sendAdds`): the
+   * arguments `store` would build, without its per-job lookups (one queue, no delay, no group, no
+   * id to deduplicate).
+   */
+  private stage(batch: PendingAdds): Promise<number> {
+    const { now } = batch;
+    const argv: (string | number)[] = [now, this.ctx.options.dedupeWindowMs, 0, 0];
+    for (const { job } of batch.waiters) {
+      argv.push(1, 0, 'q', stagedMember(job, now), 2, job.priority ?? 0);
+    }
+    return this.callStore([batch.levels, batch.stream], argv);
+  }
+
+  private callStore(keys: string[], argv: (string | number)[]): Promise<number> {
     const { client } = this.ctx;
     // On a cluster, EVAL lets the client route by the script's first key; elsewhere EVALSHA.
     return isClusterClient(client)
@@ -240,12 +260,18 @@ export class RedisEnqueuer {
     if (this.adds.get(batch.key) === batch) this.adds.delete(batch.key);
     // Deduplicated or prioritized emits: one store script call, all or none (one queue: what refuses one job
     // refuses them all); skipped jobs count as stored.
-    const written: Promise<number | number[]> = batch.isStored
-      ? this.store(
-          batch.waiters.map((w) => w.job),
-          batch.now,
-        ).then(() => batch.waiters.length)
-      : this.ctx.client.eventsAdd(batch.stream, batch.levels, ...batch.args);
+    let written: Promise<number | number[]>;
+    if (!batch.isStored)
+      written = this.ctx.client.eventsAdd(batch.stream, batch.levels, ...batch.args);
+    else {
+      const stored = batch.isDeduplicated
+        ? this.store(
+            batch.waiters.map((w) => w.job),
+            batch.now,
+          )
+        : this.stage(batch);
+      written = stored.then(() => batch.waiters.length);
+    }
     const acknowledged = this.replicas?.afterWrite();
     // A number: every job was stored; a list: per job, 1 stored or 0 refused.
     let codes: number | number[];

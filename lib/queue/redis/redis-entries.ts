@@ -51,7 +51,7 @@ export function toJob(
   deliveries: number,
   fields: string[],
 ): ReservedJob {
-  if (fields?.[0] === 'j') return levelJob(queue, entry, deliveries, fields[1] ?? '');
+  if (fields?.[0] === 'j') return toLevelJob(queue, entry, deliveries, fields[1] ?? '');
   let id = entry;
   let listener = '';
   let payload = '';
@@ -94,10 +94,16 @@ export function toJob(
 }
 
 /**
- * A job taken from a priority level: its level's JSON {id, l, p, a, t, ...}. Unreadable, its text
- * is the payload (and the entry id its id), so that the worker dead-letters it with a reason.
+ * A job taken from a priority level (stream entry `entry`): its level's JSON {id, l, p, a, t, ...}.
+ * Unreadable, its text is the payload (and the entry id its id), so that the worker dead-letters
+ * it with a reason.
  */
-function levelJob(queue: string, entry: string, deliveries: number, json: string): ReservedJob {
+export function toLevelJob(
+  queue: string,
+  entry: string,
+  deliveries: number,
+  json: string,
+): ReservedJob {
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);

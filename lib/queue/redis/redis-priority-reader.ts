@@ -1,16 +1,10 @@
-import type { ChainableCommander } from 'ioredis';
 import type { ReservedJob } from '../queue-job.js';
-import { toJob } from './redis-entries.js';
+import { toJob, toLevelJob } from './redis-entries.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
 
 /** An entry of a stream reply: id and fields. */
 type Entry = [string, string[]];
-
-/** A transaction with the take script as a command (ioredis adds defined scripts to it). */
-type TakeChain = ChainableCommander & {
-  eventsTake(stream: string, levels: string, ...argv: (string | number)[]): TakeChain;
-};
 
 /** Whether a stream entry is a wake-up entry (a job of another priority was stored). */
 function isWakeUp(fields: string[] | null | undefined): boolean {
@@ -28,34 +22,29 @@ export class RedisPriorityReader {
   /**
    * Up to `max` jobs in priority order (none once no level holds a job: the caller then blocks
    * on the stream). `giveBack`: entries just delivered to this consumer, taken back first.
-   * The take script moves the jobs into the stream and a read in the same transaction delivers
-   * them (see TAKE_SCRIPT); with no level staged, that read takes the stream in order.
+   * The take script moves the jobs into the stream, delivers them to this consumer there and
+   * replies with them (see TAKE_SCRIPT): one command, no transaction.
    */
   async take(q: QueueState, max: number, giveBack: readonly string[] = []): Promise<ReservedJob[]> {
     const { worker, consumer } = this.ctx;
     const { stream, levels } = q.keys;
-    if (max < 1) {
-      // Only entries to give back: no read (COUNT 0 would read without a limit).
-      const [left] = await worker.eventsTake(stream, levels, GROUP, consumer, 0, ...giveBack);
-      q.isPrioritized = Number(left) > 0;
-      return [];
+    // With max < 1 (entries to give back only) the script takes nothing.
+    const reply = await worker.eventsTake(
+      stream,
+      levels,
+      GROUP,
+      consumer,
+      Math.max(0, max),
+      ...giveBack,
+    );
+    q.isPrioritized = Number(reply[0]) > 0;
+    const jobs: ReservedJob[] = [];
+    for (let i = 2; i + 1 < reply.length; i += 2) {
+      jobs.push(toLevelJob(q.name, String(reply[i]), 1, String(reply[i + 1])));
     }
-    const replies = await (worker.multi() as TakeChain)
-      .eventsTake(stream, levels, GROUP, consumer, max, ...giveBack)
-      .xreadgroup('GROUP', GROUP, consumer, 'COUNT', max, 'STREAMS', stream, '>')
-      .exec();
-    const [[takeError, taken], [readError, read]] = replies ?? [
-      [null, null],
-      [null, null],
-    ];
-    if (readError) throw readError;
-    const entries = (read as [string, Entry[]][] | null)?.[0]?.[1] ?? [];
-    if (takeError) {
-      // The script failed (e.g. NOSCRIPT after a SCRIPT FLUSH), the read did not: what it
-      // delivered to this consumer is handed on rather than left pending until reclaimed.
-      if (entries.length === 0) throw takeError;
-    } else q.isPrioritized = Number((taken as [number, number])[0]) > 0;
-    return this.sift(q, entries, max);
+    // Emptied, as a read's reply is (see releaseReply): its strings are not kept from a scavenge.
+    reply.length = 0;
+    return jobs;
   }
 
   /**

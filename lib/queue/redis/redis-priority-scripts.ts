@@ -6,7 +6,7 @@ import { APPEND, NOTICE, NOW } from './redis-lua.js';
  * never sees another priority runs exactly as before. A job of another priority waits in the
  * list of its level (`<levels>:<n>`, JSON {id, l, p, a, t, q, ag, r}), and the sorted set
  * `<levels>` holds the levels whose list is not empty. The take script moves the best jobs into
- * the stream, and a read in the same MULTI/EXEC delivers them through the consumer group, so a
+ * the stream and delivers them there through the consumer group (see TAKE_SCRIPT), so a
  * delivered job is a pending stream entry like any other: visibility timeout, reclaim,
  * heartbeats, receipts and dead letters do not change. While any level is staged, the stream's
  * undelivered entries (priority 0) are moved to level 0 first, so nothing jumps ahead of a
@@ -146,19 +146,19 @@ end
 
 /**
  * Takes up to `most` jobs in priority order: highest level first (a job with `g` > 0 is lifted
- * one level per `g` ms it has waited, up to 10), then the longest ready, and adds them to the
- * stream, where they are then its only undelivered entries. The caller reads them with
- * `XREADGROUP ... COUNT most ... >` in the same MULTI/EXEC (atomic, so no other reader comes
- * between): the reply then goes to the client as Redis wrote it, not through Lua tables, which
- * costs Redis about a third of the take. With no level staged, nothing is moved and the same
- * read takes the stream in order, as without priorities (wake-up entries included: the caller
- * gives those back). A taken job's entry is one field, `j`: its member as the level held it
- * (JSON {id, l, p, a, t, q, ag, r}), which is also how a watch knows it was reported already.
- * Entries written before (fields id, l, p, a, t, q, ag, m) read the same.
+ * one level per `g` ms it has waited, up to 10), then the longest ready, adds them to the stream
+ * and delivers them to `consumer` there (XCLAIM ... FORCE: pending for it with one delivery, the
+ * group's last delivered id moved past them), as a read by it would have, so a delivered job is a
+ * pending stream entry like any other: visibility timeout, reclaim, heartbeats, receipts and dead
+ * letters do not change. They come back as the script's reply, flat (no read after it, so no
+ * MULTI around the two; the caller had one per take). With no level staged nothing is taken: the
+ * caller then reads the stream as without priorities. A taken job's entry is one field, `j`: its
+ * member as the level held it (JSON {id, l, p, a, t, q, ag, r}), which is also how a watch knows
+ * it was reported already. Entries written before (fields id, l, p, a, t, q, ag, m) read the same.
  * KEYS: 1 stream, 2 levels.
  * ARGV: 1 group, 2 consumer, 3 most jobs, then entry ids a read just delivered to this consumer
  *       from a wake-up entry on: taken back to their levels first (in order).
- * Returns: { staged levels left, jobs added to the stream }.
+ * Returns: { staged levels left, jobs delivered, then per job its entry id and its member }.
  */
 export const TAKE_SCRIPT = `${NOW}${STAGE}
 local stream, levels, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
@@ -175,7 +175,7 @@ for i = 4, #ARGV do
   back[#back + 1] = ARGV[i]
 end
 drop(back)
--- Nothing staged: the caller's read takes the stream in order, as without priorities.
+-- Nothing staged: nothing taken; the caller reads the stream in order, as without priorities.
 if redis.call('ZCARD', levels) == 0 then return { 0, 0 } end
 sweep(levels, stream, consumer)
 local at = now()
@@ -192,7 +192,7 @@ local function head(level)
   return { r = string.match(raw, '"r":"(%d+)"'), ag = string.match(raw, '"ag":"(%d+)"') }
 end
 for _, level in ipairs(names) do heads[level] = head(level) end
-local delivered = 0
+local delivered, out, ids = 0, { 0, 0 }, {}
 while delivered < most do
   local best, top, since = nil, 0, 0
   for _, level in ipairs(names) do
@@ -221,12 +221,29 @@ while delivered < most do
     batch = redis.call('LPOP', list, most - delivered)
   end
   -- Each job moves as stored, one field \`j\` (readers decode it; see toJob, fields()): no
-  -- decoding and no fields to rebuild here, and the read below returns one field per job.
-  for _, raw in ipairs(batch) do redis.call('XADD', stream, '*', 'j', raw) end
+  -- decoding and no fields to rebuild here.
+  for _, raw in ipairs(batch) do
+    local id = redis.call('XADD', stream, '*', 'j', raw)
+    ids[#ids + 1] = id
+    out[#out + 1] = id
+    out[#out + 1] = raw
+  end
   delivered = delivered + #batch
   heads[best] = head(best)
   if not heads[best] then redis.call('ZREM', levels, best) end
 end
--- Every undelivered entry was moved out above: the caller's read gets exactly the jobs just added.
-return { redis.call('ZCARD', levels), delivered }
+-- Every undelivered entry was moved out above, so the jobs just added are the only entries past
+-- the group's last delivered id: claimed, with it moved to the last of them, the group holds
+-- what a read of them by this consumer would have left (in chunks: unpack has a limit).
+for from = 1, #ids, 1000 do
+  local to = math.min(#ids, from + 999)
+  local claim = { 'XCLAIM', stream, group, consumer, 0 }
+  for i = from, to do claim[#claim + 1] = ids[i] end
+  for _, word in ipairs({ 'RETRYCOUNT', 1, 'FORCE', 'JUSTID', 'LASTID', ids[to] }) do
+    claim[#claim + 1] = word
+  end
+  redis.call(unpack(claim))
+end
+out[1], out[2] = redis.call('ZCARD', levels), delivered
+return out
 `;

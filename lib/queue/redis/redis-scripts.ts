@@ -232,7 +232,8 @@ export interface ScriptCommands {
     levels: string,
     group: string,
   ): Promise<number[]>;
-  eventsTake(stream: string, levels: string, ...argv: Arg[]): Promise<[number, number]>;
+  /** `[levels left, jobs delivered, ...entry id and member per job]` (see TAKE_SCRIPT). */
+  eventsTake(stream: string, levels: string, ...argv: Arg[]): Promise<(number | string)[]>;
   eventsRetryDead(
     dead: string,
     stream: string,
