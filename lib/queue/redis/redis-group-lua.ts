@@ -19,6 +19,13 @@ import { APPEND, NOTICE } from './redis-lua.js';
 export const GROUP_LUA = `${NOTICE}${APPEND}
 local function gkey(base, s) return base .. ':g:' .. s end
 local function gq(base, id, s) return base .. ':gq:' .. id .. ':' .. s end
+-- One command with the items of \`list\` as its last arguments, in chunks that unpack can carry
+-- (an even size: pairs stay whole); nothing when the list is empty.
+local function batched(command, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
 -- A group's spec, read once per script call (only pushGroupJob and tidy change it, and they
 -- drop what was read).
 local metas = {}
@@ -145,9 +152,15 @@ local function free(base, list, from, step, at)
   for i = from, #list, step do
     if list[i] ~= '' then append(byGroup, order, list[i], list[i + 1]) end
   end
-  for _, id in ipairs(order) do
+  -- Their states in one HMGET (chunked as \`batched\` does).
+  local states = {}
+  for i = 1, #order, 1000 do
+    local part = redis.call('HMGET', gkey(base, 'state'), unpack(order, i, math.min(i + 999, #order)))
+    for _, state in ipairs(part) do states[#states + 1] = state end
+  end
+  for i, id in ipairs(order) do
     redis.call('ZREM', gq(base, id, 'slots'), unpack(byGroup[id]))
-    local state = redis.call('HGET', gkey(base, 'state'), id)
+    local state = states[i]
     -- In the rotation: it has jobs (a take drops a group that empties) and may start them.
     if state ~= 'r' then
       if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then
