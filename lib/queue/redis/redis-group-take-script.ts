@@ -21,6 +21,8 @@ local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIM
 for _, id in ipairs(back) do enter(base, id, at) end
 local taken, budget, paused = 0, max + 100, {}
 local creditKey = gkey(base, 'credit')
+-- Formatted once: a number argument costs a float formatting per use.
+local leaseEnd = tostring(at + lease)
 -- One group in the rotation: its turns follow one another (nothing is added to the rotation below).
 local isAlone = redis.call('LLEN', KEYS[1]) == 1
 local function decoded(raw)
@@ -53,7 +55,7 @@ local function leaveRotation(id, isEmpty)
   if redis.call('ZCARD', gq(base, id, 'slots')) == 0 then drop(base, id) end
 end
 local function startFree(id, job)
-  append(freeSlots, freeOrder, id, at + lease)
+  append(freeSlots, freeOrder, id, leaseEnd)
   append(freeSlots, freeOrder, id, tostring(job.id))
   toStream(job, id)
 end
@@ -112,7 +114,7 @@ local function turn(id)
       return nil
     end
     redis.call('LPOP', jobs)
-    redis.call('ZADD', gq(base, id, 'slots'), at + lease, tostring(job.id))
+    redis.call('ZADD', gq(base, id, 'slots'), leaseEnd, tostring(job.id))
     recordStart(base, id, at)
     toStream(job, id)
     taken = taken + 1
