@@ -215,4 +215,26 @@ describe('Redis transport: acknowledgements of grouped jobs', () => {
       }
       expect(order.join('')).toBe('HHHLHHHLHHHL');
     }));
+  it('delivers the jobs a take moved by a read of their own, not from inside the script', () =>
+    withTransport('group-take-read', async (transport) => {
+      await transport.enqueue(Array.from({ length: 6 }, (_, i) => job('read', i, `G${i % 3}`, 0)));
+      const monitor = await admin.monitor();
+      // Where each XREADGROUP came from: 'lua' for a script's, the client's address otherwise.
+      const sources: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (args[0]?.toLowerCase() === 'xreadgroup') sources.push(source);
+      });
+      try {
+        const taken = await reserveAll(transport, 'read', 6, true);
+        expect(taken.map((j) => j.id)).toEqual(
+          Array.from({ length: 6 }, (_, i) => `read-G${i % 3}-${i}`),
+        );
+        await waitFor(() => sources.length > 0);
+        // Read in the script, the entries would be converted to Lua and back: Redis's time twice.
+        expect(sources.filter((source) => source === 'lua')).toEqual([]);
+        await Promise.all(taken.map((j) => transport.ack(j)));
+      } finally {
+        monitor.disconnect();
+      }
+    }));
 });

@@ -4,18 +4,18 @@ import { NOW } from './redis-lua.js';
 /**
  * Takes up to `max` jobs in fair order: round-robin over the groups in the rotation (a group of
  * weight w keeps its turn for w starts), skipping groups that cannot start (they leave the
- * rotation), then reads them (and any other new entry, up to `max`) for this consumer.
+ * rotation), and moves them to the stream, where the caller's read right after delivers them.
  * The rotation is taken in batches: one LPOP of as many groups as jobs are still wanted, one turn
  * per group in their order, then one RPUSH of those whose turn is over and still have jobs, and
  * one LPUSH (in order) of those whose turn goes on or never came. Nothing else changes the
  * rotation during the call, so this is the order of one LMOVE per turn, in fewer commands.
  * KEYS: 1 rotation list (g:ready), 2 stream.
- * ARGV: 1 base, 2 consumer group, 3 consumer, 4 max, 5 lease (ms).
- * Returns: { entries as XREADGROUP gives them ({ {id, fields}... }), due time of the earliest
- *            limited group (ms, string) or '-1', Redis now (ms) }.
+ * ARGV: 1 base, 2 max, 3 lease (ms).
+ * Returns: { jobs moved to the stream, due time of the earliest limited group (ms, string) or
+ *            '-1', Redis now (ms) }.
  */
 export const GROUP_TAKE_SCRIPT = `${NOW}${GROUP_LUA}
-local base, max, lease = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
+local base, max, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local at = now()
 local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIMIT', 0, 100)
 for _, id in ipairs(back) do enter(base, id, at) end
@@ -146,12 +146,8 @@ batched('ZADD', gkey(base, 'limited'), limited)
 batched('HSET', gkey(base, 'state'), limitedState)
 for _, id in ipairs(freeOrder) do addSlots(id) end
 if taken > 0 then redis.call('DECRBY', gkey(base, 'waiting'), taken) end
-local read = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', max, 'STREAMS',
-  KEYS[2], '>')
-local entries = {}
-if read and read[1] then entries = read[1][2] end
 -- Other workers may take the rest: pass the wake token on.
 if redis.call('LLEN', KEYS[1]) > 0 then wake(base) end
 local first = redis.call('ZRANGE', gkey(base, 'limited'), 0, 0, 'WITHSCORES')
-return { entries, first[2] or '-1', at }
+return { taken, first[2] or '-1', at }
 `;

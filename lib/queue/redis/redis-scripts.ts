@@ -271,11 +271,7 @@ export interface ScriptCommands {
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
   eventsOldestWaiting(stream: string, levels: string, group: string, base: string): Promise<number>;
-  eventsGroupTake(
-    ready: string,
-    stream: string,
-    ...argv: Arg[]
-  ): Promise<[[string, string[]][], string, number]>;
+  eventsGroupTake(ready: string, stream: string, ...argv: Arg[]): Promise<[number, string, number]>;
   eventsGroupSettle(ready: string, ...argv: Arg[]): Promise<number>;
   eventsGroupExtend(ready: string, ...argv: Arg[]): Promise<number>;
   eventsGroupPause(ready: string, ...argv: Arg[]): Promise<number>;
