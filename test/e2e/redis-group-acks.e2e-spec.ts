@@ -37,7 +37,7 @@ async function scriptCalls(): Promise<number> {
   return calls;
 }
 
-function job(queue: string, i: number, group?: string, concurrency = 2): NewJob {
+function job(queue: string, i: number, group?: string, concurrency = 2, weight = 1): NewJob {
   return {
     id: `${queue}-${group ?? 'none'}-${i}`,
     queue,
@@ -45,7 +45,7 @@ function job(queue: string, i: number, group?: string, concurrency = 2): NewJob 
     payload: JSON.stringify({ i }),
     delayMs: 0,
     ...(group !== undefined && {
-      group: { id: group, weight: 1, concurrency, rateMax: 0, rateMs: 0 },
+      group: { id: group, weight, concurrency, rateMax: 0, rateMs: 0 },
     }),
   };
 }
@@ -66,12 +66,24 @@ async function reserveAll(
   return reserved;
 }
 
+/** A Redis transport with its own prefix for one test, closed after it. */
+async function withTransport(
+  prefix: string,
+  test: (transport: QueueTransport) => Promise<void>,
+): Promise<void> {
+  const transport = await createRedisQueueTransport(
+    resolveEventsOptions({ redis: server.url, prefix }, {}),
+  );
+  try {
+    await test(transport);
+  } finally {
+    await transport.close();
+  }
+}
+
 describe('Redis transport: acknowledgements of grouped jobs', () => {
-  it('free the group slots in the acknowledging script call: no more calls than for jobs without groups', async () => {
-    const transport = await createRedisQueueTransport(
-      resolveEventsOptions({ redis: server.url, prefix: 'group-acks' }, {}),
-    );
-    try {
+  it('free the group slots in the acknowledging script call: no more calls than for jobs without groups', () =>
+    withTransport('group-acks', async (transport) => {
       await transport.enqueue([0, 1, 2, 3].map((i) => job('plain', i)));
       const plain = await reserveAll(transport, 'plain', 4, false);
       await admin.config('RESETSTAT');
@@ -112,16 +124,10 @@ describe('Redis transport: acknowledgements of grouped jobs', () => {
       ]);
       await Promise.all(next.map((j) => transport.ack(j)));
       await waitFor(async () => (await transport.groups('grouped', 0, 10)).length === 0);
-    } finally {
-      await transport.close();
-    }
-  });
+    }));
 
-  it('takes jobs of groups without limits at a few Redis commands per job', async () => {
-    const transport = await createRedisQueueTransport(
-      resolveEventsOptions({ redis: server.url, prefix: 'group-take-cost' }, {}),
-    );
-    try {
+  it('takes jobs of groups without limits at a few Redis commands per job', () =>
+    withTransport('group-take-cost', async (transport) => {
       const count = 50;
       await transport.enqueue(
         Array.from({ length: count }, (_, i) => job('free', i, i % 2 === 0 ? 'A' : 'B', 0)),
@@ -130,23 +136,18 @@ describe('Redis transport: acknowledgements of grouped jobs', () => {
       await transport.reserve('free', 0, AbortSignal.timeout(2000), { isGrouped: true });
       await admin.config('RESETSTAT');
       const taken = await reserveAll(transport, 'free', count, true);
-      // Each job: the rotation's head, its pop, its slot, its stream entry, the group's length and
-      // its turn; the rest is per call (the queue's head, pauses, spec, wake-up, read).
+      // Each job: its pop, its slot, its stream entry, the group's length, and its share of the
+      // rotation's pops and pushes; the rest is per call (the queue's head, pauses, spec, wake-up,
+      // read).
       expect((await commands()) / count).toBeLessThanOrEqual(7);
       expect(taken.map((j) => j.id)).toEqual(
         Array.from({ length: count }, (_, i) => `free-${i % 2 === 0 ? 'A' : 'B'}-${i}`),
       );
       await Promise.all(taken.map((j) => transport.ack(j)));
-    } finally {
-      await transport.close();
-    }
-  });
+    }));
 
-  it('takes the jobs of a group alone in the rotation in one pop: about one command per job', async () => {
-    const transport = await createRedisQueueTransport(
-      resolveEventsOptions({ redis: server.url, prefix: 'group-take-alone' }, {}),
-    );
-    try {
+  it('takes the jobs of a group alone in the rotation in one pop: about one command per job', () =>
+    withTransport('group-take-alone', async (transport) => {
       const count = 50;
       await transport.enqueue(Array.from({ length: count }, (_, i) => job('alone', i, 'A', 0)));
       await transport.reserve('alone', 0, AbortSignal.timeout(2000), { isGrouped: true });
@@ -164,8 +165,76 @@ describe('Redis transport: acknowledgements of grouped jobs', () => {
       const again = await reserveAll(transport, 'alone', 1, true);
       expect(again.map((j) => j.id)).toEqual([`alone-A-${count}`]);
       await transport.ack(again[0]);
-    } finally {
-      await transport.close();
-    }
-  });
+    }));
+  it('takes the rotation in batches: with many groups, fewer commands per job than one per turn', () =>
+    withTransport('group-take-many', async (transport) => {
+      const groups = 20;
+      const count = 100;
+      await transport.enqueue(
+        Array.from({ length: count }, (_, i) => job('many', i, `G${i % groups}`, 0)),
+      );
+      await transport.reserve('many', 0, AbortSignal.timeout(2000), { isGrouped: true });
+      await admin.config('RESETSTAT');
+      const taken = await reserveAll(transport, 'many', count, true);
+      // Each job: its pop, its stream entry and the group's length; the rotation (one pop and one
+      // push back per pass over the groups), specs and slots are per group and call.
+      const perJob = (await commands()) / count;
+      expect(perJob).toBeLessThanOrEqual(4);
+      // Round-robin, in emit order within each group.
+      expect(taken.map((j) => j.id)).toEqual(
+        Array.from({ length: count }, (_, i) => `many-G${i % groups}-${i}`),
+      );
+      // The first job of each group, then the rest (each group's last slots: it is dropped).
+      const perAck: number[] = [];
+      for (const batch of [taken.slice(0, groups), taken.slice(groups)]) {
+        await admin.config('RESETSTAT');
+        await Promise.all(batch.map((j) => transport.ack(j)));
+        perAck.push((await commands()) / batch.length);
+      }
+      // Per group: its slots' ZREM, its length and its lease count; the states in one HMGET, and
+      // the specs and index entries of the groups that are gone in one DEL and one ZREM.
+      expect(perAck[0]).toBeLessThanOrEqual(4);
+      expect(perAck[1]).toBeLessThanOrEqual(1.1);
+      await waitFor(async () => (await transport.groups('many', 0, 100)).length === 0);
+    }));
+
+  it('keeps a weighted turn across takes that end inside it', () =>
+    withTransport('group-take-weight', async (transport) => {
+      await transport.enqueue([
+        ...Array.from({ length: 9 }, (_, i) => job('weighted', i, 'H', 0, 3)),
+        ...Array.from({ length: 3 }, (_, i) => job('weighted', i, 'L', 0)),
+      ]);
+      const order: string[] = [];
+      while (order.length < 12) {
+        // Two at a time: takes end in the middle of H's turns of three.
+        const taken = await transport.reserve('weighted', 2, AbortSignal.timeout(2000), {
+          isGrouped: true,
+        });
+        order.push(...taken.map((j) => j.id.split('-')[1]));
+        await Promise.all(taken.map((j) => transport.ack(j)));
+      }
+      expect(order.join('')).toBe('HHHLHHHLHHHL');
+    }));
+  it('delivers the jobs a take moved by a read of their own, not from inside the script', () =>
+    withTransport('group-take-read', async (transport) => {
+      await transport.enqueue(Array.from({ length: 6 }, (_, i) => job('read', i, `G${i % 3}`, 0)));
+      const monitor = await admin.monitor();
+      // Where each XREADGROUP came from: 'lua' for a script's, the client's address otherwise.
+      const sources: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (args[0]?.toLowerCase() === 'xreadgroup') sources.push(source);
+      });
+      try {
+        const taken = await reserveAll(transport, 'read', 6, true);
+        expect(taken.map((j) => j.id)).toEqual(
+          Array.from({ length: 6 }, (_, i) => `read-G${i % 3}-${i}`),
+        );
+        await waitFor(() => sources.length > 0);
+        // Read in the script, the entries would be converted to Lua and back: Redis's time twice.
+        expect(sources.filter((source) => source === 'lua')).toEqual([]);
+        await Promise.all(taken.map((j) => transport.ack(j)));
+      } finally {
+        monitor.disconnect();
+      }
+    }));
 });

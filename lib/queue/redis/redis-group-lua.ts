@@ -19,6 +19,13 @@ import { APPEND, NOTICE } from './redis-lua.js';
 export const GROUP_LUA = `${NOTICE}${APPEND}
 local function gkey(base, s) return base .. ':g:' .. s end
 local function gq(base, id, s) return base .. ':gq:' .. id .. ':' .. s end
+-- One command with the items of \`list\` as its last arguments, in chunks that unpack can carry
+-- (an even size: pairs stay whole); nothing when the list is empty.
+local function batched(command, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
 -- A group's spec, read once per script call (only pushGroupJob and tidy change it, and they
 -- drop what was read).
 local metas = {}
@@ -109,6 +116,19 @@ local function drop(base, id)
     redis.call('ZREM', gkey(base, 'index'), id)
   end
 end
+-- drop() for many groups: their specs in one DEL, their index entries in one ZREM.
+local function dropAll(base, ids)
+  local specs, unindexed = {}, {}
+  for _, id in ipairs(ids) do
+    specs[#specs + 1] = gq(base, id, 'meta')
+    metas[gq(base, id, 'meta')] = nil
+    if not isPaused(base, id) then unindexed[#unindexed + 1] = id end
+  end
+  for i = 1, #specs, 1000 do
+    redis.call('DEL', unpack(specs, i, math.min(i + 999, #specs)))
+  end
+  batched('ZREM', gkey(base, 'index'), unindexed)
+end
 -- Drops an empty group's keys: memory returns to baseline when groups empty.
 local function tidy(base, id)
   if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then return end
@@ -145,9 +165,16 @@ local function free(base, list, from, step, at)
   for i = from, #list, step do
     if list[i] ~= '' then append(byGroup, order, list[i], list[i + 1]) end
   end
-  for _, id in ipairs(order) do
+  -- Their states in one HMGET (chunked as \`batched\` does).
+  local states = {}
+  for i = 1, #order, 1000 do
+    local part = redis.call('HMGET', gkey(base, 'state'), unpack(order, i, math.min(i + 999, #order)))
+    for _, state in ipairs(part) do states[#states + 1] = state end
+  end
+  local idle = {}
+  for i, id in ipairs(order) do
     redis.call('ZREM', gq(base, id, 'slots'), unpack(byGroup[id]))
-    local state = redis.call('HGET', gkey(base, 'state'), id)
+    local state = states[i]
     -- In the rotation: it has jobs (a take drops a group that empties) and may start them.
     if state ~= 'r' then
       if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then
@@ -155,10 +182,11 @@ local function free(base, list, from, step, at)
       else
         -- Empty: tidy, without reading again what was just read.
         leave(base, id, state)
-        if redis.call('ZCARD', gq(base, id, 'slots')) == 0 then drop(base, id) end
+        if redis.call('ZCARD', gq(base, id, 'slots')) == 0 then idle[#idle + 1] = id end
       end
     end
   end
+  dropAll(base, idle)
 end
 -- Stores a ready job in its group (spec fields from a member or ARGV), at the head or the tail.
 local function pushGroupJob(base, id, job, spec, atHead)

@@ -21,9 +21,9 @@ import {
   GROUP_LIST_SCRIPT,
   GROUP_PAUSE_SCRIPT,
   GROUP_SETTLE_SCRIPT,
-  GROUP_TAKE_SCRIPT,
   GROUP_WAITING_SCRIPT,
 } from './redis-group-scripts.js';
+import { GROUP_TAKE_SCRIPT } from './redis-group-take-script.js';
 import { HISTORY_SCRIPT, OLDEST_WAITING_SCRIPT } from './redis-metrics-scripts.js';
 import { ADD_SCRIPT, STORE_SCRIPT } from './redis-store-scripts.js';
 import { STAGE, TAKE_SCRIPT } from './redis-priority-scripts.js';
@@ -272,11 +272,7 @@ export interface ScriptCommands {
   eventsCleanupConsumers(stream: string, ...argv: Arg[]): Promise<number>;
   eventsHistory(stats: string, minutes: number): Promise<[number, ...(string | null)[]]>;
   eventsOldestWaiting(stream: string, levels: string, group: string, base: string): Promise<number>;
-  eventsGroupTake(
-    ready: string,
-    stream: string,
-    ...argv: Arg[]
-  ): Promise<[[string, string[]][], string, number]>;
+  eventsGroupTake(ready: string, stream: string, ...argv: Arg[]): Promise<[number, string, number]>;
   eventsGroupSettle(ready: string, ...argv: Arg[]): Promise<number>;
   eventsGroupExtend(ready: string, ...argv: Arg[]): Promise<number>;
   eventsGroupPause(ready: string, ...argv: Arg[]): Promise<number>;
