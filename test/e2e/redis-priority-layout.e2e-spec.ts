@@ -57,20 +57,29 @@ describe('priority levels on Redis: the stored layout', () => {
     return { bus: app.get(EventBus), probe: app.get(QueueProbe), queues: app.get(EventQueues) };
   }
 
-  it('delivers a job taken from its level as one field holding the JSON its level held', async () => {
-    const prefix = `layout-take-${process.pid}`;
+  /**
+   * A plain job, then a priority-4 one that waits in its level behind it (into an empty queue it
+   * would go straight to the stream); the worker takes the high one first and is held in it.
+   * `beforeTake` runs while the queue is still paused. Resolves with the release of the handler.
+   */
+  async function takeHigh(prefix: string, beforeTake: () => unknown = () => undefined) {
     const { bus, probe, queues } = await start(prefix);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     probe.set('layout', () => held);
-    // A job waiting ahead makes the next prioritized one wait in its level (into an empty queue
-    // it would go straight to the stream).
     await queues.pause(QUEUE);
     await bus.emit('layout.job', { tag: 'plain' });
     await bus.emit('layout.job', { tag: 'high' }, { priority: 4 });
+    await beforeTake();
     await queues.resume(QUEUE);
     await waitFor(() => probe.callsOf('layout').length >= 1);
     expect((probe.callsOf('layout')[0].event.data as { tag: string }).tag).toBe('high');
+    return release;
+  }
+
+  it('delivers a job taken from its level as one field holding the JSON its level held', async () => {
+    const prefix = `layout-take-${process.pid}`;
+    const release = await takeHigh(prefix);
     const entries = await rig.redis.xrange(new RedisKeys(prefix).queue(QUEUE).stream, '-', '+');
     const taken = entries.filter(([, fields]) => fields.some((value) => value.includes('high')));
     expect(taken).toHaveLength(1);
@@ -83,17 +92,7 @@ describe('priority levels on Redis: the stored layout', () => {
 
   it("takes a level's jobs in one command, delivered as a read delivers: pending once for the worker, past the group's last id", async () => {
     const prefix = `layout-claim-${process.pid}`;
-    const { bus, probe, queues } = await start(prefix);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    probe.set('layout', () => held);
-    await queues.pause(QUEUE);
-    await bus.emit('layout.job', { tag: 'plain' });
-    await bus.emit('layout.job', { tag: 'high' }, { priority: 4 });
-    await rig.redis.config('RESETSTAT');
-    await queues.resume(QUEUE);
-    await waitFor(() => probe.callsOf('layout').length >= 1);
-    expect((probe.callsOf('layout')[0].event.data as { tag: string }).tag).toBe('high');
+    const release = await takeHigh(prefix, () => rig.redis.config('RESETSTAT'));
     const k = new RedisKeys(prefix).queue(QUEUE);
     const entries = await rig.redis.xrange(k.stream, '-', '+');
     const [[high]] = entries.filter(([, fields]) => fields.some((value) => value.includes('high')));
