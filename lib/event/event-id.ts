@@ -22,9 +22,9 @@ const processPart = Array.from(randomBytes(8), (b) => ALPHABET[b % 32]).join('')
 let lastMs = -1;
 // The time part, encoded once per millisecond (not per id).
 let timePart = '';
-let counter = 0;
-// The counter's high 20 bits as text, kept while they do not change (a million ids).
-let highValue = -1;
+// The counter in two 20-bit halves kept as small integers: no float division or modulo per id.
+let low = 0;
+let high = 0;
 // Time, process and high counter parts joined, rebuilt only when one of them changes: an id is
 // then one concatenation (and a short flat string for the low part), not three.
 let head = '';
@@ -37,16 +37,16 @@ let head = '';
 export function createEventId(now: number = Date.now()): string {
   // The encoder needs a whole, non-negative number of ms: a fraction would index past the alphabet.
   const ms = Number.isFinite(now) && now >= 0 ? Math.floor(now) : Date.now();
-  counter = (counter + 1) % 1_099_511_627_776; // 32^8
-  const high = Math.floor(counter / 1_048_576);
-  if (ms > lastMs || high !== highValue) {
-    if (ms > lastMs) {
-      lastMs = ms;
-      timePart = encode(ms, 10);
-    }
-    highValue = high;
-    head = timePart + processPart + PAIRS[high >> 10] + PAIRS[high & 1023];
+  if (++low === 1_048_576) {
+    low = 0;
+    high = (high + 1) & 1_048_575;
+    head = '';
   }
-  const low = counter % 1_048_576;
+  if (ms > lastMs) {
+    lastMs = ms;
+    timePart = encode(ms, 10);
+    head = '';
+  }
+  if (head === '') head = timePart + processPart + PAIRS[high >> 10] + PAIRS[high & 1023];
   return head + (PAIRS[low >> 10] + PAIRS[low & 1023]);
 }

@@ -58,6 +58,19 @@ describe('createEventId', () => {
     expectAscending(Array.from({ length: 20_000 }, () => createEventId()));
   });
 
+  it('sorts ids across a carry of the counter\'s low 20 bits, within one millisecond', () => {
+    // The counter is kept as two 20-bit halves: the low one wraps into the high one here.
+    const now = Date.now() + 1_500;
+    const ids: string[] = [];
+    for (let i = 1; i <= 1_048_580; i++) {
+      const id = createEventId(now);
+      if (i >= 1_048_570) ids.push(id);
+    }
+    expectAscending(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.map((id) => id.slice(-8))).toContain('00010000');
+  });
+
   it('keeps sorting when the clock goes backwards', () => {
     const now = Date.now() + 3_000;
     const before = createEventId(now);
