@@ -58,7 +58,7 @@ describe('createEventId', () => {
     expectAscending(Array.from({ length: 20_000 }, () => createEventId()));
   });
 
-  it('sorts ids across a carry of the counter\'s low 20 bits, within one millisecond', () => {
+  it("sorts ids across a carry of the counter's low 20 bits, within one millisecond", () => {
     // The counter is kept as two 20-bit halves: the low one wraps into the high one here.
     const now = Date.now() + 1_500;
     const ids: string[] = [];
