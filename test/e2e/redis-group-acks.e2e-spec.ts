@@ -108,6 +108,14 @@ describe('Redis transport: acknowledgements of grouped jobs', () => {
       // Each job: its pop, its slot, its stream entry, and its share of the rotation's pops and
       // pushes; the rest is per call (the queue's head, pauses, specs, wake-up, read).
       expect((await commandCount(admin)) / count).toBeLessThanOrEqual(7);
+      // A first attempt's entry: no \`a\` (none before) and no mark but its group, for the worker to
+      // decode (as a job stored without a group, plus \`g\`).
+      const [[, fields]] = await admin.xrange(
+        'group-take-cost:{group-take-cost:free}:stream',
+        '-',
+        '+',
+      );
+      expect(fields.filter((_, i) => i % 2 === 0)).toEqual(['id', 'l', 'p', 't', 'g']);
       expect(taken.map((j) => j.id)).toEqual(
         Array.from({ length: count }, (_, i) => `free-${i % 2 === 0 ? 'A' : 'B'}-${i}`),
       );

@@ -31,10 +31,17 @@ local function decoded(raw)
   if not ok or type(job) ~= 'table' then job = { id = 'unreadable-group-job', p = raw } end
   return job
 end
+-- The entry's fields: \`g\` (its group) also marks it as taken for a watch; \`a\` (attempts before)
+-- only when there were some, as a plain stored job: fewer fields for the worker to decode.
 local function toStream(job, id)
-  redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
-    'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-    'g', id, 'm', '1')
+  local a = tostring(job.a or '0')
+  if a == '0' then
+    redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 't', tostring(job.t or '0'), 'g', id)
+  else
+    redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 'a', a, 't', tostring(job.t or '0'), 'g', id)
+  end
 end
 -- Groups that left the rotation (state and credit cleared at the end, one HDEL each), and groups
 -- now limited (one ZADD, one HSET at the end).
