@@ -47,24 +47,40 @@ async function doneIds(prefix: string): Promise<string[]> {
 }
 
 describe('Redis transport: worker processes that die or freeze', () => {
-  it('loses no job when a worker is killed with -9 in the middle of its handlers', async () => {
-    const prefix = `kill-${++seq}`;
-    const { bus, queues } = await producer(prefix);
-    const sent = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => bus.emit('proc.job', { i })),
-    );
-    const first = await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
-    await waitFor(async () => (await rig.redis.llen(`${prefix}:test:done`)) >= 30);
-    first.child.kill('SIGKILL');
-    // Jobs it held in flight are pending until the visibility timeout; the second takes them.
-    await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
-    await waitFor(async () => new Set(await doneIds(prefix)).size === sent.length, {
-      timeoutMs: 20_000,
-    });
-    expect(new Set(await doneIds(prefix))).toEqual(new Set(sent.map((e) => e.id)));
-    await waitFor(async () => (await queues.counts('procs')).active === 0);
-    expect(await queues.counts('procs')).toMatchObject({ waiting: 0, dead: 0, failed: 0 });
-  });
+  // Prioritized jobs wait in priority levels and are handed over by the take script (XCLAIM):
+  // a worker killed after a take still leaves them pending to its consumer, reclaimed as others.
+  it.each([
+    ['plain', () => undefined],
+    ['prioritized', (i: number) => ({ priority: (i % 3) + 1 })],
+  ])(
+    'loses no %s job when a worker is killed with -9 in the middle of its handlers',
+    async (kind, options) => {
+      const prefix = `kill-${kind}-${++seq}`;
+      const { bus, queues } = await producer(prefix);
+      // The first job waits unread in the stream: the later prioritized ones then wait in their
+      // levels (into an empty queue, one batch would go straight to the stream in order).
+      const sent = [await bus.emit('proc.job', { i: 0 })];
+      sent.push(
+        ...(await Promise.all(
+          Array.from({ length: 199 }, (_, i) => bus.emit('proc.job', { i: i + 1 }, options(i))),
+        )),
+      );
+      // Prioritized: levels 1-3, and level 0 for the first job, moved out of the stream.
+      const levels = await rig.redis.zcard(`${prefix}:{${prefix}:procs}:levels`);
+      expect(levels).toBe(kind === 'prioritized' ? 4 : 0);
+      const first = await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
+      await waitFor(async () => (await rig.redis.llen(`${prefix}:test:done`)) >= 30);
+      first.child.kill('SIGKILL');
+      // Jobs it held in flight are pending until the visibility timeout; the second takes them.
+      await worker(prefix, { concurrency: 10, visibilityMs: 500, handlerMs: 20 });
+      await waitFor(async () => new Set(await doneIds(prefix)).size === sent.length, {
+        timeoutMs: 20_000,
+      });
+      expect(new Set(await doneIds(prefix))).toEqual(new Set(sent.map((e) => e.id)));
+      await waitFor(async () => (await queues.counts('procs')).active === 0);
+      expect(await queues.counts('procs')).toMatchObject({ waiting: 0, dead: 0, failed: 0 });
+    },
+  );
 
   it('refuses the late acknowledgements of a frozen worker whose jobs were reclaimed', async () => {
     const prefix = `freeze-${++seq}`;
