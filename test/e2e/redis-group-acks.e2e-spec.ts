@@ -273,6 +273,28 @@ describe('Redis transport: group specs and the cost of many groups', () => {
       expect(await groupKeys(base)).toEqual([]);
     }));
 
+  it('writes the spec of a limited group where a worker of the earlier release reads it too', () =>
+    withTransport('group-both-specs', async (transport) => {
+      const base = 'group-both-specs:{group-both-specs:both}';
+      await transport.enqueue([job('both', 0, 'L', 1), job('both', 1, 'U', 0)]);
+      // Limited: both places (a rolling deploy's older workers keep its concurrency).
+      expect(await admin.hget(`${base}:g:specs`, 'L')).toBe('1:1:0:0');
+      expect(await admin.hgetall(`${base}:gq:L:meta`)).toEqual({
+        w: '1',
+        c: '1',
+        rm: '0',
+        rd: '0',
+      });
+      // Unlimited: the queue's hash only (an older worker reading no spec takes it as unlimited).
+      expect(await admin.hget(`${base}:g:specs`, 'U')).toBe('1:0:0:0');
+      expect(await admin.exists(`${base}:gq:U:meta`)).toBe(0);
+      const taken = await reserveAll(transport, 'both', 2, true);
+      await Promise.all(taken.map((j) => transport.ack(j)));
+      await takeAgain(transport, 'both');
+      await waitFor(async () => (await groupKeys(base)).length === 0);
+      expect(await admin.exists(`${base}:gq:L:meta`)).toBe(0);
+    }));
+
   it('sends a take and the read behind it in one socket write', () =>
     withTransport('group-one-write', async (transport) => {
       const count = 20;

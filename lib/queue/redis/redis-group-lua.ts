@@ -16,7 +16,8 @@ import { APPEND, NOTICE } from './redis-lua.js';
  * limited groups). Specs: `g:specs` hash (group -> 'w:c:rm:rd': weight, concurrency, rate max
  * and window), so that a take reads those of a batch of groups in one HMGET. A group stored by
  * an earlier release has its spec in `gq:<id>:meta` (hash w, c, rm, rd): read there when
- * `g:specs` has none, deleted with the group.
+ * `g:specs` has none, deleted with the group. A group with limits or a weight has it written
+ * there too, for workers of the earlier release during a rolling deploy.
  * A start list outlives its group's other keys (it still counts for the window), so `g:rated`
  * (zset: group -> when its start list expires, ms) names them for obliterate.
  */
@@ -225,6 +226,13 @@ local function pushGroupJob(base, id, job, given, atHead)
       .. (given.rd or '0')
     redis.call('HSET', gkey(base, 'specs'), id, v)
     specs[id] = parseSpec(v)
+    -- A group with limits or a weight also keeps them where a worker of the earlier release
+    -- reads them (\`gq:<id>:meta\`): in a rolling deploy it would otherwise take the group as
+    -- unlimited (serial groups out of order). Unlimited groups, the common case, pay nothing.
+    if v ~= '1:0:0:0' then
+      redis.call('HSET', gq(base, id, 'meta'), 'w', given.w or '1', 'c', given.c or '0',
+        'rm', given.rm or '0', 'rd', given.rd or '0')
+    end
   end
   -- r: when it became ready (oldest waiting age); a job put back at the head keeps its own.
   if not (atHead and job.r) then job.r = tostring(now()) end
