@@ -4,15 +4,20 @@ import { APPEND, NOTICE } from './redis-lua.js';
  * queue's groups share its hash tag; a script derives them from the queue's base (`prefix:{tag}`),
  * all in the slot of the key it was called with.
  *
- * Per queue: `g:ready` list (the rotation: groups that can start a job, the head's turn),
+ * Per queue: `g:ready` list (the rotation: groups that can start a job, the head's turn; a group
+ * without limits whose last job a take started stays until a turn finds it empty),
  * `g:limited` zset (groups over their rate limit or with every slot held, scored by when to look
  * again), `g:state` hash (group -> 'r' in the rotation, 'l' in limited; absent: neither),
  * `g:credit` hash (starts in the current turn), `g:paused` set, `g:index` zset (groups with jobs,
  * slots or a pause, by id), `g:waiting` counter, `g:wake` list (one token wakes a blocked reader).
  * Per group: `gq:<id>:jobs` list of JSON {id, l, p, a, t, s, r} (s '1': holds a slot already;
  * r: ready since, ms),
- * `gq:<id>:meta` hash (w weight, c concurrency, rm/rd rate max and window), `gq:<id>:slots` zset
- * (job id -> lease end, ms), `gq:<id>:starts` list (recent start times, rate limited groups).
+ * `gq:<id>:slots` zset (job id -> lease end, ms), `gq:<id>:starts` list (recent start times, rate
+ * limited groups). Specs: `g:specs` hash (group -> 'w:c:rm:rd': weight, concurrency, rate max
+ * and window), so that a take reads those of a batch of groups in one HMGET. A group stored by
+ * an earlier release has its spec in `gq:<id>:meta` (hash w, c, rm, rd): read there when
+ * `g:specs` has none, deleted with the group. A group with limits or a weight has it written
+ * there too, for workers of the earlier release during a rolling deploy.
  * A start list outlives its group's other keys (it still counts for the window), so `g:rated`
  * (zset: group -> when its start list expires, ms) names them for obliterate.
  */
@@ -26,19 +31,42 @@ local function batched(command, key, list)
     redis.call(command, key, unpack(list, i, math.min(i + 999, #list)))
   end
 end
--- A group's spec, read once per script call (only pushGroupJob and tidy change it, and they
--- drop what was read).
-local metas = {}
-local function meta(base, id, field)
-  local key = gq(base, id, 'meta')
-  local m = metas[key]
-  if not m then
-    local v = redis.call('HMGET', key, 'w', 'c', 'rm', 'rd')
-    m = { w = tonumber(v[1] or '0') or 0, c = tonumber(v[2] or '0') or 0,
-      rm = tonumber(v[3] or '0') or 0, rd = tonumber(v[4] or '0') or 0 }
-    metas[key] = m
+-- Groups' specs, read once per script call (only pushGroupJob changes them, and it updates what
+-- was read); all calls of a script use one base. false: the group has no spec.
+local specs = {}
+local function parseSpec(v)
+  local w, c, rm, rd = string.match(v, '^([^:]*):([^:]*):([^:]*):(.*)$')
+  return { w = tonumber(w) or 0, c = tonumber(c) or 0, rm = tonumber(rm) or 0, rd = tonumber(rd) or 0 }
+end
+-- The spec an earlier release kept in the group's own hash (false: none).
+local function oldSpec(base, id)
+  local v = redis.call('HMGET', gq(base, id, 'meta'), 'w', 'c', 'rm', 'rd')
+  if not (v[1] or v[2] or v[3] or v[4]) then return false end
+  return { w = tonumber(v[1] or '0') or 0, c = tonumber(v[2] or '0') or 0,
+    rm = tonumber(v[3] or '0') or 0, rd = tonumber(v[4] or '0') or 0 }
+end
+-- Reads the specs of \`ids\` not read yet, in one HMGET (chunked as \`batched\` does).
+local function loadSpecs(base, ids)
+  local missing = {}
+  for _, id in ipairs(ids) do
+    if specs[id] == nil then missing[#missing + 1] = id end
   end
-  return m[field]
+  for i = 1, #missing, 1000 do
+    local last = math.min(i + 999, #missing)
+    local part = redis.call('HMGET', gkey(base, 'specs'), unpack(missing, i, last))
+    for k = i, last do
+      local v = part[k - i + 1]
+      if v then specs[missing[k]] = parseSpec(v) else specs[missing[k]] = oldSpec(base, missing[k]) end
+    end
+  end
+end
+local NO_SPEC = { w = 0, c = 0, rm = 0, rd = 0 }
+local function spec(base, id)
+  if specs[id] == nil then loadSpecs(base, { id }) end
+  return specs[id]
+end
+local function meta(base, id, field)
+  return (spec(base, id) or NO_SPEC)[field]
 end
 -- Whether a group is paused: SISMEMBER only when the queue has a paused group (SCARD once per
 -- script call; the pause script changes the set before its first lookup).
@@ -110,22 +138,25 @@ local function leave(base, id, known)
 end
 -- Drops the spec and index entry of a group out of the rotation with no job and no slot.
 local function drop(base, id)
+  redis.call('HDEL', gkey(base, 'specs'), id)
   redis.call('DEL', gq(base, id, 'meta'))
-  metas[gq(base, id, 'meta')] = nil
+  specs[id] = nil
   if not isPaused(base, id) then
     redis.call('ZREM', gkey(base, 'index'), id)
   end
 end
--- drop() for many groups: their specs in one DEL, their index entries in one ZREM.
+-- drop() for many groups: their specs in one HDEL (and one DEL of those an earlier release
+-- kept), their index entries in one ZREM.
 local function dropAll(base, ids)
-  local specs, unindexed = {}, {}
+  local old, unindexed = {}, {}
   for _, id in ipairs(ids) do
-    specs[#specs + 1] = gq(base, id, 'meta')
-    metas[gq(base, id, 'meta')] = nil
+    old[#old + 1] = gq(base, id, 'meta')
+    specs[id] = nil
     if not isPaused(base, id) then unindexed[#unindexed + 1] = id end
   end
-  for i = 1, #specs, 1000 do
-    redis.call('DEL', unpack(specs, i, math.min(i + 999, #specs)))
+  batched('HDEL', gkey(base, 'specs'), ids)
+  for i = 1, #old, 1000 do
+    redis.call('DEL', unpack(old, i, math.min(i + 999, #old)))
   end
   batched('ZREM', gkey(base, 'index'), unindexed)
 end
@@ -175,7 +206,7 @@ local function free(base, list, from, step, at)
   for i, id in ipairs(order) do
     redis.call('ZREM', gq(base, id, 'slots'), unpack(byGroup[id]))
     local state = states[i]
-    -- In the rotation: it has jobs (a take drops a group that empties) and may start them.
+    -- In the rotation: it may start jobs (a take that finds it empty drops it).
     if state ~= 'r' then
       if redis.call('LLEN', gq(base, id, 'jobs')) > 0 then
         enter(base, id, at)
@@ -189,11 +220,19 @@ local function free(base, list, from, step, at)
   dropAll(base, idle)
 end
 -- Stores a ready job in its group (spec fields from a member or ARGV), at the head or the tail.
-local function pushGroupJob(base, id, job, spec, atHead)
-  if spec then
-    redis.call('HSET', gq(base, id, 'meta'), 'w', spec.w or '1', 'c', spec.c or '0',
-      'rm', spec.rm or '0', 'rd', spec.rd or '0')
-    metas[gq(base, id, 'meta')] = nil
+local function pushGroupJob(base, id, job, given, atHead)
+  if given then
+    local v = (given.w or '1') .. ':' .. (given.c or '0') .. ':' .. (given.rm or '0') .. ':'
+      .. (given.rd or '0')
+    redis.call('HSET', gkey(base, 'specs'), id, v)
+    specs[id] = parseSpec(v)
+    -- A group with limits or a weight also keeps them where a worker of the earlier release
+    -- reads them (\`gq:<id>:meta\`): in a rolling deploy it would otherwise take the group as
+    -- unlimited (serial groups out of order). Unlimited groups, the common case, pay nothing.
+    if v ~= '1:0:0:0' then
+      redis.call('HSET', gq(base, id, 'meta'), 'w', given.w or '1', 'c', given.c or '0',
+        'rm', given.rm or '0', 'rd', given.rd or '0')
+    end
   end
   -- r: when it became ready (oldest waiting age); a job put back at the head keeps its own.
   if not (atHead and job.r) then job.r = tostring(now()) end
@@ -208,8 +247,11 @@ end
 -- A delayed member of a grouped job: its group and spec, kept through the delay.
 local function groupMember(f, id, a, holds, base)
   local m = { id = f.id or id, l = f.l or '', p = f.p or '', a = a, t = f.t or '0', g = f.g }
-  local known = redis.call('HGETALL', gq(base, f.g, 'meta'))
-  for i = 1, #known, 2 do m['g' .. known[i]] = known[i + 1] end
+  local known = spec(base, f.g)
+  if known then
+    m.gw, m.gc, m.grm, m.grd = tostring(known.w), tostring(known.c), tostring(known.rm),
+      tostring(known.rd)
+  end
   if holds then m.s = '1' end
   return m
 end

@@ -18,6 +18,7 @@ export const GROUP_TAKE_SCRIPT = `${NOW}${GROUP_LUA}
 local base, max, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local at = now()
 local back = redis.call('ZRANGEBYSCORE', gkey(base, 'limited'), '-inf', at, 'LIMIT', 0, 100)
+loadSpecs(base, back)
 for _, id in ipairs(back) do enter(base, id, at) end
 local taken, budget, paused = 0, max + 100, {}
 local creditKey = gkey(base, 'credit')
@@ -30,10 +31,17 @@ local function decoded(raw)
   if not ok or type(job) ~= 'table' then job = { id = 'unreadable-group-job', p = raw } end
   return job
 end
+-- The entry's fields: \`g\` (its group) also marks it as taken for a watch; \`a\` (attempts before)
+-- only when there were some, as a plain stored job: fewer fields for the worker to decode.
 local function toStream(job, id)
-  redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
-    'p', tostring(job.p or ''), 'a', tostring(job.a or '0'), 't', tostring(job.t or '0'),
-    'g', id, 'm', '1')
+  local a = tostring(job.a or '0')
+  if a == '0' then
+    redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 't', tostring(job.t or '0'), 'g', id)
+  else
+    redis.call('XADD', KEYS[2], '*', 'id', tostring(job.id or ''), 'l', tostring(job.l or ''),
+      'p', tostring(job.p or ''), 'a', a, 't', tostring(job.t or '0'), 'g', id)
+  end
 end
 -- Groups that left the rotation (state and credit cleared at the end, one HDEL each), and groups
 -- now limited (one ZADD, one HSET at the end).
@@ -46,13 +54,15 @@ local function addSlots(id)
   redis.call('ZADD', gq(base, id, 'slots'), unpack(slots))
   freeSlots[id] = nil
 end
+-- Groups left with no job and no slot: dropped at the end, in one dropAll.
+local idle = {}
 -- Left the rotation with no job (or paused): tidy, without reading again what is known; a group
 -- that started a job in this call holds a slot, so it stays.
 local function leaveRotation(id, isEmpty)
   gone[#gone + 1] = id
   if freeSlots[id] then return end
   if not isEmpty and redis.call('LLEN', gq(base, id, 'jobs')) > 0 then return end
-  if redis.call('ZCARD', gq(base, id, 'slots')) == 0 then drop(base, id) end
+  if redis.call('ZCARD', gq(base, id, 'slots')) == 0 then idle[#idle + 1] = id end
 end
 local function startFree(id, job)
   append(freeSlots, freeOrder, id, leaseEnd)
@@ -88,12 +98,14 @@ local function turn(id)
   if not isAlone then want = math.min(want, math.max(1, weight - credit)) end
   if meta(base, id, 'c') <= 0 and meta(base, id, 'rm') <= 0 then
     -- No concurrency or rate limit: it starts its head whatever it holds, so pop them at once;
-    -- fewer than asked means it emptied.
+    -- fewer than asked means it emptied. All that were asked: it stays in the rotation without
+    -- an LLEN per turn (most groups of a busy queue have more), and a turn that finds it empty
+    -- takes it out (the group's emptiness costs one LPOP, once).
     local run = redis.call('LPOP', jobs, want)
     if not run then return leaveRotation(id, true) end
     for _, item in ipairs(run) do startFree(id, decoded(item)) end
     taken = taken + #run
-    if #run < want or redis.call('LLEN', jobs) == 0 then return leaveRotation(id, true) end
+    if #run < want then return leaveRotation(id, true) end
     return turnEnd(id, weight, credit, #run)
   end
   local n = 0
@@ -127,6 +139,7 @@ while taken < max and budget > 0 do
   local ids = redis.call('LPOP', KEYS[1], math.min(max - taken, budget))
   if not ids then break end
   budget = budget - #ids
+  loadSpecs(base, ids)
   local tail, head = {}, {}
   for _, id in ipairs(ids) do
     -- A group whose turn never came keeps its place, after one whose turn goes on.
@@ -140,6 +153,7 @@ while taken < max and budget > 0 do
   for i = #head, 1, -1 do reversed[#reversed + 1] = head[i] end
   batched('LPUSH', KEYS[1], reversed)
 end
+dropAll(base, idle)
 batched('HDEL', gkey(base, 'state'), gone)
 batched('HDEL', creditKey, gone)
 batched('ZADD', gkey(base, 'limited'), limited)

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { QueueGroup } from '../flow/queue-group.js';
 import type { ReservedJob } from '../queue-job.js';
@@ -6,6 +7,9 @@ import { releaseReply, toJob } from './redis-entries.js';
 import { transportError } from './redis-errors.js';
 import { CONSUMER_GROUP as GROUP } from './redis-keys.js';
 import type { QueueState, RedisQueueContext } from './redis-queue.context.js';
+
+/** An XREADGROUP reply: per stream, its entries (id, fields). */
+type ReadReply = [string, [string, string[]][]][] | null;
 
 /**
  * Groups of a queue on Redis (`@ShouldQueue({ group })`): takes jobs in fair order, waits for a
@@ -43,19 +47,29 @@ export class RedisGroups {
     // connection delivers them. Read by the script, the entries would cost Redis a conversion to
     // Lua and back (about a quarter of the take's time). Another consumer's read may come in
     // between and get some: by then they are ordinary stream entries, each delivered once.
-    const [took, read] = await Promise.allSettled([
-      this.ctx.worker.eventsGroupTake(keys.groupReady, keys.stream, keys.base, max, this.leaseMs),
-      this.ctx.worker.xreadgroup(
-        'GROUP',
-        GROUP,
-        this.ctx.consumer,
-        'COUNT',
-        max,
-        'STREAMS',
-        keys.stream,
-        '>',
-      ) as Promise<[string, [string, string[]][]][] | null>,
-    ]);
+    // Both in one socket write: each write wakes Redis (and costs this process a system call).
+    const { worker } = this.ctx;
+    const socket = (worker as { stream?: Partial<Writable> }).stream;
+    socket?.cork?.();
+    let sent: [Promise<[number, string, number]>, Promise<ReadReply>];
+    try {
+      sent = [
+        worker.eventsGroupTake(keys.groupReady, keys.stream, keys.base, max, this.leaseMs),
+        worker.xreadgroup(
+          'GROUP',
+          GROUP,
+          this.ctx.consumer,
+          'COUNT',
+          max,
+          'STREAMS',
+          keys.stream,
+          '>',
+        ) as Promise<ReadReply>,
+      ];
+    } finally {
+      socket?.uncork?.();
+    }
+    const [took, read] = await Promise.allSettled(sent);
     if (read.status === 'rejected') throw read.reason;
     if (took.status === 'fulfilled') this.ctx.noteRedisTime(Number(took.value[2]));
     const reply = read.value;

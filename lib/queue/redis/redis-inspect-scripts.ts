@@ -69,7 +69,7 @@ for _, id in ipairs(redis.call('ZRANGE', base .. ':g:rated', 0, -1)) do
   redis.call('UNLINK', base .. ':gq:' .. id .. ':starts')
 end
 for _, name in ipairs({ 'ready', 'limited', 'state', 'credit', 'paused', 'index', 'waiting', 'wake',
-    'rated' }) do
+    'rated', 'specs' }) do
   redis.call('UNLINK', base .. ':g:' .. name)
 end
 -- What a watch (EventQueues.watch) read: a live watch raises its flag again before its next read.

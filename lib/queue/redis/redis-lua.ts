@@ -110,7 +110,7 @@ end
  * `<base>:watching` lives), copies a job that enters a group's or a priority level's list (JSON
  * {id, l, p, a, t, ...}) to the stream `<base>:watch` (about the last 1,000), which the watch
  * reads with the queue's stream: those jobs reach the queue's stream only when a worker takes
- * them (entries marked `m`, or one field `j`, which the watch skips). Without a watch it costs one
+ * them (entries with `g`, or one field `j`, which the watch skips). Without a watch it costs one
  * EXISTS per queue per call.
  */
 export const NOTICE = `

@@ -24,9 +24,10 @@ const MAX_SEQUENCE = '18446744073709551615';
  * cluster too. A job that enters and is acknowledged (deleted) between two reads is missed:
  * a tail shows what it sees, it is not a log. Jobs that wait in groups or priority levels come
  * from the queue's watch stream (see NOTICE in redis-lua.ts) while the watch's flag lives; their
- * later move to the stream, when taken (marked `m`), is not reported again. A paced watch
- * (`readIntervalMs`) reads at most once per interval and, past a full batch, skips to the newest
- * job of the stream: a sample of a busy queue for a fixed cost (see WatchOptions.readIntervalMs).
+ * later move to the stream, when taken (its entry has `g`, or one field `j`), is not reported
+ * again. A paced watch (`readIntervalMs`) reads at most once per interval and, past a full batch,
+ * skips to the newest job of the stream: a sample of a busy queue for a fixed cost (see
+ * WatchOptions.readIntervalMs).
  */
 export class RedisWatcher {
   private readonly logger = new Logger(RedisWatcher.name);
@@ -190,12 +191,14 @@ export class RedisWatcher {
 }
 
 /**
- * Whether a stream entry is a job a worker took from a group or a priority level (field `m`, or
- * one field `j`: see TAKE_SCRIPT).
+ * Whether a stream entry is a job a worker took from a group or a priority level (field `g`, or
+ * `m` as earlier releases marked them, or one field `j`: see TAKE_SCRIPT).
  */
 function isTaken(fields: string[] | undefined): boolean {
   if (fields?.[0] === 'j') return true;
-  for (let i = (fields?.length ?? 0) - 2; i >= 0; i -= 2) if (fields![i] === 'm') return true;
+  for (let i = (fields?.length ?? 0) - 2; i >= 0; i -= 2) {
+    if (fields![i] === 'g' || fields![i] === 'm') return true;
+  }
   return false;
 }
 
