@@ -58,12 +58,13 @@ async function reserveSizes(run: () => Promise<void>): Promise<number[]> {
 }
 
 /**
- * Runs 600 jobs through `Listener` (memory transport, concurrency 2): the `max` of every reserve
- * call, and the jobs in the order handled.
+ * Runs `count` jobs through `Listener` (memory transport, concurrency 2): the `max` of every
+ * reserve call, and the jobs in the order handled.
  */
 async function drain(
   Listener: typeof TenantListener | typeof RateLimitedListener,
   name: string,
+  count = 600,
 ): Promise<{ sizes: number[]; handled: number[] }> {
   const app = await createTestApp({ providers: [Listener] }, { worker: { concurrency: 2 } });
   apps.push(app);
@@ -71,8 +72,8 @@ async function drain(
   const sizes = await reserveSizes(async () => {
     await app
       .get(EventBus)
-      .emitMany(Array.from({ length: 600 }, (_, n) => ({ name, data: { n } })));
-    await waitFor(() => handled.length === 600, { timeoutMs: 20_000 });
+      .emitMany(Array.from({ length: count }, (_, n) => ({ name, data: { n } })));
+    await waitFor(() => handled.length === count, { timeoutMs: 20_000 });
   });
   return { sizes, handled };
 }
@@ -87,6 +88,14 @@ describe('Worker: grouped queues read ahead (fair order kept: jobs start as take
       const group = handled.filter((n) => n % 3 === k);
       expect(group).toEqual([...group].sort((a, b) => a - b));
     }
+  });
+
+  it('reads past 100 jobs ahead when handlers are fast (spreads the fixed cost of a take)', async () => {
+    const { sizes, handled } = await drain(TenantListener, 'tenant.job', 3000);
+    // Two free slots plus more than the 100 an earlier release read ahead at most; 400 at most.
+    expect(Math.max(...sizes)).toBeGreaterThan(102);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(402);
+    expect(handled).toHaveLength(3000);
   });
 
   it('never reads ahead on a queue with a group rate limit (a take counts the start)', async () => {
