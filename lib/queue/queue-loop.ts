@@ -160,8 +160,16 @@ export class QueueLoop {
         readAt.shift();
         // Not held any more (a heartbeat found it taken while it waited): never start it.
         if (this.inFlight.ahead.delete(job)) start(job);
-        // Sync handlers run a whole read in this loop: the next read goes out while they do.
-        if (!fetching) fetchIfLow();
+        if (!fetching) {
+          fetchIfLow();
+          // Sync handlers run a whole read in this loop: let the next read go out (its command
+          // is written a few awaits into the transport) before running the rest, so that Redis
+          // prepares it while they run.
+          if (fetching) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (signal.aborted) break;
+          }
+        }
       }
       if (ahead.length > 0 && performance.now() - readAt[0] >= this.maxAheadMs) {
         // The slots stay busy (handlers hang or slowed down): give the jobs waiting for them
