@@ -100,17 +100,36 @@ export class EventVersions {
    * `NEWER_VERSION` when newer than this app knows. An upcaster's error is thrown as is.
    */
   read(envelope: EventEnvelope): EventEnvelope | typeof NEWER_VERSION {
+    return this.readWith(envelope, (data, version) => ({ ...envelope, data, version }));
+  }
+
+  /**
+   * `read` for an envelope a worker read from a job (only the fields of `EventEnvelope`): each
+   * version is built field by field, in the shape the job's own envelope has, rather than
+   * spread (about a third of an upcast job's extra cost; `bench/upcasters.bench.js`).
+   */
+  readQueued(envelope: EventEnvelope): EventEnvelope | typeof NEWER_VERSION {
+    const { id, name, metadata, timestamp, attempt } = envelope;
+    return this.readWith(envelope, (data, version) =>
+      attempt === undefined
+        ? { id, name, data, metadata, timestamp, version }
+        : { id, name, data, metadata, timestamp, version, attempt },
+    );
+  }
+
+  private readWith(
+    envelope: EventEnvelope,
+    at: (data: unknown, version: number) => EventEnvelope,
+  ): EventEnvelope | typeof NEWER_VERSION {
     const current = this.currents.get(envelope.name);
     const version = envelope.version ?? 1;
     if (current === undefined) return version > 1 ? NEWER_VERSION : envelope;
     if (version === current) return envelope;
     if (version > current) return NEWER_VERSION;
-    const chain = this.chains.get(envelope.name) ?? [];
+    const chain = this.chains.get(envelope.name)!;
     let data = envelope.data;
-    for (let v = version; v < current; v++) {
-      data = chain[v - 1](data, { ...envelope, data, version: v });
-    }
-    return { ...envelope, data, version: current };
+    for (let v = version; v < current; v++) data = chain[v - 1](data, at(data, v));
+    return at(data, current);
   }
 
   /**

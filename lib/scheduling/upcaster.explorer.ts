@@ -51,7 +51,7 @@ export class UpcasterExplorer implements OnModuleInit {
     this.versions.define(found, (name) => this.registry.eventClass(name), classes);
     if (this.versions.isEmpty) return;
     this.bus.useVersions((name) => this.versions.current(name));
-    this.worker.readEvent = (envelope) => this.versions.read(envelope);
+    this.worker.readEvent = (envelope) => this.versions.readQueued(envelope);
     this.store.upcastWith(
       (envelope) => this.versions.upcast(envelope),
       (name) => this.versions.current(name),
