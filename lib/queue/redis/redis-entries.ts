@@ -81,16 +81,12 @@ export function toJob(
         break;
     }
   }
-  const job: ReservedJob = {
-    id,
-    queue,
-    listener,
-    payload,
-    attempt: prior + deliveries,
-    enqueuedAt,
-    receipt: `${entry}/${deliveries}`,
-  };
-  return group === undefined ? job : { ...job, group };
+  const attempt = prior + deliveries;
+  const receipt = `${entry}/${deliveries}`;
+  // Literals rather than a spread for the group: one shape each, no copy.
+  return group === undefined
+    ? { id, queue, listener, payload, attempt, enqueuedAt, receipt }
+    : { id, queue, listener, payload, attempt, enqueuedAt, receipt, group };
 }
 
 /**
