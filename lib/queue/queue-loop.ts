@@ -164,8 +164,8 @@ export class QueueLoop {
           fetchIfLow();
           // Sync handlers run a whole read in this loop: let the next read go out (its command
           // is written a few awaits into the transport) before running the rest, so that Redis
-          // prepares it while they run.
-          if (fetching) {
+          // prepares it while they run. Nothing left to run: the loop waits below anyway.
+          if (fetching && ahead.length > 0) {
             await new Promise<void>((resolve) => setImmediate(resolve));
             if (signal.aborted) break;
           }
