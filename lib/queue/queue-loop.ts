@@ -171,6 +171,8 @@ export class QueueLoop {
           }
         }
       }
+      // Stopped during that wait: its abort found no waiter to wake, so leave now.
+      if (signal.aborted) break;
       if (ahead.length > 0 && performance.now() - readAt[0] >= this.maxAheadMs) {
         // The slots stay busy (handlers hang or slowed down): give the jobs waiting for them
         // back to the queue, where an idle worker takes them.
@@ -199,10 +201,15 @@ export class QueueLoop {
     await Promise.all([this.putBack(ahead.splice(0)), ...puttingBack, this.batches?.close()]);
   }
 
-  /** Releases jobs read ahead that never started (at the queue's tail, attempt not counted). */
+  /**
+   * Releases jobs read ahead that never started (at the queue's tail, attempt not counted). A
+   * grouped job goes back to the head of its group: the last taken first, so that each group
+   * gets its jobs back in the order they were taken.
+   */
   private putBack(jobs: readonly ReservedJob[]): Promise<unknown> {
+    const order = this.isGrouped ? [...jobs].reverse() : jobs;
     return Promise.all(
-      jobs
+      order
         .filter((job) => this.inFlight.ahead.has(job))
         .map((job) =>
           this.settler
