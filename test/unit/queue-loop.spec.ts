@@ -47,17 +47,24 @@ function harness(isGrouped: boolean, onRead: (call: number, max: number) => void
   return { loop, started, released, inFlight, taken: () => next };
 }
 
+/**
+ * Runs the loop and stops it right when its second read past the slots is sent: that read is
+ * sent from inside a read being run, while the loop lets it go out (answered at once).
+ */
+async function stoppedWhileReading(isGrouped: boolean) {
+  const controller = new AbortController();
+  let bigReads = 0;
+  const h = harness(isGrouped, (_call, max) => {
+    if (max > 2 && ++bigReads === 2) queueMicrotask(() => controller.abort());
+  });
+  await h.loop.run(controller.signal);
+  expect(controller.signal.aborted).toBe(true);
+  return h;
+}
+
 describe('QueueLoop: stopping while sync handlers run a read', () => {
   it('returns at once when the stop comes while the next read goes out', async () => {
-    const controller = new AbortController();
-    let bigReads = 0;
-    const h = harness(false, (_call, max) => {
-      // The second read past the slots is sent from inside a read being run: stop right then,
-      // while the loop lets that read go out (the read itself is answered at once).
-      if (max > 2 && ++bigReads === 2) queueMicrotask(() => controller.abort());
-    });
-    await h.loop.run(controller.signal);
-    expect(controller.signal.aborted).toBe(true);
+    const h = await stoppedWhileReading(false);
     // Every job taken either ran or went back; none ran after the stop.
     expect(h.started.length + h.released.length).toBe(h.taken());
     expect(h.released.length).toBeGreaterThan(0);
@@ -65,12 +72,7 @@ describe('QueueLoop: stopping while sync handlers run a read', () => {
   }, 10_000);
 
   it('gives grouped jobs back last taken first, so that each group keeps its order', async () => {
-    const controller = new AbortController();
-    let bigReads = 0;
-    const h = harness(true, (_call, max) => {
-      if (max > 2 && ++bigReads === 2) queueMicrotask(() => controller.abort());
-    });
-    await h.loop.run(controller.signal);
+    const h = await stoppedWhileReading(true);
     const order = h.released.map((job) => Number(job.id.slice(1)));
     expect(order.length).toBeGreaterThan(1);
     // Each release goes to the head of its group: the last taken must go first.
