@@ -15,6 +15,18 @@ export function classVersion(eventClass: Function | undefined): number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : 1;
 }
 
+/** `envelope` at `version` with `data`: what an upcaster gets and what a read returns. */
+type VersionAt = (envelope: EventEnvelope, data: unknown, version: number) => EventEnvelope;
+
+/** Any envelope (store reads may carry more fields): a spread keeps them all. */
+const spreadAt: VersionAt = (envelope, data, version) => ({ ...envelope, data, version });
+
+/** A job's envelope (the fields of `EventEnvelope` only), built in its own shape. */
+const fieldsAt: VersionAt = ({ id, name, metadata, timestamp, attempt }, data, version) =>
+  attempt === undefined
+    ? { id, name, data, metadata, timestamp, version }
+    : { id, name, data, metadata, timestamp, version, attempt };
+
 /**
  * The versions of events and their upcaster chains (from `@Upcaster` methods). An event's current
  * version is its class's `eventVersion`, else one past its last upcaster, else 1.
@@ -100,7 +112,7 @@ export class EventVersions {
    * `NEWER_VERSION` when newer than this app knows. An upcaster's error is thrown as is.
    */
   read(envelope: EventEnvelope): EventEnvelope | typeof NEWER_VERSION {
-    return this.readWith(envelope, (data, version) => ({ ...envelope, data, version }));
+    return this.readWith(envelope, spreadAt);
   }
 
   /**
@@ -109,18 +121,10 @@ export class EventVersions {
    * spread (about a third of an upcast job's extra cost; `bench/upcasters.bench.js`).
    */
   readQueued(envelope: EventEnvelope): EventEnvelope | typeof NEWER_VERSION {
-    const { id, name, metadata, timestamp, attempt } = envelope;
-    return this.readWith(envelope, (data, version) =>
-      attempt === undefined
-        ? { id, name, data, metadata, timestamp, version }
-        : { id, name, data, metadata, timestamp, version, attempt },
-    );
+    return this.readWith(envelope, fieldsAt);
   }
 
-  private readWith(
-    envelope: EventEnvelope,
-    at: (data: unknown, version: number) => EventEnvelope,
-  ): EventEnvelope | typeof NEWER_VERSION {
+  private readWith(envelope: EventEnvelope, at: VersionAt): EventEnvelope | typeof NEWER_VERSION {
     const current = this.currents.get(envelope.name);
     const version = envelope.version ?? 1;
     if (current === undefined) return version > 1 ? NEWER_VERSION : envelope;
@@ -128,8 +132,8 @@ export class EventVersions {
     if (version > current) return NEWER_VERSION;
     const chain = this.chains.get(envelope.name)!;
     let data = envelope.data;
-    for (let v = version; v < current; v++) data = chain[v - 1](data, at(data, v));
-    return at(data, current);
+    for (let v = version; v < current; v++) data = chain[v - 1](data, at(envelope, data, v));
+    return at(envelope, data, current);
   }
 
   /**
