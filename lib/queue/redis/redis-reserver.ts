@@ -78,7 +78,14 @@ export class RedisReserver {
         const jobs = isGrouped
           ? await this.groups.take(q, max, blockMs, signal)
           : await this.read(q, max, blockMs, signal);
-        if (jobs.length > 0) return this.hold(jobs);
+        if (jobs.length > 0) {
+          const held = this.hold(jobs);
+          // Entries pushed to a blocked read arrive with the replies to the emits that stored
+          // them, when producer and worker share a process: one turn of the event loop lets
+          // those replies resolve their emits first, rather than after this read's handlers.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          return held;
+        }
       } catch (error) {
         if (this.ctx.isClosed || signal.aborted) return [];
         if (isNoGroupError(error)) {
