@@ -179,6 +179,8 @@ export class EventOutbox
     }
     let tx: OutboxTransaction | undefined;
     let result: R;
+    const committer = this.committerOf(configured);
+    committer.opened();
     try {
       result = (await adapter.run(fnOrOrm, async (handle) => {
         tx = new OutboxTransaction(handle, queryOfHandle(handle, ADAPTERS), true);
@@ -189,9 +191,10 @@ export class EventOutbox
         });
       })) as R;
     } finally {
+      committer.closed();
       if (tx) tx.isClosed = true;
     }
-    if (tx) await this.committerOf(configured).dispatch(tx.rows);
+    if (tx) await committer.dispatch(tx.rows);
     return result;
   }
 
@@ -200,13 +203,20 @@ export class EventOutbox
     configured: Configured,
     fn: (client: OutboxClient) => Promise<R> | R,
   ): Promise<R> {
-    const { result, rows } = await runPoolTransaction(
-      this.connection(configured).pool,
-      configured.sql,
-      (tx, client) => this.runInside(tx, () => fn(client)),
-    );
-    await this.committerOf(configured).dispatch(rows);
-    return result;
+    const committer = this.committerOf(configured);
+    committer.opened();
+    let committed: Awaited<ReturnType<typeof runPoolTransaction<R>>>;
+    try {
+      committed = await runPoolTransaction(
+        this.connection(configured).pool,
+        configured.sql,
+        (tx, client) => this.runInside(tx, () => fn(client)),
+      );
+    } finally {
+      committer.closed();
+    }
+    await committer.dispatch(committed.rows);
+    return committed.result;
   }
 
   /**

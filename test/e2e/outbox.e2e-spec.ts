@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   EventBus,
   EventOutbox,
@@ -11,6 +11,7 @@ import {
   UnserializablePayloadError,
   type EventsModuleOptions,
 } from 'nestjs-events';
+import { OutboxCommitter } from '../../lib/outbox/outbox.committer.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
@@ -77,6 +78,36 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
     expect(ids(orders.inProcess)).toEqual(['after-r1']);
     expect(ids(orders.queued)).toEqual(['after-r1']);
     expect(await count('FROM orders WHERE id = $1', ['r1'])).toBe(0);
+  });
+
+  it('notes each transaction open until it ends, committed or not (a lone commit waits for no others)', async () => {
+    const opened = vi.spyOn(OutboxCommitter.prototype, 'opened');
+    const closed = vi.spyOn(OutboxCommitter.prototype, 'closed');
+    try {
+      const { bus, outbox, orders } = await boot();
+      let openInside = -1;
+      await outbox.transaction(async () => {
+        // Nested: joins the outer transaction, not one more open.
+        await outbox.transaction(() => bus.emit('order.created', { id: 'o1' }));
+        openInside = opened.mock.calls.length - closed.mock.calls.length;
+      });
+      await expect(
+        outbox.transaction(async () => {
+          await bus.emit('order.created', { id: 'o2' });
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      await expect(
+        outbox.transaction(() => bus.emit('order.created', { id: 'o3', f: () => 1 })),
+      ).rejects.toBeInstanceOf(UnserializablePayloadError);
+      expect(openInside).toBe(1);
+      expect(opened).toHaveBeenCalledTimes(3);
+      expect(closed).toHaveBeenCalledTimes(3);
+      expect(ids(orders.inProcess)).toEqual(['o1']);
+    } finally {
+      opened.mockRestore();
+      closed.mockRestore();
+    }
   });
 
   it('joins a nested transaction: its failure rolls the outer one back', async () => {
