@@ -276,6 +276,8 @@ export class EventOutbox
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.configured?.relay?.stop();
+    // Commits dispatching now mark their rows once done: wait for them, then for the marks.
+    await this.configured?.committer?.settled();
     await this.configured?.marker?.drain();
   }
 

@@ -52,6 +52,11 @@ export class OutboxCommitter {
     this.open--;
   }
 
+  /** Resolves once no dispatch is in flight or waiting (for shutdown: its marks come after). */
+  async settled(): Promise<void> {
+    while (this.inFlight !== undefined) await this.inFlight;
+  }
+
   /** Resolves once the rows were dispatched (or left to a relay). Never rejects. */
   dispatch(rows: readonly WrittenRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();

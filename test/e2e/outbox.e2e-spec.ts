@@ -12,6 +12,8 @@ import {
   type EventsModuleOptions,
 } from 'nestjs-events';
 import { OutboxCommitter } from '../../lib/outbox/outbox.committer.js';
+import { OutboxDispatcher } from '../../lib/outbox/outbox.dispatcher.js';
+import { OutboxMarker } from '../../lib/outbox/outbox.marker.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { skipPostgres } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
@@ -80,7 +82,7 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
     expect(await count('FROM orders WHERE id = $1', ['r1'])).toBe(0);
   });
 
-  it('notes each transaction open until it ends, committed or not (a lone commit waits for no others)', async () => {
+  it('notes each transaction open until it ends, committed or not', async () => {
     const opened = vi.spyOn(OutboxCommitter.prototype, 'opened');
     const closed = vi.spyOn(OutboxCommitter.prototype, 'closed');
     try {
@@ -108,6 +110,70 @@ describe.skipIf(skipPostgres)('transactional outbox (embedded transport)', () =>
       opened.mockRestore();
       closed.mockRestore();
     }
+  });
+
+  it('waits at shutdown for a dispatch in flight, and marks its rows before the pool ends', async () => {
+    // The embedded transport's drain at shutdown waits for the emit held below: not 10 s.
+    const app = await db.boot(
+      { providers: [OrderListeners, AuditListener] },
+      {},
+      { worker: { shutdownTimeout: 200 } },
+    );
+    const [bus, outbox, orders] = [
+      app.get(EventBus),
+      app.get(EventOutbox),
+      app.get(OrderListeners),
+    ];
+    const dispatch = OutboxDispatcher.prototype.dispatch;
+    const settled = OutboxCommitter.prototype.settled;
+    const drain = OutboxMarker.prototype.drain;
+    let entered!: () => void;
+    const dispatching = new Promise<void>((resolve) => (entered = resolve));
+    let unhold!: () => void;
+    const held = new Promise<void>((resolve) => (unhold = resolve));
+    let released = false;
+    let drainedEarly = false;
+    const release = () => {
+      released = true;
+      unhold();
+    };
+    const spies = [
+      // The dispatch of the commit stays in flight until shutdown asks for it.
+      vi.spyOn(OutboxDispatcher.prototype, 'dispatch').mockImplementation(async function (
+        this: OutboxDispatcher,
+        events,
+      ) {
+        entered();
+        await held;
+        return dispatch.call(this, events);
+      }),
+      vi.spyOn(OutboxCommitter.prototype, 'settled').mockImplementation(function (
+        this: OutboxCommitter,
+      ) {
+        release();
+        return settled.call(this);
+      }),
+      // Draining the marks while the dispatch is still in flight finds none of its marks.
+      vi.spyOn(OutboxMarker.prototype, 'drain').mockImplementation(function (this: OutboxMarker) {
+        if (!released) {
+          drainedEarly = true;
+          release();
+        }
+        return drain.call(this);
+      }),
+    ];
+    try {
+      const committed = outbox.transaction(() => bus.emit('order.created', { id: 'sd1' }));
+      await dispatching;
+      await app.close();
+      await committed;
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(drainedEarly).toBe(false);
+    expect(ids(orders.inProcess)).toEqual(['sd1']);
+    // Marked (deleted) through the outbox's own pool before it ended: no second dispatch later.
+    expect(await count('FROM events_outbox')).toBe(0);
   });
 
   it('joins a nested transaction: its failure rolls the outer one back', async () => {
