@@ -180,18 +180,19 @@ export class EventOutbox
     let tx: OutboxTransaction | undefined;
     let result: R;
     const committer = this.committerOf(configured);
-    committer.opened();
+    const run = adapter.run.bind(adapter);
     try {
-      result = (await adapter.run(fnOrOrm, async (handle) => {
-        tx = new OutboxTransaction(handle, queryOfHandle(handle, ADAPTERS), true);
-        return this.runInside(tx, async () => {
-          const inner = await fn(handle);
-          await adapter.flush?.(handle);
-          return inner;
-        });
-      })) as R;
+      result = (await committer.during(() =>
+        run(fnOrOrm, async (handle) => {
+          tx = new OutboxTransaction(handle, queryOfHandle(handle, ADAPTERS), true);
+          return this.runInside(tx, async () => {
+            const inner = await fn(handle);
+            await adapter.flush?.(handle);
+            return inner;
+          });
+        }),
+      )) as R;
     } finally {
-      committer.closed();
       if (tx) tx.isClosed = true;
     }
     if (tx) await committer.dispatch(tx.rows);
@@ -204,19 +205,13 @@ export class EventOutbox
     fn: (client: OutboxClient) => Promise<R> | R,
   ): Promise<R> {
     const committer = this.committerOf(configured);
-    committer.opened();
-    let committed: Awaited<ReturnType<typeof runPoolTransaction<R>>>;
-    try {
-      committed = await runPoolTransaction(
-        this.connection(configured).pool,
-        configured.sql,
-        (tx, client) => this.runInside(tx, () => fn(client)),
-      );
-    } finally {
-      committer.closed();
-    }
-    await committer.dispatch(committed.rows);
-    return committed.result;
+    const { result, rows } = await committer.during(() =>
+      runPoolTransaction(this.connection(configured).pool, configured.sql, (tx, client) =>
+        this.runInside(tx, () => fn(client)),
+      ),
+    );
+    await committer.dispatch(rows);
+    return result;
   }
 
   /**

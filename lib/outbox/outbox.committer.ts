@@ -23,8 +23,8 @@ const byId = (a: WrittenRow, b: WrittenRow) =>
  * so a row is dispatched here without a lock.
  *
  * Commits that arrive in one turn of the event loop while other transactions are open, or while a
- * dispatch is in flight, are dispatched together: one ordering check and one transport batch for all of them, instead of
- * one round trip per commit.
+ * dispatch is in flight, are dispatched together: one ordering check and one transport batch for
+ * all of them, instead of one round trip per commit.
  */
 export class OutboxCommitter {
   private readonly logger = new Logger('EventOutbox');
@@ -50,6 +50,16 @@ export class OutboxCommitter {
   /** Notes that transaction ended (committed or rolled back), before its rows are dispatched. */
   closed(): void {
     this.open--;
+  }
+
+  /** Runs a transaction of this process, noted open (`opened`) until it ends, committed or not. */
+  async during<T>(transaction: () => Promise<T>): Promise<T> {
+    this.opened();
+    try {
+      return await transaction();
+    } finally {
+      this.closed();
+    }
   }
 
   /** Resolves once no dispatch is in flight or waiting (for shutdown: its marks come after). */
