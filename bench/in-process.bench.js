@@ -206,6 +206,34 @@ const SUBJECTS = [
     },
   },
   {
+    id: 'floorContract',
+    label: 'floor: what every emit of ours must do, nothing else',
+    isVariant: true,
+    setup(c) {
+      if (c.isAsync) return { skip: 'sync cases only' };
+      // What the contract makes every emit pay, whatever the code around it: the envelope's
+      // timestamp (a clock read), the payload check's refusal of symbol keys (the one own-keys
+      // call that sees them), and the promise `emit` returns; the listeners are found by one
+      // Map lookup and called directly. No id, no context, no options: a lower bound.
+      const table = new Map([
+        [EMIT_NAME, c.patterns.filter((p) => p === EMIT_NAME || p === 'order.*').map(syncListener)],
+      ]);
+      return {
+        emit() {
+          const listeners = table.get(EMIT_NAME);
+          if (Object.getOwnPropertySymbols(PAYLOAD).length > 0) throw new TypeError('symbol key');
+          const envelope = { name: EMIT_NAME, data: PAYLOAD, timestamp: Date.now() };
+          for (let i = 0; i < listeners.length; i++) listeners[i](envelope);
+          return Promise.resolve(envelope);
+        },
+        note:
+          '`Date.now()`, `Object.getOwnPropertySymbols(payload)`, the matching listeners from ' +
+          'one `Map` lookup, `Promise.resolve(envelope)`: what the envelope, the payload ' +
+          'contract and the returned promise cost, without the rest of a bus',
+      };
+    },
+  },
+  {
     id: 'ee2',
     label: '`eventemitter2` (wildcard)',
     async setup(c) {
@@ -586,11 +614,16 @@ function targetRows(all) {
   const get = (caseId, subjectId) => all.get(caseId).get(subjectId);
   const times = (x) => `${x.toFixed(2)}×`;
   const rows = [];
-  const add = (issue, label, caseId, peerId, ok, fmt = fmtSpeedup, oursId = 'ours') => {
+  // `factor`: how many times faster than the peer the target asks ours to be. The floor of the
+  // case (what any emit of ours pays, measured in the same run) tells whether the time the
+  // target allows is reachable at all.
+  const add = (issue, label, caseId, peerId, ok, fmt = fmtSpeedup, oursId = 'ours', factor = 1) => {
     const peer = get(caseId, peerId);
     const ours = get(caseId, oursId);
     if (peer.skip || ours.skip) return;
-    rows.push({ issue, label, ours, peer, fmt, ok });
+    const c = CASES.find((x) => x.id === caseId);
+    const floor = get(caseId, c.isAsync ? 'floorAls' : 'floorContract');
+    rows.push({ issue, label, ours, peer, fmt, ok, floor, need: peer.ns / factor });
   };
   const title = (id) => CASES.find((c) => c.id === id).title.toLowerCase();
   // Issue 15.
@@ -618,6 +651,8 @@ function targetRows(all) {
       'nestWildcard',
       (x) => x >= 2,
       times,
+      'ours',
+      2,
     );
   }
   for (const id of ['one', 'ten', 'exact1000', 'wildcard1000']) {
@@ -668,22 +703,37 @@ function targetsSection(all) {
     'A check, not a test: judged on the medians of the fresh processes; the best-round column ' +
       'repeats the comparison on the fastest round of each side, steadier when the machine is shared.',
     '',
-    '| issue | target | measured (medians) | | best rounds |',
-    '|--:|---|--:|---|--:|',
+    'The last column sets the time the target allows ours against the floor of the case, ' +
+      'measured in the same run: for sync cases what every emit of ours must do (see the ' +
+      '"floor: what every emit of ours must do" rows), for async cases the listeners alone in ' +
+      'a process with an `AsyncLocalStorage`. A target that allows less than its floor cannot ' +
+      'be met without dropping part of the contract.',
+    '',
+    '| issue | target | measured (medians) | | best rounds | allowed / floor (ns) |',
+    '|--:|---|--:|---|--:|--:|',
   ];
+  let belowFloor = 0;
   for (const r of rows) {
     const x = speedup(r.ours.ns, r.peer.ns);
     const isMet = r.ok(x);
     const verdict = isMet ? '✅ met' : '❌ **MISSED**';
+    let floor = '-';
+    if (r.floor !== undefined && !r.floor.skip) {
+      const isBelow = r.need < r.floor.ns;
+      if (isBelow && !isMet) belowFloor++;
+      floor = `${fmtNs(r.need)} / ${fmtNs(r.floor.ns)}${isBelow ? ' (below the floor)' : ''}`;
+    }
     lines.push(
-      `| ${r.issue} | ${r.label} | ${r.fmt(x)} | ${verdict} | ${r.fmt(speedup(r.ours.best, r.peer.best))} |`,
+      `| ${r.issue} | ${r.label} | ${r.fmt(x)} | ${verdict} | ${r.fmt(speedup(r.ours.best, r.peer.best))} | ${floor} |`,
     );
     log(`${isMet ? 'target met   ' : 'TARGET MISSED'} (issue ${r.issue}) ${r.label}: ${r.fmt(x)}`);
   }
   const missed = rows.filter((r) => !r.ok(speedup(r.ours.ns, r.peer.ns))).length;
   lines.push(
     '',
-    missed === 0 ? '**Every target met.**' : `**${missed} of ${rows.length} targets MISSED.**`,
+    missed === 0
+      ? '**Every target met.**'
+      : `**${missed} of ${rows.length} targets MISSED**; ${belowFloor} of them allow less time than the floor of their case.`,
   );
   return lines.join('\n');
 }
