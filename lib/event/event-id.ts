@@ -25,9 +25,11 @@ let timePart = '';
 // The counter in two 20-bit halves kept as small integers: no float division or modulo per id.
 let low = 0;
 let high = 0;
-// Time, process and high counter parts joined, rebuilt only when one of them changes: an id is
-// then one concatenation (and a short flat string for the low part), not three.
+// Time, process and high counter parts joined, rebuilt only when one of them changes.
 let head = '';
+// `head` and the first two characters of the low part, rebuilt every 1,024 ids (and with `head`):
+// an id is then one concatenation of two strings that already exist, one allocation per emit.
+let headAndBlock = '';
 
 /**
  * A new event id: 10 characters of time (ms), 8 of process identity, 8 of a per-process counter.
@@ -47,6 +49,10 @@ export function createEventId(now: number = Date.now()): string {
     timePart = encode(ms, 10);
     head = '';
   }
-  if (head === '') head = timePart + processPart + PAIRS[high >> 10] + PAIRS[high & 1023];
-  return head + (PAIRS[low >> 10] + PAIRS[low & 1023]);
+  if (head === '') {
+    head = timePart + processPart + PAIRS[high >> 10] + PAIRS[high & 1023];
+    headAndBlock = '';
+  }
+  if (headAndBlock === '' || (low & 1023) === 0) headAndBlock = head + PAIRS[low >> 10];
+  return headAndBlock + PAIRS[low & 1023];
 }

@@ -71,6 +71,20 @@ describe('createEventId', () => {
     expect(ids.map((id) => id.slice(-8))).toContain('00010000');
   });
 
+  it('sorts ids across each block of 1,024 of the counter, and a new millisecond within one', () => {
+    // The low part's first two characters are kept per block of 1,024 ids: a block boundary and
+    // a millisecond that changes mid-block both give the next id its own prefix.
+    const now = Date.now() + 2_500;
+    const ids = Array.from({ length: 3_000 }, () => createEventId(now));
+    ids.push(createEventId(now + 1), createEventId(now + 1));
+    expectAscending(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Ids 1,024 and 2,048 of the millisecond start a new block (the counter starts at 1).
+    expect(ids[1023].slice(-4)).toBe('0100');
+    expect(ids[2047].slice(-4)).toBe('0200');
+    expect(decodeTime(ids[ids.length - 1])).toBe(now + 1);
+  });
+
   it('keeps sorting when the clock goes backwards', () => {
     const now = Date.now() + 3_000;
     const before = createEventId(now);
