@@ -53,44 +53,59 @@ export class EmitPreparer {
     dataOrOptions: unknown,
     maybeOptions: EmitOptions | undefined,
   ): PreparedEmit | Promise<PreparedEmit> {
-    let name: string;
-    let data: unknown;
-    let options: EmitOptions | undefined;
-    let listeners: ResolvedListeners;
-    // What the caller gave: what a queue carries (the schema runs again in the worker).
-    let input: unknown;
+    if (typeof nameOrEvent !== 'string') {
+      return this.prepareClassEvent(nameOrEvent, dataOrOptions as EmitOptions | undefined);
+    }
+    const listeners = this.registry.resolveEmitted(nameOrEvent);
+    // A schema's output (transforms, coercions, defaults) is what every listener receives; the
+    // caller's data is what a queue carries (the schema runs again in the worker).
+    if (!this.validators.hasNamed && this.versionOf === undefined) {
+      const envelope = createEnvelope(nameOrEvent, dataOrOptions, maybeOptions);
+      return { envelope, listeners, options: maybeOptions };
+    }
+    let data = dataOrOptions;
     let pending: Promise<unknown> | undefined;
-    let version = 1;
-    if (typeof nameOrEvent === 'string') {
-      name = nameOrEvent;
-      listeners = this.registry.resolveEmitted(name);
-      options = maybeOptions;
-      input = data = dataOrOptions;
-      // A schema's output (transforms, coercions, defaults) is what every listener receives.
-      if (this.validators.hasNamed) {
-        data = this.validators.checkNamed(name, input);
-        if (data instanceof Promise && this.validators.schemaOf(name) !== undefined) {
-          pending = data;
-          data = input;
-        }
-      }
-    } else {
-      name = this.classEventName(nameOrEvent);
-      const checked = this.validators.checkInstance(name, nameOrEvent as object);
-      for (const check of this.instanceChecks) check(nameOrEvent as object);
-      if (checked instanceof Promise) pending = checked.then(() => nameOrEvent);
-      listeners = this.registry.resolve(name);
-      input = data = nameOrEvent;
-      options = dataOrOptions as EmitOptions | undefined;
-      // One static read: the class is a named event class (checked just above).
-      version = classVersion((nameOrEvent as { constructor?: Function }).constructor);
-      const priority = classPriority(nameOrEvent);
-      // The emit option wins; otherwise the class's priority travels as the emit's.
-      if (priority !== undefined && options?.priority === undefined) {
-        options = { ...options, priority };
+    if (this.validators.hasNamed) {
+      data = this.validators.checkNamed(nameOrEvent, dataOrOptions);
+      if (data instanceof Promise && this.validators.schemaOf(nameOrEvent) !== undefined) {
+        pending = data;
+        data = dataOrOptions;
       }
     }
-    if (this.versionOf !== undefined) version = Math.max(version, this.versionOf(name));
+    return this.finish(nameOrEvent, data, dataOrOptions, maybeOptions, listeners, 1, pending);
+  }
+
+  /** `prepare` of a class instance: its name, checks, version and priority come from its class. */
+  private prepareClassEvent(
+    event: unknown,
+    given: EmitOptions | undefined,
+  ): PreparedEmit | Promise<PreparedEmit> {
+    const name = this.classEventName(event);
+    const checked = this.validators.checkInstance(name, event as object);
+    for (const check of this.instanceChecks) check(event as object);
+    const pending = checked instanceof Promise ? checked.then(() => event) : undefined;
+    const listeners = this.registry.resolve(name);
+    // One static read: the class is a named event class (checked just above).
+    const version = classVersion((event as { constructor?: Function }).constructor);
+    const priority = classPriority(event);
+    // The emit option wins; otherwise the class's priority travels as the emit's.
+    const options =
+      priority !== undefined && given?.priority === undefined ? { ...given, priority } : given;
+    return this.finish(name, event, event, options, listeners, version, pending);
+  }
+
+  /** The envelope of a checked emit, once its schema's verdict (`pending`) is in when async. */
+  private finish(
+    name: string,
+    data: unknown,
+    input: unknown,
+    options: EmitOptions | undefined,
+    listeners: ResolvedListeners,
+    baseVersion: number,
+    pending: Promise<unknown> | undefined,
+  ): PreparedEmit | Promise<PreparedEmit> {
+    const version =
+      this.versionOf === undefined ? baseVersion : Math.max(baseVersion, this.versionOf(name));
     // A check below may throw first: the caller then never awaits the schema's verdict.
     pending?.catch(noop);
     const envelope = createEnvelope(name, data, options, input, version);

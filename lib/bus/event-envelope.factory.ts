@@ -1,6 +1,6 @@
 import { assertPriority } from '../queue/job-priority.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext } from '../event/event-context.js';
+import { EventContext, type EventContextState } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
 import { assertSerializable } from '../event/payload-check.js';
 import { rememberWireForm } from '../event/event-schema.js';
@@ -28,42 +28,60 @@ export function createEnvelope(
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
   const parent = EventContext.current();
-  let metadata: Record<string, string>;
-  if (parent === undefined && options?.metadata === undefined) {
-    metadata = { correlationId: id };
-  } else {
-    metadata = parent === undefined ? {} : copyMetadata(parent.metadata);
-    if (options?.metadata !== undefined) {
-      if (options.metadata === null || typeof options.metadata !== 'object') {
-        throw new InvalidOptionError('metadata', options.metadata, 'an object of string values');
-      }
-      for (const [key, value] of Object.entries(options.metadata)) {
-        if (typeof value !== 'string')
-          throw new InvalidOptionError(`metadata.${key}`, value, 'a string');
-        if (key !== '__proto__') metadata[key] = value;
-      }
-    }
-    if (parent?.event) {
-      metadata.causationId = parent.event.id;
-      metadata.correlationId =
-        options?.metadata?.correlationId ?? parent.event.metadata.correlationId ?? parent.event.id;
-    }
-    metadata.correlationId ??= id;
-  }
-  if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
-  if (options?.priority !== undefined) assertPriority('priority', options.priority);
+  const metadata =
+    parent === undefined && options?.metadata === undefined
+      ? { correlationId: id }
+      : inheritedMetadata(id, parent, options);
   // One payload contract: refused now whether or not a queued listener matches today. Checked
   // on what a queue would carry: the payload as given (a schema's input).
-  if (options?.inProcessOnly === undefined || options.inProcessOnly === false) {
-    assertSerializable(name, input);
-  } else if (options.inProcessOnly !== true) {
-    throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
-  }
+  if (options === undefined) assertSerializable(name, input);
+  else checkOptionsAndPayload(name, input, options);
   const envelope =
     version === 1
       ? { id, name, data, metadata, timestamp }
       : { id, name, data, metadata, timestamp, version };
   return withData(envelope, data, input);
+}
+
+/**
+ * The metadata of an emit inside another event's handling or with its own `metadata` option:
+ * the context's keys, the option's keys (checked), then causation and correlation. Out of
+ * `createEnvelope`, whose common case (neither) stays small enough to be inlined.
+ */
+function inheritedMetadata(
+  id: string,
+  parent: EventContextState | undefined,
+  options: EmitOptions | undefined,
+): Record<string, string> {
+  const metadata = parent === undefined ? {} : copyMetadata(parent.metadata);
+  if (options?.metadata !== undefined) {
+    if (options.metadata === null || typeof options.metadata !== 'object') {
+      throw new InvalidOptionError('metadata', options.metadata, 'an object of string values');
+    }
+    for (const [key, value] of Object.entries(options.metadata)) {
+      if (typeof value !== 'string')
+        throw new InvalidOptionError(`metadata.${key}`, value, 'a string');
+      if (key !== '__proto__') metadata[key] = value;
+    }
+  }
+  if (parent?.event) {
+    metadata.causationId = parent.event.id;
+    metadata.correlationId =
+      options?.metadata?.correlationId ?? parent.event.metadata.correlationId ?? parent.event.id;
+  }
+  metadata.correlationId ??= id;
+  return metadata;
+}
+
+/** The checks of an emit's options, and the payload check unless it is `inProcessOnly`. */
+function checkOptionsAndPayload(name: string, input: unknown, options: EmitOptions): void {
+  if (options.delay !== undefined) assertInteger('delay', options.delay, 0);
+  if (options.priority !== undefined) assertPriority('priority', options.priority);
+  if (options.inProcessOnly === undefined || options.inProcessOnly === false) {
+    assertSerializable(name, input);
+  } else if (options.inProcessOnly !== true) {
+    throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
+  }
 }
 
 /**
