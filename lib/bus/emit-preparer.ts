@@ -59,10 +59,6 @@ export class EmitPreparer {
     const listeners = this.registry.resolveEmitted(nameOrEvent);
     // A schema's output (transforms, coercions, defaults) is what every listener receives; the
     // caller's data is what a queue carries (the schema runs again in the worker).
-    if (!this.validators.hasNamed && this.versionOf === undefined) {
-      const envelope = createEnvelope(nameOrEvent, dataOrOptions, maybeOptions);
-      return { envelope, listeners, options: maybeOptions };
-    }
     let data = dataOrOptions;
     let pending: Promise<unknown> | undefined;
     if (this.validators.hasNamed) {

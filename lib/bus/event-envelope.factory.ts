@@ -34,8 +34,7 @@ export function createEnvelope(
       : inheritedMetadata(id, parent, options);
   // One payload contract: refused now whether or not a queued listener matches today. Checked
   // on what a queue would carry: the payload as given (a schema's input).
-  if (options === undefined) assertSerializable(name, input);
-  else checkOptionsAndPayload(name, input, options);
+  checkOptionsAndPayload(name, input, options);
   const envelope =
     version === 1
       ? { id, name, data, metadata, timestamp }
@@ -74,10 +73,14 @@ function inheritedMetadata(
 }
 
 /** The checks of an emit's options, and the payload check unless it is `inProcessOnly`. */
-function checkOptionsAndPayload(name: string, input: unknown, options: EmitOptions): void {
-  if (options.delay !== undefined) assertInteger('delay', options.delay, 0);
-  if (options.priority !== undefined) assertPriority('priority', options.priority);
-  if (options.inProcessOnly === undefined || options.inProcessOnly === false) {
+function checkOptionsAndPayload(
+  name: string,
+  input: unknown,
+  options: EmitOptions | undefined,
+): void {
+  if (options?.delay !== undefined) assertInteger('delay', options.delay, 0);
+  if (options?.priority !== undefined) assertPriority('priority', options.priority);
+  if (options?.inProcessOnly === undefined || options.inProcessOnly === false) {
     assertSerializable(name, input);
   } else if (options.inProcessOnly !== true) {
     throw new InvalidOptionError('inProcessOnly', options.inProcessOnly, 'a boolean');
