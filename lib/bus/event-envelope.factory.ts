@@ -1,6 +1,6 @@
 import { assertPriority } from '../queue/job-priority.js';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext, type EventContextState } from '../event/event-context.js';
+import { currentFrame, eventOfFrame, type Frame } from '../event/event-context.js';
 import { createEventId } from '../event/event-id.js';
 import { assertSerializable } from '../event/payload-check.js';
 import { rememberWireForm } from '../event/event-schema.js';
@@ -27,7 +27,7 @@ export function createEnvelope(
 ): EventEnvelope {
   const timestamp = Date.now();
   const id = options?.id === undefined ? createEventId(timestamp) : checkedEventId(options.id);
-  const parent = EventContext.current();
+  const parent = currentFrame();
   const metadata =
     parent === undefined && options?.metadata === undefined
       ? { correlationId: id }
@@ -49,7 +49,7 @@ export function createEnvelope(
  */
 function inheritedMetadata(
   id: string,
-  parent: EventContextState | undefined,
+  parent: Frame | undefined,
   options: EmitOptions | undefined,
 ): Record<string, string> {
   const metadata = parent === undefined ? {} : copyMetadata(parent.metadata);
@@ -63,10 +63,11 @@ function inheritedMetadata(
       if (key !== '__proto__') metadata[key] = value;
     }
   }
-  if (parent?.event) {
-    metadata.causationId = parent.event.id;
+  const cause = parent === undefined ? undefined : eventOfFrame(parent);
+  if (cause) {
+    metadata.causationId = cause.id;
     metadata.correlationId =
-      options?.metadata?.correlationId ?? parent.event.metadata.correlationId ?? parent.event.id;
+      options?.metadata?.correlationId ?? cause.metadata.correlationId ?? cause.id;
   }
   metadata.correlationId ??= id;
   return metadata;

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext, swapSyncFrame, type EventContextState } from '../event/event-context.js';
+import { EventContext, swapSyncFrame } from '../event/event-context.js';
 import type { ListenerContext, ListenerDefinition } from '../discovery/listener-definition.js';
 import type { ResolvedListeners } from '../discovery/listener.registry.js';
 import { ListenersFailedError, type ListenerFailure } from '../errors/listeners-failed.error.js';
@@ -39,7 +39,7 @@ export class InProcessDispatcher {
       EventContext.runAs(event, this.dispatchAll, event, listeners);
       return;
     }
-    const previous = swapSyncFrame({ event, metadata: event.metadata });
+    const previous = swapSyncFrame(event);
     try {
       this.dispatchAll(event, listeners);
     } finally {
@@ -60,7 +60,7 @@ export class InProcessDispatcher {
     if (listeners.hasAsync && this.isAsyncContext) {
       EventContext.runAs(event, this.collectAll, event, listeners, state);
     } else {
-      const previous = swapSyncFrame({ event, metadata: event.metadata });
+      const previous = swapSyncFrame(event);
       try {
         this.collectAll(event, listeners, state);
       } finally {
@@ -87,12 +87,11 @@ export class InProcessDispatcher {
   ): Promise<{ found: boolean; value: unknown; failures: ListenerFailure[] }> {
     const { inProcess, contexts } = listeners;
     const failures: ListenerFailure[] = [];
-    const state: EventContextState = { event, metadata: event.metadata };
     for (let i = 0; i < inProcess.length; i++) {
       const listener = inProcess[i];
       try {
         if (listener.filter !== undefined && !listener.filter(event)) continue;
-        const value = await EventContext.runSync(state, () =>
+        const value = await EventContext.runSync(event, () =>
           this.call(listener, event, contexts[i]),
         );
         if (value !== undefined) return { found: true, value, failures };
@@ -145,7 +144,7 @@ export class InProcessDispatcher {
       if (listeners.hasAsync && this.isAsyncContext) {
         result = EventContext.runAs(event, invoke, listener, event, context);
       } else {
-        const previous = swapSyncFrame({ event, metadata: event.metadata });
+        const previous = swapSyncFrame(event);
         try {
           result = listener.invoke(event, context);
         } finally {

@@ -9,11 +9,41 @@ export interface EventContextState {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-const storage = new AsyncLocalStorage<EventContextState>();
+/**
+ * What the context holds: a state, or the envelope of the event being handled, which stands for
+ * `{ event, metadata: event.metadata }` without a second object per handled event (the hot path
+ * of every dispatch). `stateOf` turns it into the state callers see.
+ */
+export type Frame = EventContextState | EventEnvelope;
+
+const storage = new AsyncLocalStorage<Frame>();
 // The context of sync listeners while they run. AsyncLocalStorage.run would also do, but on
 // Node 20 its first use installs promise hooks that tax every promise of the process; a sync
 // call needs no more than a variable set around it. Async listeners run inside the storage.
-let syncFrame: EventContextState | undefined;
+let syncFrame: Frame | undefined;
+
+/** Whether `frame` is an envelope: a state has no id. */
+function isEnvelope(frame: Frame): frame is EventEnvelope {
+  return (frame as Partial<EventEnvelope>).id !== undefined;
+}
+
+function stateOf(frame: Frame | undefined): EventContextState | undefined {
+  if (frame === undefined || !isEnvelope(frame)) return frame;
+  return { event: frame, metadata: frame.metadata };
+}
+
+/**
+ * @internal The event being handled in the current context, and the metadata emits inherit,
+ * without building a state (an emit's hot path): `undefined` outside any event or `run`.
+ */
+export function currentFrame(): Frame | undefined {
+  return syncFrame ?? storage.getStore();
+}
+
+/** @internal The event of a frame from `currentFrame`. */
+export function eventOfFrame(frame: Frame): EventEnvelope | undefined {
+  return isEnvelope(frame) ? frame : frame.event;
+}
 
 /**
  * The async context that carries correlation, causation and your own keys (a tenant, a user)
@@ -22,7 +52,7 @@ let syncFrame: EventContextState | undefined;
 export const EventContext = {
   /** The current state, or `undefined` outside any event or `run`. */
   current(): EventContextState | undefined {
-    return syncFrame ?? storage.getStore();
+    return stateOf(syncFrame ?? storage.getStore());
   },
 
   /** One metadata value of the current context. */
@@ -39,7 +69,10 @@ export const EventContext = {
   run<R>(metadata: Record<string, string>, fn: () => R): R {
     const parent = syncFrame ?? storage.getStore();
     return inStorage(
-      { event: parent?.event, metadata: { ...parent?.metadata, ...metadata } },
+      {
+        event: parent === undefined ? undefined : eventOfFrame(parent),
+        metadata: { ...parent?.metadata, ...metadata },
+      },
       fn,
       [],
     );
@@ -50,7 +83,7 @@ export const EventContext = {
    * The arguments are passed through so a caller on the hot path allocates no closure.
    */
   runAs<A extends unknown[], R>(event: EventEnvelope, fn: (...args: A) => R, ...args: A): R {
-    return inStorage({ event, metadata: event.metadata }, fn, args);
+    return inStorage(event, fn, args);
   },
 
   /**
@@ -68,12 +101,12 @@ export const EventContext = {
   },
 
   /**
-   * @internal Runs the sync `fn` as the handling of `state.event`, without AsyncLocalStorage:
-   * only code that runs before `fn` returns sees the context.
+   * @internal Runs the sync `fn` as the handling of `event`, without AsyncLocalStorage: only
+   * code that runs before `fn` returns sees the context.
    */
-  runSync<A extends unknown[], R>(state: EventContextState, fn: (...args: A) => R, ...args: A): R {
+  runSync<A extends unknown[], R>(event: EventEnvelope, fn: (...args: A) => R, ...args: A): R {
     const previous = syncFrame;
-    syncFrame = state;
+    syncFrame = event;
     try {
       return fn(...args);
     } finally {
@@ -83,12 +116,12 @@ export const EventContext = {
 };
 
 /**
- * @internal Makes `state` the sync frame and returns the previous one, which the caller restores
- * in a `finally`: `runSync` without a callback, for the dispatcher's hot path.
+ * @internal Makes `frame` the sync frame (an event: its handling) and returns the previous frame, which the
+ * caller restores in a `finally`: `runSync` without a callback, for the dispatcher's hot path.
  */
-export function swapSyncFrame(state: EventContextState | undefined): EventContextState | undefined {
+export function swapSyncFrame(frame: Frame | undefined): Frame | undefined {
   const previous = syncFrame;
-  syncFrame = state;
+  syncFrame = frame;
   return previous;
 }
 
@@ -102,11 +135,7 @@ const isFrameStorage =
   typeof (AsyncLocalStorage.prototype as { _propagate?: unknown })._propagate !== 'function';
 
 /** Runs `fn` in the async storage; the sync frame is cleared inside so the storage is seen. */
-function inStorage<A extends unknown[], R>(
-  state: EventContextState,
-  fn: (...args: A) => R,
-  args: A,
-): R {
+function inStorage<A extends unknown[], R>(state: Frame, fn: (...args: A) => R, args: A): R {
   if (syncFrame === undefined) return enter(state, fn, args);
   const previous = syncFrame;
   syncFrame = undefined;
@@ -123,11 +152,7 @@ function inStorage<A extends unknown[], R>(
  * (the AsyncResource costs less than the second copy). On async hooks `run` is cheap already
  * (an AsyncResource is not: it gets an id and an init hook call).
  */
-function enter<A extends unknown[], R>(
-  state: EventContextState,
-  fn: (...args: A) => R,
-  args: A,
-): R {
+function enter<A extends unknown[], R>(state: Frame, fn: (...args: A) => R, args: A): R {
   if (!isFrameStorage) return storage.run(state, fn, ...args);
   return new AsyncResource('nestjs-events.context').runInAsyncScope<null, R>(
     enterWith,
@@ -138,11 +163,7 @@ function enter<A extends unknown[], R>(
   );
 }
 
-function enterWith<A extends unknown[], R>(
-  state: EventContextState,
-  fn: (...args: A) => R,
-  args: A,
-): R {
+function enterWith<A extends unknown[], R>(state: Frame, fn: (...args: A) => R, args: A): R {
   storage.enterWith(state);
   return fn(...args);
 }

@@ -262,14 +262,12 @@ export class JobRunner {
     const isSync = listener.isAsync === false;
     if (isSync && options.timeout === 0) {
       if (controller.isAborted) throw controller.reason;
-      const result = EventContext.runSync({ event, metadata: event.metadata }, call);
+      const result = EventContext.runSync(event, call);
       if (!isThenable(result)) return undefined;
       return controller.outcome(0, listener.id, () => result);
     }
     return controller.outcome(options.timeout, listener.id, () =>
-      isSync
-        ? EventContext.runSync({ event, metadata: event.metadata }, call)
-        : EventContext.runAs(event, call),
+      isSync ? EventContext.runSync(event, call) : EventContext.runAs(event, call),
     );
   }
 

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { createEnvelope } from '../../lib/bus/event-envelope.factory.js';
-import { EventContext } from '../../lib/event/event-context.js';
+import { EventContext, swapSyncFrame } from '../../lib/event/event-context.js';
 
 // On Node 24 (context frames) `runAs` enters the storage inside an AsyncResource rather than
 // through `storage.run`; on Node 20 it keeps `run`. Both must give the same context: these run
@@ -59,6 +59,53 @@ describe('EventContext.runAs', () => {
       EventContext.runAs(child, () => createEnvelope('a.grandchild', {}, undefined).metadata),
     );
     expect(ids.causationId).toBe(child.id);
+    expect(EventContext.current()).toBeUndefined();
+  });
+});
+
+// The context holds the handled event's envelope itself (no `{ event, metadata }` per dispatch);
+// what callers see is the same state either way.
+describe('EventContext while an event is handled', () => {
+  const handled = createEnvelope('a.handled', {}, { metadata: { tenantId: 't3' } });
+
+  it.each([
+    [
+      'a sync frame',
+      <R>(fn: () => R): R => {
+        const previous = swapSyncFrame(handled);
+        try {
+          return fn();
+        } finally {
+          swapSyncFrame(previous);
+        }
+      },
+    ],
+    ['the async storage', <R>(fn: () => R): R => EventContext.runAs(handled, fn)],
+  ])('in %s: the state, run() inside it, and the emits of both', (_, during) => {
+    const seen = during(() => ({
+      state: EventContext.current(),
+      tenant: EventContext.get('tenantId'),
+      emitted: createEnvelope('a.child', {}, undefined).metadata,
+      inRun: EventContext.run({ step: '2' }, () => ({
+        state: EventContext.current(),
+        emitted: createEnvelope('a.child', {}, undefined).metadata,
+      })),
+    }));
+    expect(seen.state).toEqual({ event: handled, metadata: handled.metadata });
+    expect(seen.state?.event).toBe(handled);
+    expect(seen.tenant).toBe('t3');
+    expect(seen.emitted).toMatchObject({
+      causationId: handled.id,
+      correlationId: handled.metadata.correlationId,
+      tenantId: 't3',
+    });
+    expect(seen.inRun.state?.event).toBe(handled);
+    expect(seen.inRun.state?.metadata).toEqual({ ...handled.metadata, step: '2' });
+    expect(seen.inRun.emitted).toMatchObject({
+      causationId: handled.id,
+      tenantId: 't3',
+      step: '2',
+    });
     expect(EventContext.current()).toBeUndefined();
   });
 });
