@@ -64,14 +64,20 @@ describe('batched handlers across worker processes', () => {
     const hung = workers.find((w) => String(w.child.pid) === hungPid)!;
     const other = workers.find((w) => w !== hung)!;
     // Killed once every other job is handled and acknowledged: all that is left pending is what
-    // the hung worker holds (its hung batch), and none of it was handled.
+    // the hung worker holds (its hung batch), and none of it was handled. Its other slot may still
+    // run a batch (concurrency 2): pending then holds that one too, until it is acknowledged.
     let held = 0;
     await waitFor(
       async () => {
         const p = await pending(prefix);
         held = p.count;
+        const hungBatch = await list('hung');
         return (
-          p.lag === 0 && p.consumers.length === 1 && (await list('done')).length + held === JOBS
+          p.lag === 0 &&
+          p.consumers.length === 1 &&
+          hungBatch.length > 0 &&
+          held === hungBatch.length &&
+          (await list('done')).length + held === JOBS
         );
       },
       { timeoutMs: 30_000, message: 'only the hung batch pending' },
