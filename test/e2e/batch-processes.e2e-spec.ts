@@ -69,15 +69,18 @@ describe('batched handlers across worker processes', () => {
     let held = 0;
     await waitFor(
       async () => {
+        // `done` first: it only grows, so if it and the pending entries read after it add up to
+        // every job, each job not pending was handled before that read (none handled since).
+        const done = (await list('done')).length;
+        const hungBatch = await list('hung');
         const p = await pending(prefix);
         held = p.count;
-        const hungBatch = await list('hung');
         return (
           p.lag === 0 &&
           p.consumers.length === 1 &&
           hungBatch.length > 0 &&
           held === hungBatch.length &&
-          (await list('done')).length + held === JOBS
+          done + held === JOBS
         );
       },
       { timeoutMs: 30_000, message: 'only the hung batch pending' },

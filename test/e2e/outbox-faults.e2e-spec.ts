@@ -83,16 +83,31 @@ describe.skipIf(skipPostgres)('transactional outbox: crashes and outages', () =>
     const prefix = `outbox-kill-${++seq}`;
     const app = await boot(prefix);
     const orders = app.get(Orders);
+    // The writer's connections carry its name: its backends outlive it (below).
+    const writerUrl = new URL(database.url);
+    writerUrl.searchParams.set('application_name', prefix);
     const writer = await startWorkerProcess('./outbox-writer.mjs', {
       EVENTS_LIB: compileLibrary(),
       REDIS_URL: server.url,
       PREFIX: prefix,
-      DATABASE_URL: database.url,
+      DATABASE_URL: writerUrl.toString(),
       COUNT: '400',
       KILL_AT: '120',
     });
     children.push(writer);
     expect(await writer.exited).toBe('SIGKILL');
+    // A COMMIT other lanes sent before the kill still completes in PostgreSQL, which notices the
+    // client is gone only when it next reads from it: read what committed once none is left.
+    await waitFor(
+      async () =>
+        (
+          await admin.query(
+            'SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+            [prefix],
+          )
+        ).rowCount === 0,
+      { timeoutMs: 20_000, message: "the killed writer's backends gone" },
+    );
     const committed = (await admin.query<{ id: string }>('SELECT id FROM orders')).rows
       .map((r) => r.id)
       .sort();
