@@ -45,6 +45,12 @@ export function eventOfFrame(frame: Frame): EventEnvelope | undefined {
   return isEnvelope(frame) ? frame : frame.event;
 }
 
+/** @internal The event being handled in the current context, without building a state. */
+export function currentEvent(): EventEnvelope | undefined {
+  const frame = currentFrame();
+  return frame === undefined ? undefined : eventOfFrame(frame);
+}
+
 /**
  * The async context that carries correlation, causation and your own keys (a tenant, a user)
  * from an emitter to every listener, also across `await` and into queued jobs.
@@ -52,12 +58,12 @@ export function eventOfFrame(frame: Frame): EventEnvelope | undefined {
 export const EventContext = {
   /** The current state, or `undefined` outside any event or `run`. */
   current(): EventContextState | undefined {
-    return stateOf(syncFrame ?? storage.getStore());
+    return stateOf(currentFrame());
   },
 
   /** One metadata value of the current context. */
   get(key: string): string | undefined {
-    return (syncFrame ?? storage.getStore())?.metadata[key];
+    return currentFrame()?.metadata[key];
   },
 
   /**
@@ -67,12 +73,9 @@ export const EventContext = {
    * EventContext.run({ tenantId: 't1' }, () => bus.emit('order.created', order));
    */
   run<R>(metadata: Record<string, string>, fn: () => R): R {
-    const parent = syncFrame ?? storage.getStore();
+    const parent = currentFrame();
     return inStorage(
-      {
-        event: parent === undefined ? undefined : eventOfFrame(parent),
-        metadata: { ...parent?.metadata, ...metadata },
-      },
+      { event: currentEvent(), metadata: { ...parent?.metadata, ...metadata } },
       fn,
       [],
     );
@@ -116,8 +119,8 @@ export const EventContext = {
 };
 
 /**
- * @internal Makes `frame` the sync frame (an event: its handling) and returns the previous frame, which the
- * caller restores in a `finally`: `runSync` without a callback, for the dispatcher's hot path.
+ * @internal Makes `frame` the sync frame (an event: its handling) and returns the previous one,
+ * which the caller restores in a `finally`: `runSync` without a callback, for the dispatcher.
  */
 export function swapSyncFrame(frame: Frame | undefined): Frame | undefined {
   const previous = syncFrame;

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { EventEnvelope } from '../event/event-envelope.js';
-import { EventContext } from '../event/event-context.js';
+import { currentEvent, EventContext } from '../event/event-context.js';
 import { InvalidSagaOutputError } from '../errors/saga-output.error.js';
 import { backoffDelay, type BackoffOption } from '../queue/backoff.js';
 import type { SagaFunction, SagaOutput } from './saga.decorator.js';
@@ -81,7 +81,7 @@ export class ReactiveSagaRunner {
       next: (output) => this.emit(output),
       error: (error: unknown) => {
         // The failed pipeline is closed now; a fresh one takes the next event.
-        const event = EventContext.current()?.event;
+        const event = currentEvent();
         if (!this.isStopped) this.subscribe();
         this.failed(error, event, true);
       },
@@ -90,7 +90,7 @@ export class ReactiveSagaRunner {
 
   private emit(output: SagaOutput): void {
     // The context is the triggering event's: the bus makes it the output's cause.
-    const event = EventContext.current()?.event;
+    const event = currentEvent();
     let emitted: Promise<unknown> | undefined;
     try {
       if (output === null || typeof output !== 'object') {
