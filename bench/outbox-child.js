@@ -2,6 +2,8 @@
 //   floor    BEGIN; INSERT order; COMMIT                      (no event)
 //   outbox   the same in EventOutbox.transaction + bus.emit   (one queued listener)
 //   local    the same as outbox with an in-process listener   (the outbox's own cost: no queue)
+//   row      the order and the outbox's row, as the outbox writes and deletes it, and nothing
+//            else: no bus, no dispatch, no queue (what PostgreSQL lets any outbox of this design do)
 //   bullmq   the same, then BullMQ queue.add() after COMMIT   (the usual, non-atomic pattern)
 // Env: VARIANT, DATABASE_URL, REDIS_PORT, COUNT, WARMUP, WRITERS, ROUND (names its tables, queue
 // and prefix, so that rounds start alike). WARMUP transactions run first, untimed: a fresh
@@ -207,6 +209,54 @@ async function outbox(isQueued) {
   return result;
 }
 
+/**
+ * The outbox's row and nothing else: the library's own statements (the row inserted by the
+ * COMMIT's round trip, through `runPoolTransaction`; deleted in batches by `OutboxMarker`) on the
+ * envelope an emit makes, with no bus, no Nest, no dispatch and no queue.
+ */
+async function rowOnly() {
+  const { runPoolTransaction } = await import('../dist/outbox/pool-transaction.js');
+  const { OutboxSql } = await import('../dist/outbox/outbox-sql.js');
+  const { OutboxMarker, markLingerMs } = await import('../dist/outbox/outbox.marker.js');
+  const { outboxMigrationSql } = await import('../dist/outbox/outbox-schema.js');
+  const { serializeEnvelope } = await import('../dist/event/event.serializer.js');
+  const { createEventId } = await import('../dist/event/event-id.js');
+  const pool = timedPool();
+  const outboxTable = `events_outbox_${VARIANT}_${ROUND}`;
+  await pool.query(`CREATE TABLE ${table} (id text PRIMARY KEY, total int)`);
+  await pool.query(outboxMigrationSql(outboxTable));
+  const sql = new OutboxSql(outboxTable, 0);
+  const marker = new OutboxMarker(
+    sql,
+    async (text, values) => (await pool.query(text, values)).rows,
+    markLingerMs(5000),
+  );
+  const result = await measure(
+    pool,
+    async (i) => {
+      const timestamp = Date.now();
+      const id = createEventId(timestamp);
+      const envelope = {
+        id,
+        name: 'order.created',
+        data: { id: `o${i}` },
+        metadata: { correlationId: id },
+        timestamp,
+      };
+      const { rows } = await runPoolTransaction(pool, sql, async (tx, client) => {
+        await client.query(`INSERT INTO ${table} (id, total) VALUES ($1, $2)`, [`o${i}`, i]);
+        const values = [id, envelope.name, serializeEnvelope(envelope), null, 0, null, null, null];
+        tx.deferred.push({ values, envelope, orderingKey: null, delayMs: 0 });
+      });
+      marker.mark(rows.map((row) => row.id));
+    },
+    false,
+  );
+  await marker.drain();
+  await pool.end();
+  return result;
+}
+
 async function bullmq() {
   const { Queue, Worker } = await import('bullmq');
   const connection = { host: '127.0.0.1', port: Number(REDIS_PORT), maxRetriesPerRequest: null };
@@ -232,7 +282,13 @@ async function bullmq() {
   return result;
 }
 
-const variants = { floor, outbox: () => outbox(true), local: () => outbox(false), bullmq };
+const variants = {
+  floor,
+  outbox: () => outbox(true),
+  local: () => outbox(false),
+  row: rowOnly,
+  bullmq,
+};
 const { ms, cpu } = await variants[VARIANT]();
 const latencies = [...startAt].map(([id, at]) => at - commitAt.get(id)).filter(Number.isFinite);
 latencies.sort((a, b) => a - b);
