@@ -120,9 +120,14 @@ export class EventValidators {
   private readonly schemas = new Map<string, EventSchema>();
   private readonly byClass = new WeakMap<Function, Check | null>();
 
-  /** Whether any validator by name exists (the bus skips `checkNamed` otherwise). */
-  get hasNamed(): boolean {
-    return this.named.size > 0 || this.schemas.size > 0;
+  /**
+   * Whether any validator by name exists (the bus skips `checkNamed` otherwise). A field kept by
+   * `add` and the removers, not a getter: the emit reads it every time, inlined.
+   */
+  hasNamed = false;
+
+  private countNamed(): void {
+    this.hasNamed = this.named.size > 0 || this.schemas.size > 0;
   }
 
   /** Adds a validator of events named `name`; returns the function that removes it. */
@@ -137,10 +142,12 @@ export class EventValidators {
     }
     const list = [...(this.named.get(name) ?? []), validator];
     this.named.set(name, list);
+    this.countNamed();
     return () => {
       const left = (this.named.get(name) ?? []).filter((v) => v !== validator);
       if (left.length > 0) this.named.set(name, left);
       else this.named.delete(name);
+      this.countNamed();
     };
   }
 
@@ -191,8 +198,10 @@ export class EventValidators {
       throw new InvalidOptionError(`schema of "${name}"`, schema, 'one schema per event name');
     }
     this.schemas.set(name, schema);
+    this.countNamed();
     return () => {
       if (this.schemas.get(name) === schema) this.schemas.delete(name);
+      this.countNamed();
     };
   }
 

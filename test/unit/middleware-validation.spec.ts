@@ -60,11 +60,27 @@ describe('EventValidators', () => {
       /n: must be positive/,
     );
     expect(() => validators.checkInstance('plain.event', new Plain())).not.toThrow();
+    expect(validators.hasNamed).toBe(false);
     const remove = validators.add('plain.event', () => ['no']);
+    expect(validators.hasNamed).toBe(true);
     expect(() => validators.checkInstance('plain.event', new Plain())).toThrow(/no/);
     remove();
     expect(validators.hasNamed).toBe(false);
     expect(() => validators.checkInstance('plain.event', new Plain())).not.toThrow();
+  });
+
+  it('tells the bus whether any named validator or schema exists, as they come and go', () => {
+    const validators = new EventValidators();
+    const schema = {
+      '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
+    };
+    const removeSchema = validators.add('a.event', schema as never);
+    expect(validators.hasNamed).toBe(true);
+    const removeValidator = validators.add('b.event', () => []);
+    removeSchema();
+    expect(validators.hasNamed).toBe(true);
+    removeValidator();
+    expect(validators.hasNamed).toBe(false);
   });
 
   it('ValidateEvent refuses a validator that is not a function', () => {
