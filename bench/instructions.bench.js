@@ -13,7 +13,7 @@
 // it the section says so.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { URL, fileURLToPath } from 'node:url';
 import { CASES, QUICK } from './in-process/cases.js';
 import { SUBJECTS } from './in-process/subjects.js';
 

@@ -4,6 +4,7 @@
 // on), emits COUNT times, prints `DONE` and waits for one more line (counting is turned off).
 // Sync emits run in batches of 500 with a macrotask between batches, async ones are awaited one
 // by one: the in-process bench's loop, so the promises a library leaves behind are counted.
+import { setImmediate } from 'node:timers';
 import { BATCH, CASES } from '../in-process/cases.js';
 import { SUBJECTS } from '../in-process/subjects.js';
 
