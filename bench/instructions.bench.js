@@ -1,7 +1,7 @@
 // Instructions per emit, counted by callgrind: the in-process cases of bench/in-process/, each
 // library in a process of its own under `valgrind --tool=callgrind`, counting only the measured
 // emits (turned on and off with `callgrind_control` around them, after a long warm-up). A count
-// of work done, not a time: the same build gives the same count on a loaded machine, where
+// of work done, not a time: the same build gives about the same count on a loaded machine, where
 // in-process timings spread by ±20-50% between processes. It cannot see what the count leaves
 // out (cache misses, the cost of a memory access, other threads), so the in-process bench's times
 // stay what the targets are judged on; this section checks the same targets on the counts.
@@ -23,6 +23,7 @@ const SUBJECT_IDS = [
   'node',
   'ee2',
   'nestWildcard',
+  'nestWildcardAls',
   'nestPlain',
   'ours',
   'floorContract',
@@ -35,7 +36,13 @@ const sizes = (c) =>
     : c.isAsync
       ? { COUNT: 50_000, WARMUP: 400_000 }
       : { COUNT: 200_000, WARMUP: 1_000_000 };
-const V8_FLAGS = ['--single-threaded', '--min-semi-space-size=16', '--max-semi-space-size=16'];
+const V8_FLAGS = [
+  '--single-threaded',
+  '--min-semi-space-size=16',
+  '--max-semi-space-size=16',
+  '--hash-seed=1',
+  '--random-seed=1',
+];
 
 /** Instructions per emit of one library in one case: { perEmit } or { skip }. */
 function count(c, subjectId) {
@@ -100,7 +107,25 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const label = (id) => SUBJECTS.find((s) => s.id === id).label;
 const title = (id) => CASES.find((c) => c.id === id).title;
 
+// Optional filters for one corner, raw counts only: BENCH_CASES=one,ten BENCH_LIBS=ours,ee2.
+const only = (variable) => process.env[variable]?.split(',').filter(Boolean);
+
 async function main() {
+  const onlyCases = only('BENCH_CASES');
+  const onlyLibs = only('BENCH_LIBS');
+  if (onlyCases || onlyLibs) {
+    const jobs = CASES.filter(
+      (c) => CASE_IDS.includes(c.id) && (!onlyCases || onlyCases.includes(c.id)),
+    )
+      .flatMap((c) =>
+        SUBJECT_IDS.filter((s) => !onlyLibs || onlyLibs.includes(s)).map((s) => [c, s]),
+      )
+      .map(([c, s]) => async () => {
+        const result = await count(c, s);
+        return `${c.id} ${s}: ${result.skip ?? fmt(result.perEmit)}`;
+      });
+    return (await pool(jobs, Math.max(1, availableParallelism()))).join('\n');
+  }
   const lines = ['## In-process dispatch: instructions per emit (callgrind)', ''];
   if (!(await hasValgrind())) {
     lines.push('Skipped: `valgrind` is not installed on this machine.', '');
@@ -122,8 +147,8 @@ async function main() {
     `Each library in a process of its own under \`valgrind --tool=callgrind\`, Node ${process.version}, V8 flags \`${V8_FLAGS.join(' ')}\`; ` +
       `sync cases: ${fmt(syncSizes.WARMUP)} emits of warm-up, then ${fmt(syncSizes.COUNT)} counted; ` +
       `async cases: ${fmt(asyncSizes.WARMUP)}, then ${fmt(asyncSizes.COUNT)}${QUICK ? ' (BENCH_QUICK: too short to warm up, smoke numbers)' : ''}. ` +
-      'Set-up, listeners and payload as in the in-process bench. The counts repeat exactly from run to run ' +
-      '(a check, not a test: see `bench/README.md`).',
+      'Set-up, listeners and payload as in the in-process bench. The counts repeat within about 0.5% ' +
+      'from run to run, on an idle or a loaded machine (a check, not a test: see `bench/README.md`).',
     '',
     `| library | ${cases.map((c) => c.title).join(' | ')} |`,
     `|---|${cases.map(() => '--:').join('|')}|`,
