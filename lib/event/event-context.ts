@@ -75,7 +75,10 @@ export const EventContext = {
   run<R>(metadata: Record<string, string>, fn: () => R): R {
     const parent = currentFrame();
     return inStorage(
-      { event: currentEvent(), metadata: { ...parent?.metadata, ...metadata } },
+      {
+        event: parent === undefined ? undefined : eventOfFrame(parent),
+        metadata: { ...parent?.metadata, ...metadata },
+      },
       fn,
       [],
     );
