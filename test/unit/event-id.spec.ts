@@ -106,6 +106,17 @@ describe('createEventId', () => {
     expect(decodeTime(createEventId(now))).toBe(now);
   });
 
+  it('encodes the millisecond across the boundaries of its 20-bit pieces', () => {
+    // The time part is kept as a high part (re-encoded when the bits above the low 20 change)
+    // and two pairs for the low 20 bits: each boundary and a jump of the high part decode back.
+    const times = [1_048_575, 1_048_576, 1_048_577, 2 ** 35 - 1, 2 ** 35, Date.now(), 2 ** 45 + 1];
+    for (const ms of times) {
+      const id = createEventId(ms);
+      expect(decodeTime(id)).toBe(ms);
+      expect(createEventId(ms).slice(0, 18)).toBe(id.slice(0, 18));
+    }
+  });
+
   it('stays well-formed for a fractional timestamp (such as performance.timeOrigin + now())', () => {
     const now = Date.now() + 6_000.5;
     const id = createEventId(now);
