@@ -52,6 +52,9 @@ export class ListenerRegistry {
   /** Former ids of listeners (`@OnEvent(..., { aliases })`), for queued jobs stored under them. */
   private readonly byAlias = new Map<string, Entry>();
   private readonly cache = new Map<string, ResolvedListeners>();
+  /** The name emitted last and its listeners: a burst of one name skips the Map lookup. */
+  private lastName: string | undefined;
+  private lastResolved: ResolvedListeners = EMPTY;
   private readonly classes = new Map<string, Function>();
   private seq = 0;
   /** Queues with a grouped listener, by how many such listeners they have. */
@@ -79,7 +82,7 @@ export class ListenerRegistry {
     }
     const grouped = definition.queue?.group && definition.queue.queue;
     if (grouped) this.groupedQueues.set(grouped, (this.groupedQueues.get(grouped) ?? 0) + 1);
-    this.cache.clear();
+    this.forget();
   }
 
   /**
@@ -148,7 +151,7 @@ export class ListenerRegistry {
       if (left > 0) this.groupedQueues.set(grouped, left);
       else this.groupedQueues.delete(grouped);
     }
-    this.cache.clear();
+    this.forget();
     return true;
   }
 
@@ -163,10 +166,22 @@ export class ListenerRegistry {
    * @throws InvalidEventNameError
    */
   resolveEmitted(name: string): ResolvedListeners {
-    const cached = this.cache.get(name);
-    if (cached !== undefined) return cached;
-    assertEventName(name);
-    return this.match(name);
+    if (name === this.lastName) return this.lastResolved;
+    let resolved = this.cache.get(name);
+    if (resolved === undefined) {
+      assertEventName(name);
+      resolved = this.match(name);
+    }
+    this.lastName = name;
+    this.lastResolved = resolved;
+    return resolved;
+  }
+
+  /** Drops every resolved set: the listeners changed. */
+  private forget(): void {
+    this.cache.clear();
+    this.lastName = undefined;
+    this.lastResolved = EMPTY;
   }
 
   private match(name: string): ResolvedListeners {

@@ -66,6 +66,23 @@ describe('the emit path', () => {
     await expect(bus.emit('path.nobody', {})).resolves.toMatchObject({ name: 'path.nobody' });
   });
 
+  it('hears of a listener added or removed between two emits of the same name', async () => {
+    // The registry keeps the last name's listener set: adding or removing one must drop it.
+    const { bus } = await start();
+    const heard: string[] = [];
+    await bus.emit('path.later', { n: 0 });
+    const off = bus.on<{ n: number }>(
+      'path.later',
+      (event) => void heard.push(`a${String(event.data.n)}`),
+    );
+    await bus.emit('path.later', { n: 1 });
+    bus.on<{ n: number }>('path.*', (event) => void heard.push(`b${String(event.data.n)}`));
+    await bus.emit('path.later', { n: 2 });
+    off();
+    await bus.emit('path.later', { n: 3 });
+    expect(heard).toEqual(['a1', 'a2', 'b2', 'b3']);
+  });
+
   it('carries correlation and causation across await in one awaited async listener', async () => {
     const { bus, listeners } = await start();
     const results = await EventContext.run({ tenantId: 't1' }, () =>
