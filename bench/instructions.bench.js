@@ -28,6 +28,7 @@ const SUBJECT_IDS = [
   'ours',
   'floorContract',
   'floorAls',
+  'floorAlsContract',
 ];
 const CASE_IDS = ['one', 'ten', 'exact1000', 'wildcard1000', 'async1', 'async10'];
 const sizes = (c) =>

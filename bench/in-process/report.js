@@ -62,7 +62,7 @@ function targetRows(all) {
     const ours = get(caseId, oursId);
     if (peer.skip || ours.skip) return;
     const c = CASES.find((x) => x.id === caseId);
-    const floor = get(caseId, c.isAsync ? 'floorAls' : 'floorContract');
+    const floor = get(caseId, c.isAsync ? 'floorAlsContract' : 'floorContract');
     rows.push({ issue, label, ours, peer, fmt, ok, floor, need: peer.ns / factor });
   };
   const title = (id) => CASES.find((c) => c.id === id).title.toLowerCase();
@@ -145,9 +145,11 @@ function targetsSection(all) {
     '',
     'The last column sets the time the target allows ours against the floor of the case, ' +
       'measured in the same run: for sync cases what every emit of ours must do (see the ' +
-      '"floor: what every emit of ours must do" rows), for async cases the listeners alone in ' +
-      'a process with an `AsyncLocalStorage`. A target that allows less than its floor cannot ' +
-      'be met without dropping part of the contract.',
+      '"floor: what every emit of ours must do" rows), for async cases what every awaited emit ' +
+      'of ours must do (the "floor: what every awaited emit of ours must do" rows: the listeners ' +
+      'called in an `AsyncLocalStorage` context, with the clock read, the payload check and the ' +
+      'context read). A target that allows less than its floor cannot be met without dropping ' +
+      'part of the contract.',
     '',
     '| issue | target | measured (medians) | | best rounds | allowed / floor (ns) |',
     '|--:|---|--:|---|--:|--:|',

@@ -91,6 +91,36 @@ export const SUBJECTS = [
     },
   },
   {
+    id: 'floorAlsContract',
+    label: 'floor: what every awaited emit of ours must do, nothing else',
+    isVariant: true,
+    setup(c) {
+      if (!c.isAsync || c.isQueued) return { skip: 'async cases only' };
+      // The listeners alone (the row above), plus what the contract adds to every awaited emit:
+      // the envelope's timestamp, the payload's symbol-key check, the current context read (an
+      // emit inherits its metadata), and the listeners run inside the event's context, so that
+      // it carries across their `await` (the public `AsyncLocalStorage.run`). No id, no lookup.
+      const storage = new AsyncLocalStorage();
+      storage.run({}, () => undefined);
+      const fns = c.patterns.filter((p) => p === EMIT_NAME).map(() => asyncListener());
+      const one = (value) => [value];
+      const all = (envelope) => Promise.all(fns.map((fn) => fn(envelope)));
+      const run = fns.length === 1 ? (envelope) => fns[0](envelope).then(one) : all;
+      return {
+        emit() {
+          const parent = storage.getStore();
+          if (Object.getOwnPropertySymbols(PAYLOAD).length > 0) throw new TypeError('symbol key');
+          const envelope = { name: EMIT_NAME, data: PAYLOAD, timestamp: Date.now(), parent };
+          return storage.run(envelope, run, envelope);
+        },
+        note:
+          'the row above, plus `Date.now()`, `Object.getOwnPropertySymbols(payload)`, ' +
+          '`storage.getStore()` and the listeners called inside `storage.run(envelope, ...)`: ' +
+          'the least an awaited emit that carries its context across `await` pays',
+      };
+    },
+  },
+  {
     id: 'floorContract',
     label: 'floor: what every emit of ours must do, nothing else',
     isVariant: true,
