@@ -20,6 +20,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WITH_NODE24, node24Path } from './node24.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
@@ -32,7 +33,6 @@ const STDERR_TAIL = 4000;
 const NODE24_BENCH = 'in-process';
 const NODE24_NAME = `${NODE24_BENCH}.node24`;
 const NODE_VERSIONS_NAME = `${NODE24_BENCH}.node-versions`;
-const WITH_NODE24 = process.env.BENCH_NODE24 !== '0';
 
 const available = readdirSync(BENCH_DIR)
   .filter((file) => file.endsWith(SUFFIX))
@@ -52,15 +52,6 @@ const selected = requested.length > 0 ? available.filter((n) => requested.includ
 if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
   process.stderr.write('dist/index.js is missing: run `npm run build` (npm run bench does)\n');
   process.exit(2);
-}
-
-/** The Node 24 binary of the npm registry's `node` package (downloaded once by npx). */
-function node24Path() {
-  const out = execFileSync('npx', ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return out.trim().split('\n').pop();
 }
 
 /**
