@@ -243,7 +243,9 @@ export function report(all) {
     '',
     'Method: per case, each library runs in a process of its own (nestjs-events enables an ' +
       "`AsyncLocalStorage`, and Node's promise hooks with it, which would tax every promise of a " +
-      'peer sharing the process), is checked to reach exactly its listeners, warmed up ' +
+      'peer sharing the process), is checked to reach exactly its listeners, does what a ' +
+      "server's process has done (promises made in a timer, an immediate, a tick, a file read " +
+      'and a TCP connection: `in-process/server-like.js`), is warmed up ' +
       `(${WARMUP_MS} ms), then measured in ${ROUNDS} rounds of about ${ROUND_MS} ms; the ` +
       'processes take turns round by round, with a forced GC before each round. This is done ' +
       `${PROCESSES} times, each time in fresh processes. Sync emits run in batches ` +
