@@ -1,4 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus, EventContext } from 'nestjs-events';
 import { ListenerRegistry } from '../../lib/discovery/listener.registry.js';
@@ -81,6 +83,29 @@ describe('the emit path', () => {
     off();
     await bus.emit('path.later', { n: 3 });
     expect(heard).toEqual(['a1', 'a2', 'b2', 'b3']);
+  });
+
+  it('leaves no garbage in the old generation across awaited emits to several async listeners', async () => {
+    // Each such emit used to allocate one closure in the old generation (a function literal
+    // assigned straight to a property); dead, it kept the emit's young objects alive through
+    // young collections, which then moved them to the old generation too: measured, 7 to 24 MB
+    // over 30,000 emits, none once the closure is made young.
+    const { bus } = await start();
+    for (let i = 0; i < 10; i++) bus.on('path.heap', async () => i);
+    const emits = async (count: number) => {
+      for (let i = 0; i < count; i++) await bus.emitAsync('path.heap', {});
+    };
+    await emits(2_000);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const oldSpace = () =>
+      getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
+    gc();
+    const before = oldSpace();
+    await emits(30_000);
+    // What a young collection moves on by itself (objects of the emit in flight) stays well
+    // under a megabyte; a full collection in between could only hide growth, not make it.
+    expect(oldSpace() - before).toBeLessThan(2_000_000);
   });
 
   it('carries correlation and causation across await in one awaited async listener', async () => {
