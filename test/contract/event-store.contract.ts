@@ -1,5 +1,3 @@
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EventStore,
@@ -14,6 +12,7 @@ import {
   type StoredEvent,
 } from 'nestjs-events';
 import { waitFor } from '../support/wait-for.js';
+import { exposeGc } from '../support/gc.js';
 
 /** How a backend's spec gives the suite its stores. */
 export interface EventStoreHarness {
@@ -31,11 +30,6 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 function events(name: string, count: number, from = 1): NewEvent[] {
   return Array.from({ length: count }, (_, i) => ({ name, data: { n: from + i } }));
-}
-
-function gc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
 }
 
 class OrderShipped {
@@ -316,7 +310,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
             })),
           );
         }
-        const collectGarbage = gc();
+        const collectGarbage = exposeGc();
         collectGarbage();
         const baseline = process.memoryUsage().heapUsed;
         let peak = 0;

@@ -1,11 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus, EventContext } from 'nestjs-events';
 import { ListenerRegistry } from '../../lib/discovery/listener.registry.js';
 import { createTestApp } from '../support/create-test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { exposeGc } from '../support/gc.js';
 import { ClassyEvent, EmitPathListeners } from '../fixtures/emit-path-listeners.js';
 
 describe('the emit path', () => {
@@ -96,8 +96,7 @@ describe('the emit path', () => {
       for (let i = 0; i < count; i++) await bus.emitAsync('path.heap', {});
     };
     await emits(2_000);
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposeGc();
     const oldSpace = () =>
       getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
     gc();
